@@ -1,0 +1,41 @@
+# One-command set-up: `make run` starts the dashboard, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STORE  ?= data/journeyops.duckdb
+PORT   ?= 8501
+
+.PHONY: run test lint bench demo clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(STORE): | $(VENV)/.runtime
+	$(PY) -m core demo --store $(STORE)
+
+demo: $(VENV)/.runtime
+	$(PY) -m core demo --store $(STORE)
+
+run: $(VENV)/.runtime $(STORE)
+	JOURNEYOPS_STORE=$(STORE) $(VENV)/bin/streamlit run app.py --server.headless true \
+		--server.address 127.0.0.1 --server.port $(PORT) --browser.gatherUsageStats false
+
+test: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+bench: $(VENV)/.dev
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

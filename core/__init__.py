@@ -1,0 +1,1 @@
+"""JourneyOps domain code: no Streamlit, no FastAPI; usable from the CLI, jobs and tests."""

@@ -1,0 +1,105 @@
+"""Commands for the world and the data: simulate, ingest, import-log, status, demo."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core import config, store
+from core.cli import add_command, print_json
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this module's commands."""
+    p = add_command(subparsers, "simulate", cmd_simulate, "write landing files of the simulated world")
+    p.add_argument("--days", type=int, required=True)
+    p.add_argument("--orders-per-day", type=int, required=True)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", type=Path, required=True, help="folder for the landing files")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (default: DAYS days before today)")
+    p.add_argument(
+        "--scenario", action="append", default=[], metavar="NAME@DATE",
+        help="switch on a drift scenario at a date, e.g. new_carrier@2026-03-01 (repeatable)",
+    )
+
+    p = add_command(subparsers, "ingest", cmd_ingest, "load landing files (CSV or Parquet) or folders of them")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = add_command(subparsers, "import-log", cmd_import_log, "import a real event log (XES, CSV or Parquet)")
+    p.add_argument("path", type=Path)
+    p.add_argument("--case-col", help="column with the case id (default: case:concept:name or case_id)")
+    p.add_argument("--activity-col", help="column with the activity (default: concept:name or activity)")
+    p.add_argument("--time-col", help="column with the timestamp (default: time:timestamp or timestamp)")
+    p.add_argument("--lifecycle", help="keep only events with this lifecycle:transition, e.g. complete")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = add_command(subparsers, "status", cmd_status, "what the store holds")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
+    p = add_command(subparsers, "demo", cmd_demo, "build the demo store from the simulated world")
+    p.add_argument("--days", type=int, default=120)
+    p.add_argument("--orders-per-day", type=int, default=1500)
+    p.add_argument("--seed", type=int, default=7)
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    status = store.read_status(args.store)
+    if args.json:
+        print_json(status)
+        return
+    for key, value in status.items():
+        print(f"{key:>18}: {value}")
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    from core import simulate
+
+    summary = simulate.simulate_to_dir(
+        out_dir=args.out,
+        days=args.days,
+        orders_per_day=args.orders_per_day,
+        seed=args.seed,
+        start=args.start,
+        scenarios=args.scenario,
+    )
+    print_json(summary)
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from core import ingest
+
+    summary = ingest.ingest_paths(args.paths, store_path=args.store)
+    if args.json:
+        print_json(summary)
+    else:
+        print(ingest.format_summary(summary))
+
+
+def cmd_import_log(args: argparse.Namespace) -> None:
+    from core import ingest
+
+    summary = ingest.import_log(
+        args.path,
+        store_path=args.store,
+        case_col=args.case_col,
+        activity_col=args.activity_col,
+        time_col=args.time_col,
+        lifecycle=args.lifecycle,
+    )
+    if args.json:
+        print_json(summary)
+    else:
+        print(ingest.format_summary(summary))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from core import ingest, simulate
+
+    store_file = config.store_path(args.store)
+    landing = store_file.parent / "landing"
+    simulate.simulate_to_dir(
+        out_dir=landing, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed
+    )
+    summary = ingest.ingest_paths([landing], store_path=store_file)
+    print(ingest.format_summary(summary))

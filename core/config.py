@@ -1,0 +1,32 @@
+"""Settings and the one place for paths; every path can be overridden from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def store_path(override: str | os.PathLike[str] | None = None) -> Path:
+    """The DuckDB store: an explicit path, else $JOURNEYOPS_STORE, else data/journeyops.duckdb."""
+    if override:
+        return Path(override)
+    env = os.environ.get("JOURNEYOPS_STORE")
+    return Path(env) if env else REPO_ROOT / "data" / "journeyops.duckdb"
+
+
+def models_dir(store: Path) -> Path:
+    """Model artifacts of a store: $JOURNEYOPS_MODELS, else models/ for the default store,
+    else a folder beside the store (so a test or an imported log never mixes with the demo)."""
+    env = os.environ.get("JOURNEYOPS_MODELS")
+    if env:
+        return Path(env)
+    if store.resolve() == (REPO_ROOT / "data" / "journeyops.duckdb").resolve():
+        return REPO_ROOT / "models"
+    return store.parent / f"{store.stem}_models"
+
+
+def lock_wait_seconds() -> float:
+    """How long a connection waits for another process's write lock before giving up."""
+    return float(os.environ.get("JOURNEYOPS_LOCK_WAIT_S", "15"))

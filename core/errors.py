@@ -1,0 +1,27 @@
+"""Errors that reach a user: each message says what is wrong, where, and what to do."""
+
+from __future__ import annotations
+
+
+class JourneyOpsError(Exception):
+    """An error with a message fit for a user; the CLI prints it on one line and exits non-zero."""
+
+    exit_code = 2
+
+
+class StoreMissingError(JourneyOpsError):
+    """The store file does not exist."""
+
+
+class StoreBusyError(JourneyOpsError):
+    """Another process holds the store's write lock for longer than we are willing to wait."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class ContractError(JourneyOpsError):
+    """An input file breaks the data contract as a whole; nothing from it is loaded."""
+
+
+class ConfigError(JourneyOpsError):
+    """A setting or parameter is invalid."""

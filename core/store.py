@@ -1,0 +1,148 @@
+"""The journey store: the only module that opens DuckDB.
+
+DuckDB allows one writing process or several reading ones, never both, so connections here are
+short-lived, write transactions are short, and a lock held by another process is retried with a
+bounded backoff before a calm `StoreBusyError`. Read-only connections have external file access
+disabled and their configuration locked, so no query can reach files on the server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from core import config
+from core.errors import StoreBusyError, StoreMissingError
+
+SQL_DIR = Path(__file__).parent / "sql"
+_MIGRATION = re.compile(r"schema_(\d{3})\.sql")
+_LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+_READ_ONLY_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+
+
+@cache
+def load_sql(name: str) -> str:
+    """The text of core/sql/<name>.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, file name) of every schema migration, in order."""
+    found = [(int(m.group(1)), p.name) for p in SQL_DIR.iterdir() if (m := _MIGRATION.fullmatch(p.name))]
+    return sorted(found)
+
+
+def schema_version() -> int:
+    """The schema version this code expects."""
+    return migrations()[-1][0]
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return any(m in str(exc) for m in _LOCK_MESSAGES)
+
+
+def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + config.lock_wait_seconds()
+    delay = 0.02
+    while True:
+        try:
+            if read_only:
+                return duckdb.connect(str(path), read_only=True, config=dict(_READ_ONLY_CONFIG))
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise StoreBusyError(
+                    f"the store {path} is locked by another process (a job writing to it); "
+                    "try again when it has finished"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "create table if not exists schema_version (version integer not null, applied_at timestamp not null)"
+    )
+    current = con.execute("select coalesce(max(version), 0) from schema_version").fetchone()
+    have = int(current[0]) if current else 0
+    for version, name in migrations():
+        if version <= have:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(load_sql(name.removesuffix(".sql")))
+            con.execute(
+                "insert into schema_version values ($v, $at)", {"v": version, "at": utcnow()}
+            )
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+
+
+def utcnow() -> datetime:
+    """Now in UTC, without tzinfo: the form every timestamp in the store takes."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection; a writer creates and migrates the store, a reader needs it to exist."""
+    store = config.store_path(path)
+    if read_only and not store.exists():
+        raise StoreMissingError(
+            f"no store at {store}; build the demo with `python -m core demo` or pass --store PATH"
+        )
+    if not read_only:
+        store.parent.mkdir(parents=True, exist_ok=True)
+    con = _open_with_retry(store, read_only)
+    try:
+        if not read_only:
+            _migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A write connection inside one transaction: all of it commits, or none of it."""
+    with connect(path) as con:
+        con.execute("begin transaction")
+        try:
+            yield con
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("commit")
+
+
+def fetch_df(
+    sql_name: str, params: Mapping[str, Any] | None = None, path: str | os.PathLike[str] | None = None
+) -> pd.DataFrame:
+    """Run core/sql/<sql_name>.sql read-only with bound parameters and return a DataFrame."""
+    with connect(path, read_only=True) as con:
+        return con.execute(load_sql(sql_name), dict(params or {})).df()
+
+
+def read_status(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Counts and time range of what the store holds."""
+    row = fetch_df("status", path=path).iloc[0]
+    status: dict[str, Any] = {k: int(row[k]) for k in ("orders", "events", "open_orders", "quarantined_rows")}
+    for key in ("first_event_at", "last_event_at"):
+        status[key] = None if pd.isna(row[key]) else pd.Timestamp(row[key]).isoformat()
+    return status
