@@ -1,0 +1,67 @@
+"""The order-journey domain: stages, exceptions, attributes, stall limits and cost assumptions.
+
+One place for the vocabulary that the simulator, the ingest contract, the features and the pages share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The happy path, in order.
+STAGES: tuple[str, ...] = (
+    "placed",
+    "payment_confirmed",
+    "allocated",
+    "picked",
+    "packed",
+    "shipped",
+    "out_for_delivery",
+    "delivered",
+)
+EXCEPTIONS: tuple[str, ...] = ("payment_hold", "stock_shortage", "address_query", "carrier_exception")
+CANCELLED = "cancelled"
+TERMINAL: tuple[str, ...] = ("delivered", CANCELLED)
+KNOWN_STAGES: frozenset[str] = frozenset(STAGES + EXCEPTIONS + (CANCELLED,))
+STAGE_RANK: dict[str, int] = {stage: rank for rank, stage in enumerate(STAGES)}
+
+# Order attributes carried by the simulated feed (and by a company feed mapped onto it).
+CATEGORICAL_ATTRIBUTES: tuple[str, ...] = (
+    "channel",
+    "region",
+    "customer_tier",
+    "category",
+    "payment_method",
+    "ship_mode",
+    "warehouse",
+    "carrier",
+)
+NUMERIC_ATTRIBUTES: tuple[str, ...] = ("order_value", "items")
+# Segments that bias and gate checks are computed over.
+SEGMENT_COLUMNS: tuple[str, ...] = ("carrier", "region", "channel", "ship_mode", "customer_tier")
+
+# An order is stuck once it stays in one stage (or exception) longer than that stage's limit.
+STALL_LIMIT_HOURS: dict[str, float] = {
+    "placed": 24.0,
+    "payment_confirmed": 36.0,
+    "allocated": 48.0,
+    "picked": 24.0,
+    "packed": 48.0,
+    "shipped": 96.0,
+    "out_for_delivery": 36.0,
+    "payment_hold": 48.0,
+    "stock_shortage": 72.0,
+    "address_query": 48.0,
+    "carrier_exception": 72.0,
+}
+
+
+@dataclass(frozen=True)
+class CostAssumptions:
+    """Money values the business metric is built from; the benefits owner can change them."""
+
+    contact_cost: float = 6.0  # one inbound "where is my order" contact
+    late_cost_per_day: float = 4.0  # delivered later than promised: contacts, goodwill
+    early_promise_cost_per_day: float = 1.5  # promised later than needed: lost conversion
+    missed_stuck_cost: float = 40.0  # a stuck order nobody caught early
+    triage_check_cost: float = 3.0  # one order looked at by the triage team
+    sla_breach_cost: float = 15.0
