@@ -1,0 +1,112 @@
+"""Job orchestration: every run is recorded, and one job of a kind runs at a time.
+
+The lock is a `running` row in `job_runs`, claimed in one transaction (DuckDB's single writer makes
+the claim atomic across processes). A run whose process died is found by its pid on this host and
+marked `abandoned`, so a killed job never blocks the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from core import store
+from core.errors import JourneyOpsError
+
+
+class JobAlreadyRunningError(JourneyOpsError):
+    """Another run of the same kind holds the lock."""
+
+    exit_code = 75
+
+
+@dataclass
+class JobRun:
+    """A run in progress; `figures` are stored with it when it ends."""
+
+    run_id: str
+    kind: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim(kind: str, params: Mapping[str, Any], store_path: str | os.PathLike[str] | None) -> JobRun:
+    host = socket.gethostname()
+    with store.transaction(store_path) as con:
+        running = con.execute(store.load_sql("jobs_running"), {"kind": kind}).df()
+        for row in running.itertuples():
+            if row.host == host and not _process_alive(int(row.pid)):
+                con.execute(
+                    store.load_sql("jobs_abandon"),
+                    {"at": store.utcnow(), "run_id": row.run_id},
+                )
+                continue
+            raise JobAlreadyRunningError(
+                f"a {kind} job is already running (run {row.run_id}, pid {row.pid} on {row.host}, "
+                f"started {row.started_at:%Y-%m-%d %H:%M} UTC); wait for it to finish"
+            )
+        run = JobRun(run_id=uuid.uuid4().hex[:12], kind=kind)
+        con.execute(
+            store.load_sql("jobs_start"),
+            {
+                "run_id": run.run_id,
+                "kind": kind,
+                "params": json.dumps(dict(params), default=str),
+                "pid": os.getpid(),
+                "host": host,
+                "at": store.utcnow(),
+            },
+        )
+    return run
+
+
+def _finish(run: JobRun, status: str, error: str | None, store_path: str | os.PathLike[str] | None) -> None:
+    with store.transaction(store_path) as con:
+        con.execute(
+            store.load_sql("jobs_finish"),
+            {
+                "status": status,
+                "at": store.utcnow(),
+                "error": error,
+                "figures": json.dumps(run.figures, default=str),
+                "run_id": run.run_id,
+            },
+        )
+
+
+@contextmanager
+def job_run(
+    kind: str, params: Mapping[str, Any] | None = None, store_path: str | os.PathLike[str] | None = None
+) -> Iterator[JobRun]:
+    """Claim the lock of `kind`, record the run, and record how it ended (succeeded or failed)."""
+    run = _claim(kind, params or {}, store_path)
+    try:
+        yield run
+    except BaseException as exc:
+        _finish(run, "failed", f"{type(exc).__name__}: {exc}"[:2000], store_path)
+        raise
+    _finish(run, "succeeded", None, store_path)
+
+
+def recent_runs(
+    kind: str | None = None, limit: int = 50, store_path: str | os.PathLike[str] | None = None
+) -> pd.DataFrame:
+    """The latest job runs, newest first, with their duration in seconds."""
+    return store.fetch_df("jobs_recent", {"kind": kind, "limit": limit}, store_path)
