@@ -1,0 +1,17 @@
+"""Benchmarks: speed and memory figures of JourneyOps, run with `make bench` (`python -m bench`).
+
+A new benchmark is one small module defining `BENCHMARK` (see `bench.harness.Benchmark`), added
+to the list below. Order matters: within a scale, later benchmarks may reuse earlier outputs
+(ingest reads the landing files the simulate case wrote).
+"""
+
+from __future__ import annotations
+
+from bench import ingest, simulate, smoke
+from bench.harness import Benchmark
+
+BENCHMARKS: list[Benchmark] = [
+    simulate.BENCHMARK,
+    ingest.BENCHMARK,
+    smoke.BENCHMARK,
+]

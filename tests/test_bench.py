@@ -1,0 +1,166 @@
+"""The benchmark harness runs a case end to end and writes its figures; no timing is asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import BENCHMARKS
+from bench.__main__ import main
+from bench.harness import (
+    Benchmark,
+    Call,
+    CaseError,
+    CaseResult,
+    Plan,
+    Target,
+    headline,
+    merge_results,
+    render_table,
+    run_case,
+)
+
+SMALL_SUM = 100_000 * 99_999 // 2  # sum of 0..99,999
+
+
+def test_smoke_case_runs_end_to_end_and_writes_json_markdown_and_docs(tmp_path: Path) -> None:
+    out, docs = tmp_path / "results", tmp_path / "benchmarks.md"
+    code = main(["--only", "smoke", "--scale", "small", "--out", str(out), "--docs", str(docs)])
+    assert code == 0
+    records = json.loads((out / "results.json").read_text())["results"]
+    assert [(r["benchmark"], r["scale"], r["status"]) for r in records] == [
+        ("smoke", "small", "ok")
+    ]
+    record = records[0]
+    assert record["subject"]["figures"] == {"numbers": 100_000, "total": SMALL_SUM}
+    assert record["baseline"]["figures"] == {"numbers": 100_000, "total": SMALL_SUM}
+    assert record["headline"]["count"] == 100_000.0
+    assert record["subject"]["peak_rss_mb"] > 0
+    assert [(t["label"], t["met"]) for t in record["targets"]] == [("peak RSS ≤ 2 GiB", True)]
+    assert record["machine"]["cores"] >= 1
+    assert (
+        "| smoke | small | sum of 100,000 integers: 100,000 numbers |"
+        in (out / "results.md").read_text()
+    )
+    report = docs.read_text()
+    assert "- **smoke**: sum integers with numpy" in report
+    assert "pass peak RSS ≤ 2 GiB" in report
+    assert "## Machine" in report and "duckdb 2.0.1" in report
+
+
+def test_a_later_run_keeps_earlier_records_of_other_scales(tmp_path: Path) -> None:
+    earlier = {
+        "benchmark": "smoke",
+        "scale": "full",
+        "status": "error",
+        "error": "boom",
+        "measured_at": "x",
+    }
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps({"results": [earlier]}))
+    assert main(["--only", "smoke", "--scale", "small", "--out", str(out), "--no-docs"]) == 0
+    records = json.loads((out / "results.json").read_text())["results"]
+    assert [(r["scale"], r["status"]) for r in records] == [("small", "ok"), ("full", "error")]
+    assert "| smoke | full | — | error | | | | | | | boom |" in (out / "results.md").read_text()
+    assert not (tmp_path / "benchmarks.md").exists()
+
+
+def test_peak_rss_is_per_case_not_the_largest_child_so_far(tmp_path: Path) -> None:
+    big = run_case(Call("bench.smoke:prepare_allocate", {"mib": 200}), tmp_path / "case.log")
+    small = run_case(Call("bench.smoke:prepare_python_sum", {"n": 10}), tmp_path / "case.log")
+    assert big.figures == {"numbers": 200 * 1024 * 1024}
+    assert big.peak_rss_mb > 200
+    assert small.peak_rss_mb < 100
+
+
+def test_a_broken_case_raises_with_its_log_tail(tmp_path: Path) -> None:
+    with pytest.raises(
+        CaseError, match=r"bench.smoke:no_such_case exited with code 1(.|\n)*AttributeError"
+    ):
+        run_case(Call("bench.smoke:no_such_case"), tmp_path / "case.log")
+
+
+def test_a_broken_benchmark_is_recorded_as_an_error_and_the_exit_code_is_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.__main__ as bench_main
+
+    broken = Benchmark(
+        name="smoke",
+        what="w",
+        baseline_what="b",
+        count="numbers",
+        unit="numbers",
+        plan=lambda scale, work: Plan(workload="broken", subject=Call("bench.smoke:no_such_case")),
+    )
+    monkeypatch.setattr(bench_main, "BENCHMARKS", [broken])
+    assert main(["--only", "smoke", "--scale", "small", "--out", str(tmp_path), "--no-docs"]) == 1
+    (record,) = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert record["status"] == "error"
+    assert "no_such_case exited with code 1" in record["error"]
+
+
+def test_headline_figures_and_targets() -> None:
+    subject = CaseResult(
+        seconds=2.0, peak_rss_mb=300.0, rss_before_mb=100.0, figures={"events": 4_000_000}
+    )
+    baseline = CaseResult(
+        seconds=0.5, peak_rss_mb=200.0, rss_before_mb=90.0, figures={"events": 4_000_000}
+    )
+    bench = next(b for b in BENCHMARKS if b.name == "ingest")
+    figures = headline(bench, subject, baseline)
+    assert figures == {
+        "seconds": 2.0,
+        "count": 4_000_000.0,
+        "rate": 2_000_000.0,
+        "peak_rss_mb": 300.0,
+        "baseline_seconds": 0.5,
+        "baseline_rate": 8_000_000.0,
+        "baseline_peak_rss_mb": 200.0,
+        "ratio": 4.0,
+    }
+    verdicts = {t.label: t.met(figures[t.figure]) for t in bench.targets}
+    assert verdicts == {"≥ 1M events/s": True, "≤ 3× bare DuckDB": False, "peak RSS ≤ 2 GiB": True}
+    assert Target("seconds", "<=", 60.0, "time ≤ 60 s").met(60.0) is True
+
+
+def test_table_marks_a_missed_target() -> None:
+    record = {
+        "benchmark": "ingest",
+        "scale": "full",
+        "status": "ok",
+        "unit": "events",
+        "workload": "w",
+        "headline": {"seconds": 2.0, "count": 4e6, "rate": 2e6, "peak_rss_mb": 300.0},
+        "targets": [{"label": "≤ 3× bare DuckDB", "measured": 4.0, "met": False}],
+    }
+    row = render_table([record]).splitlines()[-1]
+    assert (
+        row
+        == "| ingest | full | w: 4,000,000 events | 2 | 2.00 M events/s | 300 | — | — | — | — | **miss** ≤ 3× bare DuckDB (4) |"
+    )
+
+
+def test_merge_replaces_same_benchmark_and_scale_only() -> None:
+    old = [
+        {"benchmark": "a", "scale": "small", "v": 1},
+        {"benchmark": "a", "scale": "full", "v": 1},
+    ]
+    new = [{"benchmark": "a", "scale": "small", "v": 2}]
+    assert sorted((r["scale"], r["v"]) for r in merge_results(old, new)) == [
+        ("full", 1),
+        ("small", 2),
+    ]
+
+
+def test_every_registered_benchmark_plans_both_scales(tmp_path: Path) -> None:
+    for bench in BENCHMARKS:
+        for scale in ("small", "full"):
+            plan = bench.plan(scale, tmp_path / scale)
+            assert plan.subject.target.startswith("bench."), bench.name
+            assert all(
+                t.figure in {"seconds", "rate", "peak_rss_mb", "ratio"} for t in bench.targets
+            )
