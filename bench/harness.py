@@ -112,7 +112,9 @@ def run_case(call: Call, log_path: Path, timeout_s: float = CASE_TIMEOUT_S) -> C
             code, maxrss_kib = _wait_with_rusage(proc, timeout_s)
         if code != 0 or not answer.exists():
             reason = "timed out" if code is None else f"exited with code {code}"
-            raise CaseError(f"{call.target} {reason}; log {log_path}:\n{_tail(log_path)}")
+            tail = _tail(log_path)
+            last = tail.splitlines()[-1] if tail else "no output"
+            raise CaseError(f"{call.target} {reason}: {last} (log {log_path})\n{tail}")
         reply = json.loads(answer.read_text())
     # The child's own VmHWM is its peak since exec. ru_maxrss (KiB, from os.wait4) is the fallback
     # only: Linux carries the forking parent's RSS into it across exec, so it overstates small

@@ -94,6 +94,8 @@ def prepare_bare_duckdb(
     def run() -> dict[str, Any]:
         con = duckdb.connect(str(store))
         try:
+            # Landing times are UTC instants; the store keeps naive UTC, as ingest does.
+            con.execute("set timezone = 'UTC'")
             for sql in schema_sql:
                 con.execute(sql)
             for kind in KINDS:
@@ -109,7 +111,11 @@ def prepare_bare_duckdb(
                 ]
                 extra = []
                 if "source" not in source.columns:
-                    extra.append(duckdb.ColumnExpression("filename").alias("source"))
+                    # ingest records the file's name (not its path) as the source
+                    name = duckdb.FunctionExpression(
+                        "parse_filename", duckdb.ColumnExpression("filename")
+                    )
+                    extra.append(name.alias("source"))
                 if "loaded_at" not in source.columns:
                     extra.append(duckdb.ConstantExpression(core_store.utcnow()).alias("loaded_at"))
                 source.select(*keep, *extra).create_view(f"landing_{kind}")

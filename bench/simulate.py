@@ -85,19 +85,15 @@ def prepare_landing(
     return run_and_mark
 
 
-def _random_column(arrow_type: Any, n: int, rng: Any) -> Any:
+def _random_column(name: str, arrow_type: Any, n: int, rng: Any) -> Any:
     """n random values of one Arrow type: ids and labels as strings, times, numbers, flags."""
     import numpy as np
     import pyarrow as pa
 
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        # Unique-ish ids and low-cardinality labels both occur; half-and-half is a fair mix.
-        values = (
-            rng.integers(0, max(n, 1), size=n)
-            if rng.random() < 0.5
-            else rng.integers(0, 16, size=n)
-        )
-        return pa.array(values).cast(arrow_type)
+        # Ids are (near) unique, other text is a label of a few values: the shape of real columns.
+        high = max(n, 1) if name.endswith("_id") else 16
+        return pa.array(rng.integers(0, high, size=n)).cast(arrow_type)
     if pa.types.is_timestamp(arrow_type):
         start = np.datetime64("2025-01-01T00:00:00", "us").astype(np.int64)
         offsets = rng.integers(0, 180 * 86_400 * 1_000_000, size=n)
@@ -144,7 +140,7 @@ def prepare_random_parquet(
 
     def run() -> dict[str, Any]:
         for name, rows, schema, codec in layout:
-            columns = [_random_column(f.type, rows, rng) for f in schema]
+            columns = [_random_column(f.name, f.type, rows, rng) for f in schema]
             table = pa.Table.from_arrays(columns, schema=schema.remove_metadata())
             pq.write_table(
                 table, out / name, compression=None if codec == "uncompressed" else codec
