@@ -1,0 +1,148 @@
+"""Process insights over the store: stage dwell times, weekly bottlenecks, work in progress, paths.
+
+Works on the simulated order world and on an imported real log alike: a "stage" is whatever
+activity an event names. Every function reads a window of days, from `start` (inclusive, None for
+the first event) to `as_of` (inclusive), and sees only events before the end of `as_of`, so a
+figure for an earlier day is what the page would have shown on that day.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+
+from core import domain, store
+
+# An activity of an imported log ends its case when it is the last event in this share of its
+# occurrences ("Closed" in the helpdesk log is last in 99.96% of them).
+END_STAGE_MIN_LAST_SHARE = 0.9
+TOP_PATHS = 10
+
+StorePath = str | os.PathLike[str] | None
+
+DWELL_COLUMNS = [
+    "stage", "dwells", "p05_h", "p25_h", "median_h", "p75_h", "p95_h", "mean_h", "total_h",
+    "mean_position",
+]
+
+
+def window_bounds(start: date | None, as_of: date) -> tuple[datetime, datetime]:
+    """The window [start_at, end_at) in store time (UTC, naive) for days start..as_of inclusive."""
+    if start is not None and start > as_of:
+        raise ValueError(f"the window starts on {start}, after its as-of day {as_of}; pick an earlier start")
+    end_at = datetime.combine(as_of + timedelta(days=1), time())
+    start_at = datetime.combine(start, time()) if start is not None else datetime(1970, 1, 1)
+    return start_at, end_at
+
+
+def load_event_span(path: StorePath = None) -> tuple[date, date] | None:
+    """First and last day with an event, or None when the store holds no events."""
+    status = store.read_status(path)
+    if status["first_event_at"] is None:
+        return None
+    first = pd.Timestamp(status["first_event_at"]).date()
+    last = pd.Timestamp(status["last_event_at"]).date()
+    return first, last
+
+
+def load_end_stages(as_of: date, path: StorePath = None) -> list[str]:
+    """Stages that end a case: the world's terminal stages, or the closing activities of a real log."""
+    _, end_at = window_bounds(None, as_of)
+    params = {
+        "end_at": end_at,
+        "terminal": list(domain.TERMINAL),
+        "known": sorted(domain.KNOWN_STAGES),
+        "min_last_share": END_STAGE_MIN_LAST_SHARE,
+    }
+    return store.fetch_df("insights_end_stages", params, path)["stage"].tolist()
+
+
+def _window_params(start: date | None, as_of: date, **extra: Any) -> dict[str, Any]:
+    start_at, end_at = window_bounds(start, as_of)
+    return {"start_at": start_at, "end_at": end_at, **extra}
+
+
+def order_stages(dwell_stats: pd.DataFrame) -> list[str]:
+    """Stages in reading order: the world's journey order first, then others by mean position in a case."""
+    rank = {stage: i for i, stage in enumerate(domain.STAGES + domain.EXCEPTIONS + (domain.CANCELLED,))}
+    keyed = dwell_stats.assign(
+        known_rank=dwell_stats["stage"].map(rank).fillna(len(rank)),
+    ).sort_values(["known_rank", "mean_position", "stage"])
+    return keyed["stage"].tolist()
+
+
+def load_dwell_stats(start: date | None, as_of: date, path: StorePath = None) -> pd.DataFrame:
+    """Dwell-time distribution per stage (count, p05/p25/median/p75/p95, mean, total hours), in stage order."""
+    dwell_stats = store.fetch_df("insights_dwell_stats", _window_params(start, as_of), path)
+    order = order_stages(dwell_stats)
+    return dwell_stats.set_index("stage").loc[order].reset_index()[DWELL_COLUMNS]
+
+
+def load_weekly_waiting(start: date | None, as_of: date, path: StorePath = None) -> pd.DataFrame:
+    """Finished dwells per ISO week (of entering the stage) and stage: count, median and total hours."""
+    return store.fetch_df("insights_weekly_waiting", _window_params(start, as_of), path)
+
+
+def find_bottlenecks(weekly_waiting: pd.DataFrame) -> pd.DataFrame:
+    """Per ISO week, the bottleneck: the stage where cases spent the most hours in total.
+
+    Total hours (cases × their dwell) weighs both how many cases wait and how long; ties go to the
+    stage named first. `share_pct` is that stage's part of all waiting hours of the week.
+    """
+    columns = ["week_start", "iso_week", "stage", "total_h", "share_pct", "median_h", "dwells"]
+    if weekly_waiting.empty:
+        return pd.DataFrame(columns=columns)
+    week_total_h = weekly_waiting.groupby("week_start")["total_h"].transform("sum")
+    ranked = weekly_waiting.assign(
+        share_pct=100.0 * weekly_waiting["total_h"] / week_total_h.where(week_total_h > 0)
+    ).sort_values(["week_start", "total_h", "stage"], ascending=[True, False, True])
+    bottlenecks = ranked.drop_duplicates("week_start", keep="first")
+    return bottlenecks[columns].reset_index(drop=True)
+
+
+def load_wip_by_day(
+    start: date | None, as_of: date, path: StorePath = None, end_stages: list[str] | None = None
+) -> pd.DataFrame:
+    """Cases in each stage at the end of each day of the window (day × stage, zero rows omitted)."""
+    if end_stages is None:
+        end_stages = load_end_stages(as_of, path)
+    if start is None:
+        span = load_event_span(path)
+        if span is None:
+            return pd.DataFrame(columns=["day", "stage", "cases"])
+        start = span[0]
+    wip = store.fetch_df("insights_wip_daily", _window_params(start, as_of, end_stages=end_stages), path)
+    wip["day"] = pd.to_datetime(wip["day"]).dt.date
+    return wip
+
+
+def load_top_paths(
+    start: date | None,
+    as_of: date,
+    path: StorePath = None,
+    end_stages: list[str] | None = None,
+    top: int = TOP_PATHS,
+) -> pd.DataFrame:
+    """The `top` most common paths of cases that ended in the window, with count, share and median journey."""
+    if end_stages is None:
+        end_stages = load_end_stages(as_of, path)
+    params = _window_params(start, as_of, end_stages=end_stages, top=top)
+    return store.fetch_df("insights_top_paths", params, path)
+
+
+def load_kpis(
+    start: date | None, as_of: date, path: StorePath = None, end_stages: list[str] | None = None
+) -> dict[str, float | int | None]:
+    """Headline figures: active cases, events, open and ended cases, median/p90 journey days, paths."""
+    if end_stages is None:
+        end_stages = load_end_stages(as_of, path)
+    row = store.fetch_df("insights_kpis", _window_params(start, as_of, end_stages=end_stages), path).iloc[0]
+    kpis: dict[str, float | int | None] = {
+        key: int(row[key]) for key in ("active_cases", "events", "open_cases", "ended_cases", "paths")
+    }
+    for key in ("median_journey_days", "p90_journey_days"):
+        kpis[key] = None if pd.isna(row[key]) else float(row[key])
+    return kpis

@@ -1,0 +1,51 @@
+-- Headline figures of the window [$start_at, $end_at): active cases (any event inside), events,
+-- cases that ended inside (reached an end stage, $end_stages), their journey time from first to
+-- last event, and how many distinct paths they took.
+with
+known_events as (
+    select
+        order_id,
+        stage,
+        event_ts,
+        event_id
+    from events
+    where event_ts < $end_at
+),
+cases as (
+    select
+        order_id,
+        string_agg(stage, ' → ' order by event_ts, event_id) as path,
+        (list(stage order by event_ts, event_id))[-1] as last_stage,
+        min(event_ts) as started_at,
+        max(event_ts) as ended_at,
+        count(*) filter (where event_ts >= $start_at)::bigint as events_in_window
+    from known_events
+    group by order_id
+),
+ended_cases as (
+    select
+        path,
+        date_diff('second', started_at, ended_at) / 86400.0 as journey_days
+    from cases
+    where list_contains($end_stages, last_stage)
+        and ended_at >= $start_at
+),
+active as (
+    select
+        count(*) filter (where events_in_window > 0)::bigint as active_cases,
+        coalesce(sum(events_in_window), 0)::bigint as events,
+        count(*) filter (where not list_contains($end_stages, last_stage))::bigint as open_cases
+    from cases
+),
+ended as (
+    select
+        count(*)::bigint as ended_cases,
+        quantile_cont(journey_days, 0.5) as median_journey_days,
+        quantile_cont(journey_days, 0.9) as p90_journey_days,
+        count(distinct path)::bigint as paths
+    from ended_cases
+),
+final as (
+    select * from active, ended
+)
+select * from final

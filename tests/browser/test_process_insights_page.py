@@ -1,0 +1,116 @@
+"""Headless Chromium loads the Process insights page of a real `streamlit run app.py` server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import REPO_ROOT
+from tests.fixtures import demo_store
+from ui.navigation import PAGES, page_url_path
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--no-first-run",
+]
+# Streamlit scrolls inside its own container, so full_page misses content: use a tall viewport.
+VIEWPORT = {"width": 1440, "height": 3000}
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "process_insights.png"
+STARTUP_TIMEOUT_S = 60
+PROCESS_INSIGHTS = next(spec for spec in PAGES if spec.script == "pages/process_insights.py")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"streamlit was not healthy after {STARTUP_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = demo_store(tmp_path_factory)
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py",
+                "--server.headless", "true", "--server.address", "127.0.0.1",
+                "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "JOURNEYOPS_STORE": str(store)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_chromium_is_installed():
+    # Fail, never skip: a CI run without a browser must not pass silently.
+    if not CHROMIUM.is_file():
+        pytest.fail(f"no browser at {CHROMIUM}: apt-get install chromium")
+
+
+def test_process_insights_page_loads_in_chromium(dashboard_url):
+    if not CHROMIUM.is_file():
+        pytest.fail(f"no browser at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            # The root first, as a person would: a fresh server's first session is the one that
+            # switches Streamlit from its legacy pages/ mode to app.py's navigation.
+            page.goto(dashboard_url, wait_until="domcontentloaded")
+            page.get_by_role("heading").first.wait_for(timeout=30_000)
+            page.goto(f"{dashboard_url}/{page_url_path(PROCESS_INSIGHTS)}", wait_until="domcontentloaded")
+            page.get_by_role("heading", name="Process insights").wait_for(timeout=30_000)
+            page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)
+            page.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)
+            page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=30_000)
+            page.wait_for_timeout(1_000)  # let plotly finish its first draw
+            assert page.get_by_test_id("stException").count() == 0
+            assert page.get_by_test_id("stMetric").count() == 6
+            assert page.get_by_role("heading", name="Most common paths").count() == 1
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 20_000

@@ -1,0 +1,88 @@
+"""Tiny hand-made stores for exact tests: a few orders of the order world, a few tickets of a real log."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from core import store
+
+# (case, stage, timestamp). Week of Monday 2026-03-02 and the next one.
+ORDER_WORLD_EVENTS: list[tuple[str, str, str]] = [
+    # A: the happy path, delivered on Thursday
+    ("A", "placed", "2026-03-02 08:00"),
+    ("A", "payment_confirmed", "2026-03-02 10:00"),
+    ("A", "allocated", "2026-03-02 14:00"),
+    ("A", "picked", "2026-03-03 08:00"),
+    ("A", "packed", "2026-03-03 10:00"),
+    ("A", "shipped", "2026-03-03 12:00"),
+    ("A", "out_for_delivery", "2026-03-05 08:00"),
+    ("A", "delivered", "2026-03-05 14:00"),
+    # B: a payment hold, then cancelled
+    ("B", "placed", "2026-03-02 09:00"),
+    ("B", "payment_hold", "2026-03-02 09:30"),
+    ("B", "payment_confirmed", "2026-03-03 09:30"),
+    ("B", "allocated", "2026-03-03 12:00"),
+    ("B", "cancelled", "2026-03-04 12:00"),
+    # C: stuck in allocated
+    ("C", "placed", "2026-03-03 10:00"),
+    ("C", "payment_confirmed", "2026-03-03 11:00"),
+    ("C", "allocated", "2026-03-04 11:00"),
+    # D: placed the next Monday, still open
+    ("D", "placed", "2026-03-09 08:00"),
+    ("D", "payment_confirmed", "2026-03-09 20:00"),
+    ("D", "allocated", "2026-03-10 08:00"),
+]
+
+# A helpdesk-like log: free-form activities, "Closed" ends a ticket; T3 is still open.
+TICKET_LOG_EVENTS: list[tuple[str, str, str]] = [
+    ("T1", "Assign seriousness", "2026-01-05 09:00"),
+    ("T1", "Take in charge ticket", "2026-01-05 12:00"),
+    ("T1", "Resolve ticket", "2026-01-07 12:00"),
+    ("T1", "Closed", "2026-01-08 12:00"),
+    ("T2", "Assign seriousness", "2026-01-06 09:00"),
+    ("T2", "Take in charge ticket", "2026-01-06 10:00"),
+    ("T2", "Wait", "2026-01-06 16:00"),
+    ("T2", "Resolve ticket", "2026-01-08 16:00"),
+    ("T2", "Closed", "2026-01-09 16:00"),
+    ("T3", "Assign seriousness", "2026-01-07 09:00"),
+    ("T3", "Take in charge ticket", "2026-01-07 09:30"),
+    ("T3", "Resolve ticket", "2026-01-09 09:30"),
+]
+
+
+def write_events(
+    path: str | os.PathLike[str], events: Iterable[tuple[str, str, str]], source: str = "test"
+) -> Path:
+    """Create a store at `path` holding these (case, stage, 'YYYY-MM-DD HH:MM') events and their orders."""
+    rows = [(case, stage, datetime.fromisoformat(ts)) for case, stage, ts in events]
+    placed_at: dict[str, datetime] = {}
+    for case, _, ts in rows:
+        placed_at[case] = min(ts, placed_at.get(case, ts))
+    now = store.utcnow()
+    with store.transaction(path) as con:
+        for case, first_at in placed_at.items():
+            con.execute(
+                "insert into orders (order_id, placed_at, source, loaded_at) values ($id, $at, $src, $now)",
+                {"id": case, "at": first_at, "src": source, "now": now},
+            )
+        for i, (case, stage, ts) in enumerate(rows):
+            con.execute(
+                "insert into events (event_id, order_id, stage, event_ts, source, loaded_at) "
+                "values ($eid, $id, $stage, $ts, $src, $now)",
+                {"eid": f"e{i:05d}", "id": case, "stage": stage, "ts": ts, "src": source, "now": now},
+            )
+    return Path(path)
+
+
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small store of the order world, built once per test session and shared by page and browser tests."""
+    path = tmp_path_factory.getbasetemp() / "demo_world" / "journeyops.duckdb"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_events(path, ORDER_WORLD_EVENTS)
+    return path

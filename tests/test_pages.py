@@ -1,0 +1,136 @@
+"""Every page runs in AppTest without an exception; Process insights shows core's numbers and calm notes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import insights
+from tests.conftest import REPO_ROOT
+from tests.fixtures import ORDER_WORLD_EVENTS, TICKET_LOG_EVENTS, demo_store, write_events
+from ui import layout, navigation
+
+PAGE_FILES = sorted((REPO_ROOT / "pages").glob("*.py"))
+PROCESS_INSIGHTS = REPO_ROOT / "pages" / "process_insights.py"
+TIMEOUT_S = 60
+
+
+def run_page(page: Path, store: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("JOURNEYOPS_STORE", str(store))
+    return AppTest.from_file(str(page), default_timeout=TIMEOUT_S).run()
+
+
+@pytest.fixture(scope="module")
+def world_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_store(tmp_path_factory)
+
+
+def test_pages_are_found():
+    assert PROCESS_INSIGHTS in PAGE_FILES
+
+
+@pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.stem)
+def test_every_page_runs_on_the_demo_world(page, world_store, monkeypatch):
+    at = run_page(page, world_store, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.title) == 1
+
+
+@pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.stem)
+def test_every_page_is_calm_without_a_store(page, tmp_path, monkeypatch):
+    at = run_page(page, tmp_path / "absent.duckdb", monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning] == [layout.MISSING_NOTE]
+
+
+def test_every_page_file_is_in_the_navigation_table():
+    registered = {spec.script for spec in navigation.PAGES}
+    assert {f"pages/{p.name}" for p in PAGE_FILES} <= registered
+
+
+def test_navigation_shows_only_existing_pages_in_their_sections():
+    specs = navigation.available_pages()
+    assert [f"pages/{p.name}" for p in PAGE_FILES] == sorted(spec.script for spec in specs)
+    assert "Process insights" in [spec.title for spec in specs]
+
+
+def test_the_app_runs_its_navigation(world_store, monkeypatch):
+    at = run_page(REPO_ROOT / "app.py", world_store, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.title) == 1
+    assert str(world_store) in at.sidebar.caption[-1].value
+
+
+def test_process_insights_shows_the_numbers_of_core(store_file, monkeypatch):
+    write_events(store_file, ORDER_WORLD_EVENTS)
+    at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
+    assert not at.exception
+    kpis = insights.load_kpis(None, date(2026, 3, 10), store_file)
+    assert kpis["active_cases"] == 4
+    assert [(m.label, m.value) for m in at.metric] == [
+        ("Active cases", "4"), ("Events", "19"), ("Ended cases", "2"),
+        ("Median journey", "2.7 d"), ("P90 journey", "3.1 d"), ("Open at as-of", "2"),
+    ]
+    assert [s.value for s in at.subheader] == [
+        "Time in each stage", "Bottleneck per week", "Work in progress", "Most common paths"
+    ]
+    assert len(at.get("plotly_chart")) == 3
+    top_paths = at.dataframe[-1].value
+    assert top_paths["cases"].tolist() == [1, 1]
+    assert any("A case ends at: `cancelled`, `delivered`" in c.value for c in at.caption)
+
+
+def test_process_insights_reads_an_earlier_as_of_day(store_file, monkeypatch):
+    write_events(store_file, ORDER_WORLD_EVENTS)
+    at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
+    at.sidebar.date_input(key="as_of_day").set_value(date(2026, 3, 4)).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Active cases"], metrics["Events"], metrics["Ended cases"]) == ("3", "14", "1")
+
+
+def test_process_insights_works_on_an_imported_log(store_file, monkeypatch):
+    write_events(store_file, TICKET_LOG_EVENTS, source="helpdesk.xes.gz")
+    at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Open at as-of"] == "1"
+    assert any("A case ends at: `Closed`" in c.value for c in at.caption)
+
+
+def test_process_insights_on_an_empty_store(store_file, monkeypatch):
+    write_events(store_file, [])
+    at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
+    assert not at.exception
+    assert [i.value for i in at.info] == [layout.EMPTY_NOTE]
+
+
+def test_process_insights_is_calm_while_a_job_writes(store_file, monkeypatch):
+    write_events(store_file, ORDER_WORLD_EVENTS)
+    holder = textwrap.dedent(
+        """
+        import sys, time
+        import duckdb
+        con = duckdb.connect(sys.argv[1])  # a writer in another process holds the file lock
+        print("locked", flush=True)
+        time.sleep(30)
+        """
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", holder, str(store_file)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("JOURNEYOPS_LOCK_WAIT_S", "0.2")
+        at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert not at.exception
+    assert [i.value for i in at.info] == [layout.BUSY_NOTE]
+    assert at.button(key="store_busy_refresh").label == "Refresh now"

@@ -1,0 +1,1 @@
+"""Streamlit-only helpers for the pages: cached reads, widgets, charts and navigation."""

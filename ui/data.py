@@ -1,0 +1,60 @@
+"""Cached, read-only reads of the store for the pages.
+
+Streamlit caching lives here, never in core. Every cached read is keyed by the store path, a
+version stamp of the store file (so a new ingest or a new day shows fresh data) and the window.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from core import config, insights, store
+
+TTL_S = 600
+
+
+def current_store() -> str:
+    """The store the dashboard reads: $JOURNEYOPS_STORE, else data/journeyops.duckdb."""
+    return str(config.store_path())
+
+
+def store_version(store_path: str) -> float:
+    """A stamp that changes whenever the store file (or its write-ahead log) changes."""
+    stamps = [p.stat().st_mtime_ns for p in (Path(store_path), Path(store_path + ".wal")) if p.exists()]
+    return float(max(stamps, default=0))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def read_status(store_path: str, version: float) -> dict[str, object]:
+    """Counts and time range of the store (raises StoreMissingError when there is none)."""
+    return store.read_status(store_path)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def event_span(store_path: str, version: float) -> tuple[date, date] | None:
+    """First and last day with an event, or None for an empty store."""
+    return insights.load_event_span(store_path)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner="Reading the process…")
+def process_insights(
+    store_path: str, version: float, start: date, as_of: date
+) -> dict[str, object]:
+    """Everything the Process insights page shows for one window, read in one go."""
+    end_stages = insights.load_end_stages(as_of, store_path)
+    weekly_waiting = insights.load_weekly_waiting(start, as_of, store_path)
+    dwell_stats = insights.load_dwell_stats(start, as_of, store_path)
+    return {
+        "end_stages": end_stages,
+        "kpis": insights.load_kpis(start, as_of, store_path, end_stages),
+        "dwell_stats": dwell_stats,
+        "stage_order": dwell_stats["stage"].tolist(),
+        "weekly_waiting": weekly_waiting,
+        "bottlenecks": insights.find_bottlenecks(weekly_waiting),
+        "wip": insights.load_wip_by_day(start, as_of, store_path, end_stages),
+        "top_paths": insights.load_top_paths(start, as_of, store_path, end_stages),
+    }
+

@@ -1,0 +1,86 @@
+"""Shared page furniture: the store guard, the as-of window picker, KPI rows and capped tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import StoreBusyError, StoreMissingError
+
+TABLE_ROW_CAP = 200
+BUSY_NOTE = "The store is being updated by a job right now — refreshing in a moment."
+MISSING_NOTE = "No store yet — run `python -m core demo` to build the demo world, then reload this page."
+EMPTY_NOTE = "The store holds no events yet — load some with `python -m core ingest` or `python -m core import-log`."
+
+
+@contextmanager
+def store_guard() -> Iterator[None]:
+    """Turn a busy or missing store into a calm note instead of a stack trace, and stop the page."""
+    try:
+        yield
+    except StoreBusyError:
+        st.info(BUSY_NOTE, icon=":material/hourglass_top:")
+        st.button("Refresh now", key="store_busy_refresh")
+        st.stop()
+    except StoreMissingError as exc:
+        st.warning(MISSING_NOTE, icon=":material/database:")
+        st.caption(str(exc))
+        st.stop()
+
+
+def stop_if_empty(span: tuple[date, date] | None) -> tuple[date, date]:
+    """The event span of the store; a note and a stop when it holds no events."""
+    if span is None:
+        st.info(EMPTY_NOTE, icon=":material/inbox:")
+        st.stop()
+        raise AssertionError("unreachable: st.stop() ends the script")
+    return span
+
+
+def _clamp_choice(key: str, default: date, low: date, high: date) -> None:
+    # The choice is kept across pages and reruns, but must stay inside today's range of the store.
+    chosen = st.session_state.get(key, default)
+    st.session_state[key] = chosen if low <= chosen <= high else default
+
+
+def window_picker(first_day: date, last_day: date) -> tuple[date, date]:
+    """Sidebar pickers for the as-of day (default: the latest) and the window start (default: the first)."""
+    with st.sidebar:
+        _clamp_choice("as_of_day", last_day, first_day, last_day)
+        as_of = st.date_input(
+            "As of", min_value=first_day, max_value=last_day, key="as_of_day",
+            help="See the data as it stood at the end of this day; later events are ignored.",
+        )
+        _clamp_choice("window_start", first_day, first_day, as_of)
+        start = st.date_input(
+            "Window from", min_value=first_day, max_value=as_of, key="window_start",
+            help="Figures cover events from this day up to the as-of day.",
+        )
+    return start, as_of
+
+
+def kpi_row(items: Sequence[tuple[str, str, str]]) -> None:
+    """A row of metrics: (label, formatted value, help text)."""
+    for column, (label, value, help_text) in zip(st.columns(len(items)), items, strict=True):
+        column.metric(label, value, help=help_text)
+
+
+def fmt_int(value: float | int | None) -> str:
+    """A count with thousands separators, or a dash."""
+    return "—" if value is None else f"{int(value):,}"
+
+
+def fmt_days(value: float | None) -> str:
+    """A duration in days, or a dash."""
+    return "—" if value is None else f"{value:.1f} d"
+
+
+def capped_table(frame: pd.DataFrame, cap: int = TABLE_ROW_CAP, **kwargs: object) -> None:
+    """Show at most `cap` rows and say so when the table is longer."""
+    st.dataframe(frame.head(cap), hide_index=True, **kwargs)
+    if len(frame) > cap:
+        st.caption(f"Showing the first {cap:,} of {len(frame):,} rows.")
