@@ -1,0 +1,212 @@
+"""The quality gate: may a challenger replace the champion?
+
+A challenger passes only if, on the same holdout, it beats the baseline, is cheaper than the
+champion by at least `margin` on the business metric, and makes no segment (carrier, region,
+channel, ship mode, customer tier) with enough orders costlier than under the champion by more
+than `segment_tolerance`. With no champion yet, only the baseline check applies.
+
+Inputs are evaluation dicts produced by the models: `{"kind", "n", "business_cost", "metrics",
+"segments": {column: {value: {"n", "business_cost", ...}}}}`; lower cost is better.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core.domain import SEGMENT_COLUMNS
+from core.errors import ConfigError, JourneyOpsError
+
+# Relative slack on float comparisons, so "exactly at the margin" is not decided by rounding.
+_EPS = 1e-9
+
+
+class GateInputError(JourneyOpsError):
+    """An evaluation handed to the gate is malformed or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """How much better a challenger must be, and how much worse a segment may get."""
+
+    margin: float = 0.02  # challenger cost <= champion cost * (1 - margin)
+    segment_tolerance: float = 0.10  # segment cost <= champion segment cost * (1 + tolerance)
+    min_segment_n: int = 30  # smaller segments are too noisy to block a promotion
+    auto_promote: bool = False  # a passed gate promotes at once; otherwise a person approves
+    require_same_holdout: bool = True  # champion and baseline must be scored on the same rows (same n)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.margin < 1.0:
+            raise ConfigError(f"gate margin must be in [0, 1), got {self.margin}")
+        if self.segment_tolerance < 0.0:
+            raise ConfigError(f"gate segment tolerance must be >= 0, got {self.segment_tolerance}")
+        if self.min_segment_n < 1:
+            raise ConfigError(f"gate min segment n must be >= 1, got {self.min_segment_n}")
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The verdict: passed or not, one human-readable line per check, and the figures behind them."""
+
+    passed: bool
+    reasons: list[str]
+    checks: dict[str, Any] = field(default_factory=dict)
+    auto_promote: bool = False
+
+    @property
+    def action(self) -> str:
+        """What the registry does with the challenger: promote, pending_approval or rejected."""
+        if not self.passed:
+            return "rejected"
+        return "promote" if self.auto_promote else "pending_approval"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form, stored with the version and in the audit log."""
+        return {**asdict(self), "action": self.action}
+
+
+def load_gate_policy() -> GatePolicy:
+    """The gate policy from the environment ($JOURNEYOPS_GATE_MARGIN, …_SEGMENT_TOLERANCE, …_MIN_SEGMENT_N, $JOURNEYOPS_AUTO_PROMOTE)."""
+    try:
+        return GatePolicy(
+            margin=float(os.environ.get("JOURNEYOPS_GATE_MARGIN", "0.02")),
+            segment_tolerance=float(os.environ.get("JOURNEYOPS_GATE_SEGMENT_TOLERANCE", "0.10")),
+            min_segment_n=int(os.environ.get("JOURNEYOPS_GATE_MIN_SEGMENT_N", "30")),
+            auto_promote=os.environ.get("JOURNEYOPS_AUTO_PROMOTE", "0").lower() in {"1", "true", "yes"},
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid gate setting in the environment: {exc}") from exc
+
+
+def evaluate_gate(
+    challenger: Mapping[str, Any],
+    champion: Mapping[str, Any] | None,
+    baseline: Mapping[str, Any],
+    policy: GatePolicy,
+) -> GateDecision:
+    """Decide whether the challenger may replace the champion (or become the first champion)."""
+    kind = _check_evaluation(challenger, "challenger", None)
+    _check_evaluation(baseline, "baseline", kind)
+    checks: dict[str, Any] = {}
+    reasons: list[str] = []
+    cost = float(challenger["business_cost"])
+
+    if policy.require_same_holdout:
+        others = {"baseline": baseline} | ({"champion": champion} if champion is not None else {})
+        mismatched = {name: int(ev["n"]) for name, ev in others.items() if int(ev["n"]) != int(challenger["n"])}
+        ok = not mismatched
+        checks["same_holdout"] = {"passed": ok, "challenger_n": int(challenger["n"]), "mismatched_n": mismatched}
+        reasons.append(
+            f"same holdout: {'ok' if ok else 'FAILED'} — challenger n={int(challenger['n'])}"
+            + ("" if ok else ", " + ", ".join(f"{k} n={v}" for k, v in mismatched.items()))
+        )
+
+    base_cost = float(baseline["business_cost"])
+    ok = cost < base_cost
+    checks["baseline"] = {"passed": ok, "challenger_cost": cost, "baseline_cost": base_cost}
+    reasons.append(
+        f"baseline: {'ok' if ok else 'FAILED'} — challenger cost {cost:.4f} "
+        f"{'<' if ok else '>='} baseline cost {base_cost:.4f}"
+    )
+
+    if champion is None:
+        checks["champion"] = None
+        reasons.append("champion: none yet — only the baseline check applies")
+    else:
+        _check_evaluation(champion, "champion", kind)
+        checks["margin"] = _margin_check(cost, float(champion["business_cost"]), policy.margin)
+        reasons.append(checks["margin"].pop("reason"))
+        checks["segments"] = _segment_check(challenger, champion, policy)
+        reasons.append(checks["segments"].pop("reason"))
+
+    passed = all(c["passed"] for c in checks.values() if c is not None)
+    return GateDecision(passed=passed, reasons=reasons, checks=checks, auto_promote=policy.auto_promote)
+
+
+def _margin_check(cost: float, champion_cost: float, margin: float) -> dict[str, Any]:
+    required = champion_cost * (1.0 - margin)
+    ok = cost <= required + _EPS * max(1.0, abs(required))
+    improvement = (champion_cost - cost) / champion_cost if champion_cost else 0.0
+    reason = (
+        f"margin: {'ok' if ok else 'FAILED'} — challenger cost {cost:.4f} vs champion "
+        f"{champion_cost:.4f} ({improvement:+.2%} cheaper; needs >= {margin:.2%}, i.e. cost <= {required:.4f})"
+    )
+    return {
+        "passed": ok,
+        "challenger_cost": cost,
+        "champion_cost": champion_cost,
+        "required_cost": required,
+        "improvement": improvement,
+        "margin": margin,
+        "reason": reason,
+    }
+
+
+def _segment_check(
+    challenger: Mapping[str, Any], champion: Mapping[str, Any], policy: GatePolicy
+) -> dict[str, Any]:
+    regressions: list[dict[str, Any]] = []
+    worst: dict[str, Any] | None = None
+    compared = ignored = 0
+    chall_segments = challenger.get("segments") or {}
+    champ_segments = champion.get("segments") or {}
+    for column in SEGMENT_COLUMNS:
+        for value, chall in (chall_segments.get(column) or {}).items():
+            champ = (champ_segments.get(column) or {}).get(value)
+            n = int(chall["n"]) if champ is None else min(int(chall["n"]), int(champ["n"]))
+            if champ is None or n < policy.min_segment_n:
+                ignored += 1
+                continue
+            compared += 1
+            new_cost, old_cost = float(chall["business_cost"]), float(champ["business_cost"])
+            allowed = old_cost * (1.0 + policy.segment_tolerance)
+            # A segment that cost nothing under the champion has no relative change: None, sorted worst.
+            change = (new_cost - old_cost) / old_cost if old_cost else (0.0 if new_cost <= 0 else None)
+            row = {"segment": column, "value": value, "n": n, "challenger_cost": new_cost,
+                   "champion_cost": old_cost, "change": change}
+            if new_cost > allowed + _EPS * max(1.0, abs(allowed)):
+                regressions.append(row)
+            if worst is None or _change_key(change) > _change_key(worst["change"]):
+                worst = row
+    ok = not regressions
+    tol = f"{policy.segment_tolerance:.0%} tolerance"
+    if regressions:
+        detail = "; ".join(
+            f"{r['segment']}={r['value']} {r['challenger_cost']:.4f} vs {r['champion_cost']:.4f} "
+            f"({_fmt_change(r['change'])}, n={r['n']})"
+            for r in regressions
+        )
+        head = f"segments: FAILED — {len(regressions)} segment(s) worse by more than {tol}: {detail}"
+    elif worst is not None:
+        head = (
+            f"segments: ok — worst {worst['segment']}={worst['value']} {_fmt_change(worst['change'])} "
+            f"(within {tol}, n={worst['n']})"
+        )
+    else:
+        head = "segments: ok — no segment large enough to compare"
+    reason = f"{head}; {compared} compared, {ignored} ignored (n < {policy.min_segment_n} or absent under the champion)"
+    return {"passed": ok, "regressions": regressions, "worst": worst, "compared": compared,
+            "ignored": ignored, "tolerance": policy.segment_tolerance,
+            "min_segment_n": policy.min_segment_n, "reason": reason}
+
+
+def _change_key(change: float | None) -> float:
+    return float("inf") if change is None else change
+
+
+def _fmt_change(change: float | None) -> str:
+    return "from zero" if change is None else f"{change:+.1%}"
+
+
+def _check_evaluation(evaluation: Mapping[str, Any], role: str, kind: str | None) -> str:
+    missing = [key for key in ("kind", "n", "business_cost") if key not in evaluation]
+    if missing:
+        raise GateInputError(f"the {role} evaluation lacks {', '.join(missing)}; re-run the evaluation")
+    if kind is not None and evaluation["kind"] != kind:
+        raise GateInputError(
+            f"the {role} evaluation is for {evaluation['kind']!r}, the challenger for {kind!r}; "
+            "compare models of the same kind"
+        )
+    return str(evaluation["kind"])
