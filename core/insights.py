@@ -20,6 +20,8 @@ from core import domain, store
 # occurrences ("Closed" in the helpdesk log is last in 99.96% of them).
 END_STAGE_MIN_LAST_SHARE = 0.9
 TOP_PATHS = 10
+# A week's median over fewer dwells than this is too noisy to compare with the usual one.
+MIN_DWELLS_FOR_COMPARISON = 5
 
 StorePath = str | os.PathLike[str] | None
 
@@ -103,6 +105,20 @@ def find_bottlenecks(weekly_waiting: pd.DataFrame) -> pd.DataFrame:
     return bottlenecks[columns].reset_index(drop=True)
 
 
+def compare_weeks_to_usual(weekly_waiting: pd.DataFrame, dwell_stats: pd.DataFrame) -> pd.DataFrame:
+    """Each week's median dwell per stage against the stage's median over the whole window.
+
+    `vs_usual_ratio` > 1 means slower than usual; it is NaN when the week has fewer than
+    MIN_DWELLS_FOR_COMPARISON dwells in the stage or the usual median is zero.
+    """
+    usual_median_h = dwell_stats.set_index("stage")["median_h"]
+    compared = weekly_waiting[["week_start", "iso_week", "stage", "dwells", "median_h"]].copy()
+    compared["usual_median_h"] = compared["stage"].map(usual_median_h).astype(float)
+    comparable = (compared["dwells"] >= MIN_DWELLS_FOR_COMPARISON) & (compared["usual_median_h"] > 0)
+    compared["vs_usual_ratio"] = (compared["median_h"] / compared["usual_median_h"]).where(comparable)
+    return compared.reset_index(drop=True)
+
+
 def load_wip_by_day(
     start: date | None, as_of: date, path: StorePath = None, end_stages: list[str] | None = None
 ) -> pd.DataFrame:
@@ -126,7 +142,8 @@ def load_top_paths(
     end_stages: list[str] | None = None,
     top: int = TOP_PATHS,
 ) -> pd.DataFrame:
-    """The `top` most common paths of cases that ended in the window, with count, share and median journey."""
+    """The `top` most common paths of cases that ended in the window: count, share, median journey days,
+    and `distinct_paths`, how many different paths those cases took in all."""
     if end_stages is None:
         end_stages = load_end_stages(as_of, path)
     params = _window_params(start, as_of, end_stages=end_stages, top=top)
@@ -136,12 +153,12 @@ def load_top_paths(
 def load_kpis(
     start: date | None, as_of: date, path: StorePath = None, end_stages: list[str] | None = None
 ) -> dict[str, float | int | None]:
-    """Headline figures: active cases, events, open and ended cases, median/p90 journey days, paths."""
+    """Headline figures: active cases, events, open and ended cases, median/p90 journey days."""
     if end_stages is None:
         end_stages = load_end_stages(as_of, path)
     row = store.fetch_df("insights_kpis", _window_params(start, as_of, end_stages=end_stages), path).iloc[0]
     kpis: dict[str, float | int | None] = {
-        key: int(row[key]) for key in ("active_cases", "events", "open_cases", "ended_cases", "paths")
+        key: int(row[key]) for key in ("active_cases", "events", "open_cases", "ended_cases")
     }
     for key in ("median_journey_days", "p90_journey_days"):
         kpis[key] = None if pd.isna(row[key]) else float(row[key])

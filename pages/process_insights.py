@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import insights
 from ui import charts, data, layout
 
 st.title("Process insights")
@@ -39,21 +40,25 @@ st.caption(
     "began in the window count, so stages still open at the as-of day are not in it yet."
 )
 with st.expander("Dwell times as a table"):
-    layout.capped_table(view["dwell_stats"].round(2))
+    layout.capped_table(view["dwell_stats"].round(2), column_config=layout.DWELL_COLUMNS)
 
 st.subheader("Bottleneck per week")
 st.caption(
     "The **bottleneck** of an ISO week is the stage where cases spent the most hours in total "
-    "(cases entering the stage that week × their dwell): it weighs how many waited and how long. "
-    "The heatmap shows each stage's share of the week's waiting hours."
+    "(cases entering the stage that week × their dwell): it weighs how many waited and how long."
 )
 if view["weekly_waiting"].empty:
     st.info("No finished dwells in this window yet.")
 else:
-    st.plotly_chart(
-        charts.waiting_heatmap(view["weekly_waiting"], view["stage_order"])
+    layout.capped_table(
+        view["bottlenecks"].drop(columns="week_start").sort_values("iso_week", ascending=False),
+        column_config=layout.BOTTLENECK_COLUMNS,
     )
-    layout.capped_table(view["bottlenecks"].round(1).sort_values("week_start", ascending=False))
+    st.plotly_chart(charts.slowdown_heatmap(view["weeks_vs_usual"], view["stage_order"]))
+    st.caption(
+        "Slower or faster than usual: each cell is the week's median dwell divided by the stage's "
+        f"median over the whole window (red: slower). Blank: fewer than {insights.MIN_DWELLS_FOR_COMPARISON} dwells."
+    )
 
 st.subheader("Work in progress")
 st.caption(
@@ -65,13 +70,8 @@ st.plotly_chart(charts.wip_area(view["wip"], view["stage_order"]))
 st.subheader("Most common paths")
 st.caption(
     "A path (variant) is the sequence of activities of a case, known once the case ends. "
-    f"Top 10 of {layout.fmt_int(kpis['paths'])} distinct paths among the cases that ended in the window."
+    f"Top 10 of {layout.fmt_int(view['distinct_paths'])} distinct paths among the cases that ended in the window."
 )
 layout.capped_table(
-    view["top_paths"].round(2),
-    column_config={
-        "share_pct": st.column_config.ProgressColumn("share", format="%.1f%%", min_value=0, max_value=100),
-        "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f"),
-        "path": st.column_config.TextColumn("path", width="large"),
-    },
+    view["top_paths"], column_config=layout.PATH_COLUMNS, column_order=layout.PATH_COLUMN_ORDER
 )

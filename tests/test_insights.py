@@ -151,6 +151,29 @@ def test_no_waiting_no_bottleneck():
     assert insights.find_bottlenecks(empty).empty
 
 
+def test_weeks_compared_to_the_usual_dwell(orders_store, monkeypatch):
+    monkeypatch.setattr(insights, "MIN_DWELLS_FOR_COMPARISON", 2)
+    weekly = insights.load_weekly_waiting(None, AS_OF, orders_store)
+    dwell_stats = insights.load_dwell_stats(None, AS_OF, orders_store)
+    compared = insights.compare_weeks_to_usual(weekly, dwell_stats).set_index(["iso_week", "stage"])
+    # placed: 1 h median in W10 (3 dwells) against 1.5 h over the window
+    assert compared.loc[("2026-W10", "placed"), ["median_h", "usual_median_h"]].tolist() == [1.0, 1.5]
+    assert compared.loc[("2026-W10", "placed"), "vs_usual_ratio"] == pytest.approx(2 / 3)
+    assert compared.loc[("2026-W10", "allocated"), "vs_usual_ratio"] == 1.0
+    # one dwell is too few to compare
+    assert pd.isna(compared.loc[("2026-W11", "placed"), "vs_usual_ratio"])
+    assert compared["vs_usual_ratio"].notna().sum() == 3
+
+
+def test_a_zero_usual_dwell_is_not_compared():
+    weekly = pd.DataFrame(
+        {"week_start": [date(2026, 1, 5)], "iso_week": ["2026-W02"], "stage": ["x"], "dwells": [9],
+         "median_h": [0.0], "total_h": [0.0]}
+    )
+    dwell_stats = pd.DataFrame({"stage": ["x"], "median_h": [0.0]})
+    assert insights.compare_weeks_to_usual(weekly, dwell_stats)["vs_usual_ratio"].isna().tolist() == [True]
+
+
 def _wip_records(wip: pd.DataFrame) -> list[tuple[str, str, int]]:
     return [(str(r.day), r.stage, r.cases) for r in wip.itertuples()]
 
@@ -194,11 +217,12 @@ def test_top_paths_of_ended_cases(orders_store):
     top_paths = insights.load_top_paths(None, AS_OF, orders_store)
     assert top_paths.to_dict("records") == [
         {"rank": 1, "path": HAPPY_PATH, "events": 8, "cases": 1, "share_pct": 50.0,
-         "median_journey_days": 3.25},
+         "median_journey_days": 3.25, "distinct_paths": 2},
         {"rank": 2, "path": HOLD_PATH, "events": 5, "cases": 1, "share_pct": 50.0,
-         "median_journey_days": 2.125},
+         "median_journey_days": 2.125, "distinct_paths": 2},
     ]
-    assert insights.load_top_paths(None, AS_OF, orders_store, top=1)["path"].tolist() == [HAPPY_PATH]
+    top_1 = insights.load_top_paths(None, AS_OF, orders_store, top=1)
+    assert top_1[["path", "distinct_paths"]].values.tolist() == [[HAPPY_PATH, 2]]
 
 
 def test_top_paths_count_and_share_repeated_paths(store_file):
@@ -221,7 +245,6 @@ def test_kpis_of_the_whole_history(orders_store):
         "events": 19,
         "open_cases": 2,
         "ended_cases": 2,
-        "paths": 2,
         "median_journey_days": 2.6875,
         "p90_journey_days": pytest.approx(3.1375),
     }
@@ -240,7 +263,6 @@ def test_kpis_of_a_window_without_ended_cases(orders_store):
         "events": 3,
         "open_cases": 2,
         "ended_cases": 0,
-        "paths": 0,
         "median_journey_days": None,
         "p90_journey_days": None,
     }
@@ -248,6 +270,6 @@ def test_kpis_of_a_window_without_ended_cases(orders_store):
 
 def test_kpis_of_a_real_log(tickets_store):
     kpis = insights.load_kpis(None, TICKETS_AS_OF, tickets_store)
-    assert (kpis["active_cases"], kpis["open_cases"], kpis["ended_cases"], kpis["paths"]) == (3, 1, 2, 2)
+    assert (kpis["active_cases"], kpis["open_cases"], kpis["ended_cases"]) == (3, 1, 2)
     # T1 3 d 3 h, T2 3 d 7 h
     assert kpis["median_journey_days"] == pytest.approx((75 + 79) / 2 / 24)

@@ -60,6 +60,33 @@ def test_navigation_shows_only_existing_pages_in_their_sections():
     assert "Process insights" in [spec.title for spec in specs]
 
 
+def test_navigation_builds_sections_with_one_default_page(tmp_path):
+    (tmp_path / "pages").mkdir()
+    for name in ("process_insights.py", "today.py", "drift.py"):
+        (tmp_path / "pages" / name).write_text("import streamlit as st\n")
+    specs = navigation.available_pages(tmp_path)
+    assert [(spec.section, spec.title) for spec in specs] == [
+        ("Daily work", "Today"), ("Monitoring", "Drift"), ("Models & process", "Process insights"),
+    ]
+    # st.Page needs a running script, so outside one only the section layout can be checked
+    sections = navigation.build_navigation(tmp_path)
+    assert {name: len(pages) for name, pages in sections.items()} == {
+        "Daily work": 1, "Monitoring": 1, "Models & process": 1,
+    }
+    assert navigation.default_page(tmp_path).title == "Today"
+    insights_spec = next(s for s in navigation.PAGES if s.title == "Process insights")
+    assert navigation.page_url_path(insights_spec, tmp_path) == "process-insights"
+
+
+def test_without_a_marked_default_the_first_page_opens_the_app(tmp_path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "process_insights.py").write_text("")
+    spec = navigation.default_page(tmp_path)
+    assert spec is not None and spec.title == "Process insights"
+    assert navigation.page_url_path(spec, tmp_path) == ""
+    assert navigation.default_page(tmp_path / "nowhere") is None
+
+
 def test_the_app_runs_its_navigation(world_store, monkeypatch):
     at = run_page(REPO_ROOT / "app.py", world_store, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
@@ -84,6 +111,7 @@ def test_process_insights_shows_the_numbers_of_core(store_file, monkeypatch):
     top_paths = at.dataframe[-1].value
     assert top_paths["cases"].tolist() == [1, 1]
     assert any("A case ends at: `cancelled`, `delivered`" in c.value for c in at.caption)
+    assert any("Top 10 of 2 distinct paths" in c.value for c in at.caption)
 
 
 def test_process_insights_reads_an_earlier_as_of_day(store_file, monkeypatch):

@@ -5,10 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 
 HEIGHT = 380
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+
+
+# Journey stages in cool colours along the way, exceptions in warm ones; other activities cycle.
+STAGE_COLORS: dict[str, str] = {
+    "placed": "#c6dbef", "payment_confirmed": "#9ecae1", "allocated": "#6baed6", "picked": "#4292c6",
+    "packed": "#2171b5", "shipped": "#74c476", "out_for_delivery": "#31a354", "delivered": "#006d2c",
+    "payment_hold": "#fdae6b", "stock_shortage": "#fd8d3c", "address_query": "#e6550d",
+    "carrier_exception": "#a63603", "cancelled": "#969696",
+}
+
+
+def stage_colors(stages: Sequence[str]) -> dict[str, str]:
+    """A colour per stage: fixed for the order world, a qualitative palette for any other activity."""
+    others = iter(px.colors.qualitative.Plotly * (len(stages) // 10 + 1))
+    return {stage: STAGE_COLORS[stage] if stage in STAGE_COLORS else next(others) for stage in stages}
 
 
 def _ordered(stages: Sequence[str], order: Sequence[str]) -> list[str]:
@@ -44,37 +60,44 @@ def dwell_box(dwell_stats: pd.DataFrame, log_scale: bool = False) -> go.Figure:
     return figure
 
 
-def waiting_heatmap(weekly_waiting: pd.DataFrame, stage_order: Sequence[str]) -> go.Figure:
-    """Share of each week's waiting hours per stage (rows: stages, columns: ISO weeks)."""
-    week_total_h = weekly_waiting.groupby("iso_week")["total_h"].transform("sum")
-    share = weekly_waiting.assign(share_pct=100.0 * weekly_waiting["total_h"] / week_total_h)
-    grid = share.pivot_table(index="stage", columns="iso_week", values="share_pct", fill_value=0.0)
-    grid = grid.reindex(_ordered(grid.index.tolist(), stage_order))
+def slowdown_heatmap(weeks_vs_usual: pd.DataFrame, stage_order: Sequence[str]) -> go.Figure:
+    """Each week's median dwell ÷ the stage's usual median (rows: stages, columns: ISO weeks)."""
+    ratio = weeks_vs_usual.pivot_table(index="stage", columns="iso_week", values="vs_usual_ratio")
+    median = weeks_vs_usual.pivot_table(index="stage", columns="iso_week", values="median_h")
+    stages = _ordered(weeks_vs_usual["stage"].unique().tolist(), stage_order)
+    weeks = sorted(weeks_vs_usual["iso_week"].unique())
+    ratio, median = ratio.reindex(index=stages, columns=weeks), median.reindex(index=stages, columns=weeks)
     figure = go.Figure(
         go.Heatmap(
-            z=grid.to_numpy(),
-            x=grid.columns.tolist(),
-            y=grid.index.tolist(),
-            colorscale="Blues",
-            colorbar={"title": "% of week's<br>waiting"},
-            hovertemplate="%{x} · %{y}: %{z:.1f}% of the week's waiting hours<extra></extra>",
+            z=ratio.to_numpy(),
+            x=weeks,
+            y=stages,
+            customdata=median.to_numpy(),
+            colorscale="RdBu_r",
+            zmin=0.0,
+            zmid=1.0,
+            zmax=2.0,
+            colorbar={"title": "× usual", "tickvals": [0, 0.5, 1, 1.5, 2]},
+            hovertemplate="%{x} · %{y}: median %{customdata:.1f} h = %{z:.2f}× usual<extra></extra>",
         )
     )
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(title="ISO week the case entered the stage", type="category")
-    figure.update_layout(height=max(HEIGHT, 28 * len(grid) + 100), margin=MARGIN)
+    figure.update_layout(height=max(HEIGHT, 28 * len(stages) + 100), margin=MARGIN)
     return figure
 
 
 def wip_area(wip: pd.DataFrame, stage_order: Sequence[str]) -> go.Figure:
     """Stacked area of cases in each stage at the end of each day."""
     grid = wip.pivot_table(index="day", columns="stage", values="cases", fill_value=0, aggfunc="sum")
+    stages = _ordered(grid.columns.tolist(), stage_order)
+    colors = stage_colors(stages)
     figure = go.Figure()
-    for stage in _ordered(grid.columns.tolist(), stage_order):
+    for stage in stages:
         figure.add_trace(
             go.Scatter(
                 x=grid.index, y=grid[stage], name=stage, mode="lines", stackgroup="wip",
-                line={"width": 0.5},
+                line={"width": 0.5, "color": colors[stage]}, fillcolor=colors[stage],
                 hovertemplate="%{x|%a %d %b}: %{y:,} in " + stage + "<extra></extra>",
             )
         )

@@ -16,6 +16,32 @@ BUSY_NOTE = "The store is being updated by a job right now — refreshing in a m
 MISSING_NOTE = "No store yet — run `python -m core demo` to build the demo world, then reload this page."
 EMPTY_NOTE = "The store holds no events yet — load some with `python -m core ingest` or `python -m core import-log`."
 
+_HOURS = {"format": "%.1f"}
+DWELL_COLUMNS = {
+    "dwells": st.column_config.NumberColumn("dwells", format="%d"),
+    **{c: st.column_config.NumberColumn(c.removesuffix("_h") + " (h)", **_HOURS)
+       for c in ("p05_h", "p25_h", "median_h", "p75_h", "p95_h", "mean_h", "total_h")},
+    "mean_position": st.column_config.NumberColumn("mean position in case", format="%.1f"),
+}
+BOTTLENECK_COLUMNS = {
+    "iso_week": st.column_config.TextColumn("ISO week"),
+    "stage": st.column_config.TextColumn("bottleneck stage"),
+    "total_h": st.column_config.NumberColumn("total waiting (h)", format="%.0f"),
+    "share_pct": st.column_config.ProgressColumn(
+        "share of the week's waiting", format="%.0f%%", min_value=0, max_value=100
+    ),
+    "median_h": st.column_config.NumberColumn("median dwell (h)", **_HOURS),
+    "dwells": st.column_config.NumberColumn("dwells", format="%d"),
+}
+PATH_COLUMN_ORDER = ("rank", "path", "cases", "share_pct", "median_journey_days")
+PATH_COLUMNS = {
+    "rank": st.column_config.NumberColumn("#", width="small"),
+    "path": st.column_config.TextColumn("path", width=560),
+    "cases": st.column_config.NumberColumn("cases", format="%d"),
+    "share_pct": st.column_config.ProgressColumn("share", format="%.1f%%", min_value=0, max_value=100),
+    "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f"),
+}
+
 
 @contextmanager
 def store_guard() -> Iterator[None]:

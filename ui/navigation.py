@@ -25,8 +25,9 @@ class PageSpec:
     def url_path(self) -> str:
         """The page's address, e.g. process-insights.
 
-        Hyphens on purpose: it must differ from the file name, or a fresh server's first visitor
-        lands in Streamlit's legacy pages/ mode (the page runs without app.py's navigation).
+        Hyphens on purpose: a fresh server's first session starts in Streamlit's legacy pages/
+        mode, where an address equal to a file name runs that file alone, without app.py's
+        navigation and page config; a hyphenated address falls through to app.py instead.
         """
         return Path(self.script).stem.replace("_", "-")
 

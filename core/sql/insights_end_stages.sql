@@ -11,19 +11,35 @@ known_events as (
     from events
     where event_ts < $end_at
 ),
-sequenced as (
+last_events as (
+    select
+        order_id,
+        arg_max(stage, (event_ts, event_id)) as stage
+    from known_events
+    group by order_id
+),
+occurrences as (
     select
         stage,
-        lead(event_ts) over (partition by order_id order by event_ts, event_id) is null as is_last
+        count(*)::bigint as occurrences
     from known_events
+    group by stage
+),
+last_occurrences as (
+    select
+        stage,
+        count(*)::bigint as last_occurrences
+    from last_events
+    group by stage
 ),
 by_stage as (
     select
-        stage,
-        count(*)::bigint as occurrences,
-        count(*) filter (where is_last)::bigint as last_occurrences
-    from sequenced
-    group by stage
+        occurrences.stage,
+        occurrences.occurrences,
+        coalesce(last_occurrences.last_occurrences, 0)::bigint as last_occurrences
+    from occurrences
+    left join last_occurrences
+        on occurrences.stage = last_occurrences.stage
 ),
 final as (
     select

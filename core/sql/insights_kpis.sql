@@ -1,6 +1,6 @@
 -- Headline figures of the window [$start_at, $end_at): active cases (any event inside), events,
 -- cases that ended inside (reached an end stage, $end_stages), their journey time from first to
--- last event, and how many distinct paths they took.
+-- last event.
 with
 known_events as (
     select
@@ -14,8 +14,7 @@ known_events as (
 cases as (
     select
         order_id,
-        string_agg(stage, ' → ' order by event_ts, event_id) as path,
-        (list(stage order by event_ts, event_id))[-1] as last_stage,
+        arg_max(stage, (event_ts, event_id)) as last_stage,
         min(event_ts) as started_at,
         max(event_ts) as ended_at,
         count(*) filter (where event_ts >= $start_at)::bigint as events_in_window
@@ -24,7 +23,6 @@ cases as (
 ),
 ended_cases as (
     select
-        path,
         date_diff('second', started_at, ended_at) / 86400.0 as journey_days
     from cases
     where list_contains($end_stages, last_stage)
@@ -41,8 +39,7 @@ ended as (
     select
         count(*)::bigint as ended_cases,
         quantile_cont(journey_days, 0.5) as median_journey_days,
-        quantile_cont(journey_days, 0.9) as p90_journey_days,
-        count(distinct path)::bigint as paths
+        quantile_cont(journey_days, 0.9) as p90_journey_days
     from ended_cases
 ),
 final as (

@@ -14,7 +14,7 @@ cases as (
     select
         order_id,
         string_agg(stage, ' → ' order by event_ts, event_id) as path,
-        (list(stage order by event_ts, event_id))[-1] as last_stage,
+        arg_max(stage, (event_ts, event_id)) as last_stage,
         count(*)::bigint as events,
         min(event_ts) as started_at,
         max(event_ts) as ended_at
@@ -46,7 +46,8 @@ final as (
         events,
         cases,
         100.0 * cases / sum(cases) over () as share_pct,
-        median_journey_days
+        median_journey_days,
+        count(*) over ()::bigint as distinct_paths
     from by_path
 )
 select * from final
