@@ -1,0 +1,32 @@
+insert into model_versions (
+    version_id,
+    kind,
+    version_number,
+    status,
+    created_at,
+    status_changed_at,
+    training_window,
+    feature_columns,
+    metrics,
+    backtest,
+    evaluation,
+    gate,
+    artifact_path,
+    artifact_sha256
+)
+values (
+    $version_id,
+    $kind,
+    $version_number,
+    $status,
+    $created_at,
+    $created_at,
+    $training_window::json,
+    $feature_columns::json,
+    $metrics::json,
+    $backtest::json,
+    $evaluation::json,
+    null,
+    $artifact_path,
+    $artifact_sha256
+)

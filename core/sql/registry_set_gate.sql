@@ -1,0 +1,6 @@
+update model_versions
+set
+    status = $status,
+    status_changed_at = $changed_at,
+    gate = $gate::json
+where version_id = $version_id
