@@ -505,6 +505,17 @@ class World:
             for s in self.scenarios
         )
 
+    def _surge_capacity_factor(self, day: date) -> float:
+        """Capacity catches up with a demand surge after a delay, ramping linearly."""
+        sc = self.config.scenarios["demand_surge"]
+        starts = [s.start for s in self.scenarios if s.name == "demand_surge" and s.start <= day]
+        if not starts:
+            return 1.0
+        delay = float(sc.get("capacity_delay_days", 0))
+        ramp = max(float(sc.get("capacity_ramp_days", 1)), 1.0)
+        progress = min(max(((day - min(starts)).days - delay) / ramp, 0.0), 1.0)
+        return 1.0 + (float(sc["order_factor"]) - 1.0) * progress
+
     def _in_peak(self, day: date) -> bool:
         md = f"{day.month:02d}-{day.day:02d}"
         lo, hi = self.peak_range
@@ -662,10 +673,13 @@ class World:
               * self.wh_weekday[wd] * peak)
         if self._outage_on(day):
             wh[self.outage_wh] *= float(self.config.scenarios["warehouse_outage"]["capacity_factor"])
+        surge = self._surge_capacity_factor(day)
+        wh *= surge
         car_share = self.base_weights["carrier"].copy()
         # A new carrier brings its own pickup capacity for the share it takes.
         car_share[self.new_carrier_code] = float(self.config.scenarios["new_carrier"]["share"])
-        car = float(cap["carrier_headroom"]) * self.orders_per_day * car_share * self.car_weekday[wd] * peak
+        car = (float(cap["carrier_headroom"]) * self.orders_per_day * car_share * self.car_weekday[wd] * peak
+               * surge)
         return {"warehouse": np.floor(wh), "carrier": np.floor(car)}
 
     def _move(self, day: date, t0: float, t1: float, new_orders: pd.DataFrame) -> pd.DataFrame:
@@ -737,13 +751,20 @@ class World:
         else:
             kinds = gids = seqs = np.zeros(0, dtype=np.int64)
             ts_all = np.zeros(0)
+        if len(gids) and gids.max() < 10**7 and seqs.max() < 100:
+            # Fixed-width ids sort like their numbers: a numeric sort is several times faster
+            # than sorting the strings and gives the same (event_ts, event_id) order.
+            order = np.lexsort((seqs, gids, np.floor(ts_all * 3600.0)))
+            kinds, gids, seqs, ts_all = kinds[order], gids[order], seqs[order], ts_all[order]
         events = pd.DataFrame({
             "event_id": self._event_ids(gids, seqs),
             "order_id": self._order_ids(gids),
             "stage": _STATE_NAME_ARRAY[kinds] if len(kinds) else np.zeros(0, dtype=object),
             "event_ts": self._to_ts(ts_all),
         })
-        return events.sort_values(["event_ts", "event_id"], kind="mergesort", ignore_index=True)
+        if len(gids) and not (gids.max() < 10**7 and seqs.max() < 100):
+            events = events.sort_values(["event_ts", "event_id"], kind="mergesort", ignore_index=True)
+        return events
 
     def _snap(self, ts: np.ndarray, kind: np.ndarray) -> np.ndarray:
         """Move times outside a stage's hours of operation to its next opening (plus jitter)."""
@@ -902,6 +923,7 @@ class World:
         us = (epoch_us + seconds * 1_000_000).astype("datetime64[us]")
         return pd.Series(us).dt.tz_localize("UTC")
 
+    # Formatting ids in a comprehension measured faster than numpy.strings (≈ 0.5 µs per id).
     @staticmethod
     def _order_ids(gids: np.ndarray) -> np.ndarray:
         return np.array([f"O{g:07d}" for g in gids.tolist()], dtype=object)
@@ -915,6 +937,46 @@ class World:
     def _contact_ids(gids: np.ndarray, seqs: np.ndarray) -> np.ndarray:
         return np.array([f"C{g:07d}-{s:02d}" for g, s in zip(gids.tolist(), seqs.tolist(), strict=True)],
                         dtype=object)
+
+    # ---- resuming ------------------------------------------------------------------------
+
+    def save_state(self, path: Path | str) -> None:
+        """Write the world's state as plain arrays (npz, never pickle) so a later job can resume it."""
+        meta = {
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "day": self.day.isoformat(),
+            "orders_per_day": self.orders_per_day,
+            "next_gid": self._next_gid,
+            "scenarios": [f"{s.name}@{s.start.isoformat()}" for s in self.scenarios],
+            "config_sha256": self.config.sha256,
+            "rng": self.rng.bit_generator.state,
+        }
+        arrays: dict[str, Any] = {f"open_{k}": v for k, v in self.open.items()}
+        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        with open(path, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    @classmethod
+    def load_state(cls, path: Path | str, config: WorldConfig) -> World:
+        """Resume a world saved with `save_state`; the config must be the one it was saved with."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = {k[5:]: data[k] for k in data.files if k.startswith("open_")}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"world state {path}: cannot be read ({exc}); save it again with "
+                              "World.save_state") from exc
+        if meta["config_sha256"] != config.sha256:
+            raise ConfigError(f"world state {path}: was saved with a different world.toml; resume with "
+                              "the same config or start a new world")
+        world = cls(config, seed=meta["seed"], start=date.fromisoformat(meta["start"]),
+                    scenarios=parse_scenarios(meta["scenarios"]), orders_per_day=meta["orders_per_day"])
+        world.day = date.fromisoformat(meta["day"])
+        world._next_gid = int(meta["next_gid"])
+        world.rng.bit_generator.state = meta["rng"]
+        world.open = {k: arrays[k].astype(v.dtype) for k, v in world.open.items()}
+        return world
 
     # ---- introspection for monitoring and tests -----------------------------------------
 

@@ -400,3 +400,48 @@ def test_unknown_or_closed_order_ids_are_ignored():
     feed = world.step(eta_shown={"O9999999": datetime(2026, 3, 1, tzinfo=UTC)}, triage_actions=delivered_or_none)
     assert feed.day == START + timedelta(days=1)
     assert world.day == START + timedelta(days=2)
+
+
+def test_a_saved_world_resumes_exactly(tmp_path):
+    scen = [Scenario("demand_surge", START + timedelta(days=2))]
+    _, straight = run_world(6, 120, scenarios=scen)
+    world, first = run_world(3, 120, scenarios=scen)
+    world.save_state(tmp_path / "world.npz")
+    resumed = World.load_state(tmp_path / "world.npz", load_world_config())
+    rest = [resumed.step() for _ in range(3)]
+    for a, b in zip(straight, first + rest, strict=True):
+        assert a.day == b.day
+        for kind in ("orders", "events", "contacts"):
+            pd.testing.assert_frame_equal(getattr(a, kind), getattr(b, kind))
+
+
+def test_resuming_with_another_config_or_a_broken_file_fails(tmp_path):
+    world, _ = run_world(1, 20)
+    world.save_state(tmp_path / "world.npz")
+    other = tmp_path / "other.toml"
+    other.write_text(simulate.WORLD_TOML.read_text().replace("order_factor = 1.8", "order_factor = 2.5"))
+    with pytest.raises(ConfigError, match="was saved with a different world.toml"):
+        World.load_state(tmp_path / "world.npz", load_world_config(other))
+    (tmp_path / "junk.npz").write_bytes(b"not an npz")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        World.load_state(tmp_path / "junk.npz", load_world_config())
+
+
+def test_capacity_catches_up_with_a_lasting_surge():
+    world = World(load_world_config(), seed=3, start=START, orders_per_day=150,
+                  scenarios=[Scenario("demand_surge", START)])
+    backlog = []
+    for _ in range(35):
+        world.step()
+        backlog.append(sum(world.backlog().values()))
+    assert max(backlog[5:12]) > 150
+    assert backlog[-1] < 0.3 * max(backlog)
+
+
+def test_events_stay_sorted_when_order_ids_outgrow_seven_digits():
+    world = World(load_world_config(), seed=3, start=START, orders_per_day=60)
+    world._next_gid = 10**7 - 30  # ids O9999970 … O10000029: string order ≠ numeric order
+    events = pd.concat([world.step().events for _ in range(2)], ignore_index=True)
+    assert events["order_id"].str.len().nunique() == 2
+    for _, day in events.groupby(events["event_ts"].dt.date):
+        assert day["event_id"].tolist() == day.sort_values(["event_ts", "event_id"])["event_id"].tolist()
