@@ -680,7 +680,8 @@ class World:
         car_share[self.new_carrier_code] = float(self.config.scenarios["new_carrier"]["share"])
         car = (float(cap["carrier_headroom"]) * self.orders_per_day * car_share * self.car_weekday[wd] * peak
                * surge)
-        return {"warehouse": np.floor(wh), "carrier": np.floor(car)}
+        # Rounded up so that even a tiny test world (a few orders a day) keeps moving.
+        return {"warehouse": np.ceil(wh), "carrier": np.ceil(car)}
 
     def _move(self, day: date, t0: float, t1: float, new_orders: pd.DataFrame) -> pd.DataFrame:
         o = self.open
