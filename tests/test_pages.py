@@ -162,3 +162,37 @@ def test_process_insights_is_calm_while_a_job_writes(store_file, monkeypatch):
     assert not at.exception
     assert [i.value for i in at.info] == [layout.BUSY_NOTE]
     assert at.button(key="store_busy_refresh").label == "Refresh now"
+
+
+def _capped_table_script() -> None:
+    import pandas as pd
+
+    from ui import layout
+
+    layout.capped_table(pd.DataFrame({"n": range(5)}), cap=3)
+
+
+def _as_of_script() -> None:
+    from datetime import date
+
+    import streamlit as st
+
+    from ui import layout
+
+    st.write(layout.as_of_picker(date(2026, 3, 2), date(2026, 3, 10)).isoformat())
+
+
+def test_tables_sent_to_the_browser_are_capped():
+    at = AppTest.from_function(_capped_table_script, default_timeout=TIMEOUT_S).run()
+    assert at.dataframe[0].value["n"].tolist() == [0, 1, 2]
+    assert at.caption[0].value == "Showing the first 3 of 5 rows."
+
+
+def test_the_as_of_day_defaults_to_the_latest_and_stays_in_range():
+    at = AppTest.from_function(_as_of_script, default_timeout=TIMEOUT_S).run()
+    assert at.markdown[0].value == "2026-03-10"
+    at.session_state["as_of_day"] = date(2025, 1, 1)  # e.g. chosen on another store
+    at.run()
+    assert at.markdown[0].value == "2026-03-10"
+    at.sidebar.date_input(key="as_of_day").set_value(date(2026, 3, 5)).run()
+    assert at.markdown[0].value == "2026-03-05"

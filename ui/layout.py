@@ -73,6 +73,16 @@ def _clamp_choice(key: str, default: date, low: date, high: date) -> None:
     st.session_state[key] = chosen if low <= chosen <= high else default
 
 
+def as_of_picker(first_day: date, last_day: date) -> date:
+    """Sidebar picker for the as-of day alone (default: the latest); shared with window_picker."""
+    with st.sidebar:
+        _clamp_choice("as_of_day", last_day, first_day, last_day)
+        return st.date_input(
+            "As of", min_value=first_day, max_value=last_day, key="as_of_day",
+            help="See the data as it stood at the end of this day; later events are ignored.",
+        )
+
+
 def window_picker(first_day: date, last_day: date) -> tuple[date, date]:
     """Sidebar pickers for the as-of day (default: the latest) and the window start (default: the first)."""
     with st.sidebar:
