@@ -14,12 +14,14 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from core import store
 from core.errors import JourneyOpsError
+from core.gate import GatePolicy, evaluate_gate, load_gate_policy
 
 
 class JobAlreadyRunningError(JourneyOpsError):
@@ -110,3 +112,63 @@ def recent_runs(
 ) -> pd.DataFrame:
     """The latest job runs, newest first, with their duration in seconds."""
     return store.fetch_df("jobs_recent", {"kind": kind, "limit": limit}, store_path)
+
+
+KINDS = ("forecaster", "stuck_classifier")
+
+
+def retrain(
+    store_path: str | os.PathLike[str] | None = None,
+    *,
+    as_of: datetime | None = None,
+    actor: str = "retrain",
+    policy: GatePolicy | None = None,
+) -> dict[str, Any]:
+    """Train both challengers, score them and the champions on the same holdout, gate, register.
+
+    A passed gate promotes at once when auto-promotion is on; otherwise the version awaits approval.
+    """
+    from core import models, registry
+
+    policy = policy or load_gate_policy()
+    with job_run("retrain", {"as_of": as_of, "actor": actor}, store_path) as run:
+        trained = models.train_candidates(store_path, as_of)
+        challengers = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
+        outcome: dict[str, Any] = {"train_window": list(trained.train_window), "versions": {}}
+        for kind in KINDS:
+            champion_eval, champion_id = None, None
+            if registry.get_champion(kind, store_path) is not None:
+                champion, champion_model = registry.load_champion(kind, store_path)
+                champion_id = champion.version_id
+                champion_eval = models.evaluate_model(kind, champion_model, trained.holdout)
+            challenger_eval = trained.evaluations[kind]
+            decision = evaluate_gate(
+                challenger_eval, champion_eval, trained.evaluations[f"baseline_{kind}"], policy
+            )
+            version = registry.register_and_gate(
+                kind,
+                challengers[kind],
+                training_window=list(trained.train_window),
+                feature_columns=trained.feature_columns,
+                metrics=challenger_eval["metrics"],
+                backtest=trained.backtest,
+                evaluation=challenger_eval,
+                decision=decision,
+                expected_champion=champion_id,
+                actor=actor,
+                store_path=store_path,
+            )
+            outcome["versions"][kind] = {
+                "version": version.version_id,
+                "status": version.status,
+                "previous_champion": champion_id,
+                "gate_passed": decision.passed,
+                "gate_reasons": decision.reasons,
+                "business_cost": challenger_eval["business_cost"],
+                "champion_business_cost": champion_eval["business_cost"] if champion_eval else None,
+            }
+        run.figures.update(
+            {kind: outcome["versions"][kind]["status"] for kind in KINDS}
+        )
+        outcome["run_id"] = run.run_id
+    return outcome

@@ -1,0 +1,43 @@
+"""Commands that run jobs: retrain."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from core.cli import add_command, print_json
+from core.errors import ConfigError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this module's commands."""
+    p = add_command(
+        subparsers, "retrain", cmd_retrain,
+        "train both models, backtest, register, run the quality gate, promote if allowed",
+    )
+    p.add_argument("--as-of", help="train on what was known at this instant (default: everything stored)")
+    p.add_argument("--actor", default="retrain", help="who asked for it (recorded in the audit log)")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+
+def parse_instant(text: str | None) -> datetime | None:
+    """A YYYY-MM-DD or ISO instant from the command line (UTC), or None."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError as exc:
+        raise ConfigError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD") from exc
+
+
+def cmd_retrain(args: argparse.Namespace) -> None:
+    from core import jobs
+
+    outcome = jobs.retrain(args.store, as_of=parse_instant(args.as_of), actor=args.actor)
+    if args.json:
+        print_json(outcome)
+        return
+    for kind, result in outcome["versions"].items():
+        print(f"{kind}: {result['version']} is {result['status']}")
+        for reason in result["gate_reasons"]:
+            print(f"    {reason}")
