@@ -49,7 +49,10 @@ def prepare_ingest(
             **{kind: counts[kind] for kind in KINDS},
             "files": counts["files"],
             "loaded": loaded,
-            "summary": json.loads(json.dumps(summary, default=str)),
+            # The per-file list is long at full scale; the totals say enough.
+            "summary": json.loads(
+                json.dumps({k: v for k, v in summary.items() if k != "files"}, default=str)
+            ),
         }
 
     return run, summarise

@@ -19,7 +19,6 @@ from bench.harness import Benchmark, Call, Plan, Target
 SIZES = {"small": (30, 1_000), "full": (180, 3_000)}
 SEED = 7
 KINDS = ("orders", "events", "contacts")
-MARKER = "landing.json"
 
 
 def landing_dir(work_dir: Path) -> Path:
@@ -42,6 +41,11 @@ def count_landing_rows(folder: Path) -> dict[str, int]:
     return counts
 
 
+def _marker(landing: Path) -> Path:
+    # Beside the folder, not in it: ingest would report a stray file in its landing folder.
+    return landing.with_name(landing.name + ".json")
+
+
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
@@ -62,7 +66,7 @@ def prepare_simulate(
     def summarise(summary: Any) -> dict[str, Any]:
         # The marker lets the ingest case reuse these files instead of simulating again.
         params = {"days": days, "orders_per_day": orders_per_day, "seed": seed}
-        (out / MARKER).write_text(json.dumps(params))
+        _marker(out).write_text(json.dumps(params))
         return {**count_landing_rows(out), "summary": _jsonable(summary)}
 
     return run, summarise
@@ -74,7 +78,7 @@ def prepare_landing(
     """Set-up for other benchmarks: simulate landing files unless this run already wrote them."""
     out = Path(out_dir)
     params = {"days": days, "orders_per_day": orders_per_day, "seed": seed}
-    marker = out / MARKER
+    marker = _marker(out)
     if marker.exists() and json.loads(marker.read_text()) == params:
         return lambda: {"reused": True}
     run, summarise = prepare_simulate(out_dir, days, orders_per_day, seed)

@@ -164,3 +164,27 @@ def test_every_registered_benchmark_plans_both_scales(tmp_path: Path) -> None:
             assert all(
                 t.figure in {"seconds", "rate", "peak_rss_mb", "ratio"} for t in bench.targets
             )
+
+
+def test_baselines_do_the_same_work_as_their_subjects(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from bench import ingest, simulate
+
+    landing = tmp_path / "landing"
+    run, summarise = simulate.prepare_simulate(str(landing), days=3, orders_per_day=20, seed=7)
+    written = summarise(run())
+    assert written["files"] == 9
+    assert written["orders"] == written["summary"]["orders"] > 0
+
+    run, summarise = simulate.prepare_random_parquet(str(landing), str(tmp_path / "random"), seed=7)
+    copied = summarise(run())
+    assert {k: copied[k] for k in ("orders", "events", "contacts", "files")} == {
+        k: written[k] for k in ("orders", "events", "contacts", "files")
+    }
+    for path in landing.glob("*.parquet"):
+        assert pq.read_schema(tmp_path / "random" / path.name) == pq.read_schema(path)
+
+    run, summarise = ingest.prepare_bare_duckdb(str(landing), str(tmp_path / "bare.duckdb"))
+    run()
+    assert summarise({}) == {k: written[k] for k in ("orders", "events", "contacts")}
