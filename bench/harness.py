@@ -355,6 +355,11 @@ def _fmt_count(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _load(record: Mapping[str, Any]) -> str:
+    load = record.get("machine", {}).get("load_avg_1m")
+    return "—" if load is None else f"{load:.1f}"
+
+
 def _verdicts(record: Mapping[str, Any]) -> str:
     parts = []
     for t in record.get("targets", []):
@@ -368,8 +373,9 @@ def render_table(records: Sequence[Mapping[str, Any]]) -> str:
     """The results as one markdown table: a row per benchmark and scale."""
     header = (
         "| benchmark | scale | workload | time (s) | throughput | peak RSS (MiB) "
-        "| baseline time (s) | baseline throughput | baseline peak (MiB) | ratio to baseline | targets |\n"
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        "| baseline time (s) | baseline throughput | baseline peak (MiB) | ratio to baseline | targets "
+        "| load (1 min) |\n"
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n"
     )
     rows = []
     for r in records:
@@ -377,7 +383,7 @@ def render_table(records: Sequence[Mapping[str, Any]]) -> str:
             error = str(r.get("error", "")).splitlines()[0] if r.get("error") else "not run"
             rows.append(
                 f"| {r['benchmark']} | {r['scale']} | {r.get('workload', '—')} "
-                f"| error | | | | | | | {error} |"
+                f"| error | | | | | | | {error} | {_load(r)} |"
             )
             continue
         h = r["headline"]
@@ -397,7 +403,7 @@ def render_table(records: Sequence[Mapping[str, Any]]) -> str:
             f"| {r['benchmark']} | {r['scale']} | {workload} | {_fmt_seconds(h['seconds'])} "
             f"| {_fmt_rate(h['rate'])} {unit}/s | {h['peak_rss_mb']:.0f} | "
             + " | ".join(base)
-            + f" | {_verdicts(r)} |"
+            + f" | {_verdicts(r)} | {_load(r)} |"
         )
     return header + "\n".join(rows) + "\n"
 

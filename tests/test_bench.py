@@ -64,7 +64,7 @@ def test_a_later_run_keeps_earlier_records_of_other_scales(tmp_path: Path) -> No
     assert main(["--only", "smoke", "--scale", "small", "--out", str(out), "--no-docs"]) == 0
     records = json.loads((out / "results.json").read_text())["results"]
     assert [(r["scale"], r["status"]) for r in records] == [("small", "ok"), ("full", "error")]
-    assert "| smoke | full | — | error | | | | | | | boom |" in (out / "results.md").read_text()
+    assert "| smoke | full | — | error | | | | | | | boom | — |" in (out / "results.md").read_text()
     assert not (tmp_path / "benchmarks.md").exists()
 
 
@@ -78,7 +78,8 @@ def test_peak_rss_is_per_case_not_the_largest_child_so_far(tmp_path: Path) -> No
 
 def test_a_broken_case_raises_with_its_log_tail(tmp_path: Path) -> None:
     with pytest.raises(
-        CaseError, match=r"bench.smoke:no_such_case exited with code 1: AttributeError: module .bench.smoke. has no attribute .no_such_case."
+        CaseError,
+        match=r"bench.smoke:no_such_case exited with code 1: AttributeError: module .bench.smoke. has no attribute .no_such_case.",
     ):
         run_case(Call("bench.smoke:no_such_case"), tmp_path / "case.log")
 
@@ -140,7 +141,7 @@ def test_table_marks_a_missed_target() -> None:
     row = render_table([record]).splitlines()[-1]
     assert (
         row
-        == "| ingest | full | w: 4,000,000 events | 2 | 2.00 M events/s | 300 | — | — | — | — | **miss** ≤ 3× bare DuckDB (4) |"
+        == "| ingest | full | w: 4,000,000 events | 2 | 2.00 M events/s | 300 | — | — | — | — | **miss** ≤ 3× bare DuckDB (4) | — |"
     )
 
 
