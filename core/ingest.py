@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from core import domain, store, xes
-from core.errors import ContractError
+from core.errors import ConfigError, ContractError
 
 PathLike = str | os.PathLike[str]
 
@@ -612,9 +613,10 @@ def _case_attributes(
     constant_candidates = [c for c in event_cols if c not in skipped and c not in lifted.values()]
     by_case = rows.groupby(case_col, sort=False, dropna=True)
     if constant_candidates:
-        share_constant = (by_case[constant_candidates].nunique(dropna=True) <= 1).mean()
+        distinct_per_case = by_case[constant_candidates].nunique(dropna=True)
         for column in constant_candidates:
-            if share_constant.get(column, 0.0) >= CASE_ATTRIBUTE_MIN_SHARE and column not in lifted:
+            present = distinct_per_case[column][distinct_per_case[column] > 0]
+            if len(present) and (present == 1).mean() >= CASE_ATTRIBUTE_MIN_SHARE and column not in lifted:
                 lifted[column] = column
     if not lifted:
         return pd.DataFrame({"case_id": pd.Series([], dtype="object"), "attrs": pd.Series([], dtype="object")}), []
@@ -649,6 +651,11 @@ def import_log(
     """
     started = time.perf_counter()
     source = Path(path)
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"unknown time zone {tz!r}; give an IANA name such as Europe/Amsterdam or UTC") from exc
     sha256 = _sha256(source) if source.is_file() else ""
 
     def already_loaded(first_loaded_at: str) -> dict[str, Any]:

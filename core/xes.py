@@ -195,5 +195,6 @@ def read_xes(path: str | Path) -> XesLog:
     if not handler.rows:
         raise ContractError(f"{source}: the log's traces contain no <event> elements; export a log with events")
     return XesLog(
-        events=pd.DataFrame.from_records(handler.rows), traces=handler.traces, log_attributes=handler.log_attributes
+        # object columns keep each value's XES type (an int stays an int next to missing values)
+        events=pd.DataFrame(handler.rows, dtype=object), traces=handler.traces, log_attributes=handler.log_attributes
     )

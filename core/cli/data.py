@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--activity-col", help="column with the activity (default: concept:name or activity)")
     p.add_argument("--time-col", help="column with the timestamp (default: time:timestamp or timestamp)")
     p.add_argument("--lifecycle", help="keep only events with this lifecycle:transition, e.g. complete")
+    p.add_argument("--tz", help="time zone of timestamps written without an offset (default: UTC)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = add_command(subparsers, "status", cmd_status, "what the store holds")
@@ -86,6 +87,7 @@ def cmd_import_log(args: argparse.Namespace) -> None:
         activity_col=args.activity_col,
         time_col=args.time_col,
         lifecycle=args.lifecycle,
+        tz=args.tz,
     )
     if args.json:
         print_json(summary)
