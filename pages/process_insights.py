@@ -57,7 +57,8 @@ else:
     st.plotly_chart(charts.slowdown_heatmap(view["weeks_vs_usual"], view["stage_order"]))
     st.caption(
         "Slower or faster than usual: each cell is the week's median dwell divided by the stage's "
-        f"median over the whole window (red: slower). Blank: fewer than {insights.MIN_DWELLS_FOR_COMPARISON} dwells."
+        f"median over the whole window (red: slower). Blank: fewer than {insights.MIN_DWELLS_FOR_COMPARISON} dwells. "
+        "The latest week counts only dwells that have already ended, so it looks faster than it is."
     )
 
 st.subheader("Work in progress")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Iterable
 from datetime import datetime
@@ -79,10 +81,32 @@ def write_events(
     return Path(path)
 
 
+DEMO_DAYS = 20
+DEMO_ORDERS_PER_DAY = 150
+
+
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small store of the order world, built once per test session and shared by page and browser tests."""
+    """A small demo store of the simulated world (20 days × 150 orders a day) built by the CLI,
+    once per test session and shared by the page and browser tests."""
     path = tmp_path_factory.getbasetemp() / "demo_world" / "journeyops.duckdb"
     if not path.exists():
+        from core.cli import main
+
+        args = ["demo", "--store", str(path), "--days", str(DEMO_DAYS),
+                "--orders-per-day", str(DEMO_ORDERS_PER_DAY)]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = main(args)
+        assert code == 0, f"python -m core {' '.join(args)} exited with {code}"
+    return path
+
+
+def helpdesk_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real helpdesk log (4,580 tickets) imported into a store, once per test session."""
+    from core import ingest
+    from tests.conftest import SHARED_DATA
+
+    path = tmp_path_factory.getbasetemp() / "helpdesk" / "journeyops.duckdb"
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_events(path, ORDER_WORLD_EVENTS)
+        ingest.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=path)
     return path

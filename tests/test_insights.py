@@ -7,7 +7,7 @@ import pytest
 
 from core import insights
 from core.errors import StoreMissingError
-from tests.fixtures import ORDER_WORLD_EVENTS, TICKET_LOG_EVENTS, write_events
+from tests.fixtures import ORDER_WORLD_EVENTS, TICKET_LOG_EVENTS, helpdesk_store, write_events
 
 AS_OF = date(2026, 3, 10)
 TICKETS_AS_OF = date(2026, 1, 10)
@@ -273,3 +273,22 @@ def test_kpis_of_a_real_log(tickets_store):
     assert (kpis["active_cases"], kpis["open_cases"], kpis["ended_cases"]) == (3, 1, 2)
     # T1 3 d 3 h, T2 3 d 7 h
     assert kpis["median_journey_days"] == pytest.approx((75 + 79) / 2 / 24)
+
+
+def test_the_real_helpdesk_log(tmp_path_factory):
+    store = helpdesk_store(tmp_path_factory)
+    as_of = date(2014, 1, 3)
+    assert insights.load_event_span(store) == (date(2010, 1, 13), as_of)
+    end_stages = insights.load_end_stages(as_of, store)
+    assert end_stages == ["Closed"]
+    kpis = insights.load_kpis(None, as_of, store, end_stages)
+    # 4,580 tickets and 21,348 events (data/README.md); 23 never reach "Closed"
+    assert (kpis["active_cases"], kpis["events"], kpis["ended_cases"], kpis["open_cases"]) == (
+        4580, 21348, 4557, 23
+    )
+    assert kpis["median_journey_days"] == pytest.approx(39.78, abs=0.01)  # README: 39.9 over all cases
+    top_paths = insights.load_top_paths(None, as_of, store, end_stages)
+    assert top_paths.loc[0, "path"] == "Assign seriousness → Take in charge ticket → Resolve ticket → Closed"
+    assert (top_paths.loc[0, "cases"], top_paths.loc[0, "distinct_paths"]) == (2366, 209)
+    bottlenecks = insights.find_bottlenecks(insights.load_weekly_waiting(None, as_of, store))
+    assert bottlenecks["stage"].value_counts().idxmax() == "Resolve ticket"

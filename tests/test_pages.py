@@ -13,7 +13,13 @@ from streamlit.testing.v1 import AppTest
 
 from core import insights
 from tests.conftest import REPO_ROOT
-from tests.fixtures import ORDER_WORLD_EVENTS, TICKET_LOG_EVENTS, demo_store, write_events
+from tests.fixtures import (
+    ORDER_WORLD_EVENTS,
+    TICKET_LOG_EVENTS,
+    demo_store,
+    helpdesk_store,
+    write_events,
+)
 from ui import layout, navigation
 
 PAGE_FILES = sorted((REPO_ROOT / "pages").glob("*.py"))
@@ -91,7 +97,7 @@ def test_the_app_runs_its_navigation(world_store, monkeypatch):
     at = run_page(REPO_ROOT / "app.py", world_store, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.title) == 1
-    assert str(world_store) in at.sidebar.caption[-1].value
+    assert at.sidebar.caption[0].value == f"Store: `{world_store.name}`"
 
 
 def test_process_insights_shows_the_numbers_of_core(store_file, monkeypatch):
@@ -129,6 +135,14 @@ def test_process_insights_works_on_an_imported_log(store_file, monkeypatch):
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Open at as-of"] == "1"
     assert any("A case ends at: `Closed`" in c.value for c in at.caption)
+
+
+def test_process_insights_on_the_real_helpdesk_log(tmp_path_factory, monkeypatch):
+    at = run_page(PROCESS_INSIGHTS, helpdesk_store(tmp_path_factory), monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Active cases"], metrics["Ended cases"], metrics["Open at as-of"]) == ("4,580", "4,557", "23")
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_process_insights_on_an_empty_store(store_file, monkeypatch):

@@ -34,12 +34,14 @@ BOTTLENECK_COLUMNS = {
     "dwells": st.column_config.NumberColumn("dwells", format="%d"),
 }
 PATH_COLUMN_ORDER = ("rank", "path", "cases", "share_pct", "median_journey_days")
-PATH_COLUMNS = {
-    "rank": st.column_config.NumberColumn("#", width="small"),
-    "path": st.column_config.TextColumn("path", width=560),
-    "cases": st.column_config.NumberColumn("cases", format="%d"),
-    "share_pct": st.column_config.ProgressColumn("share", format="%.1f%%", min_value=0, max_value=100),
-    "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f"),
+PATH_COLUMNS = {  # widths add up to the page's width on a laptop, so the path gets the room
+    "rank": st.column_config.NumberColumn("#", width=40),
+    "path": st.column_config.TextColumn("path", width=650),
+    "cases": st.column_config.NumberColumn("cases", format="%d", width=60),
+    "share_pct": st.column_config.ProgressColumn(
+        "share", format="%.1f%%", min_value=0, max_value=100, width=110
+    ),
+    "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f", width=120),
 }
 
 

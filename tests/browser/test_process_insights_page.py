@@ -99,8 +99,9 @@ def test_process_insights_page_loads_in_chromium(dashboard_url):
             # The root first, as a person would: a fresh server's first session is the one that
             # switches Streamlit from its legacy pages/ mode to app.py's navigation.
             page.goto(dashboard_url, wait_until="domcontentloaded")
-            page.get_by_role("heading").first.wait_for(timeout=30_000)
-            page.goto(f"{dashboard_url}/{page_url_path(PROCESS_INSIGHTS)}", wait_until="domcontentloaded")
+            if page_url_path(PROCESS_INSIGHTS):
+                page.get_by_role("heading").first.wait_for(timeout=30_000)
+                page.goto(f"{dashboard_url}/{page_url_path(PROCESS_INSIGHTS)}", wait_until="domcontentloaded")
             page.get_by_role("heading", name="Process insights").wait_for(timeout=30_000)
             page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)
             page.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)
