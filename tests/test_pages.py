@@ -152,7 +152,8 @@ def test_process_insights_on_an_empty_store(store_file, monkeypatch):
     assert [i.value for i in at.info] == [layout.EMPTY_NOTE]
 
 
-def test_process_insights_is_calm_while_a_job_writes(store_file, monkeypatch):
+@pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.stem)
+def test_every_page_is_calm_while_a_job_writes(page, store_file, monkeypatch):
     write_events(store_file, ORDER_WORLD_EVENTS)
     holder = textwrap.dedent(
         """
@@ -169,11 +170,11 @@ def test_process_insights_is_calm_while_a_job_writes(store_file, monkeypatch):
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == "locked"
         monkeypatch.setenv("JOURNEYOPS_LOCK_WAIT_S", "0.2")
-        at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
+        at = run_page(page, store_file, monkeypatch)
     finally:
         writer.kill()
         writer.wait()
-    assert not at.exception
+    assert not at.exception, [e.value for e in at.exception]
     assert [i.value for i in at.info] == [layout.BUSY_NOTE]
     assert at.button(key="store_busy_refresh").label == "Refresh now"
 

@@ -39,7 +39,7 @@ def event_span(store_path: str, version: float) -> tuple[date, date] | None:
     return insights.load_event_span(store_path)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner="Reading the process…")
+@st.cache_data(ttl=TTL_S, max_entries=32, show_spinner="Reading the process…")
 def process_insights(
     store_path: str, version: float, start: date, as_of: date
 ) -> dict[str, object]:
