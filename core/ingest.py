@@ -144,9 +144,10 @@ def read_csv_text(path: PathLike) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
-        raise _file_problem(
-            source, f"cannot be parsed as CSV ({str(exc).splitlines()[0]})", "write a valid comma-separated file"
-        ) from exc
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if source.name.lower().endswith(".gz") and any(w in detail.lower() for w in ("compress", "gzip", "zlib")):
+            raise _file_problem(source, f"the gzip stream is damaged or cut short ({detail})", "copy the file again") from exc
+        raise _file_problem(source, f"cannot be parsed as CSV ({detail})", "write a valid comma-separated file") from exc
 
 
 def read_parquet(path: PathLike) -> pa.Table:

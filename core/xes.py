@@ -180,7 +180,8 @@ def read_xes(path: str | Path) -> XesLog:
         ) from exc
     except expat.ExpatError as exc:
         raise ContractError(
-            f"{source}: not well-formed XML ({exc}); re-export the log or check that the file is complete"
+            f"{source}: not well-formed XML ({expat.ErrorString(exc.code)} at line {exc.lineno}, "
+            f"column {exc.offset + 1}); re-export the log or check that the file is complete"
         ) from exc
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise ContractError(
