@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -81,6 +82,22 @@ def test_a_calibrated_stuck_classifier_round_trips(tmp_path):
     sha = save_artifact(calibrated, tmp_path / "c.skops")
     loaded = load_artifact(tmp_path / "c.skops", sha)
     np.testing.assert_allclose(loaded.predict_proba(X), calibrated.predict_proba(X))
+
+
+def test_gradient_boosting_with_categorical_features_round_trips(tmp_path):
+    # its inner preprocessor holds functools.partial(check_array): both must be on the list
+    X, y = rows(60, seed=2)
+    codes = pd.DataFrame({"carrier": X["carrier"].map({"dhl": 0, "ups": 1, "gls": 2}), "elapsed_h": X["elapsed_h"]})
+    model = HistGradientBoostingRegressor(categorical_features=[0], max_iter=5, min_samples_leaf=5).fit(codes, y)
+    sha = save_artifact(model, tmp_path / "cat.skops")
+    assert {"functools.partial", "sklearn.utils.validation.check_array"} <= artifact_types(tmp_path / "cat.skops")
+    np.testing.assert_array_equal(load_artifact(tmp_path / "cat.skops", sha).predict(codes), model.predict(codes))
+
+
+def test_a_partial_of_an_untrusted_function_is_refused(tmp_path):
+    sio.dump(FunctionTransformer(func=functools.partial(os.system, "true")), tmp_path / "p.skops")
+    with pytest.raises(ArtifactRejectedError, match=r"untrusted type\(s\) posix.system"):
+        load_artifact(tmp_path / "p.skops", sha256_file(tmp_path / "p.skops"))
 
 
 def test_a_pickle_renamed_to_skops_is_refused(forecaster, tmp_path):

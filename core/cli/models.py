@@ -1,4 +1,4 @@
-"""Commands for the model registry: models, promote, rollback, reject, model-audit (and retrain, wired below)."""
+"""Commands for the model registry: models, promote, rollback, reject, model-audit."""
 
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--kind", choices=registry.KINDS)
     p.add_argument("--json", action="store_true", help="print as JSON")
 
-    # `retrain [--json]` is wired here by the lead: train both models, evaluate challenger, champion
-    # and baseline on the same holdout, gate.evaluate_gate(...), then registry.register_and_gate(...).
+    # `retrain [--json]` lives in core/cli/jobs.py (core.jobs.retrain): it scores challenger, champion
+    # and baseline on the same holdout, calls gate.evaluate_gate, then registry.register_and_gate.
 
 
 def cmd_models(args: argparse.Namespace) -> None:
