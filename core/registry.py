@@ -55,6 +55,7 @@ PAUSE_POINTS: tuple[str, ...] = (
 )
 
 _WRITE_LOCK = threading.RLock()
+_STALE_STAGED_S = 3600.0
 
 
 class RegistryError(JourneyOpsError):
@@ -195,6 +196,7 @@ def register_version(
         raise RegistryError(f"the evaluation is for {evaluation.get('kind')!r}, not {kind!r}")
     store_file = config.store_path(store_path)
     models_dir = config.models_dir(store_file)
+    _remove_stale_staged(models_dir / kind)
     # Dump under a unique name first: the dump is the slow part and must stay outside the transaction.
     staged = models_dir / kind / f".staged-{uuid.uuid4().hex}.skops"
     sha256 = save_artifact(model, staged)
@@ -512,6 +514,19 @@ def _version_from_row(row: Mapping[str, Any]) -> ModelVersion:
         artifact_sha256=str(row["artifact_sha256"]),
         is_champion=bool(row["is_champion"]),
     )
+
+
+def _remove_stale_staged(folder: Path) -> None:
+    # A process killed while dumping leaves its staged file; an hour on, no live dump owns it.
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - _STALE_STAGED_S
+    for path in folder.glob(".staged-*.skops"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _check_kind(kind: str) -> None:

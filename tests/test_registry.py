@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import threading
+import time
 from datetime import date, datetime
 
 import duckdb
@@ -98,6 +100,18 @@ def test_register_writes_the_artifact_then_a_candidate_row(store_file, tiny):
         "forecaster-v1", "forecaster-v2"]
     assert len(registry.list_versions(store_path=store_file)) == 3
     assert json.dumps(first.to_dict())
+
+
+def test_staged_files_left_by_a_crash_are_cleaned_after_an_hour(store_file, tiny):
+    folder = config.models_dir(store_file) / "forecaster"
+    folder.mkdir(parents=True)
+    old, fresh = folder / ".staged-old.skops", folder / ".staged-fresh.skops"
+    for path in (old, fresh):
+        path.write_bytes(b"partial dump")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    register(store_file, tiny[0])
+    assert sorted(p.name for p in folder.iterdir()) == [".staged-fresh.skops", "forecaster-v1.skops"]
 
 
 def test_unknown_kind_and_version(store_file, tiny):
