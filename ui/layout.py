@@ -12,6 +12,7 @@ import streamlit as st
 from core.errors import StoreBusyError, StoreMissingError
 
 TABLE_ROW_CAP = 200
+BUSY_REFRESH_S = 5
 BUSY_NOTE = "The store is being updated by a job right now — refreshing in a moment."
 MISSING_NOTE = "No store yet — run `python -m core demo` to build the demo world, then reload this page."
 EMPTY_NOTE = "The store holds no events yet — load some with `python -m core ingest` or `python -m core import-log`."
@@ -45,6 +46,15 @@ PATH_COLUMNS = {  # widths add up to the page's width on a laptop, so the path g
 }
 
 
+@st.fragment(run_every=BUSY_REFRESH_S)
+def _refresh_when_due() -> None:
+    # The first run only arms the timer; each timed run after it reruns the whole page.
+    if st.session_state.get("_store_busy_armed"):
+        st.session_state["_store_busy_armed"] = False
+        st.rerun(scope="app")
+    st.session_state["_store_busy_armed"] = True
+
+
 @contextmanager
 def store_guard() -> Iterator[None]:
     """Turn a busy or missing store into a calm note instead of a stack trace, and stop the page."""
@@ -53,6 +63,7 @@ def store_guard() -> Iterator[None]:
     except StoreBusyError:
         st.info(BUSY_NOTE, icon=":material/hourglass_top:")
         st.button("Refresh now", key="store_busy_refresh")
+        _refresh_when_due()
         st.stop()
     except StoreMissingError as exc:
         st.warning(MISSING_NOTE, icon=":material/database:")
