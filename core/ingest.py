@@ -1,13 +1,15 @@
 """Ingestion and the data contract: landing files (CSV/Parquet) and real event logs (CSV/Parquet/XES).
 
 How the contract is enforced:
-- a file is read and normalised completely before the store is opened; a file that cannot be read,
-  lacks a required column or has the wrong types raises `ContractError` ("<file>: <problem>; <fix>")
-  and writes nothing;
+- a file is read and typed completely (pyarrow, vectorised, in threads) before any write; a file
+  that cannot be read, lacks a required column or has the wrong types raises `ContractError`
+  ("<file>: <problem>; <fix>") and writes nothing;
 - bad rows (missing id, unknown stage, unparseable or future timestamp, stage out of order,
   conflicting duplicate) go to `quarantine` with the raw record as JSON and the reason; the rest loads;
-- every file is checked and inserted set-based in DuckDB inside ONE transaction, and recorded in
-  `ingested_files` by sha256, so the same file again is a no-op and the same rows again are skipped.
+- files of one kind are checked and inserted set-based in DuckDB, a batch of files in ONE
+  transaction (`core/sql/ingest_check_*.sql` keep only the exceptions; the insert anti-joins them),
+  and recorded in `ingested_files` by sha256, so the same file again is a no-op and the same rows
+  again are skipped. One `ingest_paths` run holds one write connection for its duration.
 
 Timestamp rule: everything is stored as UTC `TIMESTAMP`. Zoned values are converted to UTC. In a
 landing CSV a timestamp without an offset is ambiguous, so the file is rejected (write `Z` or
@@ -184,21 +186,24 @@ def _first_violation(values: pa.Array, pattern: str) -> str | None:
 
 def _to_number(path: Path, name: str, values: pa.ChunkedArray, kind: str) -> pa.ChunkedArray:
     target = pa.float64() if kind == "float" else pa.int32()
-    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-        if kind == "int" and pa.types.is_floating(values.type):
-            fractional = pc.any(pc.not_equal(values, pc.floor(values))).as_py()
-            if fractional:
-                raise _file_problem(path, f"column {name} has fractional values", "write whole numbers")
-        return values.cast(target, safe=False)
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+    if pa.types.is_null(values.type):
+        return values.cast(target)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        violation = _first_violation(values.combine_chunks(), _INTEGER if kind == "int" else _NUMBER)
+        if violation:
+            raise _file_problem(
+                path, f"column {name} has text where a number is expected ({violation})", "write plain numbers only"
+            )
+        values = pc.utf8_trim_whitespace(values).cast(pa.float64())
+    elif not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
         raise _file_problem(path, f"column {name} is of type {values.type}, not a number", "write numbers")
-    violation = _first_violation(values.combine_chunks(), _INTEGER if kind == "int" else _NUMBER)
-    if violation:
-        raise _file_problem(
-            path, f"column {name} has text where a number is expected ({violation})", "write plain numbers only"
-        )
-    trimmed = pc.utf8_trim_whitespace(values)
-    return trimmed.cast(pa.float64()).cast(target, safe=False)
+    if kind == "int" and pa.types.is_floating(values.type):
+        if pc.any(pc.not_equal(values, pc.floor(values))).as_py():
+            raise _file_problem(path, f"column {name} has fractional values", "write whole numbers")
+    try:
+        return values.cast(target)  # a safe cast: an integer out of range is an error, not a wrap-around
+    except pa.ArrowInvalid as exc:
+        raise _file_problem(path, f"column {name} has values out of range ({exc})", f"write {kind}s that fit") from exc
 
 
 def parse_text_timestamps(values: pa.ChunkedArray | pa.Array, tz: str = "UTC") -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -225,7 +230,7 @@ def _to_timestamp(path: Path, name: str, values: pa.ChunkedArray, *, naive_ok: b
             values = values.cast(pa.timestamp("us", tz="UTC"), safe=False)
         utc = values.cast(pa.timestamp("us"), safe=False).combine_chunks()
         return utc, pa.nulls(len(utc), pa.bool_()).fill_null(False)
-    if pa.types.is_date(values.type):
+    if pa.types.is_date(values.type) or pa.types.is_null(values.type):
         utc = values.cast(pa.timestamp("us")).combine_chunks()
         return utc, pa.nulls(len(utc), pa.bool_()).fill_null(False)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
@@ -503,16 +508,20 @@ def ingest_paths(
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool, store.connect(store_path) as con:
         hashes = list(pool.map(_sha256, files))
         seen = _seen_hashes(con, hashes)
-        todo: list[tuple[Path, str]] = []
+        todo: list[tuple[Path, str, str]] = []
         for path, sha256 in zip(files, hashes, strict=True):
-            if sha256 in seen:
-                per_file.append(_file_summary(path, landing_kind(path), status="already loaded", first_loaded_at=seen[sha256]))
+            kind = _guarded(landing_kind, path)
+            if isinstance(kind, ContractError):
+                rejected.append({"path": str(path), "error": str(kind)})
+                progress.update()
+            elif sha256 in seen:
+                per_file.append(_file_summary(path, kind, status="already loaded", first_loaded_at=seen[sha256]))
                 progress.update()
             else:
                 seen[sha256] = "this run"  # the same content under two names loads once
-                todo.append((path, sha256))
+                todo.append((path, sha256, kind))
         for kind in KINDS:
-            kind_files = [(p, s) for p, s in todo if landing_kind(p) == kind]
+            kind_files = [(p, s) for p, s, k in todo if k == kind]
             pending: list[_PreparedFile] = []
             pending_rows = 0
             for start in range(0, len(kind_files), READ_CHUNK_FILES):
