@@ -145,6 +145,24 @@ def test_process_insights_on_the_real_helpdesk_log(tmp_path_factory, monkeypatch
     assert len(at.get("plotly_chart")) == 3
 
 
+@pytest.mark.parametrize(
+    ("events", "metrics"),
+    [
+        # one open case, no finished dwell, nothing ended
+        ([("A", "placed", "2026-03-02 08:00")], ["1", "1", "0", "—", "—", "1"]),
+        # one case ended the same day: no work in progress at any day's end
+        ([("A", "placed", "2026-03-02 08:00"), ("A", "delivered", "2026-03-02 09:00")],
+         ["1", "2", "1", "0.0 d", "0.0 d", "0"]),
+    ],
+    ids=["nothing-finished", "nothing-open"],
+)
+def test_process_insights_on_almost_nothing(events, metrics, store_file, monkeypatch):
+    write_events(store_file, events)
+    at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.metric] == metrics
+
+
 def test_process_insights_on_an_empty_store(store_file, monkeypatch):
     write_events(store_file, [])
     at = run_page(PROCESS_INSIGHTS, store_file, monkeypatch)
