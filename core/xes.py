@@ -62,7 +62,7 @@ def _open(path: Path) -> IO[bytes]:
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
 
@@ -146,7 +146,7 @@ def _refuse_unparsed_entity(
     raise EntitiesForbidden(name, None, base, sysid, pubid, notation)
 
 
-def _refuse_external(context: Any, base: Any, sysid: Any, pubid: Any) -> None:
+def _refuse_external(context: str, base: str | None, sysid: str | None, pubid: str | None) -> int:
     raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
 
