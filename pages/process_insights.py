@@ -36,7 +36,7 @@ log_scale = st.toggle("Log scale", value=False, help="Spread out short dwell tim
 st.plotly_chart(charts.dwell_box(view["dwell_stats"], log_scale))
 st.caption(
     "Dwell time = from the event that put a case in a stage to the case's next event. Box: the middle "
-    "half of dwells (p25–p75) with the median as a line; whiskers: p5–p95. Only finished dwells that "
+    "half of dwells (p25–p75), the median as a line, the mean dashed; whiskers: p5–p95. Only finished dwells that "
     "began in the window count, so stages still open at the as-of day are not in it yet."
 )
 with st.expander("Dwell times as a table"):
