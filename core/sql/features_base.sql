@@ -1,0 +1,232 @@
+-- Point-in-time features of every prefix in feat_prefixes: only events with ordinal <= prefix_len
+-- (so event_ts <= as_of_at) are used, and inter-case load counts only what happened before as_of_at.
+with prefixes as (
+    select
+        row_number() over (order by order_id, as_of_at, prefix_len)::bigint as prefix_id,
+        order_id,
+        prefix_len,
+        as_of_at
+    from feat_prefixes
+),
+
+stall_limits as (
+    select
+        unnest($stall_stages) as stage,
+        unnest($stall_hours) as stall_limit_h
+),
+
+-- Entering a stage adds one to its work in progress; leaving it (the next event) or going stale
+-- (no news for $wip_horizon_h hours) takes it off again. Terminal stages are not work.
+stage_deltas as (
+    select stage as load_key, event_ts as load_at, 1 as delta
+    from feat_events
+    where not is_terminal
+    union all
+    select
+        stage as load_key,
+        least(coalesce(next_event_ts, event_ts + to_hours($wip_horizon_h::bigint)), event_ts + to_hours($wip_horizon_h::bigint)) as load_at,
+        -1 as delta
+    from feat_events
+    where not is_terminal
+),
+
+journeys as (
+    select
+        e.order_id,
+        min(e.event_ts) as first_event_ts,
+        min(case when e.is_terminal then e.event_ts end) as end_ts
+    from feat_events as e
+    group by e.order_id
+),
+
+-- Open orders per warehouse, per carrier and in all: from the first event to the terminal one.
+order_deltas as (
+    select
+        k.load_key,
+        d.load_at,
+        d.delta
+    from journeys as j
+    inner join orders as o on o.order_id = j.order_id
+    cross join lateral (
+        select 'warehouse=' || o.warehouse as load_key where o.warehouse is not null
+        union all
+        select 'carrier=' || o.carrier where o.carrier is not null
+        union all
+        select '*all*'
+    ) as k
+    cross join lateral (
+        select j.first_event_ts as load_at, 1 as delta
+        union all
+        select least(coalesce(j.end_ts, j.first_event_ts + to_hours($wip_horizon_h::bigint)), j.first_event_ts + to_hours($wip_horizon_h::bigint)), -1
+    ) as d
+),
+
+event_deltas as (
+    select '*events*' as load_key, event_ts as load_at, 1 as delta from feat_events
+    union all
+    select '*ended*', event_ts, 1 from feat_events where is_terminal
+),
+
+load_series as (
+    select
+        load_key,
+        load_at,
+        sum(sum(delta)) over (partition by load_key order by load_at rows between unbounded preceding and current row) as level
+    from (
+        select * from stage_deltas
+        union all
+        select * from order_deltas
+        union all
+        select * from event_deltas
+    )
+    where load_at <= $as_of
+    group by load_key, load_at
+),
+
+current_event as (
+    select
+        p.prefix_id,
+        p.order_id,
+        p.prefix_len,
+        p.as_of_at,
+        e.stage as current_stage,
+        e.prev_stage_1,
+        e.prev_stage_2,
+        e.event_ts as last_event_at,
+        e.prev_event_ts,
+        e.first_event_ts,
+        e.exceptions_so_far
+    from prefixes as p
+    inner join feat_events as e
+        on e.order_id = p.order_id
+        and e.ordinal = p.prefix_len
+),
+
+with_order as (
+    select
+        c.*,
+        o.channel,
+        o.region,
+        o.customer_tier,
+        o.category,
+        o.payment_method,
+        o.ship_mode,
+        o.warehouse,
+        o.carrier,
+        o.order_value,
+        o.items,
+        date_diff('second', c.as_of_at, o.promised_at) / 3600.0 as to_promise_h,
+        s.stall_limit_h
+    from current_event as c
+    left join orders as o on o.order_id = c.order_id
+    left join stall_limits as s on s.stage = c.current_stage
+),
+
+-- Loads are read strictly before as_of_at so that events at the same instant (the prefix's own
+-- next event among them) can never leak in.
+load_stage as (
+    select w.prefix_id, l.level as wip_stage
+    from with_order as w
+    asof left join load_series as l
+        on l.load_key = w.current_stage and w.as_of_at > l.load_at
+),
+
+load_warehouse as (
+    select w.prefix_id, l.level as wip_warehouse
+    from with_order as w
+    asof left join load_series as l
+        on l.load_key = 'warehouse=' || w.warehouse and w.as_of_at > l.load_at
+),
+
+load_carrier as (
+    select w.prefix_id, l.level as wip_carrier
+    from with_order as w
+    asof left join load_series as l
+        on l.load_key = 'carrier=' || w.carrier and w.as_of_at > l.load_at
+),
+
+load_all as (
+    select w.prefix_id, l.level as wip_all
+    from with_order as w
+    asof left join load_series as l
+        on l.load_key = '*all*' and w.as_of_at > l.load_at
+),
+
+load_events_now as (
+    select w.prefix_id, l.level as events_cum, e.level as ended_cum
+    from with_order as w
+    asof left join load_series as l
+        on l.load_key = '*events*' and w.as_of_at > l.load_at
+    asof left join load_series as e
+        on e.load_key = '*ended*' and w.as_of_at > e.load_at
+),
+
+load_events_day as (
+    select w.prefix_id, l.level as events_cum_1d, e.level as ended_cum_1d
+    from with_order as w
+    asof left join load_series as l
+        on l.load_key = '*events*' and w.as_of_at - interval 1 day > l.load_at
+    asof left join load_series as e
+        on e.load_key = '*ended*' and w.as_of_at - interval 1 day > e.load_at
+),
+
+load_events_week as (
+    select w.prefix_id, l.level as events_cum_7d
+    from with_order as w
+    asof left join load_series as l
+        on l.load_key = '*events*' and w.as_of_at - interval 7 day > l.load_at
+),
+
+final as (
+    select
+        w.prefix_id,
+        w.order_id,
+        w.prefix_len,
+        w.as_of_at,
+        w.first_event_ts as order_started_at,
+        w.current_stage,
+        coalesce(w.prev_stage_1, '(start)') as prev_stage_1,
+        coalesce(w.prev_stage_2, '(start)') as prev_stage_2,
+        date_diff('second', w.first_event_ts, w.as_of_at) / 3600.0 as elapsed_h,
+        date_diff('second', w.last_event_at, w.as_of_at) / 3600.0 as time_in_stage_h,
+        date_diff('second', w.prev_event_ts, w.last_event_at) / 3600.0 as prev_step_h,
+        date_diff('second', w.first_event_ts, w.last_event_at) / 3600.0 as elapsed_at_last_event_h,
+        w.exceptions_so_far::integer as exceptions_so_far,
+        w.stall_limit_h,
+        date_diff('second', w.last_event_at, w.as_of_at) / 3600.0 / w.stall_limit_h as stall_ratio,
+        w.channel,
+        w.region,
+        w.customer_tier,
+        w.category,
+        w.payment_method,
+        w.ship_mode,
+        w.warehouse,
+        w.carrier,
+        w.order_value,
+        w.items,
+        w.to_promise_h,
+        isodow(w.as_of_at)::integer as as_of_weekday,
+        (hour(w.as_of_at) + minute(w.as_of_at) / 60.0) as as_of_hour,
+        dayofyear(w.as_of_at)::integer as as_of_day_of_year,
+        isodow(w.last_event_at)::integer as last_event_weekday,
+        (hour(w.last_event_at) + minute(w.last_event_at) / 60.0) as last_event_hour,
+        isodow(w.first_event_ts)::integer as started_weekday,
+        coalesce(ls.wip_stage, 0)::integer as wip_stage,
+        case when w.warehouse is not null then coalesce(lw.wip_warehouse, 0) end::integer as wip_warehouse,
+        case when w.carrier is not null then coalesce(lc.wip_carrier, 0) end::integer as wip_carrier,
+        coalesce(la.wip_all, 0)::integer as wip_all,
+        (coalesce(ln.events_cum, 0) - coalesce(ld.events_cum_1d, 0))::integer as events_last_24h,
+        (coalesce(ln.events_cum, 0) - coalesce(lk.events_cum_7d, 0))::integer as events_last_7d,
+        (coalesce(ln.ended_cum, 0) - coalesce(ld.ended_cum_1d, 0))::integer as completed_last_24h
+    from with_order as w
+    left join load_stage as ls on ls.prefix_id = w.prefix_id
+    left join load_warehouse as lw on lw.prefix_id = w.prefix_id
+    left join load_carrier as lc on lc.prefix_id = w.prefix_id
+    left join load_all as la on la.prefix_id = w.prefix_id
+    left join load_events_now as ln on ln.prefix_id = w.prefix_id
+    left join load_events_day as ld on ld.prefix_id = w.prefix_id
+    left join load_events_week as lk on lk.prefix_id = w.prefix_id
+)
+
+select * from final
+order by prefix_id
