@@ -24,12 +24,13 @@ import csv
 import gzip
 import hashlib
 import os
+import re
 import time
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -88,6 +89,7 @@ CASE_ATTRIBUTE_MIN_SHARE = 0.98
 
 _NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 _INTEGER = r"^\s*[-+]?\d+(\.0*)?\s*$"
+_FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
 # An offset at the end of a time of day: "…10:00Z", "…10:00:00.5+02:00", "… 10:00 +0100".
 _OFFSET = r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|utc|gmt|[+-]\d{2}(?::?\d{2})?)$"
 
@@ -478,6 +480,17 @@ def landing_files(paths: Iterable[PathLike]) -> tuple[list[Path], list[Path]]:
     return sorted(dict.fromkeys(files), key=load_order), ignored
 
 
+def _file_day(path: Path) -> date | None:
+    """The day in a landing file's name (orders_2026-03-02.parquet), if there is one."""
+    found = _FILE_DAY.search(path.name)
+    if found is None:
+        return None
+    try:
+        return date.fromisoformat(found.group(1))
+    except ValueError:
+        return None
+
+
 def _guarded(work: Any, *args: Any) -> Any:
     """Run work(*args) in a worker thread, handing a ContractError back as a value."""
     try:
@@ -492,15 +505,23 @@ def ingest_paths(
     store_path: PathLike | None = None,
     now: datetime | None = None,
     raise_on_reject: bool = True,
+    through: date | None = None,
 ) -> dict[str, Any]:
     """Load landing files or folders: files already loaded are skipped, bad files rejected, the rest loaded.
 
     Files are read in parallel and checked in batches of one kind (up to MAX_BATCH_ROWS rows, one
     transaction each). A rejected file writes nothing; with raise_on_reject (the CLI) it raises
     ContractError after the other files are loaded, carrying the summary as `.summary`.
+    `now` is the instant after which a timestamp is "in the future" (a daily job passes the end of
+    its as-of day); with `through`, files whose name carries a later day (`events_2026-03-02`) are
+    left for a later run instead of having their events quarantined as future ones.
     """
     started = time.perf_counter()
     files, ignored = landing_files(paths)
+    not_yet_due: list[Path] = []
+    if through is not None:
+        not_yet_due = [p for p in files if (day := _file_day(p)) is not None and day > through]
+        files = [p for p in files if p not in set(not_yet_due)]
     latest_allowed_at = _latest_allowed(now)
     per_file: list[dict[str, Any]] = []
     rejected: list[dict[str, str]] = []
@@ -551,6 +572,7 @@ def ingest_paths(
         "files": per_file,
         "rejected": rejected,
         "ignored_files": [str(p) for p in ignored],
+        "not_yet_due_files": [str(p) for p in not_yet_due],
         "seconds": round(time.perf_counter() - started, 3),
     }
     if rejected and raise_on_reject:

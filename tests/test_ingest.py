@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -353,3 +353,14 @@ def test_cli_ingest_and_status(store_file, tmp_path, capsys):
     assert main(["status", "--json", "--store", str(store_file)]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["orders"], status["events"], status["open_orders"], status["quarantined_rows"]) == (0, 8, 0, 0)
+
+
+def test_files_of_days_after_through_wait_for_a_later_run(store_file, tmp_path):
+    write_events(tmp_path / "events_2026-03-02.parquet", journey("o1", HAPPY[:2]))
+    write_events(tmp_path / "events_2026-03-03.parquet", journey("o1", HAPPY)[2:4])
+    summary = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW, through=date(2026, 3, 2))
+    assert (summary["rows_loaded"]["events"], [Path(p).name for p in summary["not_yet_due_files"]]) == (
+        2, ["events_2026-03-03.parquet"]
+    )
+    later = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW, through=date(2026, 3, 3))
+    assert (later["files_already_loaded"], later["rows_loaded"]["events"]) == (1, 2)
