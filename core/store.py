@@ -75,10 +75,11 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "create table if not exists schema_version (version integer not null, applied_at timestamp not null)"
     )
-    current = con.execute("select coalesce(max(version), 0) from schema_version").fetchone()
-    have = int(current[0]) if current else 0
+    # Apply every migration not yet recorded (not just those above the highest), so a migration
+    # numbered into a gap by a parallel branch still runs.
+    applied = {int(v) for (v,) in con.execute("select version from schema_version").fetchall()}
     for version, name in migrations():
-        if version <= have:
+        if version in applied:
             continue
         con.execute("begin transaction")
         try:
