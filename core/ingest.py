@@ -9,7 +9,8 @@ How the contract is enforced:
 - files of one kind are checked and inserted set-based in DuckDB, a batch of files in ONE
   transaction (`core/sql/ingest_check_*.sql` keep only the exceptions; the insert anti-joins them),
   and recorded in `ingested_files` by sha256, so the same file again is a no-op and the same rows
-  again are skipped. One `ingest_paths` run holds one write connection for its duration.
+  again are skipped. Files are read before the store is opened, and each batch writes in one short
+  transaction, so readers (the dashboard) are locked out only while a batch is written.
 
 Timestamp rule: everything is stored as UTC `TIMESTAMP`. Zoned values are converted to UTC. In a
 landing CSV a timestamp without an offset is ambiguous, so the file is rejected (write `Z` or
@@ -403,9 +404,36 @@ def _file_summary(path: Path, kind: str, **counts: Any) -> dict[str, Any]:
 
 
 def _load_landing_batch(
-    con: Any, kind: str, files: Sequence[_PreparedFile], latest_allowed_at: datetime
+    store_path: PathLike | None, kind: str, prepared: Sequence[_PreparedFile], latest_allowed_at: datetime
 ) -> list[dict[str, Any]]:
-    """Check and insert prepared files of one kind in ONE transaction; per-file summaries."""
+    """Check and insert prepared files of one kind in ONE short write transaction; per-file summaries."""
+    with store.transaction(store_path) as con:
+        # Checked again inside the transaction: another process may have loaded a file meanwhile.
+        seen = _seen_hashes(con, [f.sha256 for f in prepared])
+        files = [f for f in prepared if f.sha256 not in seen]
+        if files:
+            counts = _check_and_insert(con, kind, files, latest_allowed_at)
+    done = {f.path: c for f, c in zip(files, counts, strict=True)} if files else {}
+    return [
+        _file_summary(
+            f.path,
+            kind,
+            rows_read=f.raw.num_rows,
+            rows_loaded=done[f.path][0],
+            rows_quarantined=done[f.path][1],
+            rows_duplicate=done[f.path][2],
+            warnings=["the file has no data rows"] if f.raw.num_rows == 0 else [],
+        )
+        if f.path in done
+        else _file_summary(f.path, kind, status="already loaded", first_loaded_at=seen[f.sha256])
+        for f in prepared
+    ]
+
+
+def _check_and_insert(
+    con: Any, kind: str, files: Sequence[_PreparedFile], latest_allowed_at: datetime
+) -> list[tuple[int, int, int]]:
+    """Inside an open transaction: check the files' rows, insert the good ones, quarantine the bad."""
     loaded_at = store.utcnow()
     batch = pa.concat_tables(
         [
@@ -414,36 +442,17 @@ def _load_landing_batch(
         ]
     )
     sources = [f.path.name for f in files]
-    con.execute("begin transaction")
-    try:
-        con.register("ingest_batch", batch)
-        con.execute(store.load_sql(f"ingest_check_{kind}"), _contract_params(kind, latest_allowed_at))
-        con.execute(store.load_sql(f"ingest_insert_{kind}"), {"sources": sources, "loaded_at": loaded_at})
-        con.unregister("ingest_batch")
-        _quarantine_rejected(con, [f.raw for f in files], sources, loaded_at)
-        counts = _checked_counts(con, [f.batch.num_rows for f in files])
-        _record_files(
-            con,
-            [(f.sha256, str(f.path), kind, c[0], c[1]) for f, c in zip(files, counts, strict=True)],
-            loaded_at,
-        )
-        con.execute("drop table ingest_checked")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return [
-        _file_summary(
-            f.path,
-            kind,
-            rows_read=f.raw.num_rows,
-            rows_loaded=c[0],
-            rows_quarantined=c[1],
-            rows_duplicate=c[2],
-            warnings=["the file has no data rows"] if f.raw.num_rows == 0 else [],
-        )
-        for f, c in zip(files, counts, strict=True)
-    ]
+    con.register("ingest_batch", batch)
+    con.execute(store.load_sql(f"ingest_check_{kind}"), _contract_params(kind, latest_allowed_at))
+    con.execute(store.load_sql(f"ingest_insert_{kind}"), {"sources": sources, "loaded_at": loaded_at})
+    con.unregister("ingest_batch")
+    _quarantine_rejected(con, [f.raw for f in files], sources, loaded_at)
+    counts = _checked_counts(con, [f.batch.num_rows for f in files])
+    _record_files(
+        con, [(f.sha256, str(f.path), kind, c[0], c[1]) for f, c in zip(files, counts, strict=True)], loaded_at
+    )
+    con.execute("drop table ingest_checked")
+    return counts
 
 
 def _prepare_landing(path: Path, sha256: str) -> _PreparedFile:
@@ -526,9 +535,12 @@ def ingest_paths(
     per_file: list[dict[str, Any]] = []
     rejected: list[dict[str, str]] = []
     progress = tqdm(total=len(files), desc="ingest", unit="file", disable=None, leave=False)
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool, store.connect(store_path) as con:
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         hashes = list(pool.map(_sha256, files))
-        seen = _seen_hashes(con, hashes)
+        # Short connections only (a reader is locked out while one is open): a quick look here,
+        # then one transaction per batch of files.
+        with store.connect(store_path) as con:
+            seen = _seen_hashes(con, hashes)
         todo: list[tuple[Path, str, str]] = []
         for path, sha256 in zip(files, hashes, strict=True):
             kind = _guarded(landing_kind, path)
@@ -556,10 +568,10 @@ def ingest_paths(
                     pending.append(prepared)
                     pending_rows += prepared.batch.num_rows
                     if pending_rows >= MAX_BATCH_ROWS:
-                        per_file.extend(_load_landing_batch(con, kind, pending, latest_allowed_at))
+                        per_file.extend(_load_landing_batch(store_path, kind, pending, latest_allowed_at))
                         pending, pending_rows = [], 0
             if pending:
-                per_file.extend(_load_landing_batch(con, kind, pending, latest_allowed_at))
+                per_file.extend(_load_landing_batch(store_path, kind, pending, latest_allowed_at))
     progress.close()
     loaded = [f for f in per_file if f["status"] == "loaded"]
     summary: dict[str, Any] = {
