@@ -1,0 +1,299 @@
+"""The estimators: a conformalised quantile forecaster, a hold-out calibrated classifier, and the
+naive baselines beside them. All follow scikit-learn conventions and sit at the end of a Pipeline
+whose first step encodes the prefix features (`make_preprocessor`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+from sklearn.utils.validation import check_is_fitted
+
+QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
+# HistGradientBoosting takes at most 255 bins per feature; rarer categories share one code.
+MAX_CATEGORIES = 250
+
+
+def make_preprocessor(categorical: Sequence[str], numeric: Sequence[str]) -> ColumnTransformer:
+    """Categoricals to ordinal codes (unknown and missing become NaN), numbers passed through."""
+    encoder = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=np.nan,
+        encoded_missing_value=np.nan,
+        max_categories=MAX_CATEGORIES,
+        dtype=np.float64,
+    )
+    return ColumnTransformer(
+        [("categorical", encoder, list(categorical)), ("numeric", "passthrough", list(numeric))],
+        verbose_feature_names_out=False,
+        sparse_threshold=0.0,
+    )
+
+
+def _split_rows(n: int, calibration_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    mask = np.zeros(n, dtype=bool) if calibration_mask is None else np.asarray(calibration_mask, dtype=bool)
+    if mask.shape != (n,):
+        raise ValueError(f"calibration_mask has shape {mask.shape}, expected ({n},)")
+    if mask.all():
+        raise ValueError("calibration_mask marks every row; leave rows to fit on")
+    return ~mask, mask
+
+
+def _finite_sample_quantile(scores: np.ndarray, level: float) -> float:
+    """The conformal quantile: the ceil((n + 1) * level)-th smallest score."""
+    n = len(scores)
+    rank = min(n, int(np.ceil((n + 1) * level)))
+    return float(np.partition(scores, rank - 1)[rank - 1])
+
+
+class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
+    """p10/p50/p90 of a non-negative target from quantile gradient boosting on log1p(y), each bound
+    moved by a conformal correction on the calibration rows (the most recent window before the test)
+    so that each tail holds its share; the median is re-centred on the same rows."""
+
+    def __init__(
+        self,
+        quantiles: Sequence[float] = QUANTILES,
+        categorical_features: Sequence[int] | None = None,
+        max_iter: int = 250,
+        learning_rate: float = 0.08,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 0.0,
+        recenter: bool = True,
+        random_state: int | None = 0,
+    ) -> None:
+        self.quantiles = quantiles
+        self.categorical_features = categorical_features
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.recenter = recenter
+        self.random_state = random_state
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, calibration_mask: np.ndarray | None = None
+    ) -> ConformalQuantileRegressor:
+        """Fit one booster per quantile on the non-calibration rows, then calibrate on the rest."""
+        X = np.asarray(X, dtype=np.float64)
+        z = np.log1p(np.clip(np.asarray(y, dtype=np.float64), 0.0, None))
+        fit_rows, cal_rows = _split_rows(len(z), calibration_mask)
+        categorical = list(self.categorical_features) if self.categorical_features else None
+        self.estimators_ = [
+            HistGradientBoostingRegressor(
+                loss="quantile",
+                quantile=q,
+                categorical_features=categorical,
+                max_iter=self.max_iter,
+                learning_rate=self.learning_rate,
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=self.l2_regularization,
+                early_stopping=False,
+                random_state=self.random_state,
+            ).fit(X[fit_rows], z[fit_rows])
+            for q in self.quantiles
+        ]
+        self.offsets_ = np.zeros(len(self.quantiles))
+        if cal_rows.sum() >= 20:
+            raw = self._raw(X[cal_rows])
+            z_cal = z[cal_rows]
+            lo, hi = self.quantiles[0], self.quantiles[-1]
+            # Each tail on its own: P(z < lo') = lo and P(z > hi') = 1 - hi on the calibration rows.
+            self.offsets_[0] = -_finite_sample_quantile(raw[:, 0] - z_cal, 1.0 - lo)
+            self.offsets_[-1] = _finite_sample_quantile(z_cal - raw[:, -1], hi)
+            if self.recenter:
+                for i in range(1, len(self.quantiles) - 1):
+                    self.offsets_[i] = float(np.quantile(z_cal - raw[:, i], 0.5))
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _raw(self, X: np.ndarray) -> np.ndarray:
+        return np.column_stack([est.predict(X) for est in self.estimators_])
+
+    def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
+        """(n, len(quantiles)) array of the target's quantiles, ordered, in target units."""
+        check_is_fitted(self, "estimators_")
+        z = np.sort(self._raw(np.asarray(X, dtype=np.float64)) + self.offsets_, axis=1)
+        return np.expm1(np.clip(z, 0.0, None))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The median forecast."""
+        return self.predict_quantiles(X)[:, len(self.quantiles) // 2]
+
+
+class HoldoutCalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """A gradient-boosting classifier fit on the non-calibration rows, with probabilities calibrated
+    (isotonic) on the calibration rows: the most recent window before the test."""
+
+    def __init__(
+        self,
+        categorical_features: Sequence[int] | None = None,
+        max_iter: int = 200,
+        learning_rate: float = 0.08,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 40,
+        method: str = "isotonic",
+        random_state: int | None = 0,
+    ) -> None:
+        self.categorical_features = categorical_features
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.method = method
+        self.random_state = random_state
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, calibration_mask: np.ndarray | None = None
+    ) -> HoldoutCalibratedClassifier:
+        """Fit on the non-calibration rows, calibrate on the rest (when both classes are there)."""
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y).astype(int)
+        fit_rows, cal_rows = _split_rows(len(y), calibration_mask)
+        booster = HistGradientBoostingClassifier(
+            categorical_features=list(self.categorical_features) if self.categorical_features else None,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            early_stopping=False,
+            random_state=self.random_state,
+        ).fit(X[fit_rows], y[fit_rows])
+        if cal_rows.sum() >= 20 and len(np.unique(y[cal_rows])) == 2:
+            self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(booster), method=self.method).fit(
+                X[cal_rows], y[cal_rows]
+            )
+        else:
+            self.calibrated_ = booster
+        self.classes_ = self.calibrated_.classes_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities."""
+        check_is_fitted(self, "calibrated_")
+        return self.calibrated_.predict_proba(np.asarray(X, dtype=np.float64))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The more probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _keys(X: np.ndarray, depth: int) -> pd.DataFrame:
+    return pd.DataFrame(np.nan_to_num(np.asarray(X, dtype=np.float64)[:, :depth], nan=-1.0)).add_prefix("k")
+
+
+class GroupQuantileRegressor(RegressorMixin, BaseEstimator):
+    """The naive baseline: quantiles of the target per group of the input columns (all of them,
+    then fewer from the right, then overall), for groups with at least ``min_group_size`` rows."""
+
+    def __init__(self, quantiles: Sequence[float] = QUANTILES, min_group_size: int = 5) -> None:
+        self.quantiles = quantiles
+        self.min_group_size = min_group_size
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> GroupQuantileRegressor:
+        """Tabulate the quantiles of y per key."""
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        self.tables_ = []
+        for depth in range(X.shape[1], 0, -1):
+            keys = _keys(X, depth)
+            grouped = pd.Series(y).groupby([keys[c] for c in keys.columns])
+            table = grouped.quantile(list(self.quantiles)).unstack()
+            table = table[grouped.size() >= self.min_group_size]
+            self.tables_.append(table.reset_index().to_numpy())
+        self.overall_ = np.quantile(y, list(self.quantiles))
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
+        """(n, len(quantiles)) quantiles of the most specific group each row falls in."""
+        check_is_fitted(self, "tables_")
+        n_q = len(self.quantiles)
+        out = np.tile(self.overall_, (len(X), 1)).astype(np.float64)
+        found = np.zeros(len(X), dtype=bool)
+        for table in self.tables_:
+            depth = table.shape[1] - n_q
+            keys = _keys(X, depth)
+            lookup = pd.DataFrame(table, columns=[*keys.columns, *range(n_q)])
+            hit = keys.merge(lookup, how="left", on=list(keys.columns))[list(range(n_q))].to_numpy()
+            use = ~found & ~np.isnan(hit[:, 0])
+            out[use] = hit[use]
+            found |= use
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The group median."""
+        return self.predict_quantiles(X)[:, len(self.quantiles) // 2]
+
+
+class GroupRateClassifier(ClassifierMixin, BaseEstimator):
+    """The naive baseline classifier: the positive rate of the first input column's group
+    (the current stage), else overall."""
+
+    def __init__(self, min_group_size: int = 5) -> None:
+        self.min_group_size = min_group_size
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> GroupRateClassifier:
+        """Tabulate the positive rate per group."""
+        keys = _keys(X, 1)["k0"]
+        y = np.asarray(y).astype(int)
+        grouped = pd.Series(y).groupby(keys)
+        rates = grouped.mean()[grouped.size() >= self.min_group_size]
+        self.table_ = np.column_stack([rates.index.to_numpy(), rates.to_numpy()])
+        self.overall_ = float(y.mean())
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """[1 - rate, rate] of each row's group."""
+        check_is_fitted(self, "table_")
+        rates = pd.Series(self.table_[:, 1], index=self.table_[:, 0])
+        p = _keys(X, 1)["k0"].map(rates).fillna(self.overall_).to_numpy()
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The more probable class."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def make_forecaster(categorical: Sequence[str], numeric: Sequence[str], **params: object) -> Pipeline:
+    """The delivery forecaster: encoding + conformalised quantile boosting."""
+    model = ConformalQuantileRegressor(categorical_features=list(range(len(categorical))) or None, **params)
+    return Pipeline([("features", make_preprocessor(categorical, numeric)), ("model", model)])
+
+
+def make_classifier(categorical: Sequence[str], numeric: Sequence[str], **params: object) -> Pipeline:
+    """The stuck classifier: encoding + calibrated boosting."""
+    model = HoldoutCalibratedClassifier(categorical_features=list(range(len(categorical))) or None, **params)
+    return Pipeline([("features", make_preprocessor(categorical, numeric)), ("model", model)])
+
+
+def make_baseline_forecaster(group_columns: Sequence[str] = ("current_stage", "prefix_len")) -> Pipeline:
+    """Median (and p10/p90) remaining time per group, e.g. (current stage, prefix length)."""
+    categorical = [c for c in group_columns if c != "prefix_len"]
+    numeric = [c for c in group_columns if c == "prefix_len"]
+    return Pipeline([("features", make_preprocessor(categorical, numeric)), ("model", GroupQuantileRegressor())])
+
+
+def make_baseline_classifier() -> Pipeline:
+    """The stuck rate per current stage."""
+    return Pipeline([("features", make_preprocessor(["current_stage"], [])), ("model", GroupRateClassifier())])
+
+
+OWN_TYPES: tuple[str, ...] = tuple(
+    f"{cls.__module__}.{cls.__qualname__}"
+    for cls in (ConformalQuantileRegressor, HoldoutCalibratedClassifier, GroupQuantileRegressor, GroupRateClassifier)
+)

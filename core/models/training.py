@@ -1,0 +1,340 @@
+"""Training sets, the chronological split, training the candidates and scoring them.
+
+Journeys are sorted by their start; the oldest train, the next ones calibrate (validation), the newest
+are the holdout (test). Training and validation journeys whose outcome falls after the test period
+starts are purged, and journeys that started within the embargo before it are left out, so nothing
+from the test period reaches a model and the purge does not bias the training set towards short
+journeys.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from core import features
+from core.domain import SEGMENT_COLUMNS, CostAssumptions
+from core.errors import ConfigError
+from core.models import estimators, metrics
+
+StorePath = str | os.PathLike[str] | None
+Kind = Literal["forecaster", "stuck_classifier"]
+SPLIT_FRACTIONS: tuple[float, float, float] = (0.64, 0.16, 0.20)
+DEFAULT_MAX_ROWS = 250_000
+DEFAULT_EMBARGO_H = 7 * 24.0
+DEFAULT_COSTS = CostAssumptions()
+
+
+def prepare_features(frame: pd.DataFrame, categorical: list[str], numeric: list[str]) -> pd.DataFrame:
+    """Model inputs in the dtypes the pipelines expect: categories as text (missing NaN), numbers float."""
+    prepared = {}
+    for name in categorical:
+        values = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
+        if values.dtype != object:
+            values = values.astype("string").astype(object)
+        prepared[name] = values.where(values.notna(), np.nan)
+    for name in numeric:
+        values = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
+        prepared[name] = pd.to_numeric(values, errors="coerce").astype("float64")
+    return pd.DataFrame(prepared, index=frame.index)
+
+
+def build_training_frame(
+    store_path: StorePath = None,
+    as_of: datetime | None = None,
+    *,
+    every_h: float = 6.0,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+    mode: features.PrefixMode | None = None,
+) -> pd.DataFrame:
+    """Prefix rows with features, targets and segments: snapshots of open orders every ``every_h``
+    hours in the order world, one prefix per event in an imported log."""
+    completion = features.detect_completion(store_path)
+    mode = mode or ("snapshots" if completion == "terminal" else "events")
+    frame = features.build_prefix_features(
+        store_path, mode=mode, as_of=as_of, every_h=every_h, max_prefixes=max_rows, completion=completion
+    )
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_at"]).dt.floor("D")
+    # Each snapshot instant is one triage list; in a per-event log a day is.
+    frame["triage_group"] = frame["as_of_at"] if mode == "snapshots" else frame["as_of_date"]
+    frame["sample_fraction"] = frame.attrs.get("sample_fraction", 1.0)
+    return frame
+
+
+def chronological_split(
+    frame: pd.DataFrame,
+    fractions: tuple[float, float, float] = SPLIT_FRACTIONS,
+    *,
+    embargo_h: float = 0.0,
+    purge: bool = True,
+) -> pd.Series:
+    """Per row: 'train', 'validation', 'test' by the rank of its journey's start, or 'purged' /
+    'embargo' for earlier journeys that would let the test period leak in."""
+    if abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
+        raise ConfigError(f"split fractions must be >= 0 and add up to 1, got {fractions}")
+    journeys = (
+        frame[["order_id", "order_started_at"]]
+        .drop_duplicates("order_id")
+        .sort_values(["order_started_at", "order_id"], kind="stable")
+    )
+    position = np.arange(len(journeys)) / max(1, len(journeys))
+    cut_train, cut_val = fractions[0], fractions[0] + fractions[1]
+    part = np.where(position < cut_train, "train", np.where(position < cut_val, "validation", "test"))
+    split = pd.Series(part, index=journeys["order_id"].to_numpy())
+    rows = frame["order_id"].map(split)
+    test_starts = journeys["order_started_at"][part == "test"]
+    if test_starts.empty:
+        return rows
+    test_start = test_starts.min()
+    before = rows != "test"
+    if embargo_h > 0:
+        late_start = frame["order_started_at"] > test_start - pd.Timedelta(hours=embargo_h)
+        rows = rows.where(~(before & late_start), "embargo")
+    if purge and "order_ended_at" in frame:
+        ends_later = frame["order_ended_at"].isna() | (frame["order_ended_at"] > test_start)
+        rows = rows.where(~((rows.isin(["train", "validation"])) & ends_later), "purged")
+    return rows
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """Fitted candidates with their feature list, training window, holdout and evaluations."""
+
+    forecaster: Pipeline
+    classifier: Pipeline
+    feature_columns: list[str]
+    train_window: tuple[str, str]
+    holdout: pd.DataFrame
+    evaluations: dict[str, dict[str, Any]]
+    backtest: dict[str, Any]
+    baseline_forecaster: Pipeline | None = None
+    baseline_classifier: Pipeline | None = None
+    dropped_columns: dict[str, str] = field(default_factory=dict)
+
+
+def _model_inputs(model: Pipeline) -> tuple[list[str], list[str]]:
+    transformer = model.named_steps["features"] if "features" in model.named_steps else model[0]
+    columns = {name: list(cols) for name, _, cols in transformer.transformers}
+    return columns.get("categorical", []), columns.get("numeric", [])
+
+
+def _inputs(model: Pipeline, frame: pd.DataFrame) -> pd.DataFrame:
+    categorical, numeric = _model_inputs(model)
+    return prepare_features(frame, categorical, numeric)
+
+
+def predict_forecast(model: Pipeline, frame: pd.DataFrame) -> pd.DataFrame:
+    """Batch forecasts: p10/p50/p90 of the remaining time in hours, one row per input row."""
+    encoded = model[:-1].transform(_inputs(model, frame))
+    quantiles = model[-1].predict_quantiles(encoded)
+    return pd.DataFrame(quantiles, columns=["p10_h", "p50_h", "p90_h"], index=frame.index)
+
+
+def predict_stuck(model: Pipeline, frame: pd.DataFrame) -> pd.Series:
+    """Batch probabilities that each open order gets stuck before it completes."""
+    proba = model.predict_proba(_inputs(model, frame))[:, 1]
+    return pd.Series(proba, index=frame.index, name="p_stuck")
+
+
+def _segment_values(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        column: frame[column]
+        for column in SEGMENT_COLUMNS
+        if column in frame and frame[column].notna().any()
+    }
+
+
+def evaluate_model(
+    kind: Kind,
+    model: Pipeline,
+    holdout: pd.DataFrame,
+    costs: CostAssumptions = DEFAULT_COSTS,
+    triage_capacity: int = metrics.DEFAULT_TRIAGE_CAPACITY,
+) -> dict[str, Any]:
+    """The evaluation dict of one model on a holdout: n, mean business cost, metrics, segments."""
+    if kind == "forecaster":
+        rows = holdout[holdout["remaining_h"].notna()]
+        quantiles = predict_forecast(model, rows).to_numpy() if len(rows) else np.empty((0, 3))
+        actual = rows["remaining_h"].to_numpy(dtype=np.float64)
+        cost = metrics.forecast_costs(actual, quantiles[:, 1], costs)
+
+        def summarise(mask: np.ndarray) -> dict[str, Any]:
+            return {
+                "n": int(mask.sum()),
+                "business_cost": float(cost[mask].mean()) if mask.any() else float("nan"),
+                **metrics.forecast_metrics(actual[mask], quantiles[mask]),
+            }
+    elif kind == "stuck_classifier":
+        rows = holdout[holdout["stuck_label"].notna()]
+        p = predict_stuck(model, rows).to_numpy() if len(rows) else np.empty(0)
+        y = rows["stuck_label"].to_numpy().astype(int)
+        group = rows["triage_group"].to_numpy() if "triage_group" in rows else np.zeros(len(rows))
+        fraction = float(rows["sample_fraction"].iloc[0]) if "sample_fraction" in rows and len(rows) else 1.0
+        k = max(1, int(round(triage_capacity * fraction)))
+        cost = metrics.classifier_costs(y, p, group, k, costs)
+
+        def summarise(mask: np.ndarray) -> dict[str, Any]:
+            return {
+                "n": int(mask.sum()),
+                "business_cost": float(cost[mask].mean()) if mask.any() else float("nan"),
+                **metrics.classifier_metrics(y[mask], p[mask], group[mask], k),
+            }
+    else:
+        raise ConfigError(f"unknown model kind {kind!r}; use forecaster or stuck_classifier")
+    everything = summarise(np.ones(len(rows), dtype=bool))
+    segments: dict[str, dict[str, Any]] = {}
+    for column, values in _segment_values(rows).items():
+        segments[column] = {
+            str(value): summarise((values == value).to_numpy()) for value in values.dropna().unique()
+        }
+    return {
+        "kind": kind,
+        "n": everything.pop("n"),
+        "business_cost": everything.pop("business_cost"),
+        "metrics": everything,
+        "segments": segments,
+    }
+
+
+def select_columns(frame: pd.DataFrame, train_rows: pd.Series) -> tuple[list[str], list[str], dict[str, str]]:
+    """(categorical, numeric, dropped-with-reason): inputs of the models, leaking attributes removed."""
+    categorical, numeric = features.split_columns(frame)
+    skip = {"as_of_date", "triage_group", "sample_fraction"}
+    categorical = [c for c in categorical if c not in skip]
+    numeric = [c for c in numeric if c not in skip]
+    dropped = features.find_leaking_columns(frame[train_rows], categorical + numeric)
+    return (
+        [c for c in categorical if c not in dropped],
+        [c for c in numeric if c not in dropped],
+        dropped,
+    )
+
+
+def train_candidates(
+    store_path: StorePath = None,
+    as_of: datetime | None = None,
+    *,
+    frame: pd.DataFrame | None = None,
+    costs: CostAssumptions = DEFAULT_COSTS,
+    triage_capacity: int = metrics.DEFAULT_TRIAGE_CAPACITY,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+    every_h: float = 6.0,
+    embargo_h: float | None = None,
+    forecaster_params: dict[str, Any] | None = None,
+    classifier_params: dict[str, Any] | None = None,
+) -> TrainingRun:
+    """Build the training frame, split it chronologically, fit both models and both baselines on
+    the older journeys, and evaluate all four on the newest ones (the holdout)."""
+    started = time.perf_counter()
+    if frame is None:
+        frame = build_training_frame(store_path, as_of, every_h=every_h, max_rows=max_rows)
+    if frame.empty:
+        raise ConfigError("no journeys to train on: the store has no prefixes before the as-of instant")
+    built = time.perf_counter()
+    closed_log = frame.attrs.get("completion") == "last_event"
+    if embargo_h is None:
+        embargo_h = 0.0 if closed_log else DEFAULT_EMBARGO_H
+    # Journeys too young to have finished would only enter the holdout if they were short.
+    horizon = pd.Timestamp(frame["as_of_at"].max()) - pd.Timedelta(hours=embargo_h)
+    frame = frame[frame["order_started_at"] <= horizon]
+    split = chronological_split(frame, embargo_h=embargo_h)
+    train, validation, test = (split == "train"), (split == "validation"), (split == "test")
+    if not train.any() or not test.any():
+        raise ConfigError(
+            f"too few journeys for a chronological split ({frame['order_id'].nunique()} journeys); "
+            "simulate or import more history"
+        )
+    categorical, numeric, dropped = select_columns(frame, train)
+    columns = categorical + numeric
+    fit_rows = frame[train | validation]
+    calibration = (split[train | validation] == "validation").to_numpy()
+    x_fit = prepare_features(fit_rows, categorical, numeric)
+
+    has_remaining = fit_rows["remaining_h"].notna().to_numpy()
+    forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
+    forecaster.fit(
+        x_fit[has_remaining],
+        fit_rows["remaining_h"].to_numpy()[has_remaining],
+        model__calibration_mask=calibration[has_remaining],
+    )
+    baseline_forecaster = estimators.make_baseline_forecaster()
+    baseline_forecaster.fit(x_fit[has_remaining], fit_rows["remaining_h"].to_numpy()[has_remaining])
+
+    has_label = fit_rows["stuck_label"].notna().to_numpy()
+    labels = fit_rows["stuck_label"].to_numpy()[has_label].astype(int)
+    classifier = estimators.make_classifier(categorical, numeric, **(classifier_params or {}))
+    baseline_classifier = estimators.make_baseline_classifier()
+    if len(np.unique(labels)) < 2:
+        raise ConfigError("every training prefix has the same stuck label; train on a longer history")
+    classifier.fit(x_fit[has_label], labels, model__calibration_mask=calibration[has_label])
+    baseline_classifier.fit(x_fit[has_label], labels)
+    fitted = time.perf_counter()
+
+    holdout_columns = list(
+        dict.fromkeys(
+            [
+                *features.KEY_COLUMNS,
+                "order_started_at",
+                "as_of_date",
+                "triage_group",
+                "sample_fraction",
+                *columns,
+                *[c for c in features.TARGET_COLUMNS if c in frame],
+                *[c for c in SEGMENT_COLUMNS if c in frame],
+            ]
+        )
+    )
+    holdout = frame.loc[test, holdout_columns].reset_index(drop=True)
+    evaluations = {
+        "forecaster": evaluate_model("forecaster", forecaster, holdout, costs, triage_capacity),
+        "baseline_forecaster": evaluate_model("forecaster", baseline_forecaster, holdout, costs, triage_capacity),
+        "stuck_classifier": evaluate_model("stuck_classifier", classifier, holdout, costs, triage_capacity),
+        "baseline_stuck_classifier": evaluate_model(
+            "stuck_classifier", baseline_classifier, holdout, costs, triage_capacity
+        ),
+    }
+    starts = frame.loc[train | validation, "order_started_at"]
+    train_window = (pd.Timestamp(starts.min()).isoformat(), pd.Timestamp(frame.loc[train | validation, "as_of_at"].max()).isoformat())
+    backtest = {
+        "protocol": "journeys sorted by start: 64% train, 16% validation (calibration), 20% test",
+        "embargo_h": embargo_h,
+        "rows": {str(k): int(v) for k, v in split.value_counts().items()},
+        "journeys": {
+            str(k): int(v) for k, v in frame.assign(split=split).drop_duplicates("order_id")["split"].value_counts().items()
+        },
+        "test_window": (
+            pd.Timestamp(frame.loc[test, "order_started_at"].min()).isoformat(),
+            pd.Timestamp(frame.loc[test, "as_of_at"].max()).isoformat(),
+        ),
+        "prefixes_total": int(frame.attrs.get("prefixes_total", len(frame))),
+        "sample_fraction": float(frame.attrs.get("sample_fraction", 1.0)),
+        "dropped_columns": dropped,
+        "seconds": {
+            "features": round(built - started, 2),
+            "fit": round(fitted - built, 2),
+            "evaluate": round(time.perf_counter() - fitted, 2),
+        },
+        "summary": {
+            name: {"n": ev["n"], "business_cost": ev["business_cost"], **ev["metrics"]}
+            for name, ev in evaluations.items()
+        },
+    }
+    return TrainingRun(
+        forecaster=forecaster,
+        classifier=classifier,
+        feature_columns=columns,
+        train_window=train_window,
+        holdout=holdout,
+        evaluations=evaluations,
+        backtest=backtest,
+        baseline_forecaster=baseline_forecaster,
+        baseline_classifier=baseline_classifier,
+        dropped_columns=dropped,
+    )

@@ -1,0 +1,192 @@
+"""The estimators, metrics, chronological split, training run contract and artifact round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import artifacts, ingest, simulate
+from core.domain import SEGMENT_COLUMNS, CostAssumptions
+from core.errors import ConfigError
+from core.models import estimators, metrics, training
+
+
+def test_conformal_quantiles_cover_about_80_percent_of_new_data():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 3, size=(6000, 2))
+    y = np.exp(x[:, 0] + rng.normal(0, 0.5, size=6000))
+    calibration = np.zeros(4000, dtype=bool)
+    calibration[3000:] = True
+    model = estimators.ConformalQuantileRegressor(max_iter=60).fit(x[:4000], y[:4000], calibration_mask=calibration)
+    q = model.predict_quantiles(x[4000:])
+    assert (np.diff(q, axis=1) >= 0).all()
+    coverage = np.mean((y[4000:] >= q[:, 0]) & (y[4000:] <= q[:, 2]))
+    assert 0.76 <= coverage <= 0.84
+    np.testing.assert_array_equal(model.predict(x[4000:]), q[:, 1])
+
+
+def test_finite_sample_conformal_quantile_is_the_ceil_rank():
+    scores = np.arange(1.0, 11.0)  # n = 10: level 0.9 -> rank ceil(11 * 0.9) = 10
+    assert estimators._finite_sample_quantile(scores, 0.9) == 10.0
+    assert estimators._finite_sample_quantile(scores, 0.5) == 6.0
+
+
+def test_a_calibration_mask_of_every_row_is_refused():
+    with pytest.raises(ValueError, match="calibration_mask marks every row"):
+        estimators.ConformalQuantileRegressor().fit(np.zeros((3, 1)), np.ones(3), calibration_mask=np.ones(3, bool))
+
+
+def test_group_quantile_baseline_falls_back_from_group_to_stage_to_overall():
+    x = np.array([[0, 1], [0, 1], [0, 1], [0, 2], [1, 1]], dtype=float)
+    y = np.array([10.0, 20.0, 30.0, 100.0, 7.0])
+    model = estimators.GroupQuantileRegressor(min_group_size=2).fit(x, y)
+    # (0, 1) has 3 rows -> its median; (0, 2) has 1 -> stage 0's median; stage 9 unseen -> overall.
+    got = model.predict(np.array([[0, 1], [0, 2], [9, 1]], dtype=float))
+    np.testing.assert_allclose(got, [20.0, 25.0, 20.0])
+
+
+def test_stage_rate_baseline_uses_the_stage_rate_else_overall():
+    x = np.array([[0], [0], [0], [0], [1]], dtype=float)
+    y = np.array([1, 0, 0, 0, 1])
+    model = estimators.GroupRateClassifier(min_group_size=2).fit(x, y)
+    np.testing.assert_allclose(model.predict_proba(np.array([[0.0], [1.0]]))[:, 1], [0.25, 0.4])
+
+
+def test_forecast_metrics_and_costs_are_exact():
+    actual = np.array([10.0, 30.0, 50.0, 100.0])
+    q = np.array([[5, 20, 40], [5, 20, 40], [5, 20, 40], [5, 20, 40]], dtype=float)
+    m = metrics.forecast_metrics(actual, q)
+    assert m["mae_h"] == pytest.approx((10 + 10 + 30 + 80) / 4)
+    assert m["median_ae_h"] == 20.0
+    assert m["coverage_80"] == 0.5
+    assert (m["below_p10"], m["above_p90"]) == (0.0, 0.5)
+    assert m["interval_width_h"] == 35.0
+    assert (m["share_too_early"], m["share_too_late"]) == (0.75, 0.25)
+    costs = metrics.forecast_costs(np.array([48.0, 12.0, 24.0]), np.array([24.0, 24.0, 24.0]), CostAssumptions())
+    # one day late: 4 + 6 (a contact); half a day early: 0.75; on time: nothing
+    np.testing.assert_allclose(costs, [10.0, 0.75, 0.0])
+
+
+def test_classifier_metrics_top_k_per_day_and_costs_are_exact():
+    y = np.array([1, 0, 1, 0, 0, 1])
+    p = np.array([0.9, 0.8, 0.1, 0.7, 0.2, 0.6])
+    day = np.array([1, 1, 1, 2, 2, 2])
+    checked = metrics.top_k_mask(p, day, 1)
+    np.testing.assert_array_equal(checked, [True, False, False, True, False, False])
+    m = metrics.classifier_metrics(y, p, day, 1)
+    assert m["precision_at_k"] == 0.5
+    assert m["recall_at_k"] == pytest.approx(1 / 3)
+    assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
+    cost = metrics.classifier_costs(y, p, day, 1, CostAssumptions())
+    # two checks at 3 each, two stuck orders missed at 40 each
+    assert cost.sum() == 86.0
+    assert metrics.expected_calibration_error(np.array([0, 1]), np.array([0.0, 1.0]), bins=2) == 0.0
+
+
+def journeys_frame(starts_h: list[float], durations_h: list[float]) -> pd.DataFrame:
+    t0 = pd.Timestamp("2026-01-01")
+    return pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(len(starts_h))],
+            "order_started_at": [t0 + pd.Timedelta(hours=h) for h in starts_h],
+            "order_ended_at": [t0 + pd.Timedelta(hours=h + d) for h, d in zip(starts_h, durations_h, strict=True)],
+        }
+    )
+
+
+def test_chronological_split_purges_and_embargoes_what_would_leak_the_test_period():
+    frame = journeys_frame(
+        starts_h=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90], durations_h=[5, 200, 5, 5, 5, 5, 5, 15, 5, 5]
+    )
+    split = training.chronological_split(frame, embargo_h=12)
+    # 7 train (o0..o6), 1 validation (o7), 2 test (o8, o9); test starts at 80 h.
+    # o1 ends at 210 h (after 80 h): purged; o7 starts at 70 h, inside the 12 h embargo.
+    assert split.tolist() == [
+        "train", "purged", "train", "train", "train", "train", "train", "embargo", "test", "test"
+    ]
+    with pytest.raises(ConfigError, match="split fractions must be >= 0 and add up to 1"):
+        training.chronological_split(frame, (0.5, 0.5, 0.5))
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("world")
+    simulate.simulate_to_dir(
+        out_dir=folder / "landing", days=40, orders_per_day=60, seed=11, start="2026-03-01", progress=False
+    )
+    path = folder / "store.duckdb"
+    ingest.ingest_paths([folder / "landing"], store_path=path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_run(small_world: Path) -> training.TrainingRun:
+    return training.train_candidates(
+        small_world,
+        max_rows=20_000,
+        forecaster_params={"max_iter": 40},
+        classifier_params={"max_iter": 40},
+    )
+
+
+def test_training_run_follows_the_contract(small_run: training.TrainingRun):
+    run = small_run
+    assert set(run.evaluations) == {"forecaster", "stuck_classifier", "baseline_forecaster", "baseline_stuck_classifier"}
+    for name, evaluation in run.evaluations.items():
+        kind = "forecaster" if "forecaster" in name else "stuck_classifier"
+        assert evaluation["kind"] == kind
+        assert evaluation["n"] > 100
+        assert evaluation["business_cost"] >= 0
+        assert set(evaluation["segments"]) == set(SEGMENT_COLUMNS)
+        carrier = next(iter(evaluation["segments"]["carrier"].values()))
+        assert {"n", "business_cost"} <= set(carrier)
+    assert {"mae_h", "coverage_80", "share_too_early"} <= set(run.evaluations["forecaster"]["metrics"])
+    assert {"roc_auc", "pr_auc", "brier", "calibration_error", "precision_at_k"} <= set(
+        run.evaluations["stuck_classifier"]["metrics"]
+    )
+    assert set(run.feature_columns) <= set(run.holdout.columns)
+    assert {"remaining_h", "stuck_label", *SEGMENT_COLUMNS} <= set(run.holdout.columns)
+    # The holdout is the newest journeys: all started after every training journey.
+    assert run.holdout["order_started_at"].min() > pd.Timestamp(run.train_window[0])
+    assert run.backtest["rows"]["test"] == len(run.holdout)
+
+
+def test_a_champion_scores_on_the_challengers_holdout_with_the_same_rows(small_run: training.TrainingRun):
+    again = training.evaluate_model("forecaster", small_run.forecaster, small_run.holdout)
+    assert again == small_run.evaluations["forecaster"]
+    with pytest.raises(ConfigError, match="unknown model kind 'eta'"):
+        training.evaluate_model("eta", small_run.forecaster, small_run.holdout)  # type: ignore[arg-type]
+
+
+def test_batch_predictions_are_ordered_quantiles_and_probabilities(small_run: training.TrainingRun):
+    forecast = training.predict_forecast(small_run.forecaster, small_run.holdout)
+    assert list(forecast.columns) == ["p10_h", "p50_h", "p90_h"]
+    assert (forecast["p10_h"] <= forecast["p50_h"]).all() and (forecast["p50_h"] <= forecast["p90_h"]).all()
+    p = training.predict_stuck(small_run.classifier, small_run.holdout)
+    assert ((p >= 0) & (p <= 1)).all()
+    assert len(p) == len(small_run.holdout)
+
+
+def test_models_round_trip_through_safe_artifacts(small_run: training.TrainingRun, tmp_path: Path):
+    for name, model in (
+        ("forecaster", small_run.forecaster),
+        ("classifier", small_run.classifier),
+        ("baseline", small_run.baseline_forecaster),
+        ("baseline_classifier", small_run.baseline_classifier),
+    ):
+        saved = artifacts.save_artifact(model, tmp_path / f"{name}.skops")
+        loaded = artifacts.load_artifact(tmp_path / f"{name}.skops", saved["sha256"] if isinstance(saved, dict) else saved)
+        head = small_run.holdout.head(50)
+        if name in ("forecaster", "baseline"):
+            pd.testing.assert_frame_equal(training.predict_forecast(loaded, head), training.predict_forecast(model, head))
+        else:
+            pd.testing.assert_series_equal(training.predict_stuck(loaded, head), training.predict_stuck(model, head))
+
+
+def test_too_little_history_is_a_clear_error(tmp_path: Path):
+    frame = journeys_frame([0], [5]).assign(as_of_at=pd.Timestamp("2026-01-01 01:00"), remaining_h=4.0, stuck_label=0)
+    with pytest.raises(ConfigError, match="too few journeys for a chronological split"):
+        training.train_candidates(tmp_path / "unused.duckdb", frame=frame, embargo_h=0.0)
