@@ -364,3 +364,12 @@ def test_files_of_days_after_through_wait_for_a_later_run(store_file, tmp_path):
     )
     later = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW, through=date(2026, 3, 3))
     assert (later["files_already_loaded"], later["rows_loaded"]["events"]) == (1, 2)
+
+
+def test_parquet_timestamps_without_a_zone_are_taken_as_utc(store_file, tmp_path):
+    # the landing contract says Parquet timestamp columns are UTC; a typed naive column is read so
+    naive = pa.table({"event_id": ["e1"], "order_id": ["o1"], "stage": ["placed"],
+                      "event_ts": pa.array([datetime(2026, 3, 2, 8, 0)], pa.timestamp("ns"))})
+    pq.write_table(naive, tmp_path / "events_1.parquet")
+    ingest.ingest_paths([tmp_path / "events_1.parquet"], store_path=store_file, now=NOW)
+    assert table_rows(store_file, "select event_ts from events") == [(datetime(2026, 3, 2, 8, 0),)]
