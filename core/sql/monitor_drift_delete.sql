@@ -1,0 +1,1 @@
+delete from drift_results where as_of = $as_of

@@ -1,0 +1,1 @@
+delete from drift_snapshots where as_of = $as_of
