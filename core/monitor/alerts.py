@@ -1,0 +1,487 @@
+"""Alerts: rules as data, evaluated over the day's monitor results, stored idempotently, posted to a webhook.
+
+`results` is a plain dict the daily job fills with what it has; a rule whose input is absent is
+skipped. Keys (all optional except `as_of`):
+
+- `as_of`: the day (date);
+- `drift`: the per-column drift table (a `DriftResult`, a DataFrame or a list of dicts, columns as
+  in `drift.RESULT_COLUMNS`);
+- `validity`: the batch summary of `validity.summarise_validity`;
+- `feed`: `{"last_event_at": datetime | None, "as_of_at": datetime}`;
+- `jobs`: `[{"kind", "run_id", "status", "error"}]` (runs with status `failed` alert);
+- `accuracy`: `{"mae_days", "reference_mae_days", "subject"?}` on matured forecasts;
+- `coverage`: `{"coverage", "nominal", "subject"?}` of the forecast interval (shares 0..1);
+- `benefit`: `{"realised", "target", "subject"?, "unit"?}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from core import store
+from core.errors import ConfigError
+from core.monitor.drift import DriftResult
+
+log = logging.getLogger(__name__)
+
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+STATUSES: tuple[str, ...] = ("open", "acknowledged")
+WEBHOOK_ENV = "JOURNEYOPS_WEBHOOK_URL"
+METHOD_NAMES = {
+    "wasserstein": "Wasserstein distance (normed)",
+    "jensenshannon": "Jensen-Shannon distance",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alert rule: what it checks, how severe it is, its threshold (None: the verdict comes from its input)."""
+
+    name: str
+    severity: str
+    threshold: float | None
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ConfigError(
+                f"alert rule {self.name}: severity {self.severity!r} is not one of {', '.join(SEVERITIES)}"
+            )
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("feature_drift", "warning", None,
+         "a model feature's distribution drifted from the reference (per-column thresholds: MonitorSettings)"),
+    Rule("drift_share", "critical", 0.3, "the share of judged features that drifted is above the threshold"),
+    Rule("prediction_drift", "warning", None, "the distribution of a model output drifted from the reference"),
+    Rule("missing_rate_jump", "warning", None,
+         "a column's missing rate rose materially and beyond sampling noise (MonitorSettings)"),
+    Rule("new_category", "warning", None,
+         "a categorical column holds values never seen in the reference, in a material share"),
+    Rule("feature_invalid", "critical", None,
+         "a column could not be checked: missing, all values missing, or text where numbers belong"),
+    Rule("validity_failures", "critical", 0.01, "the quarantined share of the day's batch is above the threshold"),
+    Rule("stale_feed", "critical", 24.0, "no events for more than the threshold (hours) before the as-of instant"),
+    Rule("job_failed", "critical", None, "a job run failed"),
+    Rule("accuracy_decay", "warning", 0.2,
+         "MAE on matured forecasts is above the champion's reference MAE by more than the threshold (relative)"),
+    Rule("coverage_decay", "warning", 0.1,
+         "interval coverage is below its nominal level by more than the threshold (absolute)"),
+    Rule("benefit_under_target", "warning", 0.9, "realised benefit is below the threshold share of its target"),
+)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert of one day; its id is stable across re-runs of that day."""
+
+    as_of: date
+    rule: str
+    severity: str
+    subject: str
+    message: str
+    value: float | None = None
+    threshold: float | None = None
+    status: str = "open"
+
+    @property
+    def alert_id(self) -> str:
+        """A hash of day, rule and subject: the same finding on a re-run is the same alert."""
+        key = f"{self.as_of.isoformat()}|{self.rule}|{self.subject}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, with the id."""
+        return {"alert_id": self.alert_id, **asdict(self), "as_of": self.as_of.isoformat()}
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.1f}%"
+
+
+def _drift_rows(results: Mapping[str, Any]) -> pd.DataFrame | None:
+    table = results.get("drift")
+    if table is None:
+        return None
+    if isinstance(table, DriftResult):
+        return table.columns
+    return table if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table))
+
+
+def _flag(series: pd.Series) -> pd.Series:
+    # Verdicts are null where a column was not judged; null counts as "did not fire".
+    return series.astype("boolean").fillna(False).astype(bool)
+
+
+def _describe_score(row: Mapping[str, Any]) -> str:
+    method = METHOD_NAMES.get(str(row["method"]), str(row["method"]))
+    return (
+        f"{method} {row['score']:.3f} reached the threshold {row['threshold']:.3f} "
+        f"({int(row['rows_cur']):,} rows against {int(row['rows_ref']):,} reference rows)"
+    )
+
+
+def _column_drift(role: str, what: str) -> Callable[[Rule, Mapping[str, Any], date], list[Alert]]:
+    def evaluate(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+        table = _drift_rows(results)
+        if table is None or table.empty:
+            return []
+        hits = table[(table["role"] == role) & _flag(table["drifted"])]
+        return [
+            Alert(as_of, rule.name, rule.severity, str(row["column"]),
+                  f"{what} '{row['column']}' drifted: {_describe_score(row)}",
+                  float(row["score"]), float(row["threshold"]))
+            for row in hits.to_dict("records")
+        ]
+
+    return evaluate
+
+
+def _drift_share(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    table = _drift_rows(results)
+    if table is None or table.empty or rule.threshold is None:
+        return []
+    judged = table[(table["role"] == "feature") & table["status"].isin(["ok", "drifted"])]
+    if judged.empty:
+        return []
+    drifted = judged[judged["status"] == "drifted"]
+    share = len(drifted) / len(judged)
+    if share <= rule.threshold:
+        return []
+    names = ", ".join(drifted["column"].astype(str))
+    return [Alert(as_of, rule.name, rule.severity, "features",
+                  f"{len(drifted)} of {len(judged)} features drifted ({_pct(share)}), above the "
+                  f"{_pct(rule.threshold)} threshold: {names}", share, rule.threshold)]
+
+
+def _missing_rate_jump(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    table = _drift_rows(results)
+    if table is None or table.empty:
+        return []
+    hits = table[_flag(table["missing_rate_jumped"])]
+    return [
+        Alert(as_of, rule.name, rule.severity, str(row["column"]),
+              f"missing values in '{row['column']}' rose from {_pct(row['missing_rate_ref'])} of reference rows "
+              f"to {_pct(row['missing_rate_cur'])} of the batch's {int(row['rows_cur']):,} rows",
+              float(row["missing_rate_cur"] - row["missing_rate_ref"]), rule.threshold)
+        for row in hits.to_dict("records")
+    ]
+
+
+def _new_category(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    table = _drift_rows(results)
+    if table is None or table.empty:
+        return []
+    hits = table[table["new_categories"].map(lambda values: len(values) > 0)]
+    return [
+        Alert(as_of, rule.name, rule.severity, str(row["column"]),
+              f"'{row['column']}' has values never seen in the reference: "
+              f"{', '.join(repr(str(v)) for v in row['new_categories'])} "
+              f"({_pct(row['new_category_share'])} of the batch's non-missing rows)",
+              float(row["new_category_share"]), rule.threshold)
+        for row in hits.to_dict("records")
+    ]
+
+
+def _feature_invalid(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    table = _drift_rows(results)
+    if table is None or table.empty:
+        return []
+    hits = table[table["status"] == "invalid"]
+    return [
+        Alert(as_of, rule.name, rule.severity, str(row["column"]),
+              f"{row['role']} '{row['column']}' could not be checked: {row['note']}")
+        for row in hits.to_dict("records")
+    ]
+
+
+def _validity_failures(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    summary = results.get("validity")
+    if not summary or rule.threshold is None or summary["quarantined_share"] <= rule.threshold:
+        return []
+    top = "; ".join(f"{r['reason']} ({r['rows_quarantined']:,})" for r in summary["reasons"][:3])
+    return [Alert(as_of, rule.name, rule.severity, "batch",
+                  f"{summary['rows_quarantined']:,} of {summary['rows_total']:,} rows "
+                  f"({_pct(summary['quarantined_share'])}) were quarantined, above the "
+                  f"{_pct(rule.threshold)} threshold; top reasons: {top}",
+                  float(summary["quarantined_share"]), rule.threshold)]
+
+
+def _stale_feed(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    feed = results.get("feed")
+    if not feed or rule.threshold is None:
+        return []
+    as_of_at = pd.Timestamp(feed["as_of_at"])
+    last = feed.get("last_event_at")
+    if last is None or pd.isna(last):
+        return [Alert(as_of, rule.name, rule.severity, "events",
+                      f"no events at all before as-of {as_of_at:%Y-%m-%d %H:%M} UTC", None, rule.threshold)]
+    gap_h = (as_of_at - pd.Timestamp(last)).total_seconds() / 3600
+    if gap_h <= rule.threshold:
+        return []
+    return [Alert(as_of, rule.name, rule.severity, "events",
+                  f"no events for {gap_h:.1f} hours before as-of {as_of_at:%Y-%m-%d %H:%M} UTC "
+                  f"(last at {pd.Timestamp(last):%Y-%m-%d %H:%M}), above the {rule.threshold:g} h threshold",
+                  gap_h, rule.threshold)]
+
+
+def _job_failed(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    return [
+        Alert(as_of, rule.name, rule.severity, str(job["kind"]),
+              f"the {job['kind']} job (run {job.get('run_id', '?')}) failed: {job.get('error') or 'no error recorded'}")
+        for job in results.get("jobs") or []
+        if job.get("status") == "failed"
+    ]
+
+
+def _accuracy_decay(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    figures = results.get("accuracy")
+    if not figures or rule.threshold is None or not figures.get("reference_mae_days"):
+        return []
+    mae, reference = float(figures["mae_days"]), float(figures["reference_mae_days"])
+    decay = mae / reference - 1
+    if decay <= rule.threshold:
+        return []
+    subject = str(figures.get("subject", "forecast"))
+    return [Alert(as_of, rule.name, rule.severity, subject,
+                  f"{subject} MAE on matured forecasts is {mae:.2f} days, {_pct(decay)} above the reference "
+                  f"{reference:.2f} days (threshold {_pct(rule.threshold)})", decay, rule.threshold)]
+
+
+def _coverage_decay(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    figures = results.get("coverage")
+    if not figures or rule.threshold is None:
+        return []
+    coverage, nominal = float(figures["coverage"]), float(figures["nominal"])
+    gap = nominal - coverage
+    if gap <= rule.threshold:
+        return []
+    subject = str(figures.get("subject", "forecast interval"))
+    return [Alert(as_of, rule.name, rule.severity, subject,
+                  f"{subject} covered {_pct(coverage)} of actuals against a nominal {_pct(nominal)}: "
+                  f"{100 * gap:.1f} points short (threshold {100 * rule.threshold:.1f} points)", gap, rule.threshold)]
+
+
+def _benefit_under_target(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
+    figures = results.get("benefit")
+    if not figures or rule.threshold is None or not figures.get("target"):
+        return []
+    realised, target = float(figures["realised"]), float(figures["target"])
+    ratio = realised / target
+    if ratio >= rule.threshold:
+        return []
+    subject, unit = str(figures.get("subject", "benefit")), str(figures.get("unit", ""))
+    amount = f"{realised:,.0f}{' ' + unit if unit else ''}"
+    goal = f"{target:,.0f}{' ' + unit if unit else ''}"
+    return [Alert(as_of, rule.name, rule.severity, subject,
+                  f"{subject} realised {amount} against a target of {goal} ({_pct(ratio)}), "
+                  f"below the {_pct(rule.threshold)} threshold", ratio, rule.threshold)]
+
+
+EVALUATORS: dict[str, Callable[[Rule, Mapping[str, Any], date], list[Alert]]] = {
+    "feature_drift": _column_drift("feature", "feature"),
+    "prediction_drift": _column_drift("prediction", "prediction"),
+    "drift_share": _drift_share,
+    "missing_rate_jump": _missing_rate_jump,
+    "new_category": _new_category,
+    "feature_invalid": _feature_invalid,
+    "validity_failures": _validity_failures,
+    "stale_feed": _stale_feed,
+    "job_failed": _job_failed,
+    "accuracy_decay": _accuracy_decay,
+    "coverage_decay": _coverage_decay,
+    "benefit_under_target": _benefit_under_target,
+}
+
+
+def evaluate_rules(results: Mapping[str, Any], rules: Sequence[Rule] = DEFAULT_RULES) -> list[Alert]:
+    """The alerts the rules raise over one day's monitor results, in rule order."""
+    if "as_of" not in results:
+        raise ConfigError("monitor results need an 'as_of' date to evaluate alert rules")
+    as_of = pd.Timestamp(results["as_of"]).date()
+    unknown = [rule.name for rule in rules if rule.name not in EVALUATORS]
+    if unknown:
+        raise ConfigError(
+            f"unknown alert rule(s): {', '.join(unknown)}; known rules are {', '.join(EVALUATORS)}"
+        )
+    return [alert for rule in rules for alert in EVALUATORS[rule.name](rule, results, as_of)]
+
+
+def store_alerts(alerts: Iterable[Alert], store_path: str | os.PathLike[str] | None = None) -> list[Alert]:
+    """Insert or update alerts by id (keeping a status someone set); the alerts that are new."""
+    alerts = list({alert.alert_id: alert for alert in alerts}.values())
+    if not alerts:
+        return []
+    now = store.utcnow()
+    ids = [alert.alert_id for alert in alerts]
+    with store.transaction(store_path) as con:
+        known = set(con.execute(store.load_sql("monitor_alerts_known"), {"ids": ids}).df()["alert_id"])
+        for alert in alerts:  # a day holds a handful of alerts, not data rows
+            con.execute(
+                store.load_sql("monitor_alerts_upsert"),
+                {
+                    "alert_id": alert.alert_id,
+                    "as_of": alert.as_of,
+                    "rule": alert.rule,
+                    "severity": alert.severity,
+                    "subject": alert.subject,
+                    "message": alert.message,
+                    "status": alert.status,
+                    "value": alert.value,
+                    "threshold": alert.threshold,
+                    "at": now,
+                },
+            )
+    return [alert for alert in alerts if alert.alert_id not in known]
+
+
+def read_alerts(
+    since: date | None = None,
+    store_path: str | os.PathLike[str] | None = None,
+    status: str | None = None,
+) -> pd.DataFrame:
+    """Stored alerts, newest day first, most severe first within a day."""
+    if status is not None and status not in STATUSES:
+        raise ConfigError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
+    return store.fetch_df("monitor_alerts_read", {"since": since, "status": status}, store_path)
+
+
+def set_alert_status(alert_id: str, status: str, store_path: str | os.PathLike[str] | None = None) -> None:
+    """Acknowledge (or reopen) a stored alert."""
+    if status not in STATUSES:
+        raise ConfigError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
+    with store.transaction(store_path) as con:
+        found = con.execute(
+            store.load_sql("monitor_alerts_set_status"), {"alert_id": alert_id, "status": status, "at": store.utcnow()}
+        ).fetchall()
+    if not found:
+        raise ConfigError(f"no alert with id {alert_id}; list them with `python -m core alerts --json`")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a webhook post went: never an exception, always a record."""
+
+    target: str
+    ok: bool
+    attempts: int
+    status_code: int | None
+    error: str | None
+
+
+def webhook_url() -> str | None:
+    """The configured webhook URL ($JOURNEYOPS_WEBHOOK_URL), or None when alerts are not posted."""
+    return os.environ.get(WEBHOOK_ENV) or None
+
+
+def _target(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "(invalid url)"
+
+
+def webhook_payload(alerts: Sequence[Alert]) -> dict[str, Any]:
+    """The JSON body: the alerts, plus a `text` summary that chat webhooks display as is."""
+    lines = [f"[{a.severity}] {a.as_of.isoformat()} {a.rule} {a.subject}: {a.message}" for a in alerts]
+    return {"source": "journeyops", "count": len(alerts), "alerts": [a.to_dict() for a in alerts],
+            "text": "\n".join(lines)}
+
+
+def post_webhook(
+    url: str, alerts: Sequence[Alert], timeout: float = 5.0, retries: int = 2, backoff_s: float = 0.5
+) -> Delivery:
+    """POST the alerts as JSON; retry on failure; log and return the outcome, never raise."""
+    target = _target(url)
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        log.warning("webhook not posted: %s is not an http(s) URL", target)
+        return Delivery(target, False, 0, None, "not an http(s) URL")
+    body = json.dumps(webhook_payload(alerts), default=str).encode()
+    error: str | None = None
+    status_code: int | None = None
+    attempts = 0
+    for attempt in range(retries + 1):
+        attempts = attempt + 1
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "journeyops"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
+                status_code = int(response.status)
+            return Delivery(target, True, attempts, status_code, None)
+        except urllib.error.HTTPError as exc:
+            status_code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
+        except Exception as exc:  # the job must go on whatever the network does
+            status_code, error = None, f"{type(exc).__name__}: {exc}"
+        log.warning("webhook post to %s failed (attempt %d of %d): %s", target, attempts, retries + 1, error)
+        if attempt < retries:
+            time.sleep(backoff_s * (attempt + 1))
+    return Delivery(target, False, attempts, status_code, error)
+
+
+def record_delivery(
+    delivery: Delivery, alerts: Sequence[Alert], store_path: str | os.PathLike[str] | None = None
+) -> None:
+    """Store the outcome of a webhook post (target host only: a webhook path often carries a secret)."""
+    with store.transaction(store_path) as con:
+        con.execute(
+            store.load_sql("monitor_delivery_insert"),
+            {
+                "at": store.utcnow(),
+                "target": delivery.target,
+                "alert_ids": [a.alert_id for a in alerts],
+                "ok": delivery.ok,
+                "attempts": delivery.attempts,
+                "status_code": delivery.status_code,
+                "error": delivery.error,
+            },
+        )
+
+
+def notify(
+    alerts: Sequence[Alert],
+    url: str | None = None,
+    store_path: str | os.PathLike[str] | None = None,
+    timeout: float = 5.0,
+    retries: int = 2,
+    backoff_s: float = 0.5,
+) -> Delivery | None:
+    """Post alerts to the webhook (argument, else $JOURNEYOPS_WEBHOOK_URL) and record it; None if nothing to do."""
+    url = url or webhook_url()
+    if not url or not alerts:
+        return None
+    delivery = post_webhook(url, alerts, timeout=timeout, retries=retries, backoff_s=backoff_s)
+    try:
+        record_delivery(delivery, alerts, store_path)
+    except Exception as exc:  # recording is best effort: a busy store must not fail the job
+        log.warning("webhook delivery to %s not recorded: %s", delivery.target, exc)
+    return delivery
+
+
+def alert_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Stored alerts as JSON-ready dicts (dates as ISO text)."""
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))
+    for record in records:
+        for key in ("as_of",):
+            if record.get(key):
+                record[key] = str(record[key])[:10]
+    return records
+
+
+def parse_day(text: str, what: str = "date") -> date:
+    """A YYYY-MM-DD day, or a ConfigError saying what was wrong."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise ConfigError(f"{what} {text!r} is not a date; write it as YYYY-MM-DD") from None

@@ -1,0 +1,6 @@
+update alerts
+set
+    status = $status,
+    updated_at = $at
+where alert_id = $alert_id
+returning alert_id

@@ -1,0 +1,1 @@
+delete from validity_batches where as_of = $as_of

@@ -1,0 +1,1 @@
+delete from validity_reasons where as_of = $as_of
