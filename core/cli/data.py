@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from core import config, store
 from core.cli import add_command, print_json
+from core.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--days", type=int, default=120)
     p.add_argument("--orders-per-day", type=int, default=1500)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--fresh", action="store_true", help="delete an existing store (and its models) first")
+    p.add_argument("--skip-training", action="store_true", help="only simulate and ingest; train no models")
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -96,12 +100,31 @@ def cmd_import_log(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from core import ingest, simulate
+    import shutil
+
+    from core import ingest, jobs, simulate
+    from core.gate import load_gate_policy
 
     store_file = config.store_path(args.store)
+    if store_file.exists() and not args.fresh:
+        raise ConfigError(
+            f"a store already exists at {store_file}; pass --fresh to rebuild it, or --store for another path"
+        )
+    store_file.unlink(missing_ok=True)
+    store_file.with_name(store_file.name + ".wal").unlink(missing_ok=True)
+    for kind in jobs.KINDS:
+        shutil.rmtree(config.models_dir(store_file) / kind, ignore_errors=True)
     landing = store_file.parent / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
     simulate.simulate_to_dir(
         out_dir=landing, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed
     )
     summary = ingest.ingest_paths([landing], store_path=store_file)
     print(ingest.format_summary(summary))
+    if args.skip_training:
+        return
+    # The demo starts with a champion: a first model that beats its baseline is promoted at once.
+    policy = dataclasses.replace(load_gate_policy(), auto_promote=True)
+    outcome = jobs.retrain(store_file, actor="demo", policy=policy)
+    for kind, result in outcome["versions"].items():
+        print(f"{kind}: {result['version']} is {result['status']}")
