@@ -118,3 +118,16 @@ def benchmark_log(
     result["log"] = Path(path).name
     result["import"] = {k: v for k, v in summary.items() if isinstance(v, int | float | str)}
     return result
+
+
+def format_result(result: dict[str, Any]) -> str:
+    """A few readable lines of a benchmark result."""
+    return "\n".join(
+        [
+            f"{result.get('log', 'log')}: {result['cases']:,} cases, {result['test_prefixes']:,} test prefixes",
+            f"  MAE {result['mae_days']:.2f} days (baseline, median per prefix length: "
+            f"{result['baseline_median_mae_days']:.2f}); median AE {result['median_ae_days']:.2f} days",
+            f"  80% interval coverage {result['coverage_80']:.1%}, mean width {result['interval_width_days']:.1f} days",
+            f"  dropped as leaking: {', '.join(sorted(result['dropped_columns'])) or 'none'}; {result['seconds']:.0f} s",
+        ]
+    )

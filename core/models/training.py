@@ -27,7 +27,7 @@ from core.models import estimators, metrics
 StorePath = str | os.PathLike[str] | None
 Kind = Literal["forecaster", "stuck_classifier"]
 SPLIT_FRACTIONS: tuple[float, float, float] = (0.64, 0.16, 0.20)
-DEFAULT_MAX_ROWS = 250_000
+DEFAULT_MAX_ROWS = 150_000
 DEFAULT_EMBARGO_H = 7 * 24.0
 DEFAULT_COSTS = CostAssumptions()
 

@@ -1,0 +1,75 @@
+"""benchmark-log: the hold-out protocol on a hand-made log (exact figures) and on a real one."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+from core.errors import ConfigError
+from core.models import benchmark_log
+from tests.conftest import SHARED_DATA
+
+START = datetime(2026, 1, 5)
+
+
+def write_daily_log(path: Path, cases: int = 10) -> None:
+    """Case i starts on day i and has 3 + i % 4 events one day apart; one extra case has 2 events."""
+    lines = ["case_id,activity,timestamp,team"]
+    for i in range(cases):
+        for k in range(3 + i % 4):
+            at = START + timedelta(days=i + k, hours=9)
+            lines.append(f"c{i:02d},step {k},{at:%Y-%m-%dT%H:%M:%S}Z,{'red' if i % 2 else 'blue'}")
+    for k in range(2):
+        lines.append(f"short,step {k},{START + timedelta(days=k):%Y-%m-%dT%H:%M:%S}Z,red")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_the_protocol_counts_and_baseline_are_exact(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    log = tmp_path / "daily.csv"
+    write_daily_log(log)
+    code = main(["benchmark-log", str(log), "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    # 10 cases kept (the 2-event case dropped): 7 train, 1 validation, 2 test (3 and 4 events).
+    assert result["cases"] == 10
+    assert result["split_cases"] == {"train": 7, "validation": 1, "test": 2}
+    assert result["test_prefixes"] == 1 + 2
+    # Median remaining days per prefix length on the first 8 cases: 2.5 at length 2, 2 at length 3;
+    # the test prefixes have 1, 2 and 1 days left.
+    assert result["baseline_median_mae_days"] == pytest.approx((1.5 + 0.5 + 1.0) / 3)
+    assert {"mae_days", "coverage_80", "median_ae_days"} <= set(result)
+
+
+def test_too_small_a_log_is_a_clear_error(tmp_path: Path):
+    log = tmp_path / "tiny.csv"
+    write_daily_log(log, cases=1)
+    with pytest.raises(ConfigError, match="too few cases with >= 3 events"):
+        benchmark_log.benchmark_log(log)
+
+
+def test_a_real_log_beats_the_trivial_baseline_on_a_subsample():
+    result = benchmark_log.benchmark_log(
+        SHARED_DATA / "helpdesk.xes.gz", max_cases=1500, forecaster_params={"max_iter": 60}
+    )
+    assert result["cases"] == 1500
+    assert result["mae_days"] < result["baseline_median_mae_days"]
+    assert result["dropped_columns"] == {}
+
+
+def test_whole_case_attributes_of_a_real_log_are_dropped_by_the_general_rule():
+    result = benchmark_log.benchmark_log(
+        SHARED_DATA / "bpic2020_domestic_declarations.xes.gz", max_cases=1200, forecaster_params={"max_iter": 30}
+    )
+    assert set(result["dropped_columns"]) == {
+        "event__(case)_DeclarationNumber",
+        "event__(case)_id",
+        "event__id",
+        "case__variant",
+        "case__variant-index",
+        "case__id",
+        "case__DeclarationNumber",
+    }
