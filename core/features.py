@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 import duckdb
@@ -89,11 +89,23 @@ def _last_event_at(con: duckdb.DuckDBPyConnection) -> datetime:
     return pd.Timestamp(row[0]).to_pydatetime()
 
 
+def _instant(as_of: datetime | date | None) -> datetime | None:
+    """A day means its end: everything that happened on it is visible."""
+    if as_of is None or isinstance(as_of, datetime):
+        return as_of
+    return datetime.combine(as_of, time.max)
+
+
+def build_open_order_features(store_path: StorePath, as_of: datetime | date) -> pd.DataFrame:
+    """Features of every order open at ``as_of`` (a day means its end), for daily scoring."""
+    return build_prefix_features(store_path, mode="single", as_of=as_of, with_targets=False)
+
+
 def build_prefix_features(
     store_path: StorePath = None,
     *,
     mode: PrefixMode = "events",
-    as_of: datetime | None = None,
+    as_of: datetime | date | None = None,
     start: datetime | None = None,
     every_h: float = 6.0,
     min_prefix_len: int = 1,
@@ -111,6 +123,7 @@ def build_prefix_features(
     if mode not in ("events", "snapshots", "single"):
         raise ConfigError(f"unknown prefix mode {mode!r}; use events, snapshots or single")
     completion = completion or detect_completion(store_path)
+    as_of = _instant(as_of)
     with store.connect(store_path, read_only=True) as con:
         as_of = as_of or _last_event_at(con)
         params = _params(as_of, completion)

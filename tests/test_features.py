@@ -219,3 +219,12 @@ def test_an_imported_log_completes_at_its_last_event(store_file):
     frame = features.build_prefix_features(store_file, mode="events")
     assert frame["remaining_h"].tolist() == [24.0, 22.0, 0.0]
     assert frame["order_events"].tolist() == [3, 3, 3]
+
+
+def test_open_orders_as_of_a_day_see_everything_on_that_day(store_file):
+    write_world(store_file)
+    frame = features.build_open_order_features(store_file, datetime(2026, 1, 3).date())
+    # By the end of 3 January O1 is delivered and O2 has left its hold (12:00).
+    assert frame["order_id"].tolist() == ["O2"]
+    assert frame["current_stage"].tolist() == ["payment_confirmed"]
+    assert frame["prefix_len"].tolist() == [3]

@@ -190,3 +190,26 @@ def test_too_little_history_is_a_clear_error(tmp_path: Path):
     frame = journeys_frame([0], [5]).assign(as_of_at=pd.Timestamp("2026-01-01 01:00"), remaining_h=4.0, stuck_label=0)
     with pytest.raises(ConfigError, match="too few journeys for a chronological split"):
         training.train_candidates(tmp_path / "unused.duckdb", frame=frame, embargo_h=0.0)
+
+
+def test_the_report_page_shows_both_models_against_their_baselines(small_run: training.TrainingRun):
+    from core.models import report
+
+    figures = {
+        "written_at": "2026-01-01 00:00 UTC",
+        "store_path": "demo.duckdb",
+        "store": {
+            "retrain_seconds": 61.0, "retrain_cpu_seconds": 90.0, "cores": 2,
+            "train_window": list(small_run.train_window), "backtest": small_run.backtest,
+            "evaluations": small_run.evaluations, "feature_columns": small_run.feature_columns,
+            "scoring": report.measure_scoring(small_run, rows=5_000),
+        },
+        "logs": [],
+    }
+    page = report.render_markdown(figures)
+    fc = small_run.evaluations["forecaster"]["metrics"]
+    assert f"| {fc['mae_h']:,.2f} |" in page
+    assert "- forecaster MAE beats the baseline: " in page
+    assert "### Forecaster by segment (test)" in page
+    assert "| carrier |" in page
+    assert "batch scoring of 5,000 prefixes" in page

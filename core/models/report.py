@@ -4,6 +4,7 @@ to a markdown page (docs/forecasting.md) — produced by `python -m core model-r
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from core.models import benchmark_log, training
 
@@ -236,11 +238,15 @@ def write_model_report(
     max_rows: int | None = None,
 ) -> dict[str, Any]:
     """Backtest the store (if it exists), benchmark each log, write the markdown page; return the figures."""
-    figures: dict[str, Any] = {"written_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    if store_path is not None and Path(store_path).exists():
-        figures["store_path"] = str(store_path)
-        figures["store"] = run_store_backtest(store_path, max_rows=max_rows)
-    figures["logs"] = [benchmark_log.benchmark_log(path) for path in logs or []]
+    figures: dict[str, Any] = {"written_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "logs": []}
+    has_store = store_path is not None and Path(store_path).exists()
+    steps = (["store"] if has_store else []) + [Path(p) for p in logs or []]
+    for step in tqdm(steps, desc="model-report", unit="step", file=sys.stderr):
+        if step == "store":
+            figures["store_path"] = str(store_path)
+            figures["store"] = run_store_backtest(store_path, max_rows=max_rows)  # type: ignore[arg-type]
+        else:
+            figures["logs"].append(benchmark_log.benchmark_log(step))
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_markdown(figures))
