@@ -250,3 +250,42 @@ def test_realistic_shifts_clear_the_threshold():
     assert ratios["elapsed_h"] > 1.5
     assert ratios["carrier"] > 1.2
     assert max(ratios["order_value"], ratios["items"], ratios["p50_days"]) < 0.9
+
+
+def instants_frame(loads: list[float], rows_per_instant: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Reference of several daily instants: `load` is the same for every order of an instant (a WIP count)."""
+    rng = np.random.default_rng(seed)
+    n = rows_per_instant * len(loads)
+    return pd.DataFrame(
+        {
+            "as_of_at": np.repeat(pd.date_range("2026-03-01 06:00", periods=len(loads), freq="D"), rows_per_instant),
+            "load": np.repeat(loads, rows_per_instant),
+            "value": rng.normal(50.0, 10.0, n),
+        }
+    )
+
+
+def test_calibration_lifts_thresholds_of_instant_driven_columns_only():
+    reference = instants_frame([100.0, 110.0, 90.0, 105.0, 95.0])
+    calibrated = drift.calibrate_thresholds(reference, ["load", "value"])
+    # the 90 and 110 days against the other four: W = 12.5, std of the rest = sqrt(31.25); x 1.5
+    assert calibrated["load"] == pytest.approx(1.5 * 12.5 / math.sqrt(31.25))
+    # a row-level column stays under its sampling-noise floor (200 rows against 800): calibration adds nothing
+    assert calibrated["value"] < drift.noise_threshold("numeric", 800, 200, 0, MonitorSettings())
+
+    def batch(load: float) -> pd.DataFrame:
+        return instants_frame([load], rows_per_instant=300, seed=5)
+
+    normal_day = drift.compute_drift(reference, batch(102.0), ["load", "value"], calibrated=calibrated)
+    assert normal_day.columns["status"].tolist() == ["ok", "ok"]
+    assert normal_day.thresholds["load"] == pytest.approx(calibrated["load"])
+    uncalibrated = drift.compute_drift(reference, batch(102.0), ["load", "value"])
+    assert uncalibrated.columns["status"].tolist() == ["drifted", "ok"]  # the false alarm calibration removes
+    surge = drift.compute_drift(reference, batch(130.0), ["load", "value"], calibrated=calibrated)
+    assert surge.columns.set_index("column").loc["load", "score"] == pytest.approx(30 / math.sqrt(50))
+    assert surge.columns["status"].tolist() == ["drifted", "ok"]
+
+
+def test_calibration_needs_the_instant_column():
+    with pytest.raises(ConfigError, match="no 'as_of_at' column"):
+        drift.calibrate_thresholds(orders_frame(500, 1), ["items"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -78,6 +79,12 @@ class MonitorSettings:
     new_category_min_share: float = 0.005
     new_category_min_rows: int = 5
     max_reference_categories: int = 1_000  # above this a column is id-like: every day brings new values
+    # Day-to-day calibration (calibrate_thresholds): a daily batch is one instant, and load, calendar
+    # and backlog features move with the instant, not with the rows; so a column's threshold is also
+    # kept above `calibration_margin` x the largest score of one reference instant against the rest.
+    calibration_margin: float = 1.5
+    calibration_instants: int = 30
+    calibration_rows: int = 20_000  # rows of "the rest" each instant is scored against
     max_new_categories_listed: int = 20
 
     def __post_init__(self) -> None:
@@ -297,10 +304,14 @@ def run_evidently(
         per_column_method={c: methods[c] for c in columns},
         per_column_threshold={c: float(thresholds[c]) for c in columns},
     )
-    return Report([preset], include_tests=True).run(
-        current_data=Dataset.from_pandas(current[columns], data_definition=definition),
-        reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
-    )
+    # A batch where a column is constant (one instant's WIP count) makes numpy warn inside Evidently's
+    # correlation widgets; the drift scores are unaffected.
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return Report([preset], include_tests=True).run(
+            current_data=Dataset.from_pandas(current[columns], data_definition=definition),
+            reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
+        )
 
 
 def parse_snapshot(snapshot_dict: Mapping[str, Any]) -> pd.DataFrame:
@@ -332,8 +343,13 @@ def compute_drift(
     *,
     categorical: Sequence[str] | None = None,
     settings: MonitorSettings | None = None,
+    calibrated: Mapping[str, float] | None = None,
 ) -> DriftResult:
-    """Drift of each feature and prediction column of `current` against `reference`."""
+    """Drift of each feature and prediction column of `current` against `reference`.
+
+    `calibrated`: per-column thresholds from `calibrate_thresholds` on the same reference (computed
+    once per champion); a column's threshold is the largest of configured, noise floor and calibrated.
+    """
     settings = settings or MonitorSettings()
     roles = {c: "feature" for c in features} | {c: "prediction" for c in predictions}
     if not roles:
@@ -345,6 +361,9 @@ def compute_drift(
 
     judged = list(clean_ref.columns)
     methods, thresholds = column_thresholds(sampled_ref, sampled_cur, kinds, settings)
+    for column, floor in (calibrated or {}).items():
+        if column in thresholds:
+            thresholds[column] = max(thresholds[column], float(floor))
 
     snapshot_json: str | None = None
     verdicts = pd.DataFrame(columns=["column", "method", "score", "threshold", "drifted"])
@@ -374,6 +393,60 @@ def compute_drift(
         methods=methods,
         thresholds=thresholds,
     )
+
+
+def score_column(reference: pd.Series, current: pd.Series, kind: str, method: str) -> float:
+    """One column's drift score by Evidently's own stat test (what its report computes), without a report."""
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    from evidently.legacy.core import ColumnType
+
+    column_type = ColumnType.Numerical if kind == "numeric" else ColumnType.Categorical
+    test = get_stattest(reference, current, column_type, method)
+    return float(test(reference, current, column_type, None).drift_score)
+
+
+def calibrate_thresholds(
+    reference: pd.DataFrame,
+    features: Sequence[str],
+    predictions: Sequence[str] = (),
+    *,
+    instant_column: str = "as_of_at",
+    categorical: Sequence[str] | None = None,
+    settings: MonitorSettings | None = None,
+) -> dict[str, float]:
+    """Per-column thresholds from the reference's own day-to-day variation.
+
+    Each of up to `calibration_instants` reference instants is scored against the rest of the
+    reference, as a daily batch would be; a column's threshold is `calibration_margin` x its largest
+    score. Columns driven by the instant (load, calendar, backlog) get thresholds that normal days stay
+    under; row-level columns keep the configured threshold. Pass the result to `compute_drift`.
+    """
+    settings = settings or MonitorSettings()
+    if instant_column not in reference.columns:
+        raise ConfigError(
+            f"calibrate_thresholds: the reference has no {instant_column!r} column; pass the column "
+            "that holds each row's as-of instant as instant_column"
+        )
+    columns = [c for c in [*features, *predictions] if c != instant_column]
+    kinds = column_kinds(reference, columns, categorical)
+    _, clean, _ = check_columns(reference, reference, kinds, settings)
+    instants = reference[instant_column].to_numpy()
+    counts = pd.Series(instants).value_counts()
+    usable = np.sort(counts[counts >= settings.min_rows].index.to_numpy())
+    if len(usable) > settings.calibration_instants:
+        usable = usable[np.linspace(0, len(usable) - 1, settings.calibration_instants).round().astype(int)]
+    methods = {c: settings.num_method if kinds[c] == "numeric" else settings.cat_method for c in clean.columns}
+    worst = dict.fromkeys(clean.columns, 0.0)
+    for instant in usable:
+        at_instant = instants == instant
+        batch = clean[at_instant]
+        rest = sample_rows(clean[~at_instant], settings.calibration_rows, settings.seed)
+        for column in clean.columns:
+            ref, cur = rest[column].dropna(), batch[column].dropna()
+            if min(len(ref), len(cur)) < settings.min_rows:
+                continue
+            worst[column] = max(worst[column], score_column(ref, cur, kinds[column], methods[column]))
+    return {column: settings.calibration_margin * score for column, score in worst.items()}
 
 
 def render_drift_html(snapshot_json: str, path: str | os.PathLike[str]) -> Path:
