@@ -1,0 +1,384 @@
+"""The benefit ledger: what the product realised per ISO week, in counts and in money.
+
+Two comparisons, kept apart:
+- **against the baseline**: each live week's rates (contacts per 1,000 orders, SLA breach share, days
+  a first promise lay after the delivery) against the same rates pooled over the weeks before
+  go-live (the first model ETA shown or triage list drawn), valued with the cost assumptions;
+- **treated against held out**: orders on the would-be list that were shown to triage against those
+  held out (the arm an order was first listed in), on getting stuck after being listed, contacts and
+  SLA breaches, with bootstrap 95% confidence intervals (orders resampled within each arm, fixed seed).
+  Held-out orders are a random share of the list, so the difference is the triage effect.
+
+Money uses the current assumptions (the benefits owner re-values history by changing them), or those
+as they stood at `assumptions_at`; targets sit beside each figure.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from core import assumptions, domain, store
+from core.assumptions import LOWER_IS_BETTER, BenefitTargets
+from core.domain import CostAssumptions
+from core.errors import ConfigError
+from core.monitor.accuracy import prepare_outcome_tables, resolve_as_of
+
+StorePath = str | os.PathLike[str] | None
+
+# metric -> unit, in the order the ledger lists them
+LEDGER_METRICS: dict[str, str] = {
+    "orders": "orders",
+    "contacts_per_1000_orders": "contacts per 1,000 orders placed",
+    "sla_breaches": "orders",
+    "sla_breach_pct": "% of deliveries",
+    "extra_promised_days": "days per delivery",
+    "stuck_orders": "orders",
+    "stuck_caught_early": "orders",
+    "stuck_caught_early_pct": "% of stuck orders",
+    "lead_time_h": "hours per order caught early",
+    "lead_time_total_h": "hours",
+    "triage_value_eur": "EUR",
+    "total_value_eur": "EUR",
+}
+# holdout metric -> (per-order outcome column, display scale, unit, cost field or None)
+HOLDOUT_METRICS: dict[str, tuple[str, float, str, str | None]] = {
+    "stuck_pct": ("stuck", 100.0, "% of listed orders stuck after listing", "missed_stuck_cost"),
+    "contacts_per_1000_orders": ("contacts", 1000.0, "contacts per 1,000 listed orders", "contact_cost"),
+    "sla_breach_pct": ("sla_breach", 100.0, "% of listed orders", "sla_breach_cost"),
+    "late_h": ("late_h", 1.0, "hours past the promise per listed order", None),
+}
+ALL_WEEKS = "all"
+
+
+def go_live_date(store_path: StorePath = None) -> date | None:
+    """The first day a model ETA was shown or a triage list drawn; None before go-live."""
+    value = store.fetch_df("benefits_go_live", path=store_path)["go_live_date"].iloc[0]
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+def weekly_activity(store_path: StorePath = None, *, as_of: datetime | date | str | None = None) -> pd.DataFrame:
+    """Grain: ISO week — orders, contacts, deliveries, SLA breaches, promise days, stuck and caught early."""
+    at = resolve_as_of(as_of, store_path)
+    with store.connect(store_path, read_only=True) as con:
+        prepare_outcome_tables(con, at)
+        return con.execute(store.load_sql("benefits_weekly"), {"as_of": at, "delivered_stage": "delivered"}).df()
+
+
+def holdout_orders(store_path: StorePath = None, *, as_of: datetime | date | str | None = None) -> pd.DataFrame:
+    """Grain: order ever on a would-be list — its arm (held_out) and outcomes after first listed."""
+    at = resolve_as_of(as_of, store_path)
+    with store.connect(store_path, read_only=True) as con:
+        prepare_outcome_tables(con, at)
+        return con.execute(
+            store.load_sql("benefits_holdout_orders"),
+            {"as_of": at, "delivered_stage": "delivered", "cancelled_stage": domain.CANCELLED},
+        ).df()
+
+
+def _iso_week(week_start: pd.Series) -> pd.Series:
+    return pd.to_datetime(week_start).dt.strftime("%G-W%V")
+
+
+def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int = 200) -> np.ndarray:
+    """Means of each column over `n_boot` resamples of the rows (NaN cells skipped): (n_boot, columns)."""
+    n = values.shape[0]
+    valid = ~np.isnan(values)
+    filled = np.where(valid, values, 0.0)
+    out = np.empty((n_boot, values.shape[1]))
+    probs = np.full(n, 1.0 / n)
+    for start in range(0, n_boot, chunk):
+        stop = min(start + chunk, n_boot)
+        weights = rng.multinomial(n, probs, size=stop - start).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start:stop] = (weights @ filled) / (weights @ valid)
+    return out
+
+
+def compare_holdout(
+    listed_orders: pd.DataFrame,
+    costs: CostAssumptions | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    by_week: bool = True,
+) -> pd.DataFrame:
+    """Grain: week of first listing (and 'all') × metric — treated vs held out with bootstrap 95% CIs.
+
+    effect = treated − held out (in the metric's unit); value_eur = (held-out − treated cost per order)
+    × treated orders, positive when triage saved money; triage_value_eur sums the money metrics per
+    resample. `significant`: the 95% CI of the effect excludes 0 (both arms need 2+ orders).
+    """
+    if n_boot < 100:
+        raise ConfigError(f"n_boot must be at least 100 for a 95% interval, got {n_boot}")
+    costs = costs or CostAssumptions()
+    columns = ["iso_week", "week_start", "metric", "unit", "treated_orders", "held_out_orders", "treated_value",
+               "held_out_value", "effect", "effect_ci_low", "effect_ci_high", "significant", "value_eur",
+               "value_ci_low_eur", "value_ci_high_eur"]
+    if listed_orders.empty:
+        return pd.DataFrame(columns=columns)
+    outcome_cols = [spec[0] for spec in HOLDOUT_METRICS.values()]
+    scale = np.array([spec[1] for spec in HOLDOUT_METRICS.values()])
+    unit_cost = np.array([getattr(costs, spec[3]) if spec[3] else 0.0 for spec in HOLDOUT_METRICS.values()])
+    groups: list[tuple[str, pd.Timestamp | None, pd.DataFrame]] = [(ALL_WEEKS, None, listed_orders)]
+    if by_week:
+        for week, part in listed_orders.groupby("week_start", sort=True):
+            groups.insert(len(groups) - 1, (_iso_week(pd.Series([week])).iloc[0], pd.Timestamp(week), part))
+    seeds = np.random.SeedSequence(seed).spawn(len(groups))
+    rows = []
+    for (label, week, part), seq in zip(groups, seeds, strict=True):
+        rng = np.random.default_rng(seq)
+        arms = {}
+        for held in (False, True):
+            values = part.loc[part["held_out"] == held, outcome_cols].to_numpy(dtype=np.float64)
+            point = np.nanmean(values, axis=0) if len(values) else np.full(len(outcome_cols), np.nan)
+            boot = _bootstrap_means(values, n_boot, rng) if len(values) >= 2 else None
+            arms[held] = (len(values), point, boot)
+        (n_t, point_t, boot_t), (n_h, point_h, boot_h) = arms[False], arms[True]
+        effect = (point_t - point_h) * scale
+        # money per order: outcome × unit cost; value = (held out − treated) × treated orders
+        value = (point_h - point_t) * unit_cost * n_t
+        if boot_t is not None and boot_h is not None:
+            diff = boot_t - boot_h
+            lo_e, hi_e = np.nanpercentile(diff * scale, [2.5, 97.5], axis=0)
+            money = -diff * unit_cost * n_t
+            lo_v, hi_v = np.nanpercentile(money, [2.5, 97.5], axis=0)
+            total_boot = np.nansum(np.where(unit_cost > 0, money, 0.0), axis=1)
+            total_lo, total_hi = np.percentile(total_boot, [2.5, 97.5])
+        else:
+            lo_e = hi_e = lo_v = hi_v = np.full(len(outcome_cols), np.nan)
+            total_lo = total_hi = np.nan
+        for i, (metric, spec) in enumerate(HOLDOUT_METRICS.items()):
+            has_money = spec[3] is not None
+            rows.append({
+                "iso_week": label, "week_start": week, "metric": metric, "unit": spec[2],
+                "treated_orders": n_t, "held_out_orders": n_h,
+                "treated_value": point_t[i] * scale[i], "held_out_value": point_h[i] * scale[i],
+                "effect": effect[i], "effect_ci_low": lo_e[i], "effect_ci_high": hi_e[i],
+                "significant": bool(lo_e[i] > 0 or hi_e[i] < 0),
+                "value_eur": value[i] if has_money else np.nan,
+                "value_ci_low_eur": lo_v[i] if has_money else np.nan,
+                "value_ci_high_eur": hi_v[i] if has_money else np.nan,
+            })
+        rows.append({
+            "iso_week": label, "week_start": week, "metric": "triage_value_eur", "unit": "EUR",
+            "treated_orders": n_t, "held_out_orders": n_h, "treated_value": np.nan, "held_out_value": np.nan,
+            "effect": np.nan, "effect_ci_low": np.nan, "effect_ci_high": np.nan,
+            "significant": bool(total_lo > 0 or total_hi < 0),
+            "value_eur": float(np.nansum(np.where(unit_cost > 0, value, 0.0))),
+            "value_ci_low_eur": total_lo, "value_ci_high_eur": total_hi,
+        })
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["week_start"] = pd.to_datetime(frame["week_start"])
+    return frame
+
+
+def _weekly_figures(activity: pd.DataFrame) -> pd.DataFrame:
+    """The ledger's figures of each row of weekly activity (a week, or pooled weeks)."""
+    a = activity
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({
+            "orders": a["orders"].astype(float),
+            "contacts_per_1000_orders": a["contacts"] / a["orders"].replace(0, np.nan) * 1000.0,
+            "sla_breaches": a["sla_breaches"].astype(float),
+            "sla_breach_pct": a["sla_breaches"] / a["deliveries_with_sla"].replace(0, np.nan) * 100.0,
+            "extra_promised_days": a["extra_promised_days_total"] / a["deliveries_with_promise"].replace(0, np.nan),
+            "stuck_orders": a["stuck_orders"].astype(float),
+            "stuck_caught_early": a["stuck_caught_early"].astype(float),
+            "stuck_caught_early_pct": a["stuck_caught_early"] / a["stuck_orders"].replace(0, np.nan) * 100.0,
+            "lead_time_h": a["lead_time_total_h"] / a["stuck_caught_early"].replace(0, np.nan),
+            "lead_time_total_h": a["lead_time_total_h"].astype(float),
+        }, index=a.index)
+
+
+def build_ledger(
+    activity: pd.DataFrame,
+    go_live: date | None,
+    costs: CostAssumptions | None = None,
+    targets: BenefitTargets | None = None,
+    holdout: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Grain: ISO week × metric — value, pooled baseline, change, money value, CI and target.
+
+    Money against the baseline: contacts (baseline − week rate) × orders / 1,000 × contact cost; SLA
+    (baseline − week share) × deliveries × breach cost; promise days (baseline − week) × deliveries
+    × cost per extra promised day. triage_value_eur is the holdout comparison of the week (orders
+    first listed in it) with its CI; total_value_eur adds them up, its CI from the triage part only.
+    Baseline weeks carry their figures and change but no money.
+    """
+    costs = costs or CostAssumptions()
+    targets = targets or BenefitTargets()
+    columns = ["week_start", "iso_week", "period", "metric", "unit", "value", "baseline_value",
+               "change_vs_baseline", "value_eur", "value_ci_low_eur", "value_ci_high_eur", "target", "meets_target"]
+    if activity.empty:
+        return pd.DataFrame(columns=columns)
+    activity = activity.sort_values("week_start").reset_index(drop=True)
+    week_start = pd.to_datetime(activity["week_start"])
+    live_from = pd.Timestamp(go_live) - pd.Timedelta(days=pd.Timestamp(go_live).weekday()) if go_live else None
+    is_live = week_start >= live_from if live_from is not None else pd.Series(False, index=activity.index)
+    figures = _weekly_figures(activity)
+    base_rows = activity.loc[~is_live]
+    baseline = (
+        _weekly_figures(base_rows.drop(columns="week_start").sum().to_frame().T).iloc[0]
+        if len(base_rows) else pd.Series(np.nan, index=figures.columns)
+    )
+    money = pd.DataFrame(np.nan, index=activity.index, columns=figures.columns)
+    money["contacts_per_1000_orders"] = (
+        (baseline["contacts_per_1000_orders"] - figures["contacts_per_1000_orders"]) / 1000.0
+        * activity["orders"] * costs.contact_cost
+    )
+    money["sla_breach_pct"] = (
+        (baseline["sla_breach_pct"] - figures["sla_breach_pct"]) / 100.0
+        * activity["deliveries_with_sla"] * costs.sla_breach_cost
+    )
+    money["extra_promised_days"] = (
+        (baseline["extra_promised_days"] - figures["extra_promised_days"])
+        * activity["deliveries_with_promise"] * costs.early_promise_cost_per_day
+    )
+    money = money.where(is_live, np.nan, axis=0)
+    triage = pd.DataFrame(index=activity.index, columns=["value_eur", "value_ci_low_eur", "value_ci_high_eur"],
+                          dtype=float)
+    if holdout is not None and not holdout.empty:
+        per_week = holdout.loc[(holdout["metric"] == "triage_value_eur") & (holdout["iso_week"] != ALL_WEEKS)]
+        per_week = per_week.set_index(pd.to_datetime(per_week["week_start"]))
+        triage = per_week.reindex(week_start)[["value_eur", "value_ci_low_eur", "value_ci_high_eur"]]
+        triage.index = activity.index
+    triage = triage.where(is_live, np.nan, axis=0)
+    figures["triage_value_eur"] = triage["value_eur"]
+    baseline_money = money.sum(axis=1, min_count=1)
+    figures["total_value_eur"] = pd.concat([baseline_money, triage["value_eur"]], axis=1).sum(axis=1, min_count=1)
+    baseline = pd.concat([baseline, pd.Series({"triage_value_eur": np.nan, "total_value_eur": np.nan})])
+    target_values = asdict(targets)
+    rows = []
+    iso = _iso_week(week_start)
+    for metric, unit in LEDGER_METRICS.items():
+        value = figures[metric]
+        target = target_values.get(metric)
+        if metric == "triage_value_eur":
+            value_eur, lo, hi = triage["value_eur"], triage["value_ci_low_eur"], triage["value_ci_high_eur"]
+        elif metric == "total_value_eur":
+            value_eur = value
+            lo = baseline_money.fillna(0.0) + triage["value_ci_low_eur"]
+            hi = baseline_money.fillna(0.0) + triage["value_ci_high_eur"]
+        else:
+            value_eur = money[metric] if metric in money else pd.Series(np.nan, index=activity.index)
+            lo = hi = pd.Series(np.nan, index=activity.index)
+        if target is None:
+            meets = pd.Series(pd.NA, index=activity.index, dtype="boolean")
+        else:
+            meets = (value <= target) if metric in LOWER_IS_BETTER else (value >= target)
+            meets = meets.astype("boolean").where(value.notna(), pd.NA)
+        rows.append(pd.DataFrame({
+            "week_start": week_start, "iso_week": iso, "period": np.where(is_live, "live", "baseline"),
+            "metric": metric, "unit": unit, "value": value.astype(float),
+            "baseline_value": float(baseline[metric]), "change_vs_baseline": value - float(baseline[metric]),
+            "value_eur": value_eur.astype(float), "value_ci_low_eur": lo.astype(float),
+            "value_ci_high_eur": hi.astype(float), "target": np.nan if target is None else float(target),
+            "meets_target": meets,
+        }))
+    ledger = pd.concat(rows, ignore_index=True)
+    return ledger.sort_values(["week_start"], kind="stable", ignore_index=True)[columns]
+
+
+def _compute(
+    store_path: StorePath,
+    as_of: datetime | date | str | None,
+    weeks: int | None,
+    costs: CostAssumptions | None,
+    targets: BenefitTargets | None,
+    assumptions_at: datetime | date | str | None,
+    n_boot: int,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, CostAssumptions, BenefitTargets, datetime]:
+    if weeks is not None and weeks < 1:
+        raise ConfigError(f"--weeks must be at least 1, got {weeks}")
+    at = resolve_as_of(as_of, store_path)
+    costs = costs or assumptions.load_assumptions(store_path, at=assumptions_at)
+    targets = targets or assumptions.load_targets(store_path, at=assumptions_at)
+    holdout = compare_holdout(holdout_orders(store_path, as_of=at), costs, n_boot=n_boot, seed=seed)
+    ledger = build_ledger(weekly_activity(store_path, as_of=at), go_live_date(store_path), costs, targets, holdout)
+    if weeks is not None and not ledger.empty:
+        keep = sorted(ledger["week_start"].unique())[-weeks:]
+        ledger = ledger.loc[ledger["week_start"].isin(keep)].reset_index(drop=True)
+        holdout = holdout.loc[holdout["week_start"].isna() | holdout["week_start"].isin(keep)].reset_index(drop=True)
+    return ledger, holdout, costs, targets, at
+
+
+def benefit_ledger(
+    store_path: StorePath = None,
+    *,
+    as_of: datetime | date | str | None = None,
+    weeks: int | None = None,
+    costs: CostAssumptions | None = None,
+    targets: BenefitTargets | None = None,
+    assumptions_at: datetime | date | str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Grain: ISO week × metric — the benefit ledger of the store (the last `weeks` weeks if given)."""
+    return _compute(store_path, as_of, weeks, costs, targets, assumptions_at, n_boot, seed)[0]
+
+
+def holdout_comparison(
+    store_path: StorePath = None,
+    *,
+    as_of: datetime | date | str | None = None,
+    costs: CostAssumptions | None = None,
+    assumptions_at: datetime | date | str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Grain: week of first listing (and 'all') × metric — treated vs held out of the store, with CIs."""
+    at = resolve_as_of(as_of, store_path)
+    costs = costs or assumptions.load_assumptions(store_path, at=assumptions_at)
+    return compare_holdout(holdout_orders(store_path, as_of=at), costs, n_boot=n_boot, seed=seed)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    out = []
+    for row in frame.to_dict("records"):
+        clean: dict[str, object] = {}
+        for key, value in row.items():
+            if value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+                clean[key] = None
+            elif isinstance(value, pd.Timestamp):
+                clean[key] = value.date().isoformat()
+            elif isinstance(value, np.generic):
+                clean[key] = value.item()
+            else:
+                clean[key] = value
+        out.append(clean)
+    return out
+
+
+def benefits_report(
+    store_path: StorePath = None,
+    *,
+    as_of: datetime | date | str | None = None,
+    weeks: int | None = None,
+    assumptions_at: datetime | date | str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, object]:
+    """Everything `benefits --json` prints: the ledger by week, the holdout comparison, assumptions, targets."""
+    ledger, holdout, costs, targets, at = _compute(
+        store_path, as_of, weeks, None, None, assumptions_at, n_boot, seed
+    )
+    by_week: list[dict[str, object]] = []
+    for (week, iso, period), part in ledger.groupby(["week_start", "iso_week", "period"], sort=True):
+        by_week.append({"week_start": pd.Timestamp(week).date().isoformat(), "iso_week": iso, "period": period,
+                        "figures": _records(part.drop(columns=["week_start", "iso_week", "period"]))})
+    live = go_live_date(store_path)
+    return {
+        "as_of": at.isoformat(),
+        "go_live_date": live.isoformat() if live else None,
+        "assumptions": asdict(costs),
+        "targets": asdict(targets),
+        "ledger": by_week,
+        "holdout": _records(holdout),
+        "bootstrap": {"resamples": n_boot, "seed": seed, "confidence": 0.95, "unit": "order"},
+    }
