@@ -1,0 +1,139 @@
+"""Segments and bias: forecast and triage figures per carrier, region, channel, ship mode and tier.
+
+Each figure of a segment level is set beside the overall figure, with the gap and whether it is
+significant. Only realised outcomes count (matured forecasts, listings whose outcome is known).
+The unit is the order: an order forecast on many mornings is one observation (the mean over its
+forecasts), so repeated mornings do not inflate the evidence. The test is **Welch's two-sample
+t-test** (unequal variances) of the level's orders against all other orders, two-sided at 5%; a
+level with fewer than `min_orders` orders (or a rest with fewer than 2) is never called significant.
+For a 0/1 figure (a share) Welch's test is the large-sample two-proportion test.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from core.domain import SEGMENT_COLUMNS, CostAssumptions
+from core.monitor import accuracy
+
+StorePath = str | os.PathLike[str] | None
+
+MISSING_LEVEL = "(missing)"
+MIN_ORDERS = 30
+ALPHA = 0.05
+TEST_NAME = "welch_t"
+# metric -> (source, per-forecast/listing column, scale, unit)
+SEGMENT_METRICS: dict[str, tuple[str, str, float, str]] = {
+    "mae_h": ("forecast", "abs_error_h", 1.0, "hours"),
+    "bias_h": ("forecast", "error_h", 1.0, "hours (p50 - actual; > 0 conservative)"),
+    "coverage_80_pct": ("forecast", "covered", 100.0, "% within p10..p90"),
+    "too_early_pct": ("forecast", "too_early", 100.0, "% delivered after the p50 ETA"),
+    "too_late_pct": ("forecast", "too_late", 100.0, "% delivered before the p50 ETA"),
+    "cost_per_forecast_eur": ("forecast", "cost_eur", 1.0, "EUR per forecast"),
+    "stuck_after_listing_pct": ("listing", "stuck_after", 100.0, "% of listed orders stuck after listing"),
+    "stuck_prob_bias_pct": ("listing", "prob_minus_outcome", 100.0, "points (stuck prob - outcome)"),
+}
+COLUMNS: tuple[str, ...] = ("segment", "level", "metric", "unit", "orders", "figure", "overall", "gap",
+                            "p_value", "significant", "test")
+
+
+def _per_order(frame: pd.DataFrame, value_columns: list[str], segments: Sequence[str]) -> pd.DataFrame:
+    """One row per order: the mean of each value over its rows, and its segment levels."""
+    present = [c for c in segments if c in frame.columns]
+    levels = frame[["order_id", *present]].drop_duplicates("order_id").set_index("order_id")
+    levels = levels.astype(object).where(levels.notna(), MISSING_LEVEL)
+    means = frame.groupby("order_id")[value_columns].mean()
+    return means.join(levels)
+
+
+def _welch(inside: np.ndarray, outside: np.ndarray) -> float:
+    if len(inside) < 2 or len(outside) < 2:
+        return float("nan")
+    if np.var(inside) == 0 and np.var(outside) == 0:
+        # no spread at all: equal means are no difference, unequal ones certainly are
+        return 1.0 if inside.mean() == outside.mean() else 0.0
+    with warnings.catch_warnings():
+        # one constant side makes scipy warn about precision; the test is still well defined
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_ind(inside, outside, equal_var=False).pvalue)
+
+
+def _segment_rows(
+    per_order: pd.DataFrame, metrics: dict[str, tuple[str, str, float, str]], segments: Sequence[str],
+    min_orders: int, alpha: float,
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for metric, (_, column, scale, unit) in metrics.items():
+        values = per_order[column].to_numpy(dtype=np.float64)
+        known = ~np.isnan(values)
+        overall = float(values[known].mean() * scale) if known.any() else float("nan")
+        for segment in segments:
+            if segment not in per_order.columns:
+                continue
+            level_of = per_order[segment].to_numpy(dtype=object)
+            for level in sorted(set(level_of[known]), key=str):  # a few levels per segment, not rows
+                mask = known & (level_of == level)
+                rest = known & (level_of != level)
+                inside, outside = values[mask], values[rest]
+                p_value = _welch(inside, outside)
+                figure = float(inside.mean() * scale)
+                rows.append({
+                    "segment": segment, "level": str(level), "metric": metric, "unit": unit,
+                    "orders": int(mask.sum()), "figure": figure, "overall": overall, "gap": figure - overall,
+                    "p_value": p_value,
+                    "significant": bool(mask.sum() >= min_orders and rest.sum() >= 2 and p_value < alpha),
+                    "test": TEST_NAME,
+                })
+    return rows
+
+
+def segment_metrics(
+    scored_forecasts: pd.DataFrame,
+    scored_listings: pd.DataFrame | None = None,
+    *,
+    segments: Sequence[str] = SEGMENT_COLUMNS,
+    min_orders: int = MIN_ORDERS,
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """Grain: segment × level × metric — figure, overall, gap, Welch p-value and significance.
+
+    `scored_forecasts` as from `accuracy.score_forecasts`, `scored_listings` as from
+    `accuracy.score_listings`; estimated rows are left out.
+    """
+    rows: list[dict[str, object]] = []
+    forecast_metrics = {k: v for k, v in SEGMENT_METRICS.items() if v[0] == "forecast"}
+    realised = scored_forecasts.loc[~scored_forecasts["estimated"].astype(bool)]
+    if not realised.empty:
+        per_order = _per_order(realised, [v[1] for v in forecast_metrics.values()], segments)
+        rows += _segment_rows(per_order, forecast_metrics, segments, min_orders, alpha)
+    if scored_listings is not None:
+        listing_metrics = {k: v for k, v in SEGMENT_METRICS.items() if v[0] == "listing"}
+        known = scored_listings.loc[~scored_listings["estimated"].astype(bool)]
+        if not known.empty:
+            known = known.assign(prob_minus_outcome=known["stuck_prob"] - known["stuck_after"])
+            per_order = _per_order(known, [v[1] for v in listing_metrics.values()], segments)
+            rows += _segment_rows(per_order, listing_metrics, segments, min_orders, alpha)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def segment_table(
+    store_path: StorePath = None,
+    *,
+    as_of: datetime | date | str | None = None,
+    since: date | None = None,
+    segments: Sequence[str] = SEGMENT_COLUMNS,
+    min_orders: int = MIN_ORDERS,
+    costs: CostAssumptions | None = None,
+) -> pd.DataFrame:
+    """Grain: segment × level × metric of the store's realised forecasts and listings (Segments & bias page)."""
+    at = accuracy.resolve_as_of(as_of, store_path)
+    forecasts = accuracy.load_forecast_outcomes(store_path, as_of=at, since=since, costs=costs)
+    listings = accuracy.load_listing_outcomes(store_path, as_of=at, since=since)
+    return segment_metrics(forecasts, listings, segments=segments, min_orders=min_orders)
