@@ -210,3 +210,18 @@ def test_overview_keeps_realised_and_estimated_apart(six_orders: Path):
     assert overview["forecast"]["realised"]["forecasts"] == 4
     assert overview["forecast"]["estimated"]["forecasts"] == 1
     assert overview["triage"]["realised"]["precision_at_k_pct"] == 100.0
+
+
+def test_accuracy_cli(six_orders: Path, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    from core.cli import main
+
+    assert main(["accuracy", "--json", "--store", str(six_orders), "--as-of", "2026-03-09", "--k", "1"]) == 0
+    overview = json.loads(capsys.readouterr().out)
+    assert overview["forecast"]["realised"]["forecasts"] == 4
+    assert overview["forecast"]["realised"]["coverage_80_pct"] == 50.0
+    assert main(["accuracy", "--store", str(six_orders), "--as-of", "2026-03-09"]) == 0
+    assert "forecast realised" in capsys.readouterr().out
+    assert main(["accuracy", "--store", str(six_orders), "--k", "0"]) == 2
+    assert "--k must be at least 1" in capsys.readouterr().err

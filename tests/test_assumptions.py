@@ -79,3 +79,31 @@ def test_a_store_from_before_the_table_reads_defaults(store_file: Path):
     duckdb.connect(str(store_file)).close()
     assert assumptions.load_assumptions(store_file, at=datetime(2026, 1, 1)) == CostAssumptions()
     assert assumptions.assumption_history("targets", store_file).empty
+
+
+def test_assumptions_cli(store_file: Path, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    from core.cli import main
+
+    store_arg = ["--store", str(store_file)]
+    assert main(["assumptions", "set", "contact_cost=7.5", "--reason", "new contract", "--actor", "ana",
+                 *store_arg]) == 0
+    capsys.readouterr()
+    assert main(["assumptions", "show", "--json", *store_arg]) == 0
+    assert json.loads(capsys.readouterr().out)["contact_cost"] == 7.5
+    assert main(["assumptions", "set", "lead_time_h=none", "--targets", "--reason", "no target", *store_arg]) == 0
+    capsys.readouterr()
+    assert main(["assumptions", "show", "--targets", "--json", *store_arg]) == 0
+    assert json.loads(capsys.readouterr().out)["lead_time_h"] is None
+    assert main(["assumptions", "show", "--history", *store_arg]) == 0
+    assert "new contract" in capsys.readouterr().out
+    assert main(["assumptions", "show", "--at", "2020-01-01", "--json", *store_arg]) == 0
+    assert json.loads(capsys.readouterr().out)["contact_cost"] == CostAssumptions().contact_cost
+    # errors: one line, non-zero
+    assert main(["assumptions", "set", "contact_cost=8", *store_arg]) == 2
+    assert "needs a reason" in capsys.readouterr().err
+    assert main(["assumptions", "set", "contact_cost", "--reason", "r", *store_arg]) == 2
+    assert "write fields as NAME=VALUE" in capsys.readouterr().err
+    assert main(["assumptions", "set", "--reason", "r", *store_arg]) == 2
+    assert "at least one NAME=VALUE" in capsys.readouterr().err

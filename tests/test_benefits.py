@@ -217,3 +217,22 @@ def test_before_go_live_everything_is_baseline():
     assert np.isnan(ledger.loc["stuck_caught_early_pct", "value"])  # nothing got stuck
     assert ledger["value_eur"].isna().all()
     assert benefits.build_ledger(activity.iloc[:0], None).empty
+
+
+def test_benefits_cli_json(two_weeks: Path, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    from core.cli import main
+
+    args = ["benefits", "--json", "--store", str(two_weeks), "--as-of", "2026-03-14", "--resamples", "200"]
+    assert main([*args, "--weeks", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [w["iso_week"] for w in report["ledger"]] == ["2026-W11"]
+    total = {f["metric"]: f for f in report["ledger"][0]["figures"]}["total_value_eur"]
+    assert total["value"] == pytest.approx(47.5)
+    assert main(["benefits", "--store", str(two_weeks), "--as-of", "2026-03-14", "--resamples", "200"]) == 0
+    assert "2026-W11  live" in capsys.readouterr().out
+    assert main([*args, "--weeks", "0"]) == 2
+    assert "--weeks must be at least 1" in capsys.readouterr().err
+    assert main(["benefits", "--store", str(two_weeks), "--as-of", "14/03/2026"]) == 2
+    assert "is not a date" in capsys.readouterr().err

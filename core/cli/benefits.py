@@ -1,0 +1,126 @@
+"""Benefit, accuracy and assumption commands: `benefits`, `accuracy`, `assumptions show|set`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import date
+
+from core.cli import add_command, print_json
+from core.errors import ConfigError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this module's commands."""
+    p = add_command(subparsers, "benefits", cmd_benefits,
+                    "the benefit ledger by ISO week: against the baseline, treated vs held out, targets")
+    p.add_argument("--json", action="store_true", help="print the ledger and the holdout comparison as JSON")
+    p.add_argument("--weeks", type=int, help="only the last N weeks")
+    p.add_argument("--as-of", help="judge outcomes as of this day, YYYY-MM-DD (default: the last event)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+
+    p = add_command(subparsers, "accuracy", cmd_accuracy,
+                    "forecast accuracy and triage precision: realised on matured forecasts, estimated apart")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("--as-of", help="judge forecasts as of this day, YYYY-MM-DD (default: the last event)")
+    p.add_argument("--since", help="only forecasts of this morning, YYYY-MM-DD, or later")
+    p.add_argument("--k", type=int, default=50, help="orders the triage team works a day (precision@k)")
+
+    p = add_command(subparsers, "assumptions", cmd_assumptions,
+                    "show or set the benefit cost assumptions (or targets), kept with their history")
+    p.add_argument("action", choices=("show", "set"))
+    p.add_argument("values", nargs="*", metavar="NAME=VALUE", help="fields to set (VALUE 'none' clears a target)")
+    p.add_argument("--targets", action="store_true", help="the benefit targets instead of the cost assumptions")
+    p.add_argument("--reason", help="why they change (required by set)")
+    p.add_argument("--actor", help="who changes them (default: the login name)")
+    p.add_argument("--at", help="show them as they stood on this day, YYYY-MM-DD")
+    p.add_argument("--history", action="store_true", help="show every saved revision")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from exc
+
+
+def cmd_benefits(args: argparse.Namespace) -> None:
+    from core.monitor import benefits
+
+    report = benefits.benefits_report(args.store, as_of=_day(args.as_of, "--as-of"), weeks=args.weeks,
+                                      n_boot=args.resamples, seed=args.seed)
+    if args.json:
+        print_json(report)
+        return
+    print(f"as of {report['as_of']}  go-live {report['go_live_date'] or 'not yet'}")
+    for week in report["ledger"]:  # type: ignore[attr-defined]
+        figures = {f["metric"]: f for f in week["figures"]}
+        total = figures["total_value_eur"]
+        contacts = figures["contacts_per_1000_orders"]
+        ci = ("" if total["value_ci_low_eur"] is None
+              else f" (95% CI {total['value_ci_low_eur']:.0f}..{total['value_ci_high_eur']:.0f})")
+        value = "-" if total["value"] is None else f"{total['value']:.0f} EUR{ci}"
+        rate = "-" if contacts["value"] is None else f"{contacts['value']:.1f}"
+        print(f"{week['iso_week']}  {week['period']:<8}  contacts/1000 {rate:>7}  "
+              f"caught early {figures['stuck_caught_early']['value'] or 0:>4.0f}  value {value}")
+
+
+def cmd_accuracy(args: argparse.Namespace) -> None:
+    from core.monitor import accuracy
+
+    if args.k < 1:
+        raise ConfigError(f"--k must be at least 1, got {args.k}")
+    overview = accuracy.accuracy_overview(args.store, as_of=_day(args.as_of, "--as-of"),
+                                          since=_day(args.since, "--since"), k=args.k)
+    if args.json:
+        print_json(overview)
+        return
+    print(f"as of {overview['as_of']}")
+    for part in ("forecast", "triage"):
+        for label, figures in overview[part].items():  # type: ignore[attr-defined]
+            shown = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
+            print(f"{part:<8} {label:<9} {shown}")
+
+
+def _parse_values(pairs: list[str]) -> dict[str, str | None]:
+    values: dict[str, str | None] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"cannot read {pair!r}; write fields as NAME=VALUE, e.g. contact_cost=6.5")
+        values[name.strip()] = None if value.strip().lower() in ("none", "") else value.strip()
+    return values
+
+
+def cmd_assumptions(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from core import assumptions
+
+    kind = "targets" if args.targets else "costs"
+    if args.action == "set":
+        if not args.values:
+            raise ConfigError("assumptions set needs at least one NAME=VALUE")
+        save = assumptions.save_targets if args.targets else assumptions.save_assumptions
+        saved = save(_parse_values(args.values), actor=args.actor or getpass.getuser(), reason=args.reason or "",
+                     store_path=args.store)
+        payload: object = asdict(saved)
+    elif args.history:
+        payload = assumptions.assumption_history(kind, args.store).to_dict("records")
+    else:
+        load = assumptions.load_targets if args.targets else assumptions.load_assumptions
+        payload = asdict(load(args.store, at=_day(args.at, "--at")))
+    if args.json:
+        print_json(payload)
+        return
+    if isinstance(payload, dict):
+        for name, value in payload.items():
+            print(f"{name:<30} {'-' if value is None else value}")
+    else:
+        for row in payload:  # type: ignore[attr-defined]
+            print(f"r{row['revision']}  {row['saved_at']}  {row['actor']:<10} {row['name']:<28} "
+                  f"{row['value']}  ({row['reason']})")
