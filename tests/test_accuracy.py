@@ -115,6 +115,8 @@ def test_realised_forecast_figures_by_hand(six_orders: Path):
         costs.late_cost_per_day * 182 / 24 + costs.contact_cost * 1.0,
     ])
     assert row["cost_per_forecast_eur"] == pytest.approx(expected_cost)
+    # only O2's ETA came after its delivery: the conservative part of the cost
+    assert row["conservative_cost_per_forecast_eur"] == pytest.approx(costs.early_promise_cost_per_day * 5 / 24 / 4)
 
 
 def test_immature_forecast_is_estimated_from_its_quantiles(six_orders: Path):

@@ -39,6 +39,8 @@ FORECAST_METRICS: tuple[str, ...] = (
     "too_late_pct",
     "interval_width_h",
     "cost_per_forecast_eur",
+    "optimistic_cost_per_forecast_eur",
+    "conservative_cost_per_forecast_eur",
 )
 
 
@@ -124,6 +126,7 @@ def estimate_immature(
         "too_early": (u > 0.5).mean(axis=1),
         "too_late": (u < 0.5).mean(axis=1),
         "cost_eur": cost.mean(axis=1),
+        "optimistic_cost_eur": np.where(remaining > p50_col, cost, 0.0).mean(axis=1),
     })
 
 
@@ -132,7 +135,8 @@ def score_forecasts(forecasts: pd.DataFrame, as_of: datetime, costs: CostAssumpt
 
     Columns added: elapsed_h, matured, overdue, estimated, actual_h (realised remaining hours; for an
     overdue forecast the hours so far, a lower bound), abs_error_h, error_h (p50 − actual: > 0 the ETA
-    came after the delivery), covered, too_early (delivered after the p50 ETA), too_late, cost_eur.
+    came after the delivery), covered, too_early (delivered after the p50 ETA), too_late, cost_eur
+    and optimistic_cost_eur (the part of the cost from ETAs that came too early; the rest is conservative).
     Forecasts of orders cancelled by as_of have no delivery to judge and are dropped.
     """
     costs = costs or CostAssumptions()
@@ -160,6 +164,7 @@ def score_forecasts(forecasts: pd.DataFrame, as_of: datetime, costs: CostAssumpt
     frame["too_early"] = (actual_h > p50).astype(float)
     frame["too_late"] = (actual_h < p50).astype(float)
     frame["cost_eur"] = forecast_costs(actual_h, p50, costs)
+    frame["optimistic_cost_eur"] = np.where(actual_h > p50, frame["cost_eur"], 0.0)
     immature = np.flatnonzero(~matured)
     if len(immature):
         est = estimate_immature(p10[immature], p50[immature], p90[immature], elapsed_h[immature], costs)
@@ -192,7 +197,8 @@ def summarise_forecasts(scored: pd.DataFrame, by: Sequence[str] = ()) -> pd.Data
 
     forecasts (count), mae_h, bias_h (mean p50 − actual; > 0 conservative), coverage_80_pct (share
     within p10..p90), too_early_pct (delivered after the p50 ETA: optimistic), too_late_pct,
-    interval_width_h (mean p90 − p10), cost_per_forecast_eur (mean `forecast_costs`).
+    interval_width_h (mean p90 − p10), cost_per_forecast_eur (mean `forecast_costs`), split into its
+    optimistic (ETA before the delivery) and conservative parts.
     """
     keys = [*by, "estimated"]
     if scored.empty:
@@ -208,7 +214,11 @@ def summarise_forecasts(scored: pd.DataFrame, by: Sequence[str] = ()) -> pd.Data
         too_late_pct=("too_late", "mean"),
         interval_width_h=("interval_width_h", "mean"),
         cost_per_forecast_eur=("cost_eur", "mean"),
+        optimistic_cost_per_forecast_eur=("optimistic_cost_eur", "mean"),
     ).reset_index()
+    summary["conservative_cost_per_forecast_eur"] = (
+        summary["cost_per_forecast_eur"] - summary["optimistic_cost_per_forecast_eur"]
+    )
     for column in ("coverage_80_pct", "too_early_pct", "too_late_pct"):
         summary[column] = summary[column] * 100.0
     summary["forecasts"] = summary["forecasts"].astype("int64")
