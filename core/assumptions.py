@@ -71,12 +71,12 @@ def _load(kind: Kind, cls: type[_T], store_path: StorePath, at: datetime | date 
 
 def _from_rows(cls: type[_T], rows: pd.DataFrame) -> _T:
     known = {f.name for f in fields(cls)}
-    values = {
+    values: dict[str, Any] = {
         name: (None if pd.isna(value) else float(value))
         for name, value in zip(rows["name"], rows["value"], strict=True)
         if name in known  # a field since removed from the code is ignored
     }
-    return replace(cls(), **values)
+    return replace(cls(), **values)  # type: ignore[arg-type]  # the checked fields of cls
 
 
 def _check(kind: Kind, cls: type, values: Mapping[str, Any]) -> dict[str, float | None]:
@@ -106,13 +106,17 @@ def _save(
         raise ConfigError(f"saving {kind} needs an actor: who changes them")
     if not reason or not reason.strip():
         raise ConfigError(f"saving {kind} needs a reason (--reason): why they change")
-    changes = _check(kind, cls, asdict(values) if isinstance(values, cls) else dict(values))
+    given: dict[str, Any] = (
+        asdict(values) if isinstance(values, (CostAssumptions, BenefitTargets)) else dict(values)
+    )
+    changes: dict[str, Any] = _check(kind, cls, given)
     saved_at = store.utcnow()
     with store.transaction(store_path) as con:
         # Read the current revision inside the write transaction, so two savers cannot lose a change.
         current = con.execute(store.load_sql("benefits_assumptions_read"), {"kind": kind, "at": None}).df()
-        merged = replace(_from_rows(cls, current), **changes)
-        revision = int(con.execute(store.load_sql("benefits_assumptions_next_revision"), {"kind": kind}).fetchone()[0])
+        merged = replace(_from_rows(cls, current), **changes)  # type: ignore[arg-type]
+        row = con.execute(store.load_sql("benefits_assumptions_next_revision"), {"kind": kind}).fetchone()
+        revision = int(row[0]) if row else 1
         sql = store.load_sql("benefits_assumptions_insert")
         for name, value in asdict(merged).items():
             con.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 from datetime import date
+from typing import Literal
 
 from core.cli import add_command, print_json
 from core.errors import ConfigError
@@ -101,7 +102,7 @@ def cmd_assumptions(args: argparse.Namespace) -> None:
 
     from core import assumptions
 
-    kind = "targets" if args.targets else "costs"
+    kind: Literal["costs", "targets"] = "targets" if args.targets else "costs"
     if args.action == "set":
         if not args.values:
             raise ConfigError("assumptions set needs at least one NAME=VALUE")
