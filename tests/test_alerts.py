@@ -304,3 +304,15 @@ def test_cli_lists_alerts_as_json(store_file, capsys):
     assert [a["rule"] for a in since][:2] == ["drift_share", "feature_invalid"]  # critical first
     assert main(["alerts", "--since", "yesterday", "--store", str(store_file)]) == 2
     assert capsys.readouterr().err == "error: --since 'yesterday' is not a date; write it as YYYY-MM-DD\n"
+
+
+def test_feed_freshness_sees_only_events_up_to_as_of(store_file):
+    with store.transaction(store_file) as con:
+        for event_id, at in [("e1", datetime(2026, 3, 1, 5, 30)), ("e2", datetime(2026, 3, 2, 18, 0))]:
+            con.execute(
+                "insert into events values ($id, 'O1', 'placed', $at, null, 'test', $at)", {"id": event_id, "at": at}
+            )
+    feed = alerts.read_feed(datetime(2026, 3, 2, 12, 0), store_file)
+    assert feed == {"last_event_at": datetime(2026, 3, 1, 5, 30), "as_of_at": datetime(2026, 3, 2, 12, 0)}
+    assert [a.rule for a in evaluate_rules({"as_of": DAY, "feed": feed})] == ["stale_feed"]
+    assert alerts.read_feed(datetime(2026, 2, 1), store_file)["last_event_at"] is None

@@ -289,3 +289,13 @@ def test_calibration_lifts_thresholds_of_instant_driven_columns_only():
 def test_calibration_needs_the_instant_column():
     with pytest.raises(ConfigError, match="no 'as_of_at' column"):
         drift.calibrate_thresholds(orders_frame(500, 1), ["items"])
+
+
+def test_full_run_gives_the_sampled_verdicts():
+    reference, current = orders_frame(3000, seed=1), orders_frame(3000, seed=2)
+    current["elapsed_h"] *= 1.5
+    settings = MonitorSettings(max_rows=1000)
+    sampled = drift.compute_drift(reference, current, ["elapsed_h", "items", "carrier"], settings=settings)
+    full = drift.full_run_verdicts(reference, current, sampled, settings=settings)
+    assert full["drifted"].tolist() == sampled.columns["drifted"].tolist() == [True, False, False]
+    assert full["threshold"].tolist() == [sampled.thresholds[c] for c in ["elapsed_h", "items", "carrier"]]

@@ -371,6 +371,13 @@ def set_alert_status(alert_id: str, status: str, store_path: str | os.PathLike[s
         raise ConfigError(f"no alert with id {alert_id}; list them with `python -m core alerts --json`")
 
 
+def read_feed(as_of_at: datetime, store_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The `feed` input of the stale_feed rule: the newest event at or before `as_of_at`."""
+    row = store.fetch_df("monitor_feed_freshness", {"as_of_at": as_of_at}, store_path).iloc[0]
+    last = None if pd.isna(row["last_event_at"]) else pd.Timestamp(row["last_event_at"]).to_pydatetime()
+    return {"last_event_at": last, "as_of_at": as_of_at}
+
+
 @dataclass(frozen=True)
 class Delivery:
     """How a webhook post went: never an exception, always a record."""

@@ -449,6 +449,24 @@ def calibrate_thresholds(
     return {column: settings.calibration_margin * score for column, score in worst.items()}
 
 
+def full_run_verdicts(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    result: DriftResult,
+    *,
+    categorical: Sequence[str] | None = None,
+    settings: MonitorSettings | None = None,
+) -> pd.DataFrame:
+    """Evidently on the full, unsampled frames with the methods and thresholds `result` used: the
+    baseline a benchmark compares the sampled run's verdicts and time with."""
+    settings = settings or MonitorSettings()
+    columns = list(result.methods)
+    kinds = column_kinds(reference, columns, categorical)
+    _, clean_ref, clean_cur = check_columns(reference, current, kinds, settings)
+    snapshot = run_evidently(clean_ref, clean_cur, kinds, result.methods, result.thresholds)
+    return parse_snapshot(snapshot.dict())
+
+
 def render_drift_html(snapshot_json: str, path: str | os.PathLike[str]) -> Path:
     """Write Evidently's self-contained HTML report of a stored snapshot; the path written."""
     from evidently.core.report import Snapshot
