@@ -1,0 +1,149 @@
+"""API tokens: created and revoked from the CLI, checked by the API.
+
+A token is shown once, when it is created; the store keeps only its sha256, its role and when it was
+created or revoked. Checking compares the presented token's hash with every active hash in constant
+time (`hmac.compare_digest`, no early exit), so timing says nothing about how close a guess was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from core import store
+from core.errors import ConfigError, JourneyOpsError
+
+StorePath = str | os.PathLike[str] | None
+
+# Each role may do what the roles before it may: a scorer can read, an admin can score.
+ROLES: tuple[str, ...] = ("reader", "scorer", "admin")
+TOKEN_PREFIX = "jo_"
+MAX_NAME_LENGTH = 200
+
+
+class TokenError(JourneyOpsError):
+    """A token request cannot be carried out as asked."""
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A stored token: its id, holder's name, role and dates (never the token itself)."""
+
+    token_id: str
+    name: str | None
+    role: str
+    token_sha256: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the token still opens the API."""
+        return self.revoked_at is None
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-able form without the hash."""
+        return {
+            "token_id": self.token_id,
+            "name": self.name,
+            "role": self.role,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def hash_token(token: str) -> str:
+    """The sha256 (hex) a token is stored as."""
+    return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """Whether a token of `role` may do what needs `needed`."""
+    if role not in ROLES or needed not in ROLES:
+        return False
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def create_token(role: str, name: str | None = None, store_path: StorePath = None) -> tuple[TokenRecord, str]:
+    """A new token of a role: (its record, the token itself — shown to the caller once, never stored)."""
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if name is not None and len(name) > MAX_NAME_LENGTH:
+        raise ConfigError(f"the token name is {len(name)} characters long; keep it under {MAX_NAME_LENGTH}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_id = "tok_" + secrets.token_hex(4)
+    record = TokenRecord(token_id, name, role, hash_token(token), store.utcnow(), None)
+    with store.transaction(store_path) as con:
+        con.execute(
+            store.load_sql("api_token_insert"),
+            {
+                "token_id": record.token_id,
+                "name": record.name,
+                "role": record.role,
+                "token_sha256": record.token_sha256,
+                "created_at": record.created_at,
+            },
+        )
+    return record, token
+
+
+def revoke_token(token_id: str, store_path: StorePath = None) -> TokenRecord:
+    """End a token: from now on it gets 401. Refuses an unknown or already revoked id."""
+    with store.transaction(store_path) as con:
+        known = {t.token_id: t for t in _records(con, only_active=False)}
+        if token_id not in known:
+            raise TokenError(f"no token {token_id!r}; list them with `python -m core token list`")
+        if not known[token_id].active:
+            raise TokenError(f"token {token_id} was already revoked at {known[token_id].revoked_at}")
+        con.execute(store.load_sql("api_token_revoke"), {"token_id": token_id, "revoked_at": store.utcnow()})
+        revoked = {t.token_id: t for t in _records(con, only_active=False)}[token_id]
+    return revoked
+
+
+def list_tokens(store_path: StorePath = None, *, only_active: bool = False) -> list[TokenRecord]:
+    """Every token (or only the active ones), oldest first."""
+    try:
+        with store.connect(store_path, read_only=True) as con:
+            return _records(con, only_active=only_active)
+    except duckdb.CatalogException:
+        # A store older than the tokens migration has no tokens; a write open adds the table.
+        return []
+
+
+def match_token(token: str, active: Iterable[TokenRecord]) -> TokenRecord | None:
+    """The active token record this token is, compared in constant time against every one."""
+    presented = hash_token(token)
+    found = None
+    for record in active:
+        # No early exit: every comparison runs whatever matched before.
+        if hmac.compare_digest(presented, record.token_sha256) and record.active:
+            found = record
+    return found
+
+
+def verify_token(token: str, store_path: StorePath = None) -> TokenRecord | None:
+    """The active record of a presented token, or None."""
+    return match_token(token, list_tokens(store_path, only_active=True))
+
+
+def _records(con: duckdb.DuckDBPyConnection, *, only_active: bool) -> list[TokenRecord]:
+    rows = con.execute(store.load_sql("api_tokens"), {"only_active": only_active}).df()
+    return [
+        TokenRecord(
+            token_id=str(row.token_id),
+            name=None if pd.isna(row.name) else str(row.name),
+            role=str(row.role),
+            token_sha256=str(row.token_sha256),
+            created_at=pd.Timestamp(row.created_at).to_pydatetime(),
+            revoked_at=None if pd.isna(row.revoked_at) else pd.Timestamp(row.revoked_at).to_pydatetime(),
+        )
+        for row in rows.itertuples(index=False)
+    ]

@@ -1,0 +1,401 @@
+"""The domain side of the serving API: stored forecasts, the day's at-risk list, online scoring.
+
+Online scoring runs the champion's own feature SQL (core/sql/features_*.sql) on the store as it was at
+the as-of instant, with the posted journey in place of whatever the store holds for that order: the
+inter-case load (work in progress per stage, warehouse, carrier) then comes from the same events the
+batch sees, so a journey posted exactly as stored gets the batch's answer.
+
+The champions are cached by their version ids; the registry's champion pointer is re-read at most
+once per `check_every_s`, so a promotion or a rollback is served from the next request on, without
+a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from core import domain, features, registry, store
+from core.errors import JourneyOpsError
+
+StorePath = str | os.PathLike[str] | None
+
+ORDER_FIELDS: tuple[str, ...] = (
+    "placed_at",
+    *domain.CATEGORICAL_ATTRIBUTES,
+    *domain.NUMERIC_ATTRIBUTES,
+    "promised_at",
+)
+
+
+class NotScorableError(JourneyOpsError):
+    """A posted journey cannot be scored as it stands (ended, or nothing visible at the as-of instant)."""
+
+
+class ServingUnavailableError(JourneyOpsError):
+    """The store lacks what serving needs (tables, a champion): try again after the daily job."""
+
+
+@dataclass(frozen=True)
+class Champions:
+    """The champion forecaster and stuck classifier, loaded, with their version ids."""
+
+    forecaster_version: str
+    forecaster: Any
+    classifier_version: str
+    classifier: Any
+    feature_columns: tuple[str, ...] = ()
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """{kind: version id} of both champions."""
+        return {"forecaster": self.forecaster_version, "stuck_classifier": self.classifier_version}
+
+
+@dataclass(frozen=True)
+class JourneyEvent:
+    """One posted event: the stage (activity) and when it happened, in UTC."""
+
+    stage: str
+    event_ts: datetime
+    event_id: str | None = None
+    attrs: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A journey so far: the order's attributes and its events."""
+
+    order_id: str
+    events: Sequence[JourneyEvent]
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Any] | None = None
+
+
+def _utc_naive(value: datetime) -> datetime:
+    """The store's form of an instant: UTC without tzinfo (naive inputs are taken as UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+# ---------------------------------------------------------------- champions
+
+
+class ChampionCache:
+    """The champions of a store, reloaded when the registry's pointer moves (checked at most every
+    `check_every_s` seconds, so a request costs one cheap read at most)."""
+
+    def __init__(
+        self, store_path: StorePath = None, check_every_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store_path = store_path
+        self.check_every_s = check_every_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._champions: Champions | None = None
+        self._checked_at = -math.inf
+
+    def current_versions(self) -> dict[str, str]:
+        """The champion pointer as the registry holds it now: {kind: version id}."""
+        try:
+            rows = store.fetch_df("api_champions", {}, self.store_path)
+        except duckdb.CatalogException:
+            return {}
+        return dict(zip(rows["kind"], rows["version_id"], strict=True))
+
+    def get(self) -> Champions:
+        """The loaded champions; ServingUnavailableError while a kind has no champion."""
+        with self._lock:
+            now = self.clock()
+            if self._champions is not None and now - self._checked_at < self.check_every_s:
+                return self._champions
+            versions = self.current_versions()
+            self._checked_at = now
+            missing = [k for k in registry.KINDS if k not in versions]
+            if missing:
+                raise ServingUnavailableError(
+                    f"no {' and no '.join(missing)} champion in the store yet; train one with `python -m core retrain`"
+                )
+            cached = self._champions
+            if cached is None or cached.versions != versions:
+                self._champions = load_champions(versions, self.store_path)
+            assert self._champions is not None
+            return self._champions
+
+    def peek(self) -> Champions | None:
+        """The champions loaded so far, without touching the store."""
+        return self._champions
+
+
+def load_champions(versions: Mapping[str, str], store_path: StorePath = None) -> Champions:
+    """Both champion models by version id, through the registry's checksum and type allow-list."""
+    forecaster_version, forecaster = registry.load_version(versions["forecaster"], store_path)
+    classifier_version, classifier = registry.load_version(versions["stuck_classifier"], store_path)
+    columns = tuple(dict.fromkeys([*forecaster_version.feature_columns, *classifier_version.feature_columns]))
+    return Champions(
+        forecaster_version.version_id, forecaster, classifier_version.version_id, classifier, columns
+    )
+
+
+# ---------------------------------------------------------------- stored forecasts and the list
+
+
+def _reasons(text: Any) -> list[dict[str, Any]]:
+    """The reasons JSON of a triage row as a list of objects (anything else is dropped)."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return []
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return []
+    if not isinstance(value, list):
+        return []
+    return [r for r in value if isinstance(r, dict)]
+
+
+def _plain(value: Any) -> Any:
+    """A pandas/numpy cell as a plain Python value (NaN and NaT become None)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    return value
+
+
+def _fetch_records(sql_name: str, params: Mapping[str, Any], store_path: StorePath) -> list[dict[str, Any]]:
+    try:
+        frame = store.fetch_df(sql_name, params, store_path)
+    except duckdb.CatalogException as exc:
+        raise ServingUnavailableError(
+            "the store has no forecasts yet (its schema predates them); run the daily job first"
+        ) from exc
+    rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    for row in rows:
+        # DuckDB dates arrive as midnight timestamps through pandas.
+        if isinstance(row.get("as_of_date"), datetime):
+            row["as_of_date"] = row["as_of_date"].date()
+    return rows
+
+
+def read_forecast(order_id: str, store_path: StorePath = None) -> dict[str, Any] | None:
+    """The latest champion forecast of an order (with its triage reasons unless held out), or None."""
+    rows = _fetch_records("api_forecast", {"order_id": order_id}, store_path)
+    if not rows:
+        return None
+    row = rows[0]
+    row["reasons"] = _reasons(row.get("reasons"))
+    return row
+
+
+def read_at_risk(
+    store_path: StorePath = None,
+    *,
+    as_of_date: date | None = None,
+    limit: int = 50,
+    min_stuck_prob: float = 0.0,
+    warehouse: str | None = None,
+    carrier: str | None = None,
+    region: str | None = None,
+) -> list[dict[str, Any]]:
+    """One morning's at-risk list (default: the latest), ranked, held-out orders never included."""
+    rows = _fetch_records(
+        "api_at_risk",
+        {
+            "as_of_date": as_of_date,
+            "limit": int(limit),
+            "min_stuck_prob": float(min_stuck_prob),
+            "warehouse": warehouse,
+            "carrier": carrier,
+            "region": region,
+        },
+        store_path,
+    )
+    for row in rows:
+        row["reasons"] = _reasons(row.get("reasons"))
+    return rows
+
+
+def check_ready(store_path: StorePath = None) -> dict[str, int]:
+    """Counts that show the store can be read by the API (StoreMissing/StoreBusy/Unavailable if not)."""
+    rows = _fetch_records("api_ready", {}, store_path)
+    return {k: int(v) for k, v in rows[0].items()}
+
+
+# ---------------------------------------------------------------- online scoring
+
+
+def _journey_params(journey: Journey, as_of: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    events = sorted(journey.events, key=lambda e: _utc_naive(e.event_ts))
+    event_params = {
+        "as_of": as_of,
+        "order_id": journey.order_id,
+        # Ids keep the batch's tie-break (event_ts, event_id) when the caller sends the stored ones.
+        "event_ids": [e.event_id or f"posted-{i:05d}" for i, e in enumerate(events)],
+        "stages": [e.stage for e in events],
+        "event_ts": [_utc_naive(e.event_ts) for e in events],
+        "event_attrs": [json.dumps(dict(e.attrs)) if e.attrs else None for e in events],
+        "now": store.utcnow(),
+    }
+    attributes = dict(journey.attributes)
+    order_params: dict[str, Any] = {name: attributes.get(name) for name in ORDER_FIELDS}
+    for name in ("placed_at", "promised_at"):
+        if isinstance(order_params[name], datetime):
+            order_params[name] = _utc_naive(order_params[name])
+    order_params.update(
+        order_id=journey.order_id,
+        attrs=json.dumps(dict(journey.attrs)) if journey.attrs else None,
+        now=event_params["now"],
+    )
+    return event_params, order_params
+
+
+def default_as_of(journey: Journey, store_path: StorePath = None) -> datetime:
+    """The instant a journey is scored at when none is given: the later of its last event and the store's."""
+    last_posted = max(_utc_naive(e.event_ts) for e in journey.events)
+    with store.connect(store_path, read_only=True) as con:
+        row = con.execute("select max(event_ts) from events").fetchone()
+    last_stored = pd.Timestamp(row[0]).to_pydatetime() if row and row[0] is not None else last_posted
+    return max(last_posted, last_stored)
+
+
+def build_journey_features(
+    journey: Journey, as_of: datetime, store_path: StorePath = None
+) -> pd.DataFrame:
+    """The single-instant prefix features of one posted journey at `as_of`, computed by the batch's
+    SQL over the store's events up to `as_of` with the journey in place of the stored order."""
+    if not journey.events:
+        raise NotScorableError("the journey has no events; send at least one")
+    as_of = _utc_naive(as_of)
+    completion = features.detect_completion(store_path)
+    event_params, order_params = _journey_params(journey, as_of)
+    with store.connect(store_path, read_only=True) as con:
+        con.execute(store.load_sql("api_journey_events"), event_params)
+        con.execute(store.load_sql("api_journey_orders"), order_params)
+        con.execute(store.load_sql("api_journey_view_events"))
+        con.execute(store.load_sql("api_journey_view_orders"))
+        # From here on, the same statements as features.build_prefix_features(mode="single").
+        con.execute(store.load_sql("features_events"), features._params(as_of, completion))
+        con.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
+        con.execute(store.load_sql("api_journey_keep_order"), {"order_id": journey.order_id})
+        kept = int(con.execute("select count(*) from feat_prefixes").fetchone()[0])
+        if kept == 0:
+            visible = int(
+                con.execute(
+                    "select count(*) from feat_events where order_id = $order_id", {"order_id": journey.order_id}
+                ).fetchone()[0]
+            )
+            if visible == 0:
+                raise NotScorableError(
+                    f"order {journey.order_id} has no event at or before {as_of.isoformat()}; "
+                    "send as_of after its first event"
+                )
+            raise NotScorableError(
+                f"order {journey.order_id} has ended by {as_of.isoformat()} (it reached a terminal stage); "
+                "there is nothing left to forecast"
+            )
+        base = con.execute(
+            store.load_sql("features_base"),
+            {"as_of": as_of, "wip_horizon_h": features.WIP_HORIZON_H, **features._stall_params()},
+        ).df()
+        activity_long = con.execute(store.load_sql("features_activity_counts")).df()
+        event_attr_long = con.execute(store.load_sql("features_event_attrs")).df()
+        case_attr_long = con.execute(store.load_sql("features_case_attrs")).df()
+        variants = con.execute(store.load_sql("features_variants")).df()
+    frame = features._assemble(base, activity_long, event_attr_long, case_attr_long, variants, None)
+    frame.attrs["completion"] = completion
+    return frame
+
+
+def _complete_counts(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Activity counts the model knows but this journey never had are 0, as in the batch's pivot."""
+    missing = [c for c in columns if c.startswith(features.ACTIVITY_PREFIX) and c not in frame]
+    if missing:
+        frame = frame.assign(**{c: 0 for c in missing})
+        frame[missing] = frame[missing].astype("int32")
+    return frame
+
+
+def predict_frame(frame: pd.DataFrame, champions: Champions) -> pd.DataFrame:
+    """Forecasts and stuck probabilities of feature rows: what the batch computes, per row."""
+    from core import models
+
+    frame = _complete_counts(frame, champions.feature_columns)
+    quantiles = models.predict_forecast(champions.forecaster, frame)
+    stuck = models.predict_stuck(champions.classifier, frame)
+    out = frame[["order_id", "as_of_at", "current_stage", "elapsed_h"]].copy()
+    out[["p10_h", "p50_h", "p90_h"]] = quantiles[["p10_h", "p50_h", "p90_h"]]
+    out["stuck_prob"] = stuck.to_numpy()
+    return out
+
+
+def explain_row(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Plain reasons for one scored order from its features: a stall past its limit, exceptions, a late forecast."""
+    reasons: list[dict[str, Any]] = []
+    stall_ratio = _plain(row.get("stall_ratio"))
+    if stall_ratio is not None and stall_ratio >= 1.0:
+        reasons.append(
+            {
+                "feature": "stall_ratio",
+                "effect": round(float(stall_ratio), 3),
+                "text": f"waiting in {row.get('current_stage')} for {float(row['time_in_stage_h']):.0f} h, "
+                f"past its limit of {float(row['stall_limit_h']):.0f} h",
+            }
+        )
+    exceptions = _plain(row.get("exceptions_so_far"))
+    if exceptions:
+        reasons.append(
+            {"feature": "exceptions_so_far", "effect": int(exceptions), "text": f"{int(exceptions)} exception(s) so far"}
+        )
+    to_promise_h, p50_h = _plain(row.get("to_promise_h")), _plain(row.get("p50_h"))
+    if to_promise_h is not None and p50_h is not None and p50_h > to_promise_h:
+        reasons.append(
+            {
+                "feature": "to_promise_h",
+                "effect": round(float(p50_h - to_promise_h), 3),
+                "text": f"forecast {float(p50_h - to_promise_h):.0f} h past the promised date",
+            }
+        )
+    return reasons
+
+
+def score_journey(
+    journey: Journey, champions: Champions, store_path: StorePath = None, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """Score one posted journey online with the champions: the same answer as the batch for the same input."""
+    at = _utc_naive(as_of) if as_of is not None else default_as_of(journey, store_path)
+    frame = build_journey_features(journey, at, store_path)
+    scored = predict_frame(frame, champions)
+    row = {**frame.iloc[0].to_dict(), **scored.iloc[0].to_dict()}
+    as_of_at = pd.Timestamp(row["as_of_at"]).to_pydatetime()
+    result: dict[str, Any] = {
+        "order_id": journey.order_id,
+        "as_of_at": as_of_at,
+        "current_stage": str(row["current_stage"]),
+        "elapsed_h": float(row["elapsed_h"]),
+        "stuck_prob": float(row["stuck_prob"]),
+        "forecaster_version": champions.forecaster_version,
+        "classifier_version": champions.classifier_version,
+        "reasons": explain_row(row),
+    }
+    for q in ("p10", "p50", "p90"):
+        hours = float(row[f"{q}_h"])
+        result[f"{q}_h"] = hours
+        result[f"eta_{q}_at"] = as_of_at + timedelta(hours=hours)
+    return result
