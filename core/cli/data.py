@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from core import config, store
 from core.cli import add_command, print_json
 from core.errors import ConfigError
+
+# Sized so that `make run` builds the whole closed-loop history in under 2 minutes on 2 cores.
+DEMO_DAYS = 60
+DEMO_ORDERS_PER_DAY = 800
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print as JSON")
 
     p = add_command(subparsers, "demo", cmd_demo, "build the demo store from the simulated world")
-    p.add_argument("--days", type=int, default=120)
-    p.add_argument("--orders-per-day", type=int, default=1500)
+    p.add_argument("--days", type=int, default=DEMO_DAYS)
+    p.add_argument("--orders-per-day", type=int, default=DEMO_ORDERS_PER_DAY)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--fresh", action="store_true", help="delete an existing store (and its models) first")
     p.add_argument("--skip-training", action="store_true", help="only simulate and ingest; train no models")
@@ -100,31 +103,19 @@ def cmd_import_log(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    import shutil
-
-    from core import ingest, jobs, simulate
-    from core.gate import load_gate_policy
+    from core import closed_loop
 
     store_file = config.store_path(args.store)
     if store_file.exists() and not args.fresh:
         raise ConfigError(
             f"a store already exists at {store_file}; pass --fresh to rebuild it, or --store for another path"
         )
-    store_file.unlink(missing_ok=True)
-    store_file.with_name(store_file.name + ".wal").unlink(missing_ok=True)
-    for kind in jobs.KINDS:
-        shutil.rmtree(config.models_dir(store_file) / kind, ignore_errors=True)
-    landing = store_file.parent / "landing"
-    shutil.rmtree(landing, ignore_errors=True)
-    simulate.simulate_to_dir(
-        out_dir=landing, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed
+    closed_loop.reset_store(store_file)
+    # The closed-loop history: static promises, then go-live with a first champion, the model's ETAs
+    # and a simulated triage team, and a drift scenario part-way (see core.closed_loop).
+    outcome = closed_loop.build_demo_history(
+        store_file, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed,
+        train=not args.skip_training, settings=closed_loop.demo_settings(),
     )
-    summary = ingest.ingest_paths([landing], store_path=store_file)
-    print(ingest.format_summary(summary))
-    if args.skip_training:
-        return
-    # The demo starts with a champion: a first model that beats its baseline is promoted at once.
-    policy = dataclasses.replace(load_gate_policy(), auto_promote=True)
-    outcome = jobs.retrain(store_file, actor="demo", policy=policy)
-    for kind, result in outcome["versions"].items():
-        print(f"{kind}: {result['version']} is {result['status']}")
+    print(store.read_status(store_file))
+    print_json(outcome)

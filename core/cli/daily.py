@@ -1,0 +1,89 @@
+"""Commands of the daily cycle: daily, backfill, triage-list."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from core.cli import add_command, print_json
+from core.monitor.alerts import parse_day
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this module's commands."""
+    p = add_command(subparsers, "daily", cmd_daily,
+                    "run the daily cycle for a day: ingest, score, triage list, monitor, alert, maybe retrain")
+    p.add_argument("--as-of", required=True, help="the day, YYYY-MM-DD (scored as of its end)")
+    p.add_argument("--no-retrain", action="store_true", help="do not start a retrain even if one is due")
+    p.add_argument("--json", action="store_true", help="print the day's summary as JSON")
+
+    p = add_command(subparsers, "backfill", cmd_backfill, "run the daily cycle over a range of days")
+    p.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--no-retrain", action="store_true", help="do not start retrains on the way")
+    p.add_argument("--json", action="store_true", help="print each day's summary as JSON")
+
+    p = add_command(subparsers, "triage-list", cmd_triage_list,
+                    "the morning's triage list (held-out orders are never shown)")
+    p.add_argument("--as-of", help="the day, YYYY-MM-DD (default: the newest list)")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def _world(args: argparse.Namespace) -> dict[str, Any]:
+    from core import closed_loop
+
+    world = closed_loop.load_world(args.store)
+    if world is None:
+        return {}
+    return {"world": world, "world_state": closed_loop.world_state_file(args.store)}
+
+
+def _line(day: dict[str, Any]) -> str:
+    text = (f"{day['as_of_date']}: {day['open_orders']} open, {day['listed']} listed "
+            f"({day['held_out']} held out), ETA {day['eta_source']}, {day['alerts']} alerts, {day['seconds']} s")
+    if day.get("retrain"):
+        text += f"; retrain ({day['retrain']['reason']})"
+    return text
+
+
+def cmd_daily(args: argparse.Namespace) -> None:
+    from core import closed_loop, daily
+
+    as_of = parse_day(args.as_of, "--as-of")
+    outcome = daily.run_daily(as_of, args.store, landing_dir=closed_loop.landing_dir(args.store),
+                              retrain=not args.no_retrain, **_world(args))
+    if args.json:
+        print_json(outcome)
+    else:
+        print(_line(outcome))
+
+
+def cmd_backfill(args: argparse.Namespace) -> None:
+    from core import closed_loop, daily
+
+    days = daily.run_backfill(parse_day(args.start, "--from"), parse_day(args.end, "--to"), args.store,
+                              landing_dir=closed_loop.landing_dir(args.store),
+                              retrain=not args.no_retrain, **_world(args))
+    if args.json:
+        print_json(days)
+        return
+    for day in days:
+        print(_line(day))
+
+
+def cmd_triage_list(args: argparse.Namespace) -> None:
+    from core import triage
+
+    as_of = parse_day(args.as_of, "--as-of") if args.as_of else None
+    shown = triage.read_triage_list(as_of, args.store)
+    if args.json:
+        print_json(triage.list_records(shown))
+        return
+    if shown.empty:
+        print("no triage list yet: run `python -m core daily --as-of DATE` after a champion is trained")
+        return
+    print(f"triage list of {shown['as_of_date'].iloc[0]:%Y-%m-%d} ({len(shown)} orders shown)")
+    for row in triage.list_records(shown):
+        reasons = "; ".join(r["text"] for r in row["reasons"] or []) or "-"
+        print(f"{row['rank']:>4}  {row['order_id']}  cost {row['expected_cost']:7.2f}  "
+              f"p(stuck) {row['stuck_prob']:.2f}  ETA {str(row['eta_p50_at'])[:16]}  {reasons}")

@@ -1,0 +1,491 @@
+"""The daily cycle (DESIGN §3): ingest, reconcile, score, list, monitor, alert, maybe retrain.
+
+`run_daily(D)` works on what was known at the end of day D (the instant `as_of_at` = D + 1 day,
+00:00 UTC): it ingests the landing files of D (or steps the simulated world through D first), scores
+every open order with the champion and the challenger in shadow, draws the would-be triage list with
+its holdout, decides the ETA customers see from the next morning, and monitors the batch.
+
+Idempotent and atomic: everything is computed first, then the whole day is written in ONE
+transaction that deletes that day's rows and inserts the new ones. A re-run gives the same rows
+(scored with the same model versions as the first run); a run killed at any point leaves the
+previous state (ingest is idempotent per file and runs before, in its own transactions). One daily
+job runs at a time (the `job_runs` lock) and every run is recorded with its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from core import config, features, jobs, scoring, store, triage
+from core.domain import CostAssumptions
+from core.errors import ConfigError
+from core.monitor import alerts as monitor_alerts
+from core.monitor import drift as monitor_drift
+from core.monitor import validity as monitor_validity
+from core.triage import TriageSettings
+
+StorePath = str | os.PathLike[str] | None
+# Columns that describe the instant rather than the order (constant within one batch): comparing a
+# day's single value with a week of them is not a distribution test, so drift leaves them out.
+CALENDAR_COLUMNS: tuple[str, ...] = ("as_of_weekday", "as_of_hour", "as_of_day_of_year")
+# Counts of each stage visited restate the path that current_stage, prefix_len and exceptions_so_far
+# already watch; leaving them out keeps Evidently's cost (per column) within the daily budget.
+SKIPPED_PREFIXES: tuple[str, ...] = (features.ACTIVITY_PREFIX,)
+# Work in progress takes one value per warehouse, carrier or stage on a day, so its spread is that of
+# a few groups, not of rows: the threshold sits above the weekly rhythm and day-to-day backlog (up to
+# 0.8 in a 30-day control run) and below what an outage or a surge does to it (x2 and more in days).
+# The model's outputs move with the closed loop itself (triage clears stalls the reference period
+# never saw cleared: stuck_prob reached 0.26 in the control run), so they alert on a larger shift.
+DRIFT_THRESHOLDS: dict[str, float] = {
+    "wip_stage": 1.0, "wip_warehouse": 1.0, "wip_carrier": 1.0, "stuck_prob": 0.4, "p50_h": 0.4,
+}
+MIN_WEEKDAY_REFERENCE_ROWS = 300
+PREDICTION_COLUMNS: tuple[str, ...] = ("p50_h", "stuck_prob")
+RETRAIN_RULES: tuple[str, ...] = ("drift_share", "accuracy_decay", "coverage_decay")
+
+
+@dataclass(frozen=True)
+class DailySettings:
+    """Assumptions and switches of the daily run."""
+
+    costs: CostAssumptions = field(default_factory=CostAssumptions)
+    triage: TriageSettings = field(default_factory=TriageSettings)
+    monitor: monitor_drift.MonitorSettings = field(
+        default_factory=lambda: monitor_drift.MonitorSettings(per_column_threshold=DRIFT_THRESHOLDS)
+    )
+    rules: Sequence[monitor_alerts.Rule] = monitor_alerts.DEFAULT_RULES
+    retrain_every_days: int = 7  # days after the champion's training window ends
+    retrain_on_alerts: bool = True  # a drift-share, accuracy or coverage alert starts a retrain
+    retrain_max_rows: int | None = None  # training rows (None: the factory's default)
+    retrain_params: dict[str, Any] | None = None  # e.g. {"max_iter": 100} for both models
+    notify: bool = True  # post new alerts to the webhook when one is configured
+
+
+@dataclass
+class DayOutput:
+    """Everything one day writes, computed before the write transaction opens."""
+
+    as_of_date: date
+    as_of_at: datetime
+    predictions: pd.DataFrame
+    triage_list: pd.DataFrame
+    actions: pd.DataFrame
+    eta_rows: pd.DataFrame
+    drift: monitor_drift.DriftResult | None
+    validity: dict[str, Any]
+    alerts: list[monitor_alerts.Alert]
+    summary: dict[str, Any]
+
+
+def _pause_point(point: str) -> None:
+    # A test hook: hold the run here so a test can kill it at the worst moment.
+    if os.environ.get("JOURNEYOPS_PAUSE_AT") != point:
+        return
+    print(f"journeyops: paused at {point}", file=sys.stderr, flush=True)
+    time.sleep(float(os.environ.get("JOURNEYOPS_PAUSE_S", "60")))
+
+
+def as_of_instant(as_of: date) -> datetime:
+    """The instant a day is scored at: the end of the day (next midnight, UTC)."""
+    return datetime(as_of.year, as_of.month, as_of.day) + timedelta(days=1)
+
+
+def _day_files(landing_dir: Path | None, as_of: date) -> list[Path]:
+    if landing_dir is None or not landing_dir.is_dir():
+        return []
+    return sorted(p for p in landing_dir.iterdir() if p.is_file() and as_of.isoformat() in p.name)
+
+
+def _ingest(
+    as_of: date, store_path: StorePath, landing_dir: Path | None, day_files: Sequence[Path]
+) -> dict[str, Any]:
+    """Load what landed through the as-of day; files of later days wait for their own run."""
+    from core import ingest
+
+    paths: list[Path] = list(day_files) or ([landing_dir] if landing_dir is not None and landing_dir.is_dir() else [])
+    if not paths:
+        return {"files_loaded": 0, "files_already_loaded": 0, "files_rejected": 0, "rows_quarantined": 0}
+    summary = ingest.ingest_paths(
+        paths, store_path=store_path, now=as_of_instant(as_of), raise_on_reject=False, through=as_of
+    )
+    return {k: summary[k] for k in ("files_loaded", "files_already_loaded", "files_rejected", "rows_quarantined")}
+
+
+def _drift_columns(champion: scoring.ServingModels, reference: pd.DataFrame, open_orders: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(features, categorical) compared for drift: the classifier's inputs present on both sides,
+    without calendar columns and columns constant within each reference instant (they describe the day)."""
+    categorical, numeric = scoring.model_inputs(champion.classifier)
+    present = [c for c in categorical + numeric if c in reference.columns and c in open_orders.columns]
+    per_instant = reference.groupby("as_of_at")[present].nunique(dropna=False).max() if len(reference) else None
+    instant_level = set() if per_instant is None else set(per_instant.index[per_instant <= 1])
+    compared = [
+        c for c in present
+        if c not in CALENDAR_COLUMNS and c not in instant_level and not c.startswith(SKIPPED_PREFIXES)
+    ]
+    return compared, [c for c in compared if c in categorical]
+
+
+def _monitor(
+    champion: scoring.ServingModels | None,
+    open_orders: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    settings: DailySettings,
+    store_path: StorePath,
+) -> tuple[monitor_drift.DriftResult | None, dict[str, Any]]:
+    if champion is None or open_orders.empty or scores is None:
+        return None, {}
+    reference = scoring.load_reference(champion, store_path)
+    if reference.empty:
+        return None, {"drift_skipped": "empty reference sample"}
+    compared, categorical = _drift_columns(champion, reference, open_orders)
+    # The batch is one weekday: compare it with the same weekday of the reference weeks (orders,
+    # stage timings and closed warehouse days all follow the week), when there are enough of them.
+    as_of_at = pd.Timestamp(open_orders["as_of_at"].iloc[0])
+    same_weekday = reference[pd.to_datetime(reference["as_of_at"]).dt.weekday == as_of_at.weekday()]
+    if len(same_weekday) >= MIN_WEEKDAY_REFERENCE_ROWS:
+        reference = same_weekday
+    current = open_orders.join(scores)
+    result = monitor_drift.compute_drift(
+        reference, current, compared, PREDICTION_COLUMNS, categorical=categorical, settings=settings.monitor
+    )
+    return result, {"drift_columns": len(compared), "reference_rows": len(reference)}
+
+
+def _single_thread() -> Any:
+    # Scoring batches of a few thousand rows: OpenMP threads cost more than they give, and on a
+    # shared 2-core machine they oversubscribe (measured 10x slower predictions).
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+def _retrain_reason(
+    alerts: Sequence[monitor_alerts.Alert], champion: scoring.ServingModels | None, as_of_at: datetime,
+    settings: DailySettings, store_path: StorePath,
+) -> str | None:
+    if champion is None:
+        return None
+    if settings.retrain_on_alerts:
+        fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES})
+        if fired:
+            return "alert: " + ", ".join(fired)
+    trained_until = scoring._training_end(champion.classifier_version, store_path)
+    if trained_until is not None and settings.retrain_every_days > 0:
+        age_days = (as_of_at - trained_until).days
+        if age_days >= settings.retrain_every_days:
+            return f"schedule: the champion's data is {age_days} days old (every {settings.retrain_every_days})"
+    return None
+
+
+def compute_day(
+    as_of: date,
+    store_path: StorePath = None,
+    *,
+    settings: DailySettings | None = None,
+    simulate_triage: bool = False,
+    day_files: Sequence[Path] = (),
+    ingest_figures: dict[str, Any] | None = None,
+) -> DayOutput:
+    """Everything the day writes, from the store as it stands (read-only; nothing is written)."""
+    with _single_thread():
+        return _compute_day(as_of, store_path, settings or DailySettings(), simulate_triage, day_files,
+                            ingest_figures)
+
+
+def _compute_day(
+    as_of: date,
+    store_path: StorePath,
+    settings: DailySettings,
+    simulate_triage: bool,
+    day_files: Sequence[Path],
+    ingest_figures: dict[str, Any] | None,
+) -> DayOutput:
+    as_of_at = as_of_instant(as_of)
+    now = store.utcnow()
+    serving = scoring.load_serving(as_of, store_path)
+    champion = serving.get("champion")
+    predictions: list[pd.DataFrame] = []
+    listed = pd.DataFrame()
+    actions = pd.DataFrame()
+    eta_rows = pd.DataFrame(columns=["order_id", "shown_from", "eta_at", "version"])
+    open_orders = pd.DataFrame()
+    champion_scores: pd.DataFrame | None = None
+    q = None
+    if champion is not None:
+        open_orders = features.build_prefix_features(store_path, mode="single", as_of=as_of_at, with_targets=False)
+        open_orders = open_orders.sort_values("order_id", kind="stable").reset_index(drop=True)
+        for role, models in serving.items():
+            role_scores = scoring.score_frame(open_orders, models)
+            predictions.append(scoring.prediction_rows(open_orders, role_scores, models, as_of, as_of_at, now))
+            if role == "champion":
+                champion_scores = role_scores
+    if champion is not None and champion_scores is not None and len(open_orders):
+        scored = open_orders.join(champion_scores)
+        listed = triage.build_triage_list(scored, settings.costs, settings.triage)
+        reference = scoring.load_reference(champion, store_path)
+        categorical, numeric = scoring.model_inputs(champion.classifier)
+        typical = scoring.typical_values(reference, categorical, numeric)
+        reasons = scoring.explain_stuck(champion.classifier, listed, typical)
+        listed["reasons"] = [json.dumps(r) for r in reasons]
+        for p in ("p10", "p50", "p90"):
+            listed[f"eta_{p}_at"] = pd.Timestamp(as_of_at) + pd.to_timedelta(listed[f"{p}_h"], unit="h")
+        listed["as_of_date"] = as_of
+        listed["created_at"] = now
+        if simulate_triage:
+            actions = triage.simulated_actions(listed, as_of, as_of_at, settings.triage)
+        q = scoring.eta_quantile(settings.costs)
+        eta_rows = pd.DataFrame({
+            "order_id": open_orders["order_id"].to_numpy(),
+            "shown_from": as_of + timedelta(days=1),
+            "eta_at": pd.Timestamp(as_of_at) + pd.to_timedelta(scoring.quantile_hours(champion_scores, q), unit="h"),
+            "version": champion.forecaster_version,
+        })
+    drift, drift_figures = _monitor(champion, open_orders, champion_scores, settings, store_path)
+    validity = monitor_validity.read_batch_validity(store_path, sources=[p.name for p in day_files])
+    feed = store.fetch_df("daily_feed_state", {"as_of_at": as_of_at}, store_path)
+    last_event_at = feed.loc[0, "last_event_at"] if len(feed) else None
+    results: dict[str, Any] = {
+        "as_of": as_of,
+        "validity": validity,
+        "feed": {"last_event_at": None if pd.isna(last_event_at) else pd.Timestamp(last_event_at).to_pydatetime(),
+                 "as_of_at": as_of_at},
+    }
+    if drift is not None:
+        results["drift"] = drift
+    day_alerts = monitor_alerts.evaluate_rules(results, settings.rules)
+    retrain_reason = _retrain_reason(day_alerts, champion, as_of_at, settings, store_path)
+    challenger = serving.get("challenger")
+    figures = {
+        **(ingest_figures or {}),
+        **drift_figures,
+        "validity_rows": validity["rows_total"],
+        "quarantined_rows": validity["rows_quarantined"],
+        "alert_rules": sorted({a.rule for a in day_alerts}),
+        "shown": int((~listed["held_out"]).sum()) if len(listed) else 0,
+    }
+    summary = {
+        "as_of_date": as_of,
+        "as_of_at": as_of_at,
+        "forecaster_version": champion.forecaster_version if champion else None,
+        "classifier_version": champion.classifier_version if champion else None,
+        "challenger_forecaster_version": challenger.forecaster_version if challenger else None,
+        "challenger_classifier_version": challenger.classifier_version if challenger else None,
+        "eta_source": "model" if champion is not None else "static",
+        "eta_quantile": q,
+        "open_orders": len(open_orders),
+        "listed": len(listed),
+        "held_out": int(listed["held_out"].sum()) if len(listed) else 0,
+        "sim_actions": len(actions),
+        "drift_share": drift.drift_share if drift is not None else None,
+        "alerts": len(day_alerts),
+        "retrain_reason": retrain_reason,
+        "figures": json.dumps(figures, default=str, sort_keys=True),
+        "computed_at": now,
+    }
+    return DayOutput(
+        as_of_date=as_of,
+        as_of_at=as_of_at,
+        predictions=pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(),
+        triage_list=listed,
+        actions=actions,
+        eta_rows=eta_rows,
+        drift=drift,
+        validity=validity,
+        alerts=day_alerts,
+        summary=summary,
+    )
+
+
+def _insert(con: Any, sql_name: str, view: str, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> None:
+    if frame.empty:
+        return
+    con.register(view, frame)
+    try:
+        con.execute(store.load_sql(sql_name), params or {})
+    finally:
+        con.unregister(view)
+
+
+TRIAGE_COLUMNS = ("as_of_date", "order_id", "rank", "expected_cost", "stuck_prob", "held_out", "reasons",
+                  "eta_p10_at", "eta_p50_at", "eta_p90_at", "created_at")
+
+
+def write_day(day: DayOutput, store_path: StorePath = None) -> None:
+    """Replace the day's rows with `day` in ONE transaction (all of it commits, or none of it)."""
+    d = day.as_of_date
+    with store.transaction(store_path) as con:
+        con.execute(store.load_sql("scoring_delete_day"), {"as_of_date": d})
+        con.execute(store.load_sql("triage_delete_day"), {"as_of_date": d})
+        con.execute(store.load_sql("triage_delete_sim_actions"), {"as_of_date": d, "actor": triage.SIM_ACTOR})
+        con.execute(store.load_sql("daily_eta_delete"), {"as_of_date": d, "next_date": d + timedelta(days=1)})
+        con.execute(store.load_sql("daily_summary_delete"), {"as_of_date": d})
+        con.execute(store.load_sql("monitor_drift_delete"), {"as_of": d})
+        con.execute(store.load_sql("monitor_snapshot_delete"), {"as_of": d})
+        con.execute(store.load_sql("monitor_validity_delete"), {"as_of": d})
+        con.execute(store.load_sql("monitor_validity_reasons_delete"), {"as_of": d})
+        _pause_point("daily_write")
+        _insert(con, "scoring_insert", "prediction_rows", day.predictions)
+        if len(day.triage_list):
+            _insert(con, "triage_insert", "triage_rows", day.triage_list[list(TRIAGE_COLUMNS)])
+        _insert(con, "triage_insert_actions", "action_rows", day.actions)
+        con.execute(store.load_sql("daily_eta_insert_static"), {"from_date": d, "to_date": d})
+        _insert(con, "daily_eta_insert_model", "eta_rows", day.eta_rows)
+        if day.drift is not None:
+            _write_drift(con, day)
+        _write_validity(con, day)
+        _write_alerts(con, day)
+        _insert(con, "daily_summary_insert", "summary_rows", pd.DataFrame([day.summary]))
+
+
+def _write_drift(con: Any, day: DayOutput) -> None:
+    # The monitor's own SQL, inside our transaction, so drift is part of the atomic day.
+    result = day.drift
+    assert result is not None
+    drift_rows = result.columns.assign(
+        as_of=day.as_of_date,
+        model_version=day.summary["classifier_version"],
+        computed_at=day.summary["computed_at"],
+        new_categories=result.columns["new_categories"].map(list),
+    )
+    _insert(con, "monitor_drift_insert", "drift_rows", drift_rows)
+    con.execute(store.load_sql("monitor_snapshot_insert"), {
+        "as_of": day.as_of_date, "model_version": day.summary["classifier_version"],
+        "rows_ref": result.rows_ref, "rows_cur": result.rows_cur, "sampled_ref": result.sampled_ref,
+        "sampled_cur": result.sampled_cur, "snapshot_json": result.snapshot_json,
+        "computed_at": day.summary["computed_at"],
+    })
+
+
+def _write_validity(con: Any, day: DayOutput) -> None:
+    summary = day.validity
+    con.execute(store.load_sql("monitor_validity_insert"), {
+        "as_of": day.as_of_date, "rows_total": summary["rows_total"],
+        "rows_quarantined": summary["rows_quarantined"], "quarantined_share": summary["quarantined_share"],
+        "computed_at": day.summary["computed_at"],
+    })
+    reason_rows = pd.DataFrame(
+        [{"reason": r["reason"], "rows_quarantined": r["rows_quarantined"], "share": r["share"],
+          "examples": json.dumps(r["examples"], default=str)} for r in summary["reasons"]],
+        columns=["reason", "rows_quarantined", "share", "examples"],
+    )
+    _insert(con, "monitor_validity_reasons_insert", "validity_reason_rows", reason_rows, {"as_of": day.as_of_date})
+
+
+def _write_alerts(con: Any, day: DayOutput) -> None:
+    alerts = list({a.alert_id: a for a in day.alerts}.values())
+    con.execute(store.load_sql("daily_alerts_delete"),
+                {"as_of": day.as_of_date, "keep_ids": [a.alert_id for a in alerts]})
+    for alert in alerts:  # a handful per day, not data rows
+        con.execute(store.load_sql("monitor_alerts_upsert"), {
+            "alert_id": alert.alert_id, "as_of": alert.as_of, "rule": alert.rule, "severity": alert.severity,
+            "subject": alert.subject, "message": alert.message, "status": alert.status, "value": alert.value,
+            "threshold": alert.threshold, "at": day.summary["computed_at"],
+        })
+
+
+def _day_done(as_of: date, store_path: StorePath) -> bool:
+    found = store.fetch_df("daily_summary_read", {"since": as_of}, store_path)
+    return bool(len(found)) and pd.Timestamp(found["as_of_date"].iloc[0]).date() == as_of
+
+
+def run_daily(
+    as_of: date,
+    store_path: StorePath = None,
+    *,
+    world: Any = None,
+    world_state: Path | None = None,
+    landing_dir: Path | None = None,
+    settings: DailySettings | None = None,
+    retrain: bool = True,
+) -> dict[str, Any]:
+    """Run the daily cycle for `as_of` under the `daily` lock; the day's summary (plus run id and
+    retrain outcome). With a simulated `world`, first step it through the day (closed loop: it is told
+    the ETAs shown and the orders triage worked) and let the simulated team work the new list."""
+    from core import closed_loop
+
+    settings = settings or DailySettings()
+    if store.utcnow().date() < as_of and world is None:
+        raise ConfigError(f"--as-of {as_of} is in the future; a daily run works on a day that has ended")
+    started = time.perf_counter()
+    with jobs.job_run("daily", {"as_of": as_of.isoformat()}, store_path) as run:
+        rerun = config.store_path(store_path).exists() and _day_done(as_of, store_path)
+        day_files: list[Path] = []
+        if world is not None:
+            landing_dir = landing_dir or closed_loop.landing_dir(store_path)
+            day_files = closed_loop.advance_world(world, as_of, store_path, landing_dir, world_state)
+        else:
+            day_files = _day_files(landing_dir, as_of)
+        ingest_figures = _ingest(as_of, store_path, landing_dir, day_files)
+        day = compute_day(as_of, store_path, settings=settings, simulate_triage=world is not None,
+                          day_files=day_files, ingest_figures=ingest_figures)
+        write_day(day, store_path)
+        outcome = {k: v for k, v in day.summary.items() if k not in ("figures", "computed_at")}
+        outcome.update(json.loads(day.summary["figures"]), seconds=round(time.perf_counter() - started, 2))
+        run.figures.update({k: outcome[k] for k in ("open_orders", "listed", "held_out", "alerts", "seconds")})
+        outcome["run_id"] = run.run_id
+    if settings.notify and day.alerts and not rerun:
+        monitor_alerts.notify(day.alerts, store_path=store_path)
+    outcome["retrain"] = None
+    if retrain and day.summary["retrain_reason"] and not rerun:
+        outcome["retrain"] = start_retrain(as_of, store_path, settings, reason=day.summary["retrain_reason"])
+    return outcome
+
+
+def start_retrain(as_of: date, store_path: StorePath, settings: DailySettings, reason: str) -> dict[str, Any]:
+    """Retrain through the model factory on what was known at the end of `as_of`."""
+    outcome = jobs.retrain_bounded(
+        store_path, as_of=as_of_instant(as_of), actor=f"daily ({reason})",
+        max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
+    )
+    return {"reason": reason, **{kind: v["status"] for kind, v in outcome["versions"].items()}}
+
+
+def run_backfill(
+    start: date,
+    end: date,
+    store_path: StorePath = None,
+    *,
+    world: Any = None,
+    world_state: Path | None = None,
+    landing_dir: Path | None = None,
+    settings: DailySettings | None = None,
+    retrain: bool = True,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run the daily cycle for every day from `start` to `end` (inclusive), under the `backfill` lock."""
+    if end < start:
+        raise ConfigError(f"backfill: --to {end} is before --from {start}; give the range oldest first")
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    outcomes: list[dict[str, Any]] = []
+    with jobs.job_run("backfill", {"from": start.isoformat(), "to": end.isoformat()}, store_path) as run:
+        for day in tqdm(days, desc="backfill", unit="day", file=sys.stderr, disable=not progress):
+            outcomes.append(run_daily(day, store_path, world=world, world_state=world_state,
+                                      landing_dir=landing_dir, settings=settings, retrain=retrain))
+        run.figures.update(days=len(days), alerts=int(sum(o["alerts"] for o in outcomes)))
+    return outcomes
+
+
+def read_daily_summary(since: date | None = None, store_path: StorePath = None) -> pd.DataFrame:
+    """The daily record (one row per as-of day), oldest first."""
+    return store.fetch_df("daily_summary_read", {"since": since}, store_path)
+
+
+def summary_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Daily summary rows as JSON-ready dicts."""
+    records = json.loads(frame.replace({np.nan: None}).to_json(orient="records", date_format="iso"))
+    for record in records:
+        if isinstance(record.get("figures"), str):
+            record["figures"] = json.loads(record["figures"])
+    return records

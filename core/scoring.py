@@ -1,0 +1,332 @@
+"""Scoring open orders with the champion (and the challenger in shadow), and per-order reasons.
+
+Reasons are a perturbation attribution from the classifier itself: for a listed order, each feature
+group in turn is set to its typical value in the champion's reference sample (median or mode) and the
+change in the stuck probability is measured. A group that raises the risk well above what a typical
+value would give is a reason. It is honest (the model's own response, not a restated stage) and cheap,
+because only the listed orders (tens to hundreds) are explained.
+
+The reference sample of a champion is the open orders at each midnight of the last week of its
+training window, with the champion's scores; it is kept as Parquet beside the model artifacts, so
+drift is always measured against what the serving model learnt from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import config, features, registry, store
+from core.domain import CostAssumptions
+from core.models import predict_forecast, predict_stuck
+from core.models.training import prepare_features
+
+StorePath = str | os.PathLike[str] | None
+REFERENCE_DAYS = 28  # four of each weekday, so a day's batch is compared with its own weekday
+REFERENCE_MAX_ROWS = 20_000
+TOP_REASONS = 3
+MIN_REASON_EFFECT = 0.01  # a change below one point of probability is not a reason
+# Feature groups explained together (their values only make sense as a set).
+GROUP_PREFIXES: dict[str, str] = {features.ACTIVITY_PREFIX: "stages visited so far"}
+GROUPS: dict[str, tuple[str, ...]] = {
+    "recent stages": ("prev_stage_1", "prev_stage_2"),
+    "calendar": ("as_of_weekday", "as_of_hour", "as_of_day_of_year"),
+    "time in the current stage": ("time_in_stage_h", "stall_ratio"),
+}
+LABELS: dict[str, str] = {
+    "current_stage": "stage",
+    "elapsed_h": "hours since placed",
+    "prev_step_h": "hours the previous step took",
+    "elapsed_at_last_event_h": "hours from placing to the last event",
+    "exceptions_so_far": "exceptions so far",
+    "stall_limit_h": "stall limit of the stage (h)",
+    "to_promise_h": "hours to the promised date",
+    "order_value": "order value",
+    "wip_stage": "orders in the same stage",
+    "wip_warehouse": "open orders at the warehouse",
+    "wip_carrier": "open orders with the carrier",
+    "wip_all": "open orders",
+}
+
+
+@dataclass(frozen=True)
+class ServingModels:
+    """The versions and fitted models of one role (champion or challenger) for a day."""
+
+    role: str
+    forecaster_version: str
+    classifier_version: str
+    forecaster: Any
+    classifier: Any
+
+
+def model_inputs(model: Any) -> tuple[list[str], list[str]]:
+    """(categorical, numeric) input columns of a fitted pipeline."""
+    transformer = model.named_steps["features"] if "features" in model.named_steps else model[0]
+    columns = {name: list(cols) for name, _, cols in transformer.transformers}
+    return columns.get("categorical", []), columns.get("numeric", [])
+
+
+def _challenger_id(kind: str, champion_id: str, store_path: StorePath) -> str | None:
+    """The newest version of a kind awaiting a decision, newer than the champion (None if none)."""
+    versions = registry.list_versions(kind, store_path)
+    champion = next((v for v in versions if v.version_id == champion_id), None)
+    waiting = [
+        v for v in versions
+        if v.status in ("pending_approval", "candidate")
+        and (champion is None or v.version_number > champion.version_number)
+    ]
+    return waiting[-1].version_id if waiting else None
+
+
+def serving_versions(as_of_date: date, store_path: StorePath = None) -> dict[str, tuple[str, str]]:
+    """role -> (forecaster version, classifier version) for a day: those it was already scored with
+    (so a re-run is identical even after a promotion), else the champions and any challengers."""
+    used = store.fetch_df("scoring_day_versions", {"as_of_date": as_of_date}, store_path)
+    if len(used):
+        return {str(r.role): (str(r.forecaster_version), str(r.classifier_version)) for r in used.itertuples()}
+    fc, clf = registry.get_champion("forecaster", store_path), registry.get_champion("stuck_classifier", store_path)
+    if fc is None or clf is None:
+        return {}
+    roles = {"champion": (fc.version_id, clf.version_id)}
+    fc_chal = _challenger_id("forecaster", fc.version_id, store_path)
+    clf_chal = _challenger_id("stuck_classifier", clf.version_id, store_path)
+    if fc_chal or clf_chal:
+        roles["challenger"] = (fc_chal or fc.version_id, clf_chal or clf.version_id)
+    return roles
+
+
+def load_serving(as_of_date: date, store_path: StorePath = None) -> dict[str, ServingModels]:
+    """The fitted models of each role for a day (empty before the first champion: no go-live yet)."""
+    loaded: dict[str, Any] = {}
+
+    def model(version_id: str) -> Any:
+        if version_id not in loaded:
+            loaded[version_id] = registry.load_version(version_id, store_path)[1]
+        return loaded[version_id]
+
+    return {
+        role: ServingModels(role, fc_id, clf_id, model(fc_id), model(clf_id))
+        for role, (fc_id, clf_id) in serving_versions(as_of_date, store_path).items()
+    }
+
+
+def score_frame(open_orders: pd.DataFrame, models: ServingModels) -> pd.DataFrame:
+    """p10/p50/p90 remaining hours and stuck probability per open order (same index)."""
+    if open_orders.empty:
+        return pd.DataFrame(columns=["p10_h", "p50_h", "p90_h", "stuck_prob"], index=open_orders.index)
+    quantiles = predict_forecast(models.forecaster, open_orders)
+    stuck = predict_stuck(models.classifier, open_orders).rename("stuck_prob")
+    return quantiles.join(stuck)
+
+
+def prediction_rows(
+    open_orders: pd.DataFrame,
+    scores: pd.DataFrame,
+    models: ServingModels,
+    as_of_date: date,
+    as_of_at: datetime,
+    scored_at: datetime,
+) -> pd.DataFrame:
+    """`predictions` rows (schema 006) of one role."""
+    at = pd.Timestamp(as_of_at)
+    rows = pd.DataFrame({
+        "as_of_date": as_of_date,
+        "as_of_at": at,
+        "order_id": open_orders["order_id"].to_numpy(),
+        "role": models.role,
+        "forecaster_version": models.forecaster_version,
+        "classifier_version": models.classifier_version,
+        "current_stage": open_orders["current_stage"].to_numpy(),
+        "elapsed_h": open_orders["elapsed_h"].to_numpy(dtype=float),
+    })
+    for q in ("p10", "p50", "p90"):
+        hours = scores[f"{q}_h"].to_numpy(dtype=float)
+        rows[f"{q}_h"] = hours
+        rows[f"eta_{q}_at"] = at + pd.to_timedelta(hours, unit="h")
+    rows["stuck_prob"] = scores["stuck_prob"].to_numpy(dtype=float)
+    rows["scored_at"] = scored_at
+    return rows
+
+
+# ------------------------------------------------------------------------------- ETA shown
+
+
+def eta_quantile(costs: CostAssumptions) -> float:
+    """The forecast quantile to show as ETA: the newsvendor ratio late / (late + early) of the cost
+    assumptions. A promise that turns out late costs `late_cost_per_day` a day (contacts, goodwill),
+    one that is too cautious costs `early_promise_cost_per_day` (lost conversion); the expected cost
+    is lowest at this quantile of the remaining time (0.73 with the defaults: an upper quantile)."""
+    late, early = costs.late_cost_per_day, costs.early_promise_cost_per_day
+    return float(late / (late + early)) if late + early > 0 else 0.5
+
+
+def quantile_hours(scores: pd.DataFrame, q: float) -> np.ndarray:
+    """Remaining hours at quantile q, interpolated linearly between the p10, p50 and p90 forecasts."""
+    p10, p50, p90 = (scores[c].to_numpy(dtype=float) for c in ("p10_h", "p50_h", "p90_h"))
+    if q >= 0.5:
+        return p50 + (min(q, 0.9) - 0.5) / 0.4 * (p90 - p50)
+    return p50 - (0.5 - max(q, 0.1)) / 0.4 * (p50 - p10)
+
+
+# ------------------------------------------------------------------------------- reference sample
+
+
+def reference_file(models: ServingModels, store_path: StorePath = None) -> Path:
+    """Where the reference sample of a champion pair is kept (beside the model artifacts)."""
+    folder = config.models_dir(config.store_path(store_path)) / "reference"
+    return folder / f"{models.forecaster_version}__{models.classifier_version}.parquet"
+
+
+def _training_end(version_id: str, store_path: StorePath) -> datetime | None:
+    window = registry.get_version(version_id, store_path).training_window
+    if isinstance(window, str):
+        window = json.loads(window)
+    if not window or len(window) < 2 or window[1] is None:
+        return None
+    return pd.Timestamp(window[1]).floor("D").to_pydatetime()
+
+
+def build_reference(models: ServingModels, store_path: StorePath = None) -> pd.DataFrame:
+    """Open orders at each midnight of the last four weeks of the classifier's training window, with
+    the champion's scores: what the model learnt from, in the same form as a daily batch."""
+    end = _training_end(models.classifier_version, store_path)
+    start = None if end is None else end - timedelta(days=REFERENCE_DAYS)
+    frame = features.build_prefix_features(
+        store_path, mode="snapshots", as_of=end, start=start, every_h=24.0,
+        max_prefixes=REFERENCE_MAX_ROWS, with_targets=False,
+    )
+    scores = score_frame(frame, models)
+    return frame.join(scores)
+
+
+def load_reference(models: ServingModels, store_path: StorePath = None) -> pd.DataFrame:
+    """The champion's reference sample, built once and then read from its Parquet file."""
+    path = reference_file(models, store_path)
+    if path.exists():
+        return pd.read_parquet(path)
+    reference = build_reference(models, store_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_suffix(".parquet.tmp")
+    reference.to_parquet(staged, index=False)
+    os.replace(staged, path)  # readers see the whole file or none
+    return reference
+
+
+def typical_values(reference: pd.DataFrame, categorical: Sequence[str], numeric: Sequence[str]) -> dict[str, Any]:
+    """Median of each numeric input and mode of each categorical one in the reference sample."""
+    values: dict[str, Any] = {}
+    for name in numeric:
+        column = pd.to_numeric(reference[name], errors="coerce") if name in reference else pd.Series(dtype=float)
+        values[name] = float(column.median()) if column.notna().any() else np.nan
+    for name in categorical:
+        column = reference[name].dropna() if name in reference else pd.Series(dtype=object)
+        values[name] = column.astype(str).mode().sort_values().iloc[0] if len(column) else np.nan
+    return values
+
+
+# ------------------------------------------------------------------------------- reasons
+
+
+def feature_groups(columns: Sequence[str]) -> dict[str, list[str]]:
+    """Model inputs grouped for explanation: named groups, prefix groups, then one group per column."""
+    groups: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    for name, members in GROUPS.items():
+        present = [c for c in members if c in columns]
+        if present:
+            groups[name] = present
+            taken.update(present)
+    for prefix, name in GROUP_PREFIXES.items():
+        present = [c for c in columns if c.startswith(prefix) and c not in taken]
+        if present:
+            groups[name] = present
+            taken.update(present)
+    for column in columns:
+        if column not in taken:
+            groups[column] = [column]
+    return groups
+
+
+def _format_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return f"{float(value):,.0f}" if abs(float(value)) >= 10 else f"{float(value):.1f}"
+    return str(value)
+
+
+def _reason_text(group: str, members: Sequence[str], row: Mapping[str, Any], typical: Mapping[str, Any],
+                 effect: float) -> str:
+    points = f"+{100 * effect:.0f} pts" if effect >= 0.005 else f"+{100 * effect:.1f} pts"
+    if len(members) == 1:
+        column = members[0]
+        label = LABELS.get(column, column.replace("_", " "))
+        return (f"{label} {_format_value(row.get(column))} (typical {_format_value(typical.get(column))}) "
+                f"raises the stuck risk by {points}")
+    return f"{group} unlike a typical order raises the stuck risk by {points}"
+
+
+def explain_stuck(
+    classifier: Any,
+    rows: pd.DataFrame,
+    typical: Mapping[str, Any],
+    top: int = TOP_REASONS,
+) -> list[list[dict[str, Any]]]:
+    """Per row, up to `top` reasons: the feature groups whose typical value would lower the stuck
+    probability most, with the effect (probability points as a share) and a readable text."""
+    if rows.empty:
+        return []
+    categorical, numeric = model_inputs(classifier)
+    columns = categorical + numeric
+    base = prepare_features(rows, categorical, numeric)
+    groups = feature_groups(columns)
+    # All perturbations in ONE predict call: a call has a fixed cost (thread start-up per tree) far
+    # above its per-row cost at list sizes, so groups x rows rows in one batch is the cheap way.
+    perturbed = []
+    for members in groups.values():
+        variant = base.copy()
+        for column in members:
+            variant[column] = typical.get(column, np.nan)
+        perturbed.append(variant)
+    stacked = pd.concat(perturbed, ignore_index=True)[columns]
+    p_all = classifier.predict_proba(pd.concat([base[columns], stacked], ignore_index=True))[:, 1]
+    p_now = p_all[: len(rows)]
+    effects = (p_now[:, None] - p_all[len(rows):].reshape(len(groups), len(rows)).T)
+    names = list(groups)
+    raw_rows = rows.to_dict("records")
+    out: list[list[dict[str, Any]]] = []
+    order = np.argsort(-effects, axis=1, kind="stable")
+    for i, record in enumerate(raw_rows):
+        reasons = []
+        for j in order[i, :top]:
+            effect = float(effects[i, j])
+            if effect < MIN_REASON_EFFECT:
+                break
+            members = groups[names[j]]
+            reasons.append({
+                "feature": names[j],
+                "value": None if len(members) > 1 else _json_value(record.get(members[0])),
+                "typical": None if len(members) > 1 else _json_value(typical.get(members[0])),
+                "effect": round(effect, 4),
+                "text": _reason_text(names[j], members, record, typical, effect),
+            })
+        out.append(reasons)
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.integer | np.floating):
+        return value.item()
+    return value if isinstance(value, int | float | str | bool) else str(value)
