@@ -1,0 +1,117 @@
+"""Dependencies as types: settings, the champions, the caller's token with its role and rate limit.
+
+Tests override `get_settings`, `get_champions` or `get_active_tokens` instead of touching shared state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.limits import RateLimiter, retry_after
+from api.metrics import Metrics
+from api.settings import Settings
+from core import auth, serving
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's request metrics."""
+    return request.app.state.metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+def get_champion_cache(request: Request) -> serving.ChampionCache:
+    """The app's champion cache (reloads on a promotion or rollback)."""
+    return request.app.state.champion_cache
+
+
+ChampionCacheDep = Annotated[serving.ChampionCache, Depends(get_champion_cache)]
+
+
+def get_champions(cache: ChampionCacheDep) -> serving.Champions:
+    """The champions serving now."""
+    return cache.get()
+
+
+ChampionsDep = Annotated[serving.Champions, Depends(get_champions)]
+
+
+class TokenCache:
+    """The active tokens, re-read from the store at most every `check_every_s` (so a revoke lands within it)."""
+
+    def __init__(self, store_path: str | None, check_every_s: float) -> None:
+        self.store_path = store_path
+        self.check_every_s = check_every_s
+        self._lock = threading.Lock()
+        self._records: list[auth.TokenRecord] = []
+        self._read_at = float("-inf")
+
+    def get(self) -> list[auth.TokenRecord]:
+        """The active token records."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._read_at >= self.check_every_s:
+                self._records = auth.list_tokens(self.store_path, only_active=True)
+                self._read_at = now
+            return self._records
+
+
+def get_active_tokens(request: Request) -> list[auth.TokenRecord]:
+    """The tokens that open the API now."""
+    return request.app.state.token_cache.get()
+
+
+ActiveTokensDep = Annotated[list[auth.TokenRecord], Depends(get_active_tokens)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `python -m core token create --role ROLE`")
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    """The app's per-token rate limiter."""
+    return request.app.state.rate_limiter
+
+
+def require_role(role: str) -> Callable[..., auth.TokenRecord]:
+    """A dependency: the caller's token, which must be active (401), allow `role` (403) and be
+    within its rate (429)."""
+
+    def check(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        tokens: ActiveTokensDep,
+        limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
+    ) -> auth.TokenRecord:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(401, "no bearer token; send `Authorization: Bearer <token>`", _UNAUTHORIZED)
+        record = auth.match_token(credentials.credentials, tokens)
+        if record is None:
+            raise HTTPException(401, "the token is unknown or revoked; ask for a new one", _UNAUTHORIZED)
+        if not auth.role_allows(record.role, role):
+            raise HTTPException(403, f"a {record.role} token may not do this; it needs the {role} role")
+        wait_s = limiter.take(record.token_id)
+        if wait_s > 0:
+            raise HTTPException(
+                429, "too many requests for this token; slow down", {"Retry-After": retry_after(wait_s)}
+            )
+        return record
+
+    return check
+
+
+ReaderDep = Annotated[auth.TokenRecord, Depends(require_role("reader"))]
+ScorerDep = Annotated[auth.TokenRecord, Depends(require_role("scorer"))]
