@@ -88,6 +88,7 @@ class CaseResult:
     peak_rss_mb: float
     rss_before_mb: float
     figures: dict[str, Any]
+    cpu_seconds: float | None = None
 
 
 class CaseError(RuntimeError):
@@ -125,6 +126,7 @@ def run_case(call: Call, log_path: Path, timeout_s: float = CASE_TIMEOUT_S) -> C
         peak_rss_mb=float(peak) if peak is not None else maxrss_kib / 1024.0,
         rss_before_mb=float(reply["rss_before_mb"]),
         figures=dict(reply["figures"]),
+        cpu_seconds=reply.get("cpu_seconds"),
     )
 
 
@@ -225,13 +227,18 @@ def _best_of(
         say(f"{label} run {i + 1}: {result.seconds:.2f} s, peak {result.peak_rss_mb:.0f} MiB")
     best = min(runs, key=lambda r: r.seconds)
     return CaseResult(
-        best.seconds, max(r.peak_rss_mb for r in runs), best.rss_before_mb, best.figures
+        best.seconds,
+        max(r.peak_rss_mb for r in runs),
+        best.rss_before_mb,
+        best.figures,
+        best.cpu_seconds,
     )
 
 
 def _case_dict(result: CaseResult) -> dict[str, Any]:
     return {
         "seconds": result.seconds,
+        "cpu_seconds": result.cpu_seconds,
         "peak_rss_mb": result.peak_rss_mb,
         "rss_before_mb": result.rss_before_mb,
         "figures": result.figures,
@@ -360,11 +367,23 @@ def _load(record: Mapping[str, Any]) -> str:
     return "—" if load is None else f"{load:.1f}"
 
 
+def _fmt_figure(figure: str, value: float) -> str:
+    if figure == "rate":
+        return f"{_fmt_rate(value)}/s"
+    if figure == "ratio":
+        return f"{value:.2f}×"
+    if figure.endswith("seconds"):
+        return f"{_fmt_seconds(value)} s"
+    if figure.endswith("_mb"):
+        return f"{value:,.0f} MiB"
+    return f"{value:,.3g}"
+
+
 def _verdicts(record: Mapping[str, Any]) -> str:
     parts = []
     for t in record.get("targets", []):
         measured = t["measured"]
-        shown = "n/a" if measured is None else f"{measured:,.3g}"
+        shown = "n/a" if measured is None else _fmt_figure(t.get("figure", ""), measured)
         parts.append(f"{'pass' if t['met'] else '**miss**'} {t['label']} ({shown})")
     return "; ".join(parts) or "—"
 
@@ -433,7 +452,11 @@ def render_report(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Ben
         "(imports and set-up excluded); peak RSS is the case process's high-water mark (VmHWM, so it",
         "includes the interpreter, its libraries and the case's set-up). Each subject is compared",
         "with a baseline measured in the same run on the same machine; *ratio* = subject time /",
-        "baseline time. Re-run one benchmark with `python -m bench --only NAME --scale small|full|both`.",
+        "baseline time. Absolute figures (seconds, events/s) depend on the machine and its load — the",
+        "load column is the 1-minute load average when the row was measured, and the machine is",
+        "shared — so the ratio to the baseline is the figure that carries across machines; CPU",
+        "seconds of each case are in `bench/results/results.json`. Re-run one benchmark with",
+        "`python -m bench --only NAME --scale small|full|both`.",
         "",
         "## What is measured",
         "",

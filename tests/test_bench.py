@@ -38,6 +38,7 @@ def test_smoke_case_runs_end_to_end_and_writes_json_markdown_and_docs(tmp_path: 
     assert record["baseline"]["figures"] == {"numbers": 100_000, "total": SMALL_SUM}
     assert record["headline"]["count"] == 100_000.0
     assert record["subject"]["peak_rss_mb"] > 0
+    assert isinstance(record["subject"]["cpu_seconds"], float)
     assert [(t["label"], t["met"]) for t in record["targets"]] == [("peak RSS ≤ 2 GiB", True)]
     assert record["machine"]["cores"] >= 1
     assert (
@@ -136,12 +137,14 @@ def test_table_marks_a_missed_target() -> None:
         "unit": "events",
         "workload": "w",
         "headline": {"seconds": 2.0, "count": 4e6, "rate": 2e6, "peak_rss_mb": 300.0},
-        "targets": [{"label": "≤ 3× bare DuckDB", "measured": 4.0, "met": False}],
+        "targets": [
+            {"figure": "ratio", "label": "≤ 3× bare DuckDB", "measured": 4.0, "met": False}
+        ],
     }
     row = render_table([record]).splitlines()[-1]
     assert (
         row
-        == "| ingest | full | w: 4,000,000 events | 2 | 2.00 M events/s | 300 | — | — | — | — | **miss** ≤ 3× bare DuckDB (4) | — |"
+        == "| ingest | full | w: 4,000,000 events | 2 | 2.00 M events/s | 300 | — | — | — | — | **miss** ≤ 3× bare DuckDB (4.00×) | — |"
     )
 
 
