@@ -295,6 +295,7 @@ def build_journey_features(
         # From here on, the same statements as features.build_prefix_features(mode="single").
         con.execute(store.load_sql("features_events"), features._params(as_of, completion))
         con.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
+        batch_stages = con.execute(store.load_sql("api_journey_batch_stages")).df()
         con.execute(store.load_sql("api_journey_keep_order"), {"order_id": journey.order_id})
         kept = int(con.execute("select count(*) from feat_prefixes").fetchone()[0])
         if kept == 0:
@@ -322,11 +323,21 @@ def build_journey_features(
         variants = con.execute(store.load_sql("features_variants")).df()
     frame = features._assemble(base, activity_long, event_attr_long, case_attr_long, variants, None)
     frame.attrs["completion"] = completion
+    frame.attrs["batch_count_columns"] = _batch_count_columns(batch_stages)
     return frame
 
 
+def _batch_count_columns(batch_stages: pd.DataFrame) -> list[str]:
+    """The count columns of the batch frame: its pivot has one per stage seen, the most frequent if too many."""
+    totals = batch_stages.set_index("stage")["events"]
+    if len(totals) > features.MAX_ACTIVITY_COLUMNS:
+        totals = totals.nlargest(features.MAX_ACTIVITY_COLUMNS)
+    return [f"{features.ACTIVITY_PREFIX}{stage}" for stage in totals.index]
+
+
 def _complete_counts(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Activity counts the model knows but this journey never had are 0, as in the batch's pivot."""
+    """Activities the batch frame has a column for but this journey never had count 0, as in the
+    batch's pivot; activities no open order had stay absent (missing), as in the batch."""
     missing = [c for c in columns if c.startswith(features.ACTIVITY_PREFIX) and c not in frame]
     if missing:
         frame = frame.assign(**{c: 0 for c in missing})
@@ -344,7 +355,7 @@ def predict_frame(frame: pd.DataFrame, champions: Champions) -> pd.DataFrame:
     """Forecasts and stuck probabilities of feature rows: what the batch computes, per row."""
     from core import models
 
-    frame = _complete_counts(frame, champions.feature_columns)
+    frame = _complete_counts(frame, frame.attrs.get("batch_count_columns", ()))
     # One thread: a few rows gain nothing from OpenMP, whose spinning workers (per request thread)
     # fight the server's other requests for the cores; measured 4 s instead of 0.06 s on a busy box.
     with _threadpools().limit(limits=1):

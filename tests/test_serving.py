@@ -213,6 +213,21 @@ def test_online_features_equal_batch_features_including_load(world):
     assert busiest["wip_stage"] > 1
 
 
+def test_online_frame_knows_the_batch_count_columns(world):
+    frame = features.build_prefix_features(world.path, mode="single", as_of=world.as_of_at, with_targets=False)
+    batch_counts = {c for c in frame.columns if c.startswith(features.ACTIVITY_PREFIX)}
+    order_id = frame.sort_values(["prefix_len", "order_id"])["order_id"].iloc[0]
+    online = serving.build_journey_features(stored_journey(world.path, order_id, world.as_of_at), world.as_of_at,
+                                            world.path)
+    assert set(online.attrs["batch_count_columns"]) == batch_counts
+    # The shortest journey lacks most activities: online they count 0 (as in the batch), not missing.
+    completed = serving._complete_counts(online, online.attrs["batch_count_columns"])
+    expected = frame.set_index("order_id").loc[order_id, sorted(batch_counts)]
+    assert completed.iloc[0][sorted(batch_counts)].tolist() == expected.tolist()
+    assert serving._batch_count_columns(pd.DataFrame({"stage": list("abc"), "events": [1, 3, 2]})) == [
+        "count__a", "count__b", "count__c"]
+
+
 def test_posted_journey_replaces_the_stored_one(world, batch):
     order_id = batch.index[0]
     journey = stored_journey(world.path, order_id, world.as_of_at)
