@@ -236,3 +236,22 @@ def test_benefits_cli_json(two_weeks: Path, capsys: pytest.CaptureFixture[str]):
     assert "--weeks must be at least 1" in capsys.readouterr().err
     assert main(["benefits", "--store", str(two_weeks), "--as-of", "14/03/2026"]) == 2
     assert "is not a date" in capsys.readouterr().err
+
+
+def test_first_week_of_history_only_warms_up():
+    def week(start: str, orders: int, contacts: int) -> dict:
+        return {"week_start": pd.Timestamp(start), "orders": orders, "contacts": contacts, "deliveries": 10,
+                "deliveries_with_sla": 10, "sla_breaches": 1, "deliveries_with_promise": 10,
+                "extra_promised_days_total": 5.0, "stuck_orders": 0, "stuck_caught_early": 0,
+                "lead_time_total_h": 0.0}
+
+    activity = pd.DataFrame([week("2026-03-02", 100, 1), week("2026-03-09", 100, 8), week("2026-03-16", 100, 12),
+                             week("2026-03-23", 100, 5)])
+    ledger = benefits.build_ledger(activity, date(2026, 3, 24))
+    contacts = ledger.loc[ledger["metric"] == "contacts_per_1000_orders"]
+    assert list(contacts["period"]) == ["warm_up", "baseline", "baseline", "live"]
+    assert contacts["baseline_value"].iloc[0] == pytest.approx(100.0)  # (8 + 12) / 200 orders, not W10's 1
+    assert contacts["value_eur"].iloc[3] == pytest.approx((100.0 - 50.0) / 1000 * 100 * 6.0)
+    # with a single pre-model week that week is the baseline
+    single = benefits.build_ledger(activity.iloc[2:], date(2026, 3, 24))
+    assert list(single.drop_duplicates("week_start")["period"]) == ["baseline", "live"]

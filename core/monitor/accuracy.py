@@ -321,8 +321,10 @@ def accuracy_overview(
         out: dict[str, dict[str, object]] = {}
         for row in frame.to_dict("records"):
             label = "estimated" if row.pop("estimated") else "realised"
-            out[label] = {key: (None if pd.isna(v) else (int(v) if isinstance(v, np.integer) else float(v)))
-                          for key, v in row.items()}
+            out[label] = {
+                key: None if pd.isna(v) else int(v) if isinstance(v, int | np.integer) else float(v)
+                for key, v in row.items()
+            }
         return out
 
     return {"as_of": at.isoformat(), "since": since.isoformat() if since else None,

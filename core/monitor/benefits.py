@@ -3,7 +3,8 @@
 Two comparisons, kept apart:
 - **against the baseline**: each live week's rates (contacts per 1,000 orders, SLA breach share, days
   a first promise lay after the delivery) against the same rates pooled over the weeks before
-  go-live (the first model ETA shown or triage list drawn), valued with the cost assumptions;
+  go-live (the first model ETA shown or triage list drawn; the first week of history only warms up),
+  valued with the cost assumptions;
 - **treated against held out**: orders on the would-be list that were shown to triage against those
   held out (the arm an order was first listed in), on getting stuck after being listed, contacts and
   SLA breaches, with bootstrap 95% confidence intervals (orders resampled within each arm, fixed seed).
@@ -208,7 +209,8 @@ def build_ledger(
     (baseline − week share) × deliveries × breach cost; promise days (baseline − week) × deliveries
     × cost per extra promised day. triage_value_eur is the holdout comparison of the week (orders
     first listed in it) with its CI; total_value_eur adds them up, its CI from the triage part only.
-    Baseline weeks carry their figures and change but no money.
+    Baseline weeks carry their figures and change but no money. The first week of history is
+    `warm_up` (out of the baseline) when there are other pre-model weeks.
     """
     costs = costs or CostAssumptions()
     targets = targets or BenefitTargets()
@@ -220,8 +222,15 @@ def build_ledger(
     week_start = pd.to_datetime(activity["week_start"])
     live_from = pd.Timestamp(go_live) - pd.Timedelta(days=pd.Timestamp(go_live).weekday()) if go_live else None
     is_live = week_start >= live_from if live_from is not None else pd.Series(False, index=activity.index)
+    # The first week of history misses the journeys that began before it (their contacts and
+    # deliveries, or the orders themselves), so it only warms up; it stays out of the baseline
+    # whenever another pre-model week exists.
+    is_warm_up = pd.Series(False, index=activity.index)
+    if (~is_live).sum() >= 2:
+        is_warm_up.iloc[0] = True
+    period = np.where(is_live, "live", np.where(is_warm_up, "warm_up", "baseline"))
     figures = _weekly_figures(activity)
-    base_rows = activity.loc[~is_live]
+    base_rows = activity.loc[~is_live & ~is_warm_up]
     baseline = (
         _weekly_figures(base_rows.drop(columns="week_start").sum().to_frame().T).iloc[0]
         if len(base_rows) else pd.Series(np.nan, index=figures.columns)
@@ -273,7 +282,7 @@ def build_ledger(
             meets = (value <= target) if metric in LOWER_IS_BETTER else (value >= target)
             meets = meets.astype("boolean").where(value.notna(), pd.NA)
         rows.append(pd.DataFrame({
-            "week_start": week_start, "iso_week": iso, "period": np.where(is_live, "live", "baseline"),
+            "week_start": week_start, "iso_week": iso, "period": period,
             "metric": metric, "unit": unit, "value": value.astype(float),
             "baseline_value": float(baseline[metric]), "change_vs_baseline": value - float(baseline[metric]),
             "value_eur": value_eur.astype(float), "value_ci_low_eur": lo.astype(float),
