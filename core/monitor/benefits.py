@@ -209,6 +209,8 @@ def build_ledger(
     (baseline − week share) × deliveries × breach cost; promise days (baseline − week) × deliveries
     × cost per extra promised day. triage_value_eur is the holdout comparison of the week (orders
     first listed in it) with its CI; total_value_eur adds them up, its CI from the triage part only.
+    Stuck figures count by the week an order first got stuck: caught early = on a shown list before
+    that instant; a stall triage prevented never counts here (the holdout comparison measures it).
     Baseline weeks carry their figures and change but no money. The first week of history is
     `warm_up` (out of the baseline) when there are other pre-model weeks.
     """
