@@ -39,3 +39,12 @@ bench: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+
+# The serving API (uvicorn) beside the dashboard: get a token with `python -m core token create --role reader`.
+# OpenMP on one thread: a request scores a row or two, and spinning OpenMP workers fight the other requests.
+API_PORT ?= 8000
+
+.PHONY: api
+api: $(VENV)/.runtime $(STORE)
+	JOURNEYOPS_STORE=$(STORE) OMP_NUM_THREADS=1 $(VENV)/bin/uvicorn --factory api.main:create_app \
+		--host 127.0.0.1 --port $(API_PORT)

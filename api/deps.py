@@ -51,6 +51,14 @@ def get_champions(cache: ChampionCacheDep) -> serving.Champions:
 ChampionsDep = Annotated[serving.Champions, Depends(get_champions)]
 
 
+def get_forecast_cache(request: Request) -> serving.ForecastCache:
+    """The app's in-memory forecasts of the latest morning."""
+    return request.app.state.forecast_cache
+
+
+ForecastCacheDep = Annotated[serving.ForecastCache, Depends(get_forecast_cache)]
+
+
 class TokenCache:
     """The active tokens, re-read from the store at most every `check_every_s` (so a revoke lands within it)."""
 

@@ -19,6 +19,7 @@ class Settings(BaseModel):
     rate_per_s: float = Field(50.0, gt=0)
     rate_burst: int = Field(100, gt=0)
     champion_check_s: float = Field(1.0, ge=0)
+    forecast_check_s: float = Field(1.0, ge=0)
     token_check_s: float = Field(1.0, ge=0)
     busy_retry_after_s: int = Field(5, gt=0)
 

@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from core import domain, features, registry, store
+from core import config, domain, features, registry, store
 from core.errors import JourneyOpsError
 
 StorePath = str | os.PathLike[str] | None
@@ -204,6 +204,61 @@ def read_forecast(order_id: str, store_path: StorePath = None) -> dict[str, Any]
     row = rows[0]
     row["reasons"] = _reasons(row.get("reasons"))
     return row
+
+
+def store_fingerprint(store_path: StorePath = None) -> tuple[tuple[int, int] | None, ...]:
+    """(mtime, size) of the store file and its WAL: any committed write changes one of them."""
+    path = config.store_path(store_path)
+    found: list[tuple[int, int] | None] = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            found.append(None)
+            continue
+        found.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+class ForecastCache:
+    """The latest morning's forecasts in memory, reloaded when the store's files change (looked at
+    most every `check_every_s`): a forecast request then opens no database file, which is most of
+    its cost. Orders not scored that morning are read from the store."""
+
+    def __init__(
+        self, store_path: StorePath = None, check_every_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store_path = store_path
+        self.check_every_s = check_every_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._fingerprint: tuple[tuple[int, int] | None, ...] | None = None
+        self._checked_at = -math.inf
+
+    def _refresh(self) -> None:
+        now = self.clock()
+        if now - self._checked_at < self.check_every_s:
+            return
+        self._checked_at = now
+        # Fingerprint first: a write landing during the read is seen on the next check.
+        fingerprint = store_fingerprint(self.store_path)
+        if fingerprint == self._fingerprint:
+            return
+        rows = _fetch_records("api_forecasts_latest_day", {}, self.store_path)
+        for row in rows:
+            row["reasons"] = _reasons(row.get("reasons"))
+        self._rows = {row["order_id"]: row for row in rows}
+        self._fingerprint = fingerprint
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        """The latest champion forecast of an order (as `read_forecast`), or None."""
+        with self._lock:
+            self._refresh()
+            row = self._rows.get(order_id)
+        if row is not None:
+            return {**row, "reasons": list(row["reasons"])}
+        return read_forecast(order_id, self.store_path)
 
 
 def read_at_risk(

@@ -327,3 +327,23 @@ def test_no_champion_or_no_tables_is_unavailable(tmp_path):
         serving.ChampionCache(path).get()
     assert serving.read_forecast("A", path) is None
     assert serving.check_ready(path) == {"predictions": 0, "triage_rows": 0, "champions": 0}
+
+
+def test_forecast_cache_serves_memory_and_reloads_when_the_store_changes(world, tmp_path):
+    path = copy_store(world.path, tmp_path)
+    clock = [0.0]
+    cache = serving.ForecastCache(path, check_every_s=1.0, clock=lambda: clock[0])
+    with store.connect(path, read_only=True) as con:
+        order_ids = [r[0] for r in con.execute("select distinct order_id from predictions order by 1").fetchall()]
+    for order_id in order_ids[:25]:
+        assert cache.get(order_id) == serving.read_forecast(order_id, path)
+    assert cache.get("no-such-order") is None
+    order_id = order_ids[0]
+    with store.transaction(path) as con:
+        con.execute("update predictions set p50_h = 123.5 where order_id = $o and role = 'champion' "
+                    "and as_of_at = $at", {"o": order_id, "at": world.as_of_at})
+    assert cache.get(order_id)["p50_h"] != 123.5  # not looked at again within the interval
+    clock[0] = 2.0
+    assert cache.get(order_id)["p50_h"] == 123.5
+    fingerprint = serving.store_fingerprint(path)
+    assert serving.store_fingerprint(path) == fingerprint

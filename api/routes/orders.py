@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
-from api.deps import ReaderDep, SettingsDep
+from api.deps import ForecastCacheDep, ReaderDep
 from api.schemas import ErrorOut, ForecastOut
-from core import serving
 
 router = APIRouter(tags=["orders"])
 
@@ -20,11 +19,11 @@ router = APIRouter(tags=["orders"])
 )
 def get_forecast(
     _: ReaderDep,
-    settings: SettingsDep,
+    forecasts: ForecastCacheDep,
     order_id: Annotated[str, Path(min_length=1, max_length=100)],
 ) -> ForecastOut:
     """ETA p50 and interval, probability of getting stuck, reasons, model versions and as-of."""
-    row = serving.read_forecast(order_id, settings.store_path)
+    row = forecasts.get(order_id)
     if row is None:
         raise HTTPException(404, f"no forecast for order {order_id}: it is unknown, ended, or not scored yet")
     return ForecastOut.model_validate(row)
