@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import assumptions
+from core import assumptions, store
 from core.assumptions import BenefitTargets
 from core.domain import CostAssumptions
 from core.errors import ConfigError
@@ -255,3 +255,19 @@ def test_first_week_of_history_only_warms_up():
     # with a single pre-model week that week is the baseline
     single = benefits.build_ledger(activity.iloc[2:], date(2026, 3, 24))
     assert list(single.drop_duplicates("week_start")["period"]) == ["baseline", "live"]
+
+
+def test_cli_on_a_store_from_before_the_daily_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    import duckdb
+
+    from core.cli import main
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute(store.load_sql("schema_001"))  # orders, events, contacts: no predictions, no triage list
+    con.execute("insert into events values ('e1', 'A', 'placed', '2026-03-02 08:00', null, 'test', now())")
+    con.close()
+    assert main(["benefits", "--store", str(old)]) == 2
+    assert "run the daily job once to migrate it" in capsys.readouterr().err
+    assert main(["accuracy", "--store", str(old)]) == 2
+    assert "run the daily job once" in capsys.readouterr().err

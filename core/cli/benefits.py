@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Literal
 
 from core.cli import add_command, print_json
-from core.errors import ConfigError
+from core.errors import ConfigError, JourneyOpsError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,11 +51,26 @@ def _day(text: str | None, option: str) -> date | None:
         raise ConfigError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from exc
 
 
+@contextmanager
+def _current_schema() -> Iterator[None]:
+    """A store from before the daily job's tables, opened read-only, is never migrated."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.CatalogException as exc:
+        raise JourneyOpsError(
+            f"the store has no {str(exc).split('Table with name ')[-1].split(' ')[0]} table yet (an older schema); "
+            "run the daily job once to migrate it"
+        ) from exc
+
+
 def cmd_benefits(args: argparse.Namespace) -> None:
     from core.monitor import benefits
 
-    report = benefits.benefits_report(args.store, as_of=_day(args.as_of, "--as-of"), weeks=args.weeks,
-                                      n_boot=args.resamples, seed=args.seed)
+    with _current_schema():
+        report = benefits.benefits_report(args.store, as_of=_day(args.as_of, "--as-of"), weeks=args.weeks,
+                                          n_boot=args.resamples, seed=args.seed)
     if args.json:
         print_json(report)
         return
@@ -75,8 +92,9 @@ def cmd_accuracy(args: argparse.Namespace) -> None:
 
     if args.k < 1:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
-    overview = accuracy.accuracy_overview(args.store, as_of=_day(args.as_of, "--as-of"),
-                                          since=_day(args.since, "--since"), k=args.k)
+    with _current_schema():
+        overview = accuracy.accuracy_overview(args.store, as_of=_day(args.as_of, "--as-of"),
+                                              since=_day(args.since, "--since"), k=args.k)
     if args.json:
         print_json(overview)
         return
