@@ -43,15 +43,11 @@ CALENDAR_COLUMNS: tuple[str, ...] = ("as_of_weekday", "as_of_hour", "as_of_day_o
 # Counts of each stage visited restate the path that current_stage, prefix_len and exceptions_so_far
 # already watch; leaving them out keeps Evidently's cost (per column) within the daily budget.
 SKIPPED_PREFIXES: tuple[str, ...] = (features.ACTIVITY_PREFIX,)
-# Work in progress takes one value per warehouse, carrier or stage on a day, so its spread is that of
-# a few groups, not of rows: the threshold sits above the weekly rhythm and day-to-day backlog (up to
-# 0.8 in a 30-day control run) and below what an outage or a surge does to it (x2 and more in days).
-# The model's outputs move with the closed loop itself (triage clears stalls the reference period
-# never saw cleared: stuck_prob reached 0.26 in the control run), so they alert on a larger shift.
-DRIFT_THRESHOLDS: dict[str, float] = {
-    "wip_stage": 1.0, "wip_warehouse": 1.0, "wip_carrier": 1.0, "stuck_prob": 0.4, "p50_h": 0.4,
-}
-MIN_WEEKDAY_REFERENCE_ROWS = 300
+# Load and calendar columns get their thresholds from the reference's own day-to-day variation
+# (drift.calibrate_thresholds, once per champion). The model's outputs also move with the closed loop
+# itself, which the pre-go-live reference never saw: triage clears stalls, so stuck_prob shifts (it
+# reached 0.26 against a 0.22 noise floor in a 30-day control run); they alert on a larger shift.
+DRIFT_THRESHOLDS: dict[str, float] = {"stuck_prob": 0.4, "p50_h": 0.4}
 PREDICTION_COLUMNS: tuple[str, ...] = ("p50_h", "stuck_prob")
 RETRAIN_RULES: tuple[str, ...] = ("drift_share", "accuracy_decay", "coverage_decay")
 
@@ -146,19 +142,16 @@ def _monitor(
 ) -> tuple[monitor_drift.DriftResult | None, dict[str, Any]]:
     if champion is None or open_orders.empty or scores is None:
         return None, {}
-    reference = scoring.load_reference(champion, store_path)
+    reference = scoring.load_reference(champion, pd.Timestamp(open_orders["as_of_at"].iloc[0]), store_path)
     if reference.empty:
         return None, {"drift_skipped": "empty reference sample"}
     compared, categorical = _drift_columns(champion, reference, open_orders)
-    # The batch is one weekday: compare it with the same weekday of the reference weeks (orders,
-    # stage timings and closed warehouse days all follow the week), when there are enough of them.
-    as_of_at = pd.Timestamp(open_orders["as_of_at"].iloc[0])
-    same_weekday = reference[pd.to_datetime(reference["as_of_at"]).dt.weekday == as_of_at.weekday()]
-    if len(same_weekday) >= MIN_WEEKDAY_REFERENCE_ROWS:
-        reference = same_weekday
+    calibrated = scoring.load_calibration(champion, reference, compared, PREDICTION_COLUMNS, categorical,
+                                          settings.monitor, store_path)
     current = open_orders.join(scores)
     result = monitor_drift.compute_drift(
-        reference, current, compared, PREDICTION_COLUMNS, categorical=categorical, settings=settings.monitor
+        reference, current, compared, PREDICTION_COLUMNS, categorical=categorical, settings=settings.monitor,
+        calibrated=calibrated,
     )
     return result, {"drift_columns": len(compared), "reference_rows": len(reference)}
 
@@ -181,7 +174,7 @@ def _retrain_reason(
         fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES})
         if fired:
             return "alert: " + ", ".join(fired)
-    trained_until = scoring._training_end(champion.classifier_version, store_path)
+    trained_until = scoring.training_end(champion.classifier_version, store_path)
     if trained_until is not None and settings.retrain_every_days > 0:
         age_days = (as_of_at - trained_until).days
         if age_days >= settings.retrain_every_days:
@@ -196,12 +189,10 @@ def compute_day(
     settings: DailySettings | None = None,
     simulate_triage: bool = False,
     day_files: Sequence[Path] = (),
-    ingest_figures: dict[str, Any] | None = None,
 ) -> DayOutput:
     """Everything the day writes, from the store as it stands (read-only; nothing is written)."""
     with _single_thread():
-        return _compute_day(as_of, store_path, settings or DailySettings(), simulate_triage, day_files,
-                            ingest_figures)
+        return _compute_day(as_of, store_path, settings or DailySettings(), simulate_triage, day_files)
 
 
 def _compute_day(
@@ -210,7 +201,6 @@ def _compute_day(
     settings: DailySettings,
     simulate_triage: bool,
     day_files: Sequence[Path],
-    ingest_figures: dict[str, Any] | None,
 ) -> DayOutput:
     as_of_at = as_of_instant(as_of)
     now = store.utcnow()
@@ -234,7 +224,7 @@ def _compute_day(
     if champion is not None and champion_scores is not None and len(open_orders):
         scored = open_orders.join(champion_scores)
         listed = triage.build_triage_list(scored, settings.costs, settings.triage)
-        reference = scoring.load_reference(champion, store_path)
+        reference = scoring.load_reference(champion, as_of_at, store_path)
         categorical, numeric = scoring.model_inputs(champion.classifier)
         typical = scoring.typical_values(reference, categorical, numeric)
         reasons = scoring.explain_stuck(champion.classifier, listed, typical)
@@ -267,8 +257,8 @@ def _compute_day(
     day_alerts = monitor_alerts.evaluate_rules(results, settings.rules)
     retrain_reason = _retrain_reason(day_alerts, champion, as_of_at, settings, store_path)
     challenger = serving.get("challenger")
+    # What this run loaded is the run's record (job_runs), not the day's: a re-run loads nothing new.
     figures = {
-        **(ingest_figures or {}),
         **drift_figures,
         "validity_rows": validity["rows_total"],
         "quarantined_rows": validity["rows_quarantined"],
@@ -429,11 +419,13 @@ def run_daily(
             day_files = _day_files(landing_dir, as_of)
         ingest_figures = _ingest(as_of, store_path, landing_dir, day_files)
         day = compute_day(as_of, store_path, settings=settings, simulate_triage=world is not None,
-                          day_files=day_files, ingest_figures=ingest_figures)
+                          day_files=day_files)
         write_day(day, store_path)
         outcome = {k: v for k, v in day.summary.items() if k not in ("figures", "computed_at")}
-        outcome.update(json.loads(day.summary["figures"]), seconds=round(time.perf_counter() - started, 2))
+        outcome.update(json.loads(day.summary["figures"]), **ingest_figures,
+                       seconds=round(time.perf_counter() - started, 2))
         run.figures.update({k: outcome[k] for k in ("open_orders", "listed", "held_out", "alerts", "seconds")})
+        run.figures.update(ingest_figures)
         outcome["run_id"] = run.run_id
     if settings.notify and day.alerts and not rerun:
         monitor_alerts.notify(day.alerts, store_path=store_path)

@@ -6,8 +6,8 @@ change in the stuck probability is measured. A group that raises the risk well a
 value would give is a reason. It is honest (the model's own response, not a restated stage) and cheap,
 because only the listed orders (tens to hundreds) are explained.
 
-The reference sample of a champion is the open orders at each midnight of the last week of its
-training window, with the champion's scores; it is kept as Parquet beside the model artifacts, so
+The reference sample of a champion is the open orders at each midnight of the four weeks before it
+first served, with the champion's scores; it is kept as Parquet beside the model artifacts, so
 drift is always measured against what the serving model learnt from.
 """
 
@@ -187,7 +187,8 @@ def reference_file(models: ServingModels, store_path: StorePath = None) -> Path:
     return folder / f"{models.forecaster_version}__{models.classifier_version}.parquet"
 
 
-def _training_end(version_id: str, store_path: StorePath) -> datetime | None:
+def training_end(version_id: str, store_path: StorePath = None) -> datetime | None:
+    """The end of a version's training window (midnight), or None when it is not recorded."""
     window = registry.get_version(version_id, store_path).training_window
     if isinstance(window, str):
         window = json.loads(window)
@@ -196,30 +197,58 @@ def _training_end(version_id: str, store_path: StorePath) -> datetime | None:
     return pd.Timestamp(window[1]).floor("D").to_pydatetime()
 
 
-def build_reference(models: ServingModels, store_path: StorePath = None) -> pd.DataFrame:
-    """Open orders at each midnight of the last four weeks of the classifier's training window, with
-    the champion's scores: what the model learnt from, in the same form as a daily batch."""
-    end = _training_end(models.classifier_version, store_path)
-    start = None if end is None else end - timedelta(days=REFERENCE_DAYS)
+def build_reference(models: ServingModels, first_served_at: datetime, store_path: StorePath = None) -> pd.DataFrame:
+    """Open orders at each of the REFERENCE_DAYS midnights before the champion first served, with its
+    scores: the recent world it was trained for, in the same form as a daily batch. (Its training
+    window's own start would reach back into a young store's warm-up, when nothing looks normal.)"""
+    end = pd.Timestamp(first_served_at).floor("D").to_pydatetime() - timedelta(days=1)
     frame = features.build_prefix_features(
-        store_path, mode="snapshots", as_of=end, start=start, every_h=24.0,
+        store_path, mode="snapshots", as_of=end, start=end - timedelta(days=REFERENCE_DAYS), every_h=24.0,
         max_prefixes=REFERENCE_MAX_ROWS, with_targets=False,
     )
     scores = score_frame(frame, models)
     return frame.join(scores)
 
 
-def load_reference(models: ServingModels, store_path: StorePath = None) -> pd.DataFrame:
-    """The champion's reference sample, built once and then read from its Parquet file."""
+def load_reference(models: ServingModels, first_served_at: datetime, store_path: StorePath = None) -> pd.DataFrame:
+    """The champion's reference sample, built on the first day it serves and then read from its file."""
     path = reference_file(models, store_path)
     if path.exists():
         return pd.read_parquet(path)
-    reference = build_reference(models, store_path)
+    reference = build_reference(models, first_served_at, store_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_suffix(".parquet.tmp")
     reference.to_parquet(staged, index=False)
     os.replace(staged, path)  # readers see the whole file or none
     return reference
+
+
+def load_calibration(
+    models: ServingModels,
+    reference: pd.DataFrame,
+    features_compared: Sequence[str],
+    predictions: Sequence[str],
+    categorical: Sequence[str],
+    settings: Any,
+    store_path: StorePath = None,
+) -> dict[str, float]:
+    """Per-column drift thresholds from the reference's own day-to-day variation (monitor's
+    `calibrate_thresholds`), computed once per champion pair and kept beside its reference sample."""
+    from core.monitor import drift
+
+    path = reference_file(models, store_path).with_suffix(".thresholds.json")
+    wanted = sorted([*features_compared, *predictions])
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored.get("columns") == wanted:
+            return {k: float(v) for k, v in stored["thresholds"].items()}
+    calibrated = drift.calibrate_thresholds(reference, features_compared, predictions,
+                                            categorical=categorical, settings=settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(path.name + ".tmp")
+    staged.write_text(json.dumps({"columns": wanted, "thresholds": calibrated}, sort_keys=True))
+    os.replace(staged, path)
+    return calibrated
 
 
 def typical_values(reference: pd.DataFrame, categorical: Sequence[str], numeric: Sequence[str]) -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""The closed loop: the world is told yesterday's decisions, refuses gaps, and the demo history."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core import closed_loop, daily, simulate, store
+from core.errors import ConfigError
+
+
+def small_world(start: date) -> simulate.World:
+    return simulate.World(simulate.load_world_config(), seed=3, start=start, orders_per_day=40)
+
+
+def test_world_refuses_to_skip_days(store_file: Path) -> None:
+    world = small_world(date(2026, 3, 2))
+    with pytest.raises(ConfigError, match="has only reached 2026-03-02; run the days before 2026-03-04"):
+        closed_loop.advance_world(world, date(2026, 3, 4), store_file)
+
+
+def test_a_day_already_simulated_is_not_simulated_again(store_file: Path) -> None:
+    world = small_world(date(2026, 3, 2))
+    files = closed_loop.advance_world(world, date(2026, 3, 2), store_file)
+    assert [p.name for p in files] == ["orders_2026-03-02.parquet", "events_2026-03-02.parquet",
+                                       "contacts_2026-03-02.parquet"]
+    stamps = [p.stat().st_mtime_ns for p in files]
+    assert closed_loop.advance_world(world, date(2026, 3, 2), store_file) == files
+    assert [p.stat().st_mtime_ns for p in files] == stamps
+    assert world.day == date(2026, 3, 3)
+
+
+def test_world_state_survives_between_processes(store_file: Path) -> None:
+    world = small_world(date(2026, 3, 2))
+    state = closed_loop.world_state_file(store_file)
+    closed_loop.advance_world(world, date(2026, 3, 2), store_file, state_file=state)
+    resumed = closed_loop.load_world(store_file)
+    assert resumed is not None and resumed.day == date(2026, 3, 3)
+    assert resumed.step().orders.equals(world.step().orders)
+
+
+def test_pre_model_demo_history_shows_static_promises_and_no_list(store_file: Path) -> None:
+    outcome = closed_loop.build_demo_history(store_file, days=6, orders_per_day=40, train=False,
+                                             end=date(2026, 3, 7), progress=False)
+    assert outcome["start"] == "2026-03-02" and outcome["go_live"] is None
+    with store.connect(store_file, read_only=True) as con:
+        orders = con.execute("select count(*) from orders").fetchone()[0]
+        static = con.execute("select count(*) from eta_shown where source = 'static'").fetchone()[0]
+        model = con.execute("select count(*) from eta_shown where source = 'model'").fetchone()[0]
+        listed = con.execute("select count(*) from triage_list").fetchone()[0]
+    assert static == orders > 0 and model == 0 and listed == 0
+    # The store is fed by the world from here on: a daily run advances it by one day.
+    summary = daily.run_daily(date(2026, 3, 8), store_file, world=closed_loop.load_world(store_file),
+                              world_state=closed_loop.world_state_file(store_file))
+    assert summary["eta_source"] == "static" and summary["listed"] == 0 and summary["files_loaded"] == 3
+    assert closed_loop.load_world(store_file).day == date(2026, 3, 9)
+
+
+def test_feedback_tells_the_world_what_was_shown_and_worked(store_file: Path) -> None:
+    import pandas as pd
+
+    with store.transaction(store_file) as con:
+        con.execute("insert into eta_shown values ('O0000001', date '2026-03-03', timestamp '2026-03-05 12:00', "
+                    "'model', 'forecaster-v1')")
+        con.execute("insert into triage_actions values ('a1', 'O0000002', date '2026-03-02', 'chased_carrier', "
+                    "null, 'sim-triage', timestamp '2026-03-03 09:00')")
+        con.execute("insert into triage_actions values ('a2', 'O0000003', date '2026-03-02', 'false_alarm', "
+                    "null, 'alice', timestamp '2026-03-03 09:00')")
+    eta_shown, worked = closed_loop._feedback(date(2026, 3, 3), store_file)
+    assert eta_shown == {"O0000001": pd.Timestamp("2026-03-05 12:00", tz="UTC")}
+    assert worked == ["O0000002"]
+
+
+def test_demo_refuses_a_period_without_go_live(store_file: Path) -> None:
+    with pytest.raises(ConfigError, match="leaves no days after go-live"):
+        closed_loop.build_demo_history(store_file, days=5, orders_per_day=10, pre_model_days=5)
