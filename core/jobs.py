@@ -223,3 +223,17 @@ def retrain_bounded(
         run.figures.update({kind: outcome["versions"][kind]["status"] for kind in KINDS})
         outcome["run_id"] = run.run_id
     return outcome
+
+
+def report_progress(
+    run: JobRun, fraction: float, message: str, store_path: str | os.PathLike[str] | None = None
+) -> None:
+    """Record how far a running job is (0..1) and what it is doing, for a page polling its row."""
+    clamped = min(max(float(fraction), 0.0), 1.0)
+    # Kept in figures so no schema change is needed; the run's own figures replace it when it ends.
+    figures = {**run.figures, "progress": clamped, "progress_message": message}
+    with store.transaction(store_path) as con:
+        con.execute(
+            store.load_sql("operations_report_progress"),
+            {"figures": json.dumps(figures, default=str), "run_id": run.run_id},
+        )
