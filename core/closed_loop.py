@@ -141,11 +141,11 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
 
 def demo_settings() -> Any:
     """Daily settings of the demo: retrains bounded in rows and boosting rounds, so the whole history
-    builds within its budget, and at most one scheduled retrain after go-live."""
+    builds within its budget; no scheduled retrain within the demo's weeks after go-live."""
     from core import daily
 
     return daily.DailySettings(retrain_max_rows=20_000, retrain_params={"max_iter": 100},
-                               retrain_every_days=14, notify=False)
+                               retrain_every_days=21, notify=False)
 
 
 def build_demo_history(

@@ -164,6 +164,37 @@ def _single_thread() -> Any:
     return threadpool_limits(limits=1, user_api="openmp")
 
 
+ACCURACY_WINDOW_DAYS = 14
+MIN_MATURED_FORECASTS = 50
+
+
+def _accuracy_inputs(
+    champion: scoring.ServingModels | None, as_of: date, as_of_at: datetime, store_path: StorePath
+) -> dict[str, Any]:
+    """The accuracy and coverage inputs of the decay rules: matured champion forecasts of the last
+    two weeks (the accuracy module) against the champion's own holdout MAE from the registry."""
+    from core import registry
+    from core.monitor import accuracy
+
+    if champion is None:
+        return {}
+    overview = accuracy.accuracy_overview(store_path, as_of=as_of_at,
+                                          since=as_of - timedelta(days=ACCURACY_WINDOW_DAYS))
+    forecast = overview["forecast"]
+    realised = forecast.get("realised") if isinstance(forecast, dict) else None
+    if not realised or (realised.get("forecasts") or 0) < MIN_MATURED_FORECASTS:
+        return {}
+    subject = champion.forecaster_version
+    inputs: dict[str, Any] = {
+        "coverage": {"coverage": realised["coverage_80_pct"] / 100.0, "nominal": 0.8, "subject": subject},
+    }
+    reference_mae = registry.get_version(champion.forecaster_version, store_path).metrics.get("mae_days")
+    if reference_mae:
+        inputs["accuracy"] = {"mae_days": realised["mae_h"] / 24.0, "reference_mae_days": float(reference_mae),
+                              "subject": subject}
+    return inputs
+
+
 def _retrain_reason(
     alerts: Sequence[monitor_alerts.Alert], champion: scoring.ServingModels | None, as_of_at: datetime,
     settings: DailySettings, store_path: StorePath,
@@ -254,6 +285,7 @@ def _compute_day(
     }
     if drift is not None:
         results["drift"] = drift
+    results.update(_accuracy_inputs(champion, as_of, as_of_at, store_path))
     day_alerts = monitor_alerts.evaluate_rules(results, settings.rules)
     retrain_reason = _retrain_reason(day_alerts, champion, as_of_at, settings, store_path)
     challenger = serving.get("challenger")
@@ -417,7 +449,9 @@ def run_daily(
             day_files = closed_loop.advance_world(world, as_of, store_path, landing_dir, world_state)
         else:
             day_files = _day_files(landing_dir, as_of)
-        ingest_figures = _ingest(as_of, store_path, landing_dir, day_files)
+        # The world's files are the day's feed; otherwise the whole landing folder is offered (files of
+        # later days wait, files already loaded are skipped), and the day's files name the validity batch.
+        ingest_figures = _ingest(as_of, store_path, landing_dir, day_files if world is not None else [])
         day = compute_day(as_of, store_path, settings=settings, simulate_triage=world is not None,
                           day_files=day_files)
         write_day(day, store_path)

@@ -33,6 +33,7 @@ from core.models.training import prepare_features
 StorePath = str | os.PathLike[str] | None
 REFERENCE_DAYS = 28  # four of each weekday, so a day's batch is compared with its own weekday
 REFERENCE_MAX_ROWS = 20_000
+WARM_UP_DAYS = 7
 TOP_REASONS = 3
 MIN_REASON_EFFECT = 0.01  # a change below one point of probability is not a reason
 # Feature groups explained together (their values only make sense as a set).
@@ -202,8 +203,13 @@ def build_reference(models: ServingModels, first_served_at: datetime, store_path
     scores: the recent world it was trained for, in the same form as a daily batch. (Its training
     window's own start would reach back into a young store's warm-up, when nothing looks normal.)"""
     end = pd.Timestamp(first_served_at).floor("D").to_pydatetime() - timedelta(days=1)
+    start = end - timedelta(days=REFERENCE_DAYS)
+    first_event_at = store.read_status(store_path)["first_event_at"]
+    if first_event_at is not None:
+        # A young store's first week is warm-up (the world starts empty): never a normal day.
+        start = max(start, pd.Timestamp(first_event_at).floor("D").to_pydatetime() + timedelta(days=WARM_UP_DAYS))
     frame = features.build_prefix_features(
-        store_path, mode="snapshots", as_of=end, start=end - timedelta(days=REFERENCE_DAYS), every_h=24.0,
+        store_path, mode="snapshots", as_of=end, start=min(start, end - timedelta(days=1)), every_h=24.0,
         max_prefixes=REFERENCE_MAX_ROWS, with_targets=False,
     )
     scores = score_frame(frame, models)

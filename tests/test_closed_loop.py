@@ -76,3 +76,17 @@ def test_feedback_tells_the_world_what_was_shown_and_worked(store_file: Path) ->
 def test_demo_refuses_a_period_without_go_live(store_file: Path) -> None:
     with pytest.raises(ConfigError, match="leaves no days after go-live"):
         closed_loop.build_demo_history(store_file, days=5, orders_per_day=10, pre_model_days=5)
+
+
+def test_daily_without_a_world_ingests_what_landed_through_the_day(store_file: Path) -> None:
+    folder = closed_loop.landing_dir(store_file)
+    simulate.simulate_to_dir(folder, days=3, orders_per_day=30, start="2026-03-02", progress=False)
+    first = daily.run_daily(date(2026, 3, 3), store_file, landing_dir=folder, retrain=False)
+    # Two days of files loaded, the third waits for its own run; no champion yet: static promises only.
+    # (two empty contact files have one content, which loads once)
+    assert first["files_loaded"] + first["files_already_loaded"] == 6
+    assert first["eta_source"] == "static" and first["listed"] == 0
+    again = daily.run_daily(date(2026, 3, 3), store_file, landing_dir=folder, retrain=False)
+    assert again["files_loaded"] == 0 and again["files_already_loaded"] == 6
+    validity = daily.monitor_validity.read_validity(None, store_file)
+    assert validity["rows_total"].tolist() == [first["validity_rows"]]

@@ -10,8 +10,8 @@ from core.cli import add_command, print_json
 from core.errors import ConfigError
 
 # Sized so that `make run` builds the whole closed-loop history in under 2 minutes on 2 cores.
-DEMO_DAYS = 60
-DEMO_ORDERS_PER_DAY = 800
+DEMO_DAYS = 42
+DEMO_ORDERS_PER_DAY = 600
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

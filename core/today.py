@@ -1,0 +1,112 @@
+"""Today: the morning's figures in one place — open orders, the list, alerts, freshness, the champion
+and its recent accuracy, and what moved since the day before. The Today page shows exactly these."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+
+from core import store
+
+StorePath = str | os.PathLike[str] | None
+ACCURACY_WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class TodayFigures:
+    """The figures of one morning (the as-of day) and their change since the day before."""
+
+    as_of_date: date
+    open_orders: int
+    on_list: int
+    held_out: int
+    list_expected_cost: float
+    alerts_raised: int
+    critical_raised: int
+    alerts_open: int
+    actions: int
+    last_event_at: datetime | None
+    freshness_h: float | None  # hours between the newest event and the end of the as-of day
+    events_last_day: int
+    forecaster_version: str | None
+    classifier_version: str | None
+    eta_source: str | None
+    matured_forecasts: int
+    mae_h: float | None  # champion p50 absolute error over the last ACCURACY_WINDOW_DAYS mornings
+    coverage_pct: float | None  # share of those delivered inside [p10, p90]
+    open_orders_change: int | None  # None when the day before had no run
+    on_list_change: int | None
+    alerts_open_change: int
+    new_on_list: int
+    left_list: int
+    champion_changed: bool
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a day's figures are taken at: its end (midnight UTC after it)."""
+    return datetime.combine(day + timedelta(days=1), time())
+
+
+def run_days(store_path: StorePath = None) -> list[date]:
+    """The days the daily job has run for, newest first (empty before the first run)."""
+    days = store.fetch_df("today_days", {}, store_path)
+    return [pd.Timestamp(d).date() for d in days["as_of_date"]]
+
+
+def _none(value: object) -> object:
+    return None if value is None or pd.isna(value) else value
+
+
+def _float(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def load_today(as_of: date | None = None, store_path: StorePath = None) -> TodayFigures | None:
+    """Today's figures for `as_of` (default: the latest run day); None when the daily job never ran."""
+    days = run_days(store_path)
+    if not days:
+        return None
+    day = as_of or days[0]
+    as_of_at = end_of_day(day)
+    figures = store.fetch_df("today_figures", {"as_of_date": day}, store_path)
+    today, yesterday = figures.iloc[0], figures.iloc[1]
+    changes = store.fetch_df("today_list_changes", {"as_of_date": day}, store_path).iloc[0]
+    fresh = store.fetch_df("today_freshness", {"as_of_at": as_of_at}, store_path).iloc[0]
+    accuracy = store.fetch_df(
+        "today_accuracy",
+        {"as_of_date": day, "as_of_at": as_of_at, "window_days": ACCURACY_WINDOW_DAYS},
+        store_path,
+    ).iloc[0]
+    last_event_at = _none(fresh["last_event_at"])
+    had_yesterday = bool(yesterday["has_run"])
+    return TodayFigures(
+        as_of_date=day,
+        open_orders=int(today["open_orders"]),
+        on_list=int(today["on_list"]),
+        held_out=int(today["held_out"]),
+        list_expected_cost=float(today["list_expected_cost"]),
+        alerts_raised=int(today["alerts_raised"]),
+        critical_raised=int(today["critical_raised"]),
+        alerts_open=int(today["alerts_open"]),
+        actions=int(today["actions"]),
+        last_event_at=None if last_event_at is None else pd.Timestamp(last_event_at).to_pydatetime(),
+        freshness_h=None if last_event_at is None
+        else (as_of_at - pd.Timestamp(last_event_at).to_pydatetime()).total_seconds() / 3600,
+        events_last_day=int(fresh["events_last_day"]),
+        forecaster_version=_none(today["forecaster_version"]),  # type: ignore[arg-type]
+        classifier_version=_none(today["classifier_version"]),  # type: ignore[arg-type]
+        eta_source=_none(today["eta_source"]),  # type: ignore[arg-type]
+        matured_forecasts=int(accuracy["matured_forecasts"]),
+        mae_h=_float(accuracy["mae_h"]),
+        coverage_pct=_float(accuracy["coverage_pct"]),
+        open_orders_change=int(today["open_orders"] - yesterday["open_orders"]) if had_yesterday else None,
+        on_list_change=int(today["on_list"] - yesterday["on_list"]) if had_yesterday else None,
+        alerts_open_change=int(today["alerts_open"] - yesterday["alerts_open"]),
+        new_on_list=int(changes["new_on_list"]),
+        left_list=int(changes["left_list"]),
+        champion_changed=had_yesterday
+        and _none(today["forecaster_version"]) != _none(yesterday["forecaster_version"]),
+    )

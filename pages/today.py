@@ -1,0 +1,61 @@
+"""Today: the morning view — orders open, on the list, alerts, data freshness, the champion and its
+recent accuracy, and what changed since yesterday."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.today import ACCURACY_WINDOW_DAYS
+from ui import data, layout, session, worklist
+
+session.require_page("today")
+st.title("Today")
+store_path = data.current_store()
+with layout.store_guard():
+    version = data.store_version(store_path)
+    days = worklist.run_days(store_path, version)
+    if not days:
+        worklist.no_run("a morning")
+    as_of = worklist.pick_day(days)
+    figures = worklist.today_figures(store_path, version, as_of)
+
+assert figures is not None  # a run day always has figures
+st.caption(f"The morning of {figures.as_of_date:%A %d %B %Y}: figures as they stood at the end of the day (UTC).")
+
+
+def change(value: int | None) -> str:
+    return "—" if value is None else f"{value:+,}"
+
+
+layout.kpi_row([
+    ("Orders open", layout.fmt_int(figures.open_orders), "Orders not delivered or cancelled at the day's end."),
+    ("On the list", layout.fmt_int(figures.on_list), f"Shown to triage; {figures.held_out} more held out to "
+     "measure benefit (never shown)."),
+    ("Alerts open", layout.fmt_int(figures.alerts_open), f"{figures.alerts_raised} raised this day, "
+     f"{figures.critical_raised} critical."),
+    ("Data freshness", "—" if figures.freshness_h is None else f"{figures.freshness_h:.1f} h",
+     "Hours between the newest event and the end of the day."),
+    ("Champion", figures.forecaster_version or "none (static ETAs)", "The forecaster that served this morning."),
+    ("Champion error", "—" if figures.mae_h is None else f"{figures.mae_h:.1f} h",
+     f"Mean absolute error of its median ETA over the last {ACCURACY_WINDOW_DAYS} mornings, delivered orders."),
+])
+
+st.subheader("Since yesterday")
+layout.kpi_row([
+    ("Open orders", change(figures.open_orders_change), "Change in orders open."),
+    ("List size", change(figures.on_list_change), "Change in orders shown on the list."),
+    ("New on the list", layout.fmt_int(figures.new_on_list), "Shown today, not shown yesterday."),
+    ("Left the list", layout.fmt_int(figures.left_list), "Shown yesterday, not today."),
+    ("Alerts open", change(figures.alerts_open_change), "Change in open alerts."),
+    ("Actions taken", layout.fmt_int(figures.actions), "Actions recorded on this morning's list."),
+])
+notes = []
+if figures.champion_changed:
+    notes.append(f"A new champion serves: **{figures.forecaster_version}**.")
+if figures.coverage_pct is not None:
+    notes.append(f"{figures.coverage_pct:.0f}% of {figures.matured_forecasts:,} matured forecasts fell "
+                 "inside their 80% interval.")
+if figures.last_event_at is not None:
+    notes.append(f"Newest event: {figures.last_event_at:%a %d %b %H:%M} ({figures.events_last_day:,} events "
+                 "in the last 24 h).")
+st.markdown("  \n".join(notes) or "Nothing changed since yesterday.")
