@@ -61,7 +61,7 @@ def test_excel_keeps_missing_values_empty():
 
 
 def test_export_checks_the_role_and_the_format():
-    assert export.export_list(User("ana", "triage"), FRAME, "csv").startswith(b"\xef\xbb\xbforder_id")
+    assert export.export_list(User("ana", "triage"), FRAME, "csv").startswith(b"\xef\xbb\xbf\"order_id\"")
     assert export.export_list(User("ana", "triage"), FRAME, "xlsx")[:2] == b"PK"
     with pytest.raises(ConfigError, match="unknown export format 'pdf'"):
         export.export_list(User("ana", "triage"), FRAME, "pdf")

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import today
 from tests.conftest import REPO_ROOT
-from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
 from tests.fixtures import write_events
+from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
 
 PAGE = REPO_ROOT / "pages" / "today.py"
 
