@@ -1,0 +1,364 @@
+"""Backup and restore: the store and its model artifacts together, consistent, with a manifest.
+
+A backup holds the store's write lock while it copies: it opens a write connection (no other process
+can write, or even open the file, meanwhile), CHECKPOINTs so the write-ahead log is folded into the
+file, and copies the store file, the model artifacts (the registry rows and the files they name
+cannot disagree) and the simulated world's state, if any. It is written to a hidden staging folder
+and renamed into place last, with `manifest.json` holding the sha256 and size of every file, the
+schema version, the row count of every table, the champions and `status`; a folder without a
+manifest is an incomplete backup.
+
+A restore verifies everything before it touches the current store: the manifest, every file's size
+and sha256, the schema version, and the row counts of the staged copy opened by DuckDB. Only then
+does it swap the staged store in with one atomic rename; the previous store and models are kept in
+a `pre-restore-<stamp>` folder beside the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from core import config, logs, store
+from core.errors import JourneyOpsError, StoreMissingError
+
+FORMAT = "journeyops-backup"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+STORE_NAME = "store/journeyops.duckdb"
+STAMP_PREFIX = "backup-"
+_STAMPED = re.compile(r"backup-\d{8}T\d{6}Z")
+_CHUNK = 1 << 20
+log = logs.get_logger("backup")
+
+
+class BackupError(JourneyOpsError):
+    """A backup cannot be written, or a backup folder is damaged, incomplete or not a backup."""
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _world_state(store_file: Path) -> Path:
+    # Same place as core.closed_loop.world_state_file, without importing the simulator here.
+    return store_file.with_name(f"{store_file.stem}_world.npz")
+
+
+def _visible_files(folder: Path) -> Iterator[Path]:
+    """Files under `folder`, skipping hidden names (staged artifacts of a retrain in progress)."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            yield path
+
+
+def table_counts(con: Any) -> dict[str, int]:
+    """Row count of every table of the store's main schema."""
+    tables = con.execute(store.load_sql("backup_tables")).df()["table_name"].tolist()
+    return {
+        name: int(con.execute(store.load_sql("backup_count_rows"), {"table_name": name}).fetchone()[0])
+        for name in tables
+    }
+
+
+def _champions(con: Any) -> dict[str, str]:
+    rows = con.execute(store.load_sql("backup_champions")).df()
+    return dict(zip(rows["kind"], rows["version_id"], strict=True))
+
+
+def _copy_into(source: Path, target: Path) -> dict[str, Any]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return {"bytes": target.stat().st_size, "sha256": sha256_file(target)}
+
+
+def _target_folder(out: Path, stamped: bool, now: datetime) -> Path:
+    target = out / f"{STAMP_PREFIX}{_stamp(now)}" if stamped else out
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise BackupError(
+            f"backup folder {target} already exists and is not empty; give a new folder "
+            "(or use --stamp for a dated folder inside it)"
+        )
+    return target
+
+
+def create_backup(
+    out: str | os.PathLike[str],
+    store_path: str | os.PathLike[str] | None = None,
+    *,
+    stamped: bool = False,
+    keep: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write a consistent backup of the store, its models and world state to `out` (or a dated folder
+    in it when `stamped`); returns the manifest plus `path`. `keep` prunes older dated backups."""
+    from core import jobs
+
+    store_file = config.store_path(store_path)
+    if not store_file.exists():
+        raise StoreMissingError(f"no store at {store_file} to back up; pass --store PATH")
+    now = now or datetime.now(UTC)
+    target = _target_folder(Path(out), stamped, now)
+    staging = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
+    models_dir = config.models_dir(store_file)
+    try:
+        with jobs.job_run("backup", {"out": str(target)}, store_file) as run:
+            files: dict[str, dict[str, Any]] = {}
+            # Holding a write connection is holding DuckDB's file lock: nobody writes while we copy.
+            with store.connect(store_file) as con:
+                con.execute("checkpoint")
+                schema_version = int(con.execute(store.load_sql("backup_schema_version")).fetchone()[0])
+                counts = table_counts(con)
+                champions = _champions(con)
+                files[STORE_NAME] = _copy_into(store_file, staging / STORE_NAME)
+                for path in _visible_files(models_dir):
+                    name = str(PurePosixPath("models", *path.relative_to(models_dir).parts))
+                    files[name] = _copy_into(path, staging / name)
+                world = _world_state(store_file)
+                if world.exists():
+                    files["world/world.npz"] = _copy_into(world, staging / "world" / "world.npz")
+            status = store.read_status(staging / STORE_NAME)
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "created_at": now.replace(tzinfo=None).isoformat(timespec="seconds"),
+                "host": socket.gethostname(),
+                "run_id": run.run_id,
+                "source_store": str(store_file),
+                "schema_version": schema_version,
+                "counts": counts,
+                "champions": champions,
+                "status": status,
+                "files": files,
+            }
+            _write_json(staging / MANIFEST, manifest)
+            os.replace(staging, target)
+            run.figures.update(
+                files=len(files), bytes=sum(f["bytes"] for f in files.values()), path=str(target)
+            )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("backup written", extra={"path": str(target), "files": len(files),
+                                       "bytes": run.figures["bytes"], "job_run_id": run.run_id})
+    pruned = prune_backups(Path(out), keep) if stamped and keep else []
+    return {**manifest, "path": str(target), "pruned": [str(p) for p in pruned]}
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def prune_backups(folder: Path, keep: int) -> list[Path]:
+    """Delete the oldest dated backups in `folder` beyond the newest `keep`; the deleted folders."""
+    if keep < 1:
+        raise BackupError(f"--keep {keep}: keep at least one backup")
+    dated = sorted(p for p in folder.iterdir() if p.is_dir() and _STAMPED.fullmatch(p.name))
+    doomed = dated[:-keep]
+    for path in doomed:
+        shutil.rmtree(path)
+        log.info("old backup deleted", extra={"path": str(path)})
+    return doomed
+
+
+def _safe_relative(name: str, backup: Path) -> Path:
+    """The path of a manifest entry, refusing one that would leave the backup folder."""
+    relative = PurePosixPath(name)
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise BackupError(f"backup {backup}: manifest names {name!r}, a path outside the backup; refusing it")
+    return backup.joinpath(*relative.parts)
+
+
+def verify_backup(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of a complete, undamaged backup; a BackupError naming the first problem otherwise."""
+    backup = Path(path)
+    if not backup.is_dir():
+        raise BackupError(f"no backup folder at {backup}")
+    manifest_file = backup / MANIFEST
+    if not manifest_file.exists():
+        raise BackupError(
+            f"{backup} has no {MANIFEST}: it is not a JourneyOps backup, or the backup never finished; "
+            "use another backup"
+        )
+    try:
+        manifest = json.loads(manifest_file.read_text())
+        files: dict[str, dict[str, Any]] = manifest["files"]
+        expected_schema = int(manifest["schema_version"])
+        manifest["counts"]  # noqa: B018 - present in every complete manifest
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{manifest_file} is damaged ({type(exc).__name__}: {exc}); use another backup") from exc
+    if manifest.get("format") != FORMAT or int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        raise BackupError(
+            f"{backup} is not a backup this version can read (format {manifest.get('format')!r} "
+            f"v{manifest.get('format_version')}); restore it with the JourneyOps version that wrote it"
+        )
+    if STORE_NAME not in files:
+        raise BackupError(f"backup {backup} is incomplete: its manifest lists no {STORE_NAME}")
+    for name, entry in sorted(files.items()):
+        file = _safe_relative(name, backup)
+        if not file.is_file():
+            raise BackupError(f"backup {backup} is incomplete: {name} is missing; use another backup")
+        if file.stat().st_size != int(entry["bytes"]):
+            raise BackupError(
+                f"backup {backup} is damaged: {name} has {file.stat().st_size} bytes, the manifest says "
+                f"{entry['bytes']}; use another backup"
+            )
+        if sha256_file(file) != entry["sha256"]:
+            raise BackupError(
+                f"backup {backup} is damaged: {name} does not match its sha256 in the manifest; "
+                "use another backup"
+            )
+    code_schema = store.schema_version()
+    if expected_schema > code_schema:
+        raise BackupError(
+            f"backup {backup} has schema version {expected_schema}, newer than this code's {code_schema}; "
+            "upgrade JourneyOps before restoring it"
+        )
+    return manifest
+
+
+def _stage(manifest: dict[str, Any], backup: Path, store_file: Path, models_dir: Path, tag: str) -> tuple[Path, Path]:
+    """Copy the backup's store and models next to their targets (same file system: renames are atomic)
+    and check the copies again; (staged store, staged models folder)."""
+    staged_store = store_file.with_name(f".{store_file.name}.restore-{tag}")
+    staged_models = models_dir.with_name(f".{models_dir.name}.restore-{tag}")
+    staged_models.mkdir(parents=True)
+    for name, entry in manifest["files"].items():
+        if name == STORE_NAME:
+            copied = _copy_into(backup / name, staged_store)
+        elif name.startswith("models/"):
+            copied = _copy_into(backup / name, staged_models.joinpath(*PurePosixPath(name).parts[1:]))
+        else:
+            continue
+        if copied["sha256"] != entry["sha256"]:
+            raise BackupError(f"copying {name} from {backup} changed its bytes (disk trouble?); nothing was restored")
+    return staged_store, staged_models
+
+
+def _check_staged(staged_store: Path, manifest: dict[str, Any], backup: Path) -> None:
+    """Open the staged copy with DuckDB and compare every table's rows with the manifest."""
+    try:
+        with store.connect(staged_store, read_only=True) as con:
+            counts = table_counts(con)
+    except JourneyOpsError:
+        raise
+    except Exception as exc:
+        raise BackupError(f"the store in {backup} does not open ({exc}); use another backup") from exc
+    expected = {k: int(v) for k, v in manifest["counts"].items()}
+    if counts != expected:
+        differing = sorted(k for k in set(counts) | set(expected) if counts.get(k) != expected.get(k))
+        raise BackupError(
+            f"the store in {backup} does not hold what its manifest says (tables {', '.join(differing)}); "
+            "use another backup"
+        )
+
+
+def _refuse_if_busy(store_file: Path, force: bool) -> None:
+    """Refuse to replace a store while its runs are in progress (unless forced); fold its WAL in."""
+    with store.connect(store_file) as con:
+        running = con.execute(store.load_sql("backup_running_jobs")).df()
+        con.execute("checkpoint")
+    if len(running) and not force:
+        first = running.iloc[0]
+        raise BackupError(
+            f"{len(running)} job run(s) are marked running in {store_file} (e.g. {first['kind']} "
+            f"{first['run_id']}, pid {first['pid']} on {first['host']}); stop the scheduler and jobs first, "
+            "or pass --force if they are dead"
+        )
+
+
+def restore_backup(
+    path: str | os.PathLike[str],
+    store_path: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Verify a backup, then put its store, models and world state in place of the current ones.
+
+    Refuses a damaged or incomplete backup before touching anything, and refuses to replace an
+    existing store without `force`. The previous store and models are kept in `pre-restore-<stamp>`.
+    """
+    backup = Path(path)
+    manifest = verify_backup(backup)
+    store_file = config.store_path(store_path)
+    models_dir = config.models_dir(store_file)
+    if store_file.exists() and not force:
+        raise BackupError(
+            f"a store already exists at {store_file}; stop the dashboard, API and scheduler, then pass "
+            "--force to replace it (the current store is kept in a pre-restore folder beside it)"
+        )
+    now = now or datetime.now(UTC)
+    tag = uuid.uuid4().hex[:8]
+    store_file.parent.mkdir(parents=True, exist_ok=True)
+    models_dir.parent.mkdir(parents=True, exist_ok=True)
+    staged_store, staged_models = _stage(manifest, backup, store_file, models_dir, tag)
+    kept: Path | None = None
+    try:
+        _check_staged(staged_store, manifest, backup)
+        # Runs in progress when the backup was taken are not running now; their locks must not block.
+        with store.transaction(staged_store) as con:
+            con.execute(store.load_sql("backup_abandon_running"), {"at": store.utcnow()})
+        with store.connect(staged_store) as con:
+            con.execute("checkpoint")
+        if store_file.exists():
+            _refuse_if_busy(store_file, force)
+            kept = _keep_previous(store_file, models_dir, now)
+        os.replace(staged_store, store_file)
+        if models_dir.exists():
+            shutil.rmtree(models_dir)  # a copy is in the pre-restore folder
+        os.replace(staged_models, models_dir)
+    finally:
+        staged_store.unlink(missing_ok=True)
+        staged_store.with_name(staged_store.name + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(staged_models, ignore_errors=True)
+    world_entry = manifest["files"].get("world/world.npz")
+    if world_entry is not None:
+        world = _world_state(store_file)
+        staged_world = world.with_name(f".{world.name}.restore-{tag}")
+        shutil.copyfile(backup / "world" / "world.npz", staged_world)
+        os.replace(staged_world, world)
+    status = store.read_status(store_file)
+    log.info("store restored", extra={"backup": str(backup), "store": str(store_file),
+                                       "kept": str(kept) if kept else None})
+    return {"restored_from": str(backup), "store": str(store_file), "models": str(models_dir),
+            "previous_kept_in": str(kept) if kept else None, "status": status,
+            "champions": manifest.get("champions", {}), "schema_version": manifest["schema_version"]}
+
+
+def _keep_previous(store_file: Path, models_dir: Path, now: datetime) -> Path:
+    """Copy the current store, its models and world state into a pre-restore folder beside the store."""
+    kept = store_file.parent / f"pre-restore-{_stamp(now)}-{uuid.uuid4().hex[:4]}"
+    kept.mkdir(parents=True)
+    shutil.copy2(store_file, kept / store_file.name)
+    wal = store_file.with_name(store_file.name + ".wal")
+    if wal.exists():  # a WAL left beside the new store would be replayed into it
+        os.replace(wal, kept / wal.name)
+    if models_dir.exists():
+        shutil.copytree(models_dir, kept / "models")
+    world = _world_state(store_file)
+    if world.exists():
+        shutil.copy2(world, kept / world.name)
+    return kept
