@@ -71,13 +71,18 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(stream: IO[str] | None = None, level: str | int | None = None) -> logging.Handler:
-    """Send the `journeyops` loggers to `stream` (stderr) as JSON lines; idempotent, returns the handler."""
+    """Send the `journeyops` loggers to `stream` (stderr) as JSON lines; returns the handler.
+
+    Idempotent: without a `stream`, an already configured handler is kept (a command run by the
+    scheduler in-process logs where the scheduler logs)."""
     root = logging.getLogger("journeyops")
     level = level or os.environ.get(LEVEL_ENV, "INFO").upper()
     root.setLevel(level)
     root.propagate = False
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:
+            if stream is None:
+                return handler
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
