@@ -1,0 +1,46 @@
+"""Drift: how far each day's open orders and predictions moved from the model's reference sample."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import data, layout
+from ui import monitoring as mon
+
+st.title("Drift")
+st.caption(
+    "Each daily run compares the open orders' features and the predictions with the champion's training "
+    "sample (Evidently, on calibrated thresholds). A dot marks a column Evidently called drifted."
+)
+mon.guard_page("drift")
+store_path = data.current_store()
+days = st.sidebar.slider("Days shown", 7, 90, 30, key="drift_days")
+with layout.store_guard():
+    as_of, version = mon.as_of_day(store_path)
+    view = mon.drift_view(store_path, version, as_of, days)
+if not view["days"]:
+    mon.no_daily_data("drift results")
+rows = view["rows"]
+
+st.subheader("Features per day")
+st.plotly_chart(mon.drift_heatmap(rows, "feature"))
+st.caption("Colour: the column's drift score ÷ its threshold (red above 1: past the drift line).")
+
+st.subheader("Prediction drift")
+if (rows["role"] == "prediction").any():
+    st.plotly_chart(mon.drift_heatmap(rows, "prediction"))
+else:
+    st.info("No prediction columns were compared in this window.")
+
+st.subheader("Evidently's report")
+day = st.selectbox("Day", view["days"], key="drift_report_day", format_func=lambda d: f"{d:%a %d %b %Y}")
+layout.capped_table(mon.drift_table(rows, day).round(3))
+report = mon.report_file(store_path, day)
+if report is not None:
+    st.iframe(report, height=900)
+else:
+    st.caption("The full report is rendered from the day's stored snapshot by a background job (a few seconds).")
+    if st.button("Build the report", key="drift_build", icon=":material/description:"):
+        with layout.store_guard():
+            mon.build_drift_report(store_path, day)
+    mon.job_progress(store_path, "drift_report_run", "The drift report is ready.")

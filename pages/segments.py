@@ -1,0 +1,39 @@
+"""Segments & bias: does the model serve every carrier, region, channel, ship mode and tier alike?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.monitor.segments import ALPHA, MIN_ORDERS, SEGMENT_METRICS
+from ui import data, layout
+from ui import monitoring as mon
+
+st.title("Segments & bias")
+st.caption(
+    "Each segment level's realised figure beside the overall one, with the gap and a Welch t-test of the "
+    f"level's orders against all others (two-sided, {ALPHA:.0%}; levels under {MIN_ORDERS} orders are never "
+    "called significant). One order counts once, however many mornings it was forecast."
+)
+mon.guard_page("segments")
+store_path = data.current_store()
+metric = st.sidebar.selectbox("Figure", list(SEGMENT_METRICS), key="segments_metric")
+with layout.store_guard():
+    as_of, version = mon.as_of_day(store_path)
+    table = mon.segment_view(store_path, version, as_of)
+if table.empty:
+    mon.no_daily_data("matured forecasts")
+
+shown = table.loc[table["metric"] == metric]
+layout.kpi_row([
+    ("Levels compared", layout.fmt_int(len(shown)), "Segment levels with realised outcomes."),
+    ("Significant gaps", layout.fmt_int(int(shown["significant"].sum())), "Levels differing at the 5% level."),
+    ("Unit", SEGMENT_METRICS[metric][3], "The unit of the figure and its gap."),
+])
+st.subheader("Gap to overall")
+st.plotly_chart(mon.gap_chart(table, metric))
+st.caption("Red: significant. Hover for the orders behind a level and its p-value.")
+
+st.subheader("The segment table")
+only_significant = st.toggle("Significant gaps only", key="segments_significant")
+rows = table.loc[table["significant"]] if only_significant else table
+layout.capped_table(rows.round(3))

@@ -1,0 +1,359 @@
+"""Cached reads, action handlers and charts of the monitoring pages (Forecast accuracy, Drift, Data
+quality, Segments & bias, Benefits, Operations). Every figure comes from a `core` function; here it
+is only read (cached by store path + store stamp + as-of day), guarded and drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import assumptions, job_queue, operations, roles
+from core.errors import StoreBusyError
+from core.monitor import accuracy, alerts, benefits, drift, segments, validity
+from ui import data, layout
+
+TTL_S = data.TTL_S
+POLL_S = 2
+HEIGHT = 340
+MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+NO_DAILY_NOTE = (
+    "No daily run has written {what} yet — run `python -m core demo` (it builds a history with daily "
+    "runs) or `python -m core daily`, then reload this page."
+)
+NO_GO_LIVE_NOTE = (
+    "No model ETA shown or triage list drawn yet, so every week is baseline — run `python -m core demo` "
+    "(or the daily runs with a champion) to go live."
+)
+FORBIDDEN_NOTE = "Your role ({role}) does not open this page; ask an admin for a role that does."
+
+
+# ---------------------------------------------------------------- who and when
+
+
+def current_user() -> roles.User:
+    """The signed-in user (ui.session once it exists), else local single-user mode."""
+    try:
+        from ui import session  # type: ignore[attr-defined]
+    except ImportError:
+        return roles.local_user()
+    reader = getattr(session, "current_user", None)
+    return reader() if callable(reader) else roles.local_user()
+
+
+def guard_page(page_key: str) -> roles.User:
+    """The user, after a calm stop when their role may not open this page."""
+    user = current_user()
+    if not roles.can_see(user.role, page_key):
+        st.warning(FORBIDDEN_NOTE.format(role=user.role), icon=":material/lock:")
+        st.stop()
+    return user
+
+
+def as_of_day(store_path: str) -> tuple[date, float]:
+    """The as-of day picked in the sidebar (default the latest day with events) and the store stamp;
+    call inside layout.store_guard()."""
+    version = data.store_version(store_path)
+    first_day, last_day = layout.stop_if_empty(data.event_span(store_path, version))
+    return layout.as_of_picker(first_day, last_day), version
+
+
+def no_daily_data(what: str) -> None:
+    """A friendly note saying what to run, and stop the page."""
+    st.info(NO_DAILY_NOTE.format(what=what), icon=":material/inbox:")
+    st.stop()
+
+
+def pct(value: Any) -> str:
+    """A percentage with one decimal, or a dash."""
+    return "—" if value is None or pd.isna(value) else f"{float(value):.1f}%"
+
+
+def num(value: Any, unit: str = "", digits: int = 1) -> str:
+    """A number with a unit, or a dash."""
+    return "—" if value is None or pd.isna(value) else f"{float(value):,.{digits}f}{unit}"
+
+
+def eur(value: Any) -> str:
+    """Money in EUR, or a dash."""
+    return "—" if value is None or pd.isna(value) else f"€{float(value):,.0f}"
+
+
+# ---------------------------------------------------------------- Forecast accuracy
+
+
+def _realised(summary: pd.DataFrame) -> dict[str, Any]:
+    rows = summary.loc[~summary["estimated"].astype(bool)] if len(summary) else summary
+    return rows.iloc[0].to_dict() if len(rows) else {}
+
+
+@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Scoring forecasts against what happened…")
+def accuracy_view(store_path: str, version: float, as_of: date, segment: str) -> dict[str, Any]:
+    """Forecast and triage accuracy as of a day: overall, per morning, per level of `segment`."""
+    at = accuracy.resolve_as_of(as_of, store_path)
+    scored = accuracy.load_forecast_outcomes(store_path, as_of=at)
+    listings = accuracy.load_listing_outcomes(store_path, as_of=at)
+    return {
+        "forecasts": len(scored),
+        "forecast": _realised(accuracy.summarise_forecasts(scored)),
+        "triage": _realised(accuracy.summarise_listings(listings)),
+        "daily": accuracy.summarise_forecasts(scored, by=["as_of_date"]),
+        "triage_daily": accuracy.summarise_listings(listings, by=["as_of_date"]),
+        "by_segment": accuracy.summarise_forecasts(scored, by=[segment]),
+    }
+
+
+def accuracy_kpis(view: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The headline row of the Forecast accuracy page (realised forecasts and listings only)."""
+    f, t = view["forecast"], view["triage"]
+    return [
+        ("MAE", num(f.get("mae_h"), " h"), "Mean absolute error of the p50 ETA, matured forecasts."),
+        ("Bias", num(f.get("bias_h"), " h"), "Mean p50 − actual; above 0 the ETA is conservative."),
+        ("Interval coverage", pct(f.get("coverage_80_pct")), "Share delivered within p10..p90 (aim: 80%)."),
+        ("Too early", pct(f.get("too_early_pct")), "Delivered after the p50 ETA (optimistic)."),
+        ("Too late", pct(f.get("too_late_pct")), "Delivered before the p50 ETA (conservative)."),
+        ("Cost per forecast", num(f.get("cost_per_forecast_eur"), " €", 2), "Mean cost of the ETA's error."),
+        ("Precision@k", pct(t.get("precision_at_k_pct")), "Share of the top k of each list that got stuck."),
+        ("Lead time", num(t.get("lead_time_h"), " h"), "Hours from first listed to stuck, caught orders."),
+    ]
+
+
+def accuracy_over_time(daily: pd.DataFrame) -> go.Figure:
+    """MAE and bias per morning, realised (solid) and estimated (dotted)."""
+    figure = go.Figure()
+    for estimated, dash in ((False, "solid"), (True, "dot")):
+        part = daily.loc[daily["estimated"].astype(bool) == estimated]
+        label = "estimated" if estimated else "realised"
+        figure.add_scatter(x=part["as_of_date"], y=part["mae_h"], name=f"MAE ({label})",
+                           line={"color": "#3b6ea5", "dash": dash})
+        figure.add_scatter(x=part["as_of_date"], y=part["bias_h"], name=f"bias ({label})",
+                           line={"color": "#e6550d", "dash": dash})
+    figure.add_hline(y=0, line_color="#999", line_width=1)
+    figure.update_yaxes(title="hours")
+    figure.update_layout(height=HEIGHT, margin=MARGIN)
+    return figure
+
+
+def cost_split(daily: pd.DataFrame) -> go.Figure:
+    """Cost per forecast per morning, split into its optimistic and conservative parts (realised)."""
+    part = daily.loc[~daily["estimated"].astype(bool)]
+    figure = go.Figure()
+    figure.add_bar(x=part["as_of_date"], y=part["optimistic_cost_per_forecast_eur"], name="too early (optimistic)",
+                   marker_color="#e6550d")
+    figure.add_bar(x=part["as_of_date"], y=part["conservative_cost_per_forecast_eur"],
+                   name="too late (conservative)", marker_color="#3b6ea5")
+    figure.update_layout(barmode="stack", height=HEIGHT, margin=MARGIN, yaxis_title="€ per forecast")
+    return figure
+
+
+# ---------------------------------------------------------------- Drift
+
+
+@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Reading drift…")
+def drift_view(store_path: str, version: float, as_of: date, days: int) -> dict[str, Any]:
+    """Stored drift rows of the `days` days up to as_of, and the days holding an Evidently snapshot."""
+    rows = drift.read_drift(as_of - timedelta(days=days - 1), store_path)
+    rows = rows.loc[pd.to_datetime(rows["as_of"]).dt.date <= as_of].copy()
+    rows["as_of"] = pd.to_datetime(rows["as_of"]).dt.date
+    rows["score_vs_threshold"] = rows["score"] / rows["threshold"]
+    return {"rows": rows, "days": sorted(rows["as_of"].unique(), reverse=True)}
+
+
+def drift_heatmap(rows: pd.DataFrame, role: str = "feature") -> go.Figure:
+    """Rows: columns of the batch; columns: days; colour: score ÷ threshold (1 = the drift line)."""
+    part = rows.loc[rows["role"] == role]
+    ratio = part.pivot_table(index="column", columns="as_of", values="score_vs_threshold", aggfunc="max")
+    flag = part.pivot_table(index="column", columns="as_of", values="drifted", aggfunc="max").reindex_like(ratio)
+    text = flag.map(lambda v: "●" if v is True or v == 1 else "")
+    figure = go.Figure(go.Heatmap(
+        z=ratio.to_numpy(), x=[d.isoformat() for d in ratio.columns], y=ratio.index.tolist(),
+        text=text.to_numpy(), texttemplate="%{text}", colorscale="RdBu_r", zmin=0, zmid=1, zmax=2,
+        colorbar={"title": "score ÷ threshold"},
+        hovertemplate="%{y} on %{x}: %{z:.2f}× the drift threshold<extra></extra>",
+    ))
+    figure.update_xaxes(type="category", title=None)
+    figure.update_yaxes(autorange="reversed", title=None)
+    figure.update_layout(height=max(HEIGHT, 24 * len(ratio) + 90), margin=MARGIN)
+    return figure
+
+
+def drift_table(rows: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The drift rows of one day, the drifted first."""
+    columns = ["column", "role", "kind", "method", "score", "threshold", "drifted", "missing_rate_ref",
+               "missing_rate_cur", "new_category_share", "status", "note"]
+    day_rows = rows.loc[rows["as_of"] == day, columns]
+    return day_rows.sort_values(["drifted", "score"], ascending=[False, False], na_position="last")
+
+
+def report_file(store_path: str, day: date) -> str | None:
+    """The rendered Evidently report of a day, when a job has written it."""
+    path = job_queue.drift_report_path(day, store_path)
+    return str(path) if path.is_file() else None
+
+
+def build_drift_report(store_path: str, day: date) -> str:
+    """Start (or join) the background job rendering the day's report; the run id, kept in session_state."""
+    run_id = job_queue.enqueue_drift_report(day, store_path)
+    st.session_state["drift_report_run"] = run_id
+    return run_id
+
+
+def job_progress(store_path: str, key: str, done_label: str) -> None:
+    """Poll the run in session_state[key] every POLL_S seconds; rerun the page once it has ended."""
+
+    @st.fragment(run_every=POLL_S)
+    def _poll() -> None:
+        run_id = st.session_state.get(key)
+        if run_id is None:
+            return
+        try:
+            status = job_queue.job_status(run_id, store_path)
+        except StoreBusyError:
+            st.caption("The store is busy with a write — refreshing in a moment.")
+            return
+        if status.running:
+            st.progress(status.fraction, text=f"{status.kind} run {run_id}: {status.message}")
+            return
+        del st.session_state[key]
+        if status.status == "succeeded":
+            st.toast(done_label, icon=":material/check_circle:")
+        else:
+            st.session_state[f"{key}_error"] = f"The {status.kind} run {run_id} {status.status}: {status.error}"
+        st.rerun(scope="app")
+
+    _poll()
+    failure = st.session_state.pop(f"{key}_error", None)
+    if failure:
+        st.error(failure, icon=":material/error:")
+
+
+# ---------------------------------------------------------------- Data quality
+
+
+@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Reading contract results…")
+def quality_view(store_path: str, version: float, as_of: date) -> dict[str, Any]:
+    """Contract results per batch (day) up to as_of, their reasons, and a sample of quarantined rows."""
+    rows = validity.read_validity(None, store_path)
+    rows["as_of"] = pd.to_datetime(rows["as_of"]).dt.date
+    rows = rows.loc[rows["as_of"] <= as_of]
+    batches = rows.drop_duplicates("as_of")[["as_of", "rows_total", "batch_rows_quarantined", "quarantined_share"]]
+    batches = batches.rename(columns={"batch_rows_quarantined": "rows_quarantined"}).sort_values(
+        "as_of", ascending=False)
+    batches["quarantined_pct"] = batches.pop("quarantined_share") * 100.0
+    reasons = rows.dropna(subset=["reason"])[["as_of", "reason", "rows_quarantined", "share", "examples"]]
+    return {
+        "batches": batches.reset_index(drop=True),
+        "reasons": reasons.reset_index(drop=True),
+        "quarantined": operations.quarantined_rows(store_path),
+    }
+
+
+def quality_chart(batches: pd.DataFrame) -> go.Figure:
+    """Rows quarantined per batch."""
+    figure = go.Figure(go.Bar(x=batches["as_of"], y=batches["rows_quarantined"], marker_color="#e6550d",
+                              customdata=batches["quarantined_pct"],
+                              hovertemplate="%{x}: %{y:,} rows (%{customdata:.2f}%)<extra></extra>"))
+    figure.update_layout(height=280, margin=MARGIN, yaxis_title="rows quarantined")
+    return figure
+
+
+# ---------------------------------------------------------------- Segments & bias
+
+
+@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Comparing segments…")
+def segment_view(store_path: str, version: float, as_of: date) -> pd.DataFrame:
+    """The segment table as of a day (core.monitor.segments.segment_table)."""
+    return segments.segment_table(store_path, as_of=as_of)
+
+
+def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
+    """Gap to overall per level of every segment for one metric; significant gaps in a strong colour."""
+    part = table.loc[table["metric"] == metric].copy()
+    part["label"] = part["segment"] + ": " + part["level"].astype(str)
+    colors = part["significant"].map({True: "#c0392b"}).fillna("#9ecae1")
+    figure = go.Figure(go.Bar(x=part["gap"], y=part["label"], orientation="h", marker_color=colors.tolist(),
+                              customdata=part[["orders", "p_value"]].to_numpy(),
+                              hovertemplate="%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f})"
+                                            "<extra></extra>"))
+    figure.update_yaxes(autorange="reversed", title=None)
+    figure.update_xaxes(title=f"gap to overall ({metric})")
+    figure.update_layout(height=max(HEIGHT, 22 * len(part) + 80), margin=MARGIN)
+    return figure
+
+
+# ---------------------------------------------------------------- Benefits
+
+
+@st.cache_data(ttl=TTL_S, max_entries=8, show_spinner="Building the benefit ledger…")
+def benefits_view(store_path: str, version: float, as_of: date) -> dict[str, Any]:
+    """The ledger (ISO week × metric), the holdout comparison, go-live and the assumption history, as of a day."""
+    ledger = benefits.benefit_ledger(store_path, as_of=as_of)
+    holdout = benefits.holdout_comparison(store_path, as_of=as_of)
+    return {"go_live": benefits.go_live_date(store_path), "ledger": ledger, "holdout": holdout,
+            "history": assumptions.assumption_history("costs", store_path)}
+
+
+def ledger_pivot(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger as metric rows × ISO week columns (values), with the target beside."""
+    if ledger.empty:
+        return pd.DataFrame()
+    grid = ledger.pivot_table(index="metric", columns="iso_week", values="value", aggfunc="first", sort=False)
+    targets = ledger.drop_duplicates("metric").set_index("metric")[["unit", "target"]]
+    grid = targets.join(grid).reindex(list(benefits.LEDGER_METRICS))
+    return grid.reset_index()
+
+
+def holdout_chart(holdout: pd.DataFrame) -> go.Figure:
+    """Treated − held out per metric over all weeks, with the bootstrap 95% interval."""
+    part = holdout.loc[holdout["iso_week"] == benefits.ALL_WEEKS]
+    part = part.loc[part["metric"] != "triage_value_eur"]
+    figure = go.Figure(go.Scatter(
+        x=part["effect"], y=part["metric"], mode="markers", marker={"size": 11, "color": "#3b6ea5"},
+        error_x={"type": "data", "symmetric": False, "array": part["effect_ci_high"] - part["effect"],
+                 "arrayminus": part["effect"] - part["effect_ci_low"]},
+        customdata=part[["treated_value", "held_out_value", "unit"]].to_numpy(),
+        hovertemplate="%{y}: treated %{customdata[0]:.2f} vs held out %{customdata[1]:.2f} %{customdata[2]}"
+                      "<extra></extra>",
+    ))
+    figure.add_vline(x=0, line_color="#999")
+    figure.update_layout(height=260, margin=MARGIN, xaxis_title="treated − held out (95% CI)")
+    return figure
+
+
+def save_benefit_settings(
+    user: roles.User, costs: Mapping[str, Any], targets: Mapping[str, Any], reason: str, store_path: str
+) -> None:
+    """The Benefits form's handler: refused unless the role may edit assumptions; saves both with history."""
+    roles.require(user, "edit_assumptions")
+    assumptions.save_assumptions(costs, actor=user.name, reason=reason, store_path=store_path)
+    assumptions.save_targets(targets, actor=user.name, reason=reason, store_path=store_path)
+
+
+def settings_now(store_path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The current cost assumptions and targets as plain dicts (for the edit form)."""
+    return asdict(assumptions.load_assumptions(store_path)), asdict(assumptions.load_targets(store_path))
+
+
+# ---------------------------------------------------------------- Operations
+
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner="Reading job runs…")
+def operations_view(store_path: str, version: float) -> dict[str, Any]:
+    """Job runs per kind, the latest runs, the store's size and the open alerts."""
+    return {
+        "summary": operations.job_summary(store_path),
+        "recent": operations.recent_runs(store_path),
+        "size": operations.store_size(store_path),
+        "alerts": alerts.read_alerts(None, store_path, status="open"),
+    }
+
+
+def acknowledge_alert(user: roles.User, alert_id: str, store_path: str) -> None:
+    """The Operations page's handler: refused unless the role may acknowledge alerts."""
+    roles.require(user, "acknowledge_alert")
+    alerts.set_alert_status(alert_id, "acknowledged", store_path)
