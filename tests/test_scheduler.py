@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime, time
 from pathlib import Path
@@ -124,3 +125,26 @@ def test_cli_once_with_a_clock_and_clear_errors(store_file: Path) -> None:
         "error: no scheduled job named hourly; the schedule has backup, daily, weekly_report",
         "error: --now 'yesterday' is not an ISO instant; write it as 2026-03-09T06:30",
     ]
+
+
+def test_the_loop_runs_due_jobs_beats_and_stops(store_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEYOPS_SCHEDULER_TICK_S", "0.01")
+    stop = threading.Event()
+    calls: list[tuple[str, ...]] = []
+
+    def runner(argv: Sequence[str], run_id: str) -> int:
+        calls.append(tuple(argv))
+        stop.set()
+        return 0
+
+    scheduler.run_forever(store_file, schedule=[DAILY], runner=runner, stop=stop,
+                          clock=lambda: datetime(2026, 3, 10, 6, 30))
+    assert calls == [("daily", "--as-of", "2026-03-09", "--store", str(store_file))]
+    assert scheduler.heartbeat_file(store_file).exists()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["healthcheck", "--role", "scheduler"]) == 0
+        assert main(["healthcheck", "--role", "job"]) == 0
+        scheduler.heartbeat_file(store_file).unlink()
+        assert main(["healthcheck", "--role", "scheduler"]) == 2
+    assert "heartbeat" in err.getvalue() and "is missing or stale" in err.getvalue()
