@@ -62,6 +62,9 @@ def test_round_trip_gives_the_same_status_and_champion(source: Path, tmp_path: P
     assert champion.version_id == "forecaster-v1"
     assert model.predict(np.zeros((1, 1))).tolist() == [30.0]
     # the backup's own run is not left "running" in the restored store: the next backup works
+    code, out, _ = run_cli("job-runs", "--kind", "backup", "--json", "--store", str(target))
+    assert [(r["status"], r["error"]) for r in json.loads(out)] == [
+        ("abandoned", "restored from a backup taken while this run was in progress")]
     code, _, err = run_cli("backup", "--out", str(tmp_path / "b2"), "--store", str(target))
     assert code == 0, err
 

@@ -50,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="replace an existing store (it is kept in a pre-restore folder beside it)")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
+    p = add_command(subparsers, "job-runs", cmd_job_runs, "the latest job runs: kind, status, duration, error")
+    p.add_argument("--kind", help="only this kind (daily, backfill, retrain, backup, ...)")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
     p = add_command(subparsers, "healthcheck", cmd_healthcheck,
                     "exit 0 when this container's role is healthy (the image's HEALTHCHECK)")
     p.add_argument("--role", choices=("dashboard", "api", "scheduler", "job"),
@@ -114,6 +119,24 @@ def cmd_restore(args: argparse.Namespace) -> None:
         return
     kept = f"; the previous store is kept in {outcome['previous_kept_in']}" if outcome["previous_kept_in"] else ""
     print(f"restored {outcome['store']} from {outcome['restored_from']}{kept}")
+
+
+def cmd_job_runs(args: argparse.Namespace) -> None:
+    import json
+
+    from core import jobs
+
+    runs = jobs.recent_runs(args.kind, args.limit, args.store)
+    records = json.loads(runs.to_json(orient="records", date_format="iso"))
+    if args.json:
+        print_json(records)
+        return
+    if not records:
+        print("no job runs recorded yet")
+    for run in records:
+        took = "-" if run["duration_s"] is None else f"{run['duration_s']:.1f} s"
+        error = f"  {run['error']}" if run["error"] else ""
+        print(f"{run['started_at'][:19]}  {run['kind']:<10} {run['status']:<10} {took:>9}  {run['run_id']}{error}")
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
