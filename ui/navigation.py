@@ -1,5 +1,5 @@
 """The dashboard's sections and pages, as data: a new page slots in by adding its file to `pages/`
-and a row here. Only pages whose file exists are shown; navigation by role comes later."""
+and a row here. Only pages whose file exists and the user's role may see are shown."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+
+from core import roles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,11 @@ class PageSpec:
         """
         return Path(self.script).stem.replace("_", "-")
 
+    @property
+    def key(self) -> str:
+        """The page key roles are written in: the file stem, e.g. process_insights."""
+        return Path(self.script).stem
+
 
 # In the order the sidebar shows them (DESIGN §6).
 PAGES: tuple[PageSpec, ...] = (
@@ -48,27 +55,29 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 
-def available_pages(root: Path = REPO_ROOT) -> list[PageSpec]:
-    """The pages of the table whose script exists, in table order."""
-    return [spec for spec in PAGES if (root / spec.script).is_file()]
+def available_pages(root: Path = REPO_ROOT, role: str = "admin") -> list[PageSpec]:
+    """The pages of the table whose script exists and the role may see, in table order."""
+    return [spec for spec in PAGES if (root / spec.script).is_file() and roles.can_see(role, spec.key)]
 
 
-def default_page(root: Path = REPO_ROOT) -> PageSpec | None:
+def default_page(root: Path = REPO_ROOT, role: str = "admin") -> PageSpec | None:
     """The page shown at the app's root URL: the one marked default, else the first available."""
-    specs = available_pages(root)
+    specs = available_pages(root, role)
     return next((spec for spec in specs if spec.default), specs[0] if specs else None)
 
 
-def page_url_path(spec: PageSpec, root: Path = REPO_ROOT) -> str:
+def page_url_path(spec: PageSpec, root: Path = REPO_ROOT, role: str = "admin") -> str:
     """Where a page is served: "" for the default page, else its url_path."""
-    return "" if spec == default_page(root) else spec.url_path
+    return "" if spec == default_page(root, role) else spec.url_path
 
 
-def build_navigation(root: Path = REPO_ROOT) -> dict[str, list[st.Page]]:
-    """Sections → st.Page lists for st.navigation, in table order."""
-    start_page = default_page(root)
+def build_navigation(role: str | Path = "admin", root: Path = REPO_ROOT) -> dict[str, list[st.Page]]:
+    """Sections → st.Page lists for st.navigation, in table order, only the pages `role` may see."""
+    if isinstance(role, Path):  # the older call build_navigation(root) is still served (admin sees all)
+        role, root = "admin", role
+    start_page = default_page(root, role)
     sections: dict[str, list[st.Page]] = {}
-    for spec in available_pages(root):
+    for spec in available_pages(root, role):
         page = st.Page(
             str(root / spec.script),
             title=spec.title,
