@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from core import config, logs
 from core.errors import ConfigError, JourneyOpsError
@@ -226,28 +226,44 @@ def run_due(
             continue
         level = log.info if status == "succeeded" else log.error
         level(f"job {status}", extra={**fields, "exit_code": code, "seconds": seconds})
-        state[job.name] = {"slot": slot.isoformat(), "status": status, "run_id": run_id,
-                           "exit_code": code, "finished_at": now.isoformat()}
-        _write_state(path, state)
+        _record(path, job.name, {"slot": slot.isoformat(), "status": status, "run_id": run_id,
+                                 "exit_code": code, "finished_at": now.isoformat()})
     return outcomes
 
 
 @contextlib.contextmanager
-def single_instance(store_file: Path) -> Iterator[IO[str]]:
-    """Hold the store's scheduler lock file; SchedulerBusyError if another scheduler holds it."""
-    lock_path = store_file.with_name(f"{store_file.stem}_scheduler.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = lock_path.open("a")
-    try:
+def _flock(path: Path, blocking: bool) -> Iterator[bool]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise SchedulerBusyError(
-                f"another scheduler is already running for {store_file} (lock {lock_path}); run only one"
-            ) from exc
-        yield handle
-    finally:
-        handle.close()
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+@contextlib.contextmanager
+def single_instance(store_file: Path, schedule: Sequence[ScheduledJob] = DEFAULT_SCHEDULE) -> Iterator[None]:
+    """Hold a lock file per job of `schedule`; SchedulerBusyError if another scheduler holds one
+    (the compose scheduler holds all, a CronJob's `--once --job NAME` only its own)."""
+    with contextlib.ExitStack() as stack:
+        for job in schedule:
+            lock_path = store_file.with_name(f"{store_file.stem}_scheduler_{job.name}.lock")
+            if not stack.enter_context(_flock(lock_path, blocking=False)):
+                raise SchedulerBusyError(
+                    f"another scheduler is already running {job.name} for {store_file} (lock {lock_path}); "
+                    "run only one"
+                )
+        yield
+
+
+def _record(path: Path, name: str, entry: dict[str, Any]) -> None:
+    """Write one job's entry into the state file; CronJobs of different jobs may finish together."""
+    with _flock(path.with_name(path.name + ".lock"), blocking=True):
+        state = read_state(path)
+        state[name] = entry
+        _write_state(path, state)
 
 
 def tick_seconds() -> float:
@@ -276,7 +292,8 @@ def run_forever(
     stop = stop or threading.Event()
     clock = clock or store.utcnow
     tick = tick_seconds()
-    with single_instance(store_file):
+    with single_instance(store_file, schedule):
+        heartbeat_file(store_file).touch()
         beat = threading.Thread(target=_beat, args=(heartbeat_file(store_file), stop, min(tick, 15.0)),
                                 daemon=True)
         beat.start()
@@ -289,4 +306,5 @@ def run_forever(
             except Exception:  # a broken state file or disk must not end the loop
                 log.exception("scheduler tick failed")
             stop.wait(tick)
+        beat.join()
         log.info("scheduler stopped", extra={"store": str(store_file)})

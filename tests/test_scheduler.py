@@ -103,11 +103,15 @@ def test_the_nightly_backup_runs_for_real_and_every_run_is_logged_as_json(
     assert lines[0]["job"] == "backup" and lines[0]["slot"] == "2026-03-10T02:00:00"
 
 
-def test_only_one_scheduler_per_store(store_file: Path) -> None:
-    with scheduler.single_instance(store_file):
-        with pytest.raises(scheduler.SchedulerBusyError, match="another scheduler is already running"):
+def test_one_scheduler_per_job_and_store(store_file: Path) -> None:
+    with scheduler.single_instance(store_file, [DAILY]):
+        with pytest.raises(scheduler.SchedulerBusyError, match="another scheduler is already running daily"):
             with scheduler.single_instance(store_file):
                 pass
+        with scheduler.single_instance(store_file, [WEEKLY]):  # another job's CronJob may run alongside
+            pass
+    with scheduler.single_instance(store_file):
+        pass
 
 
 def test_cli_once_with_a_clock_and_clear_errors(store_file: Path) -> None:

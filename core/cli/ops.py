@@ -70,7 +70,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
     schedule = scheduler.select_jobs(args.job)
     if args.once:
         now = _parse_now(args.now)
-        with scheduler.single_instance(config.store_path(args.store)):
+        with scheduler.single_instance(config.store_path(args.store), schedule):
             outcomes = scheduler.run_due(now, args.store, schedule=schedule)
         if args.json:
             print_json([{**o.__dict__, "slot": o.slot.isoformat()} for o in outcomes])
