@@ -77,7 +77,7 @@ def table_counts(con: Any) -> dict[str, int]:
     """Row count of every table of the store's main schema."""
     tables = con.execute(store.load_sql("backup_tables")).df()["table_name"].tolist()
     return {
-        name: int(con.execute(store.load_sql("backup_count_rows"), {"table_name": name}).fetchone()[0])
+        name: int(con.execute(store.load_sql("backup_count_rows"), {"table_name": name}).df()["row_count"].iloc[0])
         for name in tables
     }
 
@@ -129,7 +129,7 @@ def create_backup(
             # Holding a write connection is holding DuckDB's file lock: nobody writes while we copy.
             with store.connect(store_file) as con:
                 con.execute("checkpoint")
-                schema_version = int(con.execute(store.load_sql("backup_schema_version")).fetchone()[0])
+                schema_version = int(con.execute(store.load_sql("backup_schema_version")).df()["schema_version"].iloc[0])
                 counts = table_counts(con)
                 champions = _champions(con)
                 files[STORE_NAME] = _copy_into(store_file, staging / STORE_NAME)
