@@ -5,6 +5,7 @@ Tests override `get_settings`, `get_champions` or `get_active_tokens` instead of
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from api.limits import RateLimiter, retry_after
 from api.metrics import Metrics
 from api.settings import Settings
 from core import auth, serving
+
+log = logging.getLogger("journeyops.api")
 
 
 def get_settings(request: Request) -> Settings:
@@ -60,23 +63,50 @@ ForecastCacheDep = Annotated[serving.ForecastCache, Depends(get_forecast_cache)]
 
 
 class TokenCache:
-    """The active tokens, re-read from the store at most every `check_every_s` (so a revoke lands within it)."""
+    """The active tokens, re-read from the store every `check_every_s` (so a revoke lands within it).
+
+    The re-read runs in a background thread while requests go on with the tokens read a moment ago:
+    opening the store takes tens of milliseconds on a busy machine, and the request that happened to
+    do it would otherwise be the slow tail. With `check_every_s` = 0 every request reads (tests).
+    """
 
     def __init__(self, store_path: str | None, check_every_s: float) -> None:
         self.store_path = store_path
         self.check_every_s = check_every_s
         self._lock = threading.Lock()
-        self._records: list[auth.TokenRecord] = []
+        self._records: list[auth.TokenRecord] | None = None
         self._read_at = float("-inf")
+        self._reading = False
+
+    def _read(self) -> list[auth.TokenRecord]:
+        try:
+            records = auth.list_tokens(self.store_path, only_active=True)
+        finally:
+            with self._lock:
+                self._reading = False
+        with self._lock:
+            self._records, self._read_at = records, time.monotonic()
+        return records
+
+    def _read_quietly(self) -> None:
+        try:
+            self._read()
+        except Exception:  # a busy or missing store: keep the tokens read before, try again later
+            log.warning("could not re-read the API tokens; keeping the previous ones", exc_info=True)
 
     def get(self) -> list[auth.TokenRecord]:
         """The active token records."""
         with self._lock:
-            now = time.monotonic()
-            if now - self._read_at >= self.check_every_s:
-                self._records = auth.list_tokens(self.store_path, only_active=True)
-                self._read_at = now
-            return self._records
+            records = self._records
+            due = time.monotonic() - self._read_at >= self.check_every_s
+            start_background = records is not None and due and not self._reading and self.check_every_s > 0
+            if start_background:
+                self._reading = True
+        if start_background:
+            threading.Thread(target=self._read_quietly, name="token-refresh", daemon=True).start()
+        if records is not None and (self.check_every_s > 0 or not due):
+            return records
+        return self._read()
 
 
 def get_active_tokens(request: Request) -> list[auth.TokenRecord]:

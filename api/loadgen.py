@@ -68,27 +68,36 @@ class Client:
 
     def call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, float]:
         """(status, seconds) of one request; status 0 when the connection failed."""
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
-            connection = self.local.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         started = time.perf_counter()
-        try:
-            connection.request(method, path, body=body, headers=self.headers)
-            response = connection.getresponse()
-            response.read()
-            return response.status, time.perf_counter() - started
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            self.local.connection = None
-            return 0, time.perf_counter() - started
+        for attempt in (1, 2):
+            connection = getattr(self.local, "connection", None)
+            reused = connection is not None
+            if connection is None:
+                connection = self.local.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                connection.request(method, path, body=body, headers=self.headers)
+                response = connection.getresponse()
+                response.read()
+                return response.status, time.perf_counter() - started
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                self.local.connection = None
+                # A kept-alive connection the server has closed meanwhile: retry once on a new one.
+                if not (reused and attempt == 1):
+                    break
+        return 0, time.perf_counter() - started
 
 
 def _summary(results: Sequence[tuple[int, float]], wall_s: float, ok: int = 200) -> dict[str, Any]:
     latencies_ms = np.array([seconds * 1000 for _, seconds in results])
     errors = sum(1 for status, _ in results if status != ok)
+    statuses: dict[str, int] = {}
+    for status, _ in results:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
     return {
         "requests": len(results),
         "errors": errors,
+        "statuses": statuses,
         "throughput_per_s": round(len(results) / wall_s, 2) if wall_s else None,
         "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2) if len(results) else None,
         "p99_ms": round(float(np.percentile(latencies_ms, 99)), 2) if len(results) else None,
@@ -190,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--score-clients", type=int, default=2)
     parser.add_argument("--score-duration", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--baseline-duration", type=float, default=0.0,
+                        help="first send GET /healthz at the same rate this long: the machine's noise floor")
     args = parser.parse_args(argv)
 
     reader = auth.create_token("reader", "loadgen", args.store)
@@ -202,19 +213,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = Client(port, scorer[1])
         for order_id in order_ids[:20]:  # warm-up: connections, caches
             reads.call("GET", f"/v1/orders/{order_id}/forecast")
+        baseline = (
+            open_loop(lambda i: reads.call("GET", "/healthz"), args.rate, args.baseline_duration)
+            if args.baseline_duration > 0 else None
+        )
         forecast = open_loop(
             lambda i: reads.call("GET", f"/v1/orders/{order_ids[i % len(order_ids)]}/forecast"),
             args.rate, args.duration,
         )
-        scores.call("POST", "/v1/score", bodies[0])
-        score = closed_loop(lambda i: scores.call("POST", "/v1/score", bodies[i % len(bodies)]),
-                            args.score_clients, args.score_duration)
+        score = None
+        if args.score_duration > 0:
+            scores.call("POST", "/v1/score", bodies[0])
+            score = closed_loop(lambda i: scores.call("POST", "/v1/score", bodies[i % len(bodies)]),
+                                args.score_clients, args.score_duration)
     finally:
         server.terminate()
         server.wait(timeout=10)
         for record, _ in (reader, scorer):
             auth.revoke_token(record.token_id, args.store)
-    print(json.dumps({"forecast": forecast, "score": score, "orders": len(order_ids),
+    print(json.dumps({"healthz_baseline": baseline, "forecast": forecast, "score": score, "orders": len(order_ids),
                       "journeys": len(bodies), "cpus": os.cpu_count()}, indent=2))
     return 0
 

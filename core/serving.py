@@ -352,14 +352,12 @@ def build_journey_features(
         con.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
         batch_stages = con.execute(store.load_sql("api_journey_batch_stages")).df()
         con.execute(store.load_sql("api_journey_keep_order"), {"order_id": journey.order_id})
-        kept = int(con.execute("select count(*) from feat_prefixes").fetchone()[0])
-        if kept == 0:
-            visible = int(
-                con.execute(
-                    "select count(*) from feat_events where order_id = $order_id", {"order_id": journey.order_id}
-                ).fetchone()[0]
-            )
-            if visible == 0:
+        kept = con.execute("select count(*) from feat_prefixes").fetchone()
+        if not kept or int(kept[0]) == 0:
+            visible = con.execute(
+                "select count(*) from feat_events where order_id = $order_id", {"order_id": journey.order_id}
+            ).fetchone()
+            if not visible or int(visible[0]) == 0:
                 raise NotScorableError(
                     f"order {journey.order_id} has no event at or before {as_of.isoformat()}; "
                     "send as_of after its first event"

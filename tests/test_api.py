@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -154,6 +155,18 @@ def test_a_revoked_token_is_refused_on_the_next_check(world, tokens):
     assert client.get("/v1/at-risk", headers=bearer(token)).status_code == 200
     auth.revoke_token(record.token_id, world.path)
     assert client.get("/v1/at-risk", headers=bearer(token)).status_code == 401
+
+
+def test_token_cache_rereads_in_the_background(world):
+    cache = deps.TokenCache(str(world.path), check_every_s=0.05)
+    before = {t.token_id for t in cache.get()}
+    record, _ = auth.create_token("reader", "background", world.path)
+    time.sleep(0.06)
+    assert {t.token_id for t in cache.get()} == before  # this request does not wait for the re-read
+    deadline = time.monotonic() + 5
+    while record.token_id not in {t.token_id for t in cache.get()} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert record.token_id in {t.token_id for t in cache.get()}
 
 
 def test_rate_limit_per_token_is_429_with_retry_after(world, tokens):
