@@ -70,6 +70,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, sort_keys=False)
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time of the record (tests redirect it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Emit to the current sys.stderr."""
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure(stream: IO[str] | None = None, level: str | int | None = None) -> logging.Handler:
     """Send the `journeyops` loggers to `stream` (stderr) as JSON lines; returns the handler.
 
@@ -79,12 +88,12 @@ def configure(stream: IO[str] | None = None, level: str | int | None = None) -> 
     level = level or os.environ.get(LEVEL_ENV, "INFO").upper()
     root.setLevel(level)
     root.propagate = False
-    for handler in list(root.handlers):
-        if handler.get_name() == _HANDLER_NAME:
+    for existing in list(root.handlers):
+        if existing.get_name() == _HANDLER_NAME:
             if stream is None:
-                return handler
-            root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+                return existing
+            root.removeHandler(existing)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
