@@ -7,11 +7,12 @@ to the list below. Order matters: within a scale, later benchmarks may reuse ear
 
 from __future__ import annotations
 
-from bench import ingest, simulate, smoke
+from bench import ingest, report, simulate, smoke
 from bench.harness import Benchmark
 
 BENCHMARKS: list[Benchmark] = [
     simulate.BENCHMARK,
     ingest.BENCHMARK,
     smoke.BENCHMARK,
+    report.BENCHMARK,
 ]

@@ -10,7 +10,6 @@ when the week is not over yet, so a past week's report reads the same whenever i
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import shutil
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import config, daily, domain, store, triage
+from core import config, daily, domain, export, store, worklist
 from core.errors import ConfigError, JourneyOpsError
 from core.models.metrics import DEFAULT_TRIAGE_CAPACITY
 from core.monitor import accuracy, alerts, benefits, drift, segments, validity
@@ -44,8 +43,6 @@ SECTIONS: dict[str, str] = {
     "alerts": "Alerts",
     "benefits": "Benefits",
 }
-# Text a spreadsheet would read as a formula (or DDE) when it starts a cell (OWASP CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MAX_WIDTH = 60
 
@@ -92,11 +89,6 @@ def parse_week(text: str) -> IsoWeek:
     return IsoWeek(f"{year}-W{number:02d}", start, start + timedelta(days=6))
 
 
-def safe_cell(value: str) -> str:
-    """Text a spreadsheet will never run: a leading =, +, -, @, tab or CR gets a quote in front."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 @contextmanager
 def store_snapshot(store_path: StorePath = None) -> Iterator[Path]:
     """A private copy of the store (and its WAL), taken while a read-only connection holds the lock."""
@@ -118,32 +110,21 @@ def _in_week(frame: pd.DataFrame, column: str, week: IsoWeek) -> pd.DataFrame:
     return frame.loc[(days >= week.start) & (days <= week.end)].reset_index(drop=True)
 
 
-def _reason_text(reasons: Any) -> str:
-    if not isinstance(reasons, str) or not reasons:
-        return ""
-    parsed = json.loads(reasons)
-    return "; ".join(str(r.get("text", "")) for r in parsed if isinstance(r, Mapping))
-
-
 def week_lists(week: IsoWeek, store_path: StorePath = None) -> pd.DataFrame:
-    """Grain: list morning × shown order — the week's triage lists as triage saw them, with the actions
-    taken on each (held-out rows are never on them)."""
-    lists = []
-    for offset in range(7):  # seven mornings, not rows
-        day = week.start + timedelta(days=offset)
-        if triage.latest_list_day(day, store_path) == day:
-            lists.append(triage.read_triage_list(day, store_path, include_held_out=False))
-    columns = ["as_of_date", "rank", "order_id", "current_stage", "elapsed_h", "stuck_prob", "expected_cost_eur",
-               "eta_p50_at", "reasons", "actions_taken", "actions", "notes", "actors", "last_acted_at"]
+    """Grain: list morning × shown order — the week's at-risk lists as the At-risk page reads them
+    (`worklist.read_worklist`: held-out rows never leave the store), with every action taken and its note."""
+    days = sorted(d for d in worklist.list_days(store_path) if week.start <= d <= week.end)
+    lists = [worklist.read_worklist(day, None, store_path).assign(as_of_date=pd.Timestamp(day)) for day in days]
+    columns = ["as_of_date", "rank", "order_id", "stage", "carrier", "region", "channel", "order_value",
+               "stuck_prob", "expected_cost_eur", "eta_p10_at", "eta_p50_at", "eta_p90_at", "reasons", "actions",
+               "last_action", "last_action_by", "last_action_at", "action_history", "notes"]
     if not lists:
         return pd.DataFrame(columns=columns)
     listed = pd.concat(lists, ignore_index=True).rename(columns={"expected_cost": "expected_cost_eur"})
-    listed["as_of_date"] = pd.to_datetime(listed["as_of_date"])
-    listed["reasons"] = listed["reasons"].map(_reason_text)  # a few hundred list rows
-    actions = store.fetch_df("report_triage_actions", {"week_start": week.start, "week_end": week.end}, store_path)
-    actions["as_of_date"] = pd.to_datetime(actions["as_of_date"])
-    merged = listed.merge(actions, on=["as_of_date", "order_id"], how="left")
-    merged["actions_taken"] = merged["actions_taken"].fillna(0).astype("int64")
+    history = store.fetch_df("report_triage_actions", {"week_start": week.start, "week_end": week.end}, store_path)
+    history["as_of_date"] = pd.to_datetime(history["as_of_date"])
+    merged = listed.merge(history, on=["as_of_date", "order_id"], how="left")
+    merged["actions"] = merged["actions"].fillna(0).astype("int64")
     return merged.sort_values(["as_of_date", "rank"], ignore_index=True)[columns]
 
 
@@ -201,8 +182,8 @@ def build_summary(week: IsoWeek, as_of: datetime, activity: Mapping[str, Any], t
     _figure(rows, "at-risk", "list_mornings", activity["list_days"], "days")
     _figure(rows, "at-risk", "orders_shown", len(lists), "listings (held-out rows are never shown)")
     _figure(rows, "at-risk", "orders_held_out", activity["listed_held_out"], "listings")
-    _figure(rows, "at-risk", "listings_acted_on", int((lists["actions_taken"] > 0).sum()), "listings")
-    _figure(rows, "at-risk", "actions_taken", int(lists["actions_taken"].sum()), "actions")
+    _figure(rows, "at-risk", "listings_acted_on", int((lists["actions"] > 0).sum()), "listings")
+    _figure(rows, "at-risk", "actions_taken", int(lists["actions"].sum()), "actions")
     realised = _realised(forecast_week)
     for name in accuracy.FORECAST_METRICS:
         unit = "forecasts" if name == "forecasts" else name.rsplit("_", 1)[-1]
@@ -256,13 +237,13 @@ def build_weekly_report(
     try:
         with store_snapshot(store_path) as snap:
             bar.update()
-            report = _build(week, snap, k, n_boot, bar)
+            report = _build(week, snap, config.store_path(store_path), k, n_boot, bar)
     finally:
         bar.close()
     return report
 
 
-def _build(week: IsoWeek, snap: Path, k: int, n_boot: int, bar: Any) -> WeeklyReport:
+def _build(week: IsoWeek, snap: Path, source: Path, k: int, n_boot: int, bar: Any) -> WeeklyReport:
     try:
         activity = store.fetch_df(
             "report_week_activity",
@@ -271,7 +252,7 @@ def _build(week: IsoWeek, snap: Path, k: int, n_boot: int, bar: Any) -> WeeklyRe
     except Exception as exc:  # duckdb.CatalogException: a store from before the daily tables
         if "does not exist" in str(exc):
             raise JourneyOpsError(
-                f"the store {snap.name} has no daily tables yet (an older schema); run the daily job once"
+                f"the store {source} has no daily tables yet (an older schema); run the daily job once to migrate it"
             ) from exc
         raise
     if activity["events"] == 0 and activity["list_days"] == 0:
@@ -338,7 +319,7 @@ def _number_format(column: str, dtype: Any) -> str | None:
 
 
 def _cell_value(value: Any) -> Any:
-    """A value openpyxl writes as data: NaN/NA empty, numpy scalars plain, text safe from formulas."""
+    """A value openpyxl writes as data: NaN/NA empty, numpy scalars plain, lists as text."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if value is None or value is pd.NA or value is pd.NaT:
@@ -353,7 +334,7 @@ def _cell_value(value: Any) -> Any:
         return value
     if isinstance(value, list | tuple | np.ndarray):
         value = ", ".join(str(v) for v in value)
-    return safe_cell(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
 
 
 def _display_width(frame: pd.DataFrame, column: str) -> int:
@@ -373,6 +354,14 @@ def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
         cell.fill = PatternFill("solid", fgColor="305496")
     for row in frame.itertuples(index=False, name=None):  # openpyxl writes cell by cell anyway
         sheet.append([_cell_value(v) for v in row])
+    for i, column in enumerate(frame.columns, start=1):
+        if frame[column].dtype != object:
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+            if export.is_risky(cell.value) or cell.data_type == "f":
+                # the At-risk export's rule (core.export): a string cell with a quote prefix, never a formula
+                cell.data_type = "s"
+                cell.quotePrefix = True
     sheet.freeze_panes = "A2"
     for i, column in enumerate(frame.columns, start=1):
         letter = get_column_letter(i)
@@ -422,7 +411,7 @@ def _charts(report: WeeklyReport) -> dict[str, list[Any]]:
     charts: dict[str, list[Any]] = {key: [] for key in SECTIONS}
     lists = t["at_risk"]
     if len(lists):
-        per_day = lists.groupby("as_of_date").agg(shown=("order_id", "size"), acted=("actions_taken", "sum"))
+        per_day = lists.groupby("as_of_date").agg(shown=("order_id", "size"), acted=("actions", "sum"))
         charts["at_risk"].append(figure("Listed orders and actions per morning", [
             go.Bar(x=per_day.index, y=per_day["shown"], name="orders shown"),
             go.Bar(x=per_day.index, y=per_day["acted"], name="actions taken")], "count"))

@@ -110,13 +110,6 @@ def test_parse_week():
         report.parse_week("2026-W00")
 
 
-def test_safe_cell():
-    for text in (HYPERLINK, "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
-        assert report.safe_cell(text) == "'" + text
-    assert report.safe_cell("plain note") == "plain note"
-    assert report.safe_cell("") == ""
-
-
 def test_workbook_sheets_and_frozen_headers(written: dict):
     book = load_workbook(written["workbook"])
     assert book.sheetnames == list(report.SECTIONS.values())
@@ -134,7 +127,8 @@ def test_at_risk_sheet_excludes_held_out_and_keeps_actions(written: dict):
     assert list(zip(at_risk["as_of_date"].dt.date, at_risk["order_id"], at_risk["rank"], strict=True)) == [
         (date(2026, 3, 10), "L1", 1), (date(2026, 3, 10), "L3", 3), (date(2026, 3, 11), "L3", 1)]
     assert "L2" not in set(at_risk["order_id"])  # held out: never shown, never in the report
-    assert at_risk["actions_taken"].tolist() == [1, 1, 1]
+    assert at_risk["actions"].tolist() == [1, 1, 1]
+    assert at_risk["last_action"].tolist() == ["contacted_customer"] * 3
     assert at_risk["reasons"].tolist() == [None, None, "long wait in packed"]
     summary = sheet_frame(load_workbook(written["workbook"])["Summary"]).set_index("figure")
     assert summary.loc["orders_shown", "value"] == 3
@@ -144,9 +138,12 @@ def test_at_risk_sheet_excludes_held_out_and_keeps_actions(written: dict):
 
 def test_formula_injection_stays_text(written: dict):
     book = load_workbook(written["workbook"])
-    notes = [c for c in book["At-risk lists"]["L"][1:]]
-    assert [c.value for c in notes] == ["'" + HYPERLINK, "'+1", "'@SUM(A1)"]
-    assert all(c.data_type == "s" for c in notes)
+    at_risk = book["At-risk lists"]
+    notes_col = [c.column_letter for c in at_risk[1] if c.value == "notes"][0]
+    notes = at_risk[notes_col][1:]
+    assert [c.value for c in notes] == [HYPERLINK, "+1", "@SUM(A1)"]
+    # stored as string cells with a quote prefix (core.export's rule), never as formulas
+    assert all(c.data_type == "s" and c.quotePrefix for c in notes)
     for sheet in book.worksheets:  # no formula anywhere in the workbook
         for row in sheet.iter_rows():
             for cell in row:
@@ -155,7 +152,8 @@ def test_formula_injection_stays_text(written: dict):
     messages = [c.value for c in alert[1] if c.value == "message"]
     assert messages
     message_col = [c.column_letter for c in alert[1] if c.value == "message"][0]
-    assert alert[f"{message_col}2"].value == "'=1+1 drifted"
+    assert alert[f"{message_col}2"].value == "=1+1 drifted"
+    assert alert[f"{message_col}2"].data_type == "s" and alert[f"{message_col}2"].quotePrefix
 
 
 def test_totals_equal_the_core_functions(written: dict, week_store: Path):
