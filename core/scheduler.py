@@ -171,7 +171,9 @@ def _write_state(path: Path, state: dict[str, Any]) -> None:
 def subprocess_runner(argv: Sequence[str], run_id: str) -> int:
     """Run `python -m core ARGV` in a child process (a crash or leak never takes the scheduler down)."""
     env = {**os.environ, logs.RUN_ID_ENV: run_id}
-    return subprocess.run([sys.executable, "-m", "core", *argv], env=env, check=False).returncode
+    # The command's own output joins the logs on stderr, keeping stdout for `scheduler --once --json`.
+    return subprocess.run([sys.executable, "-m", "core", *argv], env=env, check=False,
+                          stdout=sys.stderr.fileno()).returncode
 
 
 def inprocess_runner(argv: Sequence[str], run_id: str) -> int:
