@@ -109,7 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.champion_cache = serving.ChampionCache(settings.store_path, settings.champion_check_s)
-    app.state.forecast_cache = serving.ForecastCache(settings.store_path, settings.forecast_check_s)
+    app.state.forecast_cache = serving.ForecastCache(
+        settings.store_path, settings.forecast_check_s, background=settings.forecast_check_s > 0
+    )
     app.state.token_cache = TokenCache(settings.store_path, settings.token_check_s)
     app.state.rate_limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
     app.include_router(health.router)

@@ -223,39 +223,68 @@ def store_fingerprint(store_path: StorePath = None) -> tuple[tuple[int, int] | N
 class ForecastCache:
     """The latest morning's forecasts in memory, reloaded when the store's files change (looked at
     most every `check_every_s`): a forecast request then opens no database file, which is most of
-    its cost. Orders not scored that morning are read from the store."""
+    its cost. Orders not scored that morning are read from the store.
+
+    With `background`, a reload runs in its own thread and requests keep the rows they have meanwhile,
+    so a daily job holding the write lock delays the new rows, never the answers.
+    """
 
     def __init__(
-        self, store_path: StorePath = None, check_every_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        store_path: StorePath = None,
+        check_every_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        background: bool = False,
     ) -> None:
         self.store_path = store_path
         self.check_every_s = check_every_s
         self.clock = clock
+        self.background = background
         self._lock = threading.Lock()
-        self._rows: dict[str, dict[str, Any]] = {}
+        self._rows: dict[str, dict[str, Any]] | None = None
         self._fingerprint: tuple[tuple[int, int] | None, ...] | None = None
         self._checked_at = -math.inf
+        self._loading = False
 
-    def _refresh(self) -> None:
-        now = self.clock()
-        if now - self._checked_at < self.check_every_s:
-            return
-        self._checked_at = now
-        # Fingerprint first: a write landing during the read is seen on the next check.
-        fingerprint = store_fingerprint(self.store_path)
-        if fingerprint == self._fingerprint:
-            return
-        rows = _fetch_records("api_forecasts_latest_day", {}, self.store_path)
-        for row in rows:
-            row["reasons"] = _reasons(row.get("reasons"))
-        self._rows = {row["order_id"]: row for row in rows}
-        self._fingerprint = fingerprint
+    def _load(self, fingerprint: tuple[tuple[int, int] | None, ...]) -> None:
+        try:
+            rows = _fetch_records("api_forecasts_latest_day", {}, self.store_path)
+            for row in rows:
+                row["reasons"] = _reasons(row.get("reasons"))
+            with self._lock:
+                self._rows = {row["order_id"]: row for row in rows}
+                self._fingerprint = fingerprint
+        finally:
+            with self._lock:
+                self._loading = False
+
+    def _load_quietly(self, fingerprint: tuple[tuple[int, int] | None, ...]) -> None:
+        try:
+            self._load(fingerprint)
+        except (JourneyOpsError, duckdb.Error):
+            pass  # busy or not ready: the rows read before serve on, and the next check tries again
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         """The latest champion forecast of an order (as `read_forecast`), or None."""
+        load = None
         with self._lock:
-            self._refresh()
-            row = self._rows.get(order_id)
+            now = self.clock()
+            if now - self._checked_at >= self.check_every_s and not self._loading:
+                self._checked_at = now
+                # Fingerprint first: a write landing during the read is seen on the next check.
+                fingerprint = store_fingerprint(self.store_path)
+                if fingerprint != self._fingerprint:
+                    self._loading = True
+                    load = fingerprint
+            rows = self._rows
+        if load is not None:
+            if self.background and rows is not None:
+                threading.Thread(target=self._load_quietly, args=(load,), name="forecast-reload", daemon=True).start()
+            else:
+                self._load(load)
+                with self._lock:
+                    rows = self._rows
+        row = rows.get(order_id) if rows is not None else None
         if row is not None:
             return {**row, "reasons": list(row["reasons"])}
         return read_forecast(order_id, self.store_path)

@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -347,3 +348,21 @@ def test_forecast_cache_serves_memory_and_reloads_when_the_store_changes(world, 
     assert cache.get(order_id)["p50_h"] == 123.5
     fingerprint = serving.store_fingerprint(path)
     assert serving.store_fingerprint(path) == fingerprint
+
+
+def test_forecast_cache_in_the_background_answers_from_the_rows_it_has(world, tmp_path):
+    path = copy_store(world.path, tmp_path)
+    clock = [0.0]
+    cache = serving.ForecastCache(path, check_every_s=1.0, clock=lambda: clock[0], background=True)
+    order_id = serving.read_at_risk(path, limit=1)[0]["order_id"]
+    first = cache.get(order_id)  # the first load is synchronous
+    with store.transaction(path) as con:
+        con.execute("update predictions set p50_h = 77.25 where order_id = $o and role = 'champion' "
+                    "and as_of_at = $at", {"o": order_id, "at": world.as_of_at})
+    clock[0] = 2.0
+    assert cache.get(order_id)["p50_h"] == first["p50_h"]  # the reload runs beside this request
+    deadline = time.monotonic() + 10
+    while cache.get(order_id)["p50_h"] != 77.25 and time.monotonic() < deadline:
+        clock[0] += 2.0
+        time.sleep(0.02)
+    assert cache.get(order_id)["p50_h"] == 77.25
