@@ -49,16 +49,25 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _lease_hours() -> float:
+    return float(os.environ.get("JOURNEYOPS_JOB_LEASE_H", "6"))
+
+
 def _claim(kind: str, params: Mapping[str, Any], store_path: str | os.PathLike[str] | None) -> JobRun:
     host = socket.gethostname()
     with store.transaction(store_path) as con:
         running = con.execute(store.load_sql("jobs_running"), {"kind": kind}).df()
+        now = store.utcnow()
         for row in running.itertuples():
-            if row.host == host and not _process_alive(int(row.pid)):
-                con.execute(
-                    store.load_sql("jobs_abandon"),
-                    {"at": store.utcnow(), "run_id": row.run_id},
+            # A dead process on this host, or a run older than the lease on any host (a killed pod
+            # elsewhere leaves a row we cannot check by pid), no longer holds the lock.
+            dead_here = row.host == host and not _process_alive(int(row.pid))
+            expired = (now - row.started_at).total_seconds() > _lease_hours() * 3600
+            if dead_here or expired:
+                why = "the process ended without finishing" if dead_here else (
+                    f"no end recorded within the {_lease_hours():g} h lease"
                 )
+                con.execute(store.load_sql("jobs_abandon"), {"at": now, "run_id": row.run_id, "why": why})
                 continue
             raise JobAlreadyRunningError(
                 f"a {kind} job is already running (run {row.run_id}, pid {row.pid} on {row.host}, "

@@ -59,3 +59,25 @@ def test_a_killed_run_does_not_block_the_next(store_file):
         pass
     runs = jobs.recent_runs(store_path=store_file)
     assert sorted(runs["status"]) == ["abandoned", "succeeded"]
+
+
+def test_a_run_from_another_host_past_the_lease_does_not_block(store_file, monkeypatch):
+    with jobs.job_run("daily", store_path=store_file):
+        pass
+    from core import store
+
+    with store.transaction(store_file) as con:
+        con.execute(
+            "update job_runs set status = 'running', host = 'other-pod', ended_at = null, "
+            "started_at = started_at - interval 7 hour"
+        )
+    with pytest.raises(jobs.JobAlreadyRunningError, match="other-pod"):
+        monkeypatch.setenv("JOURNEYOPS_JOB_LEASE_H", "8")
+        with jobs.job_run("daily", store_path=store_file):
+            pass
+    monkeypatch.setenv("JOURNEYOPS_JOB_LEASE_H", "6")
+    with jobs.job_run("daily", store_path=store_file):
+        pass
+    runs = jobs.recent_runs(store_path=store_file)
+    assert sorted(runs["status"]) == ["abandoned", "succeeded"]
+    assert "6 h lease" in runs.loc[runs["status"] == "abandoned", "error"].item()

@@ -1,5 +1,5 @@
 update job_runs
 set status = 'abandoned',
     ended_at = $at,
-    error = 'the process ended without finishing'
+    error = $why
 where run_id = $run_id
