@@ -49,4 +49,5 @@ worklist.action_form(user, order_id, as_of, store_path, key="at_risk")
 with layout.store_guard():
     recorded = worklist.order_view(store_path, data.store_version(store_path), order_id, as_of)
 worklist.actions_table(recorded["actions"] if recorded else view["actions"])
+st.markdown("**Journey so far** (red: the stage it is in now)")
 st.plotly_chart(worklist.timeline_chart(view["journey"]), key="at_risk_timeline")

@@ -35,6 +35,7 @@ if view["journey"].empty:
     st.caption(f"No events by the end of {as_of:%d %b %Y}.")
 else:
     st.plotly_chart(worklist.timeline_chart(view["journey"]), key="lookup_timeline")
+    st.caption("Each bar: from the event into a stage to the next event; red: the stage it is in now.")
 
 st.subheader("How the forecast moved")
 if view["history"].empty:

@@ -35,10 +35,16 @@ layout.kpi_row([
      f"{figures.critical_raised} critical."),
     ("Data freshness", "—" if figures.freshness_h is None else f"{figures.freshness_h:.1f} h",
      "Hours between the newest event and the end of the day."),
-    ("Champion", figures.forecaster_version or "none (static ETAs)", "The forecaster that served this morning."),
     ("Champion error", "—" if figures.mae_h is None else f"{figures.mae_h:.1f} h",
-     f"Mean absolute error of its median ETA over the last {ACCURACY_WINDOW_DAYS} mornings, delivered orders."),
+     f"Mean absolute error of the champion's median ETA over the last {ACCURACY_WINDOW_DAYS} mornings, "
+     "orders delivered by now."),
+    ("Interval coverage", "—" if figures.coverage_pct is None else f"{figures.coverage_pct:.0f}%",
+     f"Share of those {figures.matured_forecasts:,} forecasts delivered inside their 80% interval."),
 ])
+st.markdown(
+    f"Champion: **{figures.forecaster_version or 'none yet'}** (stuck classifier "
+    f"{figures.classifier_version or 'none yet'}) · customers see **{figures.eta_source or 'no'}** ETAs."
+)
 
 st.subheader("Since yesterday")
 layout.kpi_row([
@@ -52,9 +58,8 @@ layout.kpi_row([
 notes = []
 if figures.champion_changed:
     notes.append(f"A new champion serves: **{figures.forecaster_version}**.")
-if figures.coverage_pct is not None:
-    notes.append(f"{figures.coverage_pct:.0f}% of {figures.matured_forecasts:,} matured forecasts fell "
-                 "inside their 80% interval.")
+if figures.critical_raised:
+    notes.append(f"{figures.critical_raised} critical alert(s) raised this day — see the monitoring pages.")
 if figures.last_event_at is not None:
     notes.append(f"Newest event: {figures.last_event_at:%a %d %b %H:%M} ({figures.events_last_day:,} events "
                  "in the last 24 h).")

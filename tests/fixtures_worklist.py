@@ -163,7 +163,7 @@ def demo_daily_store(tmp_path_factory: pytest.TempPathFactory, days: int = 6, li
     with store.connect(path, read_only=True) as con:
         orders = con.execute("select * from orders").df()
         events = con.execute("select order_id, stage, event_ts from events").df()
-        last_day = con.execute("select max(event_ts)::date from events").fetchone()[0] - timedelta(days=1)
+        last_day = con.execute("select max(event_ts)::date from events").fetchone()[0]
     frames: dict[str, list[pd.DataFrame]] = {"predictions": [], "lists": [], "summary": [], "eta": []}
     for offset in range(days - 1, -1, -1):
         day = last_day - timedelta(days=offset)

@@ -66,10 +66,11 @@ def test_the_page_shows_the_numbers_of_core(tiny, monkeypatch):
     assert metrics == {
         "Orders open": str(figures.open_orders), "On the list": str(figures.on_list),
         "Alerts open": str(figures.alerts_open), "Data freshness": f"{figures.freshness_h:.1f} h",
-        "Champion": figures.forecaster_version, "Champion error": f"{figures.mae_h:.1f} h",
+        "Champion error": f"{figures.mae_h:.1f} h", "Interval coverage": f"{figures.coverage_pct:.0f}%",
     }
     assert [m.value for m in at.metric[6:]] == ["-1", "+1", "2", "1", "+1", "0"]
-    assert "A new champion serves: **fc-v2**." in at.markdown[0].value
+    assert at.markdown[0].value == "Champion: **fc-v2** (stuck classifier sc-v1) · customers see **model** ETAs."
+    assert at.markdown[1].value.startswith("A new champion serves: **fc-v2**.  \n1 critical alert(s) raised")
 
 
 def test_the_page_reads_an_earlier_morning(tiny):

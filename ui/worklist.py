@@ -222,5 +222,6 @@ def forecast_chart(history: pd.DataFrame) -> go.Figure:
                    line={"color": "#1f77b4"}),
     ])
     figure.update_layout(height=300, margin=MARGIN, xaxis_title="forecast of the morning of",
+                         xaxis={"tickformat": "%a %d %b", "dtick": 86_400_000},
                          yaxis_title="expected delivery", legend={"orientation": "h", "y": 1.12})
     return figure
