@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -67,7 +68,8 @@ class IsoWeek:
 
 @dataclass(frozen=True)
 class WeeklyReport:
-    """The week's tables, one per section (keys of SECTIONS), and the instant outcomes were judged at."""
+    """The week's tables, one per section (keys of SECTIONS, plus `daily`: the daily job's record, for the
+    drift chart), and the instant outcomes were judged at."""
 
     week: IsoWeek
     as_of: datetime
@@ -249,12 +251,10 @@ def _build(week: IsoWeek, snap: Path, source: Path, k: int, n_boot: int, bar: An
             "report_week_activity",
             {"week_start": week.start, "week_end": week.end, "delivered_stage": domain.TERMINAL[0]}, snap,
         ).iloc[0].to_dict()
-    except Exception as exc:  # duckdb.CatalogException: a store from before the daily tables
-        if "does not exist" in str(exc):
-            raise JourneyOpsError(
-                f"the store {source} has no daily tables yet (an older schema); run the daily job once to migrate it"
-            ) from exc
-        raise
+    except duckdb.CatalogException as exc:  # a store from before the daily tables, never migrated read-only
+        raise JourneyOpsError(
+            f"the store {source} has no daily tables yet (an older schema); run the daily job once to migrate it"
+        ) from exc
     if activity["events"] == 0 and activity["list_days"] == 0:
         last = activity["last_event_at"]
         span = "the store holds no events" if pd.isna(last) else f"the last event is at {pd.Timestamp(last)}"

@@ -17,7 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from core import report, store
 from core.cli import main
-from core.errors import ConfigError
+from core.errors import ConfigError, JourneyOpsError
 from core.monitor import accuracy, alerts, benefits, segments
 from tests.test_accuracy import insert
 from tests.test_benefits import LIST_MORNING, build_store
@@ -258,3 +258,53 @@ def test_cli_errors_are_one_line(week_store: Path, tmp_path: Path, argv: list[st
 def test_missing_store_is_a_clear_error(tmp_path: Path):
     with pytest.raises(store.StoreMissingError, match="no store at"):
         report.build_weekly_report(W11, tmp_path / "absent.duckdb")
+
+
+@pytest.fixture(scope="module")
+def closed_loop_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's trained world with two daily cycles run (lists, actions, drift, validity, alerts)."""
+    from tests.test_scenarios import copy_world, run_days, session_world
+
+    copy = copy_world(session_world(tmp_path_factory), tmp_path_factory.mktemp("report_loop"))
+    run_days(copy, 2)
+    return copy.store
+
+
+def test_closed_loop_week_matches_the_pages_functions(closed_loop_store: Path, tmp_path: Path):
+    from core import triage
+
+    day = triage.latest_list_day(None, closed_loop_store)
+    assert day is not None
+    year, number, _ = day.isocalendar()
+    built = report.build_weekly_report(f"{year}-W{number:02d}", closed_loop_store, n_boot=200)
+    since = built.week.start
+    overview = accuracy.accuracy_overview(closed_loop_store, as_of=built.as_of, since=since)
+    forecasts = overview["forecast"]  # type: ignore[index]
+    assert built.figures["forecast accuracy (estimated).forecasts"] == forecasts["estimated"]["forecasts"] > 0
+    for name, value in forecasts.get("realised", {}).items():
+        assert built.figures[f"forecast accuracy (realised).{name}"] == pytest.approx(value, nan_ok=True)
+    pd.testing.assert_frame_equal(
+        built.tables["forecast_accuracy"],
+        accuracy.forecast_accuracy(closed_loop_store, as_of=built.as_of, since=since))
+    shown = pd.concat([triage.read_triage_list(d, closed_loop_store) for d in
+                       sorted(set(pd.to_datetime(built.tables["at_risk"]["as_of_date"]).dt.date))])
+    assert len(built.tables["at_risk"]) == len(shown) > 0
+    assert not shown["held_out"].any()
+    with store.connect(closed_loop_store, read_only=True) as con:
+        held = {r[0] for r in con.execute("select order_id from triage_list where held_out").fetchall()}
+    assert held and not held & set(built.tables["at_risk"]["order_id"])
+    segment_core = segments.segment_table(closed_loop_store, as_of=built.as_of, since=since)
+    pd.testing.assert_frame_equal(built.tables["segments"].reset_index(drop=True), segment_core)
+    ledger_core = benefits.benefit_ledger(closed_loop_store, as_of=built.as_of, n_boot=200)
+    pd.testing.assert_frame_equal(built.tables["benefits"], ledger_core)
+    assert len(built.tables["drift"]) > 0 and len(built.tables["data_quality"]) > 0
+    written = report.write_weekly_report(built.week, tmp_path, closed_loop_store, n_boot=200)
+    assert load_workbook(written["workbook"]).sheetnames == list(report.SECTIONS.values())
+
+
+def test_a_store_without_the_daily_tables_is_a_clear_error(store_file: Path):
+    build_store(store_file)
+    with store.transaction(store_file) as con:
+        con.execute("drop table triage_list")  # as a store from before schema 006 has none
+    with pytest.raises(JourneyOpsError, match="has no daily tables yet .* run the daily job once"):
+        report.build_weekly_report(W11, store_file)
