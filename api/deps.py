@@ -63,11 +63,12 @@ ForecastCacheDep = Annotated[serving.ForecastCache, Depends(get_forecast_cache)]
 
 
 class TokenCache:
-    """The active tokens, re-read from the store every `check_every_s` (so a revoke lands within it).
+    """The active tokens, re-read when the store's files have changed (looked at every `check_every_s`,
+    so a revoke lands within it).
 
-    The re-read runs in a background thread while requests go on with the tokens read a moment ago:
-    opening the store takes tens of milliseconds on a busy machine, and the request that happened to
-    do it would otherwise be the slow tail. With `check_every_s` = 0 every request reads (tests).
+    Looking is a `stat`; only a change costs a read, and that read runs in a background thread while
+    requests go on with the tokens they have: opening the store takes tens of milliseconds on a busy
+    machine. With `check_every_s` = 0 every request looks and a change is read at once (tests).
     """
 
     def __init__(self, store_path: str | None, check_every_s: float) -> None:
@@ -75,38 +76,47 @@ class TokenCache:
         self.check_every_s = check_every_s
         self._lock = threading.Lock()
         self._records: list[auth.TokenRecord] | None = None
-        self._read_at = float("-inf")
+        self._fingerprint: tuple[tuple[int, int] | None, ...] | None = None
+        self._checked_at = float("-inf")
         self._reading = False
 
-    def _read(self) -> list[auth.TokenRecord]:
+    def _read(self, fingerprint: tuple[tuple[int, int] | None, ...]) -> list[auth.TokenRecord]:
         try:
             records = auth.list_tokens(self.store_path, only_active=True)
+            with self._lock:
+                self._records, self._fingerprint = records, fingerprint
+            return records
         finally:
             with self._lock:
                 self._reading = False
-        with self._lock:
-            self._records, self._read_at = records, time.monotonic()
-        return records
 
-    def _read_quietly(self) -> None:
+    def _read_quietly(self, fingerprint: tuple[tuple[int, int] | None, ...]) -> None:
         try:
-            self._read()
+            self._read(fingerprint)
         except Exception:  # a busy or missing store: keep the tokens read before, try again later
             log.warning("could not re-read the API tokens; keeping the previous ones", exc_info=True)
 
     def get(self) -> list[auth.TokenRecord]:
         """The active token records."""
+        changed = None
         with self._lock:
             records = self._records
-            due = time.monotonic() - self._read_at >= self.check_every_s
-            start_background = records is not None and due and not self._reading and self.check_every_s > 0
-            if start_background:
-                self._reading = True
-        if start_background:
-            threading.Thread(target=self._read_quietly, name="token-refresh", daemon=True).start()
-        if records is not None and (self.check_every_s > 0 or not due):
+            now = time.monotonic()
+            if (records is None or now - self._checked_at >= self.check_every_s) and not self._reading:
+                self._checked_at = now
+                # Fingerprint before the read: a write landing during it is seen on the next look.
+                fingerprint = serving.store_fingerprint(self.store_path)
+                if records is None or fingerprint != self._fingerprint:
+                    self._reading = True
+                    changed = fingerprint
+        if changed is None:
+            if records is None:  # another request is doing the first read: do it too
+                return auth.list_tokens(self.store_path, only_active=True)
             return records
-        return self._read()
+        if records is not None and self.check_every_s > 0:
+            threading.Thread(target=self._read_quietly, args=(changed,), name="token-refresh", daemon=True).start()
+            return records
+        return self._read(changed)
 
 
 def get_active_tokens(request: Request) -> list[auth.TokenRecord]:

@@ -20,8 +20,8 @@ class Settings(BaseModel):
     rate_burst: int = Field(100, gt=0)
     champion_check_s: float = Field(1.0, ge=0)
     forecast_check_s: float = Field(1.0, ge=0)
-    # A revoked token is refused within this; each re-read opens the store (tens of ms on a busy box).
-    token_check_s: float = Field(5.0, ge=0)
+    # A revoked token is refused within this; looking is a stat, only a changed store is re-read.
+    token_check_s: float = Field(1.0, ge=0)
     busy_retry_after_s: int = Field(5, gt=0)
 
     @classmethod
