@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,7 +17,7 @@ import streamlit as st
 from core import assumptions, job_queue, operations, roles
 from core.errors import StoreBusyError
 from core.monitor import accuracy, alerts, benefits, drift, segments, validity
-from ui import data, layout
+from ui import data, layout, session
 
 TTL_S = data.TTL_S
 POLL_S = 2
@@ -30,29 +31,20 @@ NO_GO_LIVE_NOTE = (
     "No model ETA shown or triage list drawn yet, so every week is baseline — run `python -m core demo` "
     "(or the daily runs with a champion) to go live."
 )
-FORBIDDEN_NOTE = "Your role ({role}) does not open this page; ask an admin for a role that does."
+FORBIDDEN_NOTE = session.FORBIDDEN_NOTE
 
 
 # ---------------------------------------------------------------- who and when
 
 
 def current_user() -> roles.User:
-    """The signed-in user (ui.session once it exists), else local single-user mode."""
-    try:
-        from ui import session  # type: ignore[attr-defined]
-    except ImportError:
-        return roles.local_user()
-    reader = getattr(session, "current_user", None)
-    return reader() if callable(reader) else roles.local_user()
+    """The user of this session (ui.session)."""
+    return session.current_user()
 
 
 def guard_page(page_key: str) -> roles.User:
-    """The user, after a calm stop when their role may not open this page."""
-    user = current_user()
-    if not roles.can_see(user.role, page_key):
-        st.warning(FORBIDDEN_NOTE.format(role=user.role), icon=":material/lock:")
-        st.stop()
-    return user
+    """The user, after a calm stop when their role may not open this page (ui.session's guard)."""
+    return session.require_page(page_key)
 
 
 def as_of_day(store_path: str) -> tuple[date, float]:
@@ -190,10 +182,11 @@ def drift_table(rows: pd.DataFrame, day: date) -> pd.DataFrame:
     return day_rows.sort_values(["drifted", "score"], ascending=[False, False], na_position="last")
 
 
-def report_file(store_path: str, day: date) -> str | None:
-    """The rendered Evidently report of a day, when a job has written it."""
+def report_file(store_path: str, day: date) -> Path | None:
+    """The rendered Evidently report of a day, when a job has written it (a Path: st.iframe reads
+    a Path as a file, a str as HTML)."""
     path = job_queue.drift_report_path(day, store_path)
-    return str(path) if path.is_file() else None
+    return path if path.is_file() else None
 
 
 def build_drift_report(store_path: str, day: date) -> str:
