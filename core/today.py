@@ -20,7 +20,7 @@ class TodayFigures:
     """The figures of one morning (the as-of day) and their change since the day before."""
 
     as_of_date: date
-    open_orders: int
+    open_orders: int  # from the events: first event before the day's end, no delivery/cancel by then
     on_list: int
     held_out: int
     list_expected_cost: float

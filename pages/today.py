@@ -56,6 +56,8 @@ layout.kpi_row([
     ("Actions taken", layout.fmt_int(figures.actions), "Actions recorded on this morning's list."),
 ])
 notes = []
+if figures.on_list == 0:
+    notes.append("No at-risk list this morning: the daily run lists orders once a champion model serves.")
 if figures.champion_changed:
     notes.append(f"A new champion serves: **{figures.forecaster_version}**.")
 if figures.critical_raised:

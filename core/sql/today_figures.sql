@@ -8,11 +8,32 @@ with days as (
 summary as (
     select
         as_of_date,
-        open_orders,
         forecaster_version,
         classifier_version,
         eta_source
     from daily_summary
+),
+
+order_spans as (
+    select
+        order_id,
+        min(event_ts) as first_event_at,
+        min(event_ts) filter (where stage in ('delivered', 'cancelled')) as ended_at
+    from events
+    group by order_id
+),
+
+open_counts as (
+    -- counted from the events, not the daily summary: an order is open from its first event to its end
+    select
+        d.as_of_date,
+        count(*) filter (
+            where o.first_event_at < (d.as_of_date + 1)::timestamp
+                and (o.ended_at is null or o.ended_at >= (d.as_of_date + 1)::timestamp)
+        )::bigint as open_orders
+    from days as d
+    cross join order_spans as o
+    group by d.as_of_date
 ),
 
 listed as (
@@ -57,7 +78,7 @@ final as (
     select
         d.as_of_date,
         s.as_of_date is not null as has_run,
-        coalesce(s.open_orders, 0)::bigint as open_orders,
+        coalesce(n.open_orders, 0)::bigint as open_orders,
         coalesce(l.on_list, 0)::bigint as on_list,
         coalesce(l.held_out, 0)::bigint as held_out,
         coalesce(l.list_expected_cost, 0)::double as list_expected_cost,
@@ -70,6 +91,7 @@ final as (
         s.eta_source
     from days as d
     left join summary as s on s.as_of_date = d.as_of_date
+    left join open_counts as n on n.as_of_date = d.as_of_date
     left join listed as l on l.as_of_date = d.as_of_date
     left join raised as r on r.as_of_date = d.as_of_date
     left join still_open as o on o.as_of_date = d.as_of_date
