@@ -119,7 +119,8 @@ def tiny_store(path: Path) -> Path:
     summary = pd.DataFrame({
         "as_of_date": [YESTERDAY, TODAY], "as_of_at": [_end(YESTERDAY), _end(TODAY)],
         "forecaster_version": ["fc-v1", "fc-v2"], "classifier_version": ["sc-v1", "sc-v1"],
-        "eta_source": ["model", "model"], "open_orders": [0, 0], "listed": [2, 4], "held_out": [0, 1],  # Today counts open orders from the events
+        # open_orders 0: Today counts open orders from the events, not from the summary
+        "eta_source": ["model", "model"], "open_orders": [0, 0], "listed": [2, 4], "held_out": [0, 1],
         "sim_actions": [1, 0], "alerts": [1, 1], "computed_at": [NOW, NOW],
     })
     eta = pd.DataFrame({

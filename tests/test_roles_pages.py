@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import roles, worklist
 from tests.conftest import REPO_ROOT
-from tests.fixtures_worklist import TODAY, demo_daily_store, tiny_store
+from tests.fixtures_worklist import TODAY, YESTERDAY, demo_daily_store, tiny_store
 from ui import navigation, session
 
 PAGE_FILES = sorted((REPO_ROOT / "pages").glob("*.py"))
@@ -145,3 +145,19 @@ def test_an_analyst_sees_the_action_form_disabled(store_file, monkeypatch):
     at.text_input(key="lookup_order").input("O1").run()
     assert not at.exception
     assert at.button(key="FormSubmitter:lookup_form-Record action").disabled
+
+
+def test_the_list_filters_and_moves_between_days(store_file, monkeypatch):
+    tiny_store(store_file)
+    at = run_as("triage", REPO_ROOT / "pages" / "at_risk.py", store_file, monkeypatch)
+    assert at.dataframe[0].value["order_id"].tolist() == ["O1", "O2", "O5"]
+    at.multiselect(key="at_risk_carrier").select("budgetbox").run()
+    assert at.dataframe[0].value["order_id"].tolist() == ["O2", "O5"]
+    at.slider(key="at_risk_value").set_range(100.0, 301.0).run()
+    assert at.dataframe[0].value["order_id"].tolist() == ["O5"]
+    at.multiselect(key="at_risk_carrier").unselect("budgetbox").run()
+    at.sidebar.date_input(key="as_of_day").set_value(YESTERDAY).run()  # a list with another top value
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="at_risk_value").value == (0.0, 121.0)
+    assert at.dataframe[0].value["order_id"].tolist() == ["O4", "O1"]
+    assert at.dataframe[0].value["last_action"].tolist() == [None, "chased_warehouse"]

@@ -119,7 +119,11 @@ def filter_widgets(options: dict[str, list[str]], values: pd.Series) -> worklist
     }
     top = float(values.max()) if len(values) and pd.notna(values.max()) else 0.0
     top = max(float(int(top) + 1), 1.0)
-    low, high = columns[4].slider("Order value (€)", 0.0, top, (0.0, top), step=1.0, key="at_risk_value")
+    if st.session_state.get("at_risk_value_top") != top:
+        # another day's list has another top value: a kept range could fall outside the slider
+        st.session_state["at_risk_value_top"] = top
+        st.session_state["at_risk_value"] = (0.0, top)
+    low, high = columns[4].slider("Order value (€)", 0.0, top, step=1.0, key="at_risk_value")
     return worklist.ListFilters(
         stages=chosen["stage"], carriers=chosen["carrier"], regions=chosen["region"], channels=chosen["channel"],
         min_value=low if low > 0 else None, max_value=high if high < top else None,
