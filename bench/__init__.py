@@ -7,7 +7,7 @@ to the list below. Order matters: within a scale, later benchmarks may reuse ear
 
 from __future__ import annotations
 
-from bench import ingest, report, simulate, smoke
+from bench import ingest, report, retrain, scoring, simulate, smoke
 from bench.harness import Benchmark
 
 BENCHMARKS: list[Benchmark] = [
@@ -15,4 +15,6 @@ BENCHMARKS: list[Benchmark] = [
     ingest.BENCHMARK,
     smoke.BENCHMARK,
     report.BENCHMARK,
+    retrain.BENCHMARK,
+    scoring.BENCHMARK,
 ]

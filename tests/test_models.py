@@ -101,21 +101,31 @@ def test_chronological_split_purges_and_embargoes_what_would_leak_the_test_perio
     frame = journeys_frame(
         starts_h=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90], durations_h=[5, 200, 5, 5, 5, 5, 5, 15, 5, 5]
     )
-    split = training.chronological_split(frame, embargo_h=12)
-    # 7 train (o0..o6), 1 validation (o7), 2 test (o8, o9); test starts at 80 h.
-    # o1 ends at 210 h (after 80 h): purged; o7 starts at 70 h, inside the 12 h embargo.
+    split = training.chronological_split(frame, (0.5, 0.3, 0.2), embargo_h=12)
+    # 2 test (o8, o9); test starts at 80 h. o7 starts at 70 h, inside the 12 h embargo; validation
+    # keeps its 3 journeys, the newest before the embargo (o4..o6); o1 ends at 210 h: purged.
     assert split.tolist() == [
-        "train", "purged", "train", "train", "train", "train", "train", "embargo", "test", "test"
+        "train", "purged", "train", "train", "validation", "validation", "validation", "embargo", "test", "test"
     ]
     with pytest.raises(ConfigError, match="split fractions must be >= 0 and add up to 1"):
         training.chronological_split(frame, (0.5, 0.5, 0.5))
+
+
+def test_a_long_embargo_moves_validation_earlier_instead_of_emptying_it():
+    # 10 journeys 10 h apart, test from 80 h; a 35 h embargo covers o5..o7 (starts > 45 h), and the
+    # 2 validation journeys (16% of 10, rounded) are the newest before it: o3, o4.
+    frame = journeys_frame(starts_h=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90], durations_h=[5] * 10)
+    split = training.chronological_split(frame, embargo_h=35)
+    assert split.tolist() == ["train"] * 3 + ["validation"] * 2 + ["embargo"] * 3 + ["test"] * 2
+    # No embargo: the plain 64/16/20 ranks.
+    assert training.chronological_split(frame).tolist() == ["train"] * 7 + ["validation"] + ["test"] * 2
 
 
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("world")
     simulate.simulate_to_dir(
-        out_dir=folder / "landing", days=40, orders_per_day=60, seed=11, start="2026-03-01", progress=False
+        out_dir=folder / "landing", days=30, orders_per_day=50, seed=11, start="2026-03-01", progress=False
     )
     path = folder / "store.duckdb"
     ingest.ingest_paths([folder / "landing"], store_path=path)
@@ -126,9 +136,9 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_run(small_world: Path) -> training.TrainingRun:
     return training.train_candidates(
         small_world,
-        max_rows=20_000,
-        forecaster_params={"max_iter": 40},
-        classifier_params={"max_iter": 40},
+        max_rows=8_000,
+        forecaster_params={"max_iter": 25, "bound_max_iter": 15},
+        classifier_params={"max_iter": 25},
     )
 
 
@@ -213,3 +223,28 @@ def test_the_report_page_shows_both_models_against_their_baselines(small_run: tr
     assert "### Forecaster by segment (test)" in page
     assert "| carrier |" in page
     assert "batch scoring of 5,000 prefixes" in page
+
+
+def test_fast_encoding_matches_the_fitted_preprocessor_on_odd_inputs(small_run: training.TrainingRun):
+    categorical, numeric = training._model_inputs(small_run.forecaster)
+    odd = small_run.holdout.head(40).copy()
+    odd.loc[odd.index[:5], categorical[0]] = "a category never seen"
+    odd.loc[odd.index[5:10], categorical[0]] = None
+    odd[numeric[0]] = odd[numeric[0]].astype(str)  # numbers arriving as text
+    odd = odd.drop(columns=[numeric[1]])  # a column missing altogether
+    for model in (small_run.forecaster, small_run.classifier):
+        expected = model[:-1].transform(training._inputs(model, odd))
+        got = training.encode_inputs(model, odd)
+        np.testing.assert_array_equal(got, expected)
+    assert np.isnan(training.encode_inputs(small_run.forecaster, odd)[:10, 0]).all()
+
+
+def test_batch_scoring_gives_the_pipeline_s_own_predictions(small_run: training.TrainingRun):
+    rows = small_run.holdout.head(200)
+    model = small_run.forecaster
+    expected = model[-1].predict_quantiles(model[:-1].transform(training._inputs(model, rows)))
+    np.testing.assert_array_equal(training.predict_forecast(model, rows).to_numpy(), expected)
+    clf = small_run.classifier
+    np.testing.assert_array_equal(
+        training.predict_stuck(clf, rows).to_numpy(), clf.predict_proba(training._inputs(clf, rows))[:, 1]
+    )

@@ -59,7 +59,12 @@ def benchmark_store(
     x_fit = training.prepare_features(fit_rows, categorical, numeric)
     y_fit = fit_rows["remaining_h"].to_numpy(dtype=np.float64)
     forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
-    forecaster.fit(x_fit, y_fit, model__calibration_mask=validation[train | validation].to_numpy())
+    # Calibrate on the prefixes the protocol scores (length >= 2): first events carry their own,
+    # different residuals. The validation cases' first prefixes are left out of the fit altogether.
+    scored = (train | (frame["prefix_len"] >= 2))[train | validation].to_numpy()
+    forecaster.fit(
+        x_fit[scored], y_fit[scored], model__calibration_mask=validation[train | validation].to_numpy()[scored]
+    )
     baseline = estimators.make_baseline_forecaster(("prefix_len",)).fit(x_fit, y_fit)
 
     test_rows = frame[test]

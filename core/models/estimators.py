@@ -16,10 +16,17 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 # HistGradientBoosting takes at most 255 bins per feature; rarer categories share one code.
 MAX_CATEGORIES = 250
+# Tree prediction is cheap per row: OpenMP threads cost more than they give, and on a busy machine
+# (other jobs on the same cores) spinning threads made batch scoring 4x slower than one thread.
+PREDICT_THREADS = 1
+# Fitting too: on a quiet 2-core machine two threads fit ~1.5x faster, but next to other jobs (the
+# daily run, the API, the app) spinning OpenMP threads made a retrain 3x slower in wall time.
+FIT_THREADS = 1
 
 
 def make_preprocessor(categorical: Sequence[str], numeric: Sequence[str]) -> ColumnTransformer:
@@ -92,22 +99,8 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         z = np.log1p(np.clip(np.asarray(y, dtype=np.float64), 0.0, None))
         fit_rows, cal_rows = _split_rows(len(z), calibration_mask)
-        categorical = list(self.categorical_features) if self.categorical_features else None
-        self.estimators_ = [
-            HistGradientBoostingRegressor(
-                loss="quantile",
-                quantile=q,
-                categorical_features=categorical,
-                max_iter=self._iterations(q)[0],
-                learning_rate=self._iterations(q)[1],
-                max_leaf_nodes=self.max_leaf_nodes,
-                min_samples_leaf=self.min_samples_leaf,
-                l2_regularization=self.l2_regularization,
-                early_stopping=False,
-                random_state=self.random_state,
-            ).fit(X[fit_rows], z[fit_rows])
-            for q in self.quantiles
-        ]
+        with threadpool_limits(FIT_THREADS):
+            self.estimators_ = self._fit_boosters(X, z, fit_rows)
         self.offsets_ = np.zeros(len(self.quantiles))
         if cal_rows.sum() >= 20:
             raw = self._raw(X[cal_rows])
@@ -122,6 +115,24 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
+    def _fit_boosters(self, X: np.ndarray, z: np.ndarray, fit_rows: np.ndarray) -> list[HistGradientBoostingRegressor]:
+        categorical = list(self.categorical_features) if self.categorical_features else None
+        return [
+            HistGradientBoostingRegressor(
+                loss="quantile",
+                quantile=q,
+                categorical_features=categorical,
+                max_iter=self._iterations(q)[0],
+                learning_rate=self._iterations(q)[1],
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=self.l2_regularization,
+                early_stopping=False,
+                random_state=self.random_state,
+            ).fit(X[fit_rows], z[fit_rows])
+            for q in self.quantiles
+        ]
+
     def _iterations(self, quantile: float) -> tuple[int, float]:
         # The bounds are conformally corrected afterwards, so they can be cheaper boosters than the
         # median (fewer trees: batch scoring speed is dominated by the number of trees).
@@ -130,7 +141,8 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         return self.bound_max_iter, self.bound_learning_rate
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
-        return np.column_stack([est.predict(X) for est in self.estimators_])
+        with threadpool_limits(PREDICT_THREADS):
+            return np.column_stack([est.predict(X) for est in self.estimators_])
 
     def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
         """(n, len(quantiles)) array of the target's quantiles, ordered, in target units."""
@@ -172,15 +184,8 @@ class HoldoutCalibratedClassifier(ClassifierMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).astype(int)
         fit_rows, cal_rows = _split_rows(len(y), calibration_mask)
-        booster = HistGradientBoostingClassifier(
-            categorical_features=list(self.categorical_features) if self.categorical_features else None,
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
-            early_stopping=False,
-            random_state=self.random_state,
-        ).fit(X[fit_rows], y[fit_rows])
+        with threadpool_limits(FIT_THREADS):
+            booster = self._fit_booster(X[fit_rows], y[fit_rows])
         if cal_rows.sum() >= 20 and len(np.unique(y[cal_rows])) == 2:
             self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(booster), method=self.method).fit(
                 X[cal_rows], y[cal_rows]
@@ -191,10 +196,22 @@ class HoldoutCalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
+    def _fit_booster(self, X: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            categorical_features=list(self.categorical_features) if self.categorical_features else None,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            early_stopping=False,
+            random_state=self.random_state,
+        ).fit(X, y)
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities."""
         check_is_fitted(self, "calibrated_")
-        return self.calibrated_.predict_proba(np.asarray(X, dtype=np.float64))
+        with threadpool_limits(PREDICT_THREADS):
+            return self.calibrated_.predict_proba(np.asarray(X, dtype=np.float64))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The more probable class."""

@@ -93,7 +93,7 @@ def render_markdown(figures: dict[str, Any]) -> str:
         lines += [
             "## Demo world: chronological backtest",
             "",
-            f"Store `{figures['store_path']}`. Journeys sorted by start: 64% train, 16% validation "
+            f"The default demo world (`python -m core demo --skip-training`, store `{Path(figures['store_path']).name}`). Journeys sorted by start: 64% train, 16% validation "
             f"(conformal / isotonic calibration), 20% test; train and validation journeys ending after the "
             f"test period starts are purged and those starting in the {bt['embargo_h']:.0f} h before it are "
             f"embargoed. Prefixes: open orders every 6 h, sampled to {bt['sample_fraction']:.1%} of "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -87,16 +88,27 @@ def chronological_split(
     position = np.arange(len(journeys)) / max(1, len(journeys))
     cut_train, cut_val = fractions[0], fractions[0] + fractions[1]
     part = np.where(position < cut_train, "train", np.where(position < cut_val, "validation", "test"))
+    starts = journeys["order_started_at"].to_numpy()
+    test_starts = starts[part == "test"]
+    if embargo_h > 0 and len(test_starts):
+        # The embargo sits between validation and test instead of eating the validation window: on a
+        # short history a week's embargo would swallow all of it, and what the purge then left would
+        # be the journeys that happened to end quickly, a biased calibration set. Validation keeps its
+        # share of journeys, the newest ones starting before the embargo.
+        gap = test_starts.min() - pd.Timedelta(hours=embargo_h)
+        before = part != "test"
+        embargoed = before & (starts > gap)
+        earlier = np.flatnonzero(before & ~embargoed)
+        part = np.where(embargoed, "embargo", part)
+        part[earlier] = "train"
+        n_validation = int(round(fractions[1] * len(journeys)))
+        if n_validation:
+            part[earlier[-n_validation:]] = "validation"
     split = pd.Series(part, index=journeys["order_id"].to_numpy())
     rows = frame["order_id"].map(split)
-    test_starts = journeys["order_started_at"][part == "test"]
-    if test_starts.empty:
+    if not len(test_starts):
         return rows
     test_start = test_starts.min()
-    before = rows != "test"
-    if embargo_h > 0:
-        late_start = frame["order_started_at"] > test_start - pd.Timedelta(hours=embargo_h)
-        rows = rows.where(~(before & late_start), "embargo")
     if purge and "order_ended_at" in frame:
         ends_later = frame["order_ended_at"].isna() | (frame["order_ended_at"] > test_start)
         rows = rows.where(~((rows.isin(["train", "validation"])) & ends_later), "purged")
@@ -130,16 +142,57 @@ def _inputs(model: Pipeline, frame: pd.DataFrame) -> pd.DataFrame:
     return prepare_features(frame, categorical, numeric)
 
 
+# Per fitted encoder: for each categorical column, its categories and the code each one encodes to.
+_CODE_TABLES: weakref.WeakKeyDictionary[Any, list[tuple[pd.Index, np.ndarray]]] = weakref.WeakKeyDictionary()
+
+
+def _code_tables(encoder: Any) -> list[tuple[pd.Index, np.ndarray]]:
+    # The encoder itself says what each known category becomes (rare ones share a code), once.
+    if encoder not in _CODE_TABLES:
+        known = [pd.Index([c for c in cats if not pd.isna(c)], dtype=object) for cats in encoder.categories_]
+        rows = max(1, *(len(k) for k in known))
+        padded = pd.DataFrame(
+            {name: [*k, *([k[0] if len(k) else np.nan] * (rows - len(k)))] for name, k in zip(encoder.feature_names_in_, known, strict=True)}
+        )
+        codes = encoder.transform(padded)
+        _CODE_TABLES[encoder] = [(k, codes[: len(k), i]) for i, k in enumerate(known)]
+    return _CODE_TABLES[encoder]
+
+
+def encode_inputs(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """The model's input matrix for a frame, as its preprocessor would encode it, without the
+    per-cell overhead of the ColumnTransformer (batch scoring speed)."""
+    categorical, numeric = _model_inputs(model)
+    transformer = model.named_steps["features"] if "features" in model.named_steps else model[0]
+    encoder = transformer.named_transformers_["categorical"] if categorical else None
+    out = np.empty((len(frame), len(categorical) + len(numeric)), dtype=np.float64)
+    if encoder is not None:
+        for i, (name, (known, codes)) in enumerate(zip(categorical, _code_tables(encoder), strict=True)):
+            values = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
+            if values.dtype != object:
+                values = values.astype("string").astype(object)
+            position = known.get_indexer(values.where(values.notna(), np.nan))
+            # Unknown and missing categories encode to NaN, as the encoder does.
+            out[:, i] = np.where(position >= 0, codes[np.maximum(position, 0)], np.nan) if len(known) else np.nan
+    for j, name in enumerate(numeric, start=len(categorical)):
+        if name not in frame:
+            out[:, j] = np.nan
+        elif pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]):
+            out[:, j] = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out[:, j] = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
 def predict_forecast(model: Pipeline, frame: pd.DataFrame) -> pd.DataFrame:
     """Batch forecasts: p10/p50/p90 of the remaining time in hours, one row per input row."""
-    encoded = model[:-1].transform(_inputs(model, frame))
-    quantiles = model[-1].predict_quantiles(encoded)
+    quantiles = model[-1].predict_quantiles(encode_inputs(model, frame))
     return pd.DataFrame(quantiles, columns=["p10_h", "p50_h", "p90_h"], index=frame.index)
 
 
 def predict_stuck(model: Pipeline, frame: pd.DataFrame) -> pd.Series:
     """Batch probabilities that each open order gets stuck before it completes."""
-    proba = model.predict_proba(_inputs(model, frame))[:, 1]
+    proba = model[-1].predict_proba(encode_inputs(model, frame))[:, 1]
     return pd.Series(proba, index=frame.index, name="p_stuck")
 
 
