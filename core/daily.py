@@ -166,6 +166,9 @@ def _single_thread() -> Any:
 
 ACCURACY_WINDOW_DAYS = 14
 MIN_MATURED_FORECASTS = 50
+# Right after go-live the matured forecasts are the short journeys only (a biased sample: coverage read
+# 0.59 on the second day of the demo); decay is judged once the champion has served this long.
+MIN_SERVED_DAYS = 10
 
 
 def _accuracy_inputs(
@@ -177,6 +180,10 @@ def _accuracy_inputs(
     from core.monitor import accuracy
 
     if champion is None:
+        return {}
+    served = store.fetch_df("scoring_served_days", {"version": champion.forecaster_version, "as_of_date": as_of},
+                            store_path)
+    if int(served["days"].iloc[0]) < MIN_SERVED_DAYS:
         return {}
     overview = accuracy.accuracy_overview(store_path, as_of=as_of_at,
                                           since=as_of - timedelta(days=ACCURACY_WINDOW_DAYS))

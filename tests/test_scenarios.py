@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
-from core import closed_loop, config, daily, ingest, jobs, registry, simulate
+from core import closed_loop, config, daily, ingest, jobs, registry, scoring, simulate
 from core.gate import GatePolicy
 
 WORLD_START = date(2026, 6, 1)
@@ -53,6 +53,14 @@ def build_trained_world(root: Path) -> TrainedWorld:
         if registry.get_champion(kind, path) is None:
             registry.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
                              store_path=path, force=True)
+    # The champion's reference sample and drift thresholds, built once here (every copy shares them)
+    # exactly as the first daily run would build them.
+    champion = scoring.load_serving(next_day, path)["champion"]
+    with threadpool_limits(1):
+        reference = scoring.load_reference(champion, daily.as_of_instant(next_day), path)
+        compared, categorical = daily._drift_columns(champion, reference, reference)
+        scoring.load_calibration(champion, reference, compared, daily.PREDICTION_COLUMNS, categorical,
+                                 daily.DailySettings().monitor, path)
     return TrainedWorld(path, next_day)
 
 
