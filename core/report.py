@@ -3,8 +3,9 @@
 Every table comes from the same `core` functions the dashboard pages and the CLI use (accuracy,
 segments, benefits, drift, validity, alerts, the triage list), run on ONE snapshot of the store: the
 file is copied while a read-only connection holds the lock (so no daily run can write mid-copy), and
-everything is read from the copy. Outcomes are judged at the end of the week, or at the last event
-when the week is not over yet, so a past week's report reads the same whenever it is written.
+everything is read from the copy. Outcomes are judged at the end of the week (Sunday's scoring
+instant), or at the newest data when the week is not over yet, so a past week's report reads the
+same whenever it is written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,8 @@ class IsoWeek:
 
     @property
     def end_at(self) -> datetime:
-        """The last second of the week's Sunday (UTC, naive like every store timestamp)."""
-        return datetime.combine(self.end, time.max).replace(microsecond=0)
+        """The end of the week: Sunday's scoring instant (the next midnight, UTC), so Sunday's list counts."""
+        return daily.as_of_instant(self.end)
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,10 @@ def _build(week: IsoWeek, snap: Path, source: Path, k: int, n_boot: int, bar: An
         raise EmptyWeekError(
             f"no data for week {week.label} ({week.start} to {week.end}): {span}; pick a week with events"
         )
-    as_of = min(week.end_at, pd.Timestamp(activity["last_event_at"]).to_pydatetime())
+    # A week not over yet is judged at the newest data: the last event, or the last scoring instant
+    # (the end of the last day run) when later, so that day's forecasts count too.
+    newest = max(pd.Timestamp(t) for t in (activity["last_event_at"], activity["last_scored_at"]) if not pd.isna(t))
+    as_of = min(week.end_at, newest.to_pydatetime())
     bar.set_postfix_str("accuracy")
     forecasts = accuracy.load_forecast_outcomes(snap, as_of=as_of, since=week.start)
     listings = accuracy.load_listing_outcomes(snap, as_of=as_of, since=week.start)
@@ -468,6 +472,9 @@ def _html_table(frame: pd.DataFrame) -> str:
         if pd.api.types.is_float_dtype(shown[column].dtype):
             digits = 4 if column == "p_value" or column.endswith(("share", "prob", "score")) else 2
             shown[column] = shown[column].map(lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}")
+        elif shown[column].dtype == object:  # the summary's mixed values: numbers rounded, text as is
+            shown[column] = shown[column].map(
+                lambda v: ("" if np.isnan(v) else f"{v:,.2f}") if isinstance(v, float) else v)
         elif pd.api.types.is_datetime64_any_dtype(shown[column].dtype):
             fmt = "%Y-%m-%d %H:%M" if str(column).endswith("_at") else "%Y-%m-%d"
             shown[column] = shown[column].dt.strftime(fmt).fillna("")

@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from plotly.offline import get_plotlyjs
 
+from bench import report as bench_report
 from core import report, store
 from core.cli import main
 from core.errors import ConfigError, JourneyOpsError
@@ -99,7 +100,7 @@ def sheet_frame(sheet) -> pd.DataFrame:
 def test_parse_week():
     week = report.parse_week("2026-W11")
     assert (week.label, week.start, week.end) == ("2026-W11", date(2026, 3, 9), date(2026, 3, 15))
-    assert week.end_at == datetime(2026, 3, 15, 23, 59, 59)
+    assert week.end_at == datetime(2026, 3, 16, 0, 0)  # Sunday's scoring instant
     assert report.parse_week("2026-W53").start == date(2026, 12, 28)
     for bad in ("2026-11", "2026W11", "26-W11", "2026-W1", "W11", ""):
         with pytest.raises(ConfigError, match="not an ISO week; write it as YYYY-Www"):
@@ -262,11 +263,12 @@ def test_missing_store_is_a_clear_error(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def closed_loop_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's trained world with two daily cycles run (lists, actions, drift, validity, alerts)."""
+    """The session's trained world (shared with the daily tests) with one daily cycle run: a list, actions,
+    drift, validity and alerts."""
     from tests.test_scenarios import copy_world, run_days, session_world
 
     copy = copy_world(session_world(tmp_path_factory), tmp_path_factory.mktemp("report_loop"))
-    run_days(copy, 2)
+    run_days(copy, 1)
     return copy.store
 
 
@@ -298,7 +300,12 @@ def test_closed_loop_week_matches_the_pages_functions(closed_loop_store: Path, t
     ledger_core = benefits.benefit_ledger(closed_loop_store, as_of=built.as_of, n_boot=200)
     pd.testing.assert_frame_equal(built.tables["benefits"], ledger_core)
     assert len(built.tables["drift"]) > 0 and len(built.tables["data_quality"]) > 0
-    written = report.write_weekly_report(built.week, tmp_path, closed_loop_store, n_boot=200)
+    # the benchmark's subject on the same store: the last listed week, both files written
+    run, summarise = bench_report.prepare_weekly_report(str(closed_loop_store), str(tmp_path / "bench"))
+    written = run()
+    figures = summarise(written)
+    assert figures["week"] == built.week.label
+    assert figures["forecasts"] == built.tables["forecast_accuracy"]["forecasts"].sum() > 0
     assert load_workbook(written["workbook"]).sheetnames == list(report.SECTIONS.values())
 
 

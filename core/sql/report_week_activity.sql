@@ -26,8 +26,9 @@ week_lists as (
 ),
 
 store_span as (
-    select max(event_ts) as last_event_at
-    from events
+    select
+        (select max(event_ts) from events) as last_event_at,
+        (select max(as_of_at) from predictions) as last_scored_at
 ),
 
 final as (
@@ -39,7 +40,8 @@ final as (
         l.list_days,
         l.listed_shown,
         l.listed_held_out,
-        s.last_event_at
+        s.last_event_at,
+        s.last_scored_at
     from week_events as e
     cross join week_orders as o
     cross join week_lists as l
