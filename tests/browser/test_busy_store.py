@@ -30,7 +30,8 @@ def test_pages_opened_during_a_write_show_the_busy_note(tmp_path):
                 page.get_by_role("heading", name=title).wait_for(timeout=30_000)
                 page.get_by_text(BUSY_NOTE).wait_for(timeout=30_000)
                 assert page.get_by_test_id("stException").count() == 0
-                assert page.get_by_role("button", name="Refresh now").count() == 1
+                page.get_by_role("button", name="Refresh now").wait_for(timeout=30_000)
+                assert page.get_by_test_id("stException").count() == 0
     finally:
         holder.kill()
         holder.wait()
