@@ -84,6 +84,10 @@ def _realised(summary: pd.DataFrame) -> dict[str, Any]:
     return rows.iloc[0].to_dict() if len(rows) else {}
 
 
+def _as_days(frame: pd.DataFrame, column: str = "as_of_date") -> pd.DataFrame:
+    return frame.assign(**{column: pd.to_datetime(frame[column]).dt.date}) if len(frame) else frame
+
+
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Scoring forecasts against what happened…")
 def accuracy_view(store_path: str, version: float, as_of: date, segment: str) -> dict[str, Any]:
     """Forecast and triage accuracy as of a day: overall, per morning, per level of `segment`."""
@@ -92,10 +96,11 @@ def accuracy_view(store_path: str, version: float, as_of: date, segment: str) ->
     listings = accuracy.load_listing_outcomes(store_path, as_of=at)
     return {
         "forecasts": len(scored),
+        # mornings as days: a table shows 2026-03-02, not 2026-03-02 00:00:00
         "forecast": _realised(accuracy.summarise_forecasts(scored)),
         "triage": _realised(accuracy.summarise_listings(listings)),
-        "daily": accuracy.summarise_forecasts(scored, by=["as_of_date"]),
-        "triage_daily": accuracy.summarise_listings(listings, by=["as_of_date"]),
+        "daily": _as_days(accuracy.summarise_forecasts(scored, by=["as_of_date"])),
+        "triage_daily": _as_days(accuracy.summarise_listings(listings, by=["as_of_date"])),
         "by_segment": accuracy.summarise_forecasts(scored, by=[segment]),
     }
 
@@ -342,7 +347,7 @@ def operations_view(store_path: str, version: float) -> dict[str, Any]:
         "summary": operations.job_summary(store_path),
         "recent": operations.recent_runs(store_path),
         "size": operations.store_size(store_path),
-        "alerts": alerts.read_alerts(None, store_path, status="open"),
+        "alerts": _as_days(alerts.read_alerts(None, store_path, status="open"), "as_of"),
     }
 
 
