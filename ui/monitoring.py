@@ -96,9 +96,9 @@ def accuracy_view(store_path: str, version: float, as_of: date, segment: str) ->
     listings = accuracy.load_listing_outcomes(store_path, as_of=at)
     return {
         "forecasts": len(scored),
-        # mornings as days: a table shows 2026-03-02, not 2026-03-02 00:00:00
         "forecast": _realised(accuracy.summarise_forecasts(scored)),
         "triage": _realised(accuracy.summarise_listings(listings)),
+        # mornings as days: a table shows 2026-03-02, not 2026-03-02 00:00:00
         "daily": _as_days(accuracy.summarise_forecasts(scored, by=["as_of_date"])),
         "triage_daily": _as_days(accuracy.summarise_listings(listings, by=["as_of_date"])),
         "by_segment": accuracy.summarise_forecasts(scored, by=[segment]),
