@@ -31,16 +31,25 @@ def measure_scoring(run: training.TrainingRun, rows: int = SCORING_ROWS) -> dict
     """Rows per second of batch scoring (both models) on the holdout repeated to ``rows`` rows."""
     repeats = int(np.ceil(rows / max(1, len(run.holdout))))
     batch = pd.concat([run.holdout] * repeats, ignore_index=True).iloc[:rows]
-    started = time.perf_counter()
-    training.predict_forecast(run.forecaster, batch)
-    forecast_s = time.perf_counter() - started
-    started = time.perf_counter()
-    training.predict_stuck(run.classifier, batch)
-    stuck_s = time.perf_counter() - started
+    training.predict_forecast(run.forecaster, batch.head(10))  # warm the encoders' code tables
+    training.predict_stuck(run.classifier, batch.head(10))
+    timings = {}
+    for name, predict in (
+        ("forecast", lambda: training.predict_forecast(run.forecaster, batch)),
+        ("stuck", lambda: training.predict_stuck(run.classifier, batch)),
+    ):
+        wall, cpu = time.perf_counter(), time.process_time()
+        predict()
+        timings[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+    # Scoring runs in one thread: its CPU seconds are what it costs on a quiet core, while wall
+    # time on a shared machine also counts the other jobs' turns.
     return {
         "rows": float(len(batch)),
-        "forecast_rows_per_s": len(batch) / forecast_s,
-        "stuck_rows_per_s": len(batch) / stuck_s,
+        "forecast_rows_per_s": len(batch) / timings["forecast"][0],
+        "stuck_rows_per_s": len(batch) / timings["stuck"][0],
+        "forecast_rows_per_cpu_s": len(batch) / max(timings["forecast"][1], 1e-9),
+        "stuck_rows_per_cpu_s": len(batch) / max(timings["stuck"][1], 1e-9),
+        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
     }
 
 
@@ -71,6 +80,12 @@ def _pct(value: Any) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def _both(scoring: dict[str, Any]) -> float:
+    # Scoring an order runs both models: the combined rate is the harmonic combination.
+    f, c = scoring.get("forecast_rows_per_cpu_s"), scoring.get("stuck_rows_per_cpu_s")
+    return 1.0 / (1.0 / f + 1.0 / c) if f and c else float("nan")
+
+
 def _check(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
@@ -96,7 +111,7 @@ def render_markdown(figures: dict[str, Any]) -> str:
             f"The default demo world (`python -m core demo --skip-training`, store `{Path(figures['store_path']).name}`). Journeys sorted by start: 64% train, 16% validation "
             f"(conformal / isotonic calibration), 20% test; train and validation journeys ending after the "
             f"test period starts are purged and those starting in the {bt['embargo_h']:.0f} h before it are "
-            f"embargoed. Prefixes: open orders every 6 h, sampled to {bt['sample_fraction']:.1%} of "
+            f"embargoed (validation is the newest 16% of journeys before that gap). Prefixes: open orders every 6 h, sampled to {bt['sample_fraction']:.1%} of "
             f"{bt['prefixes_total']:,}. Journeys: {bt['journeys']}. Test window: {bt['test_window'][0]} → "
             f"{bt['test_window'][1]}.",
             "",
@@ -155,7 +170,11 @@ def render_markdown(figures: dict[str, Any]) -> str:
             f"{bt['seconds']['features']:.0f} s, fit {bt['seconds']['fit']:.0f} s, evaluate "
             f"{bt['seconds']['evaluate']:.0f} s); goal ≤ 180 s;",
             f"- batch scoring of {scoring['rows']:,.0f} prefixes: forecaster {scoring['forecast_rows_per_s']:,.0f} "
-            f"rows/s, stuck classifier {scoring['stuck_rows_per_s']:,.0f} rows/s; goal ≥ 100,000 rows/s.",
+            f"rows/s, stuck classifier {scoring['stuck_rows_per_s']:,.0f} rows/s wall, one thread; per CPU-second "
+            f"(what a quiet core gives) forecaster {scoring.get('forecast_rows_per_cpu_s', float('nan')):,.0f}, "
+            f"stuck classifier {scoring.get('stuck_rows_per_cpu_s', float('nan')):,.0f}, both together "
+            f"{_both(scoring):,.0f} rows/s; load average {scoring.get('load_avg_1m', float('nan')):.1f} on "
+            f"{demo['cores']} cores while measured; goal ≥ 100,000 rows/s.",
             "",
             "### Done criteria (demo world)",
             "",
@@ -222,7 +241,14 @@ def render_markdown(figures: dict[str, Any]) -> str:
         "cases), variant-like (constant in a case and determined by its full activity sequence), and dates.",
         "- Forecaster: one HistGradientBoosting quantile model per p10/p50/p90 on log1p(remaining hours), "
         "each bound moved by a split-conformal correction on the validation journeys (the most recent window "
-        "before the test), the median re-centred on the same rows.",
+        "before the test; in benchmark-log only their prefixes of length ≥ 2, the ones the protocol scores), "
+        "the median re-centred on the same rows.",
+        "- Batch scoring encodes the prefix frame straight to a float matrix with the fitted encoder's own "
+        "category codes (no ColumnTransformer per call) and predicts in one thread: on a shared 2-core "
+        "machine OpenMP threads made tree prediction ~4x slower.",
+        "- Helpdesk intervals: the test period's remaining times are shorter than the validation period's "
+        "(e.g. after 'Resolve ticket'); recency-weighted, most-recent-window and worst-of-blocks conformal "
+        "variants were tried and either did not help this log or pushed BPIC20 and the demo world above 82%.",
         "- Stuck classifier: HistGradientBoosting, isotonic calibration on the validation journeys "
         "(`CalibratedClassifierCV(FrozenEstimator(...))`).",
         "",
