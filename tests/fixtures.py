@@ -86,14 +86,14 @@ DEMO_ORDERS_PER_DAY = 150
 
 
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo store of the simulated world (20 days × 150 orders a day) built by the CLI,
-    once per test session and shared by the page and browser tests."""
+    """A small demo store of the simulated world (20 days × 150 orders a day, no models: too few
+    journeys to train on) built by the CLI, once per test session and shared by the page tests."""
     path = tmp_path_factory.getbasetemp() / "demo_world" / "journeyops.duckdb"
     if not path.exists():
         from core.cli import main
 
         args = ["demo", "--store", str(path), "--days", str(DEMO_DAYS),
-                "--orders-per-day", str(DEMO_ORDERS_PER_DAY)]
+                "--orders-per-day", str(DEMO_ORDERS_PER_DAY), "--skip-training"]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = main(args)
         assert code == 0, f"python -m core {' '.join(args)} exited with {code}"
