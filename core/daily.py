@@ -212,11 +212,16 @@ def _retrain_reason(
         fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES})
         if fired:
             return "alert: " + ", ".join(fired)
-    trained_until = scoring.training_end(champion.classifier_version, store_path)
+    # Age of the newest training, not the champion's: a challenger awaiting approval already holds
+    # the fresh data, so the schedule must not start another retrain every day until it is promoted.
+    from core import registry
+
+    newest = registry.list_versions("stuck_classifier", store_path)[-1].version_id
+    trained_until = scoring.training_end(newest, store_path)
     if trained_until is not None and settings.retrain_every_days > 0:
         age_days = (as_of_at - trained_until).days
         if age_days >= settings.retrain_every_days:
-            return f"schedule: the champion's data is {age_days} days old (every {settings.retrain_every_days})"
+            return f"schedule: the newest model's data is {age_days} days old (every {settings.retrain_every_days})"
     return None
 
 

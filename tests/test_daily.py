@@ -154,7 +154,7 @@ def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> Non
     settings = daily.DailySettings(retrain_every_days=7)
     assert daily._retrain_reason([], champion, end + timedelta(days=6), settings, two_days.store) is None
     assert daily._retrain_reason([], champion, end + timedelta(days=7), settings, two_days.store).startswith(
-        "schedule: the champion's data is 7 days old")
+        "schedule: the newest model's data is 7 days old")
     drift = Alert(date(2026, 7, 1), "drift_share", "critical", "features", "drifted")
     assert daily._retrain_reason([drift], champion, end, settings, two_days.store) == "alert: drift_share"
     assert daily._retrain_reason([], None, end, settings, two_days.store) is None
