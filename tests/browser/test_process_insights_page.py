@@ -148,7 +148,7 @@ def test_the_page_refreshes_by_itself_once_a_job_releases_the_store(tmp_path):
         with serve(store, tmp_path / "server.log", JOURNEYOPS_LOCK_WAIT_S="0.3") as url:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
             with chromium_page() as page:
-                page.goto(url, wait_until="domcontentloaded")
+                page.goto(f"{url}/{page_url_path(PROCESS_INSIGHTS)}", wait_until="domcontentloaded")
                 page.get_by_text(BUSY_NOTE).wait_for(timeout=30_000)
                 assert page.get_by_test_id("stException").count() == 0
                 assert holder.stdin is not None
