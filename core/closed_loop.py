@@ -196,7 +196,7 @@ def build_demo_history(
     if not train:
         return outcome
     policy = replace(load_gate_policy(), auto_promote=True)
-    trained = jobs.retrain_bounded(
+    trained = jobs.retrain(
         store_file, as_of=daily.as_of_instant(go_live - timedelta(days=1)), actor="demo go-live",
         policy=policy, max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
     )

@@ -483,7 +483,7 @@ def run_daily(
 
 def start_retrain(as_of: date, store_path: StorePath, settings: DailySettings, reason: str) -> dict[str, Any]:
     """Retrain through the model factory on what was known at the end of `as_of`."""
-    outcome = jobs.retrain_bounded(
+    outcome = jobs.retrain(
         store_path, as_of=as_of_instant(as_of), actor=f"daily ({reason})",
         max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
     )

@@ -132,82 +132,29 @@ def retrain(
     as_of: datetime | None = None,
     actor: str = "retrain",
     policy: GatePolicy | None = None,
+    max_rows: int | None = None,
+    model_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train both challengers, score them and the champions on the same holdout, gate, register.
 
     A passed gate promotes at once when auto-promotion is on; otherwise the version awaits approval.
+    `max_rows` and `model_params` bound the work (the daily trigger and the demo keep to a budget).
     """
-    from core import models, registry
-
-    policy = policy or load_gate_policy()
-    with job_run("retrain", {"as_of": as_of, "actor": actor}, store_path) as run:
-        trained = models.train_candidates(store_path, as_of)
-        challengers = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
-        outcome: dict[str, Any] = {"train_window": list(trained.train_window), "versions": {}}
-        for kind in KINDS:
-            champion_eval, champion_id = None, None
-            if registry.get_champion(kind, store_path) is not None:
-                champion, champion_model = registry.load_champion(kind, store_path)
-                champion_id = champion.version_id
-                champion_eval = models.evaluate_model(kind, champion_model, trained.holdout)
-            challenger_eval = trained.evaluations[kind]
-            decision = evaluate_gate(
-                challenger_eval, champion_eval, trained.evaluations[f"baseline_{kind}"], policy
-            )
-            version = registry.register_and_gate(
-                kind,
-                challengers[kind],
-                training_window=list(trained.train_window),
-                feature_columns=trained.feature_columns,
-                metrics=challenger_eval["metrics"],
-                backtest=trained.backtest,
-                evaluation=challenger_eval,
-                decision=decision,
-                expected_champion=champion_id,
-                actor=actor,
-                store_path=store_path,
-            )
-            outcome["versions"][kind] = {
-                "version": version.version_id,
-                "status": version.status,
-                "previous_champion": champion_id,
-                "gate_passed": decision.passed,
-                "gate_reasons": decision.reasons,
-                "business_cost": challenger_eval["business_cost"],
-                "champion_business_cost": champion_eval["business_cost"] if champion_eval else None,
-            }
-        run.figures.update(
-            {kind: outcome["versions"][kind]["status"] for kind in KINDS}
-        )
-        outcome["run_id"] = run.run_id
-    return outcome
-
-
-def retrain_bounded(
-    store_path: str | os.PathLike[str] | None = None,
-    *,
-    as_of: datetime | None = None,
-    actor: str = "retrain",
-    policy: GatePolicy | None = None,
-    max_rows: int | None = None,
-    model_params: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """`retrain` with a cap on training rows and model parameters (the daily trigger and the demo use it
-    to keep a retrain within their time budget); without them it is `retrain`."""
-    if max_rows is None and not model_params:
-        return retrain(store_path, as_of=as_of, actor=actor, policy=policy)
     from core import models, registry
     from core.models.training import DEFAULT_MAX_ROWS
 
     policy = policy or load_gate_policy()
-    with job_run("retrain", {"as_of": as_of, "actor": actor, "max_rows": max_rows}, store_path) as run:
+    params = {"as_of": as_of, "actor": actor, "max_rows": max_rows}
+    with job_run("retrain", params, store_path) as run:
+        report_progress(run, 0.05, "building training prefixes and fitting both models", store_path)
         trained = models.train_candidates(
             store_path, as_of, max_rows=max_rows or DEFAULT_MAX_ROWS,
             forecaster_params=model_params, classifier_params=model_params,
         )
         challengers = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
         outcome: dict[str, Any] = {"train_window": list(trained.train_window), "versions": {}}
-        for kind in KINDS:
+        for step, kind in enumerate(KINDS):
+            report_progress(run, 0.7 + 0.15 * step, f"gating and registering the {kind}", store_path)
             champion_eval, champion_id = None, None
             if registry.get_champion(kind, store_path) is not None:
                 champion, champion_model = registry.load_champion(kind, store_path)

@@ -47,7 +47,7 @@ def build_trained_world(root: Path) -> TrainedWorld:
     closed_loop.save_world(world, closed_loop.world_state_file(path))
     ingest.ingest_paths([closed_loop.landing_dir(path)], store_path=path)
     with threadpool_limits(1):
-        jobs.retrain_bounded(path, as_of=daily.as_of_instant(next_day - timedelta(days=1)), actor="test",
+        jobs.retrain(path, as_of=daily.as_of_instant(next_day - timedelta(days=1)), actor="test",
                              policy=GatePolicy(auto_promote=True), max_rows=8_000, model_params={"max_iter": 60})
     for kind in jobs.KINDS:  # a quick model may miss the gate; the tests need a champion either way
         if registry.get_champion(kind, path) is None:
