@@ -21,7 +21,7 @@ from api.metrics import Metrics
 from api.routes import at_risk, health, orders, score
 from api.schemas import COMMON_RESPONSES
 from api.settings import Settings, get_default_settings
-from core import serving
+from core import logs, serving
 from core.errors import JourneyOpsError, StoreBusyError, StoreMissingError
 from core.registry import NoChampionError
 
@@ -49,12 +49,20 @@ class RequestMetrics:
                 status = int(message["status"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe(name, scope.get("method", ""), status, time.perf_counter() - started)
+        # Each request is a run of its own in the JSON logs: its lines share one id.
+        with logs.run_context():
+            try:
+                await self.app(scope, receive, recording_send)
+            finally:
+                route = scope.get("route")
+                name = getattr(route, "path", None) or "unmatched"
+                elapsed = time.perf_counter() - started
+                self.metrics.observe(name, scope.get("method", ""), status, elapsed)
+                log.info(
+                    "request",
+                    extra={"method": scope.get("method", ""), "route": name, "status": status,
+                           "duration_ms": round(elapsed * 1000, 2)},
+                )
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -101,6 +109,7 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API app for these settings (default: from the environment)."""
     settings = settings or get_default_settings()
+    logs.configure()
     app = FastAPI(
         title="JourneyOps API",
         version=VERSION,
