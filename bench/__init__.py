@@ -7,7 +7,7 @@ to the list below. Order matters: within a scale, later benchmarks may reuse ear
 
 from __future__ import annotations
 
-from bench import ingest, report, retrain, scoring, simulate, smoke
+from bench import drift, ingest, report, retrain, scoring, simulate, smoke
 from bench.harness import Benchmark
 
 BENCHMARKS: list[Benchmark] = [
@@ -17,4 +17,5 @@ BENCHMARKS: list[Benchmark] = [
     report.BENCHMARK,
     retrain.BENCHMARK,
     scoring.BENCHMARK,
+    drift.BENCHMARK,
 ]

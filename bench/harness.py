@@ -53,7 +53,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class Target:
-    """A goal on one headline figure (`seconds`, `rate`, `peak_rss_mb`, `ratio`) at some scales."""
+    """A goal on one headline figure (`seconds`, `rate`, `peak_rss_mb`, `ratio`, or one of the
+    benchmark's own `figures`) at some scales."""
 
     figure: str
     op: str  # "<=" or ">="
@@ -78,6 +79,9 @@ class Benchmark:
     unit: str  # what one unit of work is, for "<unit>/s"
     targets: tuple[Target, ...] = ()
     default: bool = True  # run by plain `make bench`; False for the smoke case
+    # Extra headline figures (targets may be set on them): numeric keys of the subject's figures,
+    # else of the baseline's (a baseline that checks the subject's output, say).
+    figures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,11 @@ def headline(
             baseline_peak_rss_mb=baseline.peak_rss_mb,
             ratio=subject.seconds / baseline.seconds if baseline.seconds > 0 else float("inf"),
         )
+    for key in bench.figures:
+        for source in (subject, baseline):
+            if source is not None and isinstance(source.figures.get(key), int | float):
+                figures[key] = float(source.figures[key])
+                break
     return figures
 
 
@@ -512,8 +521,12 @@ def run_benchmarks(
     repeat: int = 1,
     keep_work: bool = False,
     progress: Callable[[str], None] | None = None,
+    registry: Sequence[Benchmark] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run benchmarks at scales (scale-major, so later benchmarks reuse earlier outputs) and write."""
+    """Run benchmarks at scales (scale-major, so later benchmarks reuse earlier outputs) and write.
+
+    `registry`: the benchmarks the outputs order and describe (default: the ones run); pass the whole
+    registry so that an `--only` run keeps the other benchmarks' earlier rows on the docs page."""
     own_work = work_dir is None
     root = Path(tempfile.mkdtemp(prefix="journeyops-bench-")) if work_dir is None else work_dir
     root.mkdir(parents=True, exist_ok=True)
@@ -527,5 +540,5 @@ def run_benchmarks(
             shutil.rmtree(root, ignore_errors=True)
         elif progress:
             progress(f"work files kept in {root}")
-    write_outputs(fresh, benchmarks, out_dir, docs_path)
+    write_outputs(fresh, registry if registry is not None else benchmarks, out_dir, docs_path)
     return fresh
