@@ -28,6 +28,35 @@ def test_conformal_quantiles_cover_about_80_percent_of_new_data():
     np.testing.assert_array_equal(model.predict(x[4000:]), q[:, 1])
 
 
+def test_conformal_bounds_are_corrected_in_target_units_each_tail_on_its_own():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 3, size=(4000, 2))
+    y = np.exp(x[:, 0] + rng.normal(0, 0.5, size=4000))
+    calibration = np.zeros(4000, dtype=bool)
+    calibration[3000:] = True
+    model = estimators.ConformalQuantileRegressor(max_iter=40).fit(x, y, calibration_mask=calibration)
+    assert model.offsets_[0] == model.offsets_[-1] == 0.0  # the bounds move in hours, not in log space
+    raw = np.expm1(model._raw(x[calibration]))
+    y_cal = y[calibration]
+    # Each correction is the conformal quantile of its own tail's scores, in the target's units.
+    assert model.bound_offsets_[0] == -estimators._finite_sample_quantile(raw[:, 0] - y_cal, 0.9)
+    assert model.bound_offsets_[1] == estimators._finite_sample_quantile(y_cal - raw[:, -1], 0.9)
+    q = model.predict_quantiles(x[calibration])
+    assert np.mean(y_cal < q[:, 0]) <= 0.1 + 1e-9
+    assert np.mean(y_cal > q[:, 2]) <= 0.1 + 1e-9
+
+
+def test_a_forecaster_fitted_before_target_unit_bounds_keeps_its_log_space_offsets():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 3, size=(1000, 1))
+    y = np.exp(x[:, 0] + rng.normal(0, 0.5, size=1000))
+    model = estimators.ConformalQuantileRegressor(max_iter=20).fit(x, y)
+    del model.bound_offsets_
+    model.offsets_ = np.array([-0.2, 0.0, 0.3])
+    expected = np.expm1(np.clip(np.sort(model._raw(x) + model.offsets_, axis=1), 0.0, None))
+    np.testing.assert_array_equal(model.predict_quantiles(x), expected)
+
+
 def test_finite_sample_conformal_quantile_is_the_ceil_rank():
     scores = np.arange(1.0, 11.0)  # n = 10: level 0.9 -> rank ceil(11 * 0.9) = 10
     assert estimators._finite_sample_quantile(scores, 0.9) == 10.0

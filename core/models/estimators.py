@@ -64,7 +64,13 @@ def _finite_sample_quantile(scores: np.ndarray, level: float) -> float:
 class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
     """p10/p50/p90 of a non-negative target from quantile gradient boosting on log1p(y), each bound
     moved by a conformal correction on the calibration rows (the most recent window before the test)
-    so that each tail holds its share; the median is re-centred on the same rows."""
+    so that each tail holds its share; the median is re-centred on the same rows.
+
+    The bounds are conformalised in the target's own units (CQR: one additive correction per tail, in
+    hours), not in log space: a log-space shift scales with the forecast, so it barely moves the lower
+    bound of short remaining times, the ones that drift below p10 when a process speeds up. The median
+    stays re-centred in log space (`offsets_`); `bound_offsets_` holds the two bound corrections.
+    Models fitted before `bound_offsets_` existed keep their log-space bound offsets."""
 
     def __init__(
         self,
@@ -102,13 +108,16 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         with threadpool_limits(FIT_THREADS):
             self.estimators_ = self._fit_boosters(X, z, fit_rows)
         self.offsets_ = np.zeros(len(self.quantiles))
+        self.bound_offsets_ = np.zeros(2)
         if cal_rows.sum() >= 20:
             raw = self._raw(X[cal_rows])
             z_cal = z[cal_rows]
+            y_cal, bounds = np.expm1(z_cal), np.expm1(raw[:, [0, -1]])
             lo, hi = self.quantiles[0], self.quantiles[-1]
-            # Each tail on its own: P(z < lo') = lo and P(z > hi') = 1 - hi on the calibration rows.
-            self.offsets_[0] = -_finite_sample_quantile(raw[:, 0] - z_cal, 1.0 - lo)
-            self.offsets_[-1] = _finite_sample_quantile(z_cal - raw[:, -1], hi)
+            # Each tail on its own, in target units: P(y < lo') = lo and P(y > hi') = 1 - hi on the
+            # calibration rows.
+            self.bound_offsets_[0] = -_finite_sample_quantile(bounds[:, 0] - y_cal, 1.0 - lo)
+            self.bound_offsets_[1] = _finite_sample_quantile(y_cal - bounds[:, 1], hi)
             if self.recenter:
                 for i in range(1, len(self.quantiles) - 1):
                     self.offsets_[i] = float(np.quantile(z_cal - raw[:, i], 0.5))
@@ -147,8 +156,14 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
     def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
         """(n, len(quantiles)) array of the target's quantiles, ordered, in target units."""
         check_is_fitted(self, "estimators_")
-        z = np.sort(self._raw(np.asarray(X, dtype=np.float64)) + self.offsets_, axis=1)
-        return np.expm1(np.clip(z, 0.0, None))
+        z = self._raw(np.asarray(X, dtype=np.float64)) + self.offsets_
+        bound_offsets = getattr(self, "bound_offsets_", None)
+        if bound_offsets is None:  # fitted before the bounds were corrected in target units
+            return np.expm1(np.clip(np.sort(z, axis=1), 0.0, None))
+        y = np.expm1(z)
+        y[:, 0] += bound_offsets[0]
+        y[:, -1] += bound_offsets[1]
+        return np.clip(np.sort(y, axis=1), 0.0, None)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The median forecast."""
