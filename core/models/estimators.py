@@ -4,6 +4,7 @@ whose first step encodes the prefix features (`make_preprocessor`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,9 +22,10 @@ from threadpoolctl import threadpool_limits
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 # HistGradientBoosting takes at most 255 bins per feature; rarer categories share one code.
 MAX_CATEGORIES = 250
-# Tree prediction is cheap per row: OpenMP threads cost more than they give, and on a busy machine
-# (other jobs on the same cores) spinning threads made batch scoring 4x slower than one thread.
-PREDICT_THREADS = 1
+# Batch scoring uses every core (on a quiet 2-core machine two threads score ~1.5x faster than
+# one); on a machine shared with other busy jobs spinning OpenMP threads can make it several times
+# slower, so $JOURNEYOPS_PREDICT_THREADS=1 is the knob for such a host.
+PREDICT_THREADS = int(os.environ.get("JOURNEYOPS_PREDICT_THREADS", str(os.cpu_count() or 1)))
 # Fitting too: on a quiet 2-core machine two threads fit ~1.5x faster, but next to other jobs (the
 # daily run, the API, the app) spinning OpenMP threads made a retrain 3x slower in wall time.
 FIT_THREADS = 1
