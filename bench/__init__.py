@@ -7,7 +7,7 @@ to the list below. Order matters: within a scale, later benchmarks may reuse ear
 
 from __future__ import annotations
 
-from bench import drift, ingest, report, retrain, scoring, simulate, smoke
+from bench import daily, drift, ingest, pages, report, retrain, scoring, simulate, smoke
 from bench.harness import Benchmark
 
 BENCHMARKS: list[Benchmark] = [
@@ -18,4 +18,6 @@ BENCHMARKS: list[Benchmark] = [
     retrain.BENCHMARK,
     scoring.BENCHMARK,
     drift.BENCHMARK,
+    daily.BENCHMARK,
+    pages.BENCHMARK,
 ]

@@ -82,6 +82,8 @@ class Benchmark:
     # Extra headline figures (targets may be set on them): numeric keys of the subject's figures,
     # else of the baseline's (a baseline that checks the subject's output, say).
     figures: tuple[str, ...] = ()
+    # A subject figure holding a mapping of name -> seconds (per page, say), listed under the table.
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -436,6 +438,19 @@ def render_table(records: Sequence[Mapping[str, Any]]) -> str:
     return header + "\n".join(rows) + "\n"
 
 
+def render_details(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Benchmark]) -> str:
+    """One line per record of a benchmark with a `detail` figure: its seconds per named part."""
+    keys = {b.name: b.detail for b in benchmarks if b.detail}
+    lines = []
+    for r in records:
+        key = keys.get(r["benchmark"])
+        parts = (r.get("subject") or {}).get("figures", {}).get(key) if key else None
+        if r.get("status") == "ok" and isinstance(parts, Mapping) and parts:
+            shown = ", ".join(f"{name} {_fmt_seconds(float(v))} s" for name, v in parts.items())
+            lines.append(f"- {r['benchmark']} ({r['scale']}), {key}: {shown}")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def render_machine(machine: Mapping[str, Any]) -> str:
     """The machine a run was measured on, as a short markdown list."""
     versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items() if v)
@@ -482,6 +497,9 @@ def render_report(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Ben
             f"  - targets: {goals}",
         ]
     lines += ["", "## Results", "", render_table(records)]
+    details = render_details(records, benchmarks)
+    if details:
+        lines += ["### Details", "", details]
     machine = next((r["machine"] for r in reversed(records) if "machine" in r), None)
     if machine:
         lines += ["## Machine", "", render_machine(machine)]

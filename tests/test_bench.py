@@ -193,3 +193,25 @@ def test_baselines_do_the_same_work_as_their_subjects(tmp_path: Path) -> None:
     run, summarise = ingest.prepare_bare_duckdb(str(landing), str(tmp_path / "bare.duckdb"))
     run()
     assert summarise({}) == {k: written[k] for k in ("orders", "events", "contacts")}
+
+
+def test_drift_case_compares_the_sampled_verdicts_with_the_full_run(tmp_path: Path) -> None:
+    from bench import drift
+
+    run, summarise = drift.prepare_sampled(rows=3_000, work_dir=str(tmp_path))
+    sampled = summarise(run())
+    run, summarise = drift.prepare_full(rows=3_000, work_dir=str(tmp_path))
+    full = summarise(run())
+    assert sampled["drifted"] == full["drifted"] == sorted(drift.SHIFTED)
+    assert (full["same_verdicts"], full["differing_verdicts"], full["columns"]) == (1, [], 15)
+
+
+def test_extra_headline_figures_come_from_the_subject_else_the_baseline() -> None:
+    bench = next(b for b in BENCHMARKS if b.name == "drift")
+    subject = CaseResult(seconds=1.0, peak_rss_mb=1.0, rss_before_mb=1.0, figures={"rows": 10})
+    baseline = CaseResult(
+        seconds=2.0, peak_rss_mb=1.0, rss_before_mb=1.0, figures={"rows": 10, "same_verdicts": 1}
+    )
+    figures = headline(bench, subject, baseline)
+    assert (figures["same_verdicts"], figures["ratio"]) == (1.0, 0.5)
+    assert "same_verdicts" not in headline(bench, subject, None)
