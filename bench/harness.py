@@ -78,7 +78,8 @@ class Benchmark:
     count: str  # key of the subject's figures holding the units of work done (e.g. "events")
     unit: str  # what one unit of work is, for "<unit>/s"
     targets: tuple[Target, ...] = ()
-    default: bool = True  # run by plain `make bench`; False for the smoke case
+    default: bool = True  # run by plain `make bench`; False for the smoke case and long ones
+    documented: bool = True  # its rows stay on docs/benchmarks.md; False for the smoke case
     # Extra headline figures (targets may be set on them): numeric keys of the subject's figures,
     # else of the baseline's (a baseline that checks the subject's output, say).
     figures: tuple[str, ...] = ()
@@ -387,6 +388,8 @@ def _fmt_figure(figure: str, value: float) -> str:
         return f"{_fmt_seconds(value)} s"
     if figure.endswith("_mb"):
         return f"{value:,.0f} MiB"
+    if figure.endswith("_ms"):
+        return f"{value:.3g} ms"
     return f"{value:,.3g}"
 
 

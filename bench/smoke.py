@@ -66,4 +66,5 @@ BENCHMARK = Benchmark(
     unit="numbers",
     targets=(Target("peak_rss_mb", "<=", 2048, "peak RSS ≤ 2 GiB", scales=("small", "full")),),
     default=False,
+    documented=False,
 )
