@@ -215,3 +215,23 @@ def test_extra_headline_figures_come_from_the_subject_else_the_baseline() -> Non
     figures = headline(bench, subject, baseline)
     assert (figures["same_verdicts"], figures["ratio"]) == (1.0, 0.5)
     assert "same_verdicts" not in headline(bench, subject, None)
+
+
+def test_an_only_run_keeps_the_other_benchmarks_rows_on_the_docs_page(tmp_path: Path) -> None:
+    earlier = {"benchmark": "drift", "scale": "full", "status": "error", "error": "boom", "measured_at": "x"}
+    out, docs = tmp_path / "results", tmp_path / "benchmarks.md"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps({"results": [earlier]}))
+    assert main(["--only", "smoke", "--scale", "small", "--out", str(out), "--docs", str(docs)]) == 0
+    report = docs.read_text()
+    assert "| drift | full | — | error |" in report and "| smoke | small |" in report
+    assert "- **drift**:" in report
+
+
+def test_per_part_seconds_are_listed_under_the_table() -> None:
+    from bench.harness import render_details
+
+    bench = next(b for b in BENCHMARKS if b.name == "pages")
+    record = {"benchmark": "pages", "scale": "full", "status": "ok",
+              "subject": {"figures": {"page_seconds": {"today": 0.5, "drift": 1.25}}}}
+    assert render_details([record], [bench]) == "- pages (full), page_seconds: today 0.5 s, drift 1.25 s\n"
