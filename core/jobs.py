@@ -19,11 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from core import logs, store
+from core import store
 from core.errors import JourneyOpsError
 from core.gate import GatePolicy, evaluate_gate, load_gate_policy
-
-_log = logs.get_logger("jobs")
 
 
 class JobAlreadyRunningError(JourneyOpsError):
@@ -110,17 +108,12 @@ def job_run(
 ) -> Iterator[JobRun]:
     """Claim the lock of `kind`, record the run, and record how it ended (succeeded or failed)."""
     run = _claim(kind, params or {}, store_path)
-    # Every log line inside the run carries its id (JSON lines once core.logs is configured).
-    with logs.run_context(run.run_id):
-        _log.info("job started", extra={"kind": kind})
-        try:
-            yield run
-        except BaseException as exc:
-            _finish(run, "failed", f"{type(exc).__name__}: {exc}"[:2000], store_path)
-            _log.info("job failed", extra={"kind": kind, "status": "failed", "error": str(exc)[:500]})
-            raise
-        _finish(run, "succeeded", None, store_path)
-        _log.info("job succeeded", extra={"kind": kind, "status": "succeeded", "figures": run.figures})
+    try:
+        yield run
+    except BaseException as exc:
+        _finish(run, "failed", f"{type(exc).__name__}: {exc}"[:2000], store_path)
+        raise
+    _finish(run, "succeeded", None, store_path)
 
 
 def recent_runs(

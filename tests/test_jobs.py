@@ -82,23 +82,3 @@ def test_a_run_from_another_host_past_the_lease_does_not_block(store_file, monke
     assert sorted(runs["status"]) == ["abandoned", "succeeded"]
     assert "6 h lease" in runs.loc[runs["status"] == "abandoned", "error"].item()
 
-
-def test_a_run_logs_json_lines_with_its_run_id(store_file):
-    import io
-    import logging
-
-    from core import logs
-
-    stream = io.StringIO()
-    handler = logs.configure(stream=stream)
-    try:
-        with jobs.job_run("daily", store_path=store_file) as run:
-            run.figures["scored"] = 3
-    finally:
-        logging.getLogger("journeyops").removeHandler(handler)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [(line["event"], line["run_id"]) for line in lines] == [
-        ("job started", run.run_id),
-        ("job succeeded", run.run_id),
-    ]
-    assert lines[1]["figures"] == {"scored": 3}
