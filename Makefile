@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STORE  ?= data/journeyops.duckdb
 PORT   ?= 8501
+DEMO_ARGS ?=
 
 .PHONY: run test lint bench demo clean
 
@@ -17,7 +18,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 $(STORE): | $(VENV)/.runtime
-	$(PY) -m core demo --store $(STORE)
+	$(PY) -m core demo --store $(STORE) $(DEMO_ARGS)
 
 demo: $(VENV)/.runtime
 	$(PY) -m core demo --store $(STORE)

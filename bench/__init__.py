@@ -7,7 +7,7 @@ to the list below. Order matters: within a scale, later benchmarks may reuse ear
 
 from __future__ import annotations
 
-from bench import api, daily, drift, ingest, pages, report, retrain, scoring, simulate, smoke
+from bench import api, daily, drift, ingest, make_run, pages, report, retrain, scoring, simulate, smoke
 from bench.harness import Benchmark
 
 BENCHMARKS: list[Benchmark] = [
@@ -21,4 +21,5 @@ BENCHMARKS: list[Benchmark] = [
     daily.BENCHMARK,
     pages.BENCHMARK,
     api.BENCHMARK,
+    make_run.BENCHMARK,
 ]
