@@ -57,6 +57,70 @@ def test_a_forecaster_fitted_before_target_unit_bounds_keeps_its_log_space_offse
     np.testing.assert_array_equal(model.predict_quantiles(x), expected)
 
 
+def _odd_rows(x: np.ndarray) -> np.ndarray:
+    odd = x.copy()
+    odd[:5, 0] = 9.0  # a category the boosters never saw
+    odd[5:10, 0] = -1.0  # a negative category counts as missing
+    odd[10:15, 0] = np.nan
+    odd[15:20, 1] = np.inf
+    odd[20:25, 2] = -np.inf
+    odd[25:30, 1] = np.nan
+    return odd
+
+
+def _mixed_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.integers(0, 6, n).astype(float), rng.normal(size=n), rng.uniform(0, 5, n)])
+    x[rng.random(n) < 0.1, 1] = np.nan
+    y = np.exp(x[:, 2] + (x[:, 0] == 2) + rng.normal(0, 0.3, n))
+    return x, y
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_binned_scoring_equals_each_booster_s_own_predict(monkeypatch: pytest.MonkeyPatch, threads: int):
+    x, y = _mixed_data(3000, 3)
+    calibration = np.arange(3000) >= 2400
+    forecaster = estimators.ConformalQuantileRegressor(categorical_features=[0], max_iter=30, bound_max_iter=10).fit(
+        x, y, calibration_mask=calibration
+    )
+    labels = (y > np.median(y)).astype(int)
+    classifier = estimators.HoldoutCalibratedClassifier(categorical_features=[0], max_iter=20).fit(
+        x[:2000], labels[:2000], calibration_mask=calibration[:2000] | (np.arange(2000) >= 1600)
+    )
+    booster, calibrator = classifier._booster_and_calibrator()
+    assert booster is not None and calibrator is not None
+    # The forecaster's boosters were fit on the same rows and bin alike; the classifier's were not.
+    first = forecaster.estimators_[0]
+    assert all(estimators._same_bins(first, other) for other in forecaster.estimators_)
+    assert not estimators._same_bins(first, booster)
+    monkeypatch.setattr(estimators, "PREDICT_THREADS", threads)
+    monkeypatch.setattr(estimators, "PREDICT_BLOCK_ROWS", 64)
+    new = _odd_rows(x[:500])
+    boosters = [*forecaster.estimators_, booster]
+    np.testing.assert_array_equal(
+        estimators.raw_predictions(boosters, new), np.column_stack([b._raw_predict(new).ravel() for b in boosters])
+    )
+    np.testing.assert_array_equal(forecaster._raw(new), np.column_stack([b.predict(new) for b in forecaster.estimators_]))
+    np.testing.assert_array_equal(classifier.predict_proba(new), classifier.calibrated_.predict_proba(new))
+    assert forecaster.predict_quantiles(new[:0]).shape == (0, 3)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "none"])
+def test_calibrated_probabilities_equal_scikit_learn_s_own(method: str):
+    x, y = _mixed_data(1500, 4)
+    labels = (y > np.quantile(y, 0.7)).astype(int)
+    # Fewer than 20 calibration rows leave the booster uncalibrated.
+    calibration = np.arange(1500) >= (1490 if method == "none" else 1100)
+    classifier = estimators.HoldoutCalibratedClassifier(
+        categorical_features=[0], max_iter=15, method="isotonic" if method == "none" else method
+    ).fit(x, labels, calibration_mask=calibration)
+    booster, calibrator = classifier._booster_and_calibrator()
+    assert booster is not None and (calibrator is None) == (method == "none")
+    new = _odd_rows(x[:300])
+    np.testing.assert_array_equal(classifier.predict_proba(new), classifier.calibrated_.predict_proba(new))
+    np.testing.assert_array_equal(classifier.predict(new), classifier.calibrated_.predict(new))
+
+
 def test_finite_sample_conformal_quantile_is_the_ceil_rank():
     scores = np.arange(1.0, 11.0)  # n = 10: level 0.9 -> rank ceil(11 * 0.9) = 10
     assert estimators._finite_sample_quantile(scores, 0.9) == 10.0
@@ -259,13 +323,15 @@ def test_fast_encoding_matches_the_fitted_preprocessor_on_odd_inputs(small_run: 
     odd = small_run.holdout.head(40).copy()
     odd.loc[odd.index[:5], categorical[0]] = "a category never seen"
     odd.loc[odd.index[5:10], categorical[0]] = None
+    odd.loc[odd.index[10:12], categorical[0]] = pd.NA
+    odd.loc[odd.index[12:14], categorical[0]] = np.nan
     odd[numeric[0]] = odd[numeric[0]].astype(str)  # numbers arriving as text
     odd = odd.drop(columns=[numeric[1]])  # a column missing altogether
     for model in (small_run.forecaster, small_run.classifier):
         expected = model[:-1].transform(training._inputs(model, odd))
         got = training.encode_inputs(model, odd)
         np.testing.assert_array_equal(got, expected)
-    assert np.isnan(training.encode_inputs(small_run.forecaster, odd)[:10, 0]).all()
+    assert np.isnan(training.encode_inputs(small_run.forecaster, odd)[:14, 0]).all()
 
 
 def test_batch_scoring_gives_the_pipeline_s_own_predictions(small_run: training.TrainingRun):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import BaseHistGradientBoosting
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
@@ -22,10 +24,13 @@ from threadpoolctl import threadpool_limits
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 # HistGradientBoosting takes at most 255 bins per feature; rarer categories share one code.
 MAX_CATEGORIES = 250
-# Batch scoring uses every core (on a quiet 2-core machine two threads score ~1.5x faster than
-# one); on a machine shared with other busy jobs spinning OpenMP threads can make it several times
-# slower, so $JOURNEYOPS_PREDICT_THREADS=1 is the knob for such a host.
+# Batch scoring uses every core: PREDICT_THREADS threads take blocks of rows in turn and each walks
+# its block through every tree alone, so threads meet once per block, not at an OpenMP barrier after
+# every tree (on a machine shared with busy jobs those barriers made scoring several times slower).
+# $JOURNEYOPS_PREDICT_THREADS=1 still keeps scoring on one core.
 PREDICT_THREADS = int(os.environ.get("JOURNEYOPS_PREDICT_THREADS", str(os.cpu_count() or 1)))
+# A block's binned rows (one byte per feature) stay in cache while all the trees walk them.
+PREDICT_BLOCK_ROWS = 16_384
 # Fitting too: on a quiet 2-core machine two threads fit ~1.5x faster, but next to other jobs (the
 # daily run, the API, the app) spinning OpenMP threads made a retrain 3x slower in wall time.
 FIT_THREADS = 1
@@ -61,6 +66,77 @@ def _finite_sample_quantile(scores: np.ndarray, level: float) -> float:
     n = len(scores)
     rank = min(n, int(np.ceil((n + 1) * level)))
     return float(np.partition(scores, rank - 1)[rank - 1])
+
+
+def _same_bins(a: BaseHistGradientBoosting, b: BaseHistGradientBoosting) -> bool:
+    """Whether two boosters turn the same X into the same bins (fit on the same rows)."""
+    if (a._preprocessor is None) != (b._preprocessor is None):
+        return False
+    if a._preprocessor is not None:
+        cats_a = a._preprocessor.named_transformers_["encoder"].categories_
+        cats_b = b._preprocessor.named_transformers_["encoder"].categories_
+        if len(cats_a) != len(cats_b) or not all(np.array_equal(x, y, equal_nan=True) for x, y in zip(cats_a, cats_b, strict=True)):
+            return False
+    bins_a, bins_b = a._bin_mapper, b._bin_mapper
+    return (
+        bins_a.missing_values_bin_idx_ == bins_b.missing_values_bin_idx_
+        and np.array_equal(bins_a.is_categorical_, bins_b.is_categorical_)
+        and len(bins_a.bin_thresholds_) == len(bins_b.bin_thresholds_)
+        and all(np.array_equal(x, y) for x, y in zip(bins_a.bin_thresholds_, bins_b.bin_thresholds_, strict=True))
+    )
+
+
+def _raw_from_bins(booster: BaseHistGradientBoosting, binned: np.ndarray) -> np.ndarray:
+    # The sum `_raw_predict` computes, in the same order, from bins: a split on bin b is the split on
+    # the b-th threshold, and one byte per feature is far cheaper to walk than eight.
+    raw = np.zeros((len(binned), 1), dtype=booster._baseline_prediction.dtype)
+    raw += booster._baseline_prediction
+    missing = booster._bin_mapper.missing_values_bin_idx_
+    for (predictor,) in booster._predictors:
+        raw[:, 0] += predictor.predict_binned(binned, missing, 1)
+    return raw[:, 0]
+
+
+def _raw_block(groups: list[list[BaseHistGradientBoosting]], X: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for group in groups:
+        # The booster's own category codes, then its bins, once for every booster binning alike.
+        binned = np.ascontiguousarray(group[0]._bin_mapper.transform(group[0]._preprocess_X(X, reset=False)))
+        out += [_raw_from_bins(booster, binned) for booster in group]
+    return out
+
+
+def raw_predictions(boosters: Sequence[BaseHistGradientBoosting], X: np.ndarray) -> np.ndarray:
+    """(n, len(boosters)) raw predictions (sums of leaf values), equal to each booster's
+    `_raw_predict`: X binned once per group of boosters sharing their bins, rows in blocks over
+    PREDICT_THREADS threads."""
+    X = np.asarray(X, dtype=np.float64)
+    if any(b.n_trees_per_iteration_ != 1 for b in boosters):
+        with threadpool_limits(PREDICT_THREADS):
+            return np.column_stack([b._raw_predict(X).ravel() for b in boosters])
+    if not len(X):
+        return np.empty((0, len(boosters)))
+    groups: list[list[int]] = []
+    for j, booster in enumerate(boosters):
+        match = next((g for g in groups if _same_bins(boosters[g[0]], booster)), None)
+        if match is None:
+            groups.append([j])
+        else:
+            match.append(j)
+    grouped = [[boosters[j] for j in g] for g in groups]
+    order = [j for g in groups for j in g]
+    blocks = [X[i : i + PREDICT_BLOCK_ROWS] for i in range(0, len(X), PREDICT_BLOCK_ROWS)]
+    threads = max(1, min(PREDICT_THREADS, len(blocks)))
+    with threadpool_limits(1):
+        if threads == 1:
+            parts = [_raw_block(grouped, block) for block in blocks]
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(lambda block: _raw_block(grouped, block), blocks))
+    raw = np.empty((len(X), len(boosters)), dtype=np.float64)
+    for j, column in enumerate(order):
+        raw[:, column] = np.concatenate([part[j] for part in parts])
+    return raw
 
 
 class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
@@ -152,8 +228,8 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         return self.bound_max_iter, self.bound_learning_rate
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
-        with threadpool_limits(PREDICT_THREADS):
-            return np.column_stack([est.predict(X) for est in self.estimators_])
+        raw = raw_predictions(self.estimators_, X)
+        return np.column_stack([est._loss.link.inverse(raw[:, j]) for j, est in enumerate(self.estimators_)])
 
     def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
         """(n, len(quantiles)) array of the target's quantiles, ordered, in target units."""
@@ -227,8 +303,35 @@ class HoldoutCalibratedClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities."""
         check_is_fitted(self, "calibrated_")
-        with threadpool_limits(PREDICT_THREADS):
-            return self.calibrated_.predict_proba(np.asarray(X, dtype=np.float64))
+        X = np.asarray(X, dtype=np.float64)
+        booster, calibrator = self._booster_and_calibrator()
+        if booster is None:
+            with threadpool_limits(PREDICT_THREADS):
+                return self.calibrated_.predict_proba(X)
+        decision = raw_predictions([booster], X)[:, 0]
+        # What CalibratedClassifierCV (one frozen binary booster) and the booster compute from it.
+        if calibrator is None:
+            return booster._loss.predict_proba(decision)
+        proba = np.zeros((len(X), 2))
+        proba[:, 1] = calibrator.predict(decision)
+        proba[:, 0] = 1.0 - proba[:, 1]
+        return proba
+
+    def _booster_and_calibrator(self) -> tuple[HistGradientBoostingClassifier | None, object | None]:
+        # The fast path covers the shapes `fit` makes: a binary booster, bare or in one calibration.
+        model = self.calibrated_
+        if isinstance(model, HistGradientBoostingClassifier):
+            return (model, None) if len(model.classes_) == 2 else (None, None)
+        fitted = getattr(model, "calibrated_classifiers_", [])
+        if not isinstance(model, CalibratedClassifierCV) or len(fitted) != 1 or len(model.classes_) != 2:
+            return None, None
+        inner = fitted[0].estimator
+        booster = inner.estimator if isinstance(inner, FrozenEstimator) else inner
+        if not isinstance(booster, HistGradientBoostingClassifier) or len(fitted[0].calibrators) != 1:
+            return None, None
+        if fitted[0].method not in ("isotonic", "sigmoid") or not np.array_equal(booster.classes_, model.classes_):
+            return None, None
+        return booster, fitted[0].calibrators[0]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The more probable class."""

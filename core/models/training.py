@@ -165,13 +165,15 @@ def encode_inputs(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     categorical, numeric = _model_inputs(model)
     transformer = model.named_steps["features"] if "features" in model.named_steps else model[0]
     encoder = transformer.named_transformers_["categorical"] if categorical else None
-    out = np.empty((len(frame), len(categorical) + len(numeric)), dtype=np.float64)
+    # Column by column into a column-major matrix: each column is written contiguously.
+    out = np.empty((len(frame), len(categorical) + len(numeric)), dtype=np.float64, order="F")
     if encoder is not None:
         for i, (name, (known, codes)) in enumerate(zip(categorical, _code_tables(encoder), strict=True)):
             values = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
             if values.dtype != object:
                 values = values.astype("string").astype(object)
-            position = known.get_indexer(values.where(values.notna(), np.nan))
+            # `known` holds no missing value, so None, NaN and pd.NA all look up to -1 here.
+            position = known.get_indexer(values)
             # Unknown and missing categories encode to NaN, as the encoder does.
             out[:, i] = np.where(position >= 0, codes[np.maximum(position, 0)], np.nan) if len(known) else np.nan
     for j, name in enumerate(numeric, start=len(categorical)):
