@@ -143,10 +143,10 @@ def build_prefix_features(
         if max_prefixes is not None and total > max_prefixes:
             keep = int(1_000_000 * max_prefixes / total)
             con.execute(store.load_sql("features_prefixes_sample"), {"keep_per_million": keep})
-        base = con.execute(
-            store.load_sql("features_base"),
-            {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H, **_stall_params()},
-        ).df()
+        # One shared instant needs only the load levels at it, not the running series of the history.
+        load_sql = "features_load_levels" if mode == "single" else "features_load_series"
+        con.execute(store.load_sql(load_sql), {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H})
+        base = con.execute(store.load_sql("features_base"), _stall_params()).df()
         activity_long = con.execute(store.load_sql("features_activity_counts")).df()
         event_attr_long = con.execute(store.load_sql("features_event_attrs")).df()
         case_attr_long = con.execute(store.load_sql("features_case_attrs")).df()

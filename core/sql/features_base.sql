@@ -1,5 +1,6 @@
 -- Point-in-time features of every prefix in feat_prefixes: only events with ordinal <= prefix_len
--- (so event_ts <= as_of_at) are used, and inter-case load counts only what happened before as_of_at.
+-- (so event_ts <= as_of_at) are used, and inter-case load counts only what happened before as_of_at
+-- (levels from feat_load_series: features_load_series, or features_load_levels for one instant).
 with prefixes as (
     select
         row_number() over (order by order_id, as_of_at, prefix_len)::bigint as prefix_id,
@@ -13,74 +14,6 @@ stall_limits as (
     select
         unnest($stall_stages) as stage,
         unnest($stall_hours) as stall_limit_h
-),
-
--- Entering a stage adds one to its work in progress; leaving it (the next event) or going stale
--- (no news for $wip_horizon_h hours) takes it off again. Terminal stages are not work.
-stage_deltas as (
-    select stage as load_key, event_ts as load_at, 1 as delta
-    from feat_events
-    where not is_terminal
-    union all
-    select
-        stage as load_key,
-        least(coalesce(next_event_ts, event_ts + to_hours($wip_horizon_h::bigint)), event_ts + to_hours($wip_horizon_h::bigint)) as load_at,
-        -1 as delta
-    from feat_events
-    where not is_terminal
-),
-
-journeys as (
-    select
-        e.order_id,
-        min(e.event_ts) as first_event_ts,
-        min(case when e.is_terminal then e.event_ts end) as end_ts
-    from feat_events as e
-    group by e.order_id
-),
-
--- Open orders per warehouse, per carrier and in all: from the first event to the terminal one.
-order_deltas as (
-    select
-        k.load_key,
-        d.load_at,
-        d.delta
-    from journeys as j
-    inner join orders as o on o.order_id = j.order_id
-    cross join lateral (
-        select 'warehouse=' || o.warehouse as load_key where o.warehouse is not null
-        union all
-        select 'carrier=' || o.carrier where o.carrier is not null
-        union all
-        select '*all*'
-    ) as k
-    cross join lateral (
-        select j.first_event_ts as load_at, 1 as delta
-        union all
-        select least(coalesce(j.end_ts, j.first_event_ts + to_hours($wip_horizon_h::bigint)), j.first_event_ts + to_hours($wip_horizon_h::bigint)), -1
-    ) as d
-),
-
-event_deltas as (
-    select '*events*' as load_key, event_ts as load_at, 1 as delta from feat_events
-    union all
-    select '*ended*', event_ts, 1 from feat_events where is_terminal
-),
-
-load_series as (
-    select
-        load_key,
-        load_at,
-        sum(sum(delta)) over (partition by load_key order by load_at rows between unbounded preceding and current row) as level
-    from (
-        select * from stage_deltas
-        union all
-        select * from order_deltas
-        union all
-        select * from event_deltas
-    )
-    where load_at <= $as_of
-    group by load_key, load_at
 ),
 
 current_event as (
@@ -127,53 +60,53 @@ with_order as (
 load_stage as (
     select w.prefix_id, l.level as wip_stage
     from with_order as w
-    asof left join load_series as l
+    asof left join feat_load_series as l
         on l.load_key = w.current_stage and w.as_of_at > l.load_at
 ),
 
 load_warehouse as (
     select w.prefix_id, l.level as wip_warehouse
     from with_order as w
-    asof left join load_series as l
+    asof left join feat_load_series as l
         on l.load_key = 'warehouse=' || w.warehouse and w.as_of_at > l.load_at
 ),
 
 load_carrier as (
     select w.prefix_id, l.level as wip_carrier
     from with_order as w
-    asof left join load_series as l
+    asof left join feat_load_series as l
         on l.load_key = 'carrier=' || w.carrier and w.as_of_at > l.load_at
 ),
 
 load_all as (
     select w.prefix_id, l.level as wip_all
     from with_order as w
-    asof left join load_series as l
+    asof left join feat_load_series as l
         on l.load_key = '*all*' and w.as_of_at > l.load_at
 ),
 
 load_events_now as (
     select w.prefix_id, l.level as events_cum, e.level as ended_cum
     from with_order as w
-    asof left join load_series as l
+    asof left join feat_load_series as l
         on l.load_key = '*events*' and w.as_of_at > l.load_at
-    asof left join load_series as e
+    asof left join feat_load_series as e
         on e.load_key = '*ended*' and w.as_of_at > e.load_at
 ),
 
 load_events_day as (
     select w.prefix_id, l.level as events_cum_1d, e.level as ended_cum_1d
     from with_order as w
-    asof left join load_series as l
+    asof left join feat_load_series as l
         on l.load_key = '*events*' and w.as_of_at - interval 1 day > l.load_at
-    asof left join load_series as e
+    asof left join feat_load_series as e
         on e.load_key = '*ended*' and w.as_of_at - interval 1 day > e.load_at
 ),
 
 load_events_week as (
     select w.prefix_id, l.level as events_cum_7d
     from with_order as w
-    asof left join load_series as l
+    asof left join feat_load_series as l
         on l.load_key = '*events*' and w.as_of_at - interval 7 day > l.load_at
 ),
 
