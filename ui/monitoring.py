@@ -290,8 +290,7 @@ def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
 @st.cache_data(ttl=TTL_S, max_entries=8, show_spinner="Building the benefit ledger…")
 def benefits_view(store_path: str, version: float, as_of: date) -> dict[str, Any]:
     """The ledger (ISO week × metric), the holdout comparison, go-live and the assumption history, as of a day."""
-    ledger = benefits.benefit_ledger(store_path, as_of=as_of)
-    holdout = benefits.holdout_comparison(store_path, as_of=as_of)
+    ledger, holdout = benefits.ledger_and_holdout(store_path, as_of=as_of)
     return {"go_live": benefits.go_live_date(store_path), "ledger": ledger, "holdout": holdout,
             "history": assumptions.assumption_history("costs", store_path)}
 

@@ -63,15 +63,12 @@ def resolve_as_of(as_of: datetime | date | str | None, store_path: StorePath = N
 
 
 def prepare_outcome_tables(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
-    """Temp tables feat_events, acc_breaches (every stall breach by as_of) and acc_listings on `con`."""
+    """Temp tables acc_breaches (every stall breach by as_of) and acc_listings on `con`."""
     stages = sorted(domain.STALL_LIMIT_HOURS)
     con.execute(
-        store.load_sql("features_events"),
-        {"as_of": as_of, "terminal_stages": list(domain.TERMINAL), "exception_stages": list(domain.EXCEPTIONS)},
-    )
-    con.execute(
         store.load_sql("accuracy_breaches"),
-        {"as_of": as_of, "stall_stages": stages, "stall_hours": [float(domain.STALL_LIMIT_HOURS[s]) for s in stages]},
+        {"as_of": as_of, "terminal_stages": list(domain.TERMINAL), "stall_stages": stages,
+         "stall_hours": [float(domain.STALL_LIMIT_HOURS[s]) for s in stages]},
     )
     con.execute(store.load_sql("accuracy_listings"), {"as_of_date": as_of.date()})
 

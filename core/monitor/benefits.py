@@ -20,6 +20,7 @@ import os
 from dataclasses import asdict
 from datetime import date, datetime
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -62,12 +63,23 @@ def go_live_date(store_path: StorePath = None) -> date | None:
     return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
+def _weekly_activity(con: duckdb.DuckDBPyConnection, at: datetime) -> pd.DataFrame:
+    return con.execute(store.load_sql("benefits_weekly"), {"as_of": at, "delivered_stage": "delivered"}).df()
+
+
+def _holdout_orders(con: duckdb.DuckDBPyConnection, at: datetime) -> pd.DataFrame:
+    return con.execute(
+        store.load_sql("benefits_holdout_orders"),
+        {"as_of": at, "delivered_stage": "delivered", "cancelled_stage": domain.CANCELLED},
+    ).df()
+
+
 def weekly_activity(store_path: StorePath = None, *, as_of: datetime | date | str | None = None) -> pd.DataFrame:
     """Grain: ISO week — orders, contacts, deliveries, SLA breaches, promise days, stuck and caught early."""
     at = resolve_as_of(as_of, store_path)
     with store.connect(store_path, read_only=True) as con:
         prepare_outcome_tables(con, at)
-        return con.execute(store.load_sql("benefits_weekly"), {"as_of": at, "delivered_stage": "delivered"}).df()
+        return _weekly_activity(con, at)
 
 
 def holdout_orders(store_path: StorePath = None, *, as_of: datetime | date | str | None = None) -> pd.DataFrame:
@@ -75,10 +87,7 @@ def holdout_orders(store_path: StorePath = None, *, as_of: datetime | date | str
     at = resolve_as_of(as_of, store_path)
     with store.connect(store_path, read_only=True) as con:
         prepare_outcome_tables(con, at)
-        return con.execute(
-            store.load_sql("benefits_holdout_orders"),
-            {"as_of": at, "delivered_stage": "delivered", "cancelled_stage": domain.CANCELLED},
-        ).df()
+        return _holdout_orders(con, at)
 
 
 def _iso_week(week_start: pd.Series) -> pd.Series:
@@ -310,8 +319,12 @@ def _compute(
     at = resolve_as_of(as_of, store_path)
     costs = costs or assumptions.load_assumptions(store_path, at=assumptions_at)
     targets = targets or assumptions.load_targets(store_path, at=assumptions_at)
-    holdout = compare_holdout(holdout_orders(store_path, as_of=at), costs, n_boot=n_boot, seed=seed)
-    ledger = build_ledger(weekly_activity(store_path, as_of=at), go_live_date(store_path), costs, targets, holdout)
+    # One connection, the outcome tables built once for both reads (they dominate at scale).
+    with store.connect(store_path, read_only=True) as con:
+        prepare_outcome_tables(con, at)
+        orders, activity = _holdout_orders(con, at), _weekly_activity(con, at)
+    holdout = compare_holdout(orders, costs, n_boot=n_boot, seed=seed)
+    ledger = build_ledger(activity, go_live_date(store_path), costs, targets, holdout)
     if weeks is not None and not ledger.empty:
         keep = sorted(ledger["week_start"].unique())[-weeks:]
         ledger = ledger.loc[ledger["week_start"].isin(keep)].reset_index(drop=True)
@@ -332,6 +345,15 @@ def benefit_ledger(
 ) -> pd.DataFrame:
     """Grain: ISO week × metric — the benefit ledger of the store (the last `weeks` weeks if given)."""
     return _compute(store_path, as_of, weeks, costs, targets, assumptions_at, n_boot, seed)[0]
+
+
+def ledger_and_holdout(
+    store_path: StorePath = None, *, as_of: datetime | date | str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The benefit ledger and the holdout comparison together (as `benefit_ledger` and
+    `holdout_comparison` with their defaults), reading the store once."""
+    ledger, holdout, *_ = _compute(store_path, as_of, None, None, None, None, 1000, 0)
+    return ledger, holdout
 
 
 def holdout_comparison(
