@@ -94,7 +94,7 @@ def test_binned_scoring_equals_each_booster_s_own_predict(monkeypatch: pytest.Mo
     assert all(estimators._same_bins(first, other) for other in forecaster.estimators_)
     assert not estimators._same_bins(first, booster)
     monkeypatch.setattr(estimators, "PREDICT_THREADS", threads)
-    monkeypatch.setattr(estimators, "PREDICT_BLOCK_ROWS", 64)
+    monkeypatch.setattr(estimators, "PREDICT_MIN_BLOCK_ROWS", 64)
     new = _odd_rows(x[:500])
     boosters = [*forecaster.estimators_, booster]
     np.testing.assert_array_equal(
