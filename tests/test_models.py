@@ -316,6 +316,8 @@ def test_the_report_page_shows_both_models_against_their_baselines(small_run: tr
     assert "### Forecaster by segment (test)" in page
     assert "| carrier |" in page
     assert "batch scoring of 5,000 prefixes" in page
+    threads = "one thread" if estimators.PREDICT_THREADS == 1 else f"{estimators.PREDICT_THREADS} threads"
+    assert f"rows/s wall on {threads}; per CPU-second" in page
 
 
 def test_fast_encoding_matches_the_fitted_preprocessor_on_odd_inputs(small_run: training.TrainingRun):
