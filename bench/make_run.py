@@ -67,7 +67,6 @@ def _clean_env(work: Path) -> dict[str, str]:
 
 def _clone(work: Path) -> Path:
     clone = work / "clone"
-    shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(clone)], check=True)
     return clone
 
@@ -86,6 +85,7 @@ def prepare_make_run(work_dir: str, scale: str) -> tuple[Callable[[], dict[str, 
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     env = _clean_env(work)
+    shutil.rmtree(work / "clone", ignore_errors=True)  # an earlier run's clone and venv, untimed
     port = _free_port()
     log_path = work / "make_run.log"
 
