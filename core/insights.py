@@ -9,9 +9,12 @@ figure for an earlier day is what the page would have shown on that day.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from core import domain, store
@@ -50,21 +53,35 @@ def load_event_span(path: StorePath = None) -> tuple[date, date] | None:
     return first, last
 
 
+@contextmanager
+def process_tables(start: date | None, as_of: date, path: StorePath = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection holding the temp tables every figure here reads: ins_sequenced (the
+    events before the end of as_of, in case order, sorted once) and ins_cases (one row per case)."""
+    start_at, end_at = window_bounds(start, as_of)
+    with store.connect(path, read_only=True) as con:
+        con.execute(store.load_sql("insights_sequenced"), {"end_at": end_at})
+        con.execute(store.load_sql("insights_cases"), {"start_at": start_at})
+        yield con
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql_name: str, params: dict[str, Any]) -> pd.DataFrame:
+    return con.execute(store.load_sql(sql_name), params).df()
+
+
+def _end_stages(con: duckdb.DuckDBPyConnection) -> list[str]:
+    params = {"terminal": list(domain.TERMINAL), "known": sorted(domain.KNOWN_STAGES),
+              "min_last_share": END_STAGE_MIN_LAST_SHARE}
+    return _query(con, "insights_end_stages", params)["stage"].tolist()
+
+
 def load_end_stages(as_of: date, path: StorePath = None) -> list[str]:
     """Stages that end a case: the world's terminal stages, or the closing activities of a real log."""
-    _, end_at = window_bounds(None, as_of)
-    params = {
-        "end_at": end_at,
-        "terminal": list(domain.TERMINAL),
-        "known": sorted(domain.KNOWN_STAGES),
-        "min_last_share": END_STAGE_MIN_LAST_SHARE,
-    }
-    return store.fetch_df("insights_end_stages", params, path)["stage"].tolist()
+    with process_tables(None, as_of, path) as con:
+        return _end_stages(con)
 
 
-def _window_params(start: date | None, as_of: date, **extra: Any) -> dict[str, Any]:
-    start_at, end_at = window_bounds(start, as_of)
-    return {"start_at": start_at, "end_at": end_at, **extra}
+def _start_at(start: date | None, as_of: date) -> datetime:
+    return window_bounds(start, as_of)[0]
 
 
 def order_stages(dwell_stats: pd.DataFrame) -> list[str]:
@@ -76,16 +93,26 @@ def order_stages(dwell_stats: pd.DataFrame) -> list[str]:
     return keyed["stage"].tolist()
 
 
-def load_dwell_stats(start: date | None, as_of: date, path: StorePath = None) -> pd.DataFrame:
-    """Dwell-time distribution per stage (count, p05/p25/median/p75/p95, mean, total hours), in stage order."""
-    dwell_stats = store.fetch_df("insights_dwell_stats", _window_params(start, as_of), path)
+def _dwell_stats(con: duckdb.DuckDBPyConnection, start: date | None, as_of: date) -> pd.DataFrame:
+    dwell_stats = _query(con, "insights_dwell_stats", {"start_at": _start_at(start, as_of)})
     order = order_stages(dwell_stats)
     return dwell_stats.set_index("stage").loc[order].reset_index()[DWELL_COLUMNS]
 
 
+def load_dwell_stats(start: date | None, as_of: date, path: StorePath = None) -> pd.DataFrame:
+    """Dwell-time distribution per stage (count, p05/p25/median/p75/p95, mean, total hours), in stage order."""
+    with process_tables(start, as_of, path) as con:
+        return _dwell_stats(con, start, as_of)
+
+
+def _weekly_waiting(con: duckdb.DuckDBPyConnection, start: date | None, as_of: date) -> pd.DataFrame:
+    return _query(con, "insights_weekly_waiting", {"start_at": _start_at(start, as_of)})
+
+
 def load_weekly_waiting(start: date | None, as_of: date, path: StorePath = None) -> pd.DataFrame:
     """Finished dwells per ISO week (of entering the stage) and stage: count, median and total hours."""
-    return store.fetch_df("insights_weekly_waiting", _window_params(start, as_of), path)
+    with process_tables(start, as_of, path) as con:
+        return _weekly_waiting(con, start, as_of)
 
 
 def find_bottlenecks(weekly_waiting: pd.DataFrame) -> pd.DataFrame:
@@ -123,14 +150,18 @@ def load_wip_by_day(
     start: date | None, as_of: date, path: StorePath = None, end_stages: list[str] | None = None
 ) -> pd.DataFrame:
     """Cases in each stage at the end of each day of the window (day × stage, zero rows omitted)."""
-    if end_stages is None:
-        end_stages = load_end_stages(as_of, path)
     if start is None:
         span = load_event_span(path)
         if span is None:
             return pd.DataFrame(columns=["day", "stage", "cases"])
         start = span[0]
-    wip = store.fetch_df("insights_wip_daily", _window_params(start, as_of, end_stages=end_stages), path)
+    with process_tables(start, as_of, path) as con:
+        return _wip_by_day(con, start, as_of, _end_stages(con) if end_stages is None else end_stages)
+
+
+def _wip_by_day(con: duckdb.DuckDBPyConnection, start: date, as_of: date, end_stages: list[str]) -> pd.DataFrame:
+    start_at, end_at = window_bounds(start, as_of)
+    wip = _query(con, "insights_wip_daily", {"start_at": start_at, "end_at": end_at, "end_stages": end_stages})
     wip["day"] = pd.to_datetime(wip["day"]).dt.date
     return wip
 
@@ -144,22 +175,58 @@ def load_top_paths(
 ) -> pd.DataFrame:
     """The `top` most common paths of cases that ended in the window: count, share, median journey days,
     and `distinct_paths`, how many different paths those cases took in all."""
-    if end_stages is None:
-        end_stages = load_end_stages(as_of, path)
-    params = _window_params(start, as_of, end_stages=end_stages, top=top)
-    return store.fetch_df("insights_top_paths", params, path)
+    with process_tables(start, as_of, path) as con:
+        return _top_paths(con, start, as_of, _end_stages(con) if end_stages is None else end_stages, top)
+
+
+def _top_paths(
+    con: duckdb.DuckDBPyConnection, start: date | None, as_of: date, end_stages: list[str], top: int = TOP_PATHS
+) -> pd.DataFrame:
+    params = {"start_at": _start_at(start, as_of), "end_stages": end_stages, "top": top}
+    return _query(con, "insights_top_paths", params)
 
 
 def load_kpis(
     start: date | None, as_of: date, path: StorePath = None, end_stages: list[str] | None = None
 ) -> dict[str, float | int | None]:
     """Headline figures: active cases, events, open and ended cases, median/p90 journey days."""
-    if end_stages is None:
-        end_stages = load_end_stages(as_of, path)
-    row = store.fetch_df("insights_kpis", _window_params(start, as_of, end_stages=end_stages), path).iloc[0]
+    with process_tables(start, as_of, path) as con:
+        return _kpis(con, start, as_of, _end_stages(con) if end_stages is None else end_stages)
+
+
+def _kpis(
+    con: duckdb.DuckDBPyConnection, start: date | None, as_of: date, end_stages: list[str]
+) -> dict[str, float | int | None]:
+    params = {"start_at": _start_at(start, as_of), "end_stages": end_stages}
+    row = _query(con, "insights_kpis", params).iloc[0]
     kpis: dict[str, float | int | None] = {
         key: int(row[key]) for key in ("active_cases", "events", "open_cases", "ended_cases")
     }
     for key in ("median_journey_days", "p90_journey_days"):
         kpis[key] = None if pd.isna(row[key]) else float(row[key])
     return kpis
+
+
+def load_process_view(start: date, as_of: date, path: StorePath = None) -> dict[str, Any]:
+    """Every figure of the Process insights page for one window, from one connection (the events
+    sorted once): end stages, KPIs, dwell stats, weekly waiting and its bottlenecks and comparison to
+    the usual, work in progress per day and the top paths."""
+    with process_tables(start, as_of, path) as con:
+        end_stages = _end_stages(con)
+        weekly_waiting = _weekly_waiting(con, start, as_of)
+        dwell_stats = _dwell_stats(con, start, as_of)
+        top_paths = _top_paths(con, start, as_of, end_stages)
+        kpis = _kpis(con, start, as_of, end_stages)
+        wip = _wip_by_day(con, start, as_of, end_stages)
+    return {
+        "end_stages": end_stages,
+        "kpis": kpis,
+        "dwell_stats": dwell_stats,
+        "stage_order": dwell_stats["stage"].tolist(),
+        "weekly_waiting": weekly_waiting,
+        "bottlenecks": find_bottlenecks(weekly_waiting),
+        "weeks_vs_usual": compare_weeks_to_usual(weekly_waiting, dwell_stats),
+        "wip": wip,
+        "top_paths": top_paths,
+        "distinct_paths": int(top_paths["distinct_paths"].max()) if len(top_paths) else 0,
+    }

@@ -44,20 +44,5 @@ def process_insights(
     store_path: str, version: float, start: date, as_of: date
 ) -> dict[str, object]:
     """Everything the Process insights page shows for one window, read in one go."""
-    end_stages = insights.load_end_stages(as_of, store_path)
-    weekly_waiting = insights.load_weekly_waiting(start, as_of, store_path)
-    dwell_stats = insights.load_dwell_stats(start, as_of, store_path)
-    top_paths = insights.load_top_paths(start, as_of, store_path, end_stages)
-    return {
-        "end_stages": end_stages,
-        "kpis": insights.load_kpis(start, as_of, store_path, end_stages),
-        "dwell_stats": dwell_stats,
-        "stage_order": dwell_stats["stage"].tolist(),
-        "weekly_waiting": weekly_waiting,
-        "bottlenecks": insights.find_bottlenecks(weekly_waiting),
-        "weeks_vs_usual": insights.compare_weeks_to_usual(weekly_waiting, dwell_stats),
-        "wip": insights.load_wip_by_day(start, as_of, store_path, end_stages),
-        "top_paths": top_paths,
-        "distinct_paths": int(top_paths["distinct_paths"].max()) if len(top_paths) else 0,
-    }
+    return insights.load_process_view(start, as_of, store_path)
 

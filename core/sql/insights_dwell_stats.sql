@@ -1,31 +1,13 @@
 -- Dwell time per stage: how long a case stays in a stage, from the event that entered it to the
 -- case's next event. Only finished dwells count (the next event is known by $end_at), for dwells
--- entered inside the window [$start_at, $end_at).
+-- entered inside the window [$start_at, $end_at). Needs ins_sequenced.
 with
-known_events as (
-    select
-        order_id,
-        stage,
-        event_ts,
-        event_id
-    from events
-    where event_ts < $end_at
-),
-sequenced as (
-    select
-        order_id,
-        stage,
-        event_ts as entered_at,
-        lead(event_ts) over (partition by order_id order by event_ts, event_id) as left_at,
-        row_number() over (partition by order_id order by event_ts, event_id) as position
-    from known_events
-),
 dwells as (
     select
         stage,
         position,
         date_diff('second', entered_at, left_at) / 3600.0 as dwell_h
-    from sequenced
+    from ins_sequenced
     where left_at is not null
         and entered_at >= $start_at
 ),

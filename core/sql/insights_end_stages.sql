@@ -1,28 +1,19 @@
 -- Activities that end a case. The order world names its terminal stages ($terminal); an imported
 -- log does not, so an activity outside the known stages ($known) counts as an end when it is the
 -- last event of its case in at least $min_last_share of its occurrences (e.g. "Closed").
+-- Needs ins_sequenced and ins_cases.
 with
-known_events as (
-    select
-        order_id,
-        stage,
-        event_ts,
-        event_id
-    from events
-    where event_ts < $end_at
-),
 last_events as (
     select
         order_id,
-        arg_max(stage, (event_ts, event_id)) as stage
-    from known_events
-    group by order_id
+        last_stage as stage
+    from ins_cases
 ),
 occurrences as (
     select
         stage,
         count(*)::bigint as occurrences
-    from known_events
+    from ins_sequenced
     group by stage
 ),
 last_occurrences as (

@@ -1,30 +1,11 @@
 -- Headline figures of the window [$start_at, $end_at): active cases (any event inside), events,
 -- cases that ended inside (reached an end stage, $end_stages), their journey time from first to
--- last event.
+-- last event. Needs ins_cases.
 with
-known_events as (
-    select
-        order_id,
-        stage,
-        event_ts,
-        event_id
-    from events
-    where event_ts < $end_at
-),
-cases as (
-    select
-        order_id,
-        arg_max(stage, (event_ts, event_id)) as last_stage,
-        min(event_ts) as started_at,
-        max(event_ts) as ended_at,
-        count(*) filter (where event_ts >= $start_at)::bigint as events_in_window
-    from known_events
-    group by order_id
-),
 ended_cases as (
     select
         date_diff('second', started_at, ended_at) / 86400.0 as journey_days
-    from cases
+    from ins_cases
     where list_contains($end_stages, last_stage)
         and ended_at >= $start_at
 ),
@@ -33,7 +14,7 @@ active as (
         count(*) filter (where events_in_window > 0)::bigint as active_cases,
         coalesce(sum(events_in_window), 0)::bigint as events,
         count(*) filter (where not list_contains($end_stages, last_stage))::bigint as open_cases
-    from cases
+    from ins_cases
 ),
 ended as (
     select

@@ -1,34 +1,25 @@
 -- The most common paths (variants) of cases that ended inside the window [$start_at, $end_at):
 -- a path is the activities of a case in time order, known once the case reaches an end stage.
+-- Needs ins_sequenced and ins_cases.
 with
-known_events as (
+ended as (
     select
         order_id,
-        stage,
-        event_ts,
-        event_id
-    from events
-    where event_ts < $end_at
-),
-cases as (
-    select
-        order_id,
-        string_agg(stage, ' → ' order by event_ts, event_id) as path,
-        arg_max(stage, (event_ts, event_id)) as last_stage,
-        count(*)::bigint as events,
-        min(event_ts) as started_at,
-        max(event_ts) as ended_at
-    from known_events
-    group by order_id
-),
-ended_cases as (
-    select
-        path,
-        events,
         date_diff('second', started_at, ended_at) / 86400.0 as journey_days
-    from cases
+    from ins_cases
     where list_contains($end_stages, last_stage)
         and ended_at >= $start_at
+),
+ended_cases as (
+    -- the path is spelled out only for the cases that ended in the window
+    select
+        e.order_id,
+        string_agg(s.stage, ' → ' order by s.position) as path,
+        count(*)::bigint as events,
+        any_value(e.journey_days) as journey_days
+    from ended as e
+    inner join ins_sequenced as s on s.order_id = e.order_id
+    group by e.order_id
 ),
 by_path as (
     select

@@ -1,29 +1,12 @@
 -- Waiting per ISO week and stage: finished dwells (see insights_dwell_stats) grouped by the
--- Monday of the week the case entered the stage.
+-- Monday of the week the case entered the stage. Needs ins_sequenced.
 with
-known_events as (
-    select
-        order_id,
-        stage,
-        event_ts,
-        event_id
-    from events
-    where event_ts < $end_at
-),
-sequenced as (
-    select
-        order_id,
-        stage,
-        event_ts as entered_at,
-        lead(event_ts) over (partition by order_id order by event_ts, event_id) as left_at
-    from known_events
-),
 dwells as (
     select
         stage,
         entered_at,
         date_diff('second', entered_at, left_at) / 3600.0 as dwell_h
-    from sequenced
+    from ins_sequenced
     where left_at is not null
         and entered_at >= $start_at
 ),

@@ -1,24 +1,7 @@
 -- Work in progress: the cases in each stage at the end of each day of the window. A case sits
 -- in the stage of its latest event until its next event; a case whose latest event is an end
--- stage ($end_stages) has left the process.
+-- stage ($end_stages) has left the process. Needs ins_sequenced.
 with
-known_events as (
-    select
-        order_id,
-        stage,
-        event_ts,
-        event_id
-    from events
-    where event_ts < $end_at
-),
-sequenced as (
-    select
-        order_id,
-        stage,
-        event_ts as entered_at,
-        lead(event_ts) over (partition by order_id order by event_ts, event_id) as left_at
-    from known_events
-),
 stays as (
     select
         stage,
@@ -28,7 +11,7 @@ stays as (
             when list_contains($end_stages, stage) then entered_at
             else $end_at
         end as until_at
-    from sequenced
+    from ins_sequenced
 ),
 days as (
     select
