@@ -1,16 +1,18 @@
 """Ingestion and the data contract: landing files (CSV/Parquet) and real event logs (CSV/Parquet/XES).
 
 How the contract is enforced:
-- a file is read and typed completely (pyarrow, vectorised, in threads) before any write; a file
-  that cannot be read, lacks a required column or has the wrong types raises `ContractError`
-  ("<file>: <problem>; <fix>") and writes nothing;
+- a Parquet file whose contract columns already carry the contract's types (text, float/int,
+  zoned timestamps) is read by DuckDB straight into the batch, checked from its schema first;
+  any other file is read and typed completely (pyarrow, vectorised, in threads) before any write.
+  A file that cannot be read, lacks a required column or has the wrong types raises
+  `ContractError` ("<file>: <problem>; <fix>") and writes nothing;
 - bad rows (missing id, unknown stage, unparseable or future timestamp, stage out of order,
   conflicting duplicate) go to `quarantine` with the raw record as JSON and the reason; the rest loads;
 - files of one kind are checked and inserted set-based in DuckDB, a batch of files in ONE
   transaction (`core/sql/ingest_check_*.sql` keep only the exceptions; the insert anti-joins them),
   and recorded in `ingested_files` by sha256, so the same file again is a no-op and the same rows
-  again are skipped. Files are read before the store is opened, and each batch writes in one short
-  transaction, so readers (the dashboard) are locked out only while a batch is written.
+  again are skipped. Each batch writes in one short transaction, so readers (the dashboard) are
+  locked out only while a batch is read (DuckDB reads Parquet in parallel) and written.
 
 Timestamp rule: everything is stored as UTC `TIMESTAMP`. Zoned values are converted to UTC. In a
 landing CSV a timestamp without an offset is ambiguous, so the file is rejected (write `Z` or
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -166,6 +169,38 @@ def read_parquet(path: PathLike) -> pa.Table:
         raise _file_problem(
             source, f"not a readable Parquet file ({str(exc).splitlines()[0]})", "write it with a Parquet writer"
         ) from exc
+
+
+# Arrow types DuckDB reads into exactly the values the Arrow path would produce; a file whose
+# contract columns all have one of these is read by DuckDB directly.
+def _is_direct_type(kind_of_column: str, value_type: pa.DataType) -> bool:
+    if kind_of_column == "text":
+        return pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
+    if kind_of_column == "float":
+        return value_type in (pa.float64(), pa.float32())
+    if kind_of_column == "int":
+        return value_type in (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16())
+    # Zoned only (stored as UTC instants); naive or nanosecond ones take the Arrow path.
+    return pa.types.is_timestamp(value_type) and value_type.tz is not None and value_type.unit != "ns"
+
+
+def _direct_parquet_rows(path: Path, kind: str) -> int | None:
+    """Rows of a Parquet file DuckDB can read straight into the batch, from its footer; None: use Arrow."""
+    if not path.name.lower().endswith(".parquet"):
+        return None
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        rows = parquet.metadata.num_rows
+    except (pa.ArrowException, OSError, ValueError):
+        return None  # the Arrow path reads it again and says what is wrong
+    names = schema.names
+    if len(names) != len(set(names)):
+        return None
+    for name, kind_of_column in LANDING_COLUMNS[kind].items():
+        if name not in names or not _is_direct_type(kind_of_column, schema.field(name).type):
+            return None
+    return int(rows)
 
 
 def _read_table(path: Path) -> pa.Table:
@@ -319,13 +354,18 @@ def normalise_landing(path: PathLike, raw: pa.Table, kind: str) -> pa.Table:
 
 @dataclass(frozen=True)
 class _PreparedFile:
-    """A landing file read and typed, ready to be checked in the store."""
+    """A landing file ready to be checked in the store: typed by Arrow, or (batch None) read by DuckDB."""
 
     path: Path
     kind: str
     sha256: str
-    raw: pa.Table
-    batch: pa.Table
+    num_rows: int
+    raw: pa.Table | None = None
+    batch: pa.Table | None = None
+
+
+class _DirectReadFailed(Exception):
+    """DuckDB could not read a Parquet file its schema promised; the batch is retried through Arrow."""
 
 
 def _latest_allowed(now: datetime | None) -> datetime:
@@ -347,7 +387,7 @@ def _contract_params(kind: str, latest_allowed_at: datetime) -> dict[str, Any]:
 
 
 def _quarantine_rejected(
-    con: Any, raw_by_file: Sequence[pd.DataFrame | pa.Table], sources: Sequence[str], at: datetime
+    con: Any, raw_by_file: Sequence[pd.DataFrame | pa.Table | Path], sources: Sequence[str], at: datetime
 ) -> None:
     """Copy the rejected rows of the checked batch, with their raw record as JSON, to quarantine."""
     rejected = con.execute(store.load_sql("ingest_rejected_rows")).df()
@@ -357,6 +397,8 @@ def _quarantine_rejected(
     for file_index, rows in rejected.groupby("file_index", sort=True):
         positions = rows["row_number"].to_numpy() - 1
         raw = raw_by_file[int(file_index)]
+        if isinstance(raw, Path):
+            raw = read_parquet(raw)  # a file DuckDB read: its raw records are needed only now
         picked = raw.take(pa.array(positions)).to_pandas() if isinstance(raw, pa.Table) else raw.iloc[positions]
         records = picked.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
         parts.append(rows.assign(source=sources[int(file_index)], record=records.splitlines()))
@@ -418,11 +460,11 @@ def _load_landing_batch(
         _file_summary(
             f.path,
             kind,
-            rows_read=f.raw.num_rows,
+            rows_read=f.num_rows,
             rows_loaded=done[f.path][0],
             rows_quarantined=done[f.path][1],
             rows_duplicate=done[f.path][2],
-            warnings=["the file has no data rows"] if f.raw.num_rows == 0 else [],
+            warnings=["the file has no data rows"] if f.num_rows == 0 else [],
         )
         if f.path in done
         else _file_summary(f.path, kind, status="already loaded", first_loaded_at=seen[f.sha256])
@@ -435,30 +477,71 @@ def _check_and_insert(
 ) -> list[tuple[int, int, int]]:
     """Inside an open transaction: check the files' rows, insert the good ones, quarantine the bad."""
     loaded_at = store.utcnow()
-    batch = pa.concat_tables(
-        [
-            f.batch.append_column("file_index", pa.array(np.full(f.batch.num_rows, i, dtype=np.int32)))
-            for i, f in enumerate(files)
-        ]
-    )
+    _fill_batch(con, kind, files)
     sources = [f.path.name for f in files]
-    con.register("ingest_batch", batch)
     con.execute(store.load_sql(f"ingest_check_{kind}"), _contract_params(kind, latest_allowed_at))
     con.execute(store.load_sql(f"ingest_insert_{kind}"), {"sources": sources, "loaded_at": loaded_at})
-    con.unregister("ingest_batch")
-    _quarantine_rejected(con, [f.raw for f in files], sources, loaded_at)
-    counts = _checked_counts(con, [f.batch.num_rows for f in files])
+    _quarantine_rejected(con, [f.raw if f.raw is not None else f.path for f in files], sources, loaded_at)
+    counts = _checked_counts(con, [f.num_rows for f in files])
     _record_files(
         con, [(f.sha256, str(f.path), kind, c[0], c[1]) for f, c in zip(files, counts, strict=True)], loaded_at
     )
     con.execute("drop table ingest_checked")
+    con.execute("drop table ingest_batch")
     return counts
 
 
-def _prepare_landing(path: Path, sha256: str) -> _PreparedFile:
+def _fill_batch(con: Any, kind: str, files: Sequence[_PreparedFile]) -> None:
+    """The temp table ingest_batch: every row of the files, typed, with file_index and row_number."""
+    con.execute(store.load_sql(f"ingest_batch_{kind}"))
+    direct = [(i, str(f.path)) for i, f in enumerate(files) if f.batch is None]
+    if direct:
+        try:
+            con.execute(
+                store.load_sql(f"ingest_read_{kind}"),
+                {"paths": [p for _, p in direct], "file_indexes": [i for i, _ in direct]},
+            )
+        except duckdb.Error as exc:
+            raise _DirectReadFailed(str(exc)) from exc
+    typed = [
+        f.batch.append_column("file_index", pa.array(np.full(f.batch.num_rows, i, dtype=np.int32)))
+        for i, f in enumerate(files)
+        if f.batch is not None
+    ]
+    if typed:
+        con.register("ingest_arrow_batch", pa.concat_tables(typed))
+        con.execute(store.load_sql("ingest_batch_from_arrow"))
+        con.unregister("ingest_arrow_batch")
+
+
+def _prepare_landing(path: Path, sha256: str, direct_ok: bool = True) -> _PreparedFile:
     kind = landing_kind(path)
+    if direct_ok and (rows := _direct_parquet_rows(path, kind)) is not None:
+        return _PreparedFile(path, kind, sha256, rows)
     raw = _read_table(path)
-    return _PreparedFile(path, kind, sha256, raw, normalise_landing(path, raw, kind))
+    return _PreparedFile(path, kind, sha256, raw.num_rows, raw, normalise_landing(path, raw, kind))
+
+
+def _load_landing_batch_safely(
+    store_path: PathLike | None,
+    kind: str,
+    prepared: Sequence[_PreparedFile],
+    latest_allowed_at: datetime,
+    rejected: list[dict[str, str]],
+) -> list[dict[str, Any]]:
+    """_load_landing_batch; if DuckDB cannot read a file its schema promised, all go through Arrow."""
+    try:
+        return _load_landing_batch(store_path, kind, prepared, latest_allowed_at)
+    except _DirectReadFailed:
+        pass  # rolled back: nothing of the batch was written
+    retyped: list[_PreparedFile] = []
+    for f in prepared:
+        again = f if f.batch is not None else _guarded(_prepare_landing, f.path, f.sha256, False)
+        if isinstance(again, ContractError):
+            rejected.append({"path": str(f.path), "error": str(again)})
+        else:
+            retyped.append(again)
+    return _load_landing_batch(store_path, kind, retyped, latest_allowed_at) if retyped else []
 
 
 def landing_files(paths: Iterable[PathLike]) -> tuple[list[Path], list[Path]]:
@@ -566,12 +649,14 @@ def ingest_paths(
                         rejected.append({"path": str(path), "error": str(prepared)})
                         continue
                     pending.append(prepared)
-                    pending_rows += prepared.batch.num_rows
+                    pending_rows += prepared.num_rows
                     if pending_rows >= MAX_BATCH_ROWS:
-                        per_file.extend(_load_landing_batch(store_path, kind, pending, latest_allowed_at))
+                        per_file.extend(
+                            _load_landing_batch_safely(store_path, kind, pending, latest_allowed_at, rejected)
+                        )
                         pending, pending_rows = [], 0
             if pending:
-                per_file.extend(_load_landing_batch(store_path, kind, pending, latest_allowed_at))
+                per_file.extend(_load_landing_batch_safely(store_path, kind, pending, latest_allowed_at, rejected))
     progress.close()
     loaded = [f for f in per_file if f["status"] == "loaded"]
     summary: dict[str, Any] = {

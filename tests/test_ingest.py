@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -373,3 +374,80 @@ def test_parquet_timestamps_without_a_zone_are_taken_as_utc(store_file, tmp_path
     pq.write_table(naive, tmp_path / "events_1.parquet")
     ingest.ingest_paths([tmp_path / "events_1.parquet"], store_path=store_file, now=NOW)
     assert table_rows(store_file, "select event_ts from events") == [(datetime(2026, 3, 2, 8, 0),)]
+
+
+def test_parquet_with_the_contract_types_is_read_by_duckdb_and_others_by_arrow(tmp_path):
+    # zoned timestamps, text and numbers as the contract types them: DuckDB reads the file directly
+    assert ingest._direct_parquet_rows(write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:3])), "events") == 3
+    assert ingest._direct_parquet_rows(write_orders(tmp_path / "orders_1.parquet", [order_row("o1")]), "orders") == 1
+    naive = pa.table({"event_id": ["e1"], "order_id": ["o1"], "stage": ["placed"],
+                      "event_ts": pa.array([datetime(2026, 3, 2, 8, 0)], pa.timestamp("us"))})
+    pq.write_table(naive, tmp_path / "events_2.parquet")
+    wide_items = pa.Table.from_pylist([order_row("o1")]).cast(
+        pa.schema([(c, pa.int64() if c == "items" else TS if c.endswith("_at") else pa.float64() if c == "order_value" else pa.string()) for c in ORDER_COLUMNS])
+    )
+    pq.write_table(wide_items, tmp_path / "orders_2.parquet")
+    write_text(tmp_path / "events_3.csv", "event_id,order_id,stage,event_ts\ne1,o1,placed,2026-03-02T08:00:00Z\n")
+    # naive timestamps, int64 counts (range check) and CSV take the Arrow path
+    assert ingest._direct_parquet_rows(tmp_path / "events_2.parquet", "events") is None
+    assert ingest._direct_parquet_rows(tmp_path / "orders_2.parquet", "orders") is None
+    assert ingest._direct_parquet_rows(tmp_path / "events_3.csv", "events") is None
+
+
+def test_files_read_by_duckdb_and_by_arrow_in_one_batch_quarantine_their_own_rows(store_file, tmp_path):
+    write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:3]) + [("e-x", "o2", "teleported", at(1))])
+    write_text(
+        tmp_path / "events_2.csv",
+        "event_id,order_id,stage,event_ts\ne-y,o3,placed,2026-03-02T08:00:00Z\ne-z,o3,flying,2026-03-02T09:00:00Z\n",
+    )
+
+    summary = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
+
+    assert (summary["rows_loaded"]["events"], summary["rows_quarantined"]) == (4, 2)
+    assert quarantine_reasons(store_file) == [
+        ("events_1.parquet", 4, "unknown stage 'teleported'"),
+        ("events_2.csv", 2, "unknown stage 'flying'"),
+    ]
+    records = [json.loads(r) for (r,) in table_rows(store_file, "select record from quarantine order by source")]
+    assert records == [
+        {"event_id": "e-x", "order_id": "o2", "stage": "teleported", "event_ts": "2026-03-02T09:00:00.000Z"},
+        {"event_id": "e-z", "order_id": "o3", "stage": "flying", "event_ts": "2026-03-02T09:00:00Z"},
+    ]
+    assert table_rows(store_file, "select source, count(*) from events group by source order by source") == [
+        ("events_1.parquet", 3), ("events_2.csv", 1)
+    ]
+
+
+def test_a_parquet_file_duckdb_cannot_read_is_rejected_through_arrow_and_the_others_load(store_file, tmp_path):
+    write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:3]))
+    broken = write_events(tmp_path / "events_2.parquet", journey("o2", HAPPY[:3]))
+    data = bytearray(broken.read_bytes())
+    data[4:20] = b"\xff" * 16  # the first page header: the footer (schema) still reads
+    broken.write_bytes(bytes(data))
+    assert ingest._direct_parquet_rows(broken, "events") == 3
+
+    summary = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW, raise_on_reject=False)
+
+    assert (summary["files_loaded"], summary["files_rejected"]) == (1, 1)
+    assert re.match(r".*events_2\.parquet: not a readable Parquet file \(.*\); write it with a Parquet writer$",
+                    summary["rejected"][0]["error"])
+    assert table_rows(store_file, "select order_id, count(*) from events group by order_id") == [("o1", 3)]
+    assert table_rows(store_file, "select path from ingested_files") == [(str(tmp_path / "events_1.parquet"),)]
+
+
+def test_one_out_of_order_event_among_many_clean_orders_is_the_only_one_quarantined(store_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "MAX_BATCH_ROWS", 200)  # one batch per file: the second is judged against stored events
+    first = [e for i in range(60) for e in journey(f"o{i:03d}", HAPPY[:4], i / 10)]
+    second = [e for i in range(60) for e in journey(f"o{i:03d}", HAPPY, i / 10)[4:]]
+    second += [e for i in range(60, 120) for e in journey(f"o{i:03d}", HAPPY, i / 10)]
+    second[300] = (second[300][0], second[300][1], "allocated", second[300][3])  # o067: allocated after picked
+    write_events(tmp_path / "events_1.parquet", first)
+    write_events(tmp_path / "events_2.parquet", second)
+
+    summary = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
+
+    assert second[300][:2] == ("o067-4", "o067")
+    assert quarantine_reasons(store_file) == [
+        ("events_2.parquet", 301, "stage 'allocated' out of order: a later stage came earlier")
+    ]
+    assert (summary["rows_loaded"]["events"], summary["rows_quarantined"]) == (120 * 8 - 1, 1)

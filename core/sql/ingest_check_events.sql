@@ -4,20 +4,17 @@
 -- the order in which files arrive does not change the result for a valid feed.
 create or replace temp table ingest_checked as
 with
-batch as (
-    select * from ingest_batch
-),
 repeated_hashes as (
     -- nearly every id is unique; the version logic below runs on the few that are not (grouping
     -- by a 64-bit hash is much cheaper than by the text; a rare collision only adds rows to check)
     select hash(event_id) as id_hash
-    from batch
+    from ingest_batch
     where event_id is not null
     group by id_hash
     having count(*) > 1
 ),
 repeated as (
-    select * from batch where hash(event_id) in (select id_hash from repeated_hashes)
+    select * from ingest_batch where hash(event_id) in (select id_hash from repeated_hashes)
 ),
 file_versions as (
     select
@@ -88,7 +85,7 @@ row_checks as (
             when f.is_conflicting_with_earlier then 'event_id already in an earlier file with different content'
         end as reason,
         s.event_id is not null or coalesce(f.is_repeat, false) as is_duplicate
-    from batch as b
+    from ingest_batch as b
     left join repeated_flags as f on f.file_index = b.file_index and f.row_number = b.row_number
     left join events as s on s.event_id = b.event_id
 ),
@@ -99,7 +96,8 @@ stored_events as (
     select
         e.order_id,
         e.event_ts,
-        list_position($ranked_stages, e.stage) as stage_rank
+        list_position($ranked_stages, e.stage) as stage_rank,
+        case when list_contains($terminal_stages, e.stage) then 100 else list_position($ranked_stages, e.stage) end as progress_rank
     from events as e
     where e.order_id in (select order_id from candidates)
 ),
@@ -129,12 +127,11 @@ timeline as (
     select
         null,
         null,
-        e.order_id,
-        e.event_ts,
-        case when list_contains($terminal_stages, e.stage) then 100 else list_position($ranked_stages, e.stage) end,
+        s.order_id,
+        s.event_ts,
+        s.progress_rank,
         true as is_stored
-    from events as e
-    where e.order_id in (select order_id from candidates)
+    from stored_events as s
 ),
 history as (
     -- Ties in time are sorted by progress, so "a row before with more progress" means strictly

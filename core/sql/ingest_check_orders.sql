@@ -2,19 +2,16 @@
 -- known (duplicates); every other row of the batch loads.
 create or replace temp table ingest_checked as
 with
-batch as (
-    select * from ingest_batch
-),
 repeated_ids as (
     -- nearly every id is unique; the version logic below runs on the few that are not
     select order_id
-    from batch
+    from ingest_batch
     where order_id is not null
     group by order_id
     having count(*) > 1
 ),
 repeated as (
-    select * from batch where order_id in (select order_id from repeated_ids)
+    select * from ingest_batch where order_id in (select order_id from repeated_ids)
 ),
 file_versions as (
     select
@@ -99,7 +96,7 @@ row_checks as (
             when f.is_conflicting_with_earlier then 'order_id already in an earlier file with different content'
         end as reason,
         s.order_id is not null or coalesce(f.is_repeat, false) as is_duplicate
-    from batch as b
+    from ingest_batch as b
     left join repeated_flags as f on f.file_index = b.file_index and f.row_number = b.row_number
     left join orders as s on s.order_id = b.order_id
 ),

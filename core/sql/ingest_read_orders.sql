@@ -1,0 +1,32 @@
+-- Parquet files whose columns already carry the contract's types, read by DuckDB straight into
+-- the batch; their zoned timestamps become naive UTC, as the store keeps them.
+insert into ingest_batch by name
+with
+files as (
+    select
+        unnest($paths) as filename,
+        unnest($file_indexes) as file_index
+),
+final as (
+    select
+        f.file_index,
+        p.file_row_number + 1 as row_number,
+        p.order_id,
+        timezone('UTC', p.placed_at) as placed_at,
+        false as placed_at_bad,
+        p.channel,
+        p.region,
+        p.customer_tier,
+        p.category,
+        p.order_value,
+        p.items,
+        p.payment_method,
+        p.ship_mode,
+        p.warehouse,
+        p.carrier,
+        timezone('UTC', p.promised_at) as promised_at,
+        false as promised_at_bad
+    from read_parquet($paths, filename = true, file_row_number = true) as p
+    inner join files as f on f.filename = p.filename
+)
+select * from final
