@@ -62,15 +62,16 @@ def resolve_as_of(as_of: datetime | date | str | None, store_path: StorePath = N
     return pd.Timestamp(row[0]).to_pydatetime()
 
 
-def prepare_outcome_tables(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
-    """Temp tables acc_breaches (every stall breach by as_of) and acc_listings on `con`."""
+def prepare_outcome_tables(con: duckdb.DuckDBPyConnection, as_of: datetime, *, listed_only: bool = False) -> None:
+    """Temp tables acc_listings and acc_breaches (every stall breach by as_of; with `listed_only`,
+    those of listed orders only: all a listing's outcome needs, and far cheaper at scale) on `con`."""
     stages = sorted(domain.STALL_LIMIT_HOURS)
+    con.execute(store.load_sql("accuracy_listings"), {"as_of_date": as_of.date()})
     con.execute(
         store.load_sql("accuracy_breaches"),
         {"as_of": as_of, "terminal_stages": list(domain.TERMINAL), "stall_stages": stages,
-         "stall_hours": [float(domain.STALL_LIMIT_HOURS[s]) for s in stages]},
+         "stall_hours": [float(domain.STALL_LIMIT_HOURS[s]) for s in stages], "listed_only": listed_only},
     )
-    con.execute(store.load_sql("accuracy_listings"), {"as_of_date": as_of.date()})
 
 
 def stuck_instants(store_path: StorePath = None, *, as_of: datetime | date | str | None = None) -> pd.DataFrame:
@@ -255,7 +256,7 @@ def load_listing_outcomes(
     """Grain: listing (morning × order on the would-be list, shown or held out) with its outcome by as_of."""
     at = resolve_as_of(as_of, store_path)
     with store.connect(store_path, read_only=True) as con:
-        prepare_outcome_tables(con, at)
+        prepare_outcome_tables(con, at, listed_only=True)
         listings = con.execute(
             store.load_sql("accuracy_listing_outcomes"), {"as_of": at, "terminal_stages": list(domain.TERMINAL)}
         ).df()

@@ -86,7 +86,7 @@ def holdout_orders(store_path: StorePath = None, *, as_of: datetime | date | str
     """Grain: order ever on a would-be list — its arm (held_out) and outcomes after first listed."""
     at = resolve_as_of(as_of, store_path)
     with store.connect(store_path, read_only=True) as con:
-        prepare_outcome_tables(con, at)
+        prepare_outcome_tables(con, at, listed_only=True)
         return _holdout_orders(con, at)
 
 

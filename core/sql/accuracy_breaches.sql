@@ -2,18 +2,41 @@
 -- breach instant is entering the stage + the limit. The same rule as features_targets.sql (and
 -- core.simulate.stuck_orders): configured limits, the 95th percentile of its own dwell times for an
 -- activity without one, terminal stages never stall, and an open stage counts up to $as_of.
--- Reads the events itself with only the columns the rule needs (not features_events.sql with its
--- attributes and prefix windows): the outcome pages pay this on every first render.
+-- With $listed_only, breaches of the orders in acc_listings only (what the listing outcomes read).
+-- Reads the events itself with only the columns the rule needs, and sorts only the orders it must:
+-- the outcome pages pay this on every first render.
 create or replace temp table acc_breaches as
-with visible as materialized (
+with visible as (
+    select
+        order_id,
+        event_id,
+        stage,
+        event_ts
+    from events
+    where event_ts <= $as_of
+),
+
+unlimited_orders as (
+    -- orders that visited a non-terminal stage without a configured limit: their dwells give it a
+    -- limit from the data (the order world configures every stage; an imported log may not)
+    select distinct order_id
+    from visible
+    where not list_contains($stall_stages, stage)
+        and not list_contains($terminal_stages, stage)
+),
+
+sequenced as materialized (
     select
         order_id,
         stage,
         event_ts,
         lead(event_ts, 1) over (partition by order_id order by event_ts, event_id) as next_event_ts,
-        list_contains($terminal_stages, stage) as is_terminal
-    from events
-    where event_ts <= $as_of
+        list_contains($terminal_stages, stage) as is_terminal,
+        not $listed_only or order_id in (select order_id from acc_listings) as in_scope
+    from visible
+    where not $listed_only
+        or order_id in (select order_id from acc_listings)
+        or order_id in (select order_id from unlimited_orders)
 ),
 
 stage_limits as (
@@ -26,23 +49,23 @@ data_limits as (
     select
         stage,
         quantile_cont(date_diff('second', event_ts, next_event_ts) / 3600.0, 0.95) as stall_limit_h
-    from visible
+    from sequenced
     where next_event_ts is not null
+        and not is_terminal
+        and not list_contains($stall_stages, stage)
     group by stage
 ),
 
 limits as (
     select
-        d.stage,
-        coalesce(s.stall_limit_h, d.stall_limit_h) as stall_limit_h
-    from data_limits as d
-    left join stage_limits as s on s.stage = d.stage
+        stage,
+        stall_limit_h
+    from stage_limits
     union all
     select
-        s.stage,
-        s.stall_limit_h
-    from stage_limits as s
-    where s.stage not in (select stage from data_limits)
+        stage,
+        stall_limit_h
+    from data_limits
 ),
 
 final as (
@@ -50,9 +73,10 @@ final as (
         e.order_id,
         e.stage,
         e.event_ts + to_microseconds((l.stall_limit_h * 3600e6)::bigint) as breach_at
-    from visible as e
+    from sequenced as e
     inner join limits as l on l.stage = e.stage
-    where not e.is_terminal
+    where e.in_scope
+        and not e.is_terminal
         and date_diff('second', e.event_ts, coalesce(e.next_event_ts, $as_of::timestamp)) / 3600.0 > l.stall_limit_h
 )
 
