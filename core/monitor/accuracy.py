@@ -29,6 +29,7 @@ StorePath = str | os.PathLike[str] | None
 # through p10/p50/p90, with tails reaching one half-width beyond p10 (not below 0) and beyond p90.
 _KNOT_PROBS = np.array([0.0, 0.1, 0.5, 0.9, 1.0])
 _GRID = 100  # probability points per immature forecast
+_ESTIMATE_CHUNK = 20_000  # immature forecasts estimated at once (memory ≈ 20k × _GRID × 8 B per array)
 
 FORECAST_METRICS: tuple[str, ...] = (
     "forecasts",
@@ -164,10 +165,13 @@ def score_forecasts(forecasts: pd.DataFrame, as_of: datetime, costs: CostAssumpt
     frame["cost_eur"] = forecast_costs(actual_h, p50, costs)
     frame["optimistic_cost_eur"] = np.where(actual_h > p50, frame["cost_eur"], 0.0)
     immature = np.flatnonzero(~matured)
-    if len(immature):
-        est = estimate_immature(p10[immature], p50[immature], p90[immature], elapsed_h[immature], costs)
+    # In chunks: the estimate holds _GRID values per forecast in several arrays at once, over a GB
+    # for a million-order store's open forecasts; row by row the figures are the same.
+    for begin in range(0, len(immature), _ESTIMATE_CHUNK):
+        rows = immature[begin : begin + _ESTIMATE_CHUNK]
+        est = estimate_immature(p10[rows], p50[rows], p90[rows], elapsed_h[rows], costs)
         for column in est.columns:
-            frame.loc[immature, column] = est[column].to_numpy()
+            frame.loc[rows, column] = est[column].to_numpy()
     return frame
 
 
