@@ -56,58 +56,33 @@ with_order as (
 ),
 
 -- Loads are read strictly before as_of_at so that events at the same instant (the prefix's own
--- next event among them) can never leak in.
-load_stage as (
-    select w.prefix_id, l.level as wip_stage
-    from with_order as w
-    asof left join feat_load_series as l
-        on l.load_key = w.current_stage and w.as_of_at > l.load_at
+-- next event among them) can never leak in. Many prefixes share a (load key, instant): the asof join
+-- runs once per distinct pair and the prefixes look their levels up by equality (nine asof joins over
+-- every prefix held gigabytes at 1M open orders).
+load_wanted as (
+    select distinct current_stage as load_key, as_of_at as at from with_order
+    union
+    select distinct 'warehouse=' || warehouse, as_of_at from with_order where warehouse is not null
+    union
+    select distinct 'carrier=' || carrier, as_of_at from with_order where carrier is not null
+    union
+    select distinct k.load_key, i.at
+    from (select distinct as_of_at from with_order) as t
+    cross join (values ('*all*'), ('*events*'), ('*ended*')) as k(load_key)
+    cross join lateral (
+        select t.as_of_at as at
+        union all
+        select t.as_of_at - interval 1 day
+        union all
+        select t.as_of_at - interval 7 day
+    ) as i
 ),
 
-load_warehouse as (
-    select w.prefix_id, l.level as wip_warehouse
-    from with_order as w
+load_levels as (
+    select w.load_key, w.at, l.level
+    from load_wanted as w
     asof left join feat_load_series as l
-        on l.load_key = 'warehouse=' || w.warehouse and w.as_of_at > l.load_at
-),
-
-load_carrier as (
-    select w.prefix_id, l.level as wip_carrier
-    from with_order as w
-    asof left join feat_load_series as l
-        on l.load_key = 'carrier=' || w.carrier and w.as_of_at > l.load_at
-),
-
-load_all as (
-    select w.prefix_id, l.level as wip_all
-    from with_order as w
-    asof left join feat_load_series as l
-        on l.load_key = '*all*' and w.as_of_at > l.load_at
-),
-
-load_events_now as (
-    select w.prefix_id, l.level as events_cum, e.level as ended_cum
-    from with_order as w
-    asof left join feat_load_series as l
-        on l.load_key = '*events*' and w.as_of_at > l.load_at
-    asof left join feat_load_series as e
-        on e.load_key = '*ended*' and w.as_of_at > e.load_at
-),
-
-load_events_day as (
-    select w.prefix_id, l.level as events_cum_1d, e.level as ended_cum_1d
-    from with_order as w
-    asof left join feat_load_series as l
-        on l.load_key = '*events*' and w.as_of_at - interval 1 day > l.load_at
-    asof left join feat_load_series as e
-        on e.load_key = '*ended*' and w.as_of_at - interval 1 day > e.load_at
-),
-
-load_events_week as (
-    select w.prefix_id, l.level as events_cum_7d
-    from with_order as w
-    asof left join feat_load_series as l
-        on l.load_key = '*events*' and w.as_of_at - interval 7 day > l.load_at
+        on l.load_key = w.load_key and w.at > l.load_at
 ),
 
 final as (
@@ -144,21 +119,23 @@ final as (
         isodow(w.last_event_at)::integer as last_event_weekday,
         (hour(w.last_event_at) + minute(w.last_event_at) / 60.0) as last_event_hour,
         isodow(w.first_event_ts)::integer as started_weekday,
-        coalesce(ls.wip_stage, 0)::integer as wip_stage,
-        case when w.warehouse is not null then coalesce(lw.wip_warehouse, 0) end::integer as wip_warehouse,
-        case when w.carrier is not null then coalesce(lc.wip_carrier, 0) end::integer as wip_carrier,
-        coalesce(la.wip_all, 0)::integer as wip_all,
-        (coalesce(ln.events_cum, 0) - coalesce(ld.events_cum_1d, 0))::integer as events_last_24h,
-        (coalesce(ln.events_cum, 0) - coalesce(lk.events_cum_7d, 0))::integer as events_last_7d,
-        (coalesce(ln.ended_cum, 0) - coalesce(ld.ended_cum_1d, 0))::integer as completed_last_24h
+        coalesce(ls.level, 0)::integer as wip_stage,
+        case when w.warehouse is not null then coalesce(lw.level, 0) end::integer as wip_warehouse,
+        case when w.carrier is not null then coalesce(lc.level, 0) end::integer as wip_carrier,
+        coalesce(la.level, 0)::integer as wip_all,
+        (coalesce(ln.level, 0) - coalesce(ld.level, 0))::integer as events_last_24h,
+        (coalesce(ln.level, 0) - coalesce(lk.level, 0))::integer as events_last_7d,
+        (coalesce(en.level, 0) - coalesce(ed.level, 0))::integer as completed_last_24h
     from with_order as w
-    left join load_stage as ls on ls.prefix_id = w.prefix_id
-    left join load_warehouse as lw on lw.prefix_id = w.prefix_id
-    left join load_carrier as lc on lc.prefix_id = w.prefix_id
-    left join load_all as la on la.prefix_id = w.prefix_id
-    left join load_events_now as ln on ln.prefix_id = w.prefix_id
-    left join load_events_day as ld on ld.prefix_id = w.prefix_id
-    left join load_events_week as lk on lk.prefix_id = w.prefix_id
+    left join load_levels as ls on ls.load_key = w.current_stage and ls.at = w.as_of_at
+    left join load_levels as lw on lw.load_key = 'warehouse=' || w.warehouse and lw.at = w.as_of_at
+    left join load_levels as lc on lc.load_key = 'carrier=' || w.carrier and lc.at = w.as_of_at
+    left join load_levels as la on la.load_key = '*all*' and la.at = w.as_of_at
+    left join load_levels as ln on ln.load_key = '*events*' and ln.at = w.as_of_at
+    left join load_levels as en on en.load_key = '*ended*' and en.at = w.as_of_at
+    left join load_levels as ld on ld.load_key = '*events*' and ld.at = w.as_of_at - interval 1 day
+    left join load_levels as ed on ed.load_key = '*ended*' and ed.at = w.as_of_at - interval 1 day
+    left join load_levels as lk on lk.load_key = '*events*' and lk.at = w.as_of_at - interval 7 day
 )
 
 select * from final
