@@ -6,23 +6,20 @@
 -- Reads the events itself with only the columns the rule needs, and sorts only the orders it must:
 -- the outcome pages pay this on every first render.
 create or replace temp table acc_breaches as
-with visible as (
-    select
-        order_id,
-        event_id,
-        stage,
-        event_ts
-    from events
-    where event_ts <= $as_of
-),
-
-unlimited_orders as (
+with unlimited_orders as (
     -- orders that visited a non-terminal stage without a configured limit: their dwells give it a
     -- limit from the data (the order world configures every stage; an imported log may not)
     select distinct order_id
-    from visible
-    where not list_contains($stall_stages, stage)
+    from events
+    where event_ts <= $as_of
+        and not list_contains($stall_stages, stage)
         and not list_contains($terminal_stages, stage)
+),
+
+scope as (
+    select order_id from acc_listings
+    union
+    select order_id from unlimited_orders
 ),
 
 sequenced as materialized (
@@ -33,10 +30,9 @@ sequenced as materialized (
         lead(event_ts, 1) over (partition by order_id order by event_ts, event_id) as next_event_ts,
         list_contains($terminal_stages, stage) as is_terminal,
         not $listed_only or order_id in (select order_id from acc_listings) as in_scope
-    from visible
-    where not $listed_only
-        or order_id in (select order_id from acc_listings)
-        or order_id in (select order_id from unlimited_orders)
+    from events
+    where event_ts <= $as_of
+        and (not $listed_only or order_id in (select order_id from scope))
 ),
 
 stage_limits as (
