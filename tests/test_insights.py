@@ -292,3 +292,20 @@ def test_the_real_helpdesk_log(tmp_path_factory):
     assert (top_paths.loc[0, "cases"], top_paths.loc[0, "distinct_paths"]) == (2366, 209)
     bottlenecks = insights.find_bottlenecks(insights.load_weekly_waiting(None, as_of, store))
     assert bottlenecks["stage"].value_counts().idxmax() == "Resolve ticket"
+
+
+@pytest.mark.parametrize("events", ["orders", "tickets"])
+def test_the_process_view_reads_what_each_function_reads(events, store_file):
+    source = "helpdesk.xes.gz" if events == "tickets" else "test"
+    path = write_events(store_file, TICKET_LOG_EVENTS if events == "tickets" else ORDER_WORLD_EVENTS, source=source)
+    first, as_of = insights.load_event_span(path)
+    view = insights.load_process_view(first, as_of, path)
+    end_stages = insights.load_end_stages(as_of, path)
+    assert view["end_stages"] == end_stages
+    assert view["kpis"] == insights.load_kpis(first, as_of, path)
+    pd.testing.assert_frame_equal(view["dwell_stats"], insights.load_dwell_stats(first, as_of, path))
+    pd.testing.assert_frame_equal(view["weekly_waiting"], insights.load_weekly_waiting(first, as_of, path))
+    pd.testing.assert_frame_equal(view["wip"], insights.load_wip_by_day(first, as_of, path))
+    pd.testing.assert_frame_equal(view["top_paths"], insights.load_top_paths(first, as_of, path))
+    assert view["distinct_paths"] == int(view["top_paths"]["distinct_paths"].max())
+    assert view["stage_order"] == view["dwell_stats"]["stage"].tolist()
