@@ -105,6 +105,19 @@ def test_binned_scoring_equals_each_booster_s_own_predict(monkeypatch: pytest.Mo
     assert forecaster.predict_quantiles(new[:0]).shape == (0, 3)
 
 
+def test_own_codes_equal_the_booster_s_own_preprocessor():
+    x, y = _mixed_data(800, 5)
+    x = np.column_stack([x[:, 1], x[:, 0], x[:, 2], (x[:, 0] * 7) % 5])  # categoricals not first
+    x[:40, 1] = np.nan  # a category missing in training: NaN among the encoder's categories
+    booster = estimators.HistGradientBoostingRegressor(categorical_features=[1, 3], max_iter=5).fit(x, np.log1p(y))
+    odd = _odd_rows(x[:200][:, [1, 0, 2, 3]])[:, [1, 0, 2, 3]]
+    odd[30:35, 3] = 4.5  # between two known categories
+    expected = booster._preprocess_X(odd, reset=False)
+    np.testing.assert_array_equal(estimators._own_codes(booster, odd), expected)
+    with pytest.raises(ValueError, match="features"):
+        estimators._own_codes(booster, odd[:, :3])
+
+
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid", "none"])
 def test_calibrated_probabilities_equal_scikit_learn_s_own(method: str):
     x, y = _mixed_data(1500, 4)
