@@ -148,7 +148,8 @@ def _monitor(
     compared, categorical = _drift_columns(champion, reference, open_orders)
     calibrated = scoring.load_calibration(champion, reference, compared, PREDICTION_COLUMNS, categorical,
                                           settings.monitor, store_path)
-    current = open_orders.join(scores)
+    # Only the compared columns: the drift never reads the others, and a join copies every column.
+    current = pd.concat([open_orders[compared], scores[list(PREDICTION_COLUMNS)]], axis=1)
     result = monitor_drift.compute_drift(
         reference, current, compared, PREDICTION_COLUMNS, categorical=categorical, settings=settings.monitor,
         calibrated=calibrated,
@@ -258,15 +259,19 @@ def _compute_day(
     q = None
     if champion is not None:
         open_orders = features.build_prefix_features(store_path, mode="single", as_of=as_of_at, with_targets=False)
-        open_orders = open_orders.sort_values("order_id", kind="stable").reset_index(drop=True)
+        # The features come in order id order already; sorting 1M wide rows again copies them all.
+        if not open_orders["order_id"].is_monotonic_increasing:
+            open_orders = open_orders.sort_values("order_id", kind="stable")
+        open_orders = open_orders.reset_index(drop=True)
         for role, models in serving.items():
             role_scores = scoring.score_frame(open_orders, models)
             predictions.append(scoring.prediction_rows(open_orders, role_scores, models, as_of, as_of_at, now))
             if role == "champion":
                 champion_scores = role_scores
     if champion is not None and champion_scores is not None and len(open_orders):
-        scored = open_orders.join(champion_scores)
-        listed = triage.build_triage_list(scored, settings.costs, settings.triage)
+        # Only the rows that can make the list are joined with their scores (not a copy of every open order).
+        candidates = triage.shortlist(open_orders, champion_scores, settings.costs, settings.triage)
+        listed = triage.build_triage_list(candidates, settings.costs, settings.triage)
         reference = scoring.load_reference(champion, as_of_at, store_path)
         categorical, numeric = scoring.model_inputs(champion.classifier)
         typical = scoring.typical_values(reference, categorical, numeric)

@@ -93,6 +93,23 @@ def stuck_cost(open_orders: pd.DataFrame, costs: CostAssumptions, settings: Tria
     return costs.missed_stuck_cost * weight + costs.sla_breach_cost * express
 
 
+def shortlist(
+    open_orders: pd.DataFrame,
+    scores: pd.DataFrame,
+    costs: CostAssumptions | None = None,
+    settings: TriageSettings | None = None,
+) -> pd.DataFrame:
+    """The open orders (joined with their scores) that can make the list: every row whose expected cost
+    reaches the `list_size`-th highest, ties included, so `build_triage_list` of them is the list of all."""
+    costs = costs or CostAssumptions()
+    settings = settings or TriageSettings()
+    cost = scores["stuck_prob"].astype(float) * stuck_cost(open_orders, costs, settings)
+    if cost.notna().sum() > settings.list_size:
+        keep = (cost >= cost.nlargest(settings.list_size).iloc[-1]).to_numpy()
+        return open_orders[keep].join(scores[keep])
+    return open_orders.join(scores)
+
+
 def build_triage_list(
     scored: pd.DataFrame,
     costs: CostAssumptions | None = None,

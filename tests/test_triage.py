@@ -39,6 +39,22 @@ def test_ties_break_by_order_id() -> None:
     assert listed["order_id"].tolist() == ["A", "B", "C"]
 
 
+def test_shortlist_keeps_the_rows_that_can_make_the_list_ties_included() -> None:
+    orders = pd.DataFrame({
+        "order_id": ["E", "D", "C", "B", "A"],
+        "customer_tier": ["standard"] * 5,
+        "ship_mode": ["standard"] * 5,
+    })
+    scores = pd.DataFrame({"stuck_prob": [0.9, 0.3, 0.1, 0.3, np.nan]})
+    settings = TriageSettings(capacity=2, holdout_share=0.0)
+    short = triage.shortlist(orders, scores, settings=settings)
+    # The 2nd highest cost is 0.3 * 40: D and B tie there, so both stay; C and the unscored A cannot make it.
+    assert short["order_id"].tolist() == ["E", "D", "B"]
+    pd.testing.assert_frame_equal(triage.build_triage_list(short, settings=settings),
+                                  triage.build_triage_list(orders.join(scores), settings=settings))
+    assert triage.build_triage_list(short, settings=settings)["order_id"].tolist() == ["E", "B"]
+
+
 def test_list_size_leaves_capacity_after_the_holdout() -> None:
     assert TriageSettings(capacity=50, holdout_share=0.1).list_size == 56
     assert TriageSettings(capacity=10, holdout_share=0.0).list_size == 10
