@@ -6,7 +6,9 @@ they were fit on) and saved as safe artifacts, and a batch of holdout prefixes r
 workload's size. Subject: `core.models.predict_forecast` (p10/p50/p90) plus `predict_stuck` on the
 batch, from the prefix frame (encoding included). Baseline: the bare
 `HistGradientBoostingRegressor.predict` of the forecaster's median booster on the already encoded
-matrix — one booster, no encoding, no calibration: the floor.
+matrix — one of the four boosters, no encoding, no calibration, scored the plain scikit-learn way
+(raw thresholds, an OpenMP region per tree). Batch scoring bins X once per group of boosters and
+walks the trees on the bins in row blocks per thread, so all four can cost less than this one.
 """
 
 from __future__ import annotations
