@@ -451,3 +451,26 @@ def test_one_out_of_order_event_among_many_clean_orders_is_the_only_one_quaranti
         ("events_2.parquet", 301, "stage 'allocated' out of order: a later stage came earlier")
     ]
     assert (summary["rows_loaded"]["events"], summary["rows_quarantined"]) == (120 * 8 - 1, 1)
+
+
+@pytest.mark.parametrize(("suffix", "expected"), [
+    # Arrow rows have the smaller budget: the CSV files are two batches, the second judged
+    # against the stored first one
+    (".csv", [("events_2.csv", 1, "stage 'shipped' out of order: a stored event comes later")]),
+    # Parquet read by DuckDB: one batch, where the earlier file's later-in-time row is the odd one
+    (".parquet", [("events_1.parquet", 2, "stage 'packed' out of order: a later stage came earlier")]),
+])
+def test_rows_typed_by_arrow_are_batched_by_their_own_smaller_budget(store_file, tmp_path, monkeypatch, suffix, expected):
+    monkeypatch.setattr(ingest, "MAX_ARROW_BATCH_ROWS", 2)
+    first = [("a1", "o1", "placed", at(0)), ("a2", "o1", "packed", at(4))]
+    second = [("a3", "o1", "shipped", at(3))]
+    for name, rows in (("events_1", first), ("events_2", second)):
+        if suffix == ".csv":
+            write_text(tmp_path / f"{name}.csv", "event_id,order_id,stage,event_ts\n" + "".join(
+                f"{e},{o},{s},{t.isoformat()}\n" for e, o, s, t in rows))
+        else:
+            write_events(tmp_path / f"{name}.parquet", rows)
+
+    ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
+
+    assert quarantine_reasons(store_file) == expected

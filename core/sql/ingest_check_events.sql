@@ -4,14 +4,25 @@
 -- the order in which files arrive does not change the result for a valid feed.
 create or replace temp table ingest_checked as
 with
-repeated_hashes as (
-    -- nearly every id is unique; the version logic below runs on the few that are not (grouping
-    -- by a 64-bit hash is much cheaper than by the text; a rare collision only adds rows to check)
-    select hash(event_id) as id_hash
+id_hashes as (
+    -- nearly every id is unique; the version logic below runs on the few that are not (a 64-bit
+    -- hash of the text is much cheaper to compare; a rare collision only adds rows to check)
+    select
+        hash(event_id) as id_hash
     from ingest_batch
     where event_id is not null
-    group by id_hash
-    having count(*) > 1
+),
+repeated_hashes as (
+    -- a repeated hash sits next to itself once sorted: cheaper than a hash table of millions of
+    -- nearly unique keys
+    select id_hash
+    from (
+        select
+            id_hash,
+            lag(id_hash) over (order by id_hash) as previous_hash
+        from id_hashes
+    )
+    where id_hash = previous_hash
 ),
 repeated as (
     select * from ingest_batch where hash(event_id) in (select id_hash from repeated_hashes)
@@ -64,9 +75,7 @@ row_checks as (
     select
         b.file_index,
         b.row_number,
-        b.event_id,
         b.order_id,
-        b.stage,
         b.event_ts,
         list_position($ranked_stages, b.stage) as stage_rank,
         list_contains($terminal_stages, b.stage) as is_terminal,
@@ -89,7 +98,8 @@ row_checks as (
     left join repeated_flags as f on f.file_index = b.file_index and f.row_number = b.row_number
     left join events as s on s.event_id = b.event_id
 ),
-candidates as (
+candidates as not materialized (
+    -- a filter over row_checks wherever it is used: no second copy of the batch
     select * from row_checks where reason is null and not is_duplicate
 ),
 stored_events as (
@@ -169,9 +179,9 @@ order_checks as (
     select
         p.file_index,
         p.row_number,
-        'stage ''' || c.stage || p.problem as reason
+        'stage ''' || b.stage || p.problem as reason
     from order_problems as p
-    inner join candidates as c on c.file_index = p.file_index and c.row_number = p.row_number
+    inner join ingest_batch as b on b.file_index = p.file_index and b.row_number = p.row_number
     where p.problem is not null
 ),
 final as (
