@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -343,7 +344,7 @@ class HoldoutCalibratedClassifier(ClassifierMixin, BaseEstimator):
         proba[:, 0] = 1.0 - proba[:, 1]
         return proba
 
-    def _booster_and_calibrator(self) -> tuple[HistGradientBoostingClassifier | None, object | None]:
+    def _booster_and_calibrator(self) -> tuple[HistGradientBoostingClassifier | None, Any]:
         # The fast path covers the shapes `fit` makes: a binary booster, bare or in one calibration.
         model = self.calibrated_
         if isinstance(model, HistGradientBoostingClassifier):
