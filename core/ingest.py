@@ -605,9 +605,10 @@ def ingest_paths(
 ) -> dict[str, Any]:
     """Load landing files or folders: files already loaded are skipped, bad files rejected, the rest loaded.
 
-    Files are read in parallel and checked in batches of one kind (up to MAX_BATCH_ROWS rows, one
-    transaction each). A rejected file writes nothing; with raise_on_reject (the CLI) it raises
-    ContractError after the other files are loaded, carrying the summary as `.summary`.
+    Files are checked in batches of one kind (up to MAX_BATCH_ROWS rows, of which at most
+    MAX_ARROW_BATCH_ROWS typed by Arrow; one transaction each). A rejected file writes nothing;
+    with raise_on_reject (the CLI) it raises ContractError after the other files are loaded,
+    carrying the summary as `.summary`.
     `now` is the instant after which a timestamp is "in the future" (a daily job passes the end of
     its as-of day); with `through`, files whose name carries a later day (`events_2026-03-02`) are
     left for a later run instead of having their events quarantined as future ones.
