@@ -328,7 +328,7 @@ def test_the_report_page_shows_both_models_against_their_baselines(small_run: tr
     assert "- forecaster MAE beats the baseline: " in page
     assert "### Forecaster by segment (test)" in page
     assert "| carrier |" in page
-    assert "batch scoring of 5,000 prefixes" in page
+    assert "batch scoring of 5,000 prefixes (fastest of 3 runs)" in page
     threads = "one thread" if estimators.PREDICT_THREADS == 1 else f"{estimators.PREDICT_THREADS} threads"
     assert f"rows/s wall on {threads}; per CPU-second" in page
 

@@ -25,27 +25,36 @@ PUBLISHED = {
     },
 }
 SCORING_ROWS = 200_000
+# Scoring is timed a few times and the fastest run kept: on a shared machine a single run mostly
+# measures the other jobs.
+SCORING_RUNS = 3
 
 
-def measure_scoring(run: training.TrainingRun, rows: int = SCORING_ROWS) -> dict[str, float]:
-    """Rows per second of batch scoring (both models) on the holdout repeated to ``rows`` rows."""
+def measure_scoring(
+    run: training.TrainingRun, rows: int = SCORING_ROWS, runs: int = SCORING_RUNS
+) -> dict[str, float]:
+    """Rows per second of batch scoring (both models) on the holdout repeated to ``rows`` rows,
+    the fastest of ``runs`` runs."""
     repeats = int(np.ceil(rows / max(1, len(run.holdout))))
     batch = pd.concat([run.holdout] * repeats, ignore_index=True).iloc[:rows]
     training.predict_forecast(run.forecaster, batch.head(10))  # warm the encoders' code tables
     training.predict_stuck(run.classifier, batch.head(10))
-    timings = {}
-    for name, predict in (
-        ("forecast", lambda: training.predict_forecast(run.forecaster, batch)),
-        ("stuck", lambda: training.predict_stuck(run.classifier, batch)),
-    ):
-        wall, cpu = time.perf_counter(), time.process_time()
-        predict()
-        timings[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+    timings: dict[str, tuple[float, float]] = {}
+    for _ in range(max(1, runs)):
+        for name, predict in (
+            ("forecast", lambda: training.predict_forecast(run.forecaster, batch)),
+            ("stuck", lambda: training.predict_stuck(run.classifier, batch)),
+        ):
+            wall, cpu = time.perf_counter(), time.process_time()
+            predict()
+            timing = (time.perf_counter() - wall, time.process_time() - cpu)
+            timings[name] = min(timings.get(name, timing), timing)
     # CPU seconds (summed over the scoring threads) are what scoring costs on quiet cores, while
     # wall time on a shared machine also counts the other jobs' turns.
     return {
         "rows": float(len(batch)),
         "threads": float(estimators.PREDICT_THREADS),
+        "runs": float(max(1, runs)),
         "forecast_rows_per_s": len(batch) / timings["forecast"][0],
         "stuck_rows_per_s": len(batch) / timings["stuck"][0],
         "forecast_rows_per_cpu_s": len(batch) / max(timings["forecast"][1], 1e-9),
@@ -175,7 +184,8 @@ def render_markdown(figures: dict[str, Any]) -> str:
             f"{demo['retrain_cpu_seconds']:.0f} s CPU on {demo['cores']} cores (features "
             f"{bt['seconds']['features']:.0f} s, fit {bt['seconds']['fit']:.0f} s, evaluate "
             f"{bt['seconds']['evaluate']:.0f} s); goal ≤ 180 s;",
-            f"- batch scoring of {scoring['rows']:,.0f} prefixes: forecaster {scoring['forecast_rows_per_s']:,.0f} "
+            f"- batch scoring of {scoring['rows']:,.0f} prefixes (fastest of {scoring.get('runs', 1):.0f} runs): "
+            f"forecaster {scoring['forecast_rows_per_s']:,.0f} "
             f"rows/s, stuck classifier {scoring['stuck_rows_per_s']:,.0f} rows/s, both together "
             f"{_both(scoring, 's'):,.0f} rows/s wall on {_threads(scoring)}; per CPU-second "
             f"(what a quiet core gives) forecaster {scoring.get('forecast_rows_per_cpu_s', float('nan')):,.0f}, "
