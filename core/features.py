@@ -146,6 +146,8 @@ def build_prefix_features(
         # One shared instant needs only the load levels at it, not the running series of the history.
         load_sql = "features_load_levels" if mode == "single" else "features_load_series"
         con.execute(store.load_sql(load_sql), {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H})
+        if mode == "single" and not with_targets:
+            con.execute(store.load_sql("features_events_keep_prefixed"))
         # Fetched as Arrow (compact) and turned into pandas once the connection has let its memory go;
         # Arrow's conversion also shares one Python string per distinct value (stages, carriers, ...),
         # which took a 1M-row frame from ≈850 to ≈520 MB.

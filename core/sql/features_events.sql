@@ -35,7 +35,7 @@ final as (
         lag(event_ts, 1) over w as prev_event_ts,
         lead(event_ts, 1) over w as next_event_ts,
         min(event_ts) over (partition by order_id) as first_event_ts,
-        sum(case when list_contains($exception_stages, stage) then 1 else 0 end) over w_run as exceptions_so_far,
+        (sum(case when list_contains($exception_stages, stage) then 1 else 0 end) over w_run)::integer as exceptions_so_far,
         list_contains($terminal_stages, stage) as is_terminal
     from ordered
     window
