@@ -176,15 +176,17 @@ def read_parquet(path: PathLike) -> pa.Table:
 
 
 # Arrow types DuckDB reads into exactly the values the Arrow path would produce; a file whose
-# contract columns all have one of these is read by DuckDB directly.
+# contract columns all have one of these is read by DuckDB directly. Exactly the store's types:
+# one read over many files takes the first file's types, so a float32 first would narrow a float64.
 def _is_direct_type(kind_of_column: str, value_type: pa.DataType) -> bool:
     if kind_of_column == "text":
         return pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
     if kind_of_column == "float":
-        return value_type in (pa.float64(), pa.float32())
+        return value_type == pa.float64()
     if kind_of_column == "int":
-        return value_type in (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16())
-    # Zoned only (stored as UTC instants); naive or nanosecond ones take the Arrow path.
+        return value_type == pa.int32()
+    # Zoned only (UTC instants, read as TIMESTAMPTZ whatever the unit); naive or nanosecond ones
+    # take the Arrow path.
     return pa.types.is_timestamp(value_type) and value_type.tz is not None and value_type.unit != "ns"
 
 

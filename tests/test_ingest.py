@@ -474,3 +474,33 @@ def test_rows_typed_by_arrow_are_batched_by_their_own_smaller_budget(store_file,
     ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
 
     assert quarantine_reasons(store_file) == expected
+
+
+def test_zoned_parquet_of_any_unit_and_zone_read_together_store_utc_instants(store_file, tmp_path):
+    # one DuckDB read over files whose timestamp columns differ in unit and zone
+    moment = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
+    for i, ts_type in enumerate((pa.timestamp("us", tz="UTC"), pa.timestamp("ms", tz="Europe/Amsterdam"),
+                                 pa.timestamp("s", tz="America/New_York"))):
+        table = pa.table({"event_id": [f"e{i}"], "order_id": [f"o{i}"], "stage": ["placed"],
+                          "event_ts": pa.array([moment], ts_type)})
+        pq.write_table(table, tmp_path / f"events_{i}.parquet")
+        assert ingest._direct_parquet_rows(tmp_path / f"events_{i}.parquet", "events") == 1
+
+    ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
+
+    assert table_rows(store_file, "select event_id, event_ts from events order by 1") == [
+        (f"e{i}", datetime(2026, 3, 2, 8, 0, 30)) for i in range(3)
+    ]
+
+
+def test_narrower_numbers_take_the_arrow_path_so_one_read_never_narrows_another_file(store_file, tmp_path):
+    narrow = pa.schema([(c, pa.float32() if c == "order_value" else pa.int16() if c == "items" else TS if c.endswith("_at") else pa.string()) for c in ORDER_COLUMNS])
+    pq.write_table(pa.Table.from_pylist([order_row("o1", order_value=0.5, items=3)], schema=narrow), tmp_path / "orders_1.parquet")
+    write_orders(tmp_path / "orders_2.parquet", [order_row("o2", order_value=0.1, items=7)])
+    assert ingest._direct_parquet_rows(tmp_path / "orders_1.parquet", "orders") is None
+
+    ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
+
+    assert table_rows(store_file, "select order_id, order_value, items from orders order by 1") == [
+        ("o1", 0.5, 3), ("o2", 0.1, 7)
+    ]
