@@ -7,7 +7,21 @@ to the list below. Order matters: within a scale, later benchmarks may reuse ear
 
 from __future__ import annotations
 
-from bench import api, daily, drift, ingest, make_run, pages, report, retrain, scoring, simulate, smoke
+from bench import (
+    api,
+    daily,
+    daily_large,
+    drift,
+    ingest,
+    make_run,
+    pages,
+    report,
+    retrain,
+    scoring,
+    sessions,
+    simulate,
+    smoke,
+)
 from bench.harness import Benchmark
 
 BENCHMARKS: list[Benchmark] = [
@@ -19,7 +33,10 @@ BENCHMARKS: list[Benchmark] = [
     scoring.BENCHMARK,
     drift.BENCHMARK,
     daily.BENCHMARK,
+    daily_large.BENCHMARK,
     pages.BENCHMARK,
+    pages.LARGE_BENCHMARK,
+    sessions.BENCHMARK,
     api.BENCHMARK,
     make_run.BENCHMARK,
 ]
