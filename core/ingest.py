@@ -404,7 +404,10 @@ def _quarantine_rejected(
         positions = rows["row_number"].to_numpy() - 1
         raw = raw_by_file[int(file_index)]
         if isinstance(raw, Path):
-            raw = read_parquet(raw)  # a file DuckDB read: its raw records are needed only now
+            try:
+                raw = read_parquet(raw)  # a file DuckDB read: its raw records are needed only now
+            except ContractError as exc:
+                raise _DirectReadFailed(str(exc)) from exc  # retried through Arrow, which rejects it
         picked = raw.take(pa.array(positions)).to_pandas() if isinstance(raw, pa.Table) else raw.iloc[positions]
         records = picked.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
         parts.append(rows.assign(source=sources[int(file_index)], record=records.splitlines()))

@@ -504,3 +504,23 @@ def test_narrower_numbers_take_the_arrow_path_so_one_read_never_narrows_another_
     assert table_rows(store_file, "select order_id, order_value, items from orders order by 1") == [
         ("o1", 0.5, 3), ("o2", 0.1, 7)
     ]
+
+
+def test_a_file_duckdb_reads_but_arrow_cannot_quote_is_rejected_and_the_others_load(store_file, tmp_path, monkeypatch):
+    write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:3]))
+    write_events(tmp_path / "events_2.parquet", journey("o2", HAPPY[:2]) + [("x", "o2", "teleported", at(5))])
+    real_read = ingest.read_parquet
+
+    def arrow_fails_on_the_second(path):
+        if Path(path).name == "events_2.parquet":
+            raise ingest._file_problem(Path(path), "not a readable Parquet file (simulated)", "write it with a Parquet writer")
+        return real_read(path)
+
+    monkeypatch.setattr(ingest, "read_parquet", arrow_fails_on_the_second)
+
+    summary = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW, raise_on_reject=False)
+
+    assert (summary["files_loaded"], summary["files_rejected"]) == (1, 1)
+    assert summary["rejected"][0]["error"].endswith("events_2.parquet: not a readable Parquet file (simulated); write it with a Parquet writer")
+    assert table_rows(store_file, "select order_id, count(*) from events group by order_id") == [("o1", 3)]
+    assert quarantine_reasons(store_file) == []
