@@ -68,13 +68,23 @@ def detect_completion(store_path: StorePath = None) -> Completion:
     return "terminal" if total > 0 and unknown == 0 else "last_event"
 
 
-def _params(as_of: datetime, completion: Completion) -> dict[str, Any]:
-    terminal = list(domain.TERMINAL) if completion == "terminal" else []
+def _params(as_of: datetime, completion: Completion, only_open: bool = False) -> dict[str, Any]:
     return {
         "as_of": as_of,
-        "terminal_stages": terminal or ["\x00"],
+        "terminal_stages": _terminal_stages(completion),
         "exception_stages": list(domain.EXCEPTIONS),
+        "only_open": only_open,
     }
+
+
+def _terminal_stages(completion: Completion) -> list[str]:
+    terminal = list(domain.TERMINAL) if completion == "terminal" else []
+    return terminal or ["\x00"]
+
+
+def level_params(as_of: datetime, completion: Completion) -> dict[str, Any]:
+    """Parameters of features_load_levels (the load levels at one instant)."""
+    return {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H, "terminal_stages": _terminal_stages(completion)}
 
 
 def _stall_params() -> dict[str, Any]:
@@ -126,7 +136,12 @@ def build_prefix_features(
     as_of = _instant(as_of)
     with store.connect(store_path, read_only=True) as con:
         as_of = as_of or _last_event_at(con)
-        params = _params(as_of, completion)
+        # One instant without targets: only the open orders' events are kept per event (the history
+        # of ended orders only feeds the load levels, which read the events table in one pass).
+        single = mode == "single" and not with_targets
+        if single:  # first, so its working memory is free again before the per-event table is built
+            con.execute(store.load_sql("features_load_levels"), level_params(as_of, completion))
+        params = _params(as_of, completion, only_open=single)
         con.execute(store.load_sql("features_events"), params)
         if mode == "events":
             con.execute(store.load_sql("features_prefixes_events"), {"min_prefix_len": min_prefix_len})
@@ -139,15 +154,13 @@ def build_prefix_features(
             )
         else:
             con.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
-        total = int(con.execute("select count(*) from feat_prefixes").fetchone()[0])
+        total = int(con.execute("select count(*) from feat_prefixes").fetchall()[0][0])
         if max_prefixes is not None and total > max_prefixes:
             keep = int(1_000_000 * max_prefixes / total)
             con.execute(store.load_sql("features_prefixes_sample"), {"keep_per_million": keep})
-        # One shared instant needs only the load levels at it, not the running series of the history.
-        load_sql = "features_load_levels" if mode == "single" else "features_load_series"
-        con.execute(store.load_sql(load_sql), {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H})
-        if mode == "single" and not with_targets:
-            con.execute(store.load_sql("features_events_keep_prefixed"))
+        # One shared instant needs only the load levels at it (above), not the running series of the history.
+        if not single:
+            con.execute(store.load_sql("features_load_series"), {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H})
         # Fetched as Arrow (compact) and turned into pandas once the connection has let its memory go;
         # Arrow's conversion also shares one Python string per distinct value (stages, carriers, ...),
         # which took a 1M-row frame from ≈850 to ≈520 MB.

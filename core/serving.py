@@ -395,7 +395,7 @@ def build_journey_features(
                 f"order {journey.order_id} has ended by {as_of.isoformat()} (it reached a terminal stage); "
                 "there is nothing left to forecast"
             )
-        con.execute(store.load_sql("features_load_levels"), {"as_of": as_of, "wip_horizon_h": features.WIP_HORIZON_H})
+        con.execute(store.load_sql("features_load_levels"), features.level_params(as_of, completion))
         base = con.execute(store.load_sql("features_base"), features._stall_params()).df()
         activity_long = con.execute(store.load_sql("features_activity_counts")).df()
         event_attr_long = con.execute(store.load_sql("features_event_attrs")).df()

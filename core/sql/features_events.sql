@@ -10,6 +10,15 @@ with visible as (
         attrs
     from events
     where event_ts <= $as_of
+      -- Scoring at one instant reads only the orders still open (their load levels come from
+      -- features_load_levels, which reads every event).
+      and (not $only_open or order_id not in (
+          select order_id
+          from events
+          where event_ts <= $as_of
+          group by order_id
+          having bool_or(list_contains($terminal_stages, stage))
+      ))
 ),
 
 ordered as (

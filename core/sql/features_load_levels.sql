@@ -1,96 +1,100 @@
--- Inter-case load levels when every prefix shares ONE instant $as_of (daily scoring): the running
--- level of features_load_series read just before $as_of, one day before and seven days before is the
--- sum of the deltas strictly before that instant, so three filtered sums replace a window over every
--- delta of the history (a sort of tens of millions of rows at scale). Each level is emitted one
--- microsecond before its instant, where features_base's asof join (instant > load_at) finds it as the
--- last change before the instant, exactly as it finds the running level in the full series.
--- The deltas are the same as in features_load_series; keep them equal.
+-- Inter-case load levels when every prefix shares ONE instant $as_of (daily scoring, the API's journey),
+-- straight from the visible events (event_ts <= $as_of): no window, no sort, no per-event table, so the
+-- history of ended orders costs one pass. features_base reads the level just before each instant
+-- (asof join, instant > load_at); each is emitted one microsecond before its instant.
+-- They equal the running levels of features_load_series read just before the instant:
+-- - a stage's work in progress: orders whose last event before $as_of (by time, then event id, as the
+--   ordinal) is in that non-terminal stage and less than $wip_horizon_h old (every earlier event of
+--   the order was left by its next one, also before $as_of);
+-- - open orders per warehouse, carrier and in all: first event before $as_of, and neither ended nor
+--   past the horizon before it;
+-- - events and ended orders so far at $as_of, one day and seven days before (only differences are used).
 create or replace temp table feat_load_series as
-with
--- Entering a stage adds one to its work in progress; leaving it (the next event) or going stale
--- (no news for $wip_horizon_h hours) takes it off again. Terminal stages are not work.
-stage_deltas as (
-    select stage as load_key, event_ts as load_at, 1 as delta
-    from feat_events
-    where not is_terminal
-    union all
+with visible as (
     select
-        stage as load_key,
-        least(coalesce(next_event_ts, event_ts + to_hours($wip_horizon_h::bigint)), event_ts + to_hours($wip_horizon_h::bigint)) as load_at,
-        -1 as delta
-    from feat_events
-    where not is_terminal
+        order_id,
+        event_id,
+        stage,
+        event_ts,
+        list_contains($terminal_stages, stage) as is_terminal
+    from events
+    where event_ts <= $as_of
 ),
 
-journeys as (
+-- The last event before $as_of is the largest (event_ts, event_id): one struct max per order keeps
+-- its stage and terminal flag too (one aggregate state, not three, over every order of the history).
+per_order as (
     select
-        e.order_id,
-        min(e.event_ts) as first_event_ts,
-        min(case when e.is_terminal then e.event_ts end) as end_ts
-    from feat_events as e
-    group by e.order_id
+        order_id,
+        min(event_ts) as first_event_ts,
+        min(event_ts) filter (where is_terminal) as end_ts,
+        max({'ts': event_ts, 'id': event_id, 'stage': stage, 'terminal': is_terminal})
+            filter (where event_ts < $as_of) as last_event
+    from visible
+    group by order_id
 ),
 
--- Open orders per warehouse, per carrier and in all: from the first event to the terminal one.
-order_deltas as (
+stage_levels as (
     select
-        k.load_key,
-        d.load_at,
-        d.delta
-    from journeys as j
+        last_event.stage as load_key,
+        count(*) as level
+    from per_order
+    where last_event is not null
+      and not last_event.terminal
+      and last_event.ts + to_hours($wip_horizon_h::bigint) >= $as_of
+    group by last_event.stage
+),
+
+open_orders as (
+    select o.warehouse, o.carrier
+    from per_order as j
     inner join orders as o on o.order_id = j.order_id
-    cross join lateral (
-        select 'warehouse=' || o.warehouse as load_key where o.warehouse is not null
-        union all
-        select 'carrier=' || o.carrier where o.carrier is not null
-        union all
-        select '*all*'
-    ) as k
-    cross join lateral (
-        select j.first_event_ts as load_at, 1 as delta
-        union all
-        select least(coalesce(j.end_ts, j.first_event_ts + to_hours($wip_horizon_h::bigint)), j.first_event_ts + to_hours($wip_horizon_h::bigint)), -1
-    ) as d
+    where j.first_event_ts < $as_of
+      and least(coalesce(j.end_ts, j.first_event_ts + to_hours($wip_horizon_h::bigint)),
+                j.first_event_ts + to_hours($wip_horizon_h::bigint)) >= $as_of
 ),
 
-event_deltas as (
-    select '*events*' as load_key, event_ts as load_at, 1 as delta from feat_events
+order_levels as (
+    select 'warehouse=' || warehouse as load_key, count(*) as level
+    from open_orders
+    where warehouse is not null
+    group by warehouse
     union all
-    select '*ended*', event_ts, 1 from feat_events where is_terminal
+    select 'carrier=' || carrier, count(*)
+    from open_orders
+    where carrier is not null
+    group by carrier
+    union all
+    select '*all*', count(*)
+    from open_orders
 ),
 
-levels as (
+event_counts as (
     select
-        load_key,
-        sum(delta) filter (where load_at < $as_of) as level_now,
-        sum(delta) filter (where load_at < $as_of - interval 1 day) as level_1d,
-        sum(delta) filter (where load_at < $as_of - interval 7 day) as level_7d,
-        count(*) filter (where load_at < $as_of) as changes_now,
-        count(*) filter (where load_at < $as_of - interval 1 day) as changes_1d,
-        count(*) filter (where load_at < $as_of - interval 7 day) as changes_7d
-    from (
-        select * from stage_deltas
-        union all
-        select * from order_deltas
-        union all
-        select * from event_deltas
-    )
-    group by load_key
+        count(*) filter (where event_ts < $as_of) as events_now,
+        count(*) filter (where event_ts < $as_of - interval 1 day) as events_1d,
+        count(*) filter (where event_ts < $as_of - interval 7 day) as events_7d,
+        count(*) filter (where is_terminal and event_ts < $as_of) as ended_now,
+        count(*) filter (where is_terminal and event_ts < $as_of - interval 1 day) as ended_1d
+    from visible
 ),
 
--- A key with no change before an instant has no level there (the asof join finds none, as in the series).
 final as (
-    select load_key, $as_of::timestamp - interval 1 microsecond as load_at, level_now as level
-    from levels
-    where changes_now > 0
+    select load_key, $as_of::timestamp - interval 1 microsecond as load_at, level
+    from stage_levels
     union all
-    select load_key, $as_of::timestamp - interval 1 day - interval 1 microsecond, level_1d
-    from levels
-    where changes_1d > 0
+    select load_key, $as_of::timestamp - interval 1 microsecond, level
+    from order_levels
     union all
-    select load_key, $as_of::timestamp - interval 7 day - interval 1 microsecond, level_7d
-    from levels
-    where changes_7d > 0
+    select '*events*', $as_of::timestamp - interval 1 microsecond, events_now from event_counts
+    union all
+    select '*events*', $as_of::timestamp - interval 1 day - interval 1 microsecond, events_1d from event_counts
+    union all
+    select '*events*', $as_of::timestamp - interval 7 day - interval 1 microsecond, events_7d from event_counts
+    union all
+    select '*ended*', $as_of::timestamp - interval 1 microsecond, ended_now from event_counts
+    union all
+    select '*ended*', $as_of::timestamp - interval 1 day - interval 1 microsecond, ended_1d from event_counts
 )
 
 select * from final
