@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import config, insights, store
+from core import config, insights, store, views
 
 TTL_S = 600
 
@@ -43,6 +43,7 @@ def event_span(store_path: str, version: float) -> tuple[date, date] | None:
 def process_insights(
     store_path: str, version: float, start: date, as_of: date
 ) -> dict[str, object]:
-    """Everything the Process insights page shows for one window, read in one go."""
-    return insights.load_process_view(start, as_of, store_path)
+    """Everything the Process insights page shows for one window, read in one go (the daily job's
+    stored view when current, core.views)."""
+    return views.process_view(start, as_of, store_path)
 

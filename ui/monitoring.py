@@ -14,9 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import assumptions, job_queue, operations, roles
+from core import assumptions, job_queue, operations, roles, views
 from core.errors import StoreBusyError
-from core.monitor import accuracy, alerts, benefits, drift, segments, validity
+from core.monitor import alerts, benefits, drift, validity
 from ui import data, layout, session
 
 TTL_S = data.TTL_S
@@ -79,30 +79,15 @@ def eur(value: Any) -> str:
 # ---------------------------------------------------------------- Forecast accuracy
 
 
-def _realised(summary: pd.DataFrame) -> dict[str, Any]:
-    rows = summary.loc[~summary["estimated"].astype(bool)] if len(summary) else summary
-    return rows.iloc[0].to_dict() if len(rows) else {}
-
-
 def _as_days(frame: pd.DataFrame, column: str = "as_of_date") -> pd.DataFrame:
     return frame.assign(**{column: pd.to_datetime(frame[column]).dt.date}) if len(frame) else frame
 
 
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Scoring forecasts against what happened…")
 def accuracy_view(store_path: str, version: float, as_of: date, segment: str) -> dict[str, Any]:
-    """Forecast and triage accuracy as of a day: overall, per morning, per level of `segment`."""
-    at = accuracy.resolve_as_of(as_of, store_path)
-    scored = accuracy.load_forecast_outcomes(store_path, as_of=at)
-    listings = accuracy.load_listing_outcomes(store_path, as_of=at)
-    return {
-        "forecasts": len(scored),
-        "forecast": _realised(accuracy.summarise_forecasts(scored)),
-        "triage": _realised(accuracy.summarise_listings(listings)),
-        # mornings as days: a table shows 2026-03-02, not 2026-03-02 00:00:00
-        "daily": _as_days(accuracy.summarise_forecasts(scored, by=["as_of_date"])),
-        "triage_daily": _as_days(accuracy.summarise_listings(listings, by=["as_of_date"])),
-        "by_segment": accuracy.summarise_forecasts(scored, by=[segment]),
-    }
+    """Forecast and triage accuracy as of a day: overall, per morning, per level of `segment`
+    (the daily job's stored view when current, core.views)."""
+    return views.accuracy_view(as_of, segment, store_path)
 
 
 def accuracy_kpis(view: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -265,8 +250,8 @@ def quality_chart(batches: pd.DataFrame) -> go.Figure:
 
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Comparing segments…")
 def segment_view(store_path: str, version: float, as_of: date) -> pd.DataFrame:
-    """The segment table as of a day (core.monitor.segments.segment_table)."""
-    return segments.segment_table(store_path, as_of=as_of)
+    """The segment table as of a day (core.monitor.segments.segment_table, stored by core.views)."""
+    return views.segment_view(as_of, store_path)
 
 
 def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
@@ -289,10 +274,9 @@ def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
 
 @st.cache_data(ttl=TTL_S, max_entries=8, show_spinner="Building the benefit ledger…")
 def benefits_view(store_path: str, version: float, as_of: date) -> dict[str, Any]:
-    """The ledger (ISO week × metric), the holdout comparison, go-live and the assumption history, as of a day."""
-    ledger, holdout = benefits.ledger_and_holdout(store_path, as_of=as_of)
-    return {"go_live": benefits.go_live_date(store_path), "ledger": ledger, "holdout": holdout,
-            "history": assumptions.assumption_history("costs", store_path)}
+    """The ledger (ISO week × metric), the holdout comparison, go-live and the assumption history, as of a day
+    (stored by core.views)."""
+    return views.benefits_view(as_of, store_path)
 
 
 def ledger_pivot(ledger: pd.DataFrame) -> pd.DataFrame:

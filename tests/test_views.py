@@ -1,0 +1,167 @@
+"""Materialised page views (core.views): a stored view equals the live computation, goes stale as
+soon as what it was computed from changes, and a broken folder is ignored and rewritten."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from core import assumptions, insights, views
+from core.actions import record_action
+from core.domain import SEGMENT_COLUMNS
+from core.roles import User
+from tests import test_benefits
+from tests.test_accuracy import insert
+
+LIST_DAY = date(2026, 3, 10)
+
+
+def assert_same(live: Any, stored: Any, where: str = "view") -> None:
+    """Frames equal (dtypes too), records and values equal (NaN equals NaN)."""
+    if isinstance(live, pd.DataFrame):
+        pd.testing.assert_frame_equal(stored, live, obj=where)
+    elif isinstance(live, dict):
+        assert stored.keys() == live.keys(), where
+        for key in live:
+            assert_same(live[key], stored[key], f"{where}.{key}")
+    else:
+        assert (stored == live) or (pd.isna(stored) and pd.isna(live)), (where, live, stored)
+
+
+@pytest.fixture
+def world(store_file: Path) -> tuple[Path, date, date]:
+    """The two-week benefits world (orders, events, contacts, ETAs, scores, a list): first and last day."""
+    test_benefits.build_store(store_file)
+    span = insights.load_event_span(store_file)
+    assert span is not None
+    return store_file, span[0], span[1]
+
+
+def live_views(path: Path, first: date, last: date) -> dict[str, Any]:
+    return {
+        **{f"accuracy:{s}": views.compute_accuracy_view(last, s, path) for s in SEGMENT_COLUMNS},
+        "segments": views.compute_segment_view(last, path),
+        "benefits": views.compute_benefits_view(last, path),
+        "process": views.compute_process_view(first, last, path),
+    }
+
+
+def stored_views(path: Path, first: date, last: date) -> dict[str, Any]:
+    return {
+        **{f"accuracy:{s}": views.accuracy_view(last, s, path) for s in SEGMENT_COLUMNS},
+        "segments": views.segment_view(last, path),
+        "benefits": views.benefits_view(last, path),
+        "process": views.process_view(first, last, path),
+    }
+
+
+def manifests(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(m["view"], json.dumps(m["params"], sort_keys=True)): m for m in views.stored_views(path)}
+
+
+def test_refresh_writes_every_default_view_and_the_stored_views_equal_live(world):
+    path, first, last = world
+    seconds = views.refresh(path)
+    assert sorted(seconds) == sorted([f"accuracy:{s}" for s in SEGMENT_COLUMNS] + ["segments", "benefits",
+                                                                                     "process"])
+    stored = manifests(path)
+    fingerprint = views.inputs_fingerprint(path)
+    assert len(stored) == len(SEGMENT_COLUMNS) + 3
+    assert {m["fingerprint"] for m in stored.values()} == {fingerprint}
+    assert ("process", json.dumps({"as_of": str(last), "start": str(first)}, sort_keys=True)) in stored
+    read = stored_views(path, first, last)
+    assert_same(live_views(path, first, last), read)
+    assert read["benefits"]["go_live"] == LIST_DAY
+    assert read["accuracy:carrier"]["forecasts"] == 3
+
+
+def test_a_current_view_is_served_from_its_files(world):
+    path, first, last = world
+    views.refresh(path)
+    folder = views.view_path("benefits", {"as_of": last}, path)
+    history = pd.read_parquet(folder / "history.parquet")
+    # a marker only the file holds: served means it comes back
+    marked = history.assign(reason="from the stored file") if len(history) else pd.DataFrame({"marker": [1]})
+    marked.to_parquet(folder / "history.parquet")
+    assert_same(marked, views.benefits_view(last, path)["history"])
+
+
+@pytest.mark.parametrize("change", ["event", "triage_action", "assumption_edit"])
+def test_new_data_changes_the_fingerprint_and_the_stale_view_is_not_served(world, change):
+    path, first, last = world
+    views.refresh(path)
+    before = views.inputs_fingerprint(path)
+    old_ledger = views.benefits_view(last, path)["ledger"]
+    if change == "event":
+        insert(path, "events", [{"event_id": "L1-x", "order_id": "L1", "stage": "exception_address",
+                                 "event_ts": datetime(2026, 3, 13, 1, 0), "source": "test",
+                                 "loaded_at": datetime(2026, 3, 14)}])
+    elif change == "triage_action":
+        record_action(User("ana", "triage"), "L1", LIST_DAY, "contacted_customer", "called", path,
+                      now=datetime(2026, 3, 10, 9, 0))
+    else:
+        assumptions.save_assumptions({"contact_cost": 99.0}, actor="ben", reason="new rate",
+                                     store_path=path)
+    after = views.inputs_fingerprint(path)
+    assert after != before
+    live_now = views.compute_benefits_view(last, path)
+    served = views.benefits_view(last, path)
+    assert_same(live_now, served)
+    assert manifests(path)[("benefits", json.dumps({"as_of": str(last)}))]["fingerprint"] == after
+    if change == "assumption_edit":
+        # the ledger's money moved with the new rate: the stale file would have shown the old one
+        assert not old_ledger.equals(served["ledger"])
+
+
+@pytest.mark.parametrize("damage", ["no_manifest", "missing_frame", "corrupt_frame", "corrupt_manifest"])
+def test_a_broken_view_folder_is_ignored_and_recomputed(world, damage):
+    path, first, last = world
+    views.refresh(path)
+    folder = views.view_path("process", {"start": first, "as_of": last}, path)
+    if damage == "no_manifest":
+        (folder / views.MANIFEST).unlink()
+    elif damage == "missing_frame":
+        (folder / "wip.parquet").unlink()
+    elif damage == "corrupt_frame":
+        (folder / "dwell_stats.parquet").write_bytes(b"not parquet")
+    else:
+        (folder / views.MANIFEST).write_text("{ half a manifest")
+    assert views.read_view(folder, views.inputs_fingerprint(path)) is None
+    assert_same(views.compute_process_view(first, last, path), views.process_view(first, last, path))
+    # recomputed and written back whole
+    assert views.read_view(folder, views.inputs_fingerprint(path)) is not None
+
+
+def test_a_read_only_views_folder_still_serves_the_live_view(world, monkeypatch):
+    path, first, last = world
+
+    def refuse(*_args: Any, **_kwargs: Any) -> str:
+        raise PermissionError("read-only folder")
+
+    monkeypatch.setattr(views.tempfile, "mkdtemp", refuse)
+    assert_same(views.compute_segment_view(last, path), views.segment_view(last, path))
+    assert not views.views_dir(path).joinpath("segments").exists() or not any(
+        views.views_dir(path).joinpath("segments").iterdir())
+
+
+def test_only_a_few_keys_are_kept_per_view(world):
+    path, first, last = world
+    for n in range(views.KEEP_PER_VIEW + 3):
+        views.process_view(first, date.fromordinal(last.toordinal() - n % 3), path)
+        views.write_view(views.view_path("process", {"n": n}, path), {"x": pd.DataFrame({"a": [n]})},
+                         {"fingerprint": "f", "version": views.VIEWS_VERSION})
+        views.prune("process", path)
+    kept = [p for p in (views.views_dir(path) / "process").iterdir()]
+    assert len(kept) == views.KEEP_PER_VIEW
+    assert not any(p.name.startswith(".") for p in kept)
+
+
+def test_a_store_without_events_has_no_default_views(store_file):
+    insert(store_file, "orders", [test_benefits.order("B1", "2026-03-02 08:00", "2026-03-04 00:00")])
+    assert views.refresh(store_file) == {}
+    assert views.stored_views(store_file) == []
