@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,20 +31,20 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from core import assumptions, config, insights, store
+from core import assumptions, config, insights, logs, store, today
 from core.domain import SEGMENT_COLUMNS
 from core.monitor import accuracy, benefits, segments
 
 StorePath = str | os.PathLike[str] | None
 
-log = logging.getLogger(__name__)
+log = logs.get_logger("views")
 
 # Bump when the computation behind a view changes: files of an older version are then stale.
 VIEWS_VERSION = 1
 # Views kept per view name: the daily defaults (five accuracy segments) and a few other picks.
 KEEP_PER_VIEW = 8
 MANIFEST = "manifest.json"
-VIEW_NAMES = ("accuracy", "segments", "benefits", "process")
+VIEW_NAMES = ("today", "accuracy", "segments", "benefits", "process")
 
 
 # ---------------------------------------------------------------- live computations
@@ -77,6 +77,12 @@ def compose_accuracy(scored: pd.DataFrame, listings: pd.DataFrame, segment: str)
         "triage_daily": _as_days(accuracy.summarise_listings(listings, by=["as_of_date"])),
         "by_segment": accuracy.summarise_forecasts(scored, by=[segment]),
     }
+
+
+def compute_today_view(as_of: date, store_path: StorePath = None) -> dict[str, Any]:
+    """The Today page's figures of a run day as a record (core.today.load_today, live); {} without a run."""
+    figures = today.load_today(as_of, store_path)
+    return {"figures": {} if figures is None else asdict(figures)}
 
 
 def compute_accuracy_view(as_of: date, segment: str, store_path: StorePath = None) -> dict[str, Any]:
@@ -272,6 +278,24 @@ def materialised(view: str, params: Mapping[str, Any], compute: Callable[[str], 
 # ---------------------------------------------------------------- the views pages read
 
 
+def _today_figures(record: Mapping[str, Any]) -> today.TodayFigures | None:
+    if not record:
+        return None
+    last_event_at = record["last_event_at"]
+    if last_event_at is not None and not isinstance(last_event_at, datetime):
+        last_event_at = None if pd.isna(last_event_at) else pd.Timestamp(last_event_at).to_pydatetime()
+    elif isinstance(last_event_at, pd.Timestamp):
+        last_event_at = last_event_at.to_pydatetime()
+    fields = {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in record.items()}
+    return today.TodayFigures(**{**fields, "last_event_at": last_event_at})
+
+
+def today_view(as_of: date, store_path: StorePath = None) -> today.TodayFigures | None:
+    """The Today page's figures of a run day (as `core.today.load_today`), stored when current."""
+    view = materialised("today", {"as_of": as_of}, lambda _: compute_today_view(as_of, store_path), store_path)
+    return _today_figures(view["figures"])
+
+
 def accuracy_view(as_of: date, segment: str, store_path: StorePath = None) -> dict[str, Any]:
     """The Forecast accuracy page's view (as `compute_accuracy_view`), stored when current."""
     def compute(fingerprint: str) -> dict[str, Any]:
@@ -318,10 +342,16 @@ def default_views(as_of: date | None = None, store_path: StorePath = None) -> li
         return []
     first_day, last_day = span
     day = as_of or last_day
-    return ([("accuracy", {"as_of": day, "segment": s}) for s in SEGMENT_COLUMNS]
-            + [("segments", {"as_of": day}), ("benefits", {"as_of": day}),
+    wanted: list[tuple[str, dict[str, Any]]] = []
+    # Today opens on the newest run day (here: on or before as_of)
+    run_days = [d for d in today.run_days(store_path) if d <= day]
+    if run_days:
+        wanted.append(("today", {"as_of": max(run_days)}))
+    wanted += [("accuracy", {"as_of": day, "segment": s}) for s in SEGMENT_COLUMNS]
+    wanted += [("segments", {"as_of": day}), ("benefits", {"as_of": day}),
                # Process insights opens on the whole history: the first day with events up to as-of
-               ("process", {"start": first_day, "as_of": day})])
+               ("process", {"start": first_day, "as_of": day})]
+    return wanted
 
 
 def refresh(store_path: StorePath = None, as_of: date | None = None, *, progress: bool = False) -> dict[str, float]:
@@ -344,6 +374,8 @@ def refresh(store_path: StorePath = None, as_of: date | None = None, *, progress
                      else {"table": segments.segment_metrics(scored, listings)})
         elif view == "benefits":
             parts = compute_benefits_view(day, store_path)
+        elif view == "today":
+            parts = compute_today_view(day, store_path)
         else:
             parts = compute_process_view(params["start"], day, store_path)
         took = time.perf_counter() - started

@@ -165,3 +165,70 @@ def test_a_store_without_events_has_no_default_views(store_file):
     insert(store_file, "orders", [test_benefits.order("B1", "2026-03-02 08:00", "2026-03-04 00:00")])
     assert views.refresh(store_file) == {}
     assert views.stored_views(store_file) == []
+
+
+def test_views_refresh_cli(world, capsys):
+    from core.cli import main
+
+    path, first, last = world
+    assert main(["views", "refresh", "--store", str(path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert sorted(printed["views"]) == sorted([f"accuracy:{s}" for s in SEGMENT_COLUMNS]
+                                              + ["segments", "benefits", "process"])
+    assert main(["views", "list", "--store", str(path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == len(SEGMENT_COLUMNS) + 3
+    assert main(["views", "refresh", "--store", str(path), "--as-of", "2026-03-11"]) == 0
+    assert ("segments", json.dumps({"as_of": "2026-03-11"})) in manifests(path)
+
+
+def _fake_day(as_of: date, *_args: Any, **_kwargs: Any) -> dict[str, Any]:
+    return {"as_of_date": str(as_of)}
+
+
+def test_the_daily_command_leaves_the_views_ready(world, monkeypatch, capsys):
+    from core import daily
+    from core.cli import main
+
+    path, first, last = world
+    monkeypatch.setattr(daily, "run_daily", _fake_day)
+    assert main(["daily", "--store", str(path), "--as-of", str(last), "--json"]) == 0
+    assert len(manifests(path)) == len(SEGMENT_COLUMNS) + 3
+    assert {m["fingerprint"] for m in views.stored_views(path)} == {views.inputs_fingerprint(path)}
+
+
+def test_a_failed_refresh_does_not_fail_the_daily_command(world, monkeypatch, caplog):
+    from core import daily
+    from core.cli import main
+
+    path, first, last = world
+
+    def broken(*_args: Any, **_kwargs: Any) -> dict[str, float]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(daily, "run_daily", _fake_day)
+    monkeypatch.setattr(views, "refresh", broken)
+    assert main(["daily", "--store", str(path), "--as-of", str(last), "--json"]) == 0
+    assert views.stored_views(path) == []
+    assert "refreshing the page views failed" in caplog.text
+
+
+def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(store_file):
+    from core import today
+    from core.monitor import alerts
+    from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
+
+    tiny_store(store_file)
+    seconds = views.refresh(store_file)
+    assert "today" in seconds
+    assert ("today", json.dumps({"as_of": str(TODAY)})) in manifests(store_file)
+    for day in (TODAY, YESTERDAY):  # yesterday: no day before, no matured forecasts (None fields)
+        live = today.load_today(day, store_file)
+        assert views.today_view(day, store_file) == live
+        assert views.today_view(day, store_file) == live  # the second read comes from the files
+    assert views.today_view(TODAY, store_file).alerts_open == 1
+    before = views.inputs_fingerprint(store_file)
+    open_alert = alerts.read_alerts(None, store_file, status="open")["alert_id"].iloc[0]
+    alerts.set_alert_status(open_alert, "acknowledged", store_file)
+    assert views.inputs_fingerprint(store_file) != before
+    assert views.today_view(TODAY, store_file).alerts_open == 0

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import actions, export, roles, today, worklist
+from core import actions, export, roles, today, views, worklist
 from core.errors import JourneyOpsError
 from ui import data, layout
 
@@ -64,8 +64,8 @@ def run_days(store_path: str, version: float) -> list[date]:
 
 @st.cache_data(ttl=TTL_S, max_entries=32, show_spinner=False)
 def today_figures(store_path: str, version: float, as_of: date) -> today.TodayFigures | None:
-    """Today's figures for one day."""
-    return today.load_today(as_of, store_path)
+    """Today's figures for one day (the daily job's stored view when current, core.views)."""
+    return views.today_view(as_of, store_path)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -39,11 +39,23 @@ def print_json(payload: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every registered command."""
-    from core.cli import api, benefits, daily, data, jobs, modeling, models, monitor, ops, report
+    from core.cli import (
+        api,
+        benefits,
+        daily,
+        data,
+        jobs,
+        modeling,
+        models,
+        monitor,
+        ops,
+        report,
+        views,
+    )
 
     parser = argparse.ArgumentParser(prog="python -m core", description="JourneyOps command line")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data, daily, monitor, models, jobs, modeling, benefits, api, ops, report):
+    for module in (data, daily, monitor, models, jobs, modeling, benefits, api, ops, report, views):
         module.register(subparsers)
     return parser
 

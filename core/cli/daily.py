@@ -46,12 +46,20 @@ def _line(day: dict[str, Any]) -> str:
     return text
 
 
+def _refresh_views(args: argparse.Namespace) -> None:
+    # The pages' heavy views, ready for the morning (a failure is logged; the pages then compute live).
+    from core import views
+
+    views.refresh_quietly(args.store)
+
+
 def cmd_daily(args: argparse.Namespace) -> None:
     from core import closed_loop, daily
 
     as_of = parse_day(args.as_of, "--as-of")
     outcome = daily.run_daily(as_of, args.store, landing_dir=closed_loop.landing_dir(args.store),
                               retrain=not args.no_retrain, **_world(args))
+    _refresh_views(args)
     if args.json:
         print_json(outcome)
     else:
@@ -64,6 +72,7 @@ def cmd_backfill(args: argparse.Namespace) -> None:
     days = daily.run_backfill(parse_day(args.start, "--from"), parse_day(args.end, "--to"), args.store,
                               landing_dir=closed_loop.landing_dir(args.store),
                               retrain=not args.no_retrain, **_world(args))
+    _refresh_views(args)
     if args.json:
         print_json(days)
         return

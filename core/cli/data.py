@@ -103,7 +103,7 @@ def cmd_import_log(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from core import closed_loop
+    from core import closed_loop, views
 
     store_file = config.store_path(args.store)
     if store_file.exists() and not args.fresh:
@@ -117,5 +117,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
         store_file, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed,
         train=not args.skip_training, settings=closed_loop.demo_settings(),
     )
+    views.refresh_quietly(store_file)  # the heavy pages open on stored views
     print(store.read_status(store_file))
     print_json(outcome)

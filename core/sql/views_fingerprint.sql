@@ -1,5 +1,6 @@
 -- One row that changes whenever anything the materialised page views read changes: a new event,
--- order, contact, day, score, list, action, shown ETA, assumption edit or champion.
+-- order, contact, day, score, list, action, shown ETA, alert (raised or acknowledged), assumption
+-- edit or champion.
 -- Counts come from table metadata; the max() reads are single-column scans.
 with
 events_state as (
@@ -69,6 +70,14 @@ assumptions_state as (
     from assumptions_history
 ),
 
+alerts_state as (
+    select
+        count(*)::bigint as alerts,
+        max(updated_at) as alerts_updated_at,
+        count(*) filter (where status = 'open')::bigint as alerts_open
+    from alerts
+),
+
 champions_state as (
     select
         count(*)::bigint as champions,
@@ -87,6 +96,7 @@ final as (
     cross join eta_shown_state
     cross join daily_summary_state
     cross join assumptions_state
+    cross join alerts_state
     cross join champions_state
 )
 
