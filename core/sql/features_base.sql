@@ -58,16 +58,27 @@ with_order as (
 -- Loads are read strictly before as_of_at so that events at the same instant (the prefix's own
 -- next event among them) can never leak in. Many prefixes share a (load key, instant): the asof join
 -- runs once per distinct pair and the prefixes look their levels up by equality (nine asof joins over
--- every prefix held gigabytes at 1M open orders).
+-- every prefix held gigabytes at 1M open orders). The pairs come from the prefixes themselves, so the
+-- wide per-prefix rows are computed once, streaming, not kept for a second reader.
 load_wanted as (
-    select distinct current_stage as load_key, as_of_at as at from with_order
+    select distinct e.stage as load_key, p.as_of_at as at
+    from feat_prefixes as p
+    inner join feat_events as e
+        on e.order_id = p.order_id
+        and e.ordinal = p.prefix_len
     union
-    select distinct 'warehouse=' || warehouse, as_of_at from with_order where warehouse is not null
+    select distinct 'warehouse=' || o.warehouse, p.as_of_at
+    from feat_prefixes as p
+    inner join orders as o on o.order_id = p.order_id
+    where o.warehouse is not null
     union
-    select distinct 'carrier=' || carrier, as_of_at from with_order where carrier is not null
+    select distinct 'carrier=' || o.carrier, p.as_of_at
+    from feat_prefixes as p
+    inner join orders as o on o.order_id = p.order_id
+    where o.carrier is not null
     union
     select distinct k.load_key, i.at
-    from (select distinct as_of_at from with_order) as t
+    from (select distinct as_of_at from feat_prefixes) as t
     cross join (values ('*all*'), ('*events*'), ('*ended*')) as k(load_key)
     cross join lateral (
         select t.as_of_at as at
