@@ -41,8 +41,8 @@ log = logs.get_logger("views")
 
 # Bump when the computation behind a view changes: files of an older version are then stale.
 VIEWS_VERSION = 1
-# Views kept per view name: the daily defaults (five accuracy segments) and a few other picks.
-KEEP_PER_VIEW = 8
+# Keys kept per view name: the daily defaults (five accuracy segments) and a few other days or windows.
+KEEP_PER_VIEW = 12
 MANIFEST = "manifest.json"
 VIEW_NAMES = ("today", "accuracy", "segments", "benefits", "process")
 
