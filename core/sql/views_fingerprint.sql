@@ -58,7 +58,9 @@ daily_summary_state as (
     select
         count(*)::bigint as summaries,
         max(as_of_date) as summaries_as_of,
-        max(as_of_at) as summaries_as_of_at
+        max(as_of_at) as summaries_as_of_at,
+        -- a re-run of a day rewrites its rows: the wall-clock stamp tells it apart
+        max(computed_at) as summaries_computed_at
     from daily_summary
 ),
 
