@@ -264,4 +264,5 @@ LARGE_BENCHMARK = Benchmark(
     figures=("slowest_page_seconds", "pages_with_errors", "refresh_seconds", "refresh_cpu_seconds",
              "cold_slowest_page_seconds"),
     detail="page_seconds",
+    default=False,  # its ≈1M-order store takes ~25 min to build once: `python -m bench --only pages_large`
 )

@@ -51,14 +51,19 @@ def _is_lock_error(exc: Exception) -> bool:
     return any(m in str(exc) for m in _LOCK_MESSAGES)
 
 
+def _config(base: dict[str, Any]) -> dict[str, Any]:
+    limit = config.duckdb_memory_limit()
+    return {**base, "memory_limit": limit} if limit else dict(base)
+
+
 def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + config.lock_wait_seconds()
     delay = 0.02
     while True:
         try:
             if read_only:
-                return duckdb.connect(str(path), read_only=True, config=dict(_READ_ONLY_CONFIG))
-            return duckdb.connect(str(path))
+                return duckdb.connect(str(path), read_only=True, config=_config(_READ_ONLY_CONFIG))
+            return duckdb.connect(str(path), config=_config({}))
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise

@@ -98,3 +98,19 @@ def test_cli_status_json_and_missing_store(store_file, tmp_path):
     assert missing.returncode == 2
     assert missing.stderr.strip().startswith("error: no store at")
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def _memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute("select current_setting('memory_limit')").fetchone()[0])
+
+
+def test_connections_take_the_configured_memory_limit(store_file, monkeypatch):
+    monkeypatch.delenv("JOURNEYOPS_DUCKDB_MEMORY", raising=False)
+    with store.connect(store_file) as con:
+        assert _memory_limit(con) == "953.6 MiB"  # the 1 GB default, in DuckDB's units
+    monkeypatch.setenv("JOURNEYOPS_DUCKDB_MEMORY", "512MB")
+    with store.connect(store_file, read_only=True) as con:
+        assert _memory_limit(con) == "488.2 MiB"
+    monkeypatch.setenv("JOURNEYOPS_DUCKDB_MEMORY", "default")
+    with store.connect(store_file) as con:
+        assert _memory_limit(con) == _memory_limit(duckdb.connect())
