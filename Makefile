@@ -29,6 +29,7 @@ run: $(VENV)/.runtime $(STORE)
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.dev

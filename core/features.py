@@ -146,7 +146,7 @@ def build_prefix_features(
         if mode == "events":
             con.execute(store.load_sql("features_prefixes_events"), {"min_prefix_len": min_prefix_len})
         elif mode == "snapshots":
-            first = start or pd.Timestamp(con.execute("select min(event_ts) from feat_events").fetchone()[0])
+            first = start or pd.Timestamp(con.execute("select min(event_ts) from feat_events").fetchall()[0][0])
             grid_start = pd.Timestamp(first).floor("D") + pd.Timedelta(hours=every_h)
             con.execute(
                 store.load_sql("features_prefixes_snapshots"),

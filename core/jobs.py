@@ -15,13 +15,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from core import store
 from core.errors import JourneyOpsError
 from core.gate import GatePolicy, evaluate_gate, load_gate_policy
+
+if TYPE_CHECKING:  # the models import scikit-learn; jobs is imported by light commands too
+    from core.models.training import Kind
 
 
 class JobAlreadyRunningError(JourneyOpsError):
@@ -123,7 +126,7 @@ def recent_runs(
     return store.fetch_df("jobs_recent", {"kind": kind, "limit": limit}, store_path)
 
 
-KINDS = ("forecaster", "stuck_classifier")
+KINDS: tuple[Kind, ...] = ("forecaster", "stuck_classifier")
 
 
 def retrain(

@@ -444,13 +444,13 @@ class GroupRateClassifier(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-def make_forecaster(categorical: Sequence[str], numeric: Sequence[str], **params: object) -> Pipeline:
+def make_forecaster(categorical: Sequence[str], numeric: Sequence[str], **params: Any) -> Pipeline:
     """The delivery forecaster: encoding + conformalised quantile boosting."""
     model = ConformalQuantileRegressor(categorical_features=list(range(len(categorical))) or None, **params)
     return Pipeline([("features", make_preprocessor(categorical, numeric)), ("model", model)])
 
 
-def make_classifier(categorical: Sequence[str], numeric: Sequence[str], **params: object) -> Pipeline:
+def make_classifier(categorical: Sequence[str], numeric: Sequence[str], **params: Any) -> Pipeline:
     """The stuck classifier: encoding + calibrated boosting."""
     model = HoldoutCalibratedClassifier(categorical_features=list(range(len(categorical))) or None, **params)
     return Pipeline([("features", make_preprocessor(categorical, numeric)), ("model", model)])
