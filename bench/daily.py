@@ -58,13 +58,15 @@ def prepare_daily(template_store: str, copy_dir: str) -> tuple[Callable[[], Any]
         return daily.run_daily(as_of, store, world=world, world_state=state,
                                settings=closed_loop.demo_settings(), retrain=False)
 
-    def summarise(outcome: dict[str, Any]) -> dict[str, Any]:
-        return {"as_of": as_of.isoformat(), "open_orders": int(outcome["open_orders"]),
-                "listed": outcome.get("listed"), "alerts": outcome.get("alerts"),
-                "eta_source": outcome.get("eta_source"), "forecaster": outcome.get("forecaster_version"),
-                "classifier": outcome.get("classifier_version"), "days": 1}
+    return run, lambda outcome: day_figures(as_of, outcome)
 
-    return run, summarise
+
+def day_figures(as_of: Any, outcome: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one timed daily run (its summary, as `run_daily` returns it)."""
+    return {"as_of": as_of.isoformat(), "open_orders": int(outcome["open_orders"]),
+            "listed": outcome.get("listed"), "alerts": outcome.get("alerts"),
+            "eta_source": outcome.get("eta_source"), "forecaster": outcome.get("forecaster_version"),
+            "classifier": outcome.get("classifier_version"), "seconds_in_run": outcome.get("seconds"), "days": 1}
 
 
 def prepare_features(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:

@@ -138,11 +138,7 @@ def prepare_daily_large(template_store: str, copy_dir: str) -> tuple[Callable[[]
         return core_daily.run_daily(as_of, copy, landing_dir=_feed_dir(copy), settings=settings, retrain=False)
 
     def summarise(outcome: dict[str, Any]) -> dict[str, Any]:
-        with store.connect(copy, read_only=True) as con:
-            events = int(con.execute("select count(*) from events").fetchone()[0])
-        return {"as_of": as_of.isoformat(), "open_orders": int(outcome["open_orders"]),
-                "listed": outcome.get("listed"), "alerts": outcome.get("alerts"), "days": 1,
-                "events": events, "seconds_in_run": outcome.get("seconds")}
+        return {**daily.day_figures(as_of, outcome), "events": store.read_status(copy)["events"]}
 
     return run, summarise
 
