@@ -248,13 +248,9 @@ def _assemble(
     added = {name: counts[name].reindex(prefix_index).fillna(0).astype("int32").to_numpy() for name in counts}
     added.update({name: event_attrs[name].reindex(prefix_index).to_numpy() for name in event_attrs})
     added.update({name: case_attrs[name].reindex(base["order_id"]).to_numpy() for name in case_attrs})
-    if variants["order_id"].is_unique:
-        per_order = variants.set_index("order_id")
-        added.update({name: per_order[name].reindex(base["order_id"]).to_numpy() for name in per_order})
-        frame = pd.concat([base, pd.DataFrame(added, index=base.index)], axis=1, copy=False)
-    else:
-        frame = pd.concat([base, pd.DataFrame(added, index=base.index)], axis=1, copy=False)
-        frame = frame.merge(variants, on="order_id", how="left")
+    per_order = variants.set_index("order_id")  # one row per order (features_variants groups by it)
+    added.update({name: per_order[name].reindex(base["order_id"]).to_numpy() for name in per_order})
+    frame = pd.concat([base, pd.DataFrame(added, index=base.index)], axis=1, copy=False)
     if targets is not None:
         frame = frame.merge(targets, on=list(KEY_COLUMNS), how="left")
     for name in BASE_CATEGORICAL:
