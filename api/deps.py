@@ -17,7 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.limits import RateLimiter, retry_after
 from api.metrics import Metrics
 from api.settings import Settings
-from core import auth, serving
+from core.access import auth
+from core.scoring import serving
 
 log = logging.getLogger("journeyops.api")
 

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from core import auth, store
+from core import store
+from core.access import auth
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

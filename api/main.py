@@ -21,9 +21,10 @@ from api.metrics import Metrics
 from api.routes import at_risk, health, orders, score
 from api.schemas import COMMON_RESPONSES
 from api.settings import Settings, get_default_settings
-from core import logs, serving
+from core import logs
 from core.errors import JourneyOpsError, StoreBusyError, StoreMissingError
-from core.registry import NoChampionError
+from core.registry.versions import NoChampionError
+from core.scoring import serving
 
 log = logging.getLogger("journeyops.api")
 VERSION = "1.0.0"

@@ -30,7 +30,7 @@ DURATION_S = {"small": 10.0, "full": 60.0}
 
 def _serve(template_store: str, copy_dir: str) -> tuple[Any, Any, Any, Path]:
     from api import loadgen
-    from core import auth
+    from core.access import auth
 
     shutil.rmtree(copy_dir, ignore_errors=True)
     shutil.copytree(Path(template_store).parent, copy_dir)

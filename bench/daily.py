@@ -1,4 +1,4 @@
-"""Benchmark `daily`: one daily run (`core.daily.run_daily`) for the day after a demo store's history.
+"""Benchmark `daily`: one daily run (`core.jobs.daily.run_daily`) for the day after a demo store's history.
 
 Set-up (untimed): the closed-loop demo store as `python -m core demo` builds it (full scale is its
 default world, 42 days × 600 orders/day; `bench.report.prepare_demo_store` with a marker, reused
@@ -40,14 +40,14 @@ def _fresh_copy(template: Path, copy_dir: Path) -> Path:
 def _last_day(store: Path) -> Any:
     import pandas as pd
 
-    from core import daily
+    from core.jobs import daily
 
     return pd.Timestamp(daily.read_daily_summary(store_path=store)["as_of_date"].max()).date()
 
 
 def prepare_daily(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Time `run_daily` for the day after the store's last daily run, on a fresh copy."""
-    from core import closed_loop, daily
+    from core.jobs import closed_loop, daily
 
     store = _fresh_copy(Path(template_store), Path(copy_dir))
     as_of = _last_day(store) + timedelta(days=1)
@@ -71,7 +71,8 @@ def day_figures(as_of: Any, outcome: dict[str, Any]) -> dict[str, Any]:
 
 def prepare_features(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Baseline: the open-order features at the end of the store's last day."""
-    from core import daily, features
+    from core import features
+    from core.jobs import daily
 
     store = _fresh_copy(Path(template_store), Path(copy_dir))
     at = daily.as_of_instant(_last_day(store))
@@ -102,7 +103,7 @@ def plan(scale: str, work_dir: Path) -> Plan:
 
 BENCHMARK = Benchmark(
     name="daily",
-    what="`core.daily.run_daily` for the next day of the demo world (simulated day, ingest, scoring, triage "
+    what="`core.jobs.daily.run_daily` for the next day of the demo world (simulated day, ingest, scoring, triage "
     "list, drift, accuracy, validity, alerts, write), demo settings, no retrain",
     baseline_what="`core.features.build_open_order_features` at the end of the store's last day (the floor "
     "of any daily run)",

@@ -1,7 +1,7 @@
-"""Benchmark `daily_large`: one daily run (`core.daily.run_daily`) over ≈1M open orders and ≈10M events.
+"""Benchmark `daily_large`: one daily run (`core.jobs.daily.run_daily`) over ≈1M open orders and ≈10M events.
 
 Set-up (untimed, long at full scale; cached in the work dir with a marker, reused when the same one
-exists): a pre-model history of the simulated world (`core.closed_loop.build_demo_history` without
+exists): a pre-model history of the simulated world (`core.jobs.closed_loop.build_demo_history` without
 training: four weeks, which the go-live training needs with its week of embargo), a go-live retrain on
 capped rows (the champion promoted even if the short history's forecaster misses the gate), then the
 world surges to many orders a day for one loop day (`run_daily`) and the timed day. The world's
@@ -45,8 +45,9 @@ def prepare_large_store(
     from dataclasses import replace
     from datetime import UTC, datetime, timedelta
 
-    from core import closed_loop, daily, jobs, registry
-    from core.gate import load_gate_policy
+    from core.jobs import closed_loop, daily, retraining
+    from core.registry import versions as registry
+    from core.registry.gate import load_gate_policy
 
     path = Path(store)
     params = {"days": days, "orders_per_day": orders_per_day, "surge_orders_per_day": surge_orders_per_day,
@@ -64,7 +65,7 @@ def prepare_large_store(
             train=False, progress=False,
         )
         settings = closed_loop.demo_settings()
-        trained = jobs.retrain(
+        trained = retraining.retrain(
             path, as_of=daily.as_of_instant(last - timedelta(days=1)), actor="bench go-live",
             policy=replace(load_gate_policy(), auto_promote=True), max_rows=settings.retrain_max_rows,
             model_params=settings.retrain_params,
@@ -105,7 +106,7 @@ def prepare_stepped_store(template_store: str, stepped_store: str) -> Callable[[
     its process (the world's state of a million open orders is the test rig's memory, not the product's)."""
     import json
 
-    from core import closed_loop
+    from core.jobs import closed_loop
 
     template, stepped = Path(template_store), Path(stepped_store)
     marker = stepped.with_name("stepped.json")
@@ -127,8 +128,9 @@ def prepare_stepped_store(template_store: str, stepped_store: str) -> Callable[[
 def prepare_daily_large(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Time `run_daily` for the next day on a fresh copy of the stepped store: the day's files land in
     `feed/`; no simulator in the process (the demo-scale `daily` benchmark times the world step too)."""
-    from core import closed_loop, store
-    from core import daily as core_daily
+    from core import store
+    from core.jobs import closed_loop
+    from core.jobs import daily as core_daily
 
     copy = daily._fresh_copy(Path(template_store), Path(copy_dir))
     as_of = daily._last_day(copy) + timedelta(days=1)
@@ -165,7 +167,7 @@ def plan(scale: str, work_dir: Path) -> Plan:
 
 BENCHMARK = Benchmark(
     name="daily_large",
-    what="`core.daily.run_daily` for the next day of a wide simulated world (≈1M open orders, ≈10M events at "
+    what="`core.jobs.daily.run_daily` for the next day of a wide simulated world (≈1M open orders, ≈10M events at "
     "full scale): ingest of the day's landed files, features, scoring, triage list, drift, accuracy, validity, alerts, write; no retrain",
     baseline_what="`core.features.build_open_order_features` at the end of the store's last day (the floor of "
     "any daily run)",

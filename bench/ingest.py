@@ -1,6 +1,6 @@
 """Benchmark `ingest`: landing Parquet into the store with every contract check.
 
-Subject: `core.ingest.ingest_paths` on the landing folder written by the simulate case (or
+Subject: `core.ingest.landing.ingest_paths` on the landing folder written by the simulate case (or
 simulated here if that case did not run). Baseline: a bare DuckDB `insert ... select ... from
 read_parquet(...)` of the same files into a fresh file with the same table definitions — no
 checks, no quarantine, no bookkeeping — the floor any ingest on DuckDB can reach. The bench
@@ -28,8 +28,8 @@ def _remove_store(path: Path) -> None:
 def prepare_ingest(
     landing_dir: str, store_path: str
 ) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
-    """Time `core.ingest.ingest_paths([landing], store_path=...)` into a fresh store."""
-    from core.ingest import ingest_paths
+    """Time `core.ingest.landing.ingest_paths([landing], store_path=...)` into a fresh store."""
+    from core.ingest.landing import ingest_paths
 
     landing = Path(landing_dir)
     store = Path(store_path)
@@ -168,7 +168,7 @@ def plan(scale: str, work_dir: Path) -> Plan:
 
 BENCHMARK = Benchmark(
     name="ingest",
-    what="`core.ingest.ingest_paths` of the landing folder into a fresh store, every contract "
+    what="`core.ingest.landing.ingest_paths` of the landing folder into a fresh store, every contract "
     "check on (figure: events/s)",
     baseline_what="bare DuckDB `insert into <table> select ... from read_parquet(...)` of the same "
     "files into a fresh file with the same tables, same run",

@@ -72,7 +72,7 @@ def _clone(work: Path) -> Path:
 
 
 def _history(store: Path) -> dict[str, Any]:
-    from core import daily
+    from core.jobs import daily
 
     summary = daily.read_daily_summary(store_path=store)
     return {"daily_runs": int(len(summary)),

@@ -14,7 +14,7 @@ Benchmark `pages_large`: the same subject and baseline on a store of ≈ 1M orde
 lists, monitoring and benefit tables are large too; retrains bounded by the demo settings). Its set-up
 builds that history once per work folder (a marker beside the store; re-runs reuse it): ≈ 9 min for the
 small scale (≈ 100k orders) and ≈ 30 min for the full scale on 2 shared cores. Then, as the daily job
-does, it refreshes the materialised page views (`core.views.refresh`, untimed; its seconds are the
+does, it refreshes the materialised page views (`core.views.stored.refresh`, untimed; its seconds are the
 figure `refresh_seconds`), so the timed renders read the stored views. Before the timed run, each page
 that reads a view is also rendered *cold* (views folder removed, caches cleared: what a page costs when
 the daily job has not refreshed yet), untimed by the harness; the slowest is `cold_slowest_page_seconds`.
@@ -37,7 +37,7 @@ TIMEOUT_S = 120
 # static promises, then a go-live and 7 days of the closed loop (scoring, triage lists, monitoring,
 # benefits), so every table a page reads is large too; the retrain rows stay bounded (demo settings).
 LARGE_SIZES = {"small": (42, 2_400, 35), "full": (42, 24_000, 35)}
-# Pages that read a materialised view (core.views), rendered cold too in `pages_large`.
+# Pages that read a materialised view (core.views.stored), rendered cold too in `pages_large`.
 VIEW_PAGES = ("today", "forecast_accuracy", "segments", "benefits", "process_insights")
 REFRESH_FILE = "views_refresh.json"
 TRIVIAL = 'import streamlit as st\nst.title("Trivial")\nst.write("one line of text")\n'
@@ -78,9 +78,9 @@ def _render_seconds(page: Path) -> tuple[float, list[str]]:
 def _cold_renders(store: Path) -> dict[str, Any]:
     # Each page that reads a materialised view, rendered with the views folder removed (it computes
     # live and writes its view back); the refreshed views are put back afterwards for the timed run.
-    from core import views
+    from core.views import stored
 
-    folder = views.views_dir(store)
+    folder = stored.views_dir(store)
     saved = folder.with_name("views.refreshed")
     shutil.rmtree(saved, ignore_errors=True)
     if folder.exists():
@@ -138,7 +138,7 @@ def prepare_large_store(store: str, days: int, orders_per_day: int, pre_model_da
     (a marker beside the store; the build takes minutes, re-runs reuse it)."""
     import json
 
-    from core import closed_loop
+    from core.jobs import closed_loop
 
     path = Path(store)
     params = {"days": days, "orders_per_day": orders_per_day, "pre_model_days": pre_model_days, "seed": seed}
@@ -166,11 +166,11 @@ def prepare_views(store: str) -> Callable[[], dict[str, Any]]:
     seconds go to a file beside the store (figures of the subject)."""
     import json
 
-    from core import views
+    from core.views import stored
 
     def run() -> dict[str, Any]:
         started, cpu = time.perf_counter(), time.process_time()
-        per_view = views.refresh(store)
+        per_view = stored.refresh(store)
         figures = {"refresh_seconds": round(time.perf_counter() - started, 3),
                    "refresh_cpu_seconds": round(time.process_time() - cpu, 3),
                    "refresh_view_seconds": per_view, "refresh_load_avg": list(os.getloadavg())}

@@ -1,6 +1,6 @@
 """Benchmark `report`: the weekly report (workbook + HTML) of the last full week of a demo store.
 
-Set-up (untimed): build the closed-loop demo history (`core.closed_loop.build_demo_history`, the
+Set-up (untimed): build the closed-loop demo history (`core.jobs.closed_loop.build_demo_history`, the
 `python -m core demo` path with its bounded retrains) once per scale; a marker beside the store
 lets later runs reuse it. Subject: `core.report.write_weekly_report` for the last ISO week that has
 triage lists. Baseline: the snapshot copy plus the week's raw forecast outcomes
@@ -35,7 +35,7 @@ def _marker(store: Path) -> Path:
 
 def prepare_demo_store(store: str, days: int, orders_per_day: int, seed: int) -> Callable[[], dict[str, Any]]:
     """Set-up: build the closed-loop demo history unless this folder already holds the same one."""
-    from core import closed_loop
+    from core.jobs import closed_loop
 
     path = Path(store)
     params = {"days": days, "orders_per_day": orders_per_day, "seed": seed}
@@ -56,9 +56,9 @@ def prepare_demo_store(store: str, days: int, orders_per_day: int, seed: int) ->
 
 def last_listed_week(store: Path) -> str:
     """The ISO week of the newest triage list (the week a Monday report would cover)."""
-    from core import triage
+    from core.triage import ranking
 
-    day = triage.latest_list_day(None, store)
+    day = ranking.latest_list_day(None, store)
     if day is None:
         raise RuntimeError(f"the store {store} has no triage list; build it with training")
     year, week, _ = day.isocalendar()

@@ -1,4 +1,4 @@
-"""Benchmark `retrain`: `core.jobs.retrain` on the demo world (features, both models, both
+"""Benchmark `retrain`: `core.jobs.retraining.retrain` on the demo world (features, both models, both
 baselines, evaluation on the holdout, gate, registry), with its peak memory.
 
 Set-up (untimed): the demo store as `python -m core demo --skip-training` builds it (full scale is
@@ -30,7 +30,7 @@ def demo_store_path(work_dir: Path) -> Path:
 
 def prepare_demo_store(store_path: str, days: int, orders_per_day: int, seed: int) -> Callable[[], dict[str, Any]]:
     """Set-up: build the demo history without training (reused when the same one exists)."""
-    from core import closed_loop
+    from core.jobs import closed_loop
 
     store = Path(store_path)
     marker = store.with_name("demo.json")
@@ -62,17 +62,18 @@ def _fresh_copy(template: Path, target: Path) -> None:
 def prepare_retrain(
     template_store: str, store_path: str
 ) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
-    """Time `core.jobs.retrain` on a fresh copy of the demo store."""
-    from core import jobs, registry
+    """Time `core.jobs.retraining.retrain` on a fresh copy of the demo store."""
+    from core.jobs import retraining
+    from core.registry import versions
 
     store = Path(store_path)
     _fresh_copy(Path(template_store), store)
 
     def run() -> dict[str, Any]:
-        return jobs.retrain(store, actor="bench")
+        return retraining.retrain(store, actor="bench")
 
     def summarise(outcome: dict[str, Any]) -> dict[str, Any]:
-        backtest = registry.list_versions("forecaster", store)[-1].backtest
+        backtest = versions.list_versions("forecaster", store)[-1].backtest
         backtest = json.loads(backtest) if isinstance(backtest, str) else dict(backtest or {})
         rows = backtest.get("rows", {})
         return {
@@ -127,7 +128,7 @@ def plan(scale: str, work_dir: Path) -> Plan:
 
 BENCHMARK = Benchmark(
     name="retrain",
-    what="`core.jobs.retrain` on the demo world: prefix features, forecaster + stuck classifier + "
+    what="`core.jobs.retraining.retrain` on the demo world: prefix features, forecaster + stuck classifier + "
     "both baselines, holdout evaluation, gate and registry",
     baseline_what="one default HistGradientBoostingRegressor (100 trees) fit on the same training "
     "prefixes' numeric columns",

@@ -41,8 +41,8 @@ def prepare_models(store_path: str, work_dir: str, rows: int) -> Callable[[], di
     """Set-up: train both models on the demo store, save them and a batch of `rows` prefixes."""
     import pandas as pd
 
-    from core import artifacts
     from core.models import training
+    from core.registry import artifacts
 
     paths = _paths(Path(work_dir))
 
@@ -65,7 +65,7 @@ def prepare_models(store_path: str, work_dir: str, rows: int) -> Callable[[], di
 def _load(work_dir: str) -> tuple[Any, Any, Any]:
     import pandas as pd
 
-    from core import artifacts
+    from core.registry import artifacts
 
     paths = _paths(Path(work_dir))
     manifest = json.loads(paths["manifest"].read_text())

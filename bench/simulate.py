@@ -53,8 +53,8 @@ def _jsonable(value: Any) -> Any:
 def prepare_simulate(
     out_dir: str, days: int, orders_per_day: int, seed: int
 ) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
-    """Time `core.simulate.simulate_to_dir` into an empty folder; count rows afterwards."""
-    from core.simulate import simulate_to_dir
+    """Time `core.world.simulate.simulate_to_dir` into an empty folder; count rows afterwards."""
+    from core.world.simulate import simulate_to_dir
 
     out = Path(out_dir)
     shutil.rmtree(out, ignore_errors=True)
@@ -194,7 +194,7 @@ def landing_setup(scale: str, work_dir: Path) -> Call:
 
 BENCHMARK = Benchmark(
     name="simulate",
-    what="`core.simulate.simulate_to_dir`: the embedded world writing daily landing Parquet "
+    what="`core.world.simulate.simulate_to_dir`: the embedded world writing daily landing Parquet "
     "(orders, events, contacts), seed 7",
     baseline_what="the same rows, columns, types, files and compression filled with random "
     "numpy data and written with pyarrow (ratio = cost of the world's logic)",

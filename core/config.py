@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeAlias
 
+# A store file as every function takes it: a path, or None for the configured default store.
+StorePath: TypeAlias = str | os.PathLike[str] | None
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def store_path(override: str | os.PathLike[str] | None = None) -> Path:
+def store_path(override: StorePath = None) -> Path:
     """The DuckDB store: an explicit path, else $JOURNEYOPS_STORE, else data/journeyops.duckdb."""
     if override:
         return Path(override)

@@ -1,4 +1,5 @@
-"""The order-journey domain: stages, exceptions, attributes, stall limits and cost assumptions.
+"""The order-journey domain: stages, exceptions, attributes, stall limits, cost assumptions,
+the model kinds and the end of a day.
 
 One place for the vocabulary that the simulator, the ingest contract, the features and the pages share.
 """
@@ -6,6 +7,8 @@ One place for the vocabulary that the simulator, the ingest contract, the featur
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
 
 # The happy path, in order.
 STAGES: tuple[str, ...] = (
@@ -65,3 +68,13 @@ class CostAssumptions:
     missed_stuck_cost: float = 40.0  # a stuck order nobody caught early
     triage_check_cost: float = 3.0  # one order looked at by the triage team
     sla_breach_cost: float = 15.0
+
+
+# The two models the factory trains, serves and gates.
+ModelKind = Literal["forecaster", "stuck_classifier"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("forecaster", "stuck_classifier")
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a day ends: the next midnight (UTC, naive); what happened on the day is before it."""
+    return datetime.combine(day + timedelta(days=1), time())

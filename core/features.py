@@ -15,7 +15,6 @@ dropped (`find_leaking_columns`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -25,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from core import domain, store
+from core.config import StorePath
 from core.errors import ConfigError
 
-StorePath = str | os.PathLike[str] | None
 PrefixMode = Literal["events", "snapshots", "single"]
 Completion = Literal["terminal", "last_event"]
 

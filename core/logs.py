@@ -28,7 +28,7 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 
 
 def new_run_id() -> str:
-    """A short random run id (12 hex digits, like core.jobs)."""
+    """A short random run id (12 hex digits, like core.jobs.runs)."""
     return uuid.uuid4().hex[:12]
 
 

@@ -26,12 +26,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from core import config, daily, domain, export, store, worklist
+from core import config, domain, store
+from core.config import StorePath
 from core.errors import ConfigError, JourneyOpsError
+from core.jobs import daily
 from core.models.metrics import DEFAULT_TRIAGE_CAPACITY
 from core.monitor import accuracy, alerts, benefits, drift, segments, validity
-
-StorePath = str | os.PathLike[str] | None
+from core.triage import export, worklist
 
 # section key -> title: the sheet name in the workbook and the heading in the HTML, in this order
 SECTIONS: dict[str, str] = {
@@ -363,7 +364,7 @@ def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
             continue
         for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
             if export.is_risky(cell.value) or cell.data_type == "f":
-                # the At-risk export's rule (core.export): a string cell with a quote prefix, never a formula
+                # the At-risk export's rule (core.triage.export): a string cell with a quote prefix, never a formula
                 cell.data_type = "s"
                 cell.quotePrefix = True
     sheet.freeze_panes = "A2"

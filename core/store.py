@@ -8,7 +8,6 @@ disabled and their configuration locked, so no query can reach files on the serv
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from core import config
+from core.config import StorePath
 from core.errors import StoreBusyError, StoreMissingError
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -105,7 +105,7 @@ def utcnow() -> datetime:
 
 @contextmanager
 def connect(
-    path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+    path: StorePath = None, *, read_only: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection; a writer creates and migrates the store, a reader needs it to exist."""
     store = config.store_path(path)
@@ -125,7 +125,7 @@ def connect(
 
 
 @contextmanager
-def transaction(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(path: StorePath = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A write connection inside one transaction: all of it commits, or none of it."""
     with connect(path) as con:
         con.execute("begin transaction")
@@ -138,14 +138,14 @@ def transaction(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.D
 
 
 def fetch_df(
-    sql_name: str, params: Mapping[str, Any] | None = None, path: str | os.PathLike[str] | None = None
+    sql_name: str, params: Mapping[str, Any] | None = None, path: StorePath = None
 ) -> pd.DataFrame:
     """Run core/sql/<sql_name>.sql read-only with bound parameters and return a DataFrame."""
     with connect(path, read_only=True) as con:
         return con.execute(load_sql(sql_name), dict(params or {})).df()
 
 
-def read_status(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def read_status(path: StorePath = None) -> dict[str, Any]:
     """Counts and time range of what the store holds."""
     row = fetch_df("status", path=path).iloc[0]
     status: dict[str, Any] = {k: int(row[k]) for k in ("orders", "events", "open_orders", "quarantined_rows")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import worklist as core_worklist
+from core.triage import worklist as core_worklist
 from ui import data, layout, session, worklist
 
 user = session.require_page("at_risk")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.roles import PermissionDeniedError
+from core.access.roles import PermissionDeniedError
 from ui import data, layout
 from ui import monitoring as mon
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.operations import format_bytes
-from core.roles import PermissionDeniedError
+from core.access.roles import PermissionDeniedError
+from core.views.operations import format_bytes
 from ui import data, layout
 from ui import monitoring as mon
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import insights
+from core.views import insights
 from ui import charts, data, layout
 
 st.title("Process insights")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.today import ACCURACY_WINDOW_DAYS
+from core.views.today import ACCURACY_WINDOW_DAYS
 from ui import data, layout, session, worklist
 
 session.require_page("today")

@@ -178,7 +178,7 @@ def test_triage_precision_and_lead_time(six_orders: Path):
 
 
 def test_stuck_instants_match_the_simulator_definition(store_file: Path):
-    from core import simulate
+    from core.world import simulate
 
     world = simulate.World(simulate.load_world_config(), seed=3, start=date(2026, 3, 2), orders_per_day=40)
     feeds = [world.step() for _ in range(12)]

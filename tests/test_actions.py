@@ -6,9 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from core import actions, roles, worklist
+from core.access import roles
+from core.access.roles import PermissionDeniedError, User
 from core.errors import ConfigError
-from core.roles import PermissionDeniedError, User
+from core.triage import actions, worklist
 from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
 
 TRIAGE = User("ana", "triage")

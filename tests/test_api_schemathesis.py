@@ -16,7 +16,8 @@ from api import deps
 from api.main import create_app
 from api.openapi import SCHEMA_FILE
 from api.settings import Settings
-from core import auth, store
+from core import store
+from core.access import auth
 from tests.test_serving import trained_store
 
 TOKEN = "schemathesis-admin-token"

@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 from sklearn.svm import SVC
 
-from core.artifacts import (
+from core.registry.artifacts import (
     TRUSTED_TYPES,
     ArtifactRejectedError,
     artifact_types,

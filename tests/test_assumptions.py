@@ -7,9 +7,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core import assumptions, store
+from core import store
 from core.domain import CostAssumptions
 from core.errors import ConfigError
+from core.monitor import assumptions
 
 
 def test_defaults_until_something_is_saved(store_file: Path):

@@ -1,4 +1,4 @@
-"""core.auth and `python -m core token`: a token is shown once, stored as a hash, checked in constant time."""
+"""core.access.auth and `python -m core token`: a token is shown once, stored as a hash, checked in constant time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from core import auth, store
+from core import store
+from core.access import auth
 from core.cli import main
 from core.errors import ConfigError
 

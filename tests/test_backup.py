@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from sklearn.dummy import DummyRegressor
 
-from core import backup, registry, store
-from core.backup import BackupError
+from core import store
 from core.cli import main
+from core.ops import backup
+from core.ops.backup import BackupError
+from core.registry import versions
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
 
 
@@ -29,11 +31,11 @@ def make_store(path: Path) -> Path:
     """4 orders, 19 events and a promoted forecaster (a DummyRegressor) in a fresh store."""
     write_events(path, ORDER_WORLD_EVENTS)
     model = DummyRegressor(strategy="constant", constant=30.0).fit(np.zeros((3, 1)), [1.0, 2.0, 3.0])
-    version = registry.register_version(
+    version = versions.register_version(
         "forecaster", model, training_window={"from": "2026-03-02", "to": "2026-03-09"},
         feature_columns=["elapsed_h"], metrics={"mae_h": 4.0}, backtest=[], evaluation=None, store_path=path,
     )
-    registry.promote(version.version_id, actor="test", reason="first model", expected_champion=None,
+    versions.promote(version.version_id, actor="test", reason="first model", expected_champion=None,
                      store_path=path)
     return path
 
@@ -58,7 +60,7 @@ def test_round_trip_gives_the_same_status_and_champion(source: Path, tmp_path: P
     assert code == 0, out
     assert status_json(target) == status_json(source)
     assert status_json(target)["orders"] == 4 and status_json(target)["events"] == 19
-    champion, model = registry.load_champion("forecaster", target)
+    champion, model = versions.load_champion("forecaster", target)
     assert champion.version_id == "forecaster-v1"
     assert model.predict(np.zeros((1, 1))).tolist() == [30.0]
     # the backup's own run is not left "running" in the restored store: the next backup works

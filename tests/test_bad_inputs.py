@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core import ingest
 from core.errors import ContractError
+from core.ingest import landing
 from tests.conftest import REPO_ROOT
 from tests.test_ingest import (
     HAPPY,
@@ -179,7 +179,7 @@ def loaded_store(store_file: Path, tmp_path: Path) -> Path:
     good.mkdir()
     write_orders(good / "orders_1.parquet", [order_row("o1")])
     write_events(good / "events_1.parquet", journey("o1", HAPPY[:5]))
-    ingest.ingest_paths([good], store_path=store_file, now=NOW)
+    landing.ingest_paths([good], store_path=store_file, now=NOW)
     return store_file
 
 
@@ -197,8 +197,8 @@ def test_bad_input_gets_a_clear_message_and_loses_nothing(case: BadInput, loaded
 
     def load() -> dict:
         if case.log:
-            return ingest.import_log(path, store_path=loaded_store, now=NOW)
-        return ingest.ingest_paths([path], store_path=loaded_store, now=NOW)
+            return landing.import_log(path, store_path=loaded_store, now=NOW)
+        return landing.ingest_paths([path], store_path=loaded_store, now=NOW)
 
     if case.error is not None:
         with pytest.raises(ContractError, match=case.error) as raised:

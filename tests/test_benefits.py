@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import assumptions, store
-from core.assumptions import BenefitTargets
+from core import store
 from core.domain import CostAssumptions
 from core.errors import ConfigError
-from core.monitor import benefits
+from core.monitor import assumptions, benefits
+from core.monitor.assumptions import BenefitTargets
 from tests.test_accuracy import event_rows, insert
 
 AS_OF = datetime(2026, 3, 15, 0, 0)

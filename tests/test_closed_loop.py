@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core import closed_loop, daily, simulate, store
+from core import store
 from core.errors import ConfigError
+from core.jobs import closed_loop, daily
+from core.world import simulate
 
 
 def small_world(start: date) -> simulate.World:

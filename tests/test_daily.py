@@ -17,8 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import closed_loop, daily, jobs, store, triage
+from core import store
 from core.cli import main
+from core.jobs import closed_loop, daily
+from core.jobs import runs as jobs
+from core.triage import ranking
 from tests.conftest import REPO_ROOT
 from tests.test_scenarios import TrainedWorld, copy_world, session_world
 
@@ -67,7 +70,7 @@ def test_a_day_scores_lists_and_shows(two_days: TrainedWorld) -> None:
     assert set(predictions["role"]) == {"champion"}
     assert (predictions["p10_h"] <= predictions["p50_h"]).all() and (predictions["p50_h"] <= predictions["p90_h"]).all()
     listed = read("select * from triage_list where as_of_date = $d order by rank", two_days.store, d=day)
-    assert len(listed) == triage.TriageSettings().list_size == row["listed"]
+    assert len(listed) == ranking.TriageSettings().list_size == row["listed"]
     assert listed["held_out"].sum() == row["held_out"]
     assert listed["expected_cost"].is_monotonic_decreasing
     reasons = [json.loads(r) for r in listed["reasons"]]
@@ -88,7 +91,7 @@ def test_held_out_orders_are_never_shown_nor_worked(two_days: TrainedWorld) -> N
     held = set(listed.loc[listed["held_out"], "order_id"])
     assert held
     actions = read("select * from triage_actions", two_days.store)
-    assert set(actions["actor"]) == {triage.SIM_ACTOR}
+    assert set(actions["actor"]) == {ranking.SIM_ACTOR}
     assert not held & set(actions["order_id"])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from core import scheduler
 from core.cli import build_parser
 from core.cli.ops import API_PORT, DASHBOARD_PORT
+from core.ops import scheduler
 from tests.conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
@@ -124,7 +124,7 @@ def test_cronjobs_forbid_overlap_and_cover_daily_weekly_backup(manifests: list[d
         "journeyops-weekly-report": ("0 7 * * 1", "Forbid"),
         "journeyops-backup": ("0 2 * * *", "Forbid"),
     }
-    # the cron lines say what core.scheduler's schedule says
+    # the cron lines say what core.ops.scheduler's schedule says
     by_job = {j.name: j for j in scheduler.DEFAULT_SCHEDULE}
     for cronjob in cronjobs.values():
         args = containers_of(cronjob)[0]["args"]
@@ -212,7 +212,7 @@ def test_every_command_of_the_schedule_is_a_real_cli_command(store_file: Path) -
     # report: this fails, naming it, until `python -m core report weekly --week ... --out ...` exists.
     for job in scheduler.DEFAULT_SCHEDULE:
         argv = list(scheduler.render_command(job, datetime(2026, 3, 9, 7, 0), store_file))
-        parse_core_command(argv, f"the scheduled job {job.name!r} (core/scheduler.py)")
+        parse_core_command(argv, f"the scheduled job {job.name!r} (core/ops/scheduler.py)")
 
 
 def test_servers_listen_on_the_apps_ports_and_serve_the_probed_paths(

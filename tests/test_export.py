@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from core import export
+from core.access.roles import PermissionDeniedError, User
 from core.errors import ConfigError
-from core.roles import PermissionDeniedError, User
+from core.triage import export
 
 RISKY = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"]
 FRAME = pd.DataFrame({

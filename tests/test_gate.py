@@ -5,7 +5,7 @@ import json
 import pytest
 
 from core.errors import ConfigError
-from core.gate import GateInputError, GatePolicy, evaluate_gate, load_gate_policy
+from core.registry.gate import GateInputError, GatePolicy, evaluate_gate, load_gate_policy
 
 POLICY = GatePolicy(margin=0.02, segment_tolerance=0.10, min_segment_n=30)
 

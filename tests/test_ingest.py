@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core import ingest, store
+from core import store
 from core.cli import main
 from core.errors import ContractError
+from core.ingest import landing as ingest
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC, as the store keeps it

@@ -5,8 +5,8 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from core import insights
 from core.errors import StoreMissingError
+from core.views import insights
 from tests.fixtures import ORDER_WORLD_EVENTS, TICKET_LOG_EVENTS, helpdesk_store, write_events
 
 AS_OF = date(2026, 3, 10)

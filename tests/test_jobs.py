@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from core import jobs
+from core.jobs import runs as jobs
 from tests.conftest import REPO_ROOT
 
 
@@ -46,7 +46,7 @@ def test_one_job_of_a_kind_at_a_time(store_file):
 def test_a_killed_run_does_not_block_the_next(store_file):
     script = textwrap.dedent(f"""
         import time
-        from core import jobs
+        from core.jobs import runs as jobs
         with jobs.job_run("daily", store_path={str(store_file)!r}):
             print("claimed", flush=True)
             time.sleep(60)

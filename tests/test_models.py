@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import artifacts, ingest, simulate
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
 from core.errors import ConfigError
+from core.ingest import landing
 from core.models import estimators, metrics, training
+from core.registry import artifacts
+from core.world import simulate
 
 
 def test_conformal_quantiles_cover_about_80_percent_of_new_data():
@@ -234,7 +236,7 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out_dir=folder / "landing", days=30, orders_per_day=50, seed=11, start="2026-03-01", progress=False
     )
     path = folder / "store.duckdb"
-    ingest.ingest_paths([folder / "landing"], store_path=path)
+    landing.ingest_paths([folder / "landing"], store_path=path)
     return path
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import assumptions, insights, registry
-from core.monitor import accuracy, benefits
-from core.roles import PermissionDeniedError, User
+from core.access.roles import PermissionDeniedError, User
+from core.monitor import accuracy, assumptions, benefits
+from core.registry import versions
+from core.views import insights
 from tests import test_accuracy, test_benefits, test_registry
 from tests.conftest import REPO_ROOT
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
@@ -146,7 +147,7 @@ def registry_store(store_file: Path) -> Path:
     write_events(store_file, ORDER_WORLD_EVENTS)
     model, _ = test_registry.fit_tiny_forecaster()
     first = test_registry.register(store_file, model, cost=10.0)
-    registry.promote(first.version_id, actor="ana", reason="first", expected_champion=None, store_path=store_file)
+    versions.promote(first.version_id, actor="ana", reason="first", expected_champion=None, store_path=store_file)
     test_registry.register(store_file, model, cost=8.0)
     return store_file
 
@@ -171,12 +172,12 @@ def test_promote_then_roll_back_with_a_reason(registry_store, monkeypatch):
     at.text_input(key="registry_reason").set_value("cheaper on the holdout")
     at.button[-1].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert registry.get_champion("forecaster", registry_store).version_id == "forecaster-v2"
+    assert versions.get_champion("forecaster", registry_store).version_id == "forecaster-v2"
     at.radio(key="registry_action_kind").set_value("roll back the champion")
     at.text_input(key="registry_reason").set_value("complaints from the north")
     at.button[-1].click().run()
     assert not at.exception and not at.error
-    assert registry.get_champion("forecaster", registry_store).version_id == "forecaster-v1"
+    assert versions.get_champion("forecaster", registry_store).version_id == "forecaster-v1"
     audit = at.dataframe[-1].value
     assert audit[["action", "actor", "reason"]].values.tolist() == [
         ["rollback", "local", "complaints from the north"], ["promote", "local", "cheaper on the holdout"],
@@ -188,7 +189,7 @@ def test_a_promotion_without_a_reason_is_refused_calmly(registry_store, monkeypa
     at.button[-1].click().run()
     assert not at.exception
     assert len(at.error) == 1 and "reason" in at.error[0].value
-    assert registry.get_champion("forecaster", registry_store).version_id == "forecaster-v1"
+    assert versions.get_champion("forecaster", registry_store).version_id == "forecaster-v1"
 
 
 def test_operations_acknowledges_an_alert(store_file, monkeypatch):

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from core import config, operations, store
+from core import config, store
+from core.views import operations
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
 from tests.test_job_queue import insert_run
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import insights
+from core.views import insights
 from tests.conftest import REPO_ROOT
 from tests.fixtures import (
     ORDER_WORLD_EVENTS,

@@ -18,11 +18,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.svm import SVR
 
-from core import config, registry, store
-from core.artifacts import ArtifactRejectedError, sha256_file
+from core import config, store
 from core.cli import main
-from core.gate import GatePolicy, evaluate_gate
-from core.registry import (
+from core.registry import versions
+from core.registry.artifacts import ArtifactRejectedError, sha256_file
+from core.registry.gate import GatePolicy, evaluate_gate
+from core.registry.versions import (
     NoChampionError,
     NoPreviousChampionError,
     NoVersionLiveError,
@@ -55,7 +56,7 @@ def tiny():
 
 
 def register(store_file, model, cost=10.0, kind="forecaster"):
-    return registry.register_version(
+    return versions.register_version(
         kind, model,
         training_window={"from": date(2026, 1, 1), "to": date(2026, 3, 1)},
         feature_columns=["carrier", "elapsed_h"],
@@ -71,7 +72,7 @@ def champion_chain(store_file, model, n):
     ids = []
     for i in range(n):
         version = register(store_file, model, cost=10.0 - i)
-        registry.promote(version.version_id, actor="ana", reason=f"step {i + 1}",
+        versions.promote(version.version_id, actor="ana", reason=f"step {i + 1}",
                          expected_champion=ids[-1] if ids else None, store_path=store_file)
         ids.append(version.version_id)
     return ids
@@ -96,9 +97,9 @@ def test_register_writes_the_artifact_then_a_candidate_row(store_file, tiny):
     assert first.feature_columns == ["carrier", "elapsed_h"]
     assert first.evaluation["business_cost"] == 10.0
     assert first.gate is None
-    assert [v.version_id for v in registry.list_versions("forecaster", store_file)] == [
+    assert [v.version_id for v in versions.list_versions("forecaster", store_file)] == [
         "forecaster-v1", "forecaster-v2"]
-    assert len(registry.list_versions(store_path=store_file)) == 3
+    assert len(versions.list_versions(store_path=store_file)) == 3
     assert json.dumps(first.to_dict())
 
 
@@ -119,14 +120,14 @@ def test_unknown_kind_and_version(store_file, tiny):
         register(store_file, tiny[0], kind="eta")
     register(store_file, tiny[0])
     with pytest.raises(UnknownVersionError, match="no model version 'forecaster-v7'"):
-        registry.get_version("forecaster-v7", store_file)
+        versions.get_version("forecaster-v7", store_file)
 
 
 def test_no_champion_before_the_first_promotion(store_file, tiny):
     register(store_file, tiny[0])
-    assert registry.get_champion("forecaster", store_file) is None
+    assert versions.get_champion("forecaster", store_file) is None
     with pytest.raises(NoChampionError, match="no forecaster champion .* `python -m core retrain`"):
-        registry.load_champion("forecaster", store_file)
+        versions.load_champion("forecaster", store_file)
 
 
 def test_a_store_from_before_the_registry_lists_no_versions(tmp_path):
@@ -134,23 +135,23 @@ def test_a_store_from_before_the_registry_lists_no_versions(tmp_path):
     con = duckdb.connect(str(old))
     con.execute("create table schema_version (version integer, applied_at timestamp)")
     con.close()
-    assert registry.list_versions(store_path=old) == []
-    assert registry.audit_log(old) == []
+    assert versions.list_versions(store_path=old) == []
+    assert versions.audit_log(old) == []
 
 
 def test_promote_switches_the_champion_and_writes_the_audit_row(store_file, tiny):
     model, X = tiny
     v1, v2 = register(store_file, model), register(store_file, model, cost=9.0)
-    registry.promote(v1.version_id, actor="ana", reason="first model", expected_champion=None,
+    versions.promote(v1.version_id, actor="ana", reason="first model", expected_champion=None,
                      store_path=store_file)
-    promoted = registry.promote(v2.version_id, actor="bo", reason="cheaper", expected_champion="forecaster-v1",
+    promoted = versions.promote(v2.version_id, actor="bo", reason="cheaper", expected_champion="forecaster-v1",
                                 store_path=store_file)
     assert promoted.status == "champion" and promoted.is_champion
-    assert registry.get_version("forecaster-v1", store_file).status == "retired"
-    champion, loaded = registry.load_champion("forecaster", store_file)
+    assert versions.get_version("forecaster-v1", store_file).status == "retired"
+    champion, loaded = versions.load_champion("forecaster", store_file)
     assert champion.version_id == "forecaster-v2"
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-    log = registry.audit_log(store_file)
+    log = versions.audit_log(store_file)
     assert [(r["audit_id"], r["action"], r["version_id"], r["previous_version_id"], r["actor"], r["reason"])
             for r in log] == [
         (1, "promote", "forecaster-v1", None, "ana", "first model"),
@@ -164,10 +165,10 @@ def test_promote_with_a_stale_expected_champion_conflicts_and_changes_nothing(st
     ids = champion_chain(store_file, tiny[0], 2)
     v3 = register(store_file, tiny[0])
     with pytest.raises(PromotionConflictError, match="champion is now forecaster-v2, not forecaster-v1 as expected"):
-        registry.promote(v3.version_id, actor="ana", reason="x", expected_champion=ids[0], store_path=store_file)
-    assert registry.get_champion("forecaster", store_file).version_id == "forecaster-v2"
-    assert registry.get_version("forecaster-v3", store_file).status == "candidate"
-    assert len(registry.audit_log(store_file)) == 2
+        versions.promote(v3.version_id, actor="ana", reason="x", expected_champion=ids[0], store_path=store_file)
+    assert versions.get_champion("forecaster", store_file).version_id == "forecaster-v2"
+    assert versions.get_version("forecaster-v3", store_file).status == "candidate"
+    assert len(versions.audit_log(store_file)) == 2
 
 
 def test_two_promoters_racing_one_wins_one_conflicts(store_file, tiny):
@@ -179,7 +180,7 @@ def test_two_promoters_racing_one_wins_one_conflicts(store_file, tiny):
     def race(version_id):
         barrier.wait()
         try:
-            registry.promote(version_id, actor=version_id, reason="race", expected_champion="forecaster-v1",
+            versions.promote(version_id, actor=version_id, reason="race", expected_champion="forecaster-v1",
                              store_path=store_file)
             outcomes[version_id] = "won"
         except PromotionConflictError:
@@ -192,30 +193,30 @@ def test_two_promoters_racing_one_wins_one_conflicts(store_file, tiny):
         t.join()
     assert sorted(outcomes.values()) == ["conflict", "won"]
     winner = next(v for v, o in outcomes.items() if o == "won")
-    assert registry.get_champion("forecaster", store_file).version_id == winner
-    assert [r["version_id"] for r in registry.audit_log(store_file)] == ["forecaster-v1", winner]
+    assert versions.get_champion("forecaster", store_file).version_id == winner
+    assert [r["version_id"] for r in versions.audit_log(store_file)] == ["forecaster-v1", winner]
 
 
 def test_promoting_the_champion_again_is_refused(store_file, tiny):
     champion_chain(store_file, tiny[0], 1)
     with pytest.raises(RegistryError, match="forecaster-v1 is already the forecaster champion"):
-        registry.promote("forecaster-v1", actor="a", reason="x", expected_champion="forecaster-v1",
+        versions.promote("forecaster-v1", actor="a", reason="x", expected_champion="forecaster-v1",
                          store_path=store_file)
     with pytest.raises(RegistryError, match=r"give a reason \(--reason\)"):
-        registry.promote("forecaster-v1", actor="a", reason=" ", expected_champion=None, store_path=store_file)
+        versions.promote("forecaster-v1", actor="a", reason=" ", expected_champion=None, store_path=store_file)
 
 
 def test_rollback_goes_back_one_promotion_at_a_time(store_file, tiny):
     champion_chain(store_file, tiny[0], 3)
-    assert registry.rollback("forecaster", actor="ana", reason="v3 drifts", store_path=store_file).version_id == (
+    assert versions.rollback("forecaster", actor="ana", reason="v3 drifts", store_path=store_file).version_id == (
         "forecaster-v2")
-    assert registry.rollback("forecaster", actor="ana", reason="v2 too", store_path=store_file).version_id == (
+    assert versions.rollback("forecaster", actor="ana", reason="v2 too", store_path=store_file).version_id == (
         "forecaster-v1")
     with pytest.raises(NoPreviousChampionError, match="forecaster-v1 replaced no earlier forecaster champion"):
-        registry.rollback("forecaster", actor="ana", reason="again", store_path=store_file)
-    statuses = {v.version_id: v.status for v in registry.list_versions("forecaster", store_file)}
+        versions.rollback("forecaster", actor="ana", reason="again", store_path=store_file)
+    statuses = {v.version_id: v.status for v in versions.list_versions("forecaster", store_file)}
     assert statuses == {"forecaster-v1": "champion", "forecaster-v2": "retired", "forecaster-v3": "retired"}
-    last = registry.audit_log(store_file)[-1]
+    last = versions.audit_log(store_file)[-1]
     assert (last["action"], last["version_id"], last["previous_version_id"], last["reason"]) == (
         "rollback", "forecaster-v1", "forecaster-v2", "v2 too")
 
@@ -231,19 +232,19 @@ def test_rollback_to_the_version_live_on_a_date(store_file, tiny, monkeypatch):
     for i in range(4):
         version = register(store_file, tiny[0], cost=10.0 - i)
         clock["now"] = next(moments)
-        registry.promote(version.version_id, actor="ana", reason="r", expected_champion=ids[-1] if ids else None,
+        versions.promote(version.version_id, actor="ana", reason="r", expected_champion=ids[-1] if ids else None,
                          store_path=store_file)
         ids.append(version.version_id)
     with pytest.raises(NoVersionLiveError, match="no forecaster version was champion on 2026-02-28"):
-        registry.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 2, 28), store_path=store_file)
+        versions.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 2, 28), store_path=store_file)
     with pytest.raises(RegistryError, match="forecaster-v4 was the forecaster champion on 2026-03-11 and still is"):
-        registry.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 3, 11), store_path=store_file)
+        versions.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 3, 11), store_path=store_file)
     clock["now"] = next(moments)
     # on 5 March v2 went live in the morning and v3 in the afternoon: the end of the day counts
-    back = registry.rollback("forecaster", actor="ana", reason="incident", to_date=date(2026, 3, 5),
+    back = versions.rollback("forecaster", actor="ana", reason="incident", to_date=date(2026, 3, 5),
                              store_path=store_file)
     assert back.version_id == "forecaster-v3"
-    back = registry.rollback("forecaster", actor="ana", reason="older", to_date=date(2026, 3, 3),
+    back = versions.rollback("forecaster", actor="ana", reason="older", to_date=date(2026, 3, 3),
                              store_path=store_file)
     assert back.version_id == "forecaster-v1"
 
@@ -254,37 +255,37 @@ def test_gate_outcomes_reject_await_approval_or_promote(store_file, tiny):
     baseline = evaluation(20.0)
     worse = register(store_file, model, cost=9.9)  # only 1% cheaper
     decision = evaluate_gate(worse.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=True))
-    rejected = registry.record_gate(worse.version_id, decision, expected_champion="forecaster-v1",
+    rejected = versions.record_gate(worse.version_id, decision, expected_champion="forecaster-v1",
                                     store_path=store_file)
     assert rejected.status == "rejected" and rejected.gate["passed"] is False
     with pytest.raises(RegistryError, match="forecaster-v2 failed the quality gate .*margin: FAILED"):
-        registry.promote(worse.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
+        versions.promote(worse.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
                          store_path=store_file)
 
     better = register(store_file, model, cost=8.0)
     decision = evaluate_gate(better.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=False))
-    pending = registry.record_gate(better.version_id, decision, expected_champion="forecaster-v1",
+    pending = versions.record_gate(better.version_id, decision, expected_champion="forecaster-v1",
                                    store_path=store_file)
     assert pending.status == "pending_approval" and not pending.is_champion
-    approved = registry.promote(better.version_id, actor="lead", reason="approved after review",
+    approved = versions.promote(better.version_id, actor="lead", reason="approved after review",
                                 expected_champion="forecaster-v1", store_path=store_file)
     assert approved.status == "champion" and approved.gate["action"] == "pending_approval"
 
-    best = registry.register_and_gate(
+    best = versions.register_and_gate(
         "forecaster", model, training_window=None, feature_columns=["carrier"], metrics={}, backtest=None,
         evaluation=evaluation(7.0),
         decision=evaluate_gate(evaluation(7.0), evaluation(8.0), baseline, GatePolicy(auto_promote=True)),
         expected_champion="forecaster-v3", store_path=store_file,
     )
     assert best.version_id == "forecaster-v4" and best.is_champion
-    last = registry.audit_log(store_file)[-1]
+    last = versions.audit_log(store_file)[-1]
     assert (last["actor"], last["previous_version_id"]) == ("retrain", "forecaster-v3")
     assert last["gate"]["reasons"][2].startswith("margin: ok — challenger cost 7.0000 vs champion 8.0000")
 
-    forced = registry.promote(worse.version_id, actor="ana", reason="incident", expected_champion="forecaster-v4",
+    forced = versions.promote(worse.version_id, actor="ana", reason="incident", expected_champion="forecaster-v4",
                               store_path=store_file, force=True)
     assert forced.is_champion
-    assert registry.audit_log(store_file)[-1]["reason"] == "incident (forced past a failed gate)"
+    assert versions.audit_log(store_file)[-1]["reason"] == "incident (forced past a failed gate)"
 
 
 def test_auto_promotion_against_a_champion_that_changed_keeps_the_verdict_only(store_file, tiny):
@@ -292,29 +293,29 @@ def test_auto_promotion_against_a_champion_that_changed_keeps_the_verdict_only(s
     late = register(store_file, tiny[0], cost=5.0)
     decision = evaluate_gate(late.evaluation, evaluation(10.0), evaluation(20.0), GatePolicy(auto_promote=True))
     with pytest.raises(PromotionConflictError, match="champion is now forecaster-v2"):
-        registry.record_gate(late.version_id, decision, expected_champion=ids[0], store_path=store_file)
-    after = registry.get_version(late.version_id, store_file)
+        versions.record_gate(late.version_id, decision, expected_champion=ids[0], store_path=store_file)
+    after = versions.get_version(late.version_id, store_file)
     assert (after.status, after.gate["passed"]) == ("candidate", True)
-    assert registry.get_champion("forecaster", store_file).version_id == "forecaster-v2"
+    assert versions.get_champion("forecaster", store_file).version_id == "forecaster-v2"
 
 
 def test_a_person_rejects_a_pending_version(store_file, tiny):
     champion_chain(store_file, tiny[0], 1)
     v2 = register(store_file, tiny[0], cost=5.0)
-    registry.record_gate(v2.version_id, evaluate_gate(v2.evaluation, evaluation(10.0), evaluation(20.0),
+    versions.record_gate(v2.version_id, evaluate_gate(v2.evaluation, evaluation(10.0), evaluation(20.0),
                                                       GatePolicy()), expected_champion="forecaster-v1",
                          store_path=store_file)
-    assert registry.reject(v2.version_id, actor="lead", reason="peak season: wait", store_path=store_file).status == (
+    assert versions.reject(v2.version_id, actor="lead", reason="peak season: wait", store_path=store_file).status == (
         "rejected")
-    last = registry.audit_log(store_file)[-1]
+    last = versions.audit_log(store_file)[-1]
     assert (last["action"], last["version_id"], last["previous_version_id"]) == (
         "reject", "forecaster-v2", "forecaster-v1")
     with pytest.raises(RegistryError, match="forecaster-v1 is champion; only pending or candidate"):
-        registry.reject("forecaster-v1", actor="lead", reason="x", store_path=store_file)
+        versions.reject("forecaster-v1", actor="lead", reason="x", store_path=store_file)
 
 
 def _replace_artifact(store_file, version, data: bytes, *, update_sha: bool):
-    path = registry.artifact_file(version, store_file)
+    path = versions.artifact_file(version, store_file)
     path.write_bytes(data)
     if update_sha:  # as if the registry row had been rewritten too: the type check must still stop it
         with store.transaction(store_file) as con:
@@ -344,18 +345,18 @@ def test_a_tampered_challenger_is_refused_and_the_champion_keeps_serving(store_f
     elif tamper == "untrusted":
         _replace_artifact(store_file, challenger, _svr_skops_bytes(tmp_path), update_sha=True)
     else:
-        data = bytearray(registry.artifact_file(challenger, store_file).read_bytes())
+        data = bytearray(versions.artifact_file(challenger, store_file).read_bytes())
         data[100] ^= 0xFF
         _replace_artifact(store_file, challenger, bytes(data), update_sha=False)
     with pytest.raises(ArtifactRejectedError, match=message):
-        registry.load_version(challenger.version_id, store_file)
+        versions.load_version(challenger.version_id, store_file)
     with pytest.raises(ArtifactRejectedError, match=message):
-        registry.promote(challenger.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
+        versions.promote(challenger.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
                          store_path=store_file)
-    champion, served = registry.load_champion("forecaster", store_file)
+    champion, served = versions.load_champion("forecaster", store_file)
     assert champion.version_id == "forecaster-v1"
     np.testing.assert_array_equal(served.predict(X), model.predict(X))
-    assert len(registry.audit_log(store_file)) == 1
+    assert len(versions.audit_log(store_file)) == 1
 
 
 def test_cli_models_promote_rollback_and_their_errors(store_file, tiny, capsys):

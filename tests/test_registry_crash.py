@@ -17,15 +17,16 @@ import threading
 
 import pytest
 
-from core import config, registry
+from core import config
+from core.registry import versions
 from tests.conftest import REPO_ROOT
 from tests.test_registry import champion_chain, fit_tiny_forecaster, register
 
 # Registers a fresh forecaster and gates it with auto-promotion on: what `retrain` does per model.
 RETRAIN_SCRIPT = textwrap.dedent("""
     import sys
-    from core import registry
-    from core.gate import GatePolicy, evaluate_gate
+    from core.registry import versions as registry
+    from core.registry.gate import GatePolicy, evaluate_gate
     from tests.test_registry import evaluation, fit_tiny_forecaster
     model, _ = fit_tiny_forecaster(seed=3)
     decision = evaluate_gate(evaluation(1.0), evaluation(10.0), evaluation(20.0), GatePolicy(auto_promote=True))
@@ -41,8 +42,9 @@ RETRAIN_SCRIPT = textwrap.dedent("""
 # intact (its sha256; a full load would import scikit-learn in every check and add seconds each).
 INSPECT_SCRIPT = textwrap.dedent("""
     import json
-    from core import registry, store
-    from core.artifacts import sha256_file
+    from core import store
+    from core.registry import versions as registry
+    from core.registry.artifacts import sha256_file
     with store.connect():
         pass
     champion = registry.get_champion("forecaster")
@@ -98,7 +100,7 @@ def inspect(store_file):
     state = json.loads(done.stdout)
     # the invariants every crash must keep
     champions = [v for v, s in state["statuses"].items() if s == "champion"]
-    changes = [row for row in state["audit"] if row[0] in registry.CHAMPION_ACTIONS]
+    changes = [row for row in state["audit"] if row[0] in versions.CHAMPION_ACTIONS]
     assert state["champion"] is not None and state["champion_intact"] is True
     assert champions == [state["champion"]]
     assert changes[-1][1] == state["champion"]
@@ -126,10 +128,10 @@ def test_kill_inside_the_promotion_transaction_keeps_the_old_champion(two_versio
     assert state["statuses"] == {"forecaster-v1": "champion", "forecaster-v2": "candidate"}
     assert state["audit"] == [["promote", "forecaster-v1", None]]
     # nothing is wedged: the same promotion now goes through
-    registry.promote("forecaster-v2", actor="ana", reason="cheaper", expected_champion="forecaster-v1",
+    versions.promote("forecaster-v2", actor="ana", reason="cheaper", expected_champion="forecaster-v1",
                      store_path=store_file)
-    assert registry.get_champion("forecaster", store_file).version_id == "forecaster-v2"
-    assert [r["version_id"] for r in registry.audit_log(store_file)] == ["forecaster-v1", "forecaster-v2"]
+    assert versions.get_champion("forecaster", store_file).version_id == "forecaster-v2"
+    assert [r["version_id"] for r in versions.audit_log(store_file)] == ["forecaster-v1", "forecaster-v2"]
 
 
 def test_kill_right_after_the_promotion_commit_keeps_the_new_champion(two_versions):
@@ -142,7 +144,7 @@ def test_kill_right_after_the_promotion_commit_keeps_the_new_champion(two_versio
 
 def test_kill_inside_a_rollback_keeps_the_champion(two_versions):
     store_file = two_versions
-    registry.promote("forecaster-v2", actor="ana", reason="r", expected_champion="forecaster-v1",
+    versions.promote("forecaster-v2", actor="ana", reason="r", expected_champion="forecaster-v1",
                      store_path=store_file)
     kill_when_paused(cli("rollback", "--kind", "forecaster", "--reason", "bad"), store_file,
                      "rollback:in_transaction")
@@ -173,7 +175,7 @@ def test_kill_during_a_retrain_keeps_the_champion_and_the_next_retrain_works(two
     model, X = fit_tiny_forecaster(seed=5)
     fresh = register(store_file, model, cost=1.0)
     assert fresh.version_id == ("forecaster-v4" if registered else "forecaster-v3")
-    _, loaded = registry.load_version(fresh.version_id, store_file)
+    _, loaded = versions.load_version(fresh.version_id, store_file)
     assert (loaded.predict(X) == model.predict(X)).all()
     staged = [p.name for p in (config.models_dir(store_file) / "forecaster").glob(".staged-*")]
     assert len(staged) <= 1  # only the killed process's own staging file can remain
@@ -195,5 +197,5 @@ def test_two_promoter_processes_racing_one_wins_one_conflicts(two_versions):
     loser_err = next(err for code, err in results if code == 3)
     assert "champion is now forecaster-v" in loser_err and "not forecaster-v1 as expected" in loser_err
     winner = next(v for v, (code, _) in zip(("forecaster-v2", "forecaster-v3"), results, strict=True) if code == 0)
-    assert registry.get_champion("forecaster", store_file).version_id == winner
-    assert [r["version_id"] for r in registry.audit_log(store_file)] == ["forecaster-v1", winner]
+    assert versions.get_champion("forecaster", store_file).version_id == winner
+    assert [r["version_id"] for r in versions.audit_log(store_file)] == ["forecaster-v1", winner]

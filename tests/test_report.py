@@ -143,7 +143,7 @@ def test_formula_injection_stays_text(written: dict):
     notes_col = [c.column_letter for c in at_risk[1] if c.value == "notes"][0]
     notes = at_risk[notes_col][1:]
     assert [c.value for c in notes] == [HYPERLINK, "+1", "@SUM(A1)"]
-    # stored as string cells with a quote prefix (core.export's rule), never as formulas
+    # stored as string cells with a quote prefix (core.triage.export's rule), never as formulas
     assert all(c.data_type == "s" and c.quotePrefix for c in notes)
     for sheet in book.worksheets:  # no formula anywhere in the workbook
         for row in sheet.iter_rows():
@@ -273,9 +273,9 @@ def closed_loop_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_closed_loop_week_matches_the_pages_functions(closed_loop_store: Path, tmp_path: Path):
-    from core import triage
+    from core.triage import ranking
 
-    day = triage.latest_list_day(None, closed_loop_store)
+    day = ranking.latest_list_day(None, closed_loop_store)
     assert day is not None
     year, number, _ = day.isocalendar()
     built = report.build_weekly_report(f"{year}-W{number:02d}", closed_loop_store, n_boot=200)
@@ -288,7 +288,7 @@ def test_closed_loop_week_matches_the_pages_functions(closed_loop_store: Path, t
     pd.testing.assert_frame_equal(
         built.tables["forecast_accuracy"],
         accuracy.forecast_accuracy(closed_loop_store, as_of=built.as_of, since=since))
-    shown = pd.concat([triage.read_triage_list(d, closed_loop_store) for d in
+    shown = pd.concat([ranking.read_triage_list(d, closed_loop_store) for d in
                        sorted(set(pd.to_datetime(built.tables["at_risk"]["as_of_date"]).dt.date))])
     assert len(built.tables["at_risk"]) == len(shown) > 0
     assert not shown["held_out"].any()

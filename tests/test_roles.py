@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import roles
+from core.access import roles
 from core.errors import ConfigError
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import roles, worklist
+from core.access import roles
+from core.triage import worklist
 from tests.conftest import REPO_ROOT
 from tests.fixtures_worklist import TODAY, YESTERDAY, demo_daily_store, tiny_store
 from ui import navigation, session

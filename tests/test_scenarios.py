@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
-from core import closed_loop, config, daily, ingest, jobs, registry, scoring, simulate
-from core.gate import GatePolicy
+from core import config
+from core.domain import MODEL_KINDS
+from core.ingest import landing
+from core.jobs import closed_loop, daily, retraining
+from core.registry import versions
+from core.registry.gate import GatePolicy
+from core.scoring import batch
+from core.world import simulate
 
 WORLD_START = date(2026, 6, 1)
 WARM_DAYS = 42  # the world starts empty; the reference weeks must come after its warm-up
@@ -45,21 +51,21 @@ def build_trained_world(root: Path) -> TrainedWorld:
     for i in range(WARM_DAYS):
         closed_loop.advance_world(world, WORLD_START + timedelta(days=i), path)
     closed_loop.save_world(world, closed_loop.world_state_file(path))
-    ingest.ingest_paths([closed_loop.landing_dir(path)], store_path=path)
+    landing.ingest_paths([closed_loop.landing_dir(path)], store_path=path)
     with threadpool_limits(1):
-        jobs.retrain(path, as_of=daily.as_of_instant(next_day - timedelta(days=1)), actor="test",
+        retraining.retrain(path, as_of=daily.as_of_instant(next_day - timedelta(days=1)), actor="test",
                              policy=GatePolicy(auto_promote=True), max_rows=8_000, model_params={"max_iter": 60})
-    for kind in jobs.KINDS:  # a quick model may miss the gate; the tests need a champion either way
-        if registry.get_champion(kind, path) is None:
-            registry.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
+    for kind in MODEL_KINDS:  # a quick model may miss the gate; the tests need a champion either way
+        if versions.get_champion(kind, path) is None:
+            versions.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
                              store_path=path, force=True)
     # The champion's reference sample and drift thresholds, built once here (every copy shares them)
     # exactly as the first daily run would build them.
-    champion = scoring.load_serving(next_day, path)["champion"]
+    champion = batch.load_serving(next_day, path)["champion"]
     with threadpool_limits(1):
-        reference = scoring.load_reference(champion, daily.as_of_instant(next_day), path)
+        reference = batch.load_reference(champion, daily.as_of_instant(next_day), path)
         compared, categorical = daily._drift_columns(champion, reference, reference)
-        scoring.load_calibration(champion, reference, compared, daily.PREDICTION_COLUMNS, categorical,
+        batch.load_calibration(champion, reference, compared, daily.PREDICTION_COLUMNS, categorical,
                                  daily.DailySettings().monitor, path)
     return TrainedWorld(path, next_day)
 

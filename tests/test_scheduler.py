@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core import backup, jobs, logs, scheduler
+from core import logs
 from core.cli import main
-from core.scheduler import DEFAULT_SCHEDULE, ScheduledJob
+from core.jobs import runs
+from core.ops import backup, scheduler
+from core.ops.scheduler import DEFAULT_SCHEDULE, ScheduledJob
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
 
 DAILY = ScheduledJob("daily", ("daily", "--as-of", "{day_before}"), time(6, 0), lock_kind="daily")
@@ -74,7 +76,7 @@ def test_a_skipped_run_stays_due_and_a_failed_one_waits_for_the_next_slot(store_
 
 def test_the_real_daily_command_is_skipped_while_a_daily_run_holds_the_lock(store_file: Path) -> None:
     write_events(store_file, ORDER_WORLD_EVENTS)
-    with jobs.job_run("daily", {"as_of": "2026-03-09"}, store_file):
+    with runs.job_run("daily", {"as_of": "2026-03-09"}, store_file):
         outcomes = scheduler.run_due(datetime(2026, 3, 10, 6, 30), store_file, schedule=[DAILY],
                                      runner=scheduler.inprocess_runner)
     assert [(o.status, o.exit_code) for o in outcomes] == [("skipped", 75)]

@@ -9,26 +9,26 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from core import scoring
 from core.domain import CostAssumptions
 from core.models import estimators
+from core.scoring import batch
 
 
 def test_eta_quantile_is_the_newsvendor_ratio_of_the_costs() -> None:
-    assert scoring.eta_quantile(CostAssumptions()) == pytest.approx(4.0 / 5.5)
-    assert scoring.eta_quantile(CostAssumptions(late_cost_per_day=1.0, early_promise_cost_per_day=1.0)) == 0.5
+    assert batch.eta_quantile(CostAssumptions()) == pytest.approx(4.0 / 5.5)
+    assert batch.eta_quantile(CostAssumptions(late_cost_per_day=1.0, early_promise_cost_per_day=1.0)) == 0.5
 
 
 def test_quantile_hours_interpolate_between_the_forecast_quantiles() -> None:
     scores = pd.DataFrame({"p10_h": [10.0, 0.0], "p50_h": [20.0, 4.0], "p90_h": [60.0, 8.0]})
-    assert scoring.quantile_hours(scores, 0.5).tolist() == [20.0, 4.0]
-    assert scoring.quantile_hours(scores, 0.7).tolist() == pytest.approx([40.0, 6.0])
-    assert scoring.quantile_hours(scores, 0.3).tolist() == pytest.approx([15.0, 2.0])
-    assert scoring.quantile_hours(scores, 0.99).tolist() == [60.0, 8.0]
+    assert batch.quantile_hours(scores, 0.5).tolist() == [20.0, 4.0]
+    assert batch.quantile_hours(scores, 0.7).tolist() == pytest.approx([40.0, 6.0])
+    assert batch.quantile_hours(scores, 0.3).tolist() == pytest.approx([15.0, 2.0])
+    assert batch.quantile_hours(scores, 0.99).tolist() == [60.0, 8.0]
 
 
 def test_feature_groups_keep_sets_together() -> None:
-    groups = scoring.feature_groups(["carrier", "prev_stage_1", "prev_stage_2", "count__placed", "count__packed",
+    groups = batch.feature_groups(["carrier", "prev_stage_1", "prev_stage_2", "count__placed", "count__packed",
                                      "time_in_stage_h", "elapsed_h"])
     assert groups == {
         "recent stages": ["prev_stage_1", "prev_stage_2"],
@@ -41,7 +41,7 @@ def test_feature_groups_keep_sets_together() -> None:
 
 def test_typical_values_are_median_and_mode() -> None:
     reference = pd.DataFrame({"x": [1.0, 2.0, 10.0], "c": ["a", "b", "b"]})
-    assert scoring.typical_values(reference, ["c"], ["x"]) == {"x": 2.0, "c": "b"}
+    assert batch.typical_values(reference, ["c"], ["x"]) == {"x": 2.0, "c": "b"}
 
 
 def toy_classifier() -> object:
@@ -70,7 +70,7 @@ def test_reasons_come_from_the_model_and_name_the_features_that_raise_risk() -> 
         "noise": [0.0, 0.0, 0.0],
     })
     with threadpool_limits(1):
-        reasons = scoring.explain_stuck(model, rows, typical)
+        reasons = batch.explain_stuck(model, rows, typical)
     assert reasons[0][0]["feature"] == "carrier"
     assert reasons[0][0]["value"] == "slow" and reasons[0][0]["typical"] == "fast"
     assert reasons[0][0]["text"].startswith("carrier slow (typical fast) raises the stuck risk by +")
@@ -86,5 +86,5 @@ def test_no_champion_means_nothing_to_serve(store_file) -> None:
 
     with store.connect(store_file):
         pass
-    assert scoring.serving_versions(date(2026, 3, 2), store_file) == {}
-    assert scoring.load_serving(date(2026, 3, 2), store_file) == {}
+    assert batch.serving_versions(date(2026, 3, 2), store_file) == {}
+    assert batch.load_serving(date(2026, 3, 2), store_file) == {}

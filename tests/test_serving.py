@@ -1,4 +1,4 @@
-"""core.serving: stored forecasts, the at-risk list, the champion cache, online scoring = batch scoring.
+"""core.scoring.serving: stored forecasts, the at-risk list, the champion cache, online scoring = batch scoring.
 
 `trained_store` (also used by the API tests) builds, once per session, a small simulated world with
 quickly trained champions and the daily job's tables filled as schema_006 defines them.
@@ -21,8 +21,11 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from core import config, features, models, registry, serving, store
+from core import config, features, store
+from core.domain import MODEL_KINDS
 from core.models import estimators, training
+from core.registry import versions as registry
+from core.scoring import serving
 
 DAYS = 14
 ORDERS_PER_DAY = 60
@@ -64,8 +67,8 @@ def batch_scores(path: Path, as_of_at: datetime) -> pd.DataFrame:
     frame = features.build_prefix_features(path, mode="single", as_of=as_of_at, with_targets=False)
     _, forecaster = registry.load_champion("forecaster", path)
     _, classifier = registry.load_champion("stuck_classifier", path)
-    scores = models.predict_forecast(forecaster, frame)
-    scores["stuck_prob"] = models.predict_stuck(classifier, frame).to_numpy()
+    scores = training.predict_forecast(forecaster, frame)
+    scores["stuck_prob"] = training.predict_stuck(classifier, frame).to_numpy()
     scores["order_id"] = frame["order_id"].to_numpy()
     scores["current_stage"] = frame["current_stage"].to_numpy()
     scores["elapsed_h"] = frame["elapsed_h"].to_numpy()
@@ -75,7 +78,7 @@ def batch_scores(path: Path, as_of_at: datetime) -> pd.DataFrame:
 def _write_daily_tables(path: Path, as_of_at: datetime) -> None:
     """What the daily job writes (schema_006): champion and challenger predictions, the triage list."""
     scores = batch_scores(path, as_of_at).reset_index()
-    versions = {k: registry.get_champion(k, path).version_id for k in registry.KINDS}
+    versions = {k: registry.get_champion(k, path).version_id for k in MODEL_KINDS}
     now = store.utcnow()
 
     def predictions(at: datetime, role: str, shift_h: float) -> pd.DataFrame:

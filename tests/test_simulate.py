@@ -12,11 +12,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from core import simulate
 from core.cli import main
 from core.domain import KNOWN_STAGES, STAGE_RANK
 from core.errors import ConfigError
-from core.simulate import DayFeed, Scenario, World, load_world_config
+from core.world import simulate
+from core.world.simulate import DayFeed, Scenario, World, load_world_config
 
 START = date(2026, 3, 2)  # a Monday, outside the peak season
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import today
+from core.views import today
 from tests.conftest import REPO_ROOT
 from tests.fixtures import write_events
 from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store

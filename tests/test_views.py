@@ -1,4 +1,4 @@
-"""Materialised page views (core.views): a stored view equals the live computation, goes stale as
+"""Materialised page views (core.views.stored): a stored view equals the live computation, goes stale as
 soon as what it was computed from changes, and a broken folder is ignored and rewritten."""
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from core import assumptions, insights, views
-from core.actions import record_action
+from core.access.roles import User
 from core.domain import SEGMENT_COLUMNS
-from core.roles import User
+from core.monitor import assumptions
+from core.triage.actions import record_action
+from core.views import insights
+from core.views import stored as views
 from tests import test_benefits
 from tests.test_accuracy import insert
 
@@ -187,8 +189,8 @@ def _fake_day(as_of: date, *_args: Any, **_kwargs: Any) -> dict[str, Any]:
 
 
 def test_the_daily_command_leaves_the_views_ready(world, monkeypatch, capsys):
-    from core import daily
     from core.cli import main
+    from core.jobs import daily
 
     path, first, last = world
     monkeypatch.setattr(daily, "run_daily", _fake_day)
@@ -198,8 +200,8 @@ def test_the_daily_command_leaves_the_views_ready(world, monkeypatch, capsys):
 
 
 def test_a_failed_refresh_does_not_fail_the_daily_command(world, monkeypatch, caplog):
-    from core import daily
     from core.cli import main
+    from core.jobs import daily
 
     path, first, last = world
 
@@ -214,8 +216,8 @@ def test_a_failed_refresh_does_not_fail_the_daily_command(world, monkeypatch, ca
 
 
 def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(store_file):
-    from core import today
     from core.monitor import alerts
+    from core.views import today
     from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
 
     tiny_store(store_file)

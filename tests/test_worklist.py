@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from core import worklist
+from core.triage import worklist
 from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import config, insights, store, views
+from core import config, store
+from core.views import insights, stored
 
 TTL_S = 600
 
@@ -44,6 +45,6 @@ def process_insights(
     store_path: str, version: float, start: date, as_of: date
 ) -> dict[str, object]:
     """Everything the Process insights page shows for one window, read in one go (the daily job's
-    stored view when current, core.views)."""
-    return views.process_view(start, as_of, store_path)
+    stored view when current, core.views.stored)."""
+    return stored.process_view(start, as_of, store_path)
 

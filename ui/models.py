@@ -9,10 +9,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import job_queue, registry, roles
+from core.access import roles
+from core.domain import MODEL_KINDS
+from core.jobs import queue
+from core.registry import versions as registry
 from ui import data
 
-KINDS: tuple[str, ...] = ("forecaster", "stuck_classifier")
+KINDS = MODEL_KINDS
 RETRAIN_KEY = "retrain_run"
 # metric -> (label, scale, format) shown side by side, in this order
 METRIC_LABELS: dict[str, tuple[str, float, str]] = {
@@ -111,7 +114,7 @@ def backtest_chart(champion: dict[str, Any] | None, challenger: dict[str, Any] |
 def start_retrain(user: roles.User, store_path: str) -> str:
     """The Retrain button's handler: refused unless the role may retrain; the run id (a running one if any)."""
     roles.require(user, "retrain")
-    run_id = job_queue.enqueue_retrain(store_path, actor=user.name)
+    run_id = queue.enqueue_retrain(store_path, actor=user.name)
     st.session_state[RETRAIN_KEY] = run_id
     return run_id
 

@@ -14,9 +14,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import assumptions, job_queue, operations, roles, views
+from core.access import roles
 from core.errors import StoreBusyError
-from core.monitor import alerts, benefits, drift, validity
+from core.jobs import queue
+from core.monitor import alerts, assumptions, benefits, drift, validity
+from core.views import operations, stored
 from ui import data, layout, session
 
 TTL_S = data.TTL_S
@@ -86,8 +88,8 @@ def _as_days(frame: pd.DataFrame, column: str = "as_of_date") -> pd.DataFrame:
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Scoring forecasts against what happened…")
 def accuracy_view(store_path: str, version: float, as_of: date, segment: str) -> dict[str, Any]:
     """Forecast and triage accuracy as of a day: overall, per morning, per level of `segment`
-    (the daily job's stored view when current, core.views)."""
-    return views.accuracy_view(as_of, segment, store_path)
+    (the daily job's stored view when current, core.views.stored)."""
+    return stored.accuracy_view(as_of, segment, store_path)
 
 
 def accuracy_kpis(view: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -175,13 +177,13 @@ def drift_table(rows: pd.DataFrame, day: date) -> pd.DataFrame:
 def report_file(store_path: str, day: date) -> Path | None:
     """The rendered Evidently report of a day, when a job has written it (a Path: st.iframe reads
     a Path as a file, a str as HTML)."""
-    path = job_queue.drift_report_path(day, store_path)
+    path = queue.drift_report_path(day, store_path)
     return path if path.is_file() else None
 
 
 def build_drift_report(store_path: str, day: date) -> str:
     """Start (or join) the background job rendering the day's report; the run id, kept in session_state."""
-    run_id = job_queue.enqueue_drift_report(day, store_path)
+    run_id = queue.enqueue_drift_report(day, store_path)
     st.session_state["drift_report_run"] = run_id
     return run_id
 
@@ -195,7 +197,7 @@ def job_progress(store_path: str, key: str, done_label: str) -> None:
         if run_id is None:
             return
         try:
-            status = job_queue.job_status(run_id, store_path)
+            status = queue.job_status(run_id, store_path)
         except StoreBusyError:
             st.caption("The store is busy with a write — refreshing in a moment.")
             return
@@ -250,8 +252,8 @@ def quality_chart(batches: pd.DataFrame) -> go.Figure:
 
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Comparing segments…")
 def segment_view(store_path: str, version: float, as_of: date) -> pd.DataFrame:
-    """The segment table as of a day (core.monitor.segments.segment_table, stored by core.views)."""
-    return views.segment_view(as_of, store_path)
+    """The segment table as of a day (core.monitor.segments.segment_table, stored by core.views.stored)."""
+    return stored.segment_view(as_of, store_path)
 
 
 def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
@@ -275,8 +277,8 @@ def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
 @st.cache_data(ttl=TTL_S, max_entries=8, show_spinner="Building the benefit ledger…")
 def benefits_view(store_path: str, version: float, as_of: date) -> dict[str, Any]:
     """The ledger (ISO week × metric), the holdout comparison, go-live and the assumption history, as of a day
-    (stored by core.views)."""
-    return views.benefits_view(as_of, store_path)
+    (stored by core.views.stored)."""
+    return stored.benefits_view(as_of, store_path)
 
 
 def ledger_pivot(ledger: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import roles
+from core.access import roles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

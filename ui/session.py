@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import roles
+from core.access import roles
 
 LOCAL_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
 FORBIDDEN_NOTE = "Your role ({role}) does not open this page; ask an admin for a role that does."

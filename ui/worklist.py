@@ -1,5 +1,5 @@
 """Cached reads, widgets and action handlers of the daily-work pages (Today, At-risk list, Order
-lookup). Numbers come from `core.today` / `core.worklist`; actions go through `core.actions`,
+lookup). Numbers come from `core.views.today` / `core.triage.worklist`; actions go through `core.triage.actions`,
 which checks the role on the server whatever the page shows."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import actions, export, roles, today, views, worklist
+from core.access import roles
 from core.errors import JourneyOpsError
+from core.triage import actions, export, worklist
+from core.views import stored, today
 from ui import data, layout
 
 TTL_S = data.TTL_S
@@ -64,8 +66,8 @@ def run_days(store_path: str, version: float) -> list[date]:
 
 @st.cache_data(ttl=TTL_S, max_entries=32, show_spinner=False)
 def today_figures(store_path: str, version: float, as_of: date) -> today.TodayFigures | None:
-    """Today's figures for one day (the daily job's stored view when current, core.views)."""
-    return views.today_view(as_of, store_path)
+    """Today's figures for one day (the daily job's stored view when current, core.views.stored)."""
+    return stored.today_view(as_of, store_path)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ReaderDep, SettingsDep
 from api.schemas import AtRiskOut
-from core import serving
+from core.scoring import serving
 
 router = APIRouter(tags=["triage"])
 

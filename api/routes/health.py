@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import ChampionCacheDep, MetricsDep, SettingsDep
 from api.schemas import Health
-from core import serving
 from core.errors import JourneyOpsError
+from core.scoring import serving
 
 router = APIRouter(tags=["health"])
 

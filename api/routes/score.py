@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import ChampionsDep, ScorerDep, SettingsDep
 from api.schemas import ScoreIn, ScoreOut, ValidationErrorOut
-from core import serving
+from core.scoring import serving
 
 router = APIRouter(tags=["scoring"])
 

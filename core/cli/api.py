@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core import auth
+from core.access import auth
 from core.cli import add_command, print_json
 
 

@@ -118,7 +118,7 @@ def _parse_values(pairs: list[str]) -> dict[str, str | None]:
 def cmd_assumptions(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
-    from core import assumptions
+    from core.monitor import assumptions
 
     kind: Literal["costs", "targets"] = "targets" if args.targets else "costs"
     if args.action == "set":

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _world(args: argparse.Namespace) -> dict[str, Any]:
-    from core import closed_loop
+    from core.jobs import closed_loop
 
     world = closed_loop.load_world(args.store)
     if world is None:
@@ -48,13 +48,13 @@ def _line(day: dict[str, Any]) -> str:
 
 def _refresh_views(args: argparse.Namespace) -> None:
     # The pages' heavy views, ready for the morning (a failure is logged; the pages then compute live).
-    from core import views
+    from core.views import stored
 
-    views.refresh_quietly(args.store)
+    stored.refresh_quietly(args.store)
 
 
 def cmd_daily(args: argparse.Namespace) -> None:
-    from core import closed_loop, daily
+    from core.jobs import closed_loop, daily
 
     as_of = parse_day(args.as_of, "--as-of")
     outcome = daily.run_daily(as_of, args.store, landing_dir=closed_loop.landing_dir(args.store),
@@ -67,7 +67,7 @@ def cmd_daily(args: argparse.Namespace) -> None:
 
 
 def cmd_backfill(args: argparse.Namespace) -> None:
-    from core import closed_loop, daily
+    from core.jobs import closed_loop, daily
 
     days = daily.run_backfill(parse_day(args.start, "--from"), parse_day(args.end, "--to"), args.store,
                               landing_dir=closed_loop.landing_dir(args.store),
@@ -81,18 +81,18 @@ def cmd_backfill(args: argparse.Namespace) -> None:
 
 
 def cmd_triage_list(args: argparse.Namespace) -> None:
-    from core import triage
+    from core.triage import ranking
 
     as_of = parse_day(args.as_of, "--as-of") if args.as_of else None
-    shown = triage.read_triage_list(as_of, args.store)
+    shown = ranking.read_triage_list(as_of, args.store)
     if args.json:
-        print_json(triage.list_records(shown))
+        print_json(ranking.list_records(shown))
         return
     if shown.empty:
         print("no triage list yet: run `python -m core daily --as-of DATE` after a champion is trained")
         return
     print(f"triage list of {shown['as_of_date'].iloc[0]:%Y-%m-%d} ({len(shown)} orders shown)")
-    for row in triage.list_records(shown):
+    for row in ranking.list_records(shown):
         reasons = "; ".join(r["text"] for r in row["reasons"] or []) or "-"
         print(f"{row['rank']:>4}  {row['order_id']}  cost {row['expected_cost']:7.2f}  "
               f"p(stuck) {row['stuck_prob']:.2f}  ETA {str(row['eta_p50_at'])[:16]}  {reasons}")

@@ -61,7 +61,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
-    from core import simulate
+    from core.world import simulate
 
     summary = simulate.simulate_to_dir(
         out_dir=args.out,
@@ -75,19 +75,19 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from core import ingest
+    from core.ingest import landing
 
-    summary = ingest.ingest_paths(args.paths, store_path=args.store)
+    summary = landing.ingest_paths(args.paths, store_path=args.store)
     if args.json:
         print_json(summary)
     else:
-        print(ingest.format_summary(summary))
+        print(landing.format_summary(summary))
 
 
 def cmd_import_log(args: argparse.Namespace) -> None:
-    from core import ingest
+    from core.ingest import landing
 
-    summary = ingest.import_log(
+    summary = landing.import_log(
         args.path,
         store_path=args.store,
         case_col=args.case_col,
@@ -99,11 +99,12 @@ def cmd_import_log(args: argparse.Namespace) -> None:
     if args.json:
         print_json(summary)
     else:
-        print(ingest.format_summary(summary))
+        print(landing.format_summary(summary))
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from core import closed_loop, views
+    from core.jobs import closed_loop
+    from core.views import stored
 
     store_file = config.store_path(args.store)
     if store_file.exists() and not args.fresh:
@@ -112,11 +113,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
         )
     closed_loop.reset_store(store_file)
     # The closed-loop history: static promises, then go-live with a first champion, the model's ETAs
-    # and a simulated triage team, and a drift scenario part-way (see core.closed_loop).
+    # and a simulated triage team, and a drift scenario part-way (see core.jobs.closed_loop).
     outcome = closed_loop.build_demo_history(
         store_file, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed,
         train=not args.skip_training, settings=closed_loop.demo_settings(),
     )
-    views.refresh_quietly(store_file)  # the heavy pages open on stored views
+    stored.refresh_quietly(store_file)  # the heavy pages open on stored views
     print(store.read_status(store_file))
     print_json(outcome)

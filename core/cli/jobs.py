@@ -31,9 +31,9 @@ def parse_instant(text: str | None) -> datetime | None:
 
 
 def cmd_retrain(args: argparse.Namespace) -> None:
-    from core import jobs
+    from core.jobs import retraining
 
-    outcome = jobs.retrain(args.store, as_of=parse_instant(args.as_of), actor=args.actor)
+    outcome = retraining.retrain(args.store, as_of=parse_instant(args.as_of), actor=args.actor)
     if args.json:
         print_json(outcome)
         return

@@ -6,15 +6,16 @@ import argparse
 import os
 from datetime import date, datetime
 
-from core import registry
 from core.cli import add_command, print_json
+from core.domain import MODEL_KINDS
 from core.errors import ConfigError
+from core.registry import versions as registry
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands."""
     p = add_command(subparsers, "models", cmd_models, "registered model versions, their status and metrics")
-    p.add_argument("--kind", choices=registry.KINDS, help="only this kind of model")
+    p.add_argument("--kind", choices=MODEL_KINDS, help="only this kind of model")
     p.add_argument("--json", action="store_true", help="print as JSON")
 
     p = add_command(subparsers, "promote", cmd_promote, "make a version champion (or approve a pending one)")
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print the new champion as JSON")
 
     p = add_command(subparsers, "rollback", cmd_rollback, "put back the previous champion, or the one live on a date")
-    p.add_argument("--kind", choices=registry.KINDS, required=True)
+    p.add_argument("--kind", choices=MODEL_KINDS, required=True)
     p.add_argument("--to-date", metavar="YYYY-MM-DD", help="the version that was champion at the end of this day (UTC)")
     p.add_argument("--reason", required=True, help="why: recorded in the audit log")
     p.add_argument("--actor", default=_default_actor(), help="who (default: $USER or 'cli')")
@@ -41,10 +42,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--actor", default=_default_actor(), help="who (default: $USER or 'cli')")
 
     p = add_command(subparsers, "model-audit", cmd_model_audit, "who changed which champion, when and why")
-    p.add_argument("--kind", choices=registry.KINDS)
+    p.add_argument("--kind", choices=MODEL_KINDS)
     p.add_argument("--json", action="store_true", help="print as JSON")
 
-    # `retrain [--json]` lives in core/cli/jobs.py (core.jobs.retrain): it scores challenger, champion
+    # `retrain [--json]` lives in core/cli/jobs.py (core.jobs.retraining.retrain): it scores challenger, champion
     # and baseline on the same holdout, calls gate.evaluate_gate, then registry.register_and_gate.
 
 

@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_scheduler(args: argparse.Namespace) -> None:
-    from core import scheduler
+    from core.ops import scheduler
 
     logs.configure()
     if args.now and not args.once:
@@ -95,7 +95,7 @@ def _parse_now(text: str | None) -> datetime:
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
-    from core import backup
+    from core.ops import backup
 
     logs.configure()
     if args.keep is not None and not args.stamp:
@@ -110,7 +110,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
-    from core import backup
+    from core.ops import backup
 
     logs.configure()
     outcome = backup.restore_backup(args.path, args.store, force=args.force)
@@ -124,7 +124,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
 def cmd_job_runs(args: argparse.Namespace) -> None:
     import json
 
-    from core import jobs
+    from core.jobs import runs as jobs
 
     runs = jobs.recent_runs(args.kind, args.limit, args.store)
     records = json.loads(runs.to_json(orient="records", date_format="iso"))
@@ -140,7 +140,7 @@ def cmd_job_runs(args: argparse.Namespace) -> None:
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
-    from core import scheduler
+    from core.ops import scheduler
 
     role = args.role or os.environ.get(ROLE_ENV, "job")
     if role in HEALTH_URLS:

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_views(args: argparse.Namespace) -> None:
-    from core import views
+    from core.views import stored as views
 
     if args.action == "list":
         stored = views.stored_views(args.store)

@@ -1,23 +1,2 @@
-"""The model factory's models: features in, fitted Pipelines, evaluations and backtests out."""
-
-from __future__ import annotations
-
-from core.models.training import (
-    TrainingRun,
-    build_training_frame,
-    chronological_split,
-    evaluate_model,
-    predict_forecast,
-    predict_stuck,
-    train_candidates,
-)
-
-__all__ = [
-    "TrainingRun",
-    "build_training_frame",
-    "chronological_split",
-    "evaluate_model",
-    "predict_forecast",
-    "predict_stuck",
-    "train_candidates",
-]
+"""The model factory's models: custom estimators, training and evaluation, metrics, the
+benchmark log and the model report (features in, fitted Pipelines, evaluations and backtests out)."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from core.config import StorePath
 from core.models import benchmark_log, estimators, training
 
 # Published remaining-time MAE (days) under the same hold-out protocol (../shared/data/README.md),
@@ -290,7 +291,7 @@ def render_markdown(figures: dict[str, Any]) -> str:
 
 
 def write_model_report(
-    store_path: str | os.PathLike[str] | None,
+    store_path: StorePath,
     out: str | os.PathLike[str],
     *,
     logs: list[Path] | None = None,

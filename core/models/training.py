@@ -9,24 +9,22 @@ journeys.
 
 from __future__ import annotations
 
-import os
 import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from core import features
-from core.domain import SEGMENT_COLUMNS, CostAssumptions
+from core.config import StorePath
+from core.domain import SEGMENT_COLUMNS, CostAssumptions, ModelKind
 from core.errors import ConfigError
 from core.models import estimators, metrics
 
-StorePath = str | os.PathLike[str] | None
-Kind = Literal["forecaster", "stuck_classifier"]
 SPLIT_FRACTIONS: tuple[float, float, float] = (0.64, 0.16, 0.20)
 DEFAULT_MAX_ROWS = 150_000
 DEFAULT_EMBARGO_H = 7 * 24.0
@@ -207,7 +205,7 @@ def _segment_values(frame: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def evaluate_model(
-    kind: Kind,
+    kind: ModelKind,
     model: Pipeline,
     holdout: pd.DataFrame,
     costs: CostAssumptions = DEFAULT_COSTS,

@@ -10,7 +10,6 @@ stuck probability. Every figure on the Forecast accuracy page comes from a funct
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import date, datetime, time
 
@@ -19,11 +18,10 @@ import numpy as np
 import pandas as pd
 
 from core import domain, store
+from core.config import StorePath
 from core.domain import CostAssumptions
 from core.errors import ConfigError
 from core.models.metrics import DEFAULT_TRIAGE_CAPACITY, forecast_costs
-
-StorePath = str | os.PathLike[str] | None
 
 # The distribution an immature forecast is estimated from: a piecewise-linear quantile function
 # through p10/p50/p90, with tails reaching one half-width beyond p10 (not below 0) and beyond p90.

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 from core.errors import ConfigError
 from core.monitor.drift import DriftResult
 
@@ -320,7 +321,7 @@ def evaluate_rules(results: Mapping[str, Any], rules: Sequence[Rule] = DEFAULT_R
     return [alert for rule in rules for alert in EVALUATORS[rule.name](rule, results, as_of)]
 
 
-def store_alerts(alerts: Iterable[Alert], store_path: str | os.PathLike[str] | None = None) -> list[Alert]:
+def store_alerts(alerts: Iterable[Alert], store_path: StorePath = None) -> list[Alert]:
     """Insert or update alerts by id (keeping a status someone set); the alerts that are new."""
     alerts = list({alert.alert_id: alert for alert in alerts}.values())
     if not alerts:
@@ -350,7 +351,7 @@ def store_alerts(alerts: Iterable[Alert], store_path: str | os.PathLike[str] | N
 
 def read_alerts(
     since: date | None = None,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     status: str | None = None,
 ) -> pd.DataFrame:
     """Stored alerts, newest day first, most severe first within a day."""
@@ -359,7 +360,7 @@ def read_alerts(
     return store.fetch_df("monitor_alerts_read", {"since": since, "status": status}, store_path)
 
 
-def set_alert_status(alert_id: str, status: str, store_path: str | os.PathLike[str] | None = None) -> None:
+def set_alert_status(alert_id: str, status: str, store_path: StorePath = None) -> None:
     """Acknowledge (or reopen) a stored alert."""
     if status not in STATUSES:
         raise ConfigError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
@@ -371,7 +372,7 @@ def set_alert_status(alert_id: str, status: str, store_path: str | os.PathLike[s
         raise ConfigError(f"no alert with id {alert_id}; list them with `python -m core alerts --json`")
 
 
-def read_feed(as_of_at: datetime, store_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def read_feed(as_of_at: datetime, store_path: StorePath = None) -> dict[str, Any]:
     """The `feed` input of the stale_feed rule: the newest event at or before `as_of_at`."""
     row = store.fetch_df("monitor_feed_freshness", {"as_of_at": as_of_at}, store_path).iloc[0]
     last = None if pd.isna(row["last_event_at"]) else pd.Timestamp(row["last_event_at"]).to_pydatetime()
@@ -438,7 +439,7 @@ def post_webhook(
 
 
 def record_delivery(
-    delivery: Delivery, alerts: Sequence[Alert], store_path: str | os.PathLike[str] | None = None
+    delivery: Delivery, alerts: Sequence[Alert], store_path: StorePath = None
 ) -> None:
     """Store the outcome of a webhook post (target host only: a webhook path often carries a secret)."""
     with store.transaction(store_path) as con:
@@ -459,7 +460,7 @@ def record_delivery(
 def notify(
     alerts: Sequence[Alert],
     url: str | None = None,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     timeout: float = 5.0,
     retries: int = 2,
     backoff_s: float = 0.5,

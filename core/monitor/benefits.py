@@ -16,7 +16,6 @@ as they stood at `assumptions_at`; targets sit beside each figure.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from datetime import date, datetime
 
@@ -24,13 +23,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from core import assumptions, domain, store
-from core.assumptions import LOWER_IS_BETTER, BenefitTargets
+from core import domain, store
+from core.config import StorePath
 from core.domain import CostAssumptions
 from core.errors import ConfigError
+from core.monitor import assumptions
 from core.monitor.accuracy import prepare_outcome_tables, resolve_as_of
-
-StorePath = str | os.PathLike[str] | None
+from core.monitor.assumptions import LOWER_IS_BETTER, BenefitTargets
 
 # metric -> unit, in the order the ledger lists them
 LEDGER_METRICS: dict[str, str] = {

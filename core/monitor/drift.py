@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 from core.errors import ConfigError
 
 STATUSES: tuple[str, ...] = ("ok", "drifted", "too_small", "invalid")
@@ -480,7 +481,7 @@ def render_drift_html(snapshot_json: str, path: str | os.PathLike[str]) -> Path:
 def store_drift(
     result: DriftResult,
     as_of: date,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     model_version: str | None = None,
 ) -> None:
     """Replace the day's drift rows and snapshot with this result (re-running a day changes nothing)."""
@@ -511,12 +512,12 @@ def store_drift(
         )
 
 
-def read_drift(since: date | None = None, store_path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+def read_drift(since: date | None = None, store_path: StorePath = None) -> pd.DataFrame:
     """Stored drift rows, one per day and column, oldest first (from `since` if given)."""
     return store.fetch_df("monitor_drift_read", {"since": since}, store_path)
 
 
-def read_snapshot_json(as_of: date, store_path: str | os.PathLike[str] | None = None) -> str | None:
+def read_snapshot_json(as_of: date, store_path: StorePath = None) -> str | None:
     """The stored Evidently snapshot JSON of a day, or None when there is none."""
     found = store.fetch_df("monitor_snapshot_read", {"as_of": as_of}, store_path)
     if found.empty or pd.isna(found.loc[0, "snapshot_json"]):

@@ -11,7 +11,6 @@ For a 0/1 figure (a share) Welch's test is the large-sample two-proportion test.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -20,10 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core.config import StorePath
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
 from core.monitor import accuracy
-
-StorePath = str | os.PathLike[str] | None
 
 MISSING_LEVEL = "(missing)"
 MIN_ORDERS = 30

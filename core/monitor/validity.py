@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 
 MAX_EXAMPLES = 3
 
@@ -86,7 +87,7 @@ def _batch_params(
 
 
 def read_batch_validity(
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     *,
     sources: Iterable[str | os.PathLike[str]] | None = None,
     since: datetime | None = None,
@@ -103,7 +104,7 @@ def read_batch_validity(
     return summary
 
 
-def store_validity(summary: dict[str, Any], as_of: date, store_path: str | os.PathLike[str] | None = None) -> None:
+def store_validity(summary: dict[str, Any], as_of: date, store_path: StorePath = None) -> None:
     """Replace the day's validity rows with this summary (re-running a day changes nothing)."""
     reason_rows = pd.DataFrame(
         [
@@ -135,6 +136,6 @@ def store_validity(summary: dict[str, Any], as_of: date, store_path: str | os.Pa
         con.unregister("validity_reason_rows")
 
 
-def read_validity(since: date | None = None, store_path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+def read_validity(since: date | None = None, store_path: StorePath = None) -> pd.DataFrame:
     """Stored validity, one row per day and reason (a day without failures has one row, reason null)."""
     return store.fetch_df("monitor_validity_read", {"since": since}, store_path)

@@ -1,6 +1,6 @@
 -- Every stall breach visible by $as_of: an order stayed in one stage longer than its limit, and the
 -- breach instant is entering the stage + the limit. The same rule as features_targets.sql (and
--- core.simulate.stuck_orders): configured limits, the 95th percentile of its own dwell times for an
+-- core.world.simulate.stuck_orders): configured limits, the 95th percentile of its own dwell times for an
 -- activity without one, terminal stages never stall, and an open stage counts up to $as_of.
 -- With $listed_only, breaches of the orders in acc_listings only (what the listing outcomes read).
 -- Reads the events itself with only the columns the rule needs, and sorts only the orders it must:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from core import jobs
+from core.jobs import runs
 from tests.browser.test_process_insights_page import chromium_page, serve
 from tests.conftest import REPO_ROOT
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
@@ -33,7 +33,7 @@ def test_the_report_is_built_in_the_background_and_embedded(tmp_path):
         assert page.get_by_test_id("stException").count() == 0
         page.wait_for_timeout(2_000)
         page.screenshot(path=str(SCREENSHOT))
-    run = jobs.recent_runs("drift_report", 1, store).iloc[0]
+    run = runs.recent_runs("drift_report", 1, store).iloc[0]
     assert run["status"] == "succeeded"
     assert (tmp_path / "journeyops_reports" / f"drift_{DAY:%Y-%m-%d}.html").is_file()
     assert DAY == date(2026, 3, 2)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from core import jobs, registry
 from core.cli import main
+from core.jobs import runs as jobs
+from core.registry import versions
 from tests.browser.test_process_insights_page import chromium_page, serve
 from tests.conftest import REPO_ROOT
 
@@ -32,7 +33,7 @@ def untrained_world(folder: Path) -> Path:
 
 def test_retrain_from_the_models_page(tmp_path):
     store = untrained_world(tmp_path)
-    assert registry.list_versions(None, store) == []
+    assert versions.list_versions(None, store) == []
     with serve(store, tmp_path / "server.log") as url, chromium_page() as page:
         page.goto(url, wait_until="domcontentloaded")
         page.get_by_role("heading").first.wait_for(timeout=30_000)
@@ -53,4 +54,4 @@ def test_retrain_from_the_models_page(tmp_path):
     runs = jobs.recent_runs("retrain", 10, store)
     assert runs["status"].tolist() == ["succeeded"]  # three presses, one job
     assert runs.loc[0, "params"] is not None and '"actor": "local"' in runs.loc[0, "params"]
-    assert {v.version_id for v in registry.list_versions(None, store)} == {"forecaster-v1", "stuck_classifier-v1"}
+    assert {v.version_id for v in versions.list_versions(None, store)} == {"forecaster-v1", "stuck_classifier-v1"}

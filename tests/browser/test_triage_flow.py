@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import worklist
+from core.triage import worklist
 from tests.browser.test_process_insights_page import chromium_page, serve
 from tests.conftest import REPO_ROOT
 from tests.fixtures_worklist import demo_daily_store

@@ -9,7 +9,6 @@ Until anything is saved, costs are the defaults of `core.domain.CostAssumptions`
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time
@@ -19,10 +18,10 @@ import duckdb
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 from core.domain import CostAssumptions
 from core.errors import ConfigError
 
-StorePath = str | os.PathLike[str] | None
 Kind = Literal["costs", "targets"]
 
 

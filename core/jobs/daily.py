@@ -28,15 +28,18 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from core import config, features, jobs, scoring, store, triage
+from core import config, features, store
+from core.config import StorePath
 from core.domain import CostAssumptions
 from core.errors import ConfigError
+from core.jobs import retraining, runs
 from core.monitor import alerts as monitor_alerts
 from core.monitor import drift as monitor_drift
 from core.monitor import validity as monitor_validity
-from core.triage import TriageSettings
+from core.scoring import batch
+from core.triage import ranking
+from core.triage.ranking import TriageSettings
 
-StorePath = str | os.PathLike[str] | None
 # Columns that describe the instant rather than the order (constant within one batch): comparing a
 # day's single value with a week of them is not a distribution test, so drift leaves them out.
 CALENDAR_COLUMNS: tuple[str, ...] = ("as_of_weekday", "as_of_hour", "as_of_day_of_year")
@@ -108,21 +111,21 @@ def _ingest(
     as_of: date, store_path: StorePath, landing_dir: Path | None, day_files: Sequence[Path]
 ) -> dict[str, Any]:
     """Load what landed through the as-of day; files of later days wait for their own run."""
-    from core import ingest
+    from core.ingest import landing
 
     paths: list[Path] = list(day_files) or ([landing_dir] if landing_dir is not None and landing_dir.is_dir() else [])
     if not paths:
         return {"files_loaded": 0, "files_already_loaded": 0, "files_rejected": 0, "rows_quarantined": 0}
-    summary = ingest.ingest_paths(
+    summary = landing.ingest_paths(
         paths, store_path=store_path, now=as_of_instant(as_of), raise_on_reject=False, through=as_of
     )
     return {k: summary[k] for k in ("files_loaded", "files_already_loaded", "files_rejected", "rows_quarantined")}
 
 
-def _drift_columns(champion: scoring.ServingModels, reference: pd.DataFrame, open_orders: pd.DataFrame) -> tuple[list[str], list[str]]:
+def _drift_columns(champion: batch.ServingModels, reference: pd.DataFrame, open_orders: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(features, categorical) compared for drift: the classifier's inputs present on both sides,
     without calendar columns and columns constant within each reference instant (they describe the day)."""
-    categorical, numeric = scoring.model_inputs(champion.classifier)
+    categorical, numeric = batch.model_inputs(champion.classifier)
     present = [c for c in categorical + numeric if c in reference.columns and c in open_orders.columns]
     per_instant = reference.groupby("as_of_at")[present].nunique(dropna=False).max() if len(reference) else None
     instant_level = set() if per_instant is None else set(per_instant.index[per_instant <= 1])
@@ -134,7 +137,7 @@ def _drift_columns(champion: scoring.ServingModels, reference: pd.DataFrame, ope
 
 
 def _monitor(
-    champion: scoring.ServingModels | None,
+    champion: batch.ServingModels | None,
     open_orders: pd.DataFrame,
     scores: pd.DataFrame | None,
     settings: DailySettings,
@@ -142,11 +145,11 @@ def _monitor(
 ) -> tuple[monitor_drift.DriftResult | None, dict[str, Any]]:
     if champion is None or open_orders.empty or scores is None:
         return None, {}
-    reference = scoring.load_reference(champion, pd.Timestamp(open_orders["as_of_at"].iloc[0]), store_path)
+    reference = batch.load_reference(champion, pd.Timestamp(open_orders["as_of_at"].iloc[0]), store_path)
     if reference.empty:
         return None, {"drift_skipped": "empty reference sample"}
     compared, categorical = _drift_columns(champion, reference, open_orders)
-    calibrated = scoring.load_calibration(champion, reference, compared, PREDICTION_COLUMNS, categorical,
+    calibrated = batch.load_calibration(champion, reference, compared, PREDICTION_COLUMNS, categorical,
                                           settings.monitor, store_path)
     # Only the compared columns: the drift never reads the others, and a join copies every column.
     current = pd.concat([open_orders[compared], scores[list(PREDICTION_COLUMNS)]], axis=1)
@@ -173,12 +176,12 @@ MIN_SERVED_DAYS = 10
 
 
 def _accuracy_inputs(
-    champion: scoring.ServingModels | None, as_of: date, as_of_at: datetime, store_path: StorePath
+    champion: batch.ServingModels | None, as_of: date, as_of_at: datetime, store_path: StorePath
 ) -> dict[str, Any]:
     """The accuracy and coverage inputs of the decay rules: matured champion forecasts of the last
     two weeks (the accuracy module) against the champion's own holdout MAE from the registry."""
-    from core import registry
     from core.monitor import accuracy
+    from core.registry import versions
 
     if champion is None:
         return {}
@@ -196,7 +199,7 @@ def _accuracy_inputs(
     inputs: dict[str, Any] = {
         "coverage": {"coverage": realised["coverage_80_pct"] / 100.0, "nominal": 0.8, "subject": subject},
     }
-    reference_mae = registry.get_version(champion.forecaster_version, store_path).metrics.get("mae_days")
+    reference_mae = versions.get_version(champion.forecaster_version, store_path).metrics.get("mae_days")
     if reference_mae:
         inputs["accuracy"] = {"mae_days": realised["mae_h"] / 24.0, "reference_mae_days": float(reference_mae),
                               "subject": subject}
@@ -204,7 +207,7 @@ def _accuracy_inputs(
 
 
 def _retrain_reason(
-    alerts: Sequence[monitor_alerts.Alert], champion: scoring.ServingModels | None, as_of_at: datetime,
+    alerts: Sequence[monitor_alerts.Alert], champion: batch.ServingModels | None, as_of_at: datetime,
     settings: DailySettings, store_path: StorePath,
 ) -> str | None:
     if champion is None:
@@ -215,10 +218,10 @@ def _retrain_reason(
             return "alert: " + ", ".join(fired)
     # Age of the newest training, not the champion's: a challenger awaiting approval already holds
     # the fresh data, so the schedule must not start another retrain every day until it is promoted.
-    from core import registry
+    from core.registry import versions
 
-    newest = registry.list_versions("stuck_classifier", store_path)[-1].version_id
-    trained_until = scoring.training_end(newest, store_path)
+    newest = versions.list_versions("stuck_classifier", store_path)[-1].version_id
+    trained_until = batch.training_end(newest, store_path)
     if trained_until is not None and settings.retrain_every_days > 0:
         age_days = (as_of_at - trained_until).days
         if age_days >= settings.retrain_every_days:
@@ -248,7 +251,7 @@ def _compute_day(
 ) -> DayOutput:
     as_of_at = as_of_instant(as_of)
     now = store.utcnow()
-    serving = scoring.load_serving(as_of, store_path)
+    serving = batch.load_serving(as_of, store_path)
     champion = serving.get("champion")
     predictions: list[pd.DataFrame] = []
     listed = pd.DataFrame()
@@ -264,30 +267,30 @@ def _compute_day(
             open_orders = open_orders.sort_values("order_id", kind="stable")
         open_orders = open_orders.reset_index(drop=True)
         for role, models in serving.items():
-            role_scores = scoring.score_frame(open_orders, models)
-            predictions.append(scoring.prediction_rows(open_orders, role_scores, models, as_of, as_of_at, now))
+            role_scores = batch.score_frame(open_orders, models)
+            predictions.append(batch.prediction_rows(open_orders, role_scores, models, as_of, as_of_at, now))
             if role == "champion":
                 champion_scores = role_scores
     if champion is not None and champion_scores is not None and len(open_orders):
         # Only the rows that can make the list are joined with their scores (not a copy of every open order).
-        candidates = triage.shortlist(open_orders, champion_scores, settings.costs, settings.triage)
-        listed = triage.build_triage_list(candidates, settings.costs, settings.triage)
-        reference = scoring.load_reference(champion, as_of_at, store_path)
-        categorical, numeric = scoring.model_inputs(champion.classifier)
-        typical = scoring.typical_values(reference, categorical, numeric)
-        reasons = scoring.explain_stuck(champion.classifier, listed, typical)
+        candidates = ranking.shortlist(open_orders, champion_scores, settings.costs, settings.triage)
+        listed = ranking.build_triage_list(candidates, settings.costs, settings.triage)
+        reference = batch.load_reference(champion, as_of_at, store_path)
+        categorical, numeric = batch.model_inputs(champion.classifier)
+        typical = batch.typical_values(reference, categorical, numeric)
+        reasons = batch.explain_stuck(champion.classifier, listed, typical)
         listed["reasons"] = [json.dumps(r) for r in reasons]
         for p in ("p10", "p50", "p90"):
             listed[f"eta_{p}_at"] = pd.Timestamp(as_of_at) + pd.to_timedelta(listed[f"{p}_h"], unit="h")
         listed["as_of_date"] = as_of
         listed["created_at"] = now
         if simulate_triage:
-            actions = triage.simulated_actions(listed, as_of, as_of_at, settings.triage)
-        q = scoring.eta_quantile(settings.costs)
+            actions = ranking.simulated_actions(listed, as_of, as_of_at, settings.triage)
+        q = batch.eta_quantile(settings.costs)
         eta_rows = pd.DataFrame({
             "order_id": open_orders["order_id"].to_numpy(),
             "shown_from": as_of + timedelta(days=1),
-            "eta_at": pd.Timestamp(as_of_at) + pd.to_timedelta(scoring.quantile_hours(champion_scores, q), unit="h"),
+            "eta_at": pd.Timestamp(as_of_at) + pd.to_timedelta(batch.quantile_hours(champion_scores, q), unit="h"),
             "version": champion.forecaster_version,
         })
     drift, drift_figures = _monitor(champion, open_orders, champion_scores, settings, store_path)
@@ -367,7 +370,7 @@ def write_day(day: DayOutput, store_path: StorePath = None) -> None:
     with store.transaction(store_path) as con:
         con.execute(store.load_sql("scoring_delete_day"), {"as_of_date": d})
         con.execute(store.load_sql("triage_delete_day"), {"as_of_date": d})
-        con.execute(store.load_sql("triage_delete_sim_actions"), {"as_of_date": d, "actor": triage.SIM_ACTOR})
+        con.execute(store.load_sql("triage_delete_sim_actions"), {"as_of_date": d, "actor": ranking.SIM_ACTOR})
         con.execute(store.load_sql("daily_eta_delete"), {"as_of_date": d, "next_date": d + timedelta(days=1)})
         con.execute(store.load_sql("daily_summary_delete"), {"as_of_date": d})
         con.execute(store.load_sql("monitor_drift_delete"), {"as_of": d})
@@ -452,13 +455,13 @@ def run_daily(
     """Run the daily cycle for `as_of` under the `daily` lock; the day's summary (plus run id and
     retrain outcome). With a simulated `world`, first step it through the day (closed loop: it is told
     the ETAs shown and the orders triage worked) and let the simulated team work the new list."""
-    from core import closed_loop
+    from core.jobs import closed_loop
 
     settings = settings or DailySettings()
     if store.utcnow().date() < as_of and world is None:
         raise ConfigError(f"--as-of {as_of} is in the future; a daily run works on a day that has ended")
     started = time.perf_counter()
-    with jobs.job_run("daily", {"as_of": as_of.isoformat()}, store_path) as run:
+    with runs.job_run("daily", {"as_of": as_of.isoformat()}, store_path) as run:
         rerun = config.store_path(store_path).exists() and _day_done(as_of, store_path)
         day_files: list[Path] = []
         if world is not None:
@@ -488,7 +491,7 @@ def run_daily(
 
 def start_retrain(as_of: date, store_path: StorePath, settings: DailySettings, reason: str) -> dict[str, Any]:
     """Retrain through the model factory on what was known at the end of `as_of`."""
-    outcome = jobs.retrain(
+    outcome = retraining.retrain(
         store_path, as_of=as_of_instant(as_of), actor=f"daily ({reason})",
         max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
     )
@@ -512,7 +515,7 @@ def run_backfill(
         raise ConfigError(f"backfill: --to {end} is before --from {start}; give the range oldest first")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     outcomes: list[dict[str, Any]] = []
-    with jobs.job_run("backfill", {"from": start.isoformat(), "to": end.isoformat()}, store_path) as run:
+    with runs.job_run("backfill", {"from": start.isoformat(), "to": end.isoformat()}, store_path) as run:
         for day in tqdm(days, desc="backfill", unit="day", file=sys.stderr, disable=not progress):
             outcomes.append(run_daily(day, store_path, world=world, world_state=world_state,
                                       landing_dir=landing_dir, settings=settings, retrain=retrain))

@@ -1,10 +1,10 @@
 """Jobs started from the dashboard: a detached subprocess running the same code as the CLI.
 
 The page never trains or renders in its own thread. `enqueue_*` starts `python -m core ...` in a new
-session and returns the id of the run that holds the job's lock; `core.jobs.job_run`'s lock makes a
+session and returns the id of the run that holds the job's lock; `core.jobs.runs.job_run`'s lock makes a
 second start a no-op, and a start while a run is going returns that run's id (a double click is the
 same job). The page polls `job_status` for progress.
-Run a job by hand: `python -m core.job_queue drift-report --store S --as-of 2026-03-10`.
+Run a job by hand: `python -m core.jobs.queue drift-report --store S --as-of 2026-03-10`.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from core import config, jobs, store
+from core import config, store
+from core.config import StorePath
 from core.errors import JourneyOpsError
+from core.jobs import runs
 
-StorePath = str | os.PathLike[str] | None
 START_TIMEOUT_S = 60.0
 POLL_S = 0.1
 # Before a kind has a finished run to time itself by, progress is estimated against this many seconds.
@@ -84,7 +85,7 @@ def running_run(kind: str, store_path: StorePath = None) -> str | None:
     running = store.fetch_df("jobs_running", {"kind": kind}, store_path)
     for row in running.itertuples():
         # a run whose process died on this host no longer holds the lock (the next claim abandons it)
-        if row.host != _HOST or jobs._process_alive(int(row.pid)):
+        if row.host != _HOST or runs._process_alive(int(row.pid)):
             return str(row.run_id)
     return None
 
@@ -139,7 +140,7 @@ def enqueue_retrain(store_path: StorePath = None, actor: str = "dashboard") -> s
 def enqueue_drift_report(as_of: date, store_path: StorePath = None) -> str:
     """Render the day's stored Evidently snapshot to HTML in a background job; the run id."""
     path = config.store_path(store_path)
-    argv = ["core.job_queue", "drift-report", "--store", str(path), "--as-of", as_of.isoformat()]
+    argv = ["core.jobs.queue", "drift-report", "--store", str(path), "--as-of", as_of.isoformat()]
     return enqueue("drift_report", argv, path)
 
 
@@ -178,12 +179,12 @@ def render_drift_report(as_of: date, store_path: StorePath = None) -> Path:
     from core.monitor import drift
 
     path = config.store_path(store_path)
-    with jobs.job_run("drift_report", {"as_of": as_of}, path) as run:
-        jobs.report_progress(run, 0.1, "reading the stored snapshot", path)
+    with runs.job_run("drift_report", {"as_of": as_of}, path) as run:
+        runs.report_progress(run, 0.1, "reading the stored snapshot", path)
         snapshot = drift.read_snapshot_json(as_of, path)
         if snapshot is None:
             raise JobStartError(f"no drift snapshot for {as_of}; the daily run of that day writes one")
-        jobs.report_progress(run, 0.4, "rendering Evidently's report", path)
+        runs.report_progress(run, 0.4, "rendering Evidently's report", path)
         # written aside, then moved: a page never shows a half-written file
         target = drift_report_path(as_of, path)
         partial = drift.render_drift_html(snapshot, target.with_suffix(".partial"))
@@ -193,8 +194,8 @@ def render_drift_report(as_of: date, store_path: StorePath = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m core.job_queue drift-report --store S --as-of DAY`: the background jobs' entry point."""
-    parser = argparse.ArgumentParser(prog="python -m core.job_queue")
+    """`python -m core.jobs.queue drift-report --store S --as-of DAY`: the background jobs' entry point."""
+    parser = argparse.ArgumentParser(prog="python -m core.jobs.queue")
     sub = parser.add_subparsers(dest="command", required=True)
     report = sub.add_parser("drift-report", help="render a day's Evidently drift report to HTML")
     report.add_argument("--store", required=True)

@@ -5,7 +5,7 @@ The schedule is data (`ScheduledJob`: a CLI command, a UTC time of day, optional
 - a job is due when its latest slot at or before `now` has not been run yet;
 - a missed slot is caught up once: after a scheduler outage of N days the job runs for the latest
   slot only (not N times), and a warning names how many were missed and how to fill them;
-- a command that exits 75 (EX_TEMPFAIL: its `core.jobs.job_run` lock raised `JobAlreadyRunningError`,
+- a command that exits 75 (EX_TEMPFAIL: its `core.jobs.runs.job_run` lock raised `JobAlreadyRunningError`,
   or the store was busy) is skipped and stays due, so it runs at the next tick once the other run is
   done; any other failure is logged and not retried before the next slot;
 - every run is logged as JSON with its own run id, which the command inherits ($JOURNEYOPS_RUN_ID).
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from core import config, logs
+from core.config import StorePath
 from core.errors import ConfigError, JourneyOpsError
 
 EX_TEMPFAIL = 75  # exit code of JobAlreadyRunningError and StoreBusyError: try again later
@@ -186,7 +187,7 @@ def inprocess_runner(argv: Sequence[str], run_id: str) -> int:
 
 def run_due(
     now: datetime,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     *,
     schedule: Sequence[ScheduledJob] = DEFAULT_SCHEDULE,
     runner: Runner | None = None,
@@ -280,7 +281,7 @@ def _beat(path: Path, stop: threading.Event, every_s: float) -> None:
 
 
 def run_forever(
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     *,
     schedule: Sequence[ScheduledJob] = DEFAULT_SCHEDULE,
     runner: Runner | None = None,

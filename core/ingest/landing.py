@@ -47,8 +47,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from core import domain, store, xes
+from core import domain, store
+from core.config import StorePath
 from core.errors import ConfigError, ContractError
+from core.ingest import xes
 
 PathLike = str | os.PathLike[str]
 
@@ -455,7 +457,7 @@ def _file_summary(path: Path, kind: str, **counts: Any) -> dict[str, Any]:
 
 
 def _load_landing_batch(
-    store_path: PathLike | None, kind: str, prepared: Sequence[_PreparedFile], latest_allowed_at: datetime
+    store_path: StorePath, kind: str, prepared: Sequence[_PreparedFile], latest_allowed_at: datetime
 ) -> list[dict[str, Any]]:
     """Check and insert prepared files of one kind in ONE short write transaction; per-file summaries."""
     with store.transaction(store_path) as con:
@@ -532,7 +534,7 @@ def _prepare_landing(path: Path, sha256: str, direct_ok: bool = True) -> _Prepar
 
 
 def _load_landing_batch_safely(
-    store_path: PathLike | None,
+    store_path: StorePath,
     kind: str,
     prepared: Sequence[_PreparedFile],
     latest_allowed_at: datetime,
@@ -603,7 +605,7 @@ def _guarded(work: Any, *args: Any) -> Any:
 def ingest_paths(
     paths: Sequence[PathLike],
     *,
-    store_path: PathLike | None = None,
+    store_path: StorePath = None,
     now: datetime | None = None,
     raise_on_reject: bool = True,
     through: date | None = None,
@@ -691,7 +693,7 @@ def ingest_paths(
     return summary
 
 
-def ingest_file(path: PathLike, *, store_path: PathLike | None = None, now: datetime | None = None) -> dict[str, Any]:
+def ingest_file(path: PathLike, *, store_path: StorePath = None, now: datetime | None = None) -> dict[str, Any]:
     """Load one landing file in one transaction; raises ContractError (writing nothing) if it breaks the contract."""
     source = Path(path)
     landing_kind(source)
@@ -776,7 +778,7 @@ def _as_text(values: pd.Series) -> pa.Array:
 def import_log(
     path: PathLike,
     *,
-    store_path: PathLike | None = None,
+    store_path: StorePath = None,
     case_col: str | None = None,
     activity_col: str | None = None,
     time_col: str | None = None,

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core import config, logs, store
+from core.config import StorePath
 from core.errors import JourneyOpsError, StoreMissingError
 
 FORMAT = "journeyops-backup"
@@ -59,7 +60,7 @@ def _stamp(now: datetime) -> str:
 
 
 def _world_state(store_file: Path) -> Path:
-    # Same place as core.closed_loop.world_state_file, without importing the simulator here.
+    # Same place as core.jobs.closed_loop.world_state_file, without importing the simulator here.
     return store_file.with_name(f"{store_file.stem}_world.npz")
 
 
@@ -105,7 +106,7 @@ def _target_folder(out: Path, stamped: bool, now: datetime) -> Path:
 
 def create_backup(
     out: str | os.PathLike[str],
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     *,
     stamped: bool = False,
     keep: int | None = None,
@@ -113,7 +114,7 @@ def create_backup(
 ) -> dict[str, Any]:
     """Write a consistent backup of the store, its models and world state to `out` (or a dated folder
     in it when `stamped`); returns the manifest plus `path`. `keep` prunes older dated backups."""
-    from core import jobs
+    from core.jobs import runs
 
     store_file = config.store_path(store_path)
     if not store_file.exists():
@@ -124,7 +125,7 @@ def create_backup(
     staging.mkdir(parents=True)
     models_dir = config.models_dir(store_file)
     try:
-        with jobs.job_run("backup", {"out": str(target)}, store_file) as run:
+        with runs.job_run("backup", {"out": str(target)}, store_file) as run:
             files: dict[str, dict[str, Any]] = {}
             # Holding a write connection is holding DuckDB's file lock: nobody writes while we copy.
             with store.connect(store_file) as con:
@@ -291,7 +292,7 @@ def _refuse_if_busy(store_file: Path, force: bool) -> None:
 
 def restore_backup(
     path: str | os.PathLike[str],
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     *,
     force: bool = False,
     now: datetime | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from core import config, store
+from core.config import StorePath
 
-StorePath = str | os.PathLike[str] | None
 QUARANTINE_SAMPLE = 200
 
 
@@ -56,6 +55,6 @@ def format_bytes(size: float) -> str:
 
 def recent_runs(store_path: StorePath = None, limit: int = 50) -> pd.DataFrame:
     """Grain: job run — the latest `limit` runs of every kind, newest first, with duration_s."""
-    from core import jobs
+    from core.jobs import runs
 
-    return jobs.recent_runs(None, limit, store_path)
+    return runs.recent_runs(None, limit, store_path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,9 +18,8 @@ import duckdb
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 from core.errors import ConfigError, JourneyOpsError
-
-StorePath = str | os.PathLike[str] | None
 
 # Each role may do what the roles before it may: a scorer can read, an admin can score.
 ROLES: tuple[str, ...] = ("reader", "scorer", "admin")

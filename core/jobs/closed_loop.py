@@ -19,10 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from core import config, simulate, store
+from core import config, store
+from core.config import StorePath
+from core.domain import MODEL_KINDS
 from core.errors import ConfigError
+from core.jobs import retraining
+from core.world import simulate
 
-StorePath = str | os.PathLike[str] | None
 FEED_SCHEMAS = (
     ("orders", simulate.ORDERS_SCHEMA),
     ("events", simulate.EVENTS_SCHEMA),
@@ -107,11 +110,10 @@ def reset_store(store_file: Path) -> None:
     """Remove a store, its models, world state and landing files (demo --fresh)."""
     import shutil
 
-    from core import jobs
 
     store_file.unlink(missing_ok=True)
     store_file.with_name(store_file.name + ".wal").unlink(missing_ok=True)
-    for kind in jobs.KINDS:
+    for kind in MODEL_KINDS:
         shutil.rmtree(config.models_dir(store_file) / kind, ignore_errors=True)
     shutil.rmtree(config.models_dir(store_file) / "reference", ignore_errors=True)
     world_state_file(store_file).unlink(missing_ok=True)
@@ -125,7 +127,7 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
 
     from tqdm import tqdm
 
-    from core import ingest
+    from core.ingest import landing
 
     folder = landing_dir(store_file)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -134,7 +136,7 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
         folder.mkdir(parents=True, exist_ok=True)
         for path, (kind, schema) in zip(day_files(folder, day), FEED_SCHEMAS, strict=True):
             simulate.write_parquet(getattr(feed, kind), schema, path)
-    ingest.ingest_paths([folder], store_path=store_file, through=last)
+    landing.ingest_paths([folder], store_path=store_file, through=last)
     with store.transaction(store_file) as con:
         con.execute(store.load_sql("daily_eta_insert_static"), {"from_date": first, "to_date": last})
 
@@ -142,7 +144,7 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
 def demo_settings() -> Any:
     """Daily settings of the demo: retrains bounded in rows and boosting rounds, so the whole history
     builds within its budget; no scheduled retrain within the demo's weeks after go-live."""
-    from core import daily
+    from core.jobs import daily
 
     return daily.DailySettings(retrain_max_rows=20_000, retrain_params={"max_iter": 100},
                                retrain_every_days=21, notify=False)
@@ -168,8 +170,8 @@ def build_demo_history(
     stays pre-model."""
     from dataclasses import replace
 
-    from core import daily, jobs
-    from core.gate import load_gate_policy
+    from core.jobs import daily
+    from core.registry.gate import load_gate_policy
 
     if days < 2:
         raise ConfigError(f"demo: --days must be at least 2, got {days}")
@@ -196,7 +198,7 @@ def build_demo_history(
     if not train:
         return outcome
     policy = replace(load_gate_policy(), auto_promote=True)
-    trained = jobs.retrain(
+    trained = retraining.retrain(
         store_file, as_of=daily.as_of_instant(go_live - timedelta(days=1)), actor="demo go-live",
         policy=policy, max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
     )

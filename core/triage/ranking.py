@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 from core.domain import CostAssumptions
 from core.errors import ConfigError
 from core.models.metrics import DEFAULT_TRIAGE_CAPACITY
@@ -154,7 +154,7 @@ def simulated_actions(
     })
 
 
-def latest_list_day(as_of: date | None = None, store_path: str | os.PathLike[str] | None = None) -> date | None:
+def latest_list_day(as_of: date | None = None, store_path: StorePath = None) -> date | None:
     """The newest day with a triage list on or before `as_of` (any day when None)."""
     found = store.fetch_df("triage_latest_day", {"as_of_date": as_of}, store_path)
     value = found.loc[0, "as_of_date"] if len(found) else None
@@ -163,7 +163,7 @@ def latest_list_day(as_of: date | None = None, store_path: str | os.PathLike[str
 
 def read_triage_list(
     as_of: date | None = None,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     *,
     include_held_out: bool = False,
 ) -> pd.DataFrame:

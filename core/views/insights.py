@@ -8,7 +8,6 @@ figure for an earlier day is what the page would have shown on that day.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -18,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from core import domain, store
+from core.config import StorePath
 
 # An activity of an imported log ends its case when it is the last event in this share of its
 # occurrences ("Closed" in the helpdesk log is last in 99.96% of them).
@@ -26,7 +26,6 @@ TOP_PATHS = 10
 # A week's median over fewer dwells than this is too noisy to compare with the usual one.
 MIN_DWELLS_FOR_COMPARISON = 5
 
-StorePath = str | os.PathLike[str] | None
 
 DWELL_COLUMNS = [
     "stage", "dwells", "p05_h", "p25_h", "median_h", "p75_h", "p95_h", "mean_h", "total_h",

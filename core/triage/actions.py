@@ -4,15 +4,16 @@ who and when, and idempotent so a double click records one action."""
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core import roles, store, triage, worklist
+from core import store
+from core.access import roles
+from core.config import StorePath
 from core.errors import ConfigError
+from core.triage import ranking, worklist
 
-StorePath = str | os.PathLike[str] | None
-ACTIONS: tuple[str, ...] = triage.ACTIONS
+ACTIONS: tuple[str, ...] = ranking.ACTIONS
 MAX_NOTE_CHARS = 500
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import roles
+from core.access import roles
 from core.errors import ConfigError
 
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,10 +26,11 @@ import duckdb
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from core import config, domain, features, registry, store
+from core import config, domain, features, store
+from core.config import StorePath
+from core.domain import MODEL_KINDS
 from core.errors import JourneyOpsError
-
-StorePath = str | os.PathLike[str] | None
+from core.registry import versions as registry
 
 ORDER_FIELDS: tuple[str, ...] = (
     "placed_at",
@@ -124,7 +124,7 @@ class ChampionCache:
                 return self._champions
             versions = self.current_versions()
             self._checked_at = now
-            missing = [k for k in registry.KINDS if k not in versions]
+            missing = [k for k in MODEL_KINDS if k not in versions]
             if missing:
                 raise ServingUnavailableError(
                     f"no {' and no '.join(missing)} champion in the store yet; train one with `python -m core retrain`"
@@ -433,14 +433,14 @@ def _threadpools() -> ThreadpoolController:
 
 def predict_frame(frame: pd.DataFrame, champions: Champions) -> pd.DataFrame:
     """Forecasts and stuck probabilities of feature rows: what the batch computes, per row."""
-    from core import models
+    from core.models import training
 
     frame = _complete_counts(frame, frame.attrs.get("batch_count_columns", ()))
     # One thread: a few rows gain nothing from OpenMP, whose spinning workers (per request thread)
     # fight the server's other requests for the cores; measured 4 s instead of 0.06 s on a busy box.
     with _threadpools().limit(limits=1):
-        quantiles = models.predict_forecast(champions.forecaster, frame)
-        stuck = models.predict_stuck(champions.classifier, frame)
+        quantiles = training.predict_forecast(champions.forecaster, frame)
+        stuck = training.predict_stuck(champions.classifier, frame)
     out = frame[["order_id", "as_of_at", "current_stage", "elapsed_h"]].copy()
     out[["p10_h", "p50_h", "p90_h"]] = quantiles[["p10_h", "p50_h", "p90_h"]]
     out["stuck_prob"] = stuck.to_numpy()

@@ -36,9 +36,10 @@ import duckdb
 import pandas as pd
 
 from core import config, store
-from core.artifacts import load_artifact, save_artifact
+from core.config import StorePath
 from core.errors import JourneyOpsError
-from core.gate import GateDecision
+from core.registry.artifacts import load_artifact, save_artifact
+from core.registry.gate import GateDecision
 
 KINDS: tuple[str, ...] = ("forecaster", "stuck_classifier")
 STATUSES: tuple[str, ...] = ("candidate", "pending_approval", "champion", "retired", "rejected")
@@ -115,14 +116,14 @@ class ModelVersion:
 # ---------------------------------------------------------------- reading
 
 
-def list_versions(kind: str | None = None, store_path: str | os.PathLike[str] | None = None) -> list[ModelVersion]:
+def list_versions(kind: str | None = None, store_path: StorePath = None) -> list[ModelVersion]:
     """Every registered version (of one kind, or all), oldest first within each kind."""
     if kind is not None:
         _check_kind(kind)
     return [_version_from_row(r) for r in _read("registry_versions", {"kind": kind}, store_path)]
 
 
-def get_version(version_id: str, store_path: str | os.PathLike[str] | None = None) -> ModelVersion:
+def get_version(version_id: str, store_path: StorePath = None) -> ModelVersion:
     """One version by id; UnknownVersionError if there is none."""
     rows = _read("registry_version", {"version_id": version_id}, store_path)
     if not rows:
@@ -133,25 +134,25 @@ def get_version(version_id: str, store_path: str | os.PathLike[str] | None = Non
     return _version_from_row(rows[0])
 
 
-def get_champion(kind: str, store_path: str | os.PathLike[str] | None = None) -> ModelVersion | None:
+def get_champion(kind: str, store_path: StorePath = None) -> ModelVersion | None:
     """The champion version of a kind, or None before the first promotion."""
     _check_kind(kind)
     rows = _read("registry_champion", {"kind": kind}, store_path)
     return get_version(rows[0]["version_id"], store_path) if rows else None
 
 
-def artifact_file(version: ModelVersion, store_path: str | os.PathLike[str] | None = None) -> Path:
+def artifact_file(version: ModelVersion, store_path: StorePath = None) -> Path:
     """Where a version's artifact lives on disk."""
     return config.models_dir(config.store_path(store_path)) / version.artifact_path
 
 
-def load_version(version_id: str, store_path: str | os.PathLike[str] | None = None) -> tuple[ModelVersion, Any]:
+def load_version(version_id: str, store_path: StorePath = None) -> tuple[ModelVersion, Any]:
     """A version and its model, loaded through the checksum and type allow-list."""
     version = get_version(version_id, store_path)
     return version, load_artifact(artifact_file(version, store_path), version.artifact_sha256)
 
 
-def load_champion(kind: str, store_path: str | os.PathLike[str] | None = None) -> tuple[ModelVersion, Any]:
+def load_champion(kind: str, store_path: StorePath = None) -> tuple[ModelVersion, Any]:
     """The champion of a kind and its model; NoChampionError before the first promotion."""
     champion = get_champion(kind, store_path)
     if champion is None:
@@ -162,7 +163,7 @@ def load_champion(kind: str, store_path: str | os.PathLike[str] | None = None) -
     return champion, load_artifact(artifact_file(champion, store_path), champion.artifact_sha256)
 
 
-def audit_log(store_path: str | os.PathLike[str] | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+def audit_log(store_path: StorePath = None, kind: str | None = None) -> list[dict[str, Any]]:
     """Every promote, rollback and reject, oldest first: who, when, why, metrics, previous champion, gate."""
     if kind is not None:
         _check_kind(kind)
@@ -188,7 +189,7 @@ def register_version(
     metrics: Mapping[str, Any],
     backtest: Any,
     evaluation: Mapping[str, Any] | None,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
 ) -> ModelVersion:
     """Save the model's artifact, then record it as the next `candidate` version of its kind."""
     _check_kind(kind)
@@ -237,7 +238,7 @@ def promote(
     actor: str,
     reason: str,
     expected_champion: str | None,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
     gate_decision: GateDecision | None = None,
     force: bool = False,
 ) -> ModelVersion:
@@ -284,7 +285,7 @@ def rollback(
     actor: str,
     reason: str,
     to_date: date | None = None,
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
 ) -> ModelVersion:
     """Put back the champion the current one replaced, or the version that was live at the end of `to_date`."""
     _check_kind(kind)
@@ -308,7 +309,7 @@ def rollback(
 
 
 def reject(
-    version_id: str, *, actor: str, reason: str, store_path: str | os.PathLike[str] | None = None
+    version_id: str, *, actor: str, reason: str, store_path: StorePath = None
 ) -> ModelVersion:
     """A person declines a version awaiting approval (or a candidate); audited."""
     _check_actor_reason(actor, reason)
@@ -328,7 +329,7 @@ def record_gate(
     *,
     expected_champion: str | None,
     actor: str = "gate",
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
 ) -> ModelVersion:
     """Act on a gate decision: promote (passed, auto-promotion on), await approval (passed) or reject (failed)."""
     if decision.action == "promote":
@@ -356,7 +357,7 @@ def register_and_gate(
     decision: GateDecision,
     expected_champion: str | None,
     actor: str = "retrain",
-    store_path: str | os.PathLike[str] | None = None,
+    store_path: StorePath = None,
 ) -> ModelVersion:
     """Register a trained challenger, then act on its gate decision (what `retrain` does per model)."""
     version = register_version(
@@ -372,7 +373,7 @@ def register_and_gate(
 
 
 @contextmanager
-def _write_transaction(store_path: str | os.PathLike[str] | None) -> Iterator[duckdb.DuckDBPyConnection]:
+def _write_transaction(store_path: StorePath) -> Iterator[duckdb.DuckDBPyConnection]:
     with _WRITE_LOCK:
         try:
             with store.transaction(store_path) as con:
@@ -442,7 +443,7 @@ def _insert_audit(
 
 
 def _set_gate(
-    version_id: str, status: str, decision: GateDecision, store_path: str | os.PathLike[str] | None
+    version_id: str, status: str, decision: GateDecision, store_path: StorePath
 ) -> ModelVersion:
     with _write_transaction(store_path) as con:
         con.execute(
@@ -453,7 +454,7 @@ def _set_gate(
 
 
 def _rollback_target(
-    kind: str, current: str, to_date: date | None, store_path: str | os.PathLike[str] | None
+    kind: str, current: str, to_date: date | None, store_path: StorePath
 ) -> str:
     if to_date is None:
         rows = _read("registry_promoted_from", {"version_id": current}, store_path)
@@ -486,7 +487,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql_name: str, params: Mapping[str, An
     return con.execute(store.load_sql(sql_name), dict(params)).df().to_dict("records")
 
 
-def _read(sql_name: str, params: Mapping[str, Any], store_path: str | os.PathLike[str] | None) -> list[dict[str, Any]]:
+def _read(sql_name: str, params: Mapping[str, Any], store_path: StorePath) -> list[dict[str, Any]]:
     try:
         # Under the lock too: in one process, a read-only open while a write connection is open fails.
         with _WRITE_LOCK:

@@ -3,15 +3,14 @@ and its recent accuracy, and what moved since the day before. The Today page sho
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 
-StorePath = str | os.PathLike[str] | None
 ACCURACY_WINDOW_DAYS = 7
 
 

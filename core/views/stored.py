@@ -31,11 +31,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from core import assumptions, config, insights, logs, store, today
+from core import config, logs, store
+from core.config import StorePath
 from core.domain import SEGMENT_COLUMNS
-from core.monitor import accuracy, benefits, segments
-
-StorePath = str | os.PathLike[str] | None
+from core.monitor import accuracy, assumptions, benefits, segments
+from core.views import insights, today
 
 log = logs.get_logger("views")
 
@@ -80,7 +80,7 @@ def compose_accuracy(scored: pd.DataFrame, listings: pd.DataFrame, segment: str)
 
 
 def compute_today_view(as_of: date, store_path: StorePath = None) -> dict[str, Any]:
-    """The Today page's figures of a run day as a record (core.today.load_today, live); {} without a run."""
+    """The Today page's figures of a run day as a record (core.views.today.load_today, live); {} without a run."""
     figures = today.load_today(as_of, store_path)
     return {"figures": {} if figures is None else asdict(figures)}
 
@@ -103,7 +103,7 @@ def compute_benefits_view(as_of: date, store_path: StorePath = None) -> dict[str
 
 
 def compute_process_view(start: date, as_of: date, store_path: StorePath = None) -> dict[str, Any]:
-    """Everything the Process insights page shows for one window (core.insights, live)."""
+    """Everything the Process insights page shows for one window (core.views.insights, live)."""
     return insights.load_process_view(start, as_of, store_path)
 
 
@@ -291,7 +291,7 @@ def _today_figures(record: Mapping[str, Any]) -> today.TodayFigures | None:
 
 
 def today_view(as_of: date, store_path: StorePath = None) -> today.TodayFigures | None:
-    """The Today page's figures of a run day (as `core.today.load_today`), stored when current."""
+    """The Today page's figures of a run day (as `core.views.today.load_today`), stored when current."""
     view = materialised("today", {"as_of": as_of}, lambda _: compute_today_view(as_of, store_path), store_path)
     return _today_figures(view["figures"])
 

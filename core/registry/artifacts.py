@@ -143,7 +143,7 @@ def save_artifact(obj: Any, path: str | os.PathLike[str]) -> str:
     except ArtifactRejectedError as exc:
         target.unlink(missing_ok=True)
         raise ArtifactRejectedError(
-            f"{exc}; the model was not saved — add the type to TRUSTED_TYPES in core/artifacts.py "
+            f"{exc}; the model was not saved — add the type to TRUSTED_TYPES in core/registry/artifacts.py "
             "if it is safe and our model needs it"
         ) from exc
     return sha256
@@ -198,7 +198,7 @@ def check_artifact(path: str | os.PathLike[str], sha256: str) -> None:
     if untrusted:
         raise ArtifactRejectedError(
             f"model file {file} names untrusted type(s) {', '.join(untrusted)}; it was not loaded — "
-            "only types listed in TRUSTED_TYPES (core/artifacts.py) are loaded"
+            "only types listed in TRUSTED_TYPES (core/registry/artifacts.py) are loaded"
         )
 
 

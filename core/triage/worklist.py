@@ -4,7 +4,6 @@ store), an order's journey timeline, the ETA its customer sees and how its forec
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from core import store
-from core.today import end_of_day
+from core.config import StorePath
+from core.views.today import end_of_day
 
-StorePath = str | os.PathLike[str] | None
 FILTER_COLUMNS: tuple[str, ...] = ("stage", "carrier", "region", "channel")
 
 

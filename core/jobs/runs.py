@@ -1,4 +1,4 @@
-"""Job orchestration: every run is recorded, and one job of a kind runs at a time.
+"""Job run records and locks: every run is recorded, and one job of a kind runs at a time.
 
 The lock is a `running` row in `job_runs`, claimed in one transaction (DuckDB's single writer makes
 the claim atomic across processes). A run whose process died is found by its pid on this host and
@@ -14,17 +14,13 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from core import store
+from core.config import StorePath
 from core.errors import JourneyOpsError
-from core.gate import GatePolicy, evaluate_gate, load_gate_policy
-
-if TYPE_CHECKING:  # the models import scikit-learn; jobs is imported by light commands too
-    from core.models.training import Kind
 
 
 class JobAlreadyRunningError(JourneyOpsError):
@@ -56,7 +52,7 @@ def _lease_hours() -> float:
     return float(os.environ.get("JOURNEYOPS_JOB_LEASE_H", "6"))
 
 
-def _claim(kind: str, params: Mapping[str, Any], store_path: str | os.PathLike[str] | None) -> JobRun:
+def _claim(kind: str, params: Mapping[str, Any], store_path: StorePath) -> JobRun:
     host = socket.gethostname()
     with store.transaction(store_path) as con:
         running = con.execute(store.load_sql("jobs_running"), {"kind": kind}).df()
@@ -91,7 +87,7 @@ def _claim(kind: str, params: Mapping[str, Any], store_path: str | os.PathLike[s
     return run
 
 
-def _finish(run: JobRun, status: str, error: str | None, store_path: str | os.PathLike[str] | None) -> None:
+def _finish(run: JobRun, status: str, error: str | None, store_path: StorePath) -> None:
     with store.transaction(store_path) as con:
         con.execute(
             store.load_sql("jobs_finish"),
@@ -107,7 +103,7 @@ def _finish(run: JobRun, status: str, error: str | None, store_path: str | os.Pa
 
 @contextmanager
 def job_run(
-    kind: str, params: Mapping[str, Any] | None = None, store_path: str | os.PathLike[str] | None = None
+    kind: str, params: Mapping[str, Any] | None = None, store_path: StorePath = None
 ) -> Iterator[JobRun]:
     """Claim the lock of `kind`, record the run, and record how it ended (succeeded or failed)."""
     run = _claim(kind, params or {}, store_path)
@@ -120,72 +116,14 @@ def job_run(
 
 
 def recent_runs(
-    kind: str | None = None, limit: int = 50, store_path: str | os.PathLike[str] | None = None
+    kind: str | None = None, limit: int = 50, store_path: StorePath = None
 ) -> pd.DataFrame:
     """The latest job runs, newest first, with their duration in seconds."""
     return store.fetch_df("jobs_recent", {"kind": kind, "limit": limit}, store_path)
 
 
-KINDS: tuple[Kind, ...] = ("forecaster", "stuck_classifier")
-
-
-def retrain(
-    store_path: str | os.PathLike[str] | None = None,
-    *,
-    as_of: datetime | None = None,
-    actor: str = "retrain",
-    policy: GatePolicy | None = None,
-    max_rows: int | None = None,
-    model_params: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Train both challengers, score them and the champions on the same holdout, gate, register.
-
-    A passed gate promotes at once when auto-promotion is on; otherwise the version awaits approval.
-    `max_rows` and `model_params` bound the work (the daily trigger and the demo keep to a budget).
-    """
-    from core import models, registry
-    from core.models.training import DEFAULT_MAX_ROWS
-
-    policy = policy or load_gate_policy()
-    params = {"as_of": as_of, "actor": actor, "max_rows": max_rows}
-    with job_run("retrain", params, store_path) as run:
-        report_progress(run, 0.05, "building training prefixes and fitting both models", store_path)
-        trained = models.train_candidates(
-            store_path, as_of, max_rows=max_rows or DEFAULT_MAX_ROWS,
-            forecaster_params=model_params, classifier_params=model_params,
-        )
-        challengers = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
-        outcome: dict[str, Any] = {"train_window": list(trained.train_window), "versions": {}}
-        for step, kind in enumerate(KINDS):
-            report_progress(run, 0.7 + 0.15 * step, f"gating and registering the {kind}", store_path)
-            champion_eval, champion_id = None, None
-            if registry.get_champion(kind, store_path) is not None:
-                champion, champion_model = registry.load_champion(kind, store_path)
-                champion_id = champion.version_id
-                champion_eval = models.evaluate_model(kind, champion_model, trained.holdout)
-            challenger_eval = trained.evaluations[kind]
-            decision = evaluate_gate(
-                challenger_eval, champion_eval, trained.evaluations[f"baseline_{kind}"], policy
-            )
-            version = registry.register_and_gate(
-                kind, challengers[kind], training_window=list(trained.train_window),
-                feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
-                backtest=trained.backtest, evaluation=challenger_eval, decision=decision,
-                expected_champion=champion_id, actor=actor, store_path=store_path,
-            )
-            outcome["versions"][kind] = {
-                "version": version.version_id, "status": version.status, "previous_champion": champion_id,
-                "gate_passed": decision.passed, "gate_reasons": decision.reasons,
-                "business_cost": challenger_eval["business_cost"],
-                "champion_business_cost": champion_eval["business_cost"] if champion_eval else None,
-            }
-        run.figures.update({kind: outcome["versions"][kind]["status"] for kind in KINDS})
-        outcome["run_id"] = run.run_id
-    return outcome
-
-
 def report_progress(
-    run: JobRun, fraction: float, message: str, store_path: str | os.PathLike[str] | None = None
+    run: JobRun, fraction: float, message: str, store_path: StorePath = None
 ) -> None:
     """Record how far a running job is (0..1) and what it is doing, for a page polling its row."""
     clamped = min(max(float(fraction), 0.0), 1.0)

@@ -7,7 +7,7 @@ day, the ETAs it showed and the orders triage acted on. Named drift scenarios sw
 Everything is vectorised over open orders (the loop runs over transitions within a day, never over
 orders) and deterministic for a seed: one `numpy.random.Generator` drives every draw.
 
-The world is configured in `core/world.toml`; `simulate_to_dir` writes daily landing files.
+The world is configured in `core/world/world.toml`; `simulate_to_dir` writes daily landing files.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class DayFeed:
 
 def _need(section: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in section:
-        raise ConfigError(f"world config: [{where}] is missing `{key}`; add it to core/world.toml")
+        raise ConfigError(f"world config: [{where}] is missing `{key}`; add it to core/world/world.toml")
     return section[key]
 
 
@@ -192,7 +192,7 @@ def _multipliers(section: Mapping[str, Any], where: str, known: Mapping[str, set
 
 
 def load_world_config(path: Path | str | None = None) -> WorldConfig:
-    """Read and check the world configuration (default: core/world.toml)."""
+    """Read and check the world configuration (default: core/world/world.toml)."""
     path = Path(path) if path else WORLD_TOML
     try:
         raw_bytes = path.read_bytes()

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import config, features, registry, store
+from core import config, features, store
+from core.config import StorePath
 from core.domain import CostAssumptions
-from core.models import predict_forecast, predict_stuck
-from core.models.training import prepare_features
+from core.models.training import predict_forecast, predict_stuck, prepare_features
+from core.registry import versions as registry
 
-StorePath = str | os.PathLike[str] | None
 REFERENCE_DAYS = 28  # four of each weekday, so a day's batch is compared with its own weekday
 REFERENCE_MAX_ROWS = 20_000
 WARM_UP_DAYS = 7

@@ -1,0 +1,4 @@
+"""Jobs that wire the stages together and compute nothing themselves: `runs` (run records and the
+one-job-of-a-kind lock), `retraining` (train, gate, register), `daily` (the daily cycle),
+`closed_loop` (the simulated world fed by the product's decisions, and the demo history) and `queue`
+(jobs the dashboard starts in the background)."""
