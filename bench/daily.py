@@ -40,9 +40,9 @@ def _fresh_copy(template: Path, copy_dir: Path) -> Path:
 def _last_day(store: Path) -> Any:
     import pandas as pd
 
-    from core.jobs import daily
+    from core.views import today
 
-    return pd.Timestamp(daily.read_daily_summary(store_path=store)["as_of_date"].max()).date()
+    return pd.Timestamp(today.read_daily_summary(store_path=store)["as_of_date"].max()).date()
 
 
 def prepare_daily(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
@@ -55,7 +55,7 @@ def prepare_daily(template_store: str, copy_dir: str) -> tuple[Callable[[], Any]
     state = closed_loop.world_state_file(store)
 
     def run() -> dict[str, Any]:
-        return daily.run_daily(as_of, store, world=world, world_state=state,
+        return daily.run_daily(as_of, store, feed=closed_loop.world_feed(world, store, state_file=state),
                                settings=closed_loop.demo_settings(), retrain=False)
 
     return run, lambda outcome: day_figures(as_of, outcome)
@@ -72,10 +72,10 @@ def day_figures(as_of: Any, outcome: dict[str, Any]) -> dict[str, Any]:
 def prepare_features(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Baseline: the open-order features at the end of the store's last day."""
     from core import features
-    from core.jobs import daily
+    from core.domain import end_of_day
 
     store = _fresh_copy(Path(template_store), Path(copy_dir))
-    at = daily.as_of_instant(_last_day(store))
+    at = end_of_day(_last_day(store))
 
     def run() -> Any:
         return features.build_open_order_features(store, at)

@@ -45,6 +45,7 @@ def prepare_large_store(
     from dataclasses import replace
     from datetime import UTC, datetime, timedelta
 
+    from core.domain import end_of_day
     from core.jobs import closed_loop, daily, retraining
     from core.registry import versions as registry
     from core.registry.gate import load_gate_policy
@@ -66,7 +67,7 @@ def prepare_large_store(
         )
         settings = closed_loop.demo_settings()
         trained = retraining.retrain(
-            path, as_of=daily.as_of_instant(last - timedelta(days=1)), actor="bench go-live",
+            path, as_of=end_of_day(last - timedelta(days=1)), actor="bench go-live",
             policy=replace(load_gate_policy(), auto_promote=True), max_rows=settings.retrain_max_rows,
             model_params=settings.retrain_params,
         )
@@ -82,7 +83,7 @@ def prepare_large_store(
         closed_loop.save_world(world, state)
         # No retrain on the loop day: the surge itself drifts the load features, and the timed day
         # should score with the go-live champion alone.
-        loop = daily.run_daily(last, path, world=world, world_state=state,
+        loop = daily.run_daily(last, path, feed=closed_loop.world_feed(world, path, state_file=state),
                                settings=replace(settings, retrain_on_alerts=False), retrain=False)
         marker.write_text(json.dumps(params))
         outcome.update(versions=trained["versions"], loop_day=loop)

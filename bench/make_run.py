@@ -72,9 +72,9 @@ def _clone(work: Path) -> Path:
 
 
 def _history(store: Path) -> dict[str, Any]:
-    from core.jobs import daily
+    from core.views import today
 
-    summary = daily.read_daily_summary(store_path=store)
+    summary = today.read_daily_summary(store_path=store)
     return {"daily_runs": int(len(summary)),
             "last_day": str(summary["as_of_date"].max()) if len(summary) else None}
 

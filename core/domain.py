@@ -78,3 +78,9 @@ MODEL_KINDS: tuple[ModelKind, ...] = ("forecaster", "stuck_classifier")
 def end_of_day(day: date) -> datetime:
     """The instant a day ends: the next midnight (UTC, naive); what happened on the day is before it."""
     return datetime.combine(day + timedelta(days=1), time())
+
+
+def last_instant(day: date) -> datetime:
+    """The last instant of a day, one microsecond before `end_of_day`: the bound of a day for those
+    reads that compare with `<=` (a day's events, assumptions as they stood that evening)."""
+    return end_of_day(day) - timedelta(microseconds=1)

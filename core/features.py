@@ -16,7 +16,7 @@ dropped (`find_leaking_columns`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, Literal
 
 import duckdb
@@ -102,7 +102,7 @@ def _instant(as_of: datetime | date | None) -> datetime | None:
     """A day means its end: everything that happened on it is visible."""
     if as_of is None or isinstance(as_of, datetime):
         return as_of
-    return datetime.combine(as_of, time.max)
+    return domain.last_instant(as_of)
 
 
 def build_open_order_features(store_path: StorePath, as_of: datetime | date) -> pd.DataFrame:

@@ -29,10 +29,10 @@ import pandas as pd
 from core import config, domain, store
 from core.config import StorePath
 from core.errors import ConfigError, JourneyOpsError
-from core.jobs import daily
 from core.models.metrics import DEFAULT_TRIAGE_CAPACITY
 from core.monitor import accuracy, alerts, benefits, drift, segments, validity
 from core.triage import export, worklist
+from core.views import today
 
 # section key -> title: the sheet name in the workbook and the heading in the HTML, in this order
 SECTIONS: dict[str, str] = {
@@ -65,7 +65,7 @@ class IsoWeek:
     @property
     def end_at(self) -> datetime:
         """The end of the week: Sunday's scoring instant (the next midnight, UTC), so Sunday's list counts."""
-        return daily.as_of_instant(self.end)
+        return domain.end_of_day(self.end)
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,7 @@ def _build(week: IsoWeek, snap: Path, source: Path, k: int, n_boot: int, bar: An
     tables["drift"] = drift_by_column(_in_week(drift.read_drift(week.start, snap), "as_of", week))
     tables["data_quality"] = _in_week(validity.read_validity(week.start, snap), "as_of", week)
     tables["alerts"] = _in_week(alerts.read_alerts(week.start, snap), "as_of", week)
-    tables["daily"] = _in_week(daily.read_daily_summary(week.start, snap), "as_of_date", week)
+    tables["daily"] = _in_week(today.read_daily_summary(week.start, snap), "as_of_date", week)
     bar.update()
     ledger = benefits.benefit_ledger(snap, as_of=as_of, n_boot=n_boot)
     tables["benefits"] = ledger.loc[pd.to_datetime(ledger["week_start"]).dt.date <= week.start].reset_index(drop=True)

@@ -54,8 +54,8 @@ def test_pre_model_demo_history_shows_static_promises_and_no_list(store_file: Pa
         listed = con.execute("select count(*) from triage_list").fetchone()[0]
     assert static == orders > 0 and model == 0 and listed == 0
     # The store is fed by the world from here on: a daily run advances it by one day.
-    summary = daily.run_daily(date(2026, 3, 8), store_file, world=closed_loop.load_world(store_file),
-                              world_state=closed_loop.world_state_file(store_file))
+    summary = daily.run_daily(date(2026, 3, 8), store_file, feed=closed_loop.world_feed(
+        closed_loop.load_world(store_file), store_file, state_file=closed_loop.world_state_file(store_file)))
     assert summary["eta_source"] == "static" and summary["listed"] == 0 and summary["files_loaded"] == 3
     assert closed_loop.load_world(store_file).day == date(2026, 3, 9)
 

@@ -22,6 +22,7 @@ from core.cli import main
 from core.jobs import closed_loop, daily
 from core.jobs import runs as jobs
 from core.triage import ranking
+from core.views import today
 from tests.conftest import REPO_ROOT
 from tests.test_scenarios import TrainedWorld, copy_world, session_world
 
@@ -61,7 +62,7 @@ def read(sql: str, path: Path, **params: object) -> pd.DataFrame:
 
 def test_a_day_scores_lists_and_shows(two_days: TrainedWorld) -> None:
     day = two_days.next_day
-    summary = daily.read_daily_summary(None, two_days.store)
+    summary = today.read_daily_summary(None, two_days.store)
     assert [pd.Timestamp(d).date() for d in summary["as_of_date"]] == [day, day + timedelta(days=1)]
     row = summary.iloc[0]
     assert row["eta_source"] == "model" and row["classifier_version"] == "stuck_classifier-v1"
@@ -108,7 +109,8 @@ def test_held_out_orders_are_never_shown_nor_worked(two_days: TrainedWorld) -> N
 def test_rerun_gives_identical_tables(two_days: TrainedWorld) -> None:
     before = table_hashes(two_days.store)
     world = closed_loop.load_world(two_days.store)
-    daily.run_daily(two_days.next_day + timedelta(days=1), two_days.store, world=world, retrain=False)
+    daily.run_daily(two_days.next_day + timedelta(days=1), two_days.store,
+                    feed=closed_loop.world_feed(world, two_days.store), retrain=False)
     assert table_hashes(two_days.store) == before
 
 
@@ -151,8 +153,8 @@ def test_second_start_says_what_is_running(two_days: TrainedWorld) -> None:
 def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> None:
     from core.monitor.alerts import Alert
 
-    champion = daily.scoring.load_serving(two_days.next_day, two_days.store)["champion"]
-    end = daily.scoring.training_end(champion.classifier_version, two_days.store)
+    champion = daily.batch.load_serving(two_days.next_day, two_days.store)["champion"]
+    end = daily.batch.training_end(champion.classifier_version, two_days.store)
     assert end is not None
     settings = daily.DailySettings(retrain_every_days=7)
     assert daily._retrain_reason([], champion, end + timedelta(days=6), settings, two_days.store) is None

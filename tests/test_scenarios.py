@@ -16,7 +16,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from core import config
-from core.domain import MODEL_KINDS
+from core.domain import MODEL_KINDS, end_of_day
 from core.ingest import landing
 from core.jobs import closed_loop, daily, retraining
 from core.registry import versions
@@ -53,7 +53,7 @@ def build_trained_world(root: Path) -> TrainedWorld:
     closed_loop.save_world(world, closed_loop.world_state_file(path))
     landing.ingest_paths([closed_loop.landing_dir(path)], store_path=path)
     with threadpool_limits(1):
-        retraining.retrain(path, as_of=daily.as_of_instant(next_day - timedelta(days=1)), actor="test",
+        retraining.retrain(path, as_of=end_of_day(next_day - timedelta(days=1)), actor="test",
                              policy=GatePolicy(auto_promote=True), max_rows=8_000, model_params={"max_iter": 60})
     for kind in MODEL_KINDS:  # a quick model may miss the gate; the tests need a champion either way
         if versions.get_champion(kind, path) is None:
@@ -63,7 +63,7 @@ def build_trained_world(root: Path) -> TrainedWorld:
     # exactly as the first daily run would build them.
     champion = batch.load_serving(next_day, path)["champion"]
     with threadpool_limits(1):
-        reference = batch.load_reference(champion, daily.as_of_instant(next_day), path)
+        reference = batch.load_reference(champion, end_of_day(next_day), path)
         compared, categorical = daily._drift_columns(champion, reference, reference)
         batch.load_calibration(champion, reference, compared, daily.PREDICTION_COLUMNS, categorical,
                                  daily.DailySettings().monitor, path)
@@ -93,8 +93,8 @@ def run_days(world_copy: TrainedWorld, days: int, scenario: str | None = None) -
         world.scenarios = [simulate.Scenario(scenario, world_copy.next_day)]
     state = closed_loop.world_state_file(world_copy.store)
     return [
-        daily.run_daily(world_copy.next_day + timedelta(days=i), world_copy.store, world=world,
-                        world_state=state, retrain=False)
+        daily.run_daily(world_copy.next_day + timedelta(days=i), world_copy.store,
+                        feed=closed_loop.world_feed(world, world_copy.store, state_file=state), retrain=False)
         for i in range(days)
     ]
 

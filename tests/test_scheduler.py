@@ -20,6 +20,12 @@ from core.ops import backup, scheduler
 from core.ops.scheduler import DEFAULT_SCHEDULE, ScheduledJob
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
 
+
+def inprocess_runner(argv: Sequence[str], run_id: str) -> int:
+    """Run the command in this process through the CLI (the scheduler's runner in these tests)."""
+    with logs.run_context(run_id):
+        return main(list(argv))
+
 DAILY = ScheduledJob("daily", ("daily", "--as-of", "{day_before}"), time(6, 0), lock_kind="daily")
 WEEKLY = ScheduledJob("weekly_report", ("report", "weekly", "--week", "{last_week}"), time(7, 0), weekday=0)
 
@@ -78,7 +84,7 @@ def test_the_real_daily_command_is_skipped_while_a_daily_run_holds_the_lock(stor
     write_events(store_file, ORDER_WORLD_EVENTS)
     with runs.job_run("daily", {"as_of": "2026-03-09"}, store_file):
         outcomes = scheduler.run_due(datetime(2026, 3, 10, 6, 30), store_file, schedule=[DAILY],
-                                     runner=scheduler.inprocess_runner)
+                                     runner=inprocess_runner)
     assert [(o.status, o.exit_code) for o in outcomes] == [("skipped", 75)]
     assert not scheduler.state_file(store_file).exists()
 
@@ -93,7 +99,7 @@ def test_the_nightly_backup_runs_for_real_and_every_run_is_logged_as_json(
     request.addfinalizer(lambda: logging.getLogger("journeyops").removeHandler(handler))
     nightly = [job for job in DEFAULT_SCHEDULE if job.name == "backup"]
     outcomes = scheduler.run_due(datetime(2026, 3, 10, 2, 5), store_file, schedule=nightly,
-                                 runner=scheduler.inprocess_runner)
+                                 runner=inprocess_runner)
     assert [(o.name, o.status) for o in outcomes] == [("backup", "succeeded")]
     (made,) = (tmp_path / "backups").iterdir()
     assert made.name.startswith("backup-") and backup.verify_backup(made)["counts"]["orders"] == 4

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.domain import end_of_day
 from core.views import today
 from tests.conftest import REPO_ROOT
 from tests.fixtures import write_events
@@ -55,7 +56,7 @@ def test_no_daily_run_yet(store_file):
 
 
 def test_end_of_day():
-    assert today.end_of_day(date(2026, 3, 10)) == datetime(2026, 3, 11)
+    assert end_of_day(date(2026, 3, 10)) == datetime(2026, 3, 11)
 
 
 def test_the_page_shows_the_numbers_of_core(tiny, monkeypatch):

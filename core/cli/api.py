@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from core.access import auth
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Literal
 
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 from core.errors import ConfigError, JourneyOpsError
 
 

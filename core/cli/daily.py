@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 from core.monitor.alerts import parse_day
+
+if TYPE_CHECKING:  # the jobs import scikit-learn; the commands import them when they run
+    from core.jobs.daily import DayFeed
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,13 +32,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print as JSON")
 
 
-def _world(args: argparse.Namespace) -> dict[str, Any]:
+def _feed(args: argparse.Namespace) -> DayFeed | None:
+    """A store fed by the simulated world is fed by stepping it (the closed loop); any other store by
+    the files in its landing folder."""
     from core.jobs import closed_loop
 
     world = closed_loop.load_world(args.store)
     if world is None:
-        return {}
-    return {"world": world, "world_state": closed_loop.world_state_file(args.store)}
+        return None
+    return closed_loop.world_feed(world, args.store, closed_loop.landing_dir(args.store),
+                                  closed_loop.world_state_file(args.store))
 
 
 def _line(day: dict[str, Any]) -> str:
@@ -58,7 +64,7 @@ def cmd_daily(args: argparse.Namespace) -> None:
 
     as_of = parse_day(args.as_of, "--as-of")
     outcome = daily.run_daily(as_of, args.store, landing_dir=closed_loop.landing_dir(args.store),
-                              retrain=not args.no_retrain, **_world(args))
+                              retrain=not args.no_retrain, feed=_feed(args))
     _refresh_views(args)
     if args.json:
         print_json(outcome)
@@ -71,7 +77,7 @@ def cmd_backfill(args: argparse.Namespace) -> None:
 
     days = daily.run_backfill(parse_day(args.start, "--from"), parse_day(args.end, "--to"), args.store,
                               landing_dir=closed_loop.landing_dir(args.store),
-                              retrain=not args.no_retrain, **_world(args))
+                              retrain=not args.no_retrain, feed=_feed(args))
     _refresh_views(args)
     if args.json:
         print_json(days)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from core import config, store
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 from core.errors import ConfigError
 
 # Sized so that `make run` builds the whole closed-loop history in under 2 minutes on 2 cores.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 from core.errors import ConfigError
 
 

@@ -6,7 +6,7 @@ import argparse
 import os
 from datetime import date, datetime
 
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 from core.domain import MODEL_KINDS
 from core.errors import ConfigError
 from core.registry import versions as registry

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core import config, logs
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 from core.errors import ConfigError, JourneyOpsError
 
 ROLE_ENV = "JOURNEYOPS_ROLE"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import add_command, print_json
+from core.cli.common import add_command, print_json
 from core.monitor.alerts import parse_day
 
 

@@ -13,17 +13,23 @@ triage team working the top of the list each morning — with a drift scenario s
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from core import config, store
 from core.config import StorePath
-from core.domain import MODEL_KINDS
+from core.domain import MODEL_KINDS, end_of_day
 from core.errors import ConfigError
-from core.jobs import retraining
+from core.ingest import landing
+from core.jobs import daily, retraining
+from core.registry.gate import load_gate_policy
 from core.world import simulate
 
 FEED_SCHEMAS = (
@@ -106,11 +112,19 @@ def advance_world(
     return files
 
 
+def world_feed(
+    world: simulate.World, store_path: StorePath = None, folder: Path | None = None, state_file: Path | None = None
+) -> daily.DayFeed:
+    """The daily run's day feed from a simulated world: each day steps the world (see `advance_world`)."""
+
+    def feed(as_of: date) -> list[Path]:
+        return advance_world(world, as_of, store_path, folder, state_file)
+
+    return feed
+
+
 def reset_store(store_file: Path) -> None:
     """Remove a store, its models, world state and landing files (demo --fresh)."""
-    import shutil
-
-
     store_file.unlink(missing_ok=True)
     store_file.with_name(store_file.name + ".wal").unlink(missing_ok=True)
     for kind in MODEL_KINDS:
@@ -123,12 +137,6 @@ def reset_store(store_file: Path) -> None:
 def _build_pre_model(world: simulate.World, first: date, last: date, store_file: Path, progress: bool) -> None:
     """The pre-model period in bulk: the world steps with no feedback (nothing is shown but the static
     promise, nobody triages), its files are ingested in one go and the static promises recorded."""
-    import sys
-
-    from tqdm import tqdm
-
-    from core.ingest import landing
-
     folder = landing_dir(store_file)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     for day in tqdm(days, desc="pre-model", unit="day", file=sys.stderr, disable=not progress):
@@ -141,11 +149,9 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
         con.execute(store.load_sql("daily_eta_insert_static"), {"from_date": first, "to_date": last})
 
 
-def demo_settings() -> Any:
+def demo_settings() -> daily.DailySettings:
     """Daily settings of the demo: retrains bounded in rows and boosting rounds, so the whole history
     builds within its budget; no scheduled retrain within the demo's weeks after go-live."""
-    from core.jobs import daily
-
     return daily.DailySettings(retrain_max_rows=20_000, retrain_params={"max_iter": 100},
                                retrain_every_days=21, notify=False)
 
@@ -161,18 +167,13 @@ def build_demo_history(
     scenario_after_days: int = 7,
     end: date | None = None,
     train: bool = True,
-    settings: Any = None,
+    settings: daily.DailySettings | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Build the closed-loop demo history in a fresh store: `pre_model_days` of static promises, a
     go-live (a first champion trained and promoted), then the loop until `end` (default yesterday),
     with `scenario` switched on `scenario_after_days` after go-live. Without `train` the whole history
     stays pre-model."""
-    from dataclasses import replace
-
-    from core.jobs import daily
-    from core.registry.gate import load_gate_policy
-
     if days < 2:
         raise ConfigError(f"demo: --days must be at least 2, got {days}")
     settings = settings or daily.DailySettings()
@@ -199,13 +200,14 @@ def build_demo_history(
         return outcome
     policy = replace(load_gate_policy(), auto_promote=True)
     trained = retraining.retrain(
-        store_file, as_of=daily.as_of_instant(go_live - timedelta(days=1)), actor="demo go-live",
+        store_file, as_of=end_of_day(go_live - timedelta(days=1)), actor="demo go-live",
         policy=policy, max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
     )
     outcome["go_live"] = go_live.isoformat()
     outcome["versions"] = {kind: f"{v['version']} is {v['status']}" for kind, v in trained["versions"].items()}
-    days_run = daily.run_backfill(go_live, last, store_file, world=world, world_state=state,
-                                  settings=settings, retrain=True, progress=progress)
+    folder = landing_dir(store_file)
+    days_run = daily.run_backfill(go_live, last, store_file, feed=world_feed(world, store_file, folder, state),
+                                  landing_dir=folder, settings=settings, retrain=True, progress=progress)
     outcome["alerts"] = int(sum(d["alerts"] for d in days_run))
     outcome["retrains"] = [d["retrain"] for d in days_run if d.get("retrain")]
     outcome["seconds_per_day"] = round(sum(d["seconds"] for d in days_run) / max(len(days_run), 1), 2)

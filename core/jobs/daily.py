@@ -1,7 +1,8 @@
 """The daily cycle (DESIGN §3): ingest, reconcile, score, list, monitor, alert, maybe retrain.
 
 `run_daily(D)` works on what was known at the end of day D (the instant `as_of_at` = D + 1 day,
-00:00 UTC): it ingests the landing files of D (or steps the simulated world through D first), scores
+00:00 UTC): it ingests the landing files of D (or the files a day feed, the simulated world of the
+closed loop, produces for D first), scores
 every open order with the champion and the challenger in shadow, draws the would-be triage list with
 its holdout, decides the ETA customers see from the next morning, and monitors the batch.
 
@@ -18,24 +19,26 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from core import config, features, store
 from core.config import StorePath
-from core.domain import CostAssumptions
+from core.domain import CostAssumptions, end_of_day
 from core.errors import ConfigError
+from core.ingest import landing
 from core.jobs import retraining, runs
+from core.monitor import accuracy
 from core.monitor import alerts as monitor_alerts
 from core.monitor import drift as monitor_drift
 from core.monitor import validity as monitor_validity
+from core.registry import versions as registry
 from core.scoring import batch
 from core.triage import ranking
 from core.triage.ranking import TriageSettings
@@ -53,6 +56,8 @@ SKIPPED_PREFIXES: tuple[str, ...] = (features.ACTIVITY_PREFIX,)
 DRIFT_THRESHOLDS: dict[str, float] = {"stuck_prob": 0.4, "p50_h": 0.4}
 PREDICTION_COLUMNS: tuple[str, ...] = ("p50_h", "stuck_prob")
 RETRAIN_RULES: tuple[str, ...] = ("drift_share", "accuracy_decay", "coverage_decay")
+# Where a day's data comes from when it is produced for the run: the day -> the files it landed.
+DayFeed = Callable[[date], list[Path]]
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,6 @@ def _pause_point(point: str) -> None:
     time.sleep(float(os.environ.get("JOURNEYOPS_PAUSE_S", "60")))
 
 
-def as_of_instant(as_of: date) -> datetime:
-    """The instant a day is scored at: the end of the day (next midnight, UTC)."""
-    return datetime(as_of.year, as_of.month, as_of.day) + timedelta(days=1)
-
-
 def _day_files(landing_dir: Path | None, as_of: date) -> list[Path]:
     if landing_dir is None or not landing_dir.is_dir():
         return []
@@ -111,13 +111,11 @@ def _ingest(
     as_of: date, store_path: StorePath, landing_dir: Path | None, day_files: Sequence[Path]
 ) -> dict[str, Any]:
     """Load what landed through the as-of day; files of later days wait for their own run."""
-    from core.ingest import landing
-
     paths: list[Path] = list(day_files) or ([landing_dir] if landing_dir is not None and landing_dir.is_dir() else [])
     if not paths:
         return {"files_loaded": 0, "files_already_loaded": 0, "files_rejected": 0, "rows_quarantined": 0}
     summary = landing.ingest_paths(
-        paths, store_path=store_path, now=as_of_instant(as_of), raise_on_reject=False, through=as_of
+        paths, store_path=store_path, now=end_of_day(as_of), raise_on_reject=False, through=as_of
     )
     return {k: summary[k] for k in ("files_loaded", "files_already_loaded", "files_rejected", "rows_quarantined")}
 
@@ -180,8 +178,6 @@ def _accuracy_inputs(
 ) -> dict[str, Any]:
     """The accuracy and coverage inputs of the decay rules: matured champion forecasts of the last
     two weeks (the accuracy module) against the champion's own holdout MAE from the registry."""
-    from core.monitor import accuracy
-    from core.registry import versions
 
     if champion is None:
         return {}
@@ -199,7 +195,7 @@ def _accuracy_inputs(
     inputs: dict[str, Any] = {
         "coverage": {"coverage": realised["coverage_80_pct"] / 100.0, "nominal": 0.8, "subject": subject},
     }
-    reference_mae = versions.get_version(champion.forecaster_version, store_path).metrics.get("mae_days")
+    reference_mae = registry.get_version(champion.forecaster_version, store_path).metrics.get("mae_days")
     if reference_mae:
         inputs["accuracy"] = {"mae_days": realised["mae_h"] / 24.0, "reference_mae_days": float(reference_mae),
                               "subject": subject}
@@ -218,9 +214,7 @@ def _retrain_reason(
             return "alert: " + ", ".join(fired)
     # Age of the newest training, not the champion's: a challenger awaiting approval already holds
     # the fresh data, so the schedule must not start another retrain every day until it is promoted.
-    from core.registry import versions
-
-    newest = versions.list_versions("stuck_classifier", store_path)[-1].version_id
+    newest = registry.list_versions("stuck_classifier", store_path)[-1].version_id
     trained_until = batch.training_end(newest, store_path)
     if trained_until is not None and settings.retrain_every_days > 0:
         age_days = (as_of_at - trained_until).days
@@ -249,7 +243,7 @@ def _compute_day(
     simulate_triage: bool,
     day_files: Sequence[Path],
 ) -> DayOutput:
-    as_of_at = as_of_instant(as_of)
+    as_of_at = end_of_day(as_of)
     now = store.utcnow()
     serving = batch.load_serving(as_of, store_path)
     champion = serving.get("champion")
@@ -373,10 +367,6 @@ def write_day(day: DayOutput, store_path: StorePath = None) -> None:
         con.execute(store.load_sql("triage_delete_sim_actions"), {"as_of_date": d, "actor": ranking.SIM_ACTOR})
         con.execute(store.load_sql("daily_eta_delete"), {"as_of_date": d, "next_date": d + timedelta(days=1)})
         con.execute(store.load_sql("daily_summary_delete"), {"as_of_date": d})
-        con.execute(store.load_sql("monitor_drift_delete"), {"as_of": d})
-        con.execute(store.load_sql("monitor_snapshot_delete"), {"as_of": d})
-        con.execute(store.load_sql("monitor_validity_delete"), {"as_of": d})
-        con.execute(store.load_sql("monitor_validity_reasons_delete"), {"as_of": d})
         _pause_point("daily_write")
         _insert(con, "scoring_insert", "prediction_rows", day.predictions)
         if len(day.triage_list):
@@ -384,57 +374,13 @@ def write_day(day: DayOutput, store_path: StorePath = None) -> None:
         _insert(con, "triage_insert_actions", "action_rows", day.actions)
         con.execute(store.load_sql("daily_eta_insert_static"), {"from_date": d, "to_date": d})
         _insert(con, "daily_eta_insert_model", "eta_rows", day.eta_rows)
-        if day.drift is not None:
-            _write_drift(con, day)
-        _write_validity(con, day)
-        _write_alerts(con, day)
+        # The monitor's own writers, inside this transaction, so drift, validity and alerts are part of
+        # the atomic day.
+        computed_at = day.summary["computed_at"]
+        monitor_drift.write_drift(con, day.drift, d, day.summary["classifier_version"], computed_at)
+        monitor_validity.write_validity(con, day.validity, d, computed_at)
+        monitor_alerts.write_alerts(con, day.alerts, computed_at, replace_day=d)
         _insert(con, "daily_summary_insert", "summary_rows", pd.DataFrame([day.summary]))
-
-
-def _write_drift(con: Any, day: DayOutput) -> None:
-    # The monitor's own SQL, inside our transaction, so drift is part of the atomic day.
-    result = day.drift
-    assert result is not None
-    drift_rows = result.columns.assign(
-        as_of=day.as_of_date,
-        model_version=day.summary["classifier_version"],
-        computed_at=day.summary["computed_at"],
-        new_categories=result.columns["new_categories"].map(list),
-    )
-    _insert(con, "monitor_drift_insert", "drift_rows", drift_rows)
-    con.execute(store.load_sql("monitor_snapshot_insert"), {
-        "as_of": day.as_of_date, "model_version": day.summary["classifier_version"],
-        "rows_ref": result.rows_ref, "rows_cur": result.rows_cur, "sampled_ref": result.sampled_ref,
-        "sampled_cur": result.sampled_cur, "snapshot_json": result.snapshot_json,
-        "computed_at": day.summary["computed_at"],
-    })
-
-
-def _write_validity(con: Any, day: DayOutput) -> None:
-    summary = day.validity
-    con.execute(store.load_sql("monitor_validity_insert"), {
-        "as_of": day.as_of_date, "rows_total": summary["rows_total"],
-        "rows_quarantined": summary["rows_quarantined"], "quarantined_share": summary["quarantined_share"],
-        "computed_at": day.summary["computed_at"],
-    })
-    reason_rows = pd.DataFrame(
-        [{"reason": r["reason"], "rows_quarantined": r["rows_quarantined"], "share": r["share"],
-          "examples": json.dumps(r["examples"], default=str)} for r in summary["reasons"]],
-        columns=["reason", "rows_quarantined", "share", "examples"],
-    )
-    _insert(con, "monitor_validity_reasons_insert", "validity_reason_rows", reason_rows, {"as_of": day.as_of_date})
-
-
-def _write_alerts(con: Any, day: DayOutput) -> None:
-    alerts = list({a.alert_id: a for a in day.alerts}.values())
-    con.execute(store.load_sql("daily_alerts_delete"),
-                {"as_of": day.as_of_date, "keep_ids": [a.alert_id for a in alerts]})
-    for alert in alerts:  # a handful per day, not data rows
-        con.execute(store.load_sql("monitor_alerts_upsert"), {
-            "alert_id": alert.alert_id, "as_of": alert.as_of, "rule": alert.rule, "severity": alert.severity,
-            "subject": alert.subject, "message": alert.message, "status": alert.status, "value": alert.value,
-            "threshold": alert.threshold, "at": day.summary["computed_at"],
-        })
 
 
 def _day_done(as_of: date, store_path: StorePath) -> bool:
@@ -446,33 +392,26 @@ def run_daily(
     as_of: date,
     store_path: StorePath = None,
     *,
-    world: Any = None,
-    world_state: Path | None = None,
+    feed: DayFeed | None = None,
     landing_dir: Path | None = None,
     settings: DailySettings | None = None,
     retrain: bool = True,
 ) -> dict[str, Any]:
     """Run the daily cycle for `as_of` under the `daily` lock; the day's summary (plus run id and
-    retrain outcome). With a simulated `world`, first step it through the day (closed loop: it is told
-    the ETAs shown and the orders triage worked) and let the simulated team work the new list."""
-    from core.jobs import closed_loop
-
+    retrain outcome). With a day `feed` (the simulated world of the closed loop: it is stepped through
+    the day, told the ETAs shown and the orders triage worked), its files are the day's feed and the
+    simulated team works the new list; otherwise the files in `landing_dir` are."""
     settings = settings or DailySettings()
-    if store.utcnow().date() < as_of and world is None:
+    if store.utcnow().date() < as_of and feed is None:
         raise ConfigError(f"--as-of {as_of} is in the future; a daily run works on a day that has ended")
     started = time.perf_counter()
     with runs.job_run("daily", {"as_of": as_of.isoformat()}, store_path) as run:
         rerun = config.store_path(store_path).exists() and _day_done(as_of, store_path)
-        day_files: list[Path] = []
-        if world is not None:
-            landing_dir = landing_dir or closed_loop.landing_dir(store_path)
-            day_files = closed_loop.advance_world(world, as_of, store_path, landing_dir, world_state)
-        else:
-            day_files = _day_files(landing_dir, as_of)
-        # The world's files are the day's feed; otherwise the whole landing folder is offered (files of
+        day_files = feed(as_of) if feed is not None else _day_files(landing_dir, as_of)
+        # The feed's files are the day's feed; otherwise the whole landing folder is offered (files of
         # later days wait, files already loaded are skipped), and the day's files name the validity batch.
-        ingest_figures = _ingest(as_of, store_path, landing_dir, day_files if world is not None else [])
-        day = compute_day(as_of, store_path, settings=settings, simulate_triage=world is not None,
+        ingest_figures = _ingest(as_of, store_path, landing_dir, day_files if feed is not None else [])
+        day = compute_day(as_of, store_path, settings=settings, simulate_triage=feed is not None,
                           day_files=day_files)
         write_day(day, store_path)
         outcome = {k: v for k, v in day.summary.items() if k not in ("figures", "computed_at")}
@@ -492,7 +431,7 @@ def run_daily(
 def start_retrain(as_of: date, store_path: StorePath, settings: DailySettings, reason: str) -> dict[str, Any]:
     """Retrain through the model factory on what was known at the end of `as_of`."""
     outcome = retraining.retrain(
-        store_path, as_of=as_of_instant(as_of), actor=f"daily ({reason})",
+        store_path, as_of=end_of_day(as_of), actor=f"daily ({reason})",
         max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
     )
     return {"reason": reason, **{kind: v["status"] for kind, v in outcome["versions"].items()}}
@@ -503,8 +442,7 @@ def run_backfill(
     end: date,
     store_path: StorePath = None,
     *,
-    world: Any = None,
-    world_state: Path | None = None,
+    feed: DayFeed | None = None,
     landing_dir: Path | None = None,
     settings: DailySettings | None = None,
     retrain: bool = True,
@@ -517,21 +455,7 @@ def run_backfill(
     outcomes: list[dict[str, Any]] = []
     with runs.job_run("backfill", {"from": start.isoformat(), "to": end.isoformat()}, store_path) as run:
         for day in tqdm(days, desc="backfill", unit="day", file=sys.stderr, disable=not progress):
-            outcomes.append(run_daily(day, store_path, world=world, world_state=world_state,
-                                      landing_dir=landing_dir, settings=settings, retrain=retrain))
+            outcomes.append(run_daily(day, store_path, feed=feed, landing_dir=landing_dir, settings=settings,
+                                      retrain=retrain))
         run.figures.update(days=len(days), alerts=int(sum(o["alerts"] for o in outcomes)))
     return outcomes
-
-
-def read_daily_summary(since: date | None = None, store_path: StorePath = None) -> pd.DataFrame:
-    """The daily record (one row per as-of day), oldest first."""
-    return store.fetch_df("daily_summary_read", {"since": since}, store_path)
-
-
-def summary_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Daily summary rows as JSON-ready dicts."""
-    records = json.loads(frame.replace({np.nan: None}).to_json(orient="records", date_format="iso"))
-    for record in records:
-        if isinstance(record.get("figures"), str):
-            record["figures"] = json.loads(record["figures"])
-    return records

@@ -1,4 +1,5 @@
-"""Monitoring building blocks the daily job calls: drift, feature validity and alerts.
+"""Monitoring: drift, feature validity and alerts (the daily job's checks), forecast and triage
+accuracy, segments, benefits and their assumptions.
 
 `drift` compares a batch with the champion's reference sample (Evidently plus our own checks),
 `validity` summarises a batch's data-contract results from the quarantine, and `alerts` turns the
@@ -13,18 +14,25 @@ How the daily job uses them (and why):
   It costs 10-30 s, so run it once per champion and store the result.
 - Leave the `as_of_*` columns out of the monitored features: they are constant within a batch.
 
+    # once per champion, stored beside its reference sample (scoring.batch.load_calibration):
     cal = drift.calibrate_thresholds(reference, features, predictions, instant_column="as_of_at",
-                                     categorical=cat)                      # once per champion
+                                     categorical=cat)
+    # the day, computed before anything is written (jobs.daily.compute_day):
     res = drift.compute_drift(reference, batch, features, predictions, categorical=cat, calibrated=cal)
-    drift.store_drift(res, as_of, store, model_version=v)                 # replaces the day's rows
-    summary = validity.read_batch_validity(store, sources=ingested_paths)  # or since=/until=
-    validity.store_validity(summary, as_of, store)
+    summary = validity.read_batch_validity(store, sources=day_file_names)
     found = alerts.evaluate_rules({"as_of": as_of, "drift": res, "validity": summary,
-        "feed": alerts.read_feed(as_of_at, store), "jobs": [{"kind", "run_id", "status", "error"}],
-        "accuracy": {"mae_days", "reference_mae_days"}, "coverage": {"coverage", "nominal"},
-        "benefit": {"realised", "target", "unit"}})                        # missing keys: rule skipped
-    new = alerts.store_alerts(found, store)     # idempotent; returns only the new alerts
-    alerts.notify(new, store_path=store)        # $JOURNEYOPS_WEBHOOK_URL; never raises
+        "feed": {"last_event_at", "as_of_at"}, "accuracy": {"mae_days", "reference_mae_days"},
+        "coverage": {"coverage", "nominal"}})                              # missing keys: rule skipped
+    # then written with the day's other rows in ONE transaction (jobs.daily.write_day), each writer
+    # replacing the day's rows on the job's connection:
+    drift.write_drift(con, res, as_of, model_version, computed_at)
+    validity.write_validity(con, summary, as_of, computed_at)
+    alerts.write_alerts(con, found, computed_at, replace_day=as_of)  # the day's stale alerts go
+    # and after the commit, only on a first run of the day:
+    alerts.notify(found, store_path=store)      # $JOURNEYOPS_WEBHOOK_URL; never raises
+
+`store_drift`, `store_validity` and `store_alerts` are the same writers in a transaction of their
+own, for a caller that writes nothing else (e.g. a one-off check from a notebook or a test).
 
 On the simulator (1,000 orders/day, reference = 20 days at 06:00) each scenario fired on the first
 run after onset and a 30-day control run fired nothing (highest score 0.78x its threshold).

@@ -11,7 +11,7 @@ stuck probability. Every figure on the Forecast accuracy page comes from a funct
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -53,7 +53,8 @@ def resolve_as_of(as_of: datetime | date | str | None, store_path: StorePath = N
     if isinstance(as_of, datetime):
         return as_of
     if isinstance(as_of, date):
-        return datetime.combine(as_of, time.max).replace(microsecond=0)
+        # The day's last whole second: outcomes have always been judged there, and stored figures depend on it.
+        return domain.end_of_day(as_of) - timedelta(seconds=1)
     with store.connect(store_path, read_only=True) as con:
         row = con.execute("select max(event_ts) from events").fetchone()
     if not row or row[0] is None:

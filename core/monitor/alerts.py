@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from core import store
@@ -323,29 +324,41 @@ def evaluate_rules(results: Mapping[str, Any], rules: Sequence[Rule] = DEFAULT_R
 
 def store_alerts(alerts: Iterable[Alert], store_path: StorePath = None) -> list[Alert]:
     """Insert or update alerts by id (keeping a status someone set); the alerts that are new."""
-    alerts = list({alert.alert_id: alert for alert in alerts}.values())
+    alerts = list(alerts)
     if not alerts:
         return []
-    now = store.utcnow()
-    ids = [alert.alert_id for alert in alerts]
     with store.transaction(store_path) as con:
-        known = set(con.execute(store.load_sql("monitor_alerts_known"), {"ids": ids}).df()["alert_id"])
-        for alert in alerts:  # a day holds a handful of alerts, not data rows
-            con.execute(
-                store.load_sql("monitor_alerts_upsert"),
-                {
-                    "alert_id": alert.alert_id,
-                    "as_of": alert.as_of,
-                    "rule": alert.rule,
-                    "severity": alert.severity,
-                    "subject": alert.subject,
-                    "message": alert.message,
-                    "status": alert.status,
-                    "value": alert.value,
-                    "threshold": alert.threshold,
-                    "at": now,
-                },
-            )
+        return write_alerts(con, alerts, store.utcnow())
+
+
+def write_alerts(
+    con: duckdb.DuckDBPyConnection, alerts: Iterable[Alert], at: datetime, *, replace_day: date | None = None
+) -> list[Alert]:
+    """Insert or update alerts by id on `con`, inside the caller's transaction; the alerts that are new.
+    With `replace_day`, that day's alerts not among these are deleted first (a re-run of the day)."""
+    alerts = list({alert.alert_id: alert for alert in alerts}.values())
+    ids = [alert.alert_id for alert in alerts]
+    if replace_day is not None:
+        con.execute(store.load_sql("daily_alerts_delete"), {"as_of": replace_day, "keep_ids": ids})
+    if not alerts:
+        return []
+    known = set(con.execute(store.load_sql("monitor_alerts_known"), {"ids": ids}).df()["alert_id"])
+    for alert in alerts:  # a day holds a handful of alerts, not data rows
+        con.execute(
+            store.load_sql("monitor_alerts_upsert"),
+            {
+                "alert_id": alert.alert_id,
+                "as_of": alert.as_of,
+                "rule": alert.rule,
+                "severity": alert.severity,
+                "subject": alert.subject,
+                "message": alert.message,
+                "status": alert.status,
+                "value": alert.value,
+                "threshold": alert.threshold,
+                "at": at,
+            },
+        )
     return [alert for alert in alerts if alert.alert_id not in known]
 
 

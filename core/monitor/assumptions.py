@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 import duckdb
@@ -19,7 +19,7 @@ import pandas as pd
 
 from core import store
 from core.config import StorePath
-from core.domain import CostAssumptions
+from core.domain import CostAssumptions, last_instant
 from core.errors import ConfigError
 
 Kind = Literal["costs", "targets"]
@@ -56,7 +56,7 @@ def _when(at: datetime | date | str | None) -> datetime | None:
             raise ConfigError(f"cannot read {at!r} as a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
     if isinstance(at, datetime):
         return at
-    return datetime.combine(at, time.max)
+    return last_instant(at)
 
 
 def _load(kind: Kind, cls: type[_T], store_path: StorePath, at: datetime | date | str | None) -> _T:

@@ -16,10 +16,11 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -485,31 +486,47 @@ def store_drift(
     model_version: str | None = None,
 ) -> None:
     """Replace the day's drift rows and snapshot with this result (re-running a day changes nothing)."""
+    with store.transaction(store_path) as con:
+        write_drift(con, result, as_of, model_version, store.utcnow())
+
+
+def write_drift(
+    con: duckdb.DuckDBPyConnection,
+    result: DriftResult | None,
+    as_of: date,
+    model_version: str | None,
+    computed_at: datetime,
+) -> None:
+    """Replace the day's drift rows and snapshot on `con`, inside the caller's transaction (no
+    result: the day keeps no drift rows)."""
+    con.execute(store.load_sql("monitor_drift_delete"), {"as_of": as_of})
+    con.execute(store.load_sql("monitor_snapshot_delete"), {"as_of": as_of})
+    if result is None:
+        return
     drift_rows = result.columns.assign(
         as_of=pd.Timestamp(as_of).date(),
         model_version=model_version,
-        computed_at=store.utcnow(),
+        computed_at=computed_at,
         new_categories=result.columns["new_categories"].map(list),
     )
-    with store.transaction(store_path) as con:
-        con.execute(store.load_sql("monitor_drift_delete"), {"as_of": as_of})
-        con.execute(store.load_sql("monitor_snapshot_delete"), {"as_of": as_of})
-        con.register("drift_rows", drift_rows)
+    con.register("drift_rows", drift_rows)
+    try:
         con.execute(store.load_sql("monitor_drift_insert"))
+    finally:
         con.unregister("drift_rows")
-        con.execute(
-            store.load_sql("monitor_snapshot_insert"),
-            {
-                "as_of": as_of,
-                "model_version": model_version,
-                "rows_ref": result.rows_ref,
-                "rows_cur": result.rows_cur,
-                "sampled_ref": result.sampled_ref,
-                "sampled_cur": result.sampled_cur,
-                "snapshot_json": result.snapshot_json,
-                "computed_at": store.utcnow(),
-            },
-        )
+    con.execute(
+        store.load_sql("monitor_snapshot_insert"),
+        {
+            "as_of": as_of,
+            "model_version": model_version,
+            "rows_ref": result.rows_ref,
+            "rows_cur": result.rows_cur,
+            "sampled_ref": result.sampled_ref,
+            "sampled_cur": result.sampled_cur,
+            "snapshot_json": result.snapshot_json,
+            "computed_at": computed_at,
+        },
+    )
 
 
 def read_drift(since: date | None = None, store_path: StorePath = None) -> pd.DataFrame:

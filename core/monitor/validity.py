@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from core import store
@@ -106,6 +107,12 @@ def read_batch_validity(
 
 def store_validity(summary: dict[str, Any], as_of: date, store_path: StorePath = None) -> None:
     """Replace the day's validity rows with this summary (re-running a day changes nothing)."""
+    with store.transaction(store_path) as con:
+        write_validity(con, summary, as_of, store.utcnow())
+
+
+def write_validity(con: duckdb.DuckDBPyConnection, summary: dict[str, Any], as_of: date, computed_at: datetime) -> None:
+    """Replace the day's validity rows with this summary on `con`, inside the caller's transaction."""
     reason_rows = pd.DataFrame(
         [
             {
@@ -118,21 +125,22 @@ def store_validity(summary: dict[str, Any], as_of: date, store_path: StorePath =
         ],
         columns=["reason", "rows_quarantined", "share", "examples"],
     )
-    with store.transaction(store_path) as con:
-        con.execute(store.load_sql("monitor_validity_delete"), {"as_of": as_of})
-        con.execute(store.load_sql("monitor_validity_reasons_delete"), {"as_of": as_of})
-        con.execute(
-            store.load_sql("monitor_validity_insert"),
-            {
-                "as_of": as_of,
-                "rows_total": summary["rows_total"],
-                "rows_quarantined": summary["rows_quarantined"],
-                "quarantined_share": summary["quarantined_share"],
-                "computed_at": store.utcnow(),
-            },
-        )
-        con.register("validity_reason_rows", reason_rows)
+    con.execute(store.load_sql("monitor_validity_delete"), {"as_of": as_of})
+    con.execute(store.load_sql("monitor_validity_reasons_delete"), {"as_of": as_of})
+    con.execute(
+        store.load_sql("monitor_validity_insert"),
+        {
+            "as_of": as_of,
+            "rows_total": summary["rows_total"],
+            "rows_quarantined": summary["rows_quarantined"],
+            "quarantined_share": summary["quarantined_share"],
+            "computed_at": computed_at,
+        },
+    )
+    con.register("validity_reason_rows", reason_rows)
+    try:
         con.execute(store.load_sql("monitor_validity_reasons_insert"), {"as_of": as_of})
+    finally:
         con.unregister("validity_reason_rows")
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from core import config, logs, store
 from core.config import StorePath
 from core.errors import JourneyOpsError, StoreMissingError
+from core.jobs import runs
 
 FORMAT = "journeyops-backup"
 FORMAT_VERSION = 1
@@ -114,8 +115,6 @@ def create_backup(
 ) -> dict[str, Any]:
     """Write a consistent backup of the store, its models and world state to `out` (or a dated folder
     in it when `stamped`); returns the manifest plus `path`. `keep` prunes older dated backups."""
-    from core.jobs import runs
-
     store_file = config.store_path(store_path)
     if not store_file.exists():
         raise StoreMissingError(f"no store at {store_file} to back up; pass --store PATH")

@@ -177,14 +177,6 @@ def subprocess_runner(argv: Sequence[str], run_id: str) -> int:
                           stdout=sys.stderr.fileno()).returncode
 
 
-def inprocess_runner(argv: Sequence[str], run_id: str) -> int:
-    """Run the command in this process through the CLI (tests, and a scheduler without fork)."""
-    from core.cli import main
-
-    with logs.run_context(run_id):
-        return main(list(argv))
-
-
 def run_due(
     now: datetime,
     store_path: StorePath = None,

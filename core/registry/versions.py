@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +37,11 @@ import pandas as pd
 
 from core import config, store
 from core.config import StorePath
+from core.domain import MODEL_KINDS, end_of_day
 from core.errors import JourneyOpsError
 from core.registry.artifacts import load_artifact, save_artifact
 from core.registry.gate import GateDecision
 
-KINDS: tuple[str, ...] = ("forecaster", "stuck_classifier")
 STATUSES: tuple[str, ...] = ("candidate", "pending_approval", "champion", "retired", "rejected")
 CHAMPION_ACTIONS: tuple[str, ...] = ("promote", "rollback")
 
@@ -465,8 +465,7 @@ def _rollback_target(
                 "promote another version instead"
             )
         return str(previous)
-    end_of_day = datetime.combine(to_date + timedelta(days=1), datetime.min.time())
-    rows = _read("registry_live_at", {"kind": kind, "before": end_of_day}, store_path)
+    rows = _read("registry_live_at", {"kind": kind, "before": end_of_day(to_date)}, store_path)
     if not rows:
         raise NoVersionLiveError(
             f"no {kind} version was champion on {to_date.isoformat()} (UTC); "
@@ -531,8 +530,8 @@ def _remove_stale_staged(folder: Path) -> None:
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise RegistryError(f"unknown model kind {kind!r}; use one of {', '.join(KINDS)}")
+    if kind not in MODEL_KINDS:
+        raise RegistryError(f"unknown model kind {kind!r}; use one of {', '.join(MODEL_KINDS)}")
 
 
 def _check_actor_reason(actor: str, reason: str) -> None:

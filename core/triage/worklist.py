@@ -12,7 +12,7 @@ import pandas as pd
 
 from core import store
 from core.config import StorePath
-from core.views.today import end_of_day
+from core.domain import end_of_day
 
 FILTER_COLUMNS: tuple[str, ...] = ("stage", "carrier", "region", "channel")
 

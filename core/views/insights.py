@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 import duckdb
@@ -37,7 +37,7 @@ def window_bounds(start: date | None, as_of: date) -> tuple[datetime, datetime]:
     """The window [start_at, end_at) in store time (UTC, naive) for days start..as_of inclusive."""
     if start is not None and start > as_of:
         raise ValueError(f"the window starts on {start}, after its as-of day {as_of}; pick an earlier start")
-    end_at = datetime.combine(as_of + timedelta(days=1), time())
+    end_at = domain.end_of_day(as_of)
     start_at = datetime.combine(start, time()) if start is not None else datetime(1970, 1, 1)
     return start_at, end_at
 

@@ -55,6 +55,4 @@ def format_bytes(size: float) -> str:
 
 def recent_runs(store_path: StorePath = None, limit: int = 50) -> pd.DataFrame:
     """Grain: job run — the latest `limit` runs of every kind, newest first, with duration_s."""
-    from core.jobs import runs
-
-    return runs.recent_runs(None, limit, store_path)
+    return store.fetch_df("jobs_recent", {"kind": None, "limit": limit}, store_path)

@@ -4,12 +4,13 @@ and its recent accuracy, and what moved since the day before. The Today page sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 
 from core import store
 from core.config import StorePath
+from core.domain import end_of_day
 
 ACCURACY_WINDOW_DAYS = 7
 
@@ -44,9 +45,9 @@ class TodayFigures:
     champion_changed: bool
 
 
-def end_of_day(day: date) -> datetime:
-    """The instant a day's figures are taken at: its end (midnight UTC after it)."""
-    return datetime.combine(day + timedelta(days=1), time())
+def read_daily_summary(since: date | None = None, store_path: StorePath = None) -> pd.DataFrame:
+    """The daily record (one row per as-of day), oldest first."""
+    return store.fetch_df("daily_summary_read", {"since": since}, store_path)
 
 
 def run_days(store_path: StorePath = None) -> list[date]:
