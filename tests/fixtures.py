@@ -102,11 +102,11 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def helpdesk_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real helpdesk log (4,580 tickets) imported into a store, once per test session."""
-    from core.ingest import landing
+    from core.ingest import log_import
     from tests.conftest import SHARED_DATA
 
     path = tmp_path_factory.getbasetemp() / "helpdesk" / "journeyops.duckdb"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        landing.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=path)
+        log_import.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=path)
     return path

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.errors import ContractError
-from core.ingest import landing
+from core.ingest import landing, log_import
 from tests.conftest import REPO_ROOT
 from tests.test_ingest import (
     HAPPY,
@@ -197,7 +197,7 @@ def test_bad_input_gets_a_clear_message_and_loses_nothing(case: BadInput, loaded
 
     def load() -> dict:
         if case.log:
-            return landing.import_log(path, store_path=loaded_store, now=NOW)
+            return log_import.import_log(path, store_path=loaded_store, now=NOW)
         return landing.ingest_paths([path], store_path=loaded_store, now=NOW)
 
     if case.error is not None:

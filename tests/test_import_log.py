@@ -14,7 +14,7 @@ import pytest
 from core import store
 from core.cli import main
 from core.errors import ConfigError, ContractError
-from core.ingest import landing, xes
+from core.ingest import log_import, xes
 from tests.conftest import SHARED_DATA
 from tests.test_ingest import store_fingerprint, table_rows
 
@@ -84,7 +84,7 @@ def test_xes_reader_flattens_traces_applies_globals_and_types(tmp_path):
 
 
 def test_small_xes_imports_cases_as_orders_in_utc(store_file, tmp_path):
-    summary = landing.import_log(write_xes(tmp_path / "small.xes.gz"), store_path=store_file, lifecycle="complete", now=NOW)
+    summary = log_import.import_log(write_xes(tmp_path / "small.xes.gz"), store_path=store_file, lifecycle="complete", now=NOW)
 
     assert (summary["cases_loaded"], summary["events_loaded"], summary["rows_quarantined"]) == (2, 2, 1)
     assert summary["rows_after_lifecycle_filter"] == 3  # the START event is dropped; "Complete" matches
@@ -99,7 +99,7 @@ def test_small_xes_imports_cases_as_orders_in_utc(store_file, tmp_path):
 
 
 def test_helpdesk_log_gives_4580_cases_and_21348_events_twice(store_file):
-    summary = landing.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=store_file)
+    summary = log_import.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=store_file)
     assert (summary["cases_loaded"], summary["events_loaded"], summary["rows_quarantined"]) == (4580, 21348, 0)
     assert {"customer", "product", "seriousness", "workgroup"} <= set(summary["case_attributes"])
     status = store.read_status(store_file)
@@ -110,14 +110,14 @@ def test_helpdesk_log_gives_4580_cases_and_21348_events_twice(store_file):
     assert event_attrs["seriousness"] == "Value 1" and event_attrs["org:resource"] == "Value 1"
     before = store_fingerprint(store_file)
 
-    again = landing.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=store_file)
+    again = log_import.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=store_file)
 
     assert again["status"] == "already loaded"
     assert store_fingerprint(store_file) == before
 
 
 def test_bpic2020_domestic_declarations_keeps_case_attributes(store_file):
-    summary = landing.import_log(
+    summary = log_import.import_log(
         SHARED_DATA / "bpic2020_domestic_declarations.xes.gz", store_path=store_file, lifecycle="complete"
     )
     assert (summary["cases_loaded"], summary["events_loaded"]) == (10357, 55628)
@@ -134,10 +134,10 @@ def test_bpic2020_domestic_declarations_keeps_case_attributes(store_file):
 
 def test_the_same_events_in_another_file_are_skipped(store_file, tmp_path):
     first = write_xes(tmp_path / "small.xes")
-    landing.import_log(first, store_path=store_file, now=NOW)
+    log_import.import_log(first, store_path=store_file, now=NOW)
     before = store_fingerprint(store_file)
     # same log, other bytes (gzip): the file is new, its events are not
-    summary = landing.import_log(write_xes(tmp_path / "copy.xes.gz"), store_path=store_file, now=NOW)
+    summary = log_import.import_log(write_xes(tmp_path / "copy.xes.gz"), store_path=store_file, now=NOW)
     assert (summary["events_loaded"], summary["cases_loaded"], summary["rows_duplicate"]) == (0, 0, 3)
     after = store_fingerprint(store_file)
     assert [after[t] for t in ("orders", "events")] == [before[t] for t in ("orders", "events")]
@@ -152,7 +152,7 @@ def test_csv_log_with_a_column_mapping_keeps_every_other_column(store_file, tmp_
         "T1,close,2024-05-01 17:00:00,bob,high\n"  # a real repeat: both occurrences are kept
         "T2,open,2024-05-02 08:00:00,ann,low\n"
     )
-    summary = landing.import_log(
+    summary = log_import.import_log(
         log, store_path=store_file, case_col="ticket", activity_col="step", time_col="when", tz="Europe/Amsterdam", now=NOW
     )
     assert (summary["cases_loaded"], summary["events_loaded"]) == (2, 4)
@@ -172,7 +172,7 @@ def test_parquet_log_with_xes_style_columns_and_zoned_times(store_file, tmp_path
         "cost": [1.5, 2.0, None],
     })
     rows.to_parquet(tmp_path / "log.parquet")
-    summary = landing.import_log(tmp_path / "log.parquet", store_path=store_file, now=NOW)
+    summary = log_import.import_log(tmp_path / "log.parquet", store_path=store_file, now=NOW)
     assert (summary["cases_loaded"], summary["events_loaded"]) == (2, 3)
     assert table_rows(store_file, "select order_id, placed_at, attrs from orders order by 1") == [
         ("1", datetime(2024, 1, 1, 9, 0), '{"region":"north"}'),
@@ -183,8 +183,8 @@ def test_parquet_log_with_xes_style_columns_and_zoned_times(store_file, tmp_path
 def test_an_earlier_event_of_a_stored_case_moves_its_placed_at(store_file, tmp_path):
     (tmp_path / "late.csv").write_text("case_id,activity,timestamp\nC1,b,2024-01-02T00:00:00Z\n")
     (tmp_path / "early.csv").write_text("case_id,activity,timestamp\nC1,a,2024-01-01T00:00:00Z\n")
-    landing.import_log(tmp_path / "late.csv", store_path=store_file, now=NOW)
-    landing.import_log(tmp_path / "early.csv", store_path=store_file, now=NOW)
+    log_import.import_log(tmp_path / "late.csv", store_path=store_file, now=NOW)
+    log_import.import_log(tmp_path / "early.csv", store_path=store_file, now=NOW)
     assert table_rows(store_file, "select order_id, placed_at from orders") == [("C1", datetime(2024, 1, 1))]
 
 
@@ -197,7 +197,7 @@ def test_rows_without_ids_or_with_bad_times_are_quarantined(store_file, tmp_path
         "C1,b,yesterday\n"
         "C1,c,2030-01-01T00:00:00Z\n"
     )
-    summary = landing.import_log(tmp_path / "log.csv", store_path=store_file, now=NOW)
+    summary = log_import.import_log(tmp_path / "log.csv", store_path=store_file, now=NOW)
     assert (summary["events_loaded"], summary["rows_quarantined"]) == (1, 4)
     assert table_rows(store_file, "select row_number, reason from quarantine order by 1") == [
         (2, "missing case id"), (3, "missing activity"), (4, "unparseable timestamp"), (5, "timestamp in the future"),
@@ -207,15 +207,15 @@ def test_rows_without_ids_or_with_bad_times_are_quarantined(store_file, tmp_path
 def test_a_missing_mapped_column_lists_the_columns_found(store_file, tmp_path):
     (tmp_path / "log.csv").write_text("case,act,ts\nC1,a,2024-01-01T00:00:00Z\n")
     with pytest.raises(ContractError, match=r"log\.csv: missing column concept:name \(found: case, act, ts\); name the activity column with --activity-col"):
-        landing.import_log(tmp_path / "log.csv", store_path=store_file)
+        log_import.import_log(tmp_path / "log.csv", store_path=store_file)
     with pytest.raises(ContractError, match=r"missing column when \(found: case, act, ts\); name the timestamp column with --time-col"):
-        landing.import_log(tmp_path / "log.csv", store_path=store_file, activity_col="act", time_col="when")
+        log_import.import_log(tmp_path / "log.csv", store_path=store_file, activity_col="act", time_col="when")
 
 
 def test_an_unknown_time_zone_is_refused(store_file, tmp_path):
     shutil.copy(write_xes(tmp_path / "small.xes"), tmp_path / "other.xes")
     with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
-        landing.import_log(tmp_path / "other.xes", store_path=store_file, tz="Mars/Olympus")
+        log_import.import_log(tmp_path / "other.xes", store_path=store_file, tz="Mars/Olympus")
 
 
 def test_cli_import_log_prints_a_summary(store_file, tmp_path, capsys):

@@ -17,7 +17,9 @@ import pytest
 from core import store
 from core.cli import main
 from core.errors import ContractError
+from core.ingest import contract, readers
 from core.ingest import landing as ingest
+from core.ingest.summary import format_summary
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC, as the store keeps it
@@ -344,7 +346,7 @@ def test_a_big_file_is_checked_in_batches(store_file, tmp_path, monkeypatch):
 
 def test_format_summary_reads_as_one_paragraph(store_file, tmp_path):
     write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:2]) + [("bad", "o1", "nowhere", at(3))])
-    text = ingest.format_summary(ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW))
+    text = format_summary(ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW))
     assert text.startswith("1 files loaded, 0 already loaded, 0 rejected: 0 orders, 2 events, 0 contacts; 1 rows quarantined, 0 duplicates skipped")
 
 
@@ -379,8 +381,8 @@ def test_parquet_timestamps_without_a_zone_are_taken_as_utc(store_file, tmp_path
 
 def test_parquet_with_the_contract_types_is_read_by_duckdb_and_others_by_arrow(tmp_path):
     # zoned timestamps, text and numbers as the contract types them: DuckDB reads the file directly
-    assert ingest._direct_parquet_rows(write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:3])), "events") == 3
-    assert ingest._direct_parquet_rows(write_orders(tmp_path / "orders_1.parquet", [order_row("o1")]), "orders") == 1
+    assert contract.direct_parquet_rows(write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:3])), "events") == 3
+    assert contract.direct_parquet_rows(write_orders(tmp_path / "orders_1.parquet", [order_row("o1")]), "orders") == 1
     naive = pa.table({"event_id": ["e1"], "order_id": ["o1"], "stage": ["placed"],
                       "event_ts": pa.array([datetime(2026, 3, 2, 8, 0)], pa.timestamp("us"))})
     pq.write_table(naive, tmp_path / "events_2.parquet")
@@ -390,9 +392,9 @@ def test_parquet_with_the_contract_types_is_read_by_duckdb_and_others_by_arrow(t
     pq.write_table(wide_items, tmp_path / "orders_2.parquet")
     write_text(tmp_path / "events_3.csv", "event_id,order_id,stage,event_ts\ne1,o1,placed,2026-03-02T08:00:00Z\n")
     # naive timestamps, int64 counts (range check) and CSV take the Arrow path
-    assert ingest._direct_parquet_rows(tmp_path / "events_2.parquet", "events") is None
-    assert ingest._direct_parquet_rows(tmp_path / "orders_2.parquet", "orders") is None
-    assert ingest._direct_parquet_rows(tmp_path / "events_3.csv", "events") is None
+    assert contract.direct_parquet_rows(tmp_path / "events_2.parquet", "events") is None
+    assert contract.direct_parquet_rows(tmp_path / "orders_2.parquet", "orders") is None
+    assert contract.direct_parquet_rows(tmp_path / "events_3.csv", "events") is None
 
 
 def test_files_read_by_duckdb_and_by_arrow_in_one_batch_quarantine_their_own_rows(store_file, tmp_path):
@@ -425,7 +427,7 @@ def test_a_parquet_file_duckdb_cannot_read_is_rejected_through_arrow_and_the_oth
     data = bytearray(broken.read_bytes())
     data[4:20] = b"\xff" * 16  # the first page header: the footer (schema) still reads
     broken.write_bytes(bytes(data))
-    assert ingest._direct_parquet_rows(broken, "events") == 3
+    assert contract.direct_parquet_rows(broken, "events") == 3
 
     summary = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW, raise_on_reject=False)
 
@@ -485,7 +487,7 @@ def test_zoned_parquet_of_any_unit_and_zone_read_together_store_utc_instants(sto
         table = pa.table({"event_id": [f"e{i}"], "order_id": [f"o{i}"], "stage": ["placed"],
                           "event_ts": pa.array([moment], ts_type)})
         pq.write_table(table, tmp_path / f"events_{i}.parquet")
-        assert ingest._direct_parquet_rows(tmp_path / f"events_{i}.parquet", "events") == 1
+        assert contract.direct_parquet_rows(tmp_path / f"events_{i}.parquet", "events") == 1
 
     ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
 
@@ -498,7 +500,7 @@ def test_narrower_numbers_take_the_arrow_path_so_one_read_never_narrows_another_
     narrow = pa.schema([(c, pa.float32() if c == "order_value" else pa.int16() if c == "items" else TS if c.endswith("_at") else pa.string()) for c in ORDER_COLUMNS])
     pq.write_table(pa.Table.from_pylist([order_row("o1", order_value=0.5, items=3)], schema=narrow), tmp_path / "orders_1.parquet")
     write_orders(tmp_path / "orders_2.parquet", [order_row("o2", order_value=0.1, items=7)])
-    assert ingest._direct_parquet_rows(tmp_path / "orders_1.parquet", "orders") is None
+    assert contract.direct_parquet_rows(tmp_path / "orders_1.parquet", "orders") is None
 
     ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW)
 
@@ -510,14 +512,14 @@ def test_narrower_numbers_take_the_arrow_path_so_one_read_never_narrows_another_
 def test_a_file_duckdb_reads_but_arrow_cannot_quote_is_rejected_and_the_others_load(store_file, tmp_path, monkeypatch):
     write_events(tmp_path / "events_1.parquet", journey("o1", HAPPY[:3]))
     write_events(tmp_path / "events_2.parquet", journey("o2", HAPPY[:2]) + [("x", "o2", "teleported", at(5))])
-    real_read = ingest.read_parquet
+    real_read = readers.read_parquet
 
     def arrow_fails_on_the_second(path):
         if Path(path).name == "events_2.parquet":
-            raise ingest._file_problem(Path(path), "not a readable Parquet file (simulated)", "write it with a Parquet writer")
+            raise contract.file_problem(Path(path), "not a readable Parquet file (simulated)", "write it with a Parquet writer")
         return real_read(path)
 
-    monkeypatch.setattr(ingest, "read_parquet", arrow_fails_on_the_second)
+    monkeypatch.setattr(readers, "read_parquet", arrow_fails_on_the_second)
 
     summary = ingest.ingest_paths([tmp_path], store_path=store_file, now=NOW, raise_on_reject=False)
 

@@ -76,18 +76,20 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> None:
     from core.ingest import landing
+    from core.ingest.summary import format_summary
 
     summary = landing.ingest_paths(args.paths, store_path=args.store)
     if args.json:
         print_json(summary)
     else:
-        print(landing.format_summary(summary))
+        print(format_summary(summary))
 
 
 def cmd_import_log(args: argparse.Namespace) -> None:
-    from core.ingest import landing
+    from core.ingest import log_import
+    from core.ingest.summary import format_summary
 
-    summary = landing.import_log(
+    summary = log_import.import_log(
         args.path,
         store_path=args.store,
         case_col=args.case_col,
@@ -99,7 +101,7 @@ def cmd_import_log(args: argparse.Namespace) -> None:
     if args.json:
         print_json(summary)
     else:
-        print(landing.format_summary(summary))
+        print(format_summary(summary))
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

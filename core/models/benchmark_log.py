@@ -107,11 +107,11 @@ def benchmark_log(
     forecaster_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Import an event log (XES, CSV, Parquet) into a temporary store and run the protocol on it."""
-    from core.ingest import landing
+    from core.ingest import log_import
 
     with tempfile.TemporaryDirectory(prefix="journeyops-benchmark-") as folder:
         store_path = Path(folder) / "benchmark.duckdb"
-        summary = landing.import_log(
+        summary = log_import.import_log(
             Path(path),
             store_path=store_path,
             case_col=case_col,
