@@ -68,6 +68,7 @@ class DailySettings:
     retrain_cooldown_days: int = 3  # ... once this many days have passed since the last one
     calibration: calibration.CalibrationSettings = field(default_factory=calibration.CalibrationSettings)
     gate: GatePolicy | None = None  # None: the environment's policy (load_gate_policy)
+    artifact_retention_days: int = 7  # rejected versions' artifacts are removed after this (rows stay)
     retrain_max_rows: int | None = None  # training rows (None: the factory's default)
     retrain_params: dict[str, Any] | None = None  # e.g. {"max_iter": 100} for both models
     notify: bool = True  # post new alerts to the webhook when one is configured
@@ -524,6 +525,11 @@ def run_daily(
     if retrain and day.summary["retrain_reason"] and not rerun:
         outcome["retrain"] = start_retrain(as_of, store_path, settings, reason=day.summary["retrain_reason"],
                                            champion_decayed=decayed)
+        from core import registry
+
+        retention = timedelta(days=settings.artifact_retention_days)
+        outcome["retrain"]["artifacts_removed"] = registry.prune_rejected_artifacts(
+            as_of_instant(as_of) - retention, store_path)
     return outcome
 
 
@@ -555,6 +561,9 @@ def live_gate(
     if champion is None or not waiting:
         return None
     candidate = waiting[-1]
+    for older in waiting[:-1]:  # only the newest is in shadow; the others will never be judged live
+        registry.reject(older.version_id, actor="live gate", store_path=store_path,
+                        reason=f"superseded in shadow by {candidate.version_id}")
     policy = settings.gate or load_gate_policy()
     as_of_at = as_of_instant(as_of)
     pairs = shadow.live_pairs(candidate.version_id, champion.version_id, as_of_at, store_path)
