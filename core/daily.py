@@ -220,7 +220,12 @@ def _retrain_reason(
         return None
     from core import registry
 
-    newest = registry.list_versions("forecaster", store_path)[-1]
+    versions = registry.list_versions("forecaster", store_path)
+    newest = versions[-1]
+    if newest.status == "candidate":
+        # In shadow, awaiting its live verdict (see `live_gate`): a new retrain would supersede it
+        # before its forecasts matured, and no candidate would ever be judged.
+        return None
     known = (newest.backtest or {}).get("as_of") or (newest.training_window or [None])[-1]
     # The day whose end it was trained at (its as-of instant is that day's end, i.e. the next midnight).
     trained_day = (pd.Timestamp(known) - pd.Timedelta(microseconds=1)).date() if known else None
