@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--fresh", action="store_true", help="delete an existing store (and its models) first")
     p.add_argument("--skip-training", action="store_true", help="only simulate and ingest; train no models")
+    p.add_argument("--scenario", default="new_carrier", metavar="NAME",
+                   help="the drift switched on a week after go-live: new_carrier (default), warehouse_outage, "
+                        "demand_surge, schema_change, or none")
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -119,6 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     outcome = closed_loop.build_demo_history(
         store_file, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed,
         train=not args.skip_training, settings=closed_loop.demo_settings(),
+        scenario=None if args.scenario == "none" else args.scenario,
     )
     stored.refresh_quietly(store_file)  # the heavy pages open on stored views
     print(store.read_status(store_file))

@@ -151,9 +151,11 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
 
 def demo_settings() -> daily.DailySettings:
     """Daily settings of the demo: retrains bounded in rows and boosting rounds, so the whole history
-    builds within its budget; no scheduled retrain within the demo's weeks after go-live."""
+    builds within its budget, a retrain a week, and auto-promotion: the demo has nobody to approve a
+    promotion, so a challenger that passes the gate serves at once."""
     return daily.DailySettings(retrain_max_rows=20_000, retrain_params={"max_iter": 100},
-                               retrain_every_days=21, notify=False)
+                               retrain_every_days=7, notify=False,
+                               gate=replace(load_gate_policy(), auto_promote=True))
 
 
 def build_demo_history(

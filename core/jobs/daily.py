@@ -28,18 +28,20 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from core import config, features, store
+from core import config, domain, features, store
 from core.config import StorePath
 from core.domain import CostAssumptions, end_of_day
 from core.errors import ConfigError
 from core.ingest import landing
 from core.jobs import retraining, runs
-from core.monitor import accuracy
+from core.monitor import accuracy, assumptions, shadow
 from core.monitor import alerts as monitor_alerts
 from core.monitor import drift as monitor_drift
 from core.monitor import validity as monitor_validity
 from core.registry import versions as registry
+from core.registry.gate import GatePolicy, evaluate_gate, load_gate_policy
 from core.scoring import batch
+from core.scoring import calibration as intervals
 from core.triage import ranking
 from core.triage.ranking import TriageSettings
 
@@ -70,8 +72,12 @@ class DailySettings:
         default_factory=lambda: monitor_drift.MonitorSettings(per_column_threshold=DRIFT_THRESHOLDS)
     )
     rules: Sequence[monitor_alerts.Rule] = monitor_alerts.DEFAULT_RULES
-    retrain_every_days: int = 7  # days after the champion's training window ends
+    retrain_every_days: int = 7  # days since the last retrain (the newest version, kept or not)
     retrain_on_alerts: bool = True  # a drift-share, accuracy or coverage alert starts a retrain
+    retrain_cooldown_days: int = 3  # ... once this many days have passed since the last one
+    calibration: intervals.CalibrationSettings = field(default_factory=intervals.CalibrationSettings)
+    gate: GatePolicy | None = None  # None: the environment's policy (load_gate_policy)
+    artifact_retention_days: int = 7  # rejected versions' artifacts are removed after this (rows stay)
     retrain_max_rows: int | None = None  # training rows (None: the factory's default)
     retrain_params: dict[str, Any] | None = None  # e.g. {"max_iter": 100} for both models
     notify: bool = True  # post new alerts to the webhook when one is configured
@@ -83,6 +89,7 @@ class DayOutput:
 
     as_of_date: date
     as_of_at: datetime
+    calibration: pd.DataFrame
     predictions: pd.DataFrame
     triage_list: pd.DataFrame
     actions: pd.DataFrame
@@ -203,24 +210,51 @@ def _accuracy_inputs(
 
 
 def _retrain_reason(
-    alerts: Sequence[monitor_alerts.Alert], champion: batch.ServingModels | None, as_of_at: datetime,
+    alerts: Sequence[monitor_alerts.Alert], champion: batch.ServingModels | None, as_of: date,
     settings: DailySettings, store_path: StorePath,
 ) -> str | None:
+    """Why today's run retrains, if it does: `retrain_every_days` since the last attempt (the newest
+    version, whatever became of it), or a drift/decay alert once `retrain_cooldown_days` have passed
+    since that attempt (a trigger that holds for weeks must not retrain every day)."""
     if champion is None:
         return None
-    if settings.retrain_on_alerts:
-        fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES})
-        if fired:
-            return "alert: " + ", ".join(fired)
-    # Age of the newest training, not the champion's: a challenger awaiting approval already holds
-    # the fresh data, so the schedule must not start another retrain every day until it is promoted.
-    newest = registry.list_versions("stuck_classifier", store_path)[-1].version_id
-    trained_until = batch.training_end(newest, store_path)
-    if trained_until is not None and settings.retrain_every_days > 0:
-        age_days = (as_of_at - trained_until).days
-        if age_days >= settings.retrain_every_days:
-            return f"schedule: the newest model's data is {age_days} days old (every {settings.retrain_every_days})"
+    versions = registry.list_versions("forecaster", store_path)
+    newest = versions[-1]
+    if newest.status == "candidate":
+        # In shadow, awaiting its live verdict (see `live_gate`): a new retrain would supersede it
+        # before its forecasts matured, and no candidate would ever be judged.
+        return None
+    known = (newest.backtest or {}).get("as_of") or (newest.training_window or [None])[-1]
+    # The day whose end it was trained at (its as-of instant is that day's end, i.e. the next midnight).
+    trained_day = (pd.Timestamp(known) - pd.Timedelta(microseconds=1)).date() if known else None
+    days_since = (as_of - trained_day).days if trained_day else settings.retrain_every_days
+    fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES}) if settings.retrain_on_alerts else []
+    if fired and days_since >= settings.retrain_cooldown_days:
+        return "alert: " + ", ".join(fired)
+    if settings.retrain_every_days > 0 and days_since >= settings.retrain_every_days:
+        return f"schedule: {days_since} days since the last retrain (every {settings.retrain_every_days})"
     return None
+
+
+def _interval_corrections(
+    version: str, as_of: date, as_of_at: datetime, settings: DailySettings, store_path: StorePath
+) -> pd.DataFrame:
+    """The corrections for one forecaster version from its own served forecasts of the window."""
+    forecasts = store.fetch_df("calibration_forecasts", {
+        "version": version, "since": as_of - timedelta(days=settings.calibration.window_days - 1),
+        "as_of": as_of_at, "delivered_stage": "delivered", "cancelled_stage": domain.CANCELLED,
+    }, store_path)
+    return intervals.estimate_corrections(forecasts, pd.Timestamp(as_of_at), settings.calibration)
+
+
+def _calibration_table(parts: list[pd.DataFrame], as_of: date, settings: DailySettings, now: datetime) -> pd.DataFrame:
+    columns = ["as_of_date", "forecaster_version", "segment", "value", "forecasts", "delivered",
+               *intervals.CORRECTION_COLUMNS, "computed_at"]
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(frames, ignore_index=True).drop_duplicates(["forecaster_version", "value"])
+    return table.assign(as_of_date=as_of, segment=settings.calibration.segment, computed_at=now)[columns]
 
 
 def compute_day(
@@ -252,6 +286,7 @@ def _compute_day(
     actions = pd.DataFrame()
     eta_rows = pd.DataFrame(columns=["order_id", "shown_from", "eta_at", "version"])
     open_orders = pd.DataFrame()
+    calibration_rows: list[pd.DataFrame] = []
     champion_scores: pd.DataFrame | None = None
     q = None
     if champion is not None:
@@ -261,8 +296,13 @@ def _compute_day(
             open_orders = open_orders.sort_values("order_id", kind="stable")
         open_orders = open_orders.reset_index(drop=True)
         for role, models in serving.items():
-            role_scores = batch.score_frame(open_orders, models)
-            predictions.append(batch.prediction_rows(open_orders, role_scores, models, as_of, as_of_at, now))
+            raw_scores = batch.score_frame(open_orders, models)
+            corrections = _interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
+            calibration_rows.append(corrections.assign(forecaster_version=models.forecaster_version))
+            role_scores = intervals.apply_corrections(raw_scores, open_orders[settings.calibration.segment],
+                                                        corrections)
+            predictions.append(batch.prediction_rows(open_orders, role_scores, models, as_of, as_of_at, now,
+                                                       raw_scores=raw_scores))
             if role == "champion":
                 champion_scores = role_scores
     if champion is not None and champion_scores is not None and len(open_orders):
@@ -301,7 +341,7 @@ def _compute_day(
         results["drift"] = drift
     results.update(_accuracy_inputs(champion, as_of, as_of_at, store_path))
     day_alerts = monitor_alerts.evaluate_rules(results, settings.rules)
-    retrain_reason = _retrain_reason(day_alerts, champion, as_of_at, settings, store_path)
+    retrain_reason = _retrain_reason(day_alerts, champion, as_of, settings, store_path)
     challenger = serving.get("challenger")
     # What this run loaded is the run's record (job_runs), not the day's: a re-run loads nothing new.
     figures = {
@@ -333,6 +373,7 @@ def _compute_day(
     return DayOutput(
         as_of_date=as_of,
         as_of_at=as_of_at,
+        calibration=_calibration_table(calibration_rows, as_of, settings, now),
         predictions=pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(),
         triage_list=listed,
         actions=actions,
@@ -368,6 +409,8 @@ def write_day(day: DayOutput, store_path: StorePath = None) -> None:
         con.execute(store.load_sql("daily_eta_delete"), {"as_of_date": d, "next_date": d + timedelta(days=1)})
         con.execute(store.load_sql("daily_summary_delete"), {"as_of_date": d})
         _pause_point("daily_write")
+        con.execute(store.load_sql("calibration_delete_day"), {"as_of_date": d})
+        _insert(con, "calibration_insert", "calibration_rows", day.calibration)
         _insert(con, "scoring_insert", "prediction_rows", day.predictions)
         if len(day.triage_list):
             _insert(con, "triage_insert", "triage_rows", day.triage_list[list(TRIAGE_COLUMNS)])
@@ -422,19 +465,72 @@ def run_daily(
         outcome["run_id"] = run.run_id
     if settings.notify and day.alerts and not rerun:
         monitor_alerts.notify(day.alerts, store_path=store_path)
+    decayed = "accuracy_decay" in outcome.get("alert_rules", [])
+    outcome["live_gate"] = None
+    if retrain and not rerun:
+        outcome["live_gate"] = live_gate(as_of, store_path, settings, champion_decayed=decayed)
     outcome["retrain"] = None
     if retrain and day.summary["retrain_reason"] and not rerun:
-        outcome["retrain"] = start_retrain(as_of, store_path, settings, reason=day.summary["retrain_reason"])
+        outcome["retrain"] = start_retrain(as_of, store_path, settings, reason=day.summary["retrain_reason"],
+                                           champion_decayed=decayed)
+        retention = timedelta(days=settings.artifact_retention_days)
+        outcome["retrain"]["artifacts_removed"] = registry.prune_rejected_artifacts(
+            end_of_day(as_of) - retention, store_path)
     return outcome
 
 
-def start_retrain(as_of: date, store_path: StorePath, settings: DailySettings, reason: str) -> dict[str, Any]:
+def start_retrain(
+    as_of: date, store_path: StorePath, settings: DailySettings, reason: str, champion_decayed: bool = False
+) -> dict[str, Any]:
     """Retrain through the model factory on what was known at the end of `as_of`."""
     outcome = retraining.retrain(
-        store_path, as_of=end_of_day(as_of), actor=f"daily ({reason})",
+        store_path, as_of=end_of_day(as_of), actor=f"daily ({reason})", policy=settings.gate,
         max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
+        champion_decayed=champion_decayed,
     )
     return {"reason": reason, **{kind: v["status"] for kind, v in outcome["versions"].items()}}
+
+
+def live_gate(
+    as_of: date, store_path: StorePath, settings: DailySettings, *, champion_decayed: bool
+) -> dict[str, Any] | None:
+    """Judge the shadowed forecaster against the champion on their matured live forecasts: promote it
+    (or, without auto-promotion, put it up for approval) when it wins, reject it when it has not won
+    within `live_max_days` mornings; wait otherwise. None when there is nothing in shadow."""
+    champion = registry.get_champion("forecaster", store_path)
+    versions = registry.list_versions("forecaster", store_path)
+    waiting = [v for v in versions if v.status == "candidate" and champion is not None
+               and v.version_number > champion.version_number]
+    if champion is None or not waiting:
+        return None
+    candidate = waiting[-1]
+    for older in waiting[:-1]:  # only the newest is in shadow; the others will never be judged live
+        registry.reject(older.version_id, actor="live gate", store_path=store_path,
+                        reason=f"superseded in shadow by {candidate.version_id}")
+    policy = settings.gate or load_gate_policy()
+    as_of_at = end_of_day(as_of)
+    pairs = shadow.live_pairs(candidate.version_id, champion.version_id, as_of_at, store_path)
+    if pairs.empty:
+        return None
+    costs = assumptions.load_assumptions(store_path, at=as_of_at)
+    challenger_eval, champion_eval, mornings = shadow.live_evaluations(pairs, costs)
+    shadow_days = int(pairs["as_of_date"].nunique())
+    outcome: dict[str, Any] = {"version": candidate.version_id, "mornings": len(mornings), "n": challenger_eval["n"]}
+    if len(mornings) < policy.live_min_days or challenger_eval["n"] < policy.live_min_forecasts:
+        return {**outcome, "action": "waiting"}
+    decision = evaluate_gate(challenger_eval, champion_eval, None, policy, champion_decayed=champion_decayed,
+                             live=True)
+    actor = "live gate"
+    if decision.passed:
+        version = registry.record_gate(candidate.version_id, decision, expected_champion=champion.version_id,
+                                       actor=actor, store_path=store_path)
+        return {**outcome, "action": version.status, "reasons": decision.reasons}
+    if shadow_days >= policy.live_max_days:
+        registry.reject(candidate.version_id, actor=actor, store_path=store_path,
+                        reason=f"not better than the champion after {shadow_days} mornings in shadow: "
+                        + "; ".join(decision.reasons))
+        return {**outcome, "action": "rejected", "reasons": decision.reasons}
+    return {**outcome, "action": "waiting", "reasons": decision.reasons}
 
 
 def run_backfill(

@@ -1,15 +1,19 @@
-"""Retrain: train both challengers, evaluate them beside the champions, gate and register them."""
+"""Retrain: train both challengers, evaluate them beside the champions on the same rows, gate and
+register the fits that would serve."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from core.config import StorePath
 from core.domain import MODEL_KINDS
 from core.jobs import runs
 from core.models import training
 from core.models.training import DEFAULT_MAX_ROWS
+from core.monitor import assumptions
 from core.registry import versions as registry
 from core.registry.gate import GatePolicy, evaluate_gate, load_gate_policy
 
@@ -22,35 +26,48 @@ def retrain(
     policy: GatePolicy | None = None,
     max_rows: int | None = None,
     model_params: dict[str, Any] | None = None,
+    champion_decayed: bool = False,
 ) -> dict[str, Any]:
-    """Train both challengers, score them and the champions on the same holdout, gate, register.
+    """Train both challengers, score them and the champions on the same holdout rows, gate, register.
 
-    A passed gate promotes at once when auto-promotion is on; otherwise the version awaits approval.
-    `max_rows` and `model_params` bound the work (the daily trigger and the demo keep to a budget).
+    The gate judges the backtest fit (trained before the holdout); the version that is registered and
+    would serve is the deployed fit on every journey known at `as_of` (`models.fit_deployed`). The
+    champion is judged only on holdout rows newer than its own training data, so it is never scored
+    on rows it learned from. A passed gate promotes at once when auto-promotion is on; otherwise the
+    version awaits approval; one that lost on the margin alone stays a candidate in shadow.
+    `champion_decayed` (the daily run saw its live error past the threshold) lowers the margin to
+    the policy's `decay_margin`. `max_rows` and `model_params` bound the work.
     """
     policy = policy or load_gate_policy()
-    params = {"as_of": as_of, "actor": actor, "max_rows": max_rows}
+    costs = assumptions.load_assumptions(store_path, at=as_of)
+    params = {"as_of": as_of, "actor": actor, "max_rows": max_rows, "champion_decayed": champion_decayed}
     with runs.job_run("retrain", params, store_path) as run:
         runs.report_progress(run, 0.05, "building training prefixes and fitting both models", store_path)
         trained = training.train_candidates(
-            store_path, as_of, max_rows=max_rows or DEFAULT_MAX_ROWS,
-            forecaster_params=model_params, classifier_params=model_params,
+            store_path, as_of, max_rows=max_rows or DEFAULT_MAX_ROWS, costs=costs,
+            forecaster_params=model_params, classifier_params=model_params, deploy=True,
         )
-        challengers = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
-        outcome: dict[str, Any] = {"train_window": list(trained.train_window), "versions": {}}
+        served = {"forecaster": trained.deployed_forecaster, "stuck_classifier": trained.deployed_classifier}
+        evaluated = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
+        baselines = {"forecaster": trained.baseline_forecaster, "stuck_classifier": trained.baseline_classifier}
+        window = list(trained.deployed_window or trained.train_window)
+        outcome: dict[str, Any] = {"train_window": window, "evaluated_window": list(trained.train_window),
+                                   "versions": {}}
         for step, kind in enumerate(MODEL_KINDS):
             runs.report_progress(run, 0.7 + 0.15 * step, f"gating and registering the {kind}", store_path)
             champion_eval, champion_id = None, None
+            holdout = trained.holdout
             if registry.get_champion(kind, store_path) is not None:
                 champion, champion_model = registry.load_champion(kind, store_path)
                 champion_id = champion.version_id
-                champion_eval = training.evaluate_model(kind, champion_model, trained.holdout)
-            challenger_eval = trained.evaluations[kind]
-            decision = evaluate_gate(
-                challenger_eval, champion_eval, trained.evaluations[f"baseline_{kind}"], policy
-            )
+                holdout = unseen_rows(trained.holdout, champion.training_window)
+                champion_eval = training.evaluate_model(kind, champion_model, holdout, costs)
+            challenger_eval = training.evaluate_model(kind, evaluated[kind], holdout, costs)
+            baseline_eval = training.evaluate_model(kind, baselines[kind], holdout, costs)
+            decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy,
+                                     champion_decayed=champion_decayed)
             version = registry.register_and_gate(
-                kind, challengers[kind], training_window=list(trained.train_window),
+                kind, served[kind], training_window=window,
                 feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
                 backtest=trained.backtest, evaluation=challenger_eval, decision=decision,
                 expected_champion=champion_id, actor=actor, store_path=store_path,
@@ -64,3 +81,17 @@ def retrain(
         run.figures.update({kind: outcome["versions"][kind]["status"] for kind in MODEL_KINDS})
         outcome["run_id"] = run.run_id
     return outcome
+
+
+MIN_UNSEEN_ROWS = 200
+
+
+def unseen_rows(holdout: pd.DataFrame, champion_window: Any) -> pd.DataFrame:
+    """The holdout rows at instants after the champion's training data ends (it learned from none of
+    them); the whole holdout when too few are left to compare on."""
+    try:
+        end = pd.Timestamp(champion_window[-1])
+    except (TypeError, IndexError, ValueError):
+        return holdout
+    unseen = holdout[pd.to_datetime(holdout["as_of_at"]) > end]
+    return unseen.reset_index(drop=True) if len(unseen) >= MIN_UNSEEN_ROWS else holdout

@@ -204,9 +204,14 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(
-        self, X: np.ndarray, y: np.ndarray, calibration_mask: np.ndarray | None = None
+        self, X: np.ndarray, y: np.ndarray, calibration_mask: np.ndarray | None = None,
+        refit_on_all: bool = False,
     ) -> ConformalQuantileRegressor:
-        """Fit one booster per quantile on the non-calibration rows, then calibrate on the rest."""
+        """Fit one booster per quantile on the non-calibration rows, then calibrate on the rest.
+
+        With `refit_on_all` the boosters are fitted once more on every row (the calibration rows
+        too) and keep the corrections measured out of sample: the deployed fit, whose newest
+        journeys must reach the trees rather than only the calibration."""
         X = np.asarray(X, dtype=np.float64)
         z = np.log1p(np.clip(np.asarray(y, dtype=np.float64), 0.0, None))
         fit_rows, cal_rows = _split_rows(len(z), calibration_mask)
@@ -226,6 +231,12 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
             if self.recenter:
                 for i in range(1, len(self.quantiles) - 1):
                     self.offsets_[i] = float(np.quantile(z_cal - raw[:, i], 0.5))
+        if refit_on_all and cal_rows.any():
+            with threadpool_limits(FIT_THREADS):
+                self.estimators_ = self._fit_boosters(X, z, np.ones(len(z), dtype=bool))
+            # The trees have now seen the calibration window: re-centring the median on it again
+            # would count its shift twice. The bound corrections stay (the daily calibration adjusts them).
+            self.offsets_ = np.zeros(len(self.quantiles))
         self.n_features_in_ = X.shape[1]
         return self
 

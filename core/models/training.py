@@ -9,6 +9,7 @@ journeys.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -127,6 +128,11 @@ class TrainingRun:
     baseline_forecaster: Pipeline | None = None
     baseline_classifier: Pipeline | None = None
     dropped_columns: dict[str, str] = field(default_factory=dict)
+    # The fits that serve (see `fit_deployed`): every journey whose outcome is known at the as-of
+    # instant, not only those before the holdout. None when training ran without `deploy`.
+    deployed_forecaster: Pipeline | None = None
+    deployed_classifier: Pipeline | None = None
+    deployed_window: tuple[str, str] | None = None
 
 
 def _model_inputs(model: Pipeline) -> tuple[list[str], list[str]]:
@@ -204,6 +210,15 @@ def _segment_values(frame: pd.DataFrame) -> dict[str, pd.Series]:
     }
 
 
+def rows_hash(rows: pd.DataFrame) -> str:
+    """A fingerprint of the (order, instant) pairs scored, independent of their order: two
+    evaluations compare models on the same rows exactly when their hashes are equal."""
+    keys = pd.DataFrame({"order_id": rows["order_id"].astype(str).to_numpy(),
+                         "as_of_at": pd.to_datetime(rows["as_of_at"]).astype("int64").to_numpy()})
+    hashed = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+    return hashlib.sha256(np.sort(hashed).tobytes()).hexdigest()
+
+
 def evaluate_model(
     kind: ModelKind,
     model: Pipeline,
@@ -249,6 +264,7 @@ def evaluate_model(
         }
     return {
         "kind": kind,
+        "rows_hash": rows_hash(rows),
         "n": everything.pop("n"),
         "business_cost": everything.pop("business_cost"),
         "metrics": everything,
@@ -270,6 +286,61 @@ def select_columns(frame: pd.DataFrame, train_rows: pd.Series) -> tuple[list[str
     )
 
 
+def deployed_rows(frame: pd.DataFrame, as_of: pd.Timestamp, horizon_h: float) -> pd.DataFrame:
+    """The rows a deployed fit learns from: prefixes at instants at least `horizon_h` before `as_of`,
+    with censoring handled instead of dropped.
+
+    At any instant the journeys still open are the long ones; keeping only finished journeys biases
+    every label short, most when durations trend up. A prefix whose order is still open at `as_of` gets
+    the remaining time known so far (`as_of` − its instant) as its target: a lower bound at least
+    `horizon_h` long, above the quantiles of nearly every prefix, where the quantile loss only needs
+    to know which side the truth is on. Cancelled orders have no delivery time and are left out of
+    the forecaster's rows (`remaining_h` stays NaN)."""
+    cutoff = as_of - pd.Timedelta(hours=horizon_h)
+    rows = frame[pd.to_datetime(frame["as_of_at"]) <= cutoff].copy()
+    still_open = rows["order_ended_at"].isna() if "order_ended_at" in rows else rows["remaining_h"].isna()
+    known_so_far = (as_of - pd.to_datetime(rows["as_of_at"])).dt.total_seconds() / 3600.0
+    rows["remaining_h"] = rows["remaining_h"].where(~still_open, known_so_far)
+    rows["censored"] = still_open.to_numpy()
+    return rows
+
+
+DEPLOY_CALIBRATION_SHARE = 0.16  # the newest instants of the deployed rows measure the corrections
+
+
+def fit_deployed(
+    frame: pd.DataFrame,
+    as_of: pd.Timestamp,
+    categorical: list[str],
+    numeric: list[str],
+    *,
+    horizon_h: float,
+    forecaster_params: dict[str, Any] | None = None,
+    classifier_params: dict[str, Any] | None = None,
+) -> tuple[Pipeline, Pipeline, tuple[str, str]]:
+    """The models that serve: fitted on every row of `deployed_rows`, the newest included.
+
+    The interval corrections are measured out of sample first: the boosters are fitted without the
+    newest instants (the most recent matured window), corrected on them, then fitted again on every
+    row keeping those corrections. The classifier is calibrated on the same newest window."""
+    rows = deployed_rows(frame, as_of, horizon_h)
+    if rows.empty:
+        raise ConfigError("no prefixes old enough to have known outcomes; simulate or import more history")
+    instants = pd.to_datetime(rows["as_of_at"])
+    recent = (instants >= instants.quantile(1.0 - DEPLOY_CALIBRATION_SHARE)).to_numpy()
+    x = prepare_features(rows, categorical, numeric)
+    has_remaining = rows["remaining_h"].notna().to_numpy()
+    forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
+    forecaster.fit(x[has_remaining], rows["remaining_h"].to_numpy()[has_remaining],
+                   model__calibration_mask=recent[has_remaining], model__refit_on_all=True)
+    has_label = rows["stuck_label"].notna().to_numpy()
+    classifier = estimators.make_classifier(categorical, numeric, **(classifier_params or {}))
+    classifier.fit(x[has_label], rows["stuck_label"].to_numpy()[has_label].astype(int),
+                   model__calibration_mask=recent[has_label])
+    window = (pd.Timestamp(rows["order_started_at"].min()).isoformat(), pd.Timestamp(instants.max()).isoformat())
+    return forecaster, classifier, window
+
+
 def train_candidates(
     store_path: StorePath = None,
     as_of: datetime | None = None,
@@ -282,9 +353,11 @@ def train_candidates(
     embargo_h: float | None = None,
     forecaster_params: dict[str, Any] | None = None,
     classifier_params: dict[str, Any] | None = None,
+    deploy: bool = False,
 ) -> TrainingRun:
     """Build the training frame, split it chronologically, fit both models and both baselines on
-    the older journeys, and evaluate all four on the newest ones (the holdout)."""
+    the older journeys, and evaluate all four on the newest ones (the holdout). With `deploy`, also
+    fit the models that serve on every journey known at the as-of instant (`fit_deployed`)."""
     started = time.perf_counter()
     if frame is None:
         frame = build_training_frame(store_path, as_of, every_h=every_h, max_rows=max_rows)
@@ -295,6 +368,8 @@ def train_candidates(
     if embargo_h is None:
         embargo_h = 0.0 if closed_log else DEFAULT_EMBARGO_H
     # Journeys too young to have finished would only enter the holdout if they were short.
+    known_at = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(frame["as_of_at"].max())
+    full_frame = frame
     horizon = pd.Timestamp(frame["as_of_at"].max()) - pd.Timedelta(hours=embargo_h)
     frame = frame[frame["order_started_at"] <= horizon]
     split = chronological_split(frame, embargo_h=embargo_h)
@@ -328,6 +403,10 @@ def train_candidates(
         raise ConfigError("every training prefix has the same stuck label; train on a longer history")
     classifier.fit(x_fit[has_label], labels, model__calibration_mask=calibration[has_label])
     baseline_classifier.fit(x_fit[has_label], labels)
+    deployed: tuple[Pipeline, Pipeline, tuple[str, str]] | None = None
+    if deploy:
+        deployed = fit_deployed(full_frame, known_at, categorical, numeric, horizon_h=embargo_h,
+                                forecaster_params=forecaster_params, classifier_params=classifier_params)
     fitted = time.perf_counter()
 
     holdout_columns = list(
@@ -358,6 +437,9 @@ def train_candidates(
     backtest = {
         "protocol": "journeys sorted by start: 64% train, 16% validation (calibration), 20% test",
         "embargo_h": embargo_h,
+        "as_of": known_at.isoformat(),  # what was known when it was trained: the retrain cadence counts from it
+        "evaluated_window": list(train_window),
+        "deployed_window": list(deployed[2]) if deployed else None,
         "rows": {str(k): int(v) for k, v in split.value_counts().items()},
         "journeys": {
             str(k): int(v) for k, v in frame.assign(split=split).drop_duplicates("order_id")["split"].value_counts().items()
@@ -390,4 +472,7 @@ def train_candidates(
         baseline_forecaster=baseline_forecaster,
         baseline_classifier=baseline_classifier,
         dropped_columns=dropped,
+        deployed_forecaster=deployed[0] if deployed else None,
+        deployed_classifier=deployed[1] if deployed else None,
+        deployed_window=deployed[2] if deployed else None,
     )

@@ -35,7 +35,15 @@ class GatePolicy:
     segment_tolerance: float = 0.10  # segment cost <= champion segment cost * (1 + tolerance)
     min_segment_n: int = 30  # smaller segments are too noisy to block a promotion
     auto_promote: bool = False  # a passed gate promotes at once; otherwise a person approves
-    require_same_holdout: bool = True  # champion and baseline must be scored on the same rows (same n)
+    require_same_holdout: bool = True  # champion and baseline must be scored on the same rows
+    # Once the champion's live error has decayed past its threshold, a challenger that is not worse
+    # on the same rows is enough: keeping a decayed model needs a better reason than a tie.
+    decay_margin: float = 0.0
+    # The live comparison of a shadowed candidate: judged once this many matured forecasts on this
+    # many mornings are in; rejected when it has not won after `live_max_days` mornings.
+    live_min_forecasts: int = 300
+    live_min_days: int = 2
+    live_max_days: int = 14
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.margin < 1.0:
@@ -54,12 +62,15 @@ class GateDecision:
     reasons: list[str]
     checks: dict[str, Any] = field(default_factory=dict)
     auto_promote: bool = False
+    # Failed on the margin alone: it stays a candidate, scored in shadow until the live comparison.
+    awaiting_live: bool = False
 
     @property
     def action(self) -> str:
-        """What the registry does with the challenger: promote, pending_approval or rejected."""
+        """What the registry does with the challenger: promote, pending_approval, candidate (in shadow,
+        awaiting the live comparison) or rejected."""
         if not self.passed:
-            return "rejected"
+            return "candidate" if self.awaiting_live else "rejected"
         return "promote" if self.auto_promote else "pending_approval"
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,49 +91,78 @@ def load_gate_policy() -> GatePolicy:
         raise ConfigError(f"invalid gate setting in the environment: {exc}") from exc
 
 
+def rows_key(evaluation: Mapping[str, Any]) -> str:
+    """What identifies the rows an evaluation scored: their hash when recorded, else their count."""
+    return str(evaluation.get("rows_hash") or f"n={int(evaluation['n'])}")
+
+
 def evaluate_gate(
     challenger: Mapping[str, Any],
     champion: Mapping[str, Any] | None,
-    baseline: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None,
     policy: GatePolicy,
+    *,
+    champion_decayed: bool = False,
+    live: bool = False,
 ) -> GateDecision:
-    """Decide whether the challenger may replace the champion (or become the first champion)."""
+    """Decide whether the challenger may replace the champion (or become the first champion).
+
+    `champion_decayed`: the champion's live error is past its threshold, so the challenger needs
+    only `policy.decay_margin`. `live`: the evaluations are of matured live forecasts; a live
+    verdict is final (no further shadow)."""
     kind = _check_evaluation(challenger, "challenger", None)
-    _check_evaluation(baseline, "baseline", kind)
+    if baseline is not None:
+        _check_evaluation(baseline, "baseline", kind)
     checks: dict[str, Any] = {}
     reasons: list[str] = []
     cost = float(challenger["business_cost"])
 
     if policy.require_same_holdout:
-        others = {"baseline": baseline} | ({"champion": champion} if champion is not None else {})
-        mismatched = {name: int(ev["n"]) for name, ev in others.items() if int(ev["n"]) != int(challenger["n"])}
+        others = ({"baseline": baseline} if baseline is not None else {}) | (
+            {"champion": champion} if champion is not None else {})
+        mine = rows_key(challenger)
+        mismatched = {name: rows_key(ev) for name, ev in others.items() if rows_key(ev) != mine}
         ok = not mismatched
-        checks["same_holdout"] = {"passed": ok, "challenger_n": int(challenger["n"]), "mismatched_n": mismatched}
+        checks["same_holdout"] = {"passed": ok, "challenger_n": int(challenger["n"]), "rows": mine,
+                                  "mismatched": mismatched}
         reasons.append(
-            f"same holdout: {'ok' if ok else 'FAILED'} — challenger n={int(challenger['n'])}"
-            + ("" if ok else ", " + ", ".join(f"{k} n={v}" for k, v in mismatched.items()))
+            f"same rows: {'ok' if ok else 'FAILED'} — challenger n={int(challenger['n'])} ({mine[:12]})"
+            + ("" if ok else ", " + ", ".join(f"{k} {v[:12]}" for k, v in mismatched.items()))
         )
 
-    base_cost = float(baseline["business_cost"])
-    ok = cost < base_cost
-    checks["baseline"] = {"passed": ok, "challenger_cost": cost, "baseline_cost": base_cost}
-    reasons.append(
-        f"baseline: {'ok' if ok else 'FAILED'} — challenger cost {cost:.4f} "
-        f"{'<' if ok else '>='} baseline cost {base_cost:.4f}"
-    )
+    if baseline is None:  # a live comparison: the baseline was beaten at retrain, on the holdout
+        checks["baseline"] = None
+        reasons.append("baseline: beaten on the holdout when it was trained")
+    else:
+        base_cost = float(baseline["business_cost"])
+        ok = cost < base_cost
+        checks["baseline"] = {"passed": ok, "challenger_cost": cost, "baseline_cost": base_cost}
+        reasons.append(
+            f"baseline: {'ok' if ok else 'FAILED'} — challenger cost {cost:.4f} "
+            f"{'<' if ok else '>='} baseline cost {base_cost:.4f}"
+        )
 
     if champion is None:
         checks["champion"] = None
         reasons.append("champion: none yet — only the baseline check applies")
     else:
         _check_evaluation(champion, "champion", kind)
-        checks["margin"] = _margin_check(cost, float(champion["business_cost"]), policy.margin)
-        reasons.append(checks["margin"].pop("reason"))
+        margin = policy.decay_margin if champion_decayed else policy.margin
+        checks["margin"] = _margin_check(cost, float(champion["business_cost"]), margin)
+        checks["margin"]["champion_decayed"] = champion_decayed
+        reasons.append(checks["margin"].pop("reason")
+                       + (" — the champion's live error has decayed past its threshold" if champion_decayed else ""))
         checks["segments"] = _segment_check(challenger, champion, policy)
         reasons.append(checks["segments"].pop("reason"))
 
     passed = all(c["passed"] for c in checks.values() if c is not None)
-    return GateDecision(passed=passed, reasons=reasons, checks=checks, auto_promote=policy.auto_promote)
+    failed = {name for name, c in checks.items() if c is not None and not c["passed"]}
+    # Only the forecaster's shadow forecasts mature into a live comparison.
+    awaiting_live = not live and failed == {"margin"} and kind == "forecaster"
+    if awaiting_live:
+        reasons.append("verdict: kept as a candidate, scored in shadow until its live forecasts can be compared")
+    return GateDecision(passed=passed, reasons=reasons, checks=checks, auto_promote=policy.auto_promote,
+                        awaiting_live=awaiting_live)
 
 
 def _margin_check(cost: float, champion_cost: float, margin: float) -> dict[str, Any]:

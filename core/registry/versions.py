@@ -149,7 +149,31 @@ def artifact_file(version: ModelVersion, store_path: StorePath = None) -> Path:
 def load_version(version_id: str, store_path: StorePath = None) -> tuple[ModelVersion, Any]:
     """A version and its model, loaded through the checksum and type allow-list."""
     version = get_version(version_id, store_path)
-    return version, load_artifact(artifact_file(version, store_path), version.artifact_sha256)
+    path = artifact_file(version, store_path)
+    if version.status == "rejected" and not path.exists():
+        raise RegistryError(f"{version_id} was rejected and its artifact removed after the retention period; "
+                            "its registry record stays for the audit")
+    return version, load_artifact(path, version.artifact_sha256)
+
+
+def prune_rejected_artifacts(
+    older_than: datetime, store_path: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Remove the artifacts of rejected versions trained before `older_than` (their registry rows and
+    audit stay). A version that was ever champion — a rollback target — is never touched. Returns
+    the versions whose artifacts were removed."""
+    ever_champion = {row["version_id"] for row in audit_log(store_path) if row.get("action") in CHAMPION_ACTIONS}
+    removed = []
+    for version in list_versions(None, store_path):
+        known = (version.backtest or {}).get("as_of") if isinstance(version.backtest, dict) else None
+        trained_at = pd.Timestamp(known) if known else pd.Timestamp(version.created_at)
+        if version.status != "rejected" or version.version_id in ever_champion or trained_at >= older_than:
+            continue
+        path = artifact_file(version, store_path)
+        if path.exists():
+            path.unlink()
+            removed.append(version.version_id)
+    return removed
 
 
 def load_champion(kind: str, store_path: StorePath = None) -> tuple[ModelVersion, Any]:

@@ -146,8 +146,10 @@ def prediction_rows(
     as_of_date: date,
     as_of_at: datetime,
     scored_at: datetime,
+    raw_scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """`predictions` rows (schema 006) of one role."""
+    """`predictions` rows (schemas 006, 010) of one role: the served (calibrated) quantiles in
+    p10_h..p90_h and the model's own ones beside them (`raw_scores`, default the same)."""
     at = pd.Timestamp(as_of_at)
     rows = pd.DataFrame({
         "as_of_date": as_of_date,
@@ -165,6 +167,9 @@ def prediction_rows(
         rows[f"eta_{q}_at"] = at + pd.to_timedelta(hours, unit="h")
     rows["stuck_prob"] = scores["stuck_prob"].to_numpy(dtype=float)
     rows["scored_at"] = scored_at
+    raw = scores if raw_scores is None else raw_scores
+    for q in ("p10", "p50", "p90"):
+        rows[f"model_{q}_h"] = raw[f"{q}_h"].to_numpy(dtype=float)
     return rows
 
 

@@ -16,7 +16,10 @@ with final as (
         eta_p50_at::timestamp as eta_p50_at,
         eta_p90_at::timestamp as eta_p90_at,
         stuck_prob::double as stuck_prob,
-        scored_at::timestamp as scored_at
+        scored_at::timestamp as scored_at,
+        model_p10_h::double as model_p10_h,
+        model_p50_h::double as model_p50_h,
+        model_p90_h::double as model_p90_h
     from prediction_rows
 )
 

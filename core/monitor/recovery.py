@@ -1,0 +1,118 @@
+"""Did the loop recover? Live accuracy of the served forecasts over *matured mornings*, beside a
+model refit in hindsight on the same forecasts.
+
+A morning is matured once nearly all of its forecast orders have ended (`MATURED_SHARE`): the last
+mornings of any store score only the quick deliveries and flatter every policy. The hindsight refit
+is the model factory's own deployed fit trained at the end of the store, when every outcome of the
+judged mornings is known, and asked the same questions (the same orders at the same instants): the
+yardstick for "how good could we have been", since most of the distance to a pre-drift backtest is
+a harder regime, not a stale model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import features
+from core.config import StorePath
+from core.models import training
+from core.monitor import accuracy
+
+MATURED_SHARE = 0.98
+
+
+def matured_mornings(forecasts: pd.DataFrame, share: float = MATURED_SHARE) -> list[date]:
+    """The mornings (as_of_date) at least `share` of whose forecast orders have been delivered or
+    cancelled. `forecasts` has as_of_date, delivered_at and cancelled_at per forecast."""
+    if forecasts.empty:
+        return []
+    ended = forecasts["delivered_at"].notna() | forecasts["cancelled_at"].notna()
+    by_morning = ended.groupby(pd.to_datetime(forecasts["as_of_date"]).dt.date).mean()
+    return sorted(by_morning.index[by_morning >= share])
+
+
+def live_figures(scored: pd.DataFrame) -> dict[str, Any]:
+    """MAE, bias, 80% coverage and share delivered after the p50, over matured scored forecasts."""
+    if scored.empty:
+        return {"forecasts": 0}
+    actual = scored["actual_h"].to_numpy(dtype=np.float64)
+    p50 = scored["p50_h"].to_numpy(dtype=np.float64)
+    return {
+        "forecasts": len(scored),
+        "mae_h": float(np.abs(actual - p50).mean()),
+        "bias_h": float((p50 - actual).mean()),
+        "coverage_80_pct": float(scored["covered"].mean() * 100.0),
+        "after_p50_pct": float(scored["too_early"].mean() * 100.0),
+    }
+
+
+def matured_forecasts(
+    store_path: StorePath = None, *, as_of: datetime | date | str | None = None, since: date | None = None,
+    share: float = MATURED_SHARE,
+) -> tuple[pd.DataFrame, list[date]]:
+    """The champion's scored forecasts (see accuracy.score_forecasts) of the matured mornings since
+    `since`, matured rows only, and those mornings."""
+    scored = accuracy.load_forecast_outcomes(store_path, as_of=as_of, since=since)
+    mornings = matured_mornings(scored, share)
+    day = pd.to_datetime(scored["as_of_date"]).dt.date
+    rows = scored[day.isin(mornings) & scored["matured"]].reset_index(drop=True)
+    return rows, mornings
+
+
+def by_segment(rows: pd.DataFrame, column: str = "carrier") -> dict[str, dict[str, Any]]:
+    """`live_figures` per value of an order attribute."""
+    return {str(value): live_figures(group) for value, group in rows.groupby(column, sort=True)}
+
+
+def hindsight_forecasts(
+    store_path: StorePath, rows: pd.DataFrame, as_of: datetime, *, max_rows: int | None,
+    model_params: Mapping[str, Any] | None,
+) -> np.ndarray:
+    """The p50 of a model refit at `as_of` for every (order, instant) of `rows`, in their order."""
+    trained = training.train_candidates(store_path, as_of, max_rows=max_rows, deploy=True,
+                                        forecaster_params=dict(model_params or {}),
+                                        classifier_params=dict(model_params or {}))
+    model = trained.deployed_forecaster
+    assert model is not None
+    p50 = np.full(len(rows), np.nan)
+    for instant, where in rows.groupby("as_of_at").indices.items():
+        frame = features.build_prefix_features(store_path, mode="single", as_of=pd.Timestamp(instant).to_pydatetime(),
+                                               with_targets=False).set_index("order_id")
+        wanted = rows["order_id"].to_numpy()[where]
+        found = frame.reindex(wanted).reset_index()
+        p50[where] = training.predict_forecast(model, found)["p50_h"].to_numpy()
+    return p50
+
+
+def recovery_report(
+    store_path: StorePath = None,
+    *,
+    weeks: int = 3,
+    as_of: datetime | date | str | None = None,
+    hindsight: bool = True,
+    max_rows: int | None = 20_000,
+    model_params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Live figures over the matured mornings of the last `weeks` weeks, overall and per carrier, with
+    the hindsight refit's MAE on the same forecasts and their ratio."""
+    at = accuracy.resolve_as_of(as_of, store_path)
+    since = at.date() - timedelta(days=7 * weeks - 1)
+    rows, mornings = matured_forecasts(store_path, as_of=at, since=since)
+    report: dict[str, Any] = {
+        "as_of": at.isoformat(), "since": since.isoformat(), "matured_mornings": [d.isoformat() for d in mornings],
+        "live": live_figures(rows), "carriers": by_segment(rows),
+    }
+    if hindsight and len(rows):
+        p50 = hindsight_forecasts(store_path, rows, at, max_rows=max_rows, model_params=model_params)
+        actual = rows["actual_h"].to_numpy(dtype=np.float64)
+        known = ~np.isnan(p50)
+        mae = float(np.abs(actual[known] - p50[known]).mean())
+        live_same = float(np.abs(actual[known] - rows["p50_h"].to_numpy()[known]).mean())
+        report["hindsight"] = {"forecasts": int(known.sum()), "mae_h": mae, "live_mae_h": live_same,
+                               "live_over_hindsight": live_same / mae if mae else None}
+    return report

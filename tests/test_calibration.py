@@ -1,0 +1,91 @@
+"""Live interval calibration: censoring-aware corrections per segment, shrunk, capped, applied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import calibration
+from core.calibration import CalibrationSettings
+
+
+def test_censored_quantile_without_censoring_is_the_empirical_quantile():
+    values = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert calibration.censored_quantile(values, np.zeros(5, bool), 0.5) == 3.0
+    assert calibration.censored_quantile(values, np.zeros(5, bool), 0.1) == 1.0
+    assert calibration.censored_quantile(values, np.zeros(5, bool), 0.9) == 5.0
+
+
+def test_censored_quantile_counts_open_orders_as_not_yet_delivered():
+    # Two of four are still open after 10 h: half are delivered by 3 h, and nothing says where the
+    # rest lands beyond 10 h (dropping the open ones would put the median at 1-3 h, the 60% at 3 h).
+    residual = np.array([1.0, 3.0, 10.0, 10.0])
+    censored = np.array([False, False, True, True])
+    assert calibration.censored_quantile(residual, censored, 0.5) == 3.0
+    assert calibration.censored_quantile(residual, censored, 0.6) == 10.0  # hidden: the lower bound
+    # Kaplan-Meier by hand: S(1) = 3/4, S(3) = 1/2 (the censored at 2 leaves the risk set first).
+    residual = np.array([1.0, 2.0, 3.0, 6.0, 8.0])
+    censored = np.array([False, True, False, False, True])
+    # S(1)=4/5; at 3: 3 at risk -> S=4/5*2/3=8/15 (F=.467); at 6: 2 at risk -> S=4/15 (F=.733)
+    assert calibration.censored_quantile(residual, censored, 0.4) == 3.0
+    assert calibration.censored_quantile(residual, censored, 0.5) == 6.0
+    assert calibration.censored_quantile(residual, censored, 0.7) == 6.0
+    assert calibration.censored_quantile(residual, censored, 0.8) == 8.0  # censored beyond: lower bound
+
+
+def _forecasts(n_fast: int, n_slow: int, *, slow_delay_h: float, open_slow: int = 0) -> pd.DataFrame:
+    made = pd.Timestamp("2026-11-01")
+    rows = []
+    for i in range(n_fast + n_slow):
+        slow = i >= n_fast
+        actual = 48.0 + (slow_delay_h if slow else 0.0) + (i % 11) - 5  # spread ±5 h around the truth
+        still_open = slow and i - n_fast < open_slow
+        rows.append({
+            "as_of_date": made.date(), "as_of_at": made, "order_id": f"o{i}",
+            "p10_h": 40.0, "p50_h": 48.0, "p90_h": 56.0,
+            "delivered_at": None if still_open else made + pd.Timedelta(hours=actual),
+            "cancelled_at": None, "carrier": "slowco" if slow else "fastco",
+        })
+    return pd.DataFrame(rows)
+
+
+def test_a_slow_carrier_gets_its_own_wider_later_bounds():
+    forecasts = _forecasts(400, 400, slow_delay_h=24.0)
+    table = calibration.estimate_corrections(forecasts, pd.Timestamp("2026-11-10"),
+                                             CalibrationSettings(shrink_forecasts=0))
+    by = table.set_index("value")
+    assert by.loc["fastco", "shift_p50_h"] == pytest.approx(0.0, abs=1.0)
+    assert by.loc["slowco", "shift_p50_h"] == pytest.approx(24.0, abs=1.0)
+    assert by.loc["slowco", "forecasts"] == 400 and by.loc["*", "forecasts"] == 800
+    served = calibration.apply_corrections(
+        pd.DataFrame({"p10_h": [40.0, 40.0], "p50_h": [48.0, 48.0], "p90_h": [56.0, 56.0]}),
+        ["slowco", "newco"], table,
+    )
+    assert served.loc[0, "p50_h"] == pytest.approx(48.0 + by.loc["slowco", "shift_p50_h"])
+    assert served.loc[1, "p50_h"] == pytest.approx(48.0 + by.loc["*", "shift_p50_h"])  # unseen: overall
+
+
+def test_thin_segments_are_shrunk_and_every_correction_is_capped():
+    forecasts = _forecasts(400, 60, slow_delay_h=200.0)
+    table = calibration.estimate_corrections(forecasts, pd.Timestamp("2026-12-30"),
+                                             CalibrationSettings(shrink_forecasts=60, cap_h=96.0))
+    slow = table.set_index("value").loc["slowco"]
+    assert slow["shift_p50_h"] == 96.0  # half of ~200 h own plus half of the overall, capped
+    assert (table[list(calibration.CORRECTION_COLUMNS)].abs() <= 96.0).all().all()
+
+
+def test_open_orders_push_the_correction_up_instead_of_vanishing():
+    # 200 slow orders of which 150 are still open 30 h after their p50: dropping them would say the
+    # slow carrier is on time; counting them as not yet delivered moves its median past 30 h.
+    forecasts = _forecasts(400, 200, slow_delay_h=60.0, open_slow=150)
+    now = pd.Timestamp("2026-11-01") + pd.Timedelta(hours=48 + 30)
+    table = calibration.estimate_corrections(forecasts, now, CalibrationSettings(shrink_forecasts=0))
+    assert table.set_index("value").loc["slowco", "shift_p50_h"] >= 30.0
+
+
+def test_no_corrections_from_too_few_forecasts():
+    table = calibration.estimate_corrections(_forecasts(10, 10, slow_delay_h=5.0), pd.Timestamp("2026-11-09"))
+    assert table.empty
+    scores = pd.DataFrame({"p10_h": [1.0], "p50_h": [2.0], "p90_h": [3.0]})
+    assert calibration.apply_corrections(scores, ["x"], table).equals(scores)
