@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import calibration
-from core.calibration import CalibrationSettings
+from core.scoring import calibration
+from core.scoring.calibration import CalibrationSettings
 
 
 def test_censored_quantile_without_censoring_is_the_empirical_quantile():

@@ -23,7 +23,7 @@ def test_without_a_champion_only_the_baseline_applies():
     decision = evaluate_gate(evaluation(9.0), None, evaluation(10.0), POLICY)
     assert decision.passed is True
     assert decision.reasons == [
-        "same holdout: ok — challenger n=1000",
+        "same rows: ok — challenger n=1000",
         "baseline: ok — challenger cost 9.0000 < baseline cost 10.0000",
         "champion: none yet — only the baseline check applies",
     ]
@@ -142,9 +142,9 @@ def test_evaluations_on_different_holdouts_fail():
     decision = evaluate_gate(evaluation(90.0, n=1000), evaluation(100.0, n=900), evaluation(200.0), POLICY)
     assert decision.passed is False
     assert decision.checks["same_holdout"] == {
-        "passed": False, "challenger_n": 1000, "mismatched_n": {"champion": 900},
+        "passed": False, "challenger_n": 1000, "rows": "n=1000", "mismatched": {"champion": "n=900"},
     }
-    assert decision.reasons[0] == "same holdout: FAILED — challenger n=1000, champion n=900"
+    assert decision.reasons[0] == "same rows: FAILED — challenger n=1000, champion n=900"
     relaxed = GatePolicy(require_same_holdout=False)
     assert evaluate_gate(evaluation(90.0, n=1000), evaluation(100.0, n=900), evaluation(200.0), relaxed).passed
 
@@ -154,7 +154,12 @@ def test_action_follows_auto_promotion():
     assert evaluate_gate(*good, GatePolicy(auto_promote=True)).action == "promote"
     assert evaluate_gate(*good, GatePolicy(auto_promote=False)).action == "pending_approval"
     bad = (evaluation(99.0), evaluation(100.0), evaluation(200.0))
-    assert evaluate_gate(*bad, GatePolicy(auto_promote=True)).action == "rejected"
+    # A forecaster that lost on the margin alone waits in shadow for its live verdict; a classifier
+    # (no live comparison) or a final live verdict is rejected.
+    assert evaluate_gate(*bad, GatePolicy(auto_promote=True)).action == "candidate"
+    assert evaluate_gate(*bad, GatePolicy(auto_promote=True), live=True).action == "rejected"
+    bad_classifier = [{**e, "kind": "stuck_classifier"} for e in bad]
+    assert evaluate_gate(*bad_classifier, GatePolicy(auto_promote=True)).action == "rejected"
 
 
 def test_decision_is_json_able():
@@ -182,3 +187,27 @@ def test_policy_from_environment_and_validation(monkeypatch):
         load_gate_policy()
     with pytest.raises(ConfigError, match=r"gate margin must be in \[0, 1\), got 1.5"):
         GatePolicy(margin=1.5)
+
+
+def test_the_same_count_of_other_rows_fails():
+    # Equal n is not the same rows: the hash of the scored (order, instant) pairs decides.
+    challenger, champion, baseline = evaluation(90.0), evaluation(100.0), evaluation(200.0)
+    challenger, baseline = {**challenger, "rows_hash": "a" * 64}, {**baseline, "rows_hash": "a" * 64}
+    champion = {**champion, "rows_hash": "b" * 64}
+    decision = evaluate_gate(challenger, champion, baseline, POLICY)
+    assert decision.passed is False and decision.action == "rejected"
+    assert decision.reasons[0] == "same rows: FAILED — challenger n=1000 (rows aaaaaaaaaaaa), champion n=1000 (rows bbbbbbbbbbbb)"
+    same = evaluate_gate(challenger, {**champion, "rows_hash": "a" * 64}, baseline, POLICY)
+    assert same.passed is True
+
+
+def test_a_margin_loss_keeps_a_forecaster_in_shadow_and_a_decayed_champion_lowers_the_bar():
+    challenger, champion, baseline = evaluation(99.0), evaluation(100.0), evaluation(200.0)
+    held = evaluate_gate(challenger, champion, baseline, POLICY)
+    assert held.passed is False and held.awaiting_live is True and held.action == "candidate"
+    decayed = evaluate_gate(challenger, champion, baseline, POLICY, champion_decayed=True)
+    assert decayed.passed is True and decayed.checks["margin"]["champion_decayed"] is True
+    worse = evaluate_gate(evaluation(101.0), champion, baseline, POLICY, champion_decayed=True)
+    assert worse.passed is False
+    live = evaluate_gate(challenger, champion, None, POLICY, live=True)
+    assert live.action == "rejected" and live.checks["baseline"] is None

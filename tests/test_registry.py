@@ -254,7 +254,7 @@ def test_gate_outcomes_reject_await_approval_or_promote(store_file, tiny):
     champion_chain(store_file, model, 1)  # cost 10
     baseline = evaluation(20.0)
     worse = register(store_file, model, cost=9.9)  # only 1% cheaper
-    decision = evaluate_gate(worse.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=True))
+    decision = evaluate_gate(worse.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=True), live=True)
     rejected = versions.record_gate(worse.version_id, decision, expected_champion="forecaster-v1",
                                     store_path=store_file)
     assert rejected.status == "rejected" and rejected.gate["passed"] is False

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from core import domain, store
+from core.config import StorePath
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
 from core.models import metrics
-from core.config import StorePath
 from core.models.training import rows_hash
 from core.monitor.recovery import matured_mornings
+
 # The live gate judges a morning once this share of its orders is delivered or cancelled. Both models
 # are judged on the same delivered rows, so the long journeys still open bias neither against the
 # other; waiting for 98% (as the accuracy reports do) would take longer than a retrain cycle.

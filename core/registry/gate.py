@@ -96,6 +96,11 @@ def rows_key(evaluation: Mapping[str, Any]) -> str:
     return str(evaluation.get("rows_hash") or f"n={int(evaluation['n'])}")
 
 
+def _rows_label(evaluation: Mapping[str, Any]) -> str:
+    hashed = evaluation.get("rows_hash")
+    return f"n={int(evaluation['n'])}" + (f" (rows {str(hashed)[:12]})" if hashed else "")
+
+
 def evaluate_gate(
     challenger: Mapping[str, Any],
     champion: Mapping[str, Any] | None,
@@ -121,13 +126,13 @@ def evaluate_gate(
         others = ({"baseline": baseline} if baseline is not None else {}) | (
             {"champion": champion} if champion is not None else {})
         mine = rows_key(challenger)
-        mismatched = {name: rows_key(ev) for name, ev in others.items() if rows_key(ev) != mine}
+        mismatched = {name: _rows_label(ev) for name, ev in others.items() if rows_key(ev) != mine}
         ok = not mismatched
         checks["same_holdout"] = {"passed": ok, "challenger_n": int(challenger["n"]), "rows": mine,
                                   "mismatched": mismatched}
         reasons.append(
-            f"same rows: {'ok' if ok else 'FAILED'} — challenger n={int(challenger['n'])} ({mine[:12]})"
-            + ("" if ok else ", " + ", ".join(f"{k} {v[:12]}" for k, v in mismatched.items()))
+            f"same rows: {'ok' if ok else 'FAILED'} — challenger {_rows_label(challenger)}"
+            + ("" if ok else ", " + ", ".join(f"{k} {v}" for k, v in mismatched.items()))
         )
 
     if baseline is None:  # a live comparison: the baseline was beaten at retrain, on the holdout
