@@ -4,13 +4,14 @@ and its recent accuracy, and what moved since the day before. The Today page sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 
 from core import store
 from core.config import StorePath
 from core.domain import end_of_day
+from core.monitor import accuracy
 
 ACCURACY_WINDOW_DAYS = 7
 
@@ -64,6 +65,16 @@ def _float(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
 
 
+def recent_accuracy(day: date, store_path: StorePath = None) -> dict[str, object]:
+    """The champion's realised figures over the last ACCURACY_WINDOW_DAYS mornings, judged at the end
+    of `day`: the Forecast accuracy page's own function (`accuracy.accuracy_overview`), so both pages
+    show the same number for the same window."""
+    overview = accuracy.accuracy_overview(store_path, as_of=end_of_day(day),
+                                          since=day - timedelta(days=ACCURACY_WINDOW_DAYS - 1))
+    forecast = overview["forecast"]
+    return dict(forecast.get("realised") or {}) if isinstance(forecast, dict) else {}
+
+
 def load_today(as_of: date | None = None, store_path: StorePath = None) -> TodayFigures | None:
     """Today's figures for `as_of` (default: the latest run day); None when the daily job never ran."""
     days = run_days(store_path)
@@ -75,11 +86,7 @@ def load_today(as_of: date | None = None, store_path: StorePath = None) -> Today
     today, yesterday = figures.iloc[0], figures.iloc[1]
     changes = store.fetch_df("today_list_changes", {"as_of_date": day}, store_path).iloc[0]
     fresh = store.fetch_df("today_freshness", {"as_of_at": as_of_at}, store_path).iloc[0]
-    accuracy = store.fetch_df(
-        "today_accuracy",
-        {"as_of_date": day, "as_of_at": as_of_at, "window_days": ACCURACY_WINDOW_DAYS},
-        store_path,
-    ).iloc[0]
+    accuracy = recent_accuracy(day, store_path)
     last_event_at = _none(fresh["last_event_at"])
     had_yesterday = bool(yesterday["has_run"])
     return TodayFigures(
@@ -99,9 +106,9 @@ def load_today(as_of: date | None = None, store_path: StorePath = None) -> Today
         forecaster_version=_none(today["forecaster_version"]),  # type: ignore[arg-type]
         classifier_version=_none(today["classifier_version"]),  # type: ignore[arg-type]
         eta_source=_none(today["eta_source"]),  # type: ignore[arg-type]
-        matured_forecasts=int(accuracy["matured_forecasts"]),
-        mae_h=_float(accuracy["mae_h"]),
-        coverage_pct=_float(accuracy["coverage_pct"]),
+        matured_forecasts=int(accuracy.get("forecasts") or 0),
+        mae_h=_float(accuracy.get("mae_h")),
+        coverage_pct=_float(accuracy.get("coverage_80_pct")),
         open_orders_change=int(today["open_orders"] - yesterday["open_orders"]) if had_yesterday else None,
         on_list_change=int(today["on_list"] - yesterday["on_list"]) if had_yesterday else None,
         alerts_open_change=int(today["alerts_open"] - yesterday["alerts_open"]),
