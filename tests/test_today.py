@@ -88,3 +88,20 @@ def test_the_page_says_what_to_run_before_the_first_daily_run(store_file):
     assert not at.exception
     assert len(at.title) == 1
     assert "python -m core demo" in at.info[0].value
+
+
+def test_today_and_forecast_accuracy_show_the_same_figures(tiny):
+    # One number for one figure: Today's champion error and coverage are Forecast accuracy's realised
+    # figures over the same mornings, judged at the same instant.
+    from datetime import timedelta
+
+    from core.domain import end_of_day
+    from core.monitor import accuracy
+
+    figures = today.load_today(None, tiny)
+    assert figures is not None
+    overview = accuracy.accuracy_overview(tiny, as_of=end_of_day(TODAY),
+                                          since=TODAY - timedelta(days=today.ACCURACY_WINDOW_DAYS - 1))
+    realised = overview["forecast"]["realised"]
+    assert (figures.matured_forecasts, figures.mae_h, figures.coverage_pct) == (
+        realised["forecasts"], realised["mae_h"], realised["coverage_80_pct"])
