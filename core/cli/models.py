@@ -55,6 +55,7 @@ def cmd_models(args: argparse.Namespace) -> None:
         print_json(
             {
                 "champions": {v.kind: v.version_id for v in versions if v.is_champion},
+                "serving": {v.kind: registry.serving_summary(v) for v in versions if v.is_champion},
                 "versions": [v.to_dict() for v in versions],
             }
         )

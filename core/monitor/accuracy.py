@@ -305,6 +305,21 @@ def triage_accuracy(
     return summarise_listings(load_listing_outcomes(store_path, as_of=as_of, since=since), k=k, by=["as_of_date"])
 
 
+# A morning is matured once this share of its forecast orders has been delivered or cancelled: the
+# last mornings of any store score only the quick deliveries and flatter every model.
+MATURED_SHARE = 0.98
+
+
+def matured_mornings(forecasts: pd.DataFrame, share: float = MATURED_SHARE) -> list[date]:
+    """The mornings (as_of_date) at least `share` of whose forecast orders have been delivered or
+    cancelled. `forecasts` has as_of_date, delivered_at and cancelled_at per forecast."""
+    if forecasts.empty:
+        return []
+    ended = forecasts["delivered_at"].notna() | forecasts["cancelled_at"].notna()
+    by_morning = ended.groupby(pd.to_datetime(forecasts["as_of_date"]).dt.date).mean()
+    return sorted(by_morning.index[by_morning >= share])
+
+
 def accuracy_overview(
     store_path: StorePath = None,
     *,
@@ -315,7 +330,8 @@ def accuracy_overview(
 ) -> dict[str, object]:
     """Headline figures over the window, realised and estimated apart (the CLI's `accuracy --json`)."""
     at = resolve_as_of(as_of, store_path)
-    forecasts = summarise_forecasts(load_forecast_outcomes(store_path, as_of=at, since=since, costs=costs))
+    outcomes = load_forecast_outcomes(store_path, as_of=at, since=since, costs=costs)
+    forecasts = summarise_forecasts(outcomes)
     listings = summarise_listings(load_listing_outcomes(store_path, as_of=at, since=since), k=k)
 
     def records(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
@@ -328,5 +344,10 @@ def accuracy_overview(
             }
         return out
 
+    by_carrier = summarise_forecasts(outcomes, by=["carrier"])
     return {"as_of": at.isoformat(), "since": since.isoformat() if since else None,
-            "forecast": records(forecasts), "triage": records(listings), "k": k}
+            "forecast": records(forecasts), "triage": records(listings), "k": k,
+            "forecast_by_carrier": {str(c): records(g.drop(columns="carrier"))
+                                    for c, g in by_carrier.groupby("carrier", sort=True)},
+            "matured_mornings": [d.isoformat() for d in matured_mornings(outcomes)],
+            "matured_share": MATURED_SHARE}

@@ -23,18 +23,6 @@ from core.config import StorePath
 from core.models import training
 from core.monitor import accuracy
 
-MATURED_SHARE = 0.98
-
-
-def matured_mornings(forecasts: pd.DataFrame, share: float = MATURED_SHARE) -> list[date]:
-    """The mornings (as_of_date) at least `share` of whose forecast orders have been delivered or
-    cancelled. `forecasts` has as_of_date, delivered_at and cancelled_at per forecast."""
-    if forecasts.empty:
-        return []
-    ended = forecasts["delivered_at"].notna() | forecasts["cancelled_at"].notna()
-    by_morning = ended.groupby(pd.to_datetime(forecasts["as_of_date"]).dt.date).mean()
-    return sorted(by_morning.index[by_morning >= share])
-
 
 def live_figures(scored: pd.DataFrame) -> dict[str, Any]:
     """MAE, bias, 80% coverage and share delivered after the p50, over matured scored forecasts."""
@@ -53,12 +41,12 @@ def live_figures(scored: pd.DataFrame) -> dict[str, Any]:
 
 def matured_forecasts(
     store_path: StorePath = None, *, as_of: datetime | date | str | None = None, since: date | None = None,
-    share: float = MATURED_SHARE,
+    share: float = accuracy.MATURED_SHARE,
 ) -> tuple[pd.DataFrame, list[date]]:
     """The champion's scored forecasts (see accuracy.score_forecasts) of the matured mornings since
     `since`, matured rows only, and those mornings."""
     scored = accuracy.load_forecast_outcomes(store_path, as_of=as_of, since=since)
-    mornings = matured_mornings(scored, share)
+    mornings = accuracy.matured_mornings(scored, share)
     day = pd.to_datetime(scored["as_of_date"]).dt.date
     rows = scored[day.isin(mornings) & scored["matured"]].reset_index(drop=True)
     return rows, mornings

@@ -15,7 +15,7 @@ from core.config import StorePath
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
 from core.models import metrics
 from core.models.training import rows_hash
-from core.monitor.recovery import matured_mornings
+from core.monitor.accuracy import matured_mornings
 
 # The live gate judges a morning once this share of its orders is delivered or cancelled. Both models
 # are judged on the same delivered rows, so the long journeys still open bias neither against the

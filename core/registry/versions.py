@@ -113,6 +113,21 @@ class ModelVersion:
         return out
 
 
+def serving_summary(version: ModelVersion) -> dict[str, Any]:
+    """What a reader needs of a serving model: its holdout MAE (days) and both of its windows — the
+    one its backtest was evaluated on (the fit the gate judged) and the one the served fit learned
+    from — with the instant it was trained at."""
+    backtest = version.backtest if isinstance(version.backtest, dict) else {}
+    metrics = version.metrics if isinstance(version.metrics, dict) else {}
+    return {
+        "version": version.version_id,
+        "holdout_mae_days": metrics.get("mae_days"),
+        "trained_as_of": backtest.get("as_of"),
+        "evaluated_window": backtest.get("evaluated_window") or version.training_window,
+        "deployed_window": backtest.get("deployed_window") or version.training_window,
+    }
+
+
 # ---------------------------------------------------------------- reading
 
 

@@ -106,7 +106,7 @@ def load_today(as_of: date | None = None, store_path: StorePath = None) -> Today
         forecaster_version=_none(today["forecaster_version"]),  # type: ignore[arg-type]
         classifier_version=_none(today["classifier_version"]),  # type: ignore[arg-type]
         eta_source=_none(today["eta_source"]),  # type: ignore[arg-type]
-        matured_forecasts=int(accuracy.get("forecasts") or 0),
+        matured_forecasts=int(accuracy.get("forecasts") or 0),  # type: ignore[call-overload]
         mae_h=_float(accuracy.get("mae_h")),
         coverage_pct=_float(accuracy.get("coverage_80_pct")),
         open_orders_change=int(today["open_orders"] - yesterday["open_orders"]) if had_yesterday else None,
