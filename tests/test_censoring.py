@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.models import estimators, training
+from core.models import training
 
 START = pd.Timestamp("2026-09-01")
 AS_OF = START + pd.Timedelta(days=70)
