@@ -57,7 +57,9 @@ SKIPPED_PREFIXES: tuple[str, ...] = (features.ACTIVITY_PREFIX,)
 # reached 0.26 against a 0.22 noise floor in a 30-day control run); they alert on a larger shift.
 DRIFT_THRESHOLDS: dict[str, float] = {"stuck_prob": 0.4, "p50_h": 0.4}
 PREDICTION_COLUMNS: tuple[str, ...] = ("p50_h", "stuck_prob")
-RETRAIN_RULES: tuple[str, ...] = ("drift_share", "accuracy_decay", "coverage_decay")
+# Alerts that start a retrain: the world moved (a new category such as a new carrier, many drifted
+# features) or the champion's live accuracy decayed.
+RETRAIN_RULES: tuple[str, ...] = ("drift_share", "new_category", "accuracy_decay", "coverage_decay")
 # Where a day's data comes from when it is produced for the run: the day -> the files it landed.
 DayFeed = Callable[[date], list[Path]]
 
@@ -218,20 +220,19 @@ def _retrain_reason(
     since that attempt (a trigger that holds for weeks must not retrain every day)."""
     if champion is None:
         return None
-    versions = registry.list_versions("forecaster", store_path)
-    newest = versions[-1]
-    if newest.status == "candidate":
-        # In shadow, awaiting its live verdict (see `live_gate`): a new retrain would supersede it
-        # before its forecasts matured, and no candidate would ever be judged.
-        return None
+    newest = registry.list_versions("forecaster", store_path)[-1]
     known = (newest.backtest or {}).get("as_of") or (newest.training_window or [None])[-1]
     # The day whose end it was trained at (its as-of instant is that day's end, i.e. the next midnight).
     trained_day = (pd.Timestamp(known) - pd.Timedelta(microseconds=1)).date() if known else None
     days_since = (as_of - trained_day).days if trained_day else settings.retrain_every_days
+    in_shadow = newest.status == "candidate"
     fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES}) if settings.retrain_on_alerts else []
-    if fired and days_since >= settings.retrain_cooldown_days:
+    # A candidate in shadow awaits its live verdict (`live_gate`): the schedule leaves it alone, and a
+    # trigger replaces it only once it is a full cycle old (it may predate the change that fired).
+    cooldown = settings.retrain_every_days if in_shadow else settings.retrain_cooldown_days
+    if fired and days_since >= cooldown:
         return "alert: " + ", ".join(fired)
-    if settings.retrain_every_days > 0 and days_since >= settings.retrain_every_days:
+    if not in_shadow and settings.retrain_every_days > 0 and days_since >= settings.retrain_every_days:
         return f"schedule: {days_since} days since the last retrain (every {settings.retrain_every_days})"
     return None
 

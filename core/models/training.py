@@ -305,7 +305,10 @@ def deployed_rows(frame: pd.DataFrame, as_of: pd.Timestamp, horizon_h: float) ->
     return rows
 
 
-DEPLOY_CALIBRATION_SHARE = 0.16  # the newest instants of the deployed rows measure the corrections
+DEPLOY_CALIBRATION_SHARE = 0.16
+# The deployed fit learns from prefixes at least this old, so that nearly every outcome is known
+# (those still open count as not yet delivered); shorter is fresher but censors more.
+DEPLOY_HORIZON_H = 7 * 24.0  # the newest instants of the deployed rows measure the corrections
 
 
 def fit_deployed(
@@ -405,7 +408,8 @@ def train_candidates(
     baseline_classifier.fit(x_fit[has_label], labels)
     deployed: tuple[Pipeline, Pipeline, tuple[str, str]] | None = None
     if deploy:
-        deployed = fit_deployed(full_frame, known_at, categorical, numeric, horizon_h=embargo_h,
+        deployed = fit_deployed(full_frame, known_at, categorical, numeric,
+                                horizon_h=min(embargo_h, DEPLOY_HORIZON_H),
                                 forecaster_params=forecaster_params, classifier_params=classifier_params)
     fitted = time.perf_counter()
 

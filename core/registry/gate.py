@@ -43,7 +43,7 @@ class GatePolicy:
     # many mornings are in; rejected when it has not won after `live_max_days` mornings.
     live_min_forecasts: int = 300
     live_min_days: int = 2
-    live_max_days: int = 14
+    live_max_days: int = 10
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.margin < 1.0:
