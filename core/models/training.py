@@ -305,10 +305,10 @@ def deployed_rows(frame: pd.DataFrame, as_of: pd.Timestamp, horizon_h: float) ->
     return rows
 
 
-DEPLOY_CALIBRATION_SHARE = 0.16
+DEPLOY_CALIBRATION_SHARE = 0.16  # the newest instants of the deployed rows measure the corrections
 # The deployed fit learns from prefixes at least this old, so that nearly every outcome is known
 # (those still open count as not yet delivered); shorter is fresher but censors more.
-DEPLOY_HORIZON_H = 7 * 24.0  # the newest instants of the deployed rows measure the corrections
+DEPLOY_HORIZON_H = 7 * 24.0
 
 
 def fit_deployed(
