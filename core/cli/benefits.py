@@ -23,6 +23,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
 
+    p = add_command(subparsers, "recovery", cmd_recovery,
+                    "did the loop recover? live accuracy over the matured mornings of the last weeks, "
+                    "beside a model refit in hindsight on the same forecasts")
+    p.add_argument("--weeks", type=int, default=3, help="the last N weeks of mornings (default 3)")
+    p.add_argument("--as-of", help="judge forecasts as of this day, YYYY-MM-DD (default: the last event)")
+    p.add_argument("--no-hindsight", action="store_true", help="skip the hindsight refit (it trains a model)")
+    p.add_argument("--max-rows", type=int, default=20_000,
+                   help="training rows of the hindsight refit (default 20000, the demo's retrain budget)")
+    p.add_argument("--max-iter", type=int, default=100,
+                   help="boosting rounds of the hindsight refit (default 100, the demo's retrain budget)")
+    p.add_argument("--json", action="store_true", help="print as JSON")
     p = add_command(subparsers, "accuracy", cmd_accuracy,
                     "forecast accuracy and triage precision: realised on matured forecasts, estimated apart")
     p.add_argument("--json", action="store_true", help="print as JSON")
@@ -103,6 +114,21 @@ def cmd_accuracy(args: argparse.Namespace) -> None:
         for label, figures in overview[part].items():  # type: ignore[attr-defined]
             shown = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
             print(f"{part:<8} {label:<9} {shown}")
+
+
+def cmd_recovery(args: argparse.Namespace) -> None:
+    from core.monitor import recovery
+
+    if args.weeks < 1:
+        raise ConfigError(f"--weeks must be at least 1, got {args.weeks}")
+    with _current_schema():
+        report = recovery.recovery_report(args.store, weeks=args.weeks, as_of=_day(args.as_of, "--as-of"),
+                                          hindsight=not args.no_hindsight, max_rows=args.max_rows,
+                                          model_params={"max_iter": args.max_iter})
+    if args.json:
+        print_json(report)
+        return
+    print(recovery.format_report(report))
 
 
 def _parse_values(pairs: list[str]) -> dict[str, str | None]:

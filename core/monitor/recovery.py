@@ -104,3 +104,26 @@ def recovery_report(
         report["hindsight"] = {"forecasts": int(known.sum()), "mae_h": mae, "live_mae_h": live_same,
                                "live_over_hindsight": live_same / mae if mae else None}
     return report
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    """The report as a few lines of text (the CLI's `recovery` without --json)."""
+    live = report["live"]
+    mornings = report["matured_mornings"]
+    lines = [f"matured mornings since {report['since']}: {len(mornings)}"
+             + (f" ({mornings[0]} .. {mornings[-1]})" if mornings else "")]
+    if live.get("forecasts"):
+        lines.append(_figures_line("live", live))
+        for carrier, figures in report["carriers"].items():
+            lines.append(_figures_line(f"  {carrier}", figures))
+    hindsight = report.get("hindsight")
+    if hindsight:
+        lines.append(f"hindsight refit MAE {hindsight['mae_h']:.1f} h on the same {hindsight['forecasts']} forecasts; "
+                     f"live / hindsight {hindsight['live_over_hindsight']:.3f}")
+    return "\n".join(lines)
+
+
+def _figures_line(label: str, figures: Mapping[str, Any]) -> str:
+    return (f"{label:<14} {figures['forecasts']:>6} forecasts  MAE {figures['mae_h']:.1f} h  "
+            f"bias {figures['bias_h']:+.1f} h  80% coverage {figures['coverage_80_pct']:.1f}%  "
+            f"after p50 {figures['after_p50_pct']:.1f}%")
