@@ -227,3 +227,33 @@ def test_accuracy_cli(six_orders: Path, capsys: pytest.CaptureFixture[str]):
     assert "forecast realised" in capsys.readouterr().out
     assert main(["accuracy", "--store", str(six_orders), "--k", "0"]) == 2
     assert "--k must be at least 1" in capsys.readouterr().err
+
+
+def test_overview_per_carrier_and_matured_mornings(six_orders: Path):
+    overview = accuracy.accuracy_overview(six_orders, as_of=AS_OF, k=1)
+    by_carrier = overview["forecast_by_carrier"]
+    assert set(by_carrier) == {"fast", "slow"}
+    assert by_carrier["fast"]["realised"]["forecasts"] == 2  # O1, O2 (O5 was cancelled)
+    assert by_carrier["fast"]["realised"]["mae_h"] == pytest.approx((10 + 5) / 2)
+    assert by_carrier["slow"]["realised"]["forecasts"] == 2  # O3 and the overdue O4
+    assert by_carrier["slow"]["estimated"]["forecasts"] == 1  # O6
+    # Morning 1: three of its four judged orders delivered (75%); morning 2: none yet.
+    assert overview["matured_mornings"] == []
+    scored = accuracy.load_forecast_outcomes(six_orders, as_of=AS_OF)
+    assert accuracy.matured_mornings(scored, share=0.75) == [MORNING_1.date()]
+    assert accuracy.matured_mornings(scored, share=0.76) == []
+
+
+def test_recovery_figures_over_matured_mornings(six_orders: Path):
+    from core.monitor import recovery
+
+    rows, mornings = recovery.matured_forecasts(six_orders, as_of=AS_OF, share=0.75)
+    assert mornings == [MORNING_1.date()]
+    assert list(rows["order_id"]) == ["O1", "O2", "O3", "O4"]  # the matured forecasts of that morning
+    figures = recovery.live_figures(rows)
+    assert figures == pytest.approx({"forecasts": 4, "mae_h": (10 + 5 + 30 + 182) / 4,
+                                     "bias_h": (-10 + 5 - 30 - 182) / 4, "coverage_80_pct": 50.0,
+                                     "after_p50_pct": 75.0})
+    assert recovery.by_segment(rows)["fast"]["mae_h"] == pytest.approx(7.5)
+    report = recovery.recovery_report(six_orders, as_of=AS_OF, weeks=2, hindsight=False)
+    assert report["matured_mornings"] == [] and report["live"] == {"forecasts": 0}
