@@ -69,7 +69,10 @@ def retrain(
             version = registry.register_and_gate(
                 kind, served[kind], training_window=window,
                 feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
-                backtest=trained.backtest, evaluation=challenger_eval, decision=decision,
+                backtest=trained.backtest, decision=decision,
+                # The champion on the very rows the challenger was judged on, for the Models page.
+                evaluation={**challenger_eval, "champion_on_same_rows": champion_eval,
+                            "baseline_on_same_rows": baseline_eval},
                 expected_champion=champion_id, actor=actor, store_path=store_path,
             )
             outcome["versions"][kind] = {
