@@ -308,7 +308,8 @@ def deployed_rows(frame: pd.DataFrame, as_of: pd.Timestamp, horizon_h: float) ->
 DEPLOY_CALIBRATION_SHARE = 0.16  # the newest instants of the deployed rows measure the corrections
 # The deployed fit learns from prefixes at least this old, so that nearly every outcome is known
 # (those still open count as not yet delivered); shorter is fresher but censors more.
-DEPLOY_HORIZON_H = 7 * 24.0
+DEPLOY_HORIZON_H = 4 * 24.0
+RECENCY_HALF_LIFE_DAYS = 14.0  # a prefix this much older than the newest weighs half as much
 
 
 def fit_deployed(
@@ -334,8 +335,12 @@ def fit_deployed(
     x = prepare_features(rows, categorical, numeric)
     has_remaining = rows["remaining_h"].notna().to_numpy()
     forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
+    # Recent prefixes weigh more: after a shift the new regime should not need months to outvote the old.
+    age_days = (instants.max() - instants).dt.total_seconds().to_numpy() / 86400.0
+    weight = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
     forecaster.fit(x[has_remaining], rows["remaining_h"].to_numpy()[has_remaining],
-                   model__calibration_mask=recent[has_remaining], model__refit_on_all=True)
+                   model__calibration_mask=recent[has_remaining], model__refit_on_all=True,
+                   model__sample_weight=weight[has_remaining])
     has_label = rows["stuck_label"].notna().to_numpy()
     classifier = estimators.make_classifier(categorical, numeric, **(classifier_params or {}))
     classifier.fit(x[has_label], rows["stuck_label"].to_numpy()[has_label].astype(int),
