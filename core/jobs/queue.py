@@ -28,6 +28,7 @@ from core import config, store
 from core.config import StorePath
 from core.errors import JourneyOpsError
 from core.jobs import runs
+from core.monitor import drift
 
 START_TIMEOUT_S = 60.0
 POLL_S = 0.1
@@ -176,7 +177,6 @@ def job_status(run_id: str, store_path: StorePath = None, now: datetime | None =
 
 def render_drift_report(as_of: date, store_path: StorePath = None) -> Path:
     """The drift-report job: write the day's Evidently HTML from its stored snapshot, as a recorded run."""
-    from core.monitor import drift
 
     path = config.store_path(store_path)
     with runs.job_run("drift_report", {"as_of": as_of}, path) as run:

@@ -30,7 +30,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from core import config, logs
+from core import config, logs, store
 from core.config import StorePath
 from core.errors import ConfigError, JourneyOpsError
 
@@ -281,7 +281,6 @@ def run_forever(
     clock: Callable[[], datetime] | None = None,
 ) -> None:
     """Look at the schedule every tick until `stop` is set (SIGTERM sets it in the CLI)."""
-    from core import store
 
     store_file = config.store_path(store_path)
     stop = stop or threading.Event()

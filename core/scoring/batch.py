@@ -29,6 +29,7 @@ from core import config, features, store
 from core.config import StorePath
 from core.domain import CostAssumptions
 from core.models.training import predict_forecast, predict_stuck, prepare_features
+from core.monitor import drift
 from core.registry import versions as registry
 
 REFERENCE_DAYS = 28  # four of each weekday, so a day's batch is compared with its own weekday
@@ -254,7 +255,6 @@ def load_calibration(
 ) -> dict[str, float]:
     """Per-column drift thresholds from the reference's own day-to-day variation (monitor's
     `calibrate_thresholds`), computed once per champion pair and kept beside its reference sample."""
-    from core.monitor import drift
 
     path = reference_file(models, store_path).with_suffix(".thresholds.json")
     wanted = sorted([*features_compared, *predictions])

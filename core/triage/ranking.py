@@ -11,6 +11,7 @@ is held out on every day it is listed, and the share does not depend on the day'
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,7 +182,6 @@ def read_triage_list(
 
 def list_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """List rows as JSON-ready dicts (reasons parsed, timestamps ISO)."""
-    import json
 
     records = json.loads(frame.to_json(orient="records", date_format="iso"))
     for record in records:
