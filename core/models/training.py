@@ -306,10 +306,24 @@ def deployed_rows(frame: pd.DataFrame, as_of: pd.Timestamp, horizon_h: float) ->
 
 
 DEPLOY_CALIBRATION_SHARE = 0.16  # the newest instants of the deployed rows measure the corrections
-# The deployed fit learns from prefixes at least this old, so that nearly every outcome is known
-# (those still open count as not yet delivered); shorter is fresher but censors more.
-DEPLOY_HORIZON_H = 4 * 24.0
+# The deployed fit learns from prefixes old enough that nearly every outcome is known (those still open
+# count as not yet delivered): the 95th percentile of the remaining time of recent prefixes, within
+# these bounds. Shorter is fresher but censors more; on the 100-day demo 4 days beat 7.
+DEPLOY_HORIZON_MIN_H = 4 * 24.0
+DEPLOY_HORIZON_MAX_H = 14 * 24.0
+DEPLOY_HORIZON_QUANTILE = 0.95
 RECENCY_HALF_LIFE_DAYS = 14.0  # a prefix this much older than the newest weighs half as much
+
+
+def deploy_horizon_h(frame: pd.DataFrame, as_of: pd.Timestamp) -> float:
+    """How old a prefix must be to serve as a deployed-fit row: the DEPLOY_HORIZON_QUANTILE of the
+    remaining time of the prefixes two to six weeks before `as_of` (whose outcomes are all known),
+    within [DEPLOY_HORIZON_MIN_H, DEPLOY_HORIZON_MAX_H]."""
+    instants = pd.to_datetime(frame["as_of_at"])
+    settled = frame["remaining_h"][(instants <= as_of - pd.Timedelta(days=14))
+                                   & (instants > as_of - pd.Timedelta(days=42))].dropna()
+    measured = float(settled.quantile(DEPLOY_HORIZON_QUANTILE)) if len(settled) else DEPLOY_HORIZON_MIN_H
+    return float(np.clip(measured, DEPLOY_HORIZON_MIN_H, DEPLOY_HORIZON_MAX_H))
 
 
 def fit_deployed(
@@ -414,7 +428,7 @@ def train_candidates(
     deployed: tuple[Pipeline, Pipeline, tuple[str, str]] | None = None
     if deploy:
         deployed = fit_deployed(full_frame, known_at, categorical, numeric,
-                                horizon_h=min(embargo_h, DEPLOY_HORIZON_H),
+                                horizon_h=min(embargo_h, deploy_horizon_h(full_frame, known_at)),
                                 forecaster_params=forecaster_params, classifier_params=classifier_params)
     fitted = time.perf_counter()
 
