@@ -205,7 +205,7 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
 
     def fit(
         self, X: np.ndarray, y: np.ndarray, calibration_mask: np.ndarray | None = None,
-        refit_on_all: bool = False, sample_weight: np.ndarray | None = None,
+        refit_on_all: bool = False,
     ) -> ConformalQuantileRegressor:
         """Fit one booster per quantile on the non-calibration rows, then calibrate on the rest.
 
@@ -216,7 +216,7 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         z = np.log1p(np.clip(np.asarray(y, dtype=np.float64), 0.0, None))
         fit_rows, cal_rows = _split_rows(len(z), calibration_mask)
         with threadpool_limits(FIT_THREADS):
-            self.estimators_ = self._fit_boosters(X, z, fit_rows, sample_weight)
+            self.estimators_ = self._fit_boosters(X, z, fit_rows)
         self.offsets_ = np.zeros(len(self.quantiles))
         self.bound_offsets_ = np.zeros(2)
         if cal_rows.sum() >= 20:
@@ -233,18 +233,15 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
                     self.offsets_[i] = float(np.quantile(z_cal - raw[:, i], 0.5))
         if refit_on_all and cal_rows.any():
             with threadpool_limits(FIT_THREADS):
-                self.estimators_ = self._fit_boosters(X, z, np.ones(len(z), dtype=bool), sample_weight)
+                self.estimators_ = self._fit_boosters(X, z, np.ones(len(z), dtype=bool))
             # The trees have now seen the calibration window: re-centring the median on it again
             # would count its shift twice. The bound corrections stay (the daily calibration adjusts them).
             self.offsets_ = np.zeros(len(self.quantiles))
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _fit_boosters(
-        self, X: np.ndarray, z: np.ndarray, fit_rows: np.ndarray, sample_weight: np.ndarray | None = None
-    ) -> list[HistGradientBoostingRegressor]:
+    def _fit_boosters(self, X: np.ndarray, z: np.ndarray, fit_rows: np.ndarray) -> list[HistGradientBoostingRegressor]:
         categorical = list(self.categorical_features) if self.categorical_features else None
-        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[fit_rows]
         return [
             HistGradientBoostingRegressor(
                 loss="quantile",
@@ -257,7 +254,7 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
                 l2_regularization=self.l2_regularization,
                 early_stopping=False,
                 random_state=self.random_state,
-            ).fit(X[fit_rows], z[fit_rows], sample_weight=weight)
+            ).fit(X[fit_rows], z[fit_rows])
             for q in self.quantiles
         ]
 

@@ -312,7 +312,6 @@ DEPLOY_CALIBRATION_SHARE = 0.16  # the newest instants of the deployed rows meas
 DEPLOY_HORIZON_MIN_H = 4 * 24.0
 DEPLOY_HORIZON_MAX_H = 14 * 24.0
 DEPLOY_HORIZON_QUANTILE = 0.95
-RECENCY_HALF_LIFE_DAYS = 14.0  # a prefix this much older than the newest weighs half as much
 
 
 def deploy_horizon_h(frame: pd.DataFrame, as_of: pd.Timestamp) -> float:
@@ -349,12 +348,8 @@ def fit_deployed(
     x = prepare_features(rows, categorical, numeric)
     has_remaining = rows["remaining_h"].notna().to_numpy()
     forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
-    # Recent prefixes weigh more: after a shift the new regime should not need months to outvote the old.
-    age_days = (instants.max() - instants).dt.total_seconds().to_numpy() / 86400.0
-    weight = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
     forecaster.fit(x[has_remaining], rows["remaining_h"].to_numpy()[has_remaining],
-                   model__calibration_mask=recent[has_remaining], model__refit_on_all=True,
-                   model__sample_weight=weight[has_remaining])
+                   model__calibration_mask=recent[has_remaining], model__refit_on_all=True)
     has_label = rows["stuck_label"].notna().to_numpy()
     classifier = estimators.make_classifier(categorical, numeric, **(classifier_params or {}))
     classifier.fit(x[has_label], rows["stuck_label"].to_numpy()[has_label].astype(int),

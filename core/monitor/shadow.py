@@ -18,9 +18,9 @@ from core.models.training import rows_hash
 from core.monitor.accuracy import matured_mornings
 
 # The live gate judges a morning once this share of its orders is delivered or cancelled. Both models
-# are judged on the same delivered rows, so the long journeys still open bias neither against the
-# other; waiting for 98% (as the accuracy reports do) would take longer than a retrain cycle.
-LIVE_MATURED_SHARE = 0.9
+# are judged on the same delivered rows (a paired comparison), so the long journeys still open bias
+# neither against the other; waiting for 98% (as the accuracy reports do) takes longer than a cycle.
+LIVE_MATURED_SHARE = 0.8
 
 
 def live_pairs(challenger: str, champion: str, as_of: datetime, store_path: StorePath = None) -> pd.DataFrame:

@@ -42,7 +42,7 @@ class GatePolicy:
     # The live comparison of a shadowed candidate: judged once this many matured forecasts on this
     # many mornings are in; rejected when it has not won after `live_max_days` mornings.
     live_min_forecasts: int = 300
-    live_min_days: int = 2
+    live_min_days: int = 1
     live_max_days: int = 10
 
     def __post_init__(self) -> None:
