@@ -1,4 +1,5 @@
-"""Models: the registry, champion vs challenger, retrain in the background, promote and roll back."""
+"""Models: the registry; champion vs challenger on the same rows (at retrain and live in shadow), their
+ages and windows, the champion's interval corrections; retrain in the background, promote and roll back."""
 
 from __future__ import annotations
 
@@ -54,13 +55,10 @@ with st.expander("Cost per segment on the same rows"):
 if kind == "forecaster" and champion is not None:
     st.markdown("**The champion's interval corrections**")
     corrections = compared["corrections"]
-    if corrections.empty:
-        st.caption("No correction yet: the daily run corrects the intervals once served forecasts are in.")
-    else:
+    if not corrections.empty:
         st.dataframe(ui_models.corrections_table(corrections), hide_index=True,
                      column_config=ui_models.CORRECTION_COLUMNS)
-        st.caption(f"Applied by the daily run of {corrections['as_of_date'].iloc[0]:%d %b %Y}, learnt from the "
-                   "champion's own recent forecasts (orders still open count as not yet delivered).")
+    st.caption(ui_models.corrections_caption(corrections))
 
 st.subheader("Promote or roll back")
 with st.form("registry_action"):

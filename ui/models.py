@@ -175,6 +175,16 @@ def corrections_table(corrections: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def corrections_caption(corrections: pd.DataFrame) -> str:
+    """When the corrections shown were applied and what they learnt from."""
+    if corrections.empty:
+        return "No correction yet: the daily run corrects the intervals once served forecasts are in."
+    day = pd.Timestamp(corrections["as_of_date"].iloc[0])
+    return (f"Hours added to the model's own bounds by the daily run of {day:%d %b %Y}, learnt from the "
+            "champion's forecasts of the last mornings (orders still open count as not yet delivered); "
+            "a carrier with few forecasts leans on the correction for every order.")
+
+
 def segment_compare(gate: dict[str, Any] | None) -> pd.DataFrame:
     """Grain: segment × level — forecasts and cost of the judged version and the champion of the time,
     on the same holdout rows."""
