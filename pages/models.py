@@ -41,7 +41,7 @@ with layout.store_guard():
     compared = ui_models.comparison_view(store_path, version, kind, champion and champion["version_id"],
                                          challenger and challenger["version_id"])
 st.dataframe(ui_models.cards_table(compared["cards"]), hide_index=True, column_config=ui_models.CARD_COLUMNS)
-st.caption(f"Data age as of {compared['at']:%d %b %Y %H:%M} (UTC), the end of the latest daily run.")
+st.caption(f"Data age as of {compared['at']:%d %b %Y %H:%M} (UTC), {compared['at_label']}.")
 st.markdown("**On the same rows, at retrain**")
 gate = compared["gate"]
 st.dataframe(ui_models.gate_table(gate), hide_index=True, column_config=ui_models.FIGURE_COLUMN_CONFIG)

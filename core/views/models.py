@@ -134,12 +134,14 @@ def compare_models(
     same-rows figures of the challenger (else of the champion's own promotion), the live shadow
     comparison when a candidate is in shadow, and the champion's latest interval corrections."""
     at = reference_instant(store_path)
+    ran = bool(today.run_days(store_path))
     champion = registry.get_version(champion_id, store_path) if champion_id else None
     challenger = registry.get_version(challenger_id, store_path) if challenger_id else None
     judged = challenger or champion
     candidate = shadow_candidate(kind, store_path)
     return {
         "at": at,
+        "at_label": "the end of the latest daily run" if ran else "now (no daily run yet)",
         "cards": {role: model_card(v, at) for role, v in (("champion", champion), ("challenger", challenger))
                   if v is not None},
         "gate": gate_comparison(judged, store_path) if judged is not None else None,
