@@ -172,7 +172,9 @@ def render_block(figures: Mapping[str, Any], workload: str) -> str:
         "",
         f"Written by the `recovery` bench case; do not edit by hand. {workload}; the champion's served "
         f"forecasts over the {figures.get('matured_mornings')} matured mornings since {figures.get('since')} "
-        f"({figures.get('forecasts', 0):,} forecasts), beside a hindsight refit asked the same questions.",
+        f"({figures.get('forecasts', 0):,} forecasts), beside a hindsight refit asked the same questions. "
+        "Not in plain `make bench`: its set-up builds the whole demo history (≈10 min on 2 quiet cores, reused "
+        "from the work dir with `--work DIR`).",
         "",
         "| figure | measured | goal | |",
         "| --- | ---: | ---: | --- |",
