@@ -23,8 +23,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from bench.harness import REPO_ROOT, Benchmark, Call, Plan, Target
 
 # (days, orders per day) per scale; full is the world of issue 12.
@@ -82,6 +80,8 @@ def scenario_start(store: Path) -> date | None:
 def promotions_after(store: Path, start: date | None) -> int:
     """Forecaster promotions whose version began serving (first morning it scored as champion; else the
     day it was trained at) on or after `start`, from the registry audit and the daily summaries."""
+    import pandas as pd
+
     from core.registry import versions
     from core.views import today
 
@@ -105,6 +105,8 @@ def promotions_after(store: Path, start: date | None) -> int:
 def scheduled_retrains_per_week(store: Path) -> int:
     """The most retrains with no trigger behind them (`retrain_reason` "schedule: …") in any 7 days
     running of the daily record."""
+    import pandas as pd
+
     from core.views import today
 
     summary = today.read_daily_summary(None, store)
