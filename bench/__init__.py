@@ -15,6 +15,7 @@ from bench import (
     ingest,
     make_run,
     pages,
+    recovery,
     report,
     retrain,
     scoring,
@@ -39,4 +40,5 @@ BENCHMARKS: list[Benchmark] = [
     sessions.BENCHMARK,
     api.BENCHMARK,
     make_run.BENCHMARK,
+    recovery.BENCHMARK,
 ]

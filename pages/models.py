@@ -1,4 +1,5 @@
-"""Models: the registry, champion vs challenger, retrain in the background, promote and roll back."""
+"""Models: the registry; champion vs challenger on the same rows (at retrain and live in shadow), their
+ages and windows, the champion's interval corrections; retrain in the background, promote and roll back."""
 
 from __future__ import annotations
 
@@ -36,12 +37,28 @@ kind = st.segmented_control("Model", ui_models.KINDS, default=ui_models.KINDS[0]
 pair = view["pairs"][kind]
 champion, challenger = pair["champion"], pair["challenger"]
 st.subheader("Champion vs challenger")
-st.caption(f"Champion: {champion['version_id'] if champion else 'none'} · "
-           f"challenger: {challenger['version_id'] if challenger else 'none waiting'}")
-st.dataframe(ui_models.side_by_side(champion, challenger), hide_index=True)
-st.plotly_chart(ui_models.backtest_chart(champion, challenger))
-with st.expander("Segment table of the backtests"):
-    layout.capped_table(ui_models.segment_compare(champion, challenger).round(3))
+with layout.store_guard():
+    compared = ui_models.comparison_view(store_path, version, kind, champion and champion["version_id"],
+                                         challenger and challenger["version_id"])
+st.dataframe(ui_models.cards_table(compared["cards"]), hide_index=True, column_config=ui_models.CARD_COLUMNS)
+st.caption(f"Data age as of {compared['at']:%d %b %Y %H:%M} (UTC), {compared['at_label']}.")
+st.markdown("**On the same rows, at retrain**")
+gate = compared["gate"]
+st.dataframe(ui_models.gate_table(gate), hide_index=True, column_config=ui_models.FIGURE_COLUMN_CONFIG)
+st.caption(ui_models.gate_caption(gate, judged_is_champion=challenger is None))
+st.markdown("**Live, in shadow**")
+st.dataframe(ui_models.shadow_table(compared["shadow"]), hide_index=True, column_config=ui_models.FIGURE_COLUMN_CONFIG)
+st.caption(ui_models.shadow_caption(compared["shadow"]))
+with st.expander("Cost per segment on the same rows"):
+    st.plotly_chart(ui_models.segment_chart(gate))
+    layout.capped_table(ui_models.segment_compare(gate), column_config=ui_models.SEGMENT_COLUMNS)
+if kind == "forecaster" and champion is not None:
+    st.markdown("**The champion's interval corrections**")
+    corrections = compared["corrections"]
+    if not corrections.empty:
+        st.dataframe(ui_models.corrections_table(corrections), hide_index=True,
+                     column_config=ui_models.CORRECTION_COLUMNS)
+    st.caption(ui_models.corrections_caption(corrections))
 
 st.subheader("Promote or roll back")
 with st.form("registry_action"):

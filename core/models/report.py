@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from core.config import StorePath
-from core.models import benchmark_log, estimators, training
+from core.models import benchmark_log, doc_blocks, estimators, training
 
 # Published remaining-time MAE (days) under the same hold-out protocol (../shared/data/README.md),
 # and the goals of the issue.
@@ -309,5 +309,6 @@ def write_model_report(
             figures["logs"].append(benchmark_log.benchmark_log(step))
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_markdown(figures))
+    previous = target.read_text() if target.exists() else ""
+    target.write_text(doc_blocks.keep_blocks(render_markdown(figures), previous))  # other producers' blocks stay
     return figures

@@ -1,0 +1,25 @@
+-- The interval corrections a forecaster version served with on the latest day it was corrected,
+-- one row per segment value ('*' is every order).
+with days as (
+    select max(as_of_date) as as_of_date
+    from interval_calibration
+    where forecaster_version = $version
+),
+
+final as (
+    select
+        c.as_of_date,
+        c.segment,
+        c.value,
+        c.forecasts::bigint as forecasts,
+        c.delivered::bigint as delivered,
+        c.shift_p10_h,
+        c.shift_p50_h,
+        c.shift_p90_h
+    from interval_calibration as c
+    inner join days as d on c.as_of_date = d.as_of_date
+    where c.forecaster_version = $version
+)
+
+select * from final
+order by value = '*' desc, value
