@@ -154,15 +154,21 @@ def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> Non
     from core.monitor.alerts import Alert
 
     champion = daily.batch.load_serving(two_days.next_day, two_days.store)["champion"]
-    end = daily.batch.training_end(champion.classifier_version, two_days.store)
-    assert end is not None
-    settings = daily.DailySettings(retrain_every_days=7)
-    assert daily._retrain_reason([], champion, end + timedelta(days=6), settings, two_days.store) is None
-    assert daily._retrain_reason([], champion, end + timedelta(days=7), settings, two_days.store).startswith(
-        "schedule: the newest model's data is 7 days old")
+    newest = daily.registry.list_versions("forecaster", two_days.store)[-1]
+    # Trained at the end of this day (its as-of instant is the next midnight).
+    trained_day = date.fromisoformat(newest.backtest["as_of"][:10]) - timedelta(days=1)
+    settings = daily.DailySettings(retrain_every_days=7, retrain_cooldown_days=3)
+    due = daily._retrain_reason
+    assert due([], champion, trained_day + timedelta(days=6), settings, two_days.store) is None
+    assert due([], champion, trained_day + timedelta(days=7), settings, two_days.store) == (
+        "schedule: 7 days since the last retrain (every 7)")
     drift = Alert(date(2026, 7, 1), "drift_share", "critical", "features", "drifted")
-    assert daily._retrain_reason([drift], champion, end, settings, two_days.store) == "alert: drift_share"
-    assert daily._retrain_reason([], None, end, settings, two_days.store) is None
+    new_carrier = Alert(date(2026, 7, 1), "new_category", "warning", "carrier", "a new carrier")
+    # A trigger waits for the cool-down since the last retrain, then fires.
+    assert due([drift], champion, trained_day + timedelta(days=2), settings, two_days.store) is None
+    assert due([drift, new_carrier], champion, trained_day + timedelta(days=3), settings, two_days.store) == (
+        "alert: drift_share, new_category")
+    assert due([], None, trained_day + timedelta(days=9), settings, two_days.store) is None
 
 
 def test_backfill_refuses_a_reversed_range(store_file: Path) -> None:

@@ -1,5 +1,5 @@
 -- The raw forecasts one forecaster version served (as champion or in shadow) on the mornings from
--- $since up to $as_of, with what had happened to each order by $as_of: the daily calibration's input.
+-- $since up to (not including) the one scored at $as_of, with what had happened to each order by $as_of: the daily calibration's input.
 with forecasts as (
     select
         as_of_date,
@@ -11,7 +11,7 @@ with forecasts as (
     from predictions
     where forecaster_version = $version
         and as_of_date >= $since
-        and as_of_at <= $as_of
+        and as_of_at < $as_of  -- earlier mornings only: a re-run of a day sees what its first run saw
     qualify row_number() over (partition by as_of_date, order_id order by role) = 1
 ),
 
