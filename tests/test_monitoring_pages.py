@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.access.roles import PermissionDeniedError, User
 from core.monitor import accuracy, assumptions, benefits
-from core.registry import versions
+from core.registry import promotion, versions
 from core.views import insights
 from tests import test_accuracy, test_benefits, test_registry
 from tests.conftest import REPO_ROOT
@@ -147,7 +147,7 @@ def registry_store(store_file: Path) -> Path:
     write_events(store_file, ORDER_WORLD_EVENTS)
     model, _ = test_registry.fit_tiny_forecaster()
     first = test_registry.register(store_file, model, cost=10.0)
-    versions.promote(first.version_id, actor="ana", reason="first", expected_champion=None, store_path=store_file)
+    promotion.promote(first.version_id, actor="ana", reason="first", expected_champion=None, store_path=store_file)
     test_registry.register(store_file, model, cost=8.0)
     return store_file
 

@@ -19,7 +19,7 @@ from core import config
 from core.domain import MODEL_KINDS, end_of_day
 from core.ingest import landing
 from core.jobs import closed_loop, daily, retraining
-from core.registry import versions
+from core.registry import promotion, versions
 from core.registry.gate import GatePolicy
 from core.scoring import batch
 from core.world import simulate
@@ -57,7 +57,7 @@ def build_trained_world(root: Path) -> TrainedWorld:
                              policy=GatePolicy(auto_promote=True), max_rows=8_000, model_params={"max_iter": 60})
     for kind in MODEL_KINDS:  # a quick model may miss the gate; the tests need a champion either way
         if versions.get_champion(kind, path) is None:
-            versions.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
+            promotion.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
                              store_path=path, force=True)
     # The champion's reference sample and drift thresholds, built once here (every copy shares them)
     # exactly as the first daily run would build them.

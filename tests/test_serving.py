@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from core import config, features, store
 from core.domain import MODEL_KINDS
 from core.models import estimators, training
+from core.registry import promotion
 from core.registry import versions as registry
 from core.scoring import serving
 
@@ -55,7 +56,7 @@ def _fit(frame: pd.DataFrame, max_iter: int) -> tuple[Any, Any, list[str]]:
 
 
 def _register(kind: str, model: Any, columns: list[str], path: Path) -> str:
-    version = registry.register_version(
+    version = promotion.register_version(
         kind, model, training_window=["fixture"], feature_columns=columns, metrics={}, backtest={},
         evaluation=None, store_path=path,
     )
@@ -143,7 +144,7 @@ def build_trained_store(path: Path) -> TrainedStore:
             spare, _, _ = _fit(frame, max_iter=5)
             for kind, model in (("forecaster", forecaster), ("stuck_classifier", classifier)):
                 version_id = _register(kind, model, columns, path)
-                registry.promote(version_id, actor="test", reason="fixture", expected_champion=None, store_path=path)
+                promotion.promote(version_id, actor="test", reason="fixture", expected_champion=None, store_path=path)
             _register("forecaster", spare, columns, path)
             _write_daily_tables(path, as_of_at)
         (path.parent / "as_of.txt").write_text(as_of_at.isoformat())
@@ -313,12 +314,12 @@ def test_champion_cache_reloads_after_promotion_and_rollback(world, tmp_path):
     clock = [0.0]
     cache = serving.ChampionCache(path, check_every_s=1.0, clock=lambda: clock[0])
     assert cache.get().forecaster_version == "forecaster-v1"
-    registry.promote(world.candidate_forecaster, actor="test", reason="reload test",
+    promotion.promote(world.candidate_forecaster, actor="test", reason="reload test",
                      expected_champion="forecaster-v1", store_path=path)
     assert cache.get().forecaster_version == "forecaster-v1"  # within the check interval
     clock[0] = 1.5
     assert cache.get().forecaster_version == world.candidate_forecaster
-    registry.rollback("forecaster", actor="test", reason="reload test", store_path=path)
+    promotion.rollback("forecaster", actor="test", reason="reload test", store_path=path)
     clock[0] = 3.0
     assert cache.get().forecaster_version == "forecaster-v1"
 

@@ -16,7 +16,6 @@ job runs at a time (the `job_runs` lock) and every run is recorded with its figu
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from core import config, domain, features, store
+from core import config, domain, features, logs, store
 from core.config import StorePath
 from core.domain import CostAssumptions, end_of_day
 from core.errors import ConfigError
@@ -38,6 +37,7 @@ from core.monitor import accuracy, assumptions, shadow
 from core.monitor import alerts as monitor_alerts
 from core.monitor import drift as monitor_drift
 from core.monitor import validity as monitor_validity
+from core.registry import promotion
 from core.registry import versions as registry
 from core.registry.gate import GatePolicy, evaluate_gate, load_gate_policy
 from core.scoring import batch
@@ -100,14 +100,6 @@ class DayOutput:
     validity: dict[str, Any]
     alerts: list[monitor_alerts.Alert]
     summary: dict[str, Any]
-
-
-def _pause_point(point: str) -> None:
-    # A test hook: hold the run here so a test can kill it at the worst moment.
-    if os.environ.get("JOURNEYOPS_PAUSE_AT") != point:
-        return
-    print(f"journeyops: paused at {point}", file=sys.stderr, flush=True)
-    time.sleep(float(os.environ.get("JOURNEYOPS_PAUSE_S", "60")))
 
 
 def _day_files(landing_dir: Path | None, as_of: date) -> list[Path]:
@@ -409,7 +401,7 @@ def write_day(day: DayOutput, store_path: StorePath = None) -> None:
         con.execute(store.load_sql("triage_delete_sim_actions"), {"as_of_date": d, "actor": ranking.SIM_ACTOR})
         con.execute(store.load_sql("daily_eta_delete"), {"as_of_date": d, "next_date": d + timedelta(days=1)})
         con.execute(store.load_sql("daily_summary_delete"), {"as_of_date": d})
-        _pause_point("daily_write")
+        logs.pause_point("daily_write")
         con.execute(store.load_sql("calibration_delete_day"), {"as_of_date": d})
         _insert(con, "calibration_insert", "calibration_rows", day.calibration)
         _insert(con, "scoring_insert", "prediction_rows", day.predictions)
@@ -506,7 +498,7 @@ def live_gate(
         return None
     candidate = waiting[-1]
     for older in waiting[:-1]:  # only the newest is in shadow; the others will never be judged live
-        registry.reject(older.version_id, actor="live gate", store_path=store_path,
+        promotion.reject(older.version_id, actor="live gate", store_path=store_path,
                         reason=f"superseded in shadow by {candidate.version_id}")
     policy = settings.gate or load_gate_policy()
     as_of_at = end_of_day(as_of)
@@ -523,11 +515,11 @@ def live_gate(
                              live=True)
     actor = "live gate"
     if decision.passed:
-        version = registry.record_gate(candidate.version_id, decision, expected_champion=champion.version_id,
+        version = promotion.record_gate(candidate.version_id, decision, expected_champion=champion.version_id,
                                        actor=actor, store_path=store_path)
         return {**outcome, "action": version.status, "reasons": decision.reasons}
     if shadow_days >= policy.live_max_days:
-        registry.reject(candidate.version_id, actor=actor, store_path=store_path,
+        promotion.reject(candidate.version_id, actor=actor, store_path=store_path,
                         reason=f"not better than the champion after {shadow_days} mornings in shadow: "
                         + "; ".join(decision.reasons))
         return {**outcome, "action": "rejected", "reasons": decision.reasons}

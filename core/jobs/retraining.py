@@ -14,6 +14,7 @@ from core.jobs import runs
 from core.models import training
 from core.models.training import DEFAULT_MAX_ROWS
 from core.monitor import assumptions
+from core.registry import promotion
 from core.registry import versions as registry
 from core.registry.gate import GatePolicy, evaluate_gate, load_gate_policy
 
@@ -66,7 +67,7 @@ def retrain(
             baseline_eval = training.evaluate_model(kind, baselines[kind], holdout, costs)
             decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy,
                                      champion_decayed=champion_decayed)
-            version = registry.register_and_gate(
+            version = promotion.register_and_gate(
                 kind, served[kind], training_window=window,
                 feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
                 backtest=trained.backtest, decision=decision,
