@@ -19,8 +19,9 @@ import pytest
 
 from core import store
 from core.cli import main
-from core.jobs import closed_loop, daily
+from core.jobs import closed_loop, daily, daily_retrain, daily_settings
 from core.jobs import runs as jobs
+from core.scoring import batch
 from core.triage import ranking
 from core.views import today
 from tests.conftest import REPO_ROOT
@@ -153,16 +154,16 @@ def test_second_start_says_what_is_running(two_days: TrainedWorld) -> None:
 def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> None:
     from core.monitor.alerts import Alert
 
-    champion = daily.batch.load_serving(two_days.next_day, two_days.store)["champion"]
-    end = daily.batch.training_end(champion.classifier_version, two_days.store)
+    champion = batch.load_serving(two_days.next_day, two_days.store)["champion"]
+    end = batch.training_end(champion.classifier_version, two_days.store)
     assert end is not None
-    settings = daily.DailySettings(retrain_every_days=7)
-    assert daily._retrain_reason([], champion, end + timedelta(days=6), settings, two_days.store) is None
-    assert daily._retrain_reason([], champion, end + timedelta(days=7), settings, two_days.store).startswith(
+    settings = daily_settings.DailySettings(retrain_every_days=7)
+    assert daily_retrain.retrain_reason([], champion, end + timedelta(days=6), settings, two_days.store) is None
+    assert daily_retrain.retrain_reason([], champion, end + timedelta(days=7), settings, two_days.store).startswith(
         "schedule: the newest model's data is 7 days old")
     drift = Alert(date(2026, 7, 1), "drift_share", "critical", "features", "drifted")
-    assert daily._retrain_reason([drift], champion, end, settings, two_days.store) == "alert: drift_share"
-    assert daily._retrain_reason([], None, end, settings, two_days.store) is None
+    assert daily_retrain.retrain_reason([drift], champion, end, settings, two_days.store) == "alert: drift_share"
+    assert daily_retrain.retrain_reason([], None, end, settings, two_days.store) is None
 
 
 def test_backfill_refuses_a_reversed_range(store_file: Path) -> None:
