@@ -193,15 +193,15 @@ def test_a_promotion_without_a_reason_is_refused_calmly(registry_store, monkeypa
 
 
 def test_operations_acknowledges_an_alert(store_file, monkeypatch):
-    from core.monitor import alerts
+    from core.monitor import alert_store, alerts
 
     write_events(store_file, ORDER_WORLD_EVENTS)
     alert = alerts.Alert(as_of=date(2026, 3, 10), rule="stale_feed", severity="warning", subject="feed",
                          message="no events for 30 h", value=30.0, threshold=24.0)
-    alerts.store_alerts([alert], store_file)
+    alert_store.store_alerts([alert], store_file)
     at = run_page("operations", store_file, monkeypatch, role="analyst")
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "1"
     at.button(key="ack_button").click().run()
     assert not at.exception and not at.error
-    assert alerts.read_alerts(None, store_file, status="open").empty
+    assert alert_store.read_alerts(None, store_file, status="open").empty
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "0"

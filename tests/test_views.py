@@ -216,7 +216,7 @@ def test_a_failed_refresh_does_not_fail_the_daily_command(world, monkeypatch, ca
 
 
 def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(store_file):
-    from core.monitor import alerts
+    from core.monitor import alert_store
     from core.views import today
     from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
 
@@ -230,7 +230,7 @@ def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(stor
         assert views.today_view(day, store_file) == live  # the second read comes from the files
     assert views.today_view(TODAY, store_file).alerts_open == 1
     before = views.inputs_fingerprint(store_file)
-    open_alert = alerts.read_alerts(None, store_file, status="open")["alert_id"].iloc[0]
-    alerts.set_alert_status(open_alert, "acknowledged", store_file)
+    open_alert = alert_store.read_alerts(None, store_file, status="open")["alert_id"].iloc[0]
+    alert_store.set_alert_status(open_alert, "acknowledged", store_file)
     assert views.inputs_fingerprint(store_file) != before
     assert views.today_view(TODAY, store_file).alerts_open == 0

@@ -17,7 +17,7 @@ import streamlit as st
 from core.access import roles
 from core.errors import StoreBusyError
 from core.jobs import queue
-from core.monitor import alerts, assumptions, benefits, drift, validity
+from core.monitor import alert_store, assumptions, benefits, drift_store, validity
 from core.views import operations, stored
 from ui import data, layout, session
 
@@ -141,7 +141,7 @@ def cost_split(daily: pd.DataFrame) -> go.Figure:
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Reading drift…")
 def drift_view(store_path: str, version: float, as_of: date, days: int) -> dict[str, Any]:
     """Stored drift rows of the `days` days up to as_of, and the days holding an Evidently snapshot."""
-    rows = drift.read_drift(as_of - timedelta(days=days - 1), store_path)
+    rows = drift_store.read_drift(as_of - timedelta(days=days - 1), store_path)
     rows = rows.loc[pd.to_datetime(rows["as_of"]).dt.date <= as_of].copy()
     rows["as_of"] = pd.to_datetime(rows["as_of"]).dt.date
     rows["score_vs_threshold"] = rows["score"] / rows["threshold"]
@@ -332,11 +332,11 @@ def operations_view(store_path: str, version: float) -> dict[str, Any]:
         "summary": operations.job_summary(store_path),
         "recent": operations.recent_runs(store_path),
         "size": operations.store_size(store_path),
-        "alerts": _as_days(alerts.read_alerts(None, store_path, status="open"), "as_of"),
+        "alerts": _as_days(alert_store.read_alerts(None, store_path, status="open"), "as_of"),
     }
 
 
 def acknowledge_alert(user: roles.User, alert_id: str, store_path: str) -> None:
     """The Operations page's handler: refused unless the role may acknowledge alerts."""
     roles.require(user, "acknowledge_alert")
-    alerts.set_alert_status(alert_id, "acknowledged", store_path)
+    alert_store.set_alert_status(alert_id, "acknowledged", store_path)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core import features
-from core.models import estimators, metrics, training
+from core.models import estimators, evaluate, metrics, training, training_data
 
 MIN_CASE_EVENTS = 3
 HOURS_PER_DAY = 24.0
@@ -43,7 +43,7 @@ def benchmark_store(
     frame = frame[frame["order_events"] >= MIN_CASE_EVENTS]
     if max_cases is not None:
         frame = _first_cases(frame, max_cases)
-    split = training.chronological_split(frame, purge=False)
+    split = training_data.chronological_split(frame, purge=False)
     # The last event ends the case: prefix n has nothing left to predict.
     usable = (frame["prefix_len"] < frame["order_events"]).to_numpy()
     frame, split = frame[usable], split[usable]
@@ -54,9 +54,9 @@ def benchmark_store(
             f"the log has too few cases with >= {MIN_CASE_EVENTS} events for a 64/16/20 split; "
             "import a larger log"
         )
-    categorical, numeric, dropped = training.select_columns(frame, train)
+    categorical, numeric, dropped = training_data.select_columns(frame, train)
     fit_rows = frame[train | validation]
-    x_fit = training.prepare_features(fit_rows, categorical, numeric)
+    x_fit = training_data.prepare_features(fit_rows, categorical, numeric)
     y_fit = fit_rows["remaining_h"].to_numpy(dtype=np.float64)
     forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
     # Calibrate on the prefixes the protocol scores (length >= 2): first events carry their own,
@@ -69,8 +69,8 @@ def benchmark_store(
 
     test_rows = frame[test]
     actual = test_rows["remaining_h"].to_numpy(dtype=np.float64)
-    model_metrics = metrics.forecast_metrics(actual, training.predict_forecast(forecaster, test_rows).to_numpy())
-    baseline_metrics = metrics.forecast_metrics(actual, training.predict_forecast(baseline, test_rows).to_numpy())
+    model_metrics = metrics.forecast_metrics(actual, evaluate.predict_forecast(forecaster, test_rows).to_numpy())
+    baseline_metrics = metrics.forecast_metrics(actual, evaluate.predict_forecast(baseline, test_rows).to_numpy())
     cases = frame.drop_duplicates("order_id")
     return {
         "cases": int(len(cases)),
