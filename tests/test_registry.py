@@ -20,7 +20,7 @@ from sklearn.svm import SVR
 
 from core import config, store
 from core.cli import main
-from core.registry import promotion, versions
+from core.registry import promotion, registration, versions
 from core.registry.artifacts import ArtifactRejectedError, sha256_file
 from core.registry.gate import GatePolicy, evaluate_gate
 from core.registry.versions import (
@@ -56,7 +56,7 @@ def tiny():
 
 
 def register(store_file, model, cost=10.0, kind="forecaster"):
-    return promotion.register_version(
+    return registration.register_version(
         kind, model,
         training_window={"from": date(2026, 1, 1), "to": date(2026, 3, 1)},
         feature_columns=["carrier", "elapsed_h"],
@@ -271,7 +271,7 @@ def test_gate_outcomes_reject_await_approval_or_promote(store_file, tiny):
                                 expected_champion="forecaster-v1", store_path=store_file)
     assert approved.status == "champion" and approved.gate["action"] == "pending_approval"
 
-    best = promotion.register_and_gate(
+    best = registration.register_and_gate(
         "forecaster", model, training_window=None, feature_columns=["carrier"], metrics={}, backtest=None,
         evaluation=evaluation(7.0),
         decision=evaluate_gate(evaluation(7.0), evaluation(8.0), baseline, GatePolicy(auto_promote=True)),

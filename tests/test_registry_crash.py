@@ -25,12 +25,12 @@ from tests.test_registry import champion_chain, fit_tiny_forecaster, register
 # Registers a fresh forecaster and gates it with auto-promotion on: what `retrain` does per model.
 RETRAIN_SCRIPT = textwrap.dedent("""
     import sys
-    from core.registry import promotion
+    from core.registry import registration
     from core.registry.gate import GatePolicy, evaluate_gate
     from tests.test_registry import evaluation, fit_tiny_forecaster
     model, _ = fit_tiny_forecaster(seed=3)
     decision = evaluate_gate(evaluation(1.0), evaluation(10.0), evaluation(20.0), GatePolicy(auto_promote=True))
-    version = promotion.register_and_gate(
+    version = registration.register_and_gate(
         "forecaster", model, training_window=None, feature_columns=["carrier", "elapsed_h"], metrics={},
         backtest=None, evaluation=evaluation(1.0), decision=decision, expected_champion=sys.argv[1],
     )

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from core import config, features, store
 from core.domain import MODEL_KINDS
 from core.models import estimators, evaluate, training_data
-from core.registry import promotion
+from core.registry import promotion, registration
 from core.registry import versions as registry
 from core.scoring import forecasts, serving
 
@@ -56,7 +56,7 @@ def _fit(frame: pd.DataFrame, max_iter: int) -> tuple[Any, Any, list[str]]:
 
 
 def _register(kind: str, model: Any, columns: list[str], path: Path) -> str:
-    version = promotion.register_version(
+    version = registration.register_version(
         kind, model, training_window=["fixture"], feature_columns=columns, metrics={}, backtest={},
         evaluation=None, store_path=path,
     )

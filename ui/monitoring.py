@@ -17,7 +17,7 @@ import streamlit as st
 from core.access import roles
 from core.errors import StoreBusyError
 from core.jobs import queue
-from core.monitor import alert_store, assumptions, benefits, drift_store, validity
+from core.monitor import alert_store, assumptions, benefits, drift_store, triage_effect, validity
 from core.views import operations, stored
 from ui import data, layout, session
 
@@ -293,7 +293,7 @@ def ledger_pivot(ledger: pd.DataFrame) -> pd.DataFrame:
 
 def holdout_chart(holdout: pd.DataFrame) -> go.Figure:
     """Treated − held out per metric over all weeks, with the bootstrap 95% interval."""
-    part = holdout.loc[holdout["iso_week"] == benefits.ALL_WEEKS]
+    part = holdout.loc[holdout["iso_week"] == triage_effect.ALL_WEEKS]
     part = part.loc[part["metric"] != "triage_value_eur"]
     figure = go.Figure(go.Scatter(
         x=part["effect"], y=part["metric"], mode="markers", marker={"size": 11, "color": "#3b6ea5"},

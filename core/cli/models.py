@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print as JSON")
 
     # `retrain [--json]` lives in core/cli/jobs.py (core.jobs.retraining.retrain): it scores challenger, champion
-    # and baseline on the same holdout, calls gate.evaluate_gate, then promotion.register_and_gate.
+    # and baseline on the same holdout, calls gate.evaluate_gate, then registration.register_and_gate.
 
 
 def cmd_models(args: argparse.Namespace) -> None:

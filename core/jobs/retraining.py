@@ -14,7 +14,7 @@ from core.jobs import runs
 from core.models import evaluate, training
 from core.models.training_data import DEFAULT_MAX_ROWS
 from core.monitor import assumptions
-from core.registry import promotion
+from core.registry import registration
 from core.registry import versions as registry
 from core.registry.gate import GatePolicy, evaluate_gate, load_gate_policy
 
@@ -93,7 +93,7 @@ def _gate_and_register(
     baseline_eval = evaluate.evaluate_model(kind, baseline, holdout, costs)
     decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy,
                              champion_decayed=champion_decayed)
-    version = promotion.register_and_gate(
+    version = registration.register_and_gate(
         kind, served, training_window=window,
         feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
         backtest=trained.backtest, decision=decision,

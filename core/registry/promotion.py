@@ -1,4 +1,5 @@
-"""Changing the registry: register a version, act on its gate decision, promote, roll back and reject.
+"""Changing the champion: act on a gate decision, promote, roll back and reject (registering a
+version is `registry.registration`).
 
 Each change writes the champion pointer, the version statuses and the audit row in ONE transaction,
 so a crash leaves either the old state or the new one. Artifacts are written before their row (to a
@@ -14,21 +15,17 @@ and one `PromotionConflictError`, never in two.
 
 from __future__ import annotations
 
-import os
-import time
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from core import config, logs, store
+from core import logs, store
 from core.config import StorePath
 from core.domain import end_of_day
-from core.registry.artifacts import load_artifact, save_artifact
+from core.registry.artifacts import load_artifact
 from core.registry.gate import GateDecision
 from core.registry.versions import (
     WRITE_LOCK,
@@ -59,61 +56,6 @@ PAUSE_POINTS: tuple[str, ...] = (
 )
 
 
-_STALE_STAGED_S = 3600.0
-
-
-def register_version(
-    kind: str,
-    model: Any,
-    *,
-    training_window: Any,
-    feature_columns: Sequence[str],
-    metrics: Mapping[str, Any],
-    backtest: Any,
-    evaluation: Mapping[str, Any] | None,
-    store_path: StorePath = None,
-) -> ModelVersion:
-    """Save the model's artifact, then record it as the next `candidate` version of its kind."""
-    check_kind(kind)
-    if evaluation is not None and evaluation.get("kind", kind) != kind:
-        raise RegistryError(f"the evaluation is for {evaluation.get('kind')!r}, not {kind!r}")
-    store_file = config.store_path(store_path)
-    models_dir = config.models_dir(store_file)
-    _remove_stale_staged(models_dir / kind)
-    # Dump under a unique name first: the dump is the slow part and must stay outside the transaction.
-    staged = models_dir / kind / f".staged-{uuid.uuid4().hex}.skops"
-    sha256 = save_artifact(model, staged)
-    logs.pause_point("register:after_artifact")
-    try:
-        with _write_transaction(store_file) as con:
-            number = int(query_rows(con, "registry_next_number", {"kind": kind})[0]["next_number"])
-            version_id = f"{kind}-v{number}"
-            relative = f"{kind}/{version_id}.skops"
-            # A file already here has no row (numbers come from rows): a crash left it; replace it.
-            os.replace(staged, models_dir / relative)
-            con.execute(
-                store.load_sql("registry_insert_version"),
-                {
-                    "version_id": version_id,
-                    "kind": kind,
-                    "version_number": number,
-                    "status": "candidate",
-                    "created_at": store.utcnow(),
-                    "training_window": to_json(training_window),
-                    "feature_columns": to_json(list(feature_columns)),
-                    "metrics": to_json(dict(metrics)),
-                    "backtest": to_json(backtest),
-                    "evaluation": to_json(dict(evaluation) if evaluation is not None else None),
-                    "artifact_path": relative,
-                    "artifact_sha256": sha256,
-                },
-            )
-            logs.pause_point("register:in_transaction")
-    finally:
-        staged.unlink(missing_ok=True)
-    return get_version(version_id, store_file)
-
-
 def promote(
     version_id: str,
     *,
@@ -135,7 +77,7 @@ def promote(
     # Load it fully before switching: a tampered or unloadable artifact never becomes champion.
     load_artifact(artifact_file(target, store_path), target.artifact_sha256)
     gate = gate_decision.to_dict() if gate_decision is not None else target.gate
-    with _write_transaction(store_path) as con:
+    with write_transaction(store_path) as con:
         row = query_rows(con, "registry_version", {"version_id": version_id})[0]
         if row["artifact_sha256"] != target.artifact_sha256:
             raise PromotionConflictError(
@@ -191,7 +133,7 @@ def rollback(
     target_id = _rollback_target(kind, current.version_id, to_date, store_path)
     target = get_version(target_id, store_path)
     load_artifact(artifact_file(target, store_path), target.artifact_sha256)
-    with _write_transaction(store_path) as con:
+    with write_transaction(store_path) as con:
         if _current_champion(con, kind) != current.version_id:
             raise PromotionConflictError(
                 f"the {kind} champion changed while rolling back (it is now "
@@ -219,7 +161,7 @@ def reject(
         raise RegistryError(
             f"{version_id} is {target.status}; only pending or candidate versions can be rejected"
         )
-    with _write_transaction(store_path) as con:
+    with write_transaction(store_path) as con:
         at = store.utcnow()
         con.execute(
             store.load_sql("registry_set_status"),
@@ -264,42 +206,10 @@ def record_gate(
     return _set_gate(version_id, decision.action, decision, store_path)
 
 
-def register_and_gate(
-    kind: str,
-    model: Any,
-    *,
-    training_window: Any,
-    feature_columns: Sequence[str],
-    metrics: Mapping[str, Any],
-    backtest: Any,
-    evaluation: Mapping[str, Any],
-    decision: GateDecision,
-    expected_champion: str | None,
-    actor: str = "retrain",
-    store_path: StorePath = None,
-) -> ModelVersion:
-    """Register a trained challenger, then act on its gate decision (what `retrain` does per model)."""
-    version = register_version(
-        kind,
-        model,
-        training_window=training_window,
-        feature_columns=feature_columns,
-        metrics=metrics,
-        backtest=backtest,
-        evaluation=evaluation,
-        store_path=store_path,
-    )
-    return record_gate(
-        version.version_id,
-        decision,
-        expected_champion=expected_champion,
-        actor=actor,
-        store_path=store_path,
-    )
-
-
 @contextmanager
-def _write_transaction(store_path: StorePath) -> Iterator[duckdb.DuckDBPyConnection]:
+def write_transaction(store_path: StorePath) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A registry write transaction under the in-process lock; PromotionConflictError when another
+    writer in this process committed to the same rows first."""
     with WRITE_LOCK:
         try:
             with store.transaction(store_path) as con:
@@ -380,7 +290,7 @@ def _insert_audit(
 def _set_gate(
     version_id: str, status: str, decision: GateDecision, store_path: StorePath
 ) -> ModelVersion:
-    with _write_transaction(store_path) as con:
+    with write_transaction(store_path) as con:
         con.execute(
             store.load_sql("registry_set_gate"),
             {
@@ -422,19 +332,6 @@ def _current_champion(con: duckdb.DuckDBPyConnection, kind: str) -> str | None:
     return str(rows[0]["version_id"]) if rows else None
 
 
-def _remove_stale_staged(folder: Path) -> None:
-    # A process killed while dumping leaves its staged file; an hour on, no live dump owns it.
-    if not folder.is_dir():
-        return
-    cutoff = time.time() - _STALE_STAGED_S
-    for path in folder.glob(".staged-*.skops"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except FileNotFoundError:
-            pass
-
-
 def _check_actor_reason(actor: str, reason: str) -> None:
     if not actor or not actor.strip():
         raise RegistryError("say who is acting (--actor)")
@@ -442,5 +339,3 @@ def _check_actor_reason(actor: str, reason: str) -> None:
         raise RegistryError(
             "give a reason (--reason): the audit log records why the champion changed"
         )
-
-

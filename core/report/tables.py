@@ -170,6 +170,20 @@ def build_summary(
 ) -> pd.DataFrame:
     """Grain: headline figure — the week at a glance, each figure taken from the section tables."""
     rows: list[dict[str, Any]] = []
+    _week_figures(rows, week, as_of, activity, tables["at_risk"])
+    _accuracy_figures(rows, forecast_week, listing_week, k)
+    _monitoring_figures(rows, tables)
+    _benefit_figures(rows, week, tables["benefits"])
+    return pd.DataFrame(rows, columns=["section", "figure", "value", "unit"])
+
+
+def _week_figures(
+    rows: list[dict[str, Any]],
+    week: IsoWeek,
+    as_of: datetime,
+    activity: Mapping[str, Any],
+    lists: pd.DataFrame,
+) -> None:
     _figure(rows, "week", "iso_week", week.label, "")
     _figure(rows, "week", "from", week.start.isoformat(), "Monday")
     _figure(rows, "week", "to", week.end.isoformat(), "Sunday")
@@ -177,12 +191,16 @@ def build_summary(
     _figure(rows, "activity", "orders_placed", activity["orders_placed"], "orders")
     _figure(rows, "activity", "events", activity["events"], "events")
     _figure(rows, "activity", "deliveries", activity["deliveries"], "orders")
-    lists = tables["at_risk"]
     _figure(rows, "at-risk", "list_mornings", activity["list_days"], "days")
     _figure(rows, "at-risk", "orders_shown", len(lists), "listings (held-out rows are never shown)")
     _figure(rows, "at-risk", "orders_held_out", activity["listed_held_out"], "listings")
     _figure(rows, "at-risk", "listings_acted_on", int((lists["actions"] > 0).sum()), "listings")
     _figure(rows, "at-risk", "actions_taken", int(lists["actions"].sum()), "actions")
+
+
+def _accuracy_figures(
+    rows: list[dict[str, Any]], forecast_week: pd.DataFrame, listing_week: pd.DataFrame, k: int
+) -> None:
     realised = _realised(forecast_week)
     for name in accuracy.FORECAST_METRICS:
         unit = "forecasts" if name == "forecasts" else name.rsplit("_", 1)[-1]
@@ -215,6 +233,9 @@ def build_summary(
         "pct",
     )
     _figure(rows, "triage precision (realised)", "lead_time_h", listed.get("lead_time_h"), "h")
+
+
+def _monitoring_figures(rows: list[dict[str, Any]], tables: Mapping[str, pd.DataFrame]) -> None:
     drift_cols = tables["drift"]
     _figure(rows, "drift", "columns_monitored", len(drift_cols), "columns")
     _figure(
@@ -237,23 +258,27 @@ def build_summary(
     _figure(rows, "alerts", "alerts", len(alert_rows), "alerts")
     _figure(rows, "alerts", "critical", int((alert_rows["severity"] == "critical").sum()), "alerts")
     _figure(rows, "alerts", "open", int((alert_rows["status"] == "open").sum()), "alerts")
-    ledger = tables["benefits"]
+
+
+_SUMMARY_BENEFITS: tuple[str, ...] = (
+    "contacts_per_1000_orders",
+    "sla_breach_pct",
+    "stuck_caught_early_pct",
+    "triage_value_eur",
+    "total_value_eur",
+)
+
+
+def _benefit_figures(rows: list[dict[str, Any]], week: IsoWeek, ledger: pd.DataFrame) -> None:
     this_week = ledger.loc[ledger["iso_week"] == week.label].set_index("metric")
     period = this_week["period"].iloc[0] if len(this_week) else None
     _figure(rows, "benefits", "period", period, "baseline, warm_up or live")
-    for metric in (
-        "contacts_per_1000_orders",
-        "sla_breach_pct",
-        "stuck_caught_early_pct",
-        "triage_value_eur",
-        "total_value_eur",
-    ):
+    for metric in _SUMMARY_BENEFITS:
         row = this_week.loc[metric] if metric in this_week.index else None
         unit = benefits.LEDGER_METRICS[metric]
         _figure(rows, "benefits", metric, None if row is None else row["value"], unit)
         if row is not None and not pd.isna(row["target"]):
             _figure(rows, "benefits", f"{metric}_target", row["target"], unit)
-    return pd.DataFrame(rows, columns=["section", "figure", "value", "unit"])
 
 
 def build_weekly_report(
@@ -288,20 +313,45 @@ def build_weekly_report(
 
 
 def _build(week: IsoWeek, snap: Path, source: Path, k: int, n_boot: int, bar: Any) -> WeeklyReport:
+    activity = _week_activity(week, snap, source)
+    as_of = _judged_at(week, activity)
+    bar.set_postfix_str("accuracy")
+    forecasts = accuracy.load_forecast_outcomes(snap, as_of=as_of, since=week.start)
+    listings = accuracy.load_listing_outcomes(snap, as_of=as_of, since=week.start)
+    tables: dict[str, pd.DataFrame] = {}
+    tables["forecast_accuracy"] = accuracy.summarise_forecasts(forecasts, by=["as_of_date"])
+    tables["triage_precision"] = accuracy.summarise_listings(listings, k=k, by=["as_of_date"])
+    forecast_week = accuracy.summarise_forecasts(forecasts)
+    listing_week = accuracy.summarise_listings(listings, k=k)
+    bar.update()
+    tables["at_risk"] = week_lists(week, snap)
+    bar.update()
+    tables["segments"] = segments.segment_metrics(forecasts, listings)
+    bar.update()
+    tables["drift"] = drift_by_column(
+        _in_week(drift_store.read_drift(week.start, snap), "as_of", week)
+    )
+    tables["data_quality"] = _in_week(validity.read_validity(week.start, snap), "as_of", week)
+    tables["alerts"] = _in_week(alert_store.read_alerts(week.start, snap), "as_of", week)
+    tables["daily"] = _in_week(today.read_daily_summary(week.start, snap), "as_of_date", week)
+    bar.update()
+    ledger = benefits.benefit_ledger(snap, as_of=as_of, n_boot=n_boot)
+    tables["benefits"] = ledger.loc[
+        pd.to_datetime(ledger["week_start"]).dt.date <= week.start
+    ].reset_index(drop=True)
+    bar.update()
+    summary = build_summary(week, as_of, activity, tables, forecast_week, listing_week, k)
+    tables["summary"] = summary
+    bar.update()
+    figures = {f"{r['section']}.{r['figure']}": r["value"] for r in summary.to_dict("records")}
+    return WeeklyReport(week, as_of, store.utcnow(), tables, figures)
+
+
+def _week_activity(week: IsoWeek, snap: Path, source: Path) -> dict[str, Any]:
+    """The week's activity counts; EmptyWeekError when the store holds nothing for it."""
+    params = {"week_start": week.start, "week_end": week.end, "delivered_stage": domain.TERMINAL[0]}
     try:
-        activity = (
-            store.fetch_df(
-                "report_week_activity",
-                {
-                    "week_start": week.start,
-                    "week_end": week.end,
-                    "delivered_stage": domain.TERMINAL[0],
-                },
-                snap,
-            )
-            .iloc[0]
-            .to_dict()
-        )
+        activity = store.fetch_df("report_week_activity", params, snap).iloc[0].to_dict()
     except (
         duckdb.CatalogException
     ) as exc:  # a store from before the daily tables, never migrated read-only
@@ -318,39 +368,15 @@ def _build(week: IsoWeek, snap: Path, source: Path, k: int, n_boot: int, bar: An
         raise EmptyWeekError(
             f"no data for week {week.label} ({week.start} to {week.end}): {span}; pick a week with events"
         )
-    # A week not over yet is judged at the newest data: the last event, or the last scoring instant
-    # (the end of the last day run) when later, so that day's forecasts count too.
+    return activity
+
+
+def _judged_at(week: IsoWeek, activity: Mapping[str, Any]) -> datetime:
+    """When the week's outcomes are judged: the end of the week, or the newest data when the week is
+    not over yet (the last event, or the last scoring instant when later, so that day's forecasts count)."""
     newest = max(
         pd.Timestamp(t)
         for t in (activity["last_event_at"], activity["last_scored_at"])
         if not pd.isna(t)
     )
-    as_of = min(week.end_at, newest.to_pydatetime())
-    bar.set_postfix_str("accuracy")
-    forecasts = accuracy.load_forecast_outcomes(snap, as_of=as_of, since=week.start)
-    listings = accuracy.load_listing_outcomes(snap, as_of=as_of, since=week.start)
-    tables: dict[str, pd.DataFrame] = {}
-    tables["forecast_accuracy"] = accuracy.summarise_forecasts(forecasts, by=["as_of_date"])
-    tables["triage_precision"] = accuracy.summarise_listings(listings, k=k, by=["as_of_date"])
-    forecast_week = accuracy.summarise_forecasts(forecasts)
-    listing_week = accuracy.summarise_listings(listings, k=k)
-    bar.update()
-    tables["at_risk"] = week_lists(week, snap)
-    bar.update()
-    tables["segments"] = segments.segment_metrics(forecasts, listings)
-    bar.update()
-    tables["drift"] = drift_by_column(_in_week(drift_store.read_drift(week.start, snap), "as_of", week))
-    tables["data_quality"] = _in_week(validity.read_validity(week.start, snap), "as_of", week)
-    tables["alerts"] = _in_week(alert_store.read_alerts(week.start, snap), "as_of", week)
-    tables["daily"] = _in_week(today.read_daily_summary(week.start, snap), "as_of_date", week)
-    bar.update()
-    ledger = benefits.benefit_ledger(snap, as_of=as_of, n_boot=n_boot)
-    tables["benefits"] = ledger.loc[
-        pd.to_datetime(ledger["week_start"]).dt.date <= week.start
-    ].reset_index(drop=True)
-    bar.update()
-    summary = build_summary(week, as_of, activity, tables, forecast_week, listing_week, k)
-    tables["summary"] = summary
-    bar.update()
-    figures = {f"{r['section']}.{r['figure']}": r["value"] for r in summary.to_dict("records")}
-    return WeeklyReport(week, as_of, store.utcnow(), tables, figures)
+    return min(week.end_at, newest.to_pydatetime())
