@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.access import roles
 from core.errors import StoreBusyError
-from core.jobs import queue
+from core.jobs import queue, runs
 from core.monitor import alert_store, assumptions, benefits, drift_store, triage_effect, validity
 from core.views import operations, stored
 from ui import data, layout, session
@@ -330,7 +330,7 @@ def operations_view(store_path: str, version: float) -> dict[str, Any]:
     """Job runs per kind, the latest runs, the store's size and the open alerts."""
     return {
         "summary": operations.job_summary(store_path),
-        "recent": operations.recent_runs(store_path),
+        "recent": runs.recent_runs(store_path=store_path),
         "size": operations.store_size(store_path),
         "alerts": _as_days(alert_store.read_alerts(None, store_path, status="open"), "as_of"),
     }

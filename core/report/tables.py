@@ -153,12 +153,6 @@ def _figure(rows: list[dict[str, Any]], section: str, name: str, value: Any, uni
     rows.append({"section": section, "figure": name, "value": value, "unit": unit})
 
 
-def _realised(summary: pd.DataFrame) -> Mapping[str, Any]:
-    """The realised row of an overall summary (as summarise_forecasts/listings give it), or {}."""
-    rows = summary.loc[~summary["estimated"].astype(bool)] if len(summary) else summary
-    return rows.iloc[0].to_dict() if len(rows) else {}
-
-
 def build_summary(
     week: IsoWeek,
     as_of: datetime,
@@ -201,7 +195,7 @@ def _week_figures(
 def _accuracy_figures(
     rows: list[dict[str, Any]], forecast_week: pd.DataFrame, listing_week: pd.DataFrame, k: int
 ) -> None:
-    realised = _realised(forecast_week)
+    realised = accuracy.realised_row(forecast_week)
     for name in accuracy.FORECAST_METRICS:
         unit = "forecasts" if name == "forecasts" else name.rsplit("_", 1)[-1]
         _figure(rows, "forecast accuracy (realised)", name, realised.get(name), unit)
@@ -217,7 +211,7 @@ def _accuracy_figures(
         int(sum(estimated)),
         "forecasts not matured yet",
     )
-    listed = _realised(listing_week)
+    listed = accuracy.realised_row(listing_week)
     _figure(
         rows,
         "triage precision (realised)",

@@ -34,11 +34,6 @@ log = logs.get_logger("views")
 # ---------------------------------------------------------------- live computations
 
 
-def _realised(summary: pd.DataFrame) -> dict[str, Any]:
-    rows = summary.loc[~summary["estimated"].astype(bool)] if len(summary) else summary
-    return rows.iloc[0].to_dict() if len(rows) else {}
-
-
 def _as_days(frame: pd.DataFrame, column: str = "as_of_date") -> pd.DataFrame:
     return frame.assign(**{column: pd.to_datetime(frame[column]).dt.date}) if len(frame) else frame
 
@@ -54,8 +49,8 @@ def compose_accuracy(scored: pd.DataFrame, listings: pd.DataFrame, segment: str)
     """The Forecast accuracy page's view from scored forecasts and listings, broken down by `segment`."""
     return {
         "forecasts": len(scored),
-        "forecast": _realised(accuracy.summarise_forecasts(scored)),
-        "triage": _realised(accuracy.summarise_listings(listings)),
+        "forecast": accuracy.realised_row(accuracy.summarise_forecasts(scored)),
+        "triage": accuracy.realised_row(accuracy.summarise_listings(listings)),
         # mornings as days: a table shows 2026-03-02, not 2026-03-02 00:00:00
         "daily": _as_days(accuracy.summarise_forecasts(scored, by=["as_of_date"])),
         "triage_daily": _as_days(accuracy.summarise_listings(listings, by=["as_of_date"])),
