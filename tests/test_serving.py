@@ -173,7 +173,7 @@ def stored_journey(path: Path, order_id: str, as_of_at: datetime) -> serving.Jou
             "select event_id, stage, event_ts from events where order_id = $o and event_ts <= $a",
             {"o": order_id, "a": as_of_at},
         ).df()
-    attributes = {name: forecasts._plain(order[name]) for name in serving.ORDER_FIELDS}
+    attributes = {name: serving.plain_value(order[name]) for name in serving.ORDER_FIELDS}
     journey_events = [
         serving.JourneyEvent(e.stage, pd.Timestamp(e.event_ts).to_pydatetime(), e.event_id)
         for e in events.itertuples()

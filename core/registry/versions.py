@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -151,7 +150,7 @@ def load_version(version_id: str, store_path: StorePath = None) -> tuple[ModelVe
 
 
 def prune_rejected_artifacts(
-    older_than: datetime, store_path: str | os.PathLike[str] | None = None
+    older_than: datetime, store_path: StorePath = None
 ) -> list[str]:
     """Remove the artifacts of rejected versions trained before `older_than` (their registry rows and
     audit stay). A version that was ever champion — a rollback target — is never touched. Returns
