@@ -18,7 +18,7 @@ from api.limits import RateLimiter, retry_after
 from api.metrics import Metrics
 from api.settings import Settings
 from core.access import auth
-from core.scoring import serving
+from core.scoring import forecasts, serving
 
 log = logging.getLogger("journeyops.api")
 
@@ -55,12 +55,12 @@ def get_champions(cache: ChampionCacheDep) -> serving.Champions:
 ChampionsDep = Annotated[serving.Champions, Depends(get_champions)]
 
 
-def get_forecast_cache(request: Request) -> serving.ForecastCache:
+def get_forecast_cache(request: Request) -> forecasts.ForecastCache:
     """The app's in-memory forecasts of the latest morning."""
     return request.app.state.forecast_cache
 
 
-ForecastCacheDep = Annotated[serving.ForecastCache, Depends(get_forecast_cache)]
+ForecastCacheDep = Annotated[forecasts.ForecastCache, Depends(get_forecast_cache)]
 
 
 class TokenCache:
@@ -106,7 +106,7 @@ class TokenCache:
             if (records is None or now - self._checked_at >= self.check_every_s) and not self._reading:
                 self._checked_at = now
                 # Fingerprint before the read: a write landing during it is seen on the next look.
-                fingerprint = serving.store_fingerprint(self.store_path)
+                fingerprint = forecasts.store_fingerprint(self.store_path)
                 if records is None or fingerprint != self._fingerprint:
                     self._reading = True
                     changed = fingerprint

@@ -24,7 +24,7 @@ from api.settings import Settings, get_default_settings
 from core import logs
 from core.errors import JourneyOpsError, StoreBusyError, StoreMissingError
 from core.registry.versions import NoChampionError
-from core.scoring import serving
+from core.scoring import forecasts, serving
 
 log = logging.getLogger("journeyops.api")
 VERSION = "1.0.0"
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.champion_cache = serving.ChampionCache(settings.store_path, settings.champion_check_s)
-    app.state.forecast_cache = serving.ForecastCache(
+    app.state.forecast_cache = forecasts.ForecastCache(
         settings.store_path, settings.forecast_check_s, background=settings.forecast_check_s > 0
     )
     app.state.token_cache = TokenCache(settings.store_path, settings.token_check_s)

@@ -47,7 +47,7 @@ def prepare_large_store(
 
     from core.domain import end_of_day
     from core.jobs import closed_loop, daily, retraining
-    from core.registry import versions as registry
+    from core.registry import promotion
     from core.registry.gate import load_gate_policy
 
     path = Path(store)
@@ -75,8 +75,8 @@ def prepare_large_store(
         # benchmark needs a champion to score with, not a good one.
         for version in trained["versions"].values():
             if version["status"] != "champion":
-                registry.promote(version["version"], actor="bench set-up", reason="the benchmark needs a champion",
-                                 expected_champion=None, store_path=path, force=True)
+                promotion.promote(version["version"], actor="bench set-up", reason="the benchmark needs a champion",
+                                  expected_champion=None, store_path=path, force=True)
         state = closed_loop.world_state_file(path)
         world = closed_loop.load_world(path)
         world.orders_per_day = surge_orders_per_day

@@ -82,14 +82,14 @@ def prepare_sampled(rows: int, work_dir: str) -> tuple[Callable[[], Any], Callab
 
 def prepare_full(rows: int, work_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Baseline: Evidently on all rows a side with the sampled run's methods and thresholds."""
-    from core.monitor import drift
+    from core.monitor import drift_calibration
 
     reference, current = make_frames(rows)
     sampled = json.loads(_verdicts_path(work_dir).read_text())
     result = SimpleNamespace(methods=sampled["methods"], thresholds=sampled["thresholds"])
 
     def run() -> Any:
-        return drift.full_run_verdicts(reference, current, result)  # type: ignore[arg-type]
+        return drift_calibration.full_run_verdicts(reference, current, result)  # type: ignore[arg-type]
 
     def summarise(full: Any) -> dict[str, Any]:
         verdicts = {str(c): bool(v) for c, v in zip(full["column"], full["drifted"], strict=True)}

@@ -78,9 +78,9 @@ def _render_seconds(page: Path) -> tuple[float, list[str]]:
 def _cold_renders(store: Path) -> dict[str, Any]:
     # Each page that reads a materialised view, rendered with the views folder removed (it computes
     # live and writes its view back); the refreshed views are put back afterwards for the timed run.
-    from core.views import stored
+    from core.views import view_files
 
-    folder = stored.views_dir(store)
+    folder = view_files.views_dir(store)
     saved = folder.with_name("views.refreshed")
     shutil.rmtree(saved, ignore_errors=True)
     if folder.exists():

@@ -2,7 +2,7 @@
 
 Set-up (untimed): build the closed-loop demo history (`core.jobs.closed_loop.build_demo_history`, the
 `python -m core demo` path with its bounded retrains) once per scale; a marker beside the store
-lets later runs reuse it. Subject: `core.report.write_weekly_report` for the last ISO week that has
+lets later runs reuse it. Subject: `core.report.weekly.write_weekly_report` for the last ISO week that has
 triage lists. Baseline: the snapshot copy plus the week's raw forecast outcomes
 (`accuracy.load_forecast_outcomes`) written unformatted with pandas to xlsx and HTML — the floor of
 "read the week and write it out"; the ratio is what the metrics, charts and formatting add.
@@ -66,15 +66,15 @@ def last_listed_week(store: Path) -> str:
 
 
 def prepare_weekly_report(store: str, out_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
-    """Time `core.report.write_weekly_report` for the store's last listed week."""
-    from core import report
+    """Time `core.report.weekly.write_weekly_report` for the store's last listed week."""
+    from core.report import weekly
 
     path, out = Path(store), Path(out_dir)
     week = last_listed_week(path)
     shutil.rmtree(out, ignore_errors=True)
 
     def run() -> dict[str, Any]:
-        return report.write_weekly_report(week, out, path)
+        return weekly.write_weekly_report(week, out, path)
 
     def summarise(written: dict[str, Any]) -> dict[str, Any]:
         summary = written["summary"]
@@ -90,16 +90,16 @@ def prepare_weekly_report(store: str, out_dir: str) -> tuple[Callable[[], Any], 
 
 def prepare_raw_dump(store: str, out_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Baseline: snapshot the store, read the week's forecast outcomes, write them raw to xlsx and HTML."""
-    from core import report
     from core.monitor import accuracy
+    from core.report import contents, tables
 
     path, out = Path(store), Path(out_dir)
-    week = report.parse_week(last_listed_week(path))
+    week = contents.parse_week(last_listed_week(path))
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
 
     def run() -> int:
-        with report.store_snapshot(path) as snap:
+        with tables.store_snapshot(path) as snap:
             at = min(week.end_at, accuracy.resolve_as_of(None, snap))
             forecasts = accuracy.load_forecast_outcomes(snap, as_of=at, since=week.start)
         forecasts.to_excel(out / "raw.xlsx", index=False, engine="openpyxl")
@@ -127,7 +127,7 @@ def plan(scale: str, work_dir: Path) -> Plan:
 
 BENCHMARK = Benchmark(
     name="report",
-    what="`core.report.write_weekly_report`: the weekly Excel workbook and offline HTML of the last listed "
+    what="`core.report.weekly.write_weekly_report`: the weekly Excel workbook and offline HTML of the last listed "
     "week of a closed-loop demo store (snapshot, accuracy, segments, drift, validity, alerts, benefit ledger)",
     baseline_what="the same snapshot and the week's raw forecast outcomes written unformatted with pandas "
     "to xlsx and HTML (ratio = cost of the report's metrics, charts and formatting)",

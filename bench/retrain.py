@@ -91,12 +91,12 @@ def prepare_plain_booster(template_store: str) -> Callable[[], dict[str, Any]]:
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    from core.models import training
+    from core.models import training, training_data
 
-    frame = training.build_training_frame(Path(template_store))
+    frame = training_data.build_training_frame(Path(template_store))
     categorical, numeric = training.features.split_columns(frame)
     rows = frame[frame["remaining_h"].notna()]
-    x = training.prepare_features(rows, [], numeric).to_numpy(dtype=np.float64)
+    x = training_data.prepare_features(rows, [], numeric).to_numpy(dtype=np.float64)
     y = np.log1p(rows["remaining_h"].to_numpy(dtype=np.float64))
 
     def run() -> dict[str, Any]:

@@ -76,18 +76,18 @@ def _load(work_dir: str) -> tuple[Any, Any, Any]:
 
 def prepare_scoring(work_dir: str) -> Callable[[], dict[str, Any]]:
     """Time `predict_forecast` + `predict_stuck` on the saved batch."""
-    from core.models import training
+    from core.models import evaluate
 
     forecaster, classifier, batch = _load(work_dir)
-    training.predict_forecast(forecaster, batch.head(100))  # warm caches (encoder code tables)
-    training.predict_stuck(classifier, batch.head(100))
+    evaluate.predict_forecast(forecaster, batch.head(100))  # warm caches (encoder code tables)
+    evaluate.predict_stuck(classifier, batch.head(100))
 
     def run() -> dict[str, Any]:
         started = time.perf_counter()
-        training.predict_forecast(forecaster, batch)
+        evaluate.predict_forecast(forecaster, batch)
         forecast_s = time.perf_counter() - started
         started = time.perf_counter()
-        training.predict_stuck(classifier, batch)
+        evaluate.predict_stuck(classifier, batch)
         stuck_s = time.perf_counter() - started
         return {
             "rows": int(len(batch)),
@@ -100,10 +100,10 @@ def prepare_scoring(work_dir: str) -> Callable[[], dict[str, Any]]:
 
 def prepare_bare_booster(work_dir: str) -> Callable[[], dict[str, Any]]:
     """Baseline: the median booster's own predict on the encoded matrix."""
-    from core.models import training
+    from core.models import evaluate
 
     forecaster, _, batch = _load(work_dir)
-    matrix = training.encode_inputs(forecaster, batch)
+    matrix = evaluate.encode_inputs(forecaster, batch)
     booster = forecaster[-1].estimators_[len(forecaster[-1].estimators_) // 2]
 
     def run() -> dict[str, Any]:

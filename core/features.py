@@ -142,17 +142,7 @@ def build_prefix_features(
             con.execute(store.load_sql("features_load_levels"), level_params(as_of, completion))
         params = _params(as_of, completion, only_open=single)
         con.execute(store.load_sql("features_events"), params)
-        if mode == "events":
-            con.execute(store.load_sql("features_prefixes_events"), {"min_prefix_len": min_prefix_len})
-        elif mode == "snapshots":
-            first = start or pd.Timestamp(con.execute("select min(event_ts) from feat_events").fetchall()[0][0])
-            grid_start = pd.Timestamp(first).floor("D") + pd.Timedelta(hours=every_h)
-            con.execute(
-                store.load_sql("features_prefixes_snapshots"),
-                {"start_at": grid_start.to_pydatetime(), "end_at": as_of, "every_min": int(round(every_h * 60))},
-            )
-        else:
-            con.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
+        _select_prefixes(con, mode, as_of, start, every_h, min_prefix_len)
         total = int(con.execute("select count(*) from feat_prefixes").fetchall()[0][0])
         if max_prefixes is not None and total > max_prefixes:
             keep = int(1_000_000 * max_prefixes / total)
@@ -160,28 +150,7 @@ def build_prefix_features(
         # One shared instant needs only the load levels at it (above), not the running series of the history.
         if not single:
             con.execute(store.load_sql("features_load_series"), {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H})
-        # Fetched as Arrow (compact) and turned into pandas once the connection has let its memory go;
-        # Arrow's conversion also shares one Python string per distinct value (stages, carriers, ...),
-        # which took a 1M-row frame from ≈850 to ≈520 MB.
-        # The widest result last, so the other queries run without it held.
-        fetched = [
-            con.sql(store.load_sql(name)).to_arrow_table()
-            for name in ("features_activity_counts", "features_event_attrs", "features_case_attrs", "features_variants")
-        ]
-        fetched.insert(0, con.sql(store.load_sql("features_base"), params=_stall_params()).to_arrow_table())
-        targets = (
-            con.execute(
-                store.load_sql("features_targets"),
-                {
-                    "as_of": as_of,
-                    "completion": completion,
-                    "cancelled_stage": domain.CANCELLED,
-                    **_stall_params(),
-                },
-            ).df()
-            if with_targets
-            else None
-        )
+        fetched, targets = _fetch_tables(con, as_of, completion, with_targets)
     # Each table is converted with its Arrow buffers released as they go (self_destruct), so Arrow and
     # pandas copies of a 1M-row result are never held whole at once.
     fetched.reverse()
@@ -193,6 +162,57 @@ def build_prefix_features(
     frame.attrs["sample_fraction"] = 1.0 if not total else min(1.0, len(frame) / total)
     frame.attrs["completion"] = completion
     return frame
+
+
+def _select_prefixes(
+    con: duckdb.DuckDBPyConnection,
+    mode: PrefixMode,
+    as_of: datetime,
+    start: datetime | None,
+    every_h: float,
+    min_prefix_len: int,
+) -> None:
+    """Fill `feat_prefixes` with the (order, instant) prefixes of the mode."""
+    if mode == "events":
+        con.execute(store.load_sql("features_prefixes_events"), {"min_prefix_len": min_prefix_len})
+    elif mode == "snapshots":
+        first = start or pd.Timestamp(con.execute("select min(event_ts) from feat_events").fetchall()[0][0])
+        grid_start = pd.Timestamp(first).floor("D") + pd.Timedelta(hours=every_h)
+        con.execute(
+            store.load_sql("features_prefixes_snapshots"),
+            {"start_at": grid_start.to_pydatetime(), "end_at": as_of, "every_min": int(round(every_h * 60))},
+        )
+    else:
+        con.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
+
+
+def _fetch_tables(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, completion: Completion, with_targets: bool
+) -> tuple[list[Any], pd.DataFrame | None]:
+    """The feature tables of the prefixes as Arrow (base first), and the targets when asked for."""
+    # Fetched as Arrow (compact) and turned into pandas once the connection has let its memory go;
+    # Arrow's conversion also shares one Python string per distinct value (stages, carriers, ...),
+    # which took a 1M-row frame from ≈850 to ≈520 MB.
+    # The widest result last, so the other queries run without it held.
+    fetched = [
+        con.sql(store.load_sql(name)).to_arrow_table()
+        for name in ("features_activity_counts", "features_event_attrs", "features_case_attrs", "features_variants")
+    ]
+    fetched.insert(0, con.sql(store.load_sql("features_base"), params=_stall_params()).to_arrow_table())
+    targets = (
+        con.execute(
+            store.load_sql("features_targets"),
+            {
+                "as_of": as_of,
+                "completion": completion,
+                "cancelled_stage": domain.CANCELLED,
+                **_stall_params(),
+            },
+        ).df()
+        if with_targets
+        else None
+    )
+    return fetched, targets
 
 
 def _pivot(long: pd.DataFrame, key: list[str], column: str, value: str, prefix: str) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,3 +104,12 @@ def configure(stream: IO[str] | None = None, level: str | int | None = None) -> 
 def get_logger(name: str) -> logging.Logger:
     """A logger under `journeyops.` (e.g. get_logger("scheduler") -> journeyops.scheduler)."""
     return logging.getLogger(name if name.startswith("journeyops") else f"journeyops.{name}")
+
+
+def pause_point(point: str) -> None:
+    """A test hook: when $JOURNEYOPS_PAUSE_AT names `point`, announce it on stderr and sleep, so a
+    crash test can SIGKILL the process at exactly the worst moment."""
+    if os.environ.get("JOURNEYOPS_PAUSE_AT") != point:
+        return
+    print(f"journeyops: paused at {point}", file=sys.stderr, flush=True)
+    time.sleep(float(os.environ.get("JOURNEYOPS_PAUSE_S", "60")))

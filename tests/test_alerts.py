@@ -12,7 +12,7 @@ import pytest
 from core import store
 from core.cli import main
 from core.errors import ConfigError
-from core.monitor import alerts
+from core.monitor import alert_delivery, alert_store, alerts
 from core.monitor.alerts import DEFAULT_RULES, Alert, Rule, evaluate_rules
 
 DAY = date(2026, 3, 2)
@@ -173,22 +173,22 @@ def test_alert_ids_are_stable_per_day_rule_and_subject():
 
 def test_store_is_idempotent_and_keeps_an_acknowledgement(store_file):
     found = evaluate_rules(day_results())
-    assert len(alerts.store_alerts(found, store_file)) == 7
-    assert alerts.store_alerts(found, store_file) == []  # the re-run adds nothing
+    assert len(alert_store.store_alerts(found, store_file)) == 7
+    assert alert_store.store_alerts(found, store_file) == []  # the re-run adds nothing
     target = found[0]
-    alerts.set_alert_status(target.alert_id, "acknowledged", store_file)
+    alert_store.set_alert_status(target.alert_id, "acknowledged", store_file)
     reworded = Alert(target.as_of, target.rule, target.severity, target.subject, "reworded", 0.5, 0.1)
-    alerts.store_alerts([reworded], store_file)
-    stored = alerts.read_alerts(None, store_file).set_index("alert_id")
+    alert_store.store_alerts([reworded], store_file)
+    stored = alert_store.read_alerts(None, store_file).set_index("alert_id")
     assert len(stored) == 7
     assert stored.loc[target.alert_id, ["status", "message"]].tolist() == ["acknowledged", "reworded"]
-    assert len(alerts.read_alerts(None, store_file, status="open")) == 6
-    assert alerts.read_alerts(DAY, store_file)["severity"].tolist()[:2] == ["critical", "critical"]
-    assert alerts.read_alerts(date(2026, 3, 3), store_file).empty
+    assert len(alert_store.read_alerts(None, store_file, status="open")) == 6
+    assert alert_store.read_alerts(DAY, store_file)["severity"].tolist()[:2] == ["critical", "critical"]
+    assert alert_store.read_alerts(date(2026, 3, 3), store_file).empty
     with pytest.raises(ConfigError, match="no alert with id nope"):
-        alerts.set_alert_status("nope", "acknowledged", store_file)
+        alert_store.set_alert_status("nope", "acknowledged", store_file)
     with pytest.raises(ConfigError, match="not one of open, acknowledged"):
-        alerts.set_alert_status(target.alert_id, "closed", store_file)
+        alert_store.set_alert_status(target.alert_id, "closed", store_file)
 
 
 class Hook:
@@ -235,7 +235,7 @@ ONE = [Alert(DAY, "new_category", "warning", "carrier", "'carrier' has values ne
 
 def test_webhook_posts_json(hook_factory):
     hook = hook_factory([])
-    delivery = alerts.post_webhook(hook.url, ONE, timeout=2)
+    delivery = alert_delivery.post_webhook(hook.url, ONE, timeout=2)
     assert (delivery.ok, delivery.attempts, delivery.status_code, delivery.error) == (True, 1, 200, None)
     assert delivery.target == hook.url.removesuffix("/hooks/secret-token")
     body = hook.bodies[0]
@@ -250,9 +250,9 @@ def test_webhook_posts_json(hook_factory):
 
 def test_webhook_retries_then_gives_up_without_raising(hook_factory, caplog):
     flaky = hook_factory([500])
-    assert alerts.post_webhook(flaky.url, ONE, timeout=2, backoff_s=0).attempts == 2
+    assert alert_delivery.post_webhook(flaky.url, ONE, timeout=2, backoff_s=0).attempts == 2
     down = hook_factory([503, 503, 503])
-    delivery = alerts.post_webhook(down.url, ONE, timeout=2, backoff_s=0)
+    delivery = alert_delivery.post_webhook(down.url, ONE, timeout=2, backoff_s=0)
     assert (delivery.ok, delivery.attempts, delivery.status_code) == (False, 3, 503)
     assert delivery.error == "HTTP 503 Service Unavailable"
     assert len(down.bodies) == 3
@@ -263,25 +263,25 @@ def test_webhook_retries_then_gives_up_without_raising(hook_factory, caplog):
 def test_webhook_timeout_and_refused_connection_are_recorded_not_raised(hook_factory):
     slow = hook_factory([], delay_s=1.0)
     started = time.monotonic()
-    delivery = alerts.post_webhook(slow.url, ONE, timeout=0.2, retries=1, backoff_s=0)
+    delivery = alert_delivery.post_webhook(slow.url, ONE, timeout=0.2, retries=1, backoff_s=0)
     assert time.monotonic() - started < 1.5
     assert (delivery.ok, delivery.attempts) == (False, 2)
     assert "timed out" in delivery.error
     closed = hook_factory([])
     url = closed.url
     closed.close()
-    refused = alerts.post_webhook(url, ONE, timeout=1, retries=0)
+    refused = alert_delivery.post_webhook(url, ONE, timeout=1, retries=0)
     assert (refused.ok, refused.attempts, refused.status_code) == (False, 1, None)
-    assert alerts.post_webhook("file:///etc/passwd", ONE) == alerts.Delivery(
+    assert alert_delivery.post_webhook("file:///etc/passwd", ONE) == alert_delivery.Delivery(
         "(invalid url)", False, 0, None, "not an http(s) URL"
     )
 
 
 def test_notify_posts_and_records_only_the_host(hook_factory, store_file, monkeypatch):
-    assert alerts.notify(ONE, store_path=store_file) is None  # no URL configured: nothing to do
+    assert alert_delivery.notify(ONE, store_path=store_file) is None  # no URL configured: nothing to do
     hook = hook_factory([])
-    monkeypatch.setenv(alerts.WEBHOOK_ENV, hook.url)
-    delivery = alerts.notify(ONE, store_path=store_file)
+    monkeypatch.setenv(alert_delivery.WEBHOOK_ENV, hook.url)
+    delivery = alert_delivery.notify(ONE, store_path=store_file)
     assert delivery is not None and delivery.ok
     with store.connect(store_file, read_only=True) as con:
         rows = con.execute("select target, alert_ids, ok, attempts, status_code from alert_deliveries").fetchall()
@@ -290,8 +290,8 @@ def test_notify_posts_and_records_only_the_host(hook_factory, store_file, monkey
 
 
 def test_cli_lists_alerts_as_json(store_file, capsys):
-    alerts.store_alerts(evaluate_rules(day_results()), store_file)
-    alerts.store_alerts(
+    alert_store.store_alerts(evaluate_rules(day_results()), store_file)
+    alert_store.store_alerts(
         [Alert(date(2026, 3, 1), "stale_feed", "critical", "events", "no events for 30 hours")], store_file
     )
     assert main(["alerts", "--json", "--store", str(store_file)]) == 0
@@ -312,7 +312,7 @@ def test_feed_freshness_sees_only_events_up_to_as_of(store_file):
             con.execute(
                 "insert into events values ($id, 'O1', 'placed', $at, null, 'test', $at)", {"id": event_id, "at": at}
             )
-    feed = alerts.read_feed(datetime(2026, 3, 2, 12, 0), store_file)
+    feed = alert_store.read_feed(datetime(2026, 3, 2, 12, 0), store_file)
     assert feed == {"last_event_at": datetime(2026, 3, 1, 5, 30), "as_of_at": datetime(2026, 3, 2, 12, 0)}
     assert [a.rule for a in evaluate_rules({"as_of": DAY, "feed": feed})] == ["stale_feed"]
-    assert alerts.read_feed(datetime(2026, 2, 1), store_file)["last_event_at"] is None
+    assert alert_store.read_feed(datetime(2026, 2, 1), store_file)["last_event_at"] is None

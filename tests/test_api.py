@@ -22,7 +22,7 @@ from api.openapi import SCHEMA_FILE, render_schema
 from api.settings import Settings
 from core import store
 from core.access import auth
-from core.registry import versions
+from core.registry import promotion
 from core.scoring import serving
 from tests.conftest import REPO_ROOT
 from tests.test_serving import TrainedStore, batch_scores, copy_store, stored_journey, trained_store
@@ -288,11 +288,11 @@ def test_score_reloads_the_champion_after_promotion(world, tokens, tmp_path):
         order_id = batch_scores(path, world.as_of_at).index[0]
         body = journey_body(stored_journey(path, order_id, world.as_of_at), world.as_of_at)
         before = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
-        versions.promote(world.candidate_forecaster, actor="test", reason="api reload",
+        promotion.promote(world.candidate_forecaster, actor="test", reason="api reload",
                          expected_champion="forecaster-v1", store_path=path)
         after = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
         assert 'version="forecaster-v2"' in client.get("/metrics").text
-        versions.rollback("forecaster", actor="test", reason="api reload", store_path=path)
+        promotion.rollback("forecaster", actor="test", reason="api reload", store_path=path)
         back = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
     assert (before["forecaster_version"], after["forecaster_version"], back["forecaster_version"]) == (
         "forecaster-v1", world.candidate_forecaster, "forecaster-v1")

@@ -16,7 +16,7 @@ from core import store
 from core.cli import main
 from core.ops import backup
 from core.ops.backup import BackupError
-from core.registry import versions
+from core.registry import promotion, registration, versions
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
 
 
@@ -31,11 +31,11 @@ def make_store(path: Path) -> Path:
     """4 orders, 19 events and a promoted forecaster (a DummyRegressor) in a fresh store."""
     write_events(path, ORDER_WORLD_EVENTS)
     model = DummyRegressor(strategy="constant", constant=30.0).fit(np.zeros((3, 1)), [1.0, 2.0, 3.0])
-    version = versions.register_version(
+    version = registration.register_version(
         "forecaster", model, training_window={"from": "2026-03-02", "to": "2026-03-09"},
         feature_columns=["elapsed_h"], metrics={"mae_h": 4.0}, backtest=[], evaluation=None, store_path=path,
     )
-    versions.promote(version.version_id, actor="test", reason="first model", expected_champion=None,
+    promotion.promote(version.version_id, actor="test", reason="first model", expected_champion=None,
                      store_path=path)
     return path
 

@@ -10,7 +10,7 @@ import pytest
 from core import store
 from core.domain import CostAssumptions
 from core.errors import ConfigError
-from core.monitor import assumptions, benefits
+from core.monitor import assumptions, benefits, triage_effect
 from core.monitor.assumptions import BenefitTargets
 from tests.test_accuracy import event_rows, insert
 
@@ -113,7 +113,7 @@ def test_holdout_orders_outcomes_after_listing(two_weeks: Path):
 
 def test_holdout_point_values_and_money(two_weeks: Path):
     listed = benefits.holdout_orders(two_weeks, as_of=AS_OF)
-    table = benefits.compare_holdout(listed, CostAssumptions(), n_boot=200, by_week=False)
+    table = triage_effect.compare_holdout(listed, CostAssumptions(), n_boot=200, by_week=False)
     rows = table.set_index("metric")
     assert (rows.loc["stuck_pct", "treated_value"], rows.loc["stuck_pct", "held_out_value"]) == (50.0, 100.0)
     assert rows.loc["stuck_pct", "effect"] == -50.0
@@ -138,8 +138,8 @@ def test_bootstrap_interval_is_reproducible_and_covers_the_effect():
         "sla_breach": np.where(np.arange(n) % 10 == 3, np.nan, (rng.random(n) < 0.1).astype(float)),
         "late_h": rng.exponential(5.0, n),
     })
-    first = benefits.compare_holdout(listed, n_boot=300, seed=1)
-    again = benefits.compare_holdout(listed, n_boot=300, seed=1)
+    first = triage_effect.compare_holdout(listed, n_boot=300, seed=1)
+    again = triage_effect.compare_holdout(listed, n_boot=300, seed=1)
     pd.testing.assert_frame_equal(first, again)
     assert list(first["iso_week"].unique()) == ["2026-W10", "2026-W11", "all"]
     stuck = first.loc[(first["metric"] == "stuck_pct") & (first["iso_week"] == "all")].iloc[0]
@@ -153,7 +153,7 @@ def test_bootstrap_interval_is_reproducible_and_covers_the_effect():
     total = first.loc[(first["metric"] == "triage_value_eur") & (first["iso_week"] == "all")].iloc[0]
     assert total["value_ci_low_eur"] <= total["value_eur"] <= total["value_ci_high_eur"]
     with pytest.raises(ConfigError, match="n_boot must be at least 100"):
-        benefits.compare_holdout(listed, n_boot=10)
+        triage_effect.compare_holdout(listed, n_boot=10)
 
 
 def test_ledger_against_baseline_by_hand(two_weeks: Path):

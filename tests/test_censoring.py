@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.models import training
+from core.models import deployment, evaluate, training
 
 START = pd.Timestamp("2026-09-01")
 AS_OF = START + pd.Timedelta(days=70)
@@ -47,7 +47,7 @@ def _prefixes(journeys: pd.DataFrame, instants: pd.DatetimeIndex, known_at: pd.T
 
 
 def _bias_and_mae(model, rows: pd.DataFrame) -> tuple[float, float]:
-    p50 = training.predict_forecast(model, rows)["p50_h"].to_numpy()
+    p50 = evaluate.predict_forecast(model, rows)["p50_h"].to_numpy()
     error = p50 - rows["remaining_h"].to_numpy()
     return float(error.mean()), float(np.abs(error).mean())
 
@@ -76,7 +76,7 @@ def test_the_deployed_fit_is_unbiased_next_week_where_the_old_fit_runs_short():
     old_bias, old_mae = _bias_and_mae(run.forecaster, next_week)
     new_bias, new_mae = _bias_and_mae(run.deployed_forecaster, next_week)
     assert run.deployed_window is not None
-    horizon = pd.Timedelta(hours=training.deploy_horizon_h(history, AS_OF))
+    horizon = pd.Timedelta(hours=deployment.deploy_horizon_h(history, AS_OF))
     assert pd.Timedelta(days=4) <= horizon <= pd.Timedelta(days=7)  # the long new journeys lengthen it
     assert pd.Timestamp(run.deployed_window[1]) <= AS_OF - horizon  # days old, not weeks
     assert pd.Timestamp(run.train_window[1]) < AS_OF - pd.Timedelta(days=14)

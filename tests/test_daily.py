@@ -19,8 +19,10 @@ import pytest
 
 from core import store
 from core.cli import main
-from core.jobs import closed_loop, daily
+from core.jobs import closed_loop, daily, daily_retrain, daily_settings
 from core.jobs import runs as jobs
+from core.registry import versions as registry
+from core.scoring import batch
 from core.triage import ranking
 from core.views import today
 from tests.conftest import REPO_ROOT
@@ -153,12 +155,12 @@ def test_second_start_says_what_is_running(two_days: TrainedWorld) -> None:
 def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> None:
     from core.monitor.alerts import Alert
 
-    champion = daily.batch.load_serving(two_days.next_day, two_days.store)["champion"]
-    newest = daily.registry.list_versions("forecaster", two_days.store)[-1]
+    champion = batch.load_serving(two_days.next_day, two_days.store)["champion"]
+    newest = registry.list_versions("forecaster", two_days.store)[-1]
     # Trained at the end of this day (its as-of instant is the next midnight).
     trained_day = date.fromisoformat(newest.backtest["as_of"][:10]) - timedelta(days=1)
-    settings = daily.DailySettings(retrain_every_days=7, retrain_cooldown_days=3)
-    due = daily._retrain_reason
+    settings = daily_settings.DailySettings(retrain_every_days=7, retrain_cooldown_days=3)
+    due = daily_retrain.retrain_reason
     assert due([], champion, trained_day + timedelta(days=6), settings, two_days.store) is None
     assert due([], champion, trained_day + timedelta(days=7), settings, two_days.store) == (
         "schedule: 7 days since the last retrain (every 7)")

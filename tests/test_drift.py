@@ -10,7 +10,7 @@ from evidently.legacy.calculations.stattests import jensenshannon_stat_test, was
 from evidently.legacy.core import ColumnType
 
 from core.errors import ConfigError
-from core.monitor import drift
+from core.monitor import drift, drift_calibration, drift_evidently, drift_store
 from core.monitor.drift import MonitorSettings
 
 CARRIERS = ["dhl", "ups", "dpd", "gls", "hermes"]
@@ -136,7 +136,7 @@ def test_parse_snapshot_links_scores_to_failed_tests():
             {"metric_config": {"metric_id": "m2"}, "status": "SUCCESS"},
         ],
     }
-    parsed = drift.parse_snapshot(snapshot)
+    parsed = drift_evidently.parse_snapshot(snapshot)
     assert parsed.to_dict("records") == [
         {"column": "a", "method": "wasserstein", "score": 0.25, "threshold": 0.1, "drifted": True},
         {"column": "b", "method": "jensenshannon", "score": 0.05, "threshold": 0.2, "drifted": False},
@@ -177,16 +177,16 @@ def test_compute_drift_end_to_end(store_file):
     assert (result.rows_ref, result.rows_cur) == (4000, 2000)
     assert result.snapshot_json is not None
 
-    drift.store_drift(result, date(2026, 3, 2), store_file, model_version="v3")
-    drift.store_drift(result, date(2026, 3, 2), store_file, model_version="v3")  # a re-run replaces
-    stored = drift.read_drift(date(2026, 3, 1), store_file)
+    drift_store.store_drift(result, date(2026, 3, 2), store_file, model_version="v3")
+    drift_store.store_drift(result, date(2026, 3, 2), store_file, model_version="v3")  # a re-run replaces
+    stored = drift_store.read_drift(date(2026, 3, 1), store_file)
     assert len(stored) == 5
     assert stored.set_index("column").loc["carrier", "new_categories"].tolist() == ["quickhaul"]
-    assert drift.read_drift(date(2026, 3, 3), store_file).empty
-    assert drift.read_snapshot_json(date(2026, 3, 2), store_file) == result.snapshot_json
-    assert drift.read_snapshot_json(date(2026, 3, 1), store_file) is None
+    assert drift_store.read_drift(date(2026, 3, 3), store_file).empty
+    assert drift_store.read_snapshot_json(date(2026, 3, 2), store_file) == result.snapshot_json
+    assert drift_store.read_snapshot_json(date(2026, 3, 1), store_file) is None
 
-    html = drift.render_drift_html(result.snapshot_json, store_file.parent / "reports" / "drift.html")
+    html = drift_evidently.render_drift_html(result.snapshot_json, store_file.parent / "reports" / "drift.html")
     assert html.read_text()[:200].lower().count("<html") == 1
 
 
@@ -267,7 +267,7 @@ def instants_frame(loads: list[float], rows_per_instant: int = 200, seed: int = 
 
 def test_calibration_lifts_thresholds_of_instant_driven_columns_only():
     reference = instants_frame([100.0, 110.0, 90.0, 105.0, 95.0])
-    calibrated = drift.calibrate_thresholds(reference, ["load", "value"])
+    calibrated = drift_calibration.calibrate_thresholds(reference, ["load", "value"])
     # the 90 and 110 days against the other four: W = 12.5, std of the rest = sqrt(31.25); x 1.5
     assert calibrated["load"] == pytest.approx(1.5 * 12.5 / math.sqrt(31.25))
     # a row-level column stays under its sampling-noise floor (200 rows against 800): calibration adds nothing
@@ -288,7 +288,7 @@ def test_calibration_lifts_thresholds_of_instant_driven_columns_only():
 
 def test_calibration_needs_the_instant_column():
     with pytest.raises(ConfigError, match="no 'as_of_at' column"):
-        drift.calibrate_thresholds(orders_frame(500, 1), ["items"])
+        drift_calibration.calibrate_thresholds(orders_frame(500, 1), ["items"])
 
 
 def test_full_run_gives_the_sampled_verdicts():
@@ -296,6 +296,6 @@ def test_full_run_gives_the_sampled_verdicts():
     current["elapsed_h"] *= 1.5
     settings = MonitorSettings(max_rows=1000)
     sampled = drift.compute_drift(reference, current, ["elapsed_h", "items", "carrier"], settings=settings)
-    full = drift.full_run_verdicts(reference, current, sampled, settings=settings)
+    full = drift_calibration.full_run_verdicts(reference, current, sampled, settings=settings)
     assert full["drifted"].tolist() == sampled.columns["drifted"].tolist() == [True, False, False]
     assert full["threshold"].tolist() == [sampled.thresholds[c] for c in ["elapsed_h", "items", "carrier"]]

@@ -16,6 +16,7 @@ from core import store
 from core.jobs import queue, runs
 from core.jobs.queue import JobStartError
 from core.monitor import drift
+from core.monitor.drift_store import store_drift
 
 DAY = date(2026, 3, 2)
 
@@ -40,7 +41,7 @@ def drift_store(path: Path) -> Path:
     reference = pd.DataFrame({"elapsed_h": rng.lognormal(3.5, 0.8, 600), "carrier": rng.choice(["a", "b"], 600)})
     current = pd.DataFrame({"elapsed_h": rng.lognormal(4.0, 0.8, 400), "carrier": rng.choice(["a", "b"], 400)})
     result = drift.compute_drift(reference, current, ["elapsed_h", "carrier"])
-    drift.store_drift(result, DAY, path, model_version="forecaster-v1")
+    store_drift(result, DAY, path, model_version="forecaster-v1")
     return path
 
 

@@ -11,7 +11,7 @@ import pytest
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
 from core.errors import ConfigError
 from core.ingest import landing
-from core.models import estimators, metrics, training
+from core.models import boosting, estimators, evaluate, metrics, training, training_data
 from core.registry import artifacts
 from core.world import simulate
 
@@ -93,14 +93,14 @@ def test_binned_scoring_equals_each_booster_s_own_predict(monkeypatch: pytest.Mo
     assert booster is not None and calibrator is not None
     # The forecaster's boosters were fit on the same rows and bin alike; the classifier's were not.
     first = forecaster.estimators_[0]
-    assert all(estimators._same_bins(first, other) for other in forecaster.estimators_)
-    assert not estimators._same_bins(first, booster)
-    monkeypatch.setattr(estimators, "PREDICT_THREADS", threads)
-    monkeypatch.setattr(estimators, "PREDICT_MIN_BLOCK_ROWS", 64)
+    assert all(boosting._same_bins(first, other) for other in forecaster.estimators_)
+    assert not boosting._same_bins(first, booster)
+    monkeypatch.setattr(boosting, "PREDICT_THREADS", threads)
+    monkeypatch.setattr(boosting, "PREDICT_MIN_BLOCK_ROWS", 64)
     new = _odd_rows(x[:500])
     boosters = [*forecaster.estimators_, booster]
     np.testing.assert_array_equal(
-        estimators.raw_predictions(boosters, new), np.column_stack([b._raw_predict(new).ravel() for b in boosters])
+        boosting.raw_predictions(boosters, new), np.column_stack([b._raw_predict(new).ravel() for b in boosters])
     )
     np.testing.assert_array_equal(forecaster._raw(new), np.column_stack([b.predict(new) for b in forecaster.estimators_]))
     np.testing.assert_array_equal(classifier.predict_proba(new), classifier.calibrated_.predict_proba(new))
@@ -115,9 +115,9 @@ def test_own_codes_equal_the_booster_s_own_preprocessor():
     odd = _odd_rows(x[:200][:, [1, 0, 2, 3]])[:, [1, 0, 2, 3]]
     odd[30:35, 3] = 4.5  # between two known categories
     expected = booster._preprocess_X(odd, reset=False)
-    np.testing.assert_array_equal(estimators._own_codes(booster, odd), expected)
+    np.testing.assert_array_equal(boosting._own_codes(booster, odd), expected)
     with pytest.raises(ValueError, match="features"):
-        estimators._own_codes(booster, odd[:, :3])
+        boosting._own_codes(booster, odd[:, :3])
 
 
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid", "none"])
@@ -209,24 +209,24 @@ def test_chronological_split_purges_and_embargoes_what_would_leak_the_test_perio
     frame = journeys_frame(
         starts_h=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90], durations_h=[5, 200, 5, 5, 5, 5, 5, 15, 5, 5]
     )
-    split = training.chronological_split(frame, (0.5, 0.3, 0.2), embargo_h=12)
+    split = training_data.chronological_split(frame, (0.5, 0.3, 0.2), embargo_h=12)
     # 2 test (o8, o9); test starts at 80 h. o7 starts at 70 h, inside the 12 h embargo; validation
     # keeps its 3 journeys, the newest before the embargo (o4..o6); o1 ends at 210 h: purged.
     assert split.tolist() == [
         "train", "purged", "train", "train", "validation", "validation", "validation", "embargo", "test", "test"
     ]
     with pytest.raises(ConfigError, match="split fractions must be >= 0 and add up to 1"):
-        training.chronological_split(frame, (0.5, 0.5, 0.5))
+        training_data.chronological_split(frame, (0.5, 0.5, 0.5))
 
 
 def test_a_long_embargo_moves_validation_earlier_instead_of_emptying_it():
     # 10 journeys 10 h apart, test from 80 h; a 35 h embargo covers o5..o7 (starts > 45 h), and the
     # 2 validation journeys (16% of 10, rounded) are the newest before it: o3, o4.
     frame = journeys_frame(starts_h=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90], durations_h=[5] * 10)
-    split = training.chronological_split(frame, embargo_h=35)
+    split = training_data.chronological_split(frame, embargo_h=35)
     assert split.tolist() == ["train"] * 3 + ["validation"] * 2 + ["embargo"] * 3 + ["test"] * 2
     # No embargo: the plain 64/16/20 ranks.
-    assert training.chronological_split(frame).tolist() == ["train"] * 7 + ["validation"] + ["test"] * 2
+    assert training_data.chronological_split(frame).tolist() == ["train"] * 7 + ["validation"] + ["test"] * 2
 
 
 @pytest.fixture(scope="module")
@@ -273,17 +273,17 @@ def test_training_run_follows_the_contract(small_run: training.TrainingRun):
 
 
 def test_a_champion_scores_on_the_challengers_holdout_with_the_same_rows(small_run: training.TrainingRun):
-    again = training.evaluate_model("forecaster", small_run.forecaster, small_run.holdout)
+    again = evaluate.evaluate_model("forecaster", small_run.forecaster, small_run.holdout)
     assert again == small_run.evaluations["forecaster"]
     with pytest.raises(ConfigError, match="unknown model kind 'eta'"):
-        training.evaluate_model("eta", small_run.forecaster, small_run.holdout)  # type: ignore[arg-type]
+        evaluate.evaluate_model("eta", small_run.forecaster, small_run.holdout)  # type: ignore[arg-type]
 
 
 def test_batch_predictions_are_ordered_quantiles_and_probabilities(small_run: training.TrainingRun):
-    forecast = training.predict_forecast(small_run.forecaster, small_run.holdout)
+    forecast = evaluate.predict_forecast(small_run.forecaster, small_run.holdout)
     assert list(forecast.columns) == ["p10_h", "p50_h", "p90_h"]
     assert (forecast["p10_h"] <= forecast["p50_h"]).all() and (forecast["p50_h"] <= forecast["p90_h"]).all()
-    p = training.predict_stuck(small_run.classifier, small_run.holdout)
+    p = evaluate.predict_stuck(small_run.classifier, small_run.holdout)
     assert ((p >= 0) & (p <= 1)).all()
     assert len(p) == len(small_run.holdout)
 
@@ -299,9 +299,9 @@ def test_models_round_trip_through_safe_artifacts(small_run: training.TrainingRu
         loaded = artifacts.load_artifact(tmp_path / f"{name}.skops", saved["sha256"] if isinstance(saved, dict) else saved)
         head = small_run.holdout.head(50)
         if name in ("forecaster", "baseline"):
-            pd.testing.assert_frame_equal(training.predict_forecast(loaded, head), training.predict_forecast(model, head))
+            pd.testing.assert_frame_equal(evaluate.predict_forecast(loaded, head), evaluate.predict_forecast(model, head))
         else:
-            pd.testing.assert_series_equal(training.predict_stuck(loaded, head), training.predict_stuck(model, head))
+            pd.testing.assert_series_equal(evaluate.predict_stuck(loaded, head), evaluate.predict_stuck(model, head))
 
 
 def test_too_little_history_is_a_clear_error(tmp_path: Path):
@@ -331,12 +331,12 @@ def test_the_report_page_shows_both_models_against_their_baselines(small_run: tr
     assert "### Forecaster by segment (test)" in page
     assert "| carrier |" in page
     assert "batch scoring of 5,000 prefixes (fastest of 3 runs)" in page
-    threads = "one thread" if estimators.PREDICT_THREADS == 1 else f"{estimators.PREDICT_THREADS} threads"
+    threads = "one thread" if boosting.PREDICT_THREADS == 1 else f"{boosting.PREDICT_THREADS} threads"
     assert f"rows/s wall on {threads}; per CPU-second" in page
 
 
 def test_fast_encoding_matches_the_fitted_preprocessor_on_odd_inputs(small_run: training.TrainingRun):
-    categorical, numeric = training._model_inputs(small_run.forecaster)
+    categorical, numeric = evaluate._model_inputs(small_run.forecaster)
     odd = small_run.holdout.head(40).copy()
     odd.loc[odd.index[:5], categorical[0]] = "a category never seen"
     odd.loc[odd.index[5:10], categorical[0]] = None
@@ -345,18 +345,18 @@ def test_fast_encoding_matches_the_fitted_preprocessor_on_odd_inputs(small_run: 
     odd[numeric[0]] = odd[numeric[0]].astype(str)  # numbers arriving as text
     odd = odd.drop(columns=[numeric[1]])  # a column missing altogether
     for model in (small_run.forecaster, small_run.classifier):
-        expected = model[:-1].transform(training._inputs(model, odd))
-        got = training.encode_inputs(model, odd)
+        expected = model[:-1].transform(evaluate._inputs(model, odd))
+        got = evaluate.encode_inputs(model, odd)
         np.testing.assert_array_equal(got, expected)
-    assert np.isnan(training.encode_inputs(small_run.forecaster, odd)[:14, 0]).all()
+    assert np.isnan(evaluate.encode_inputs(small_run.forecaster, odd)[:14, 0]).all()
 
 
 def test_batch_scoring_gives_the_pipeline_s_own_predictions(small_run: training.TrainingRun):
     rows = small_run.holdout.head(200)
     model = small_run.forecaster
-    expected = model[-1].predict_quantiles(model[:-1].transform(training._inputs(model, rows)))
-    np.testing.assert_array_equal(training.predict_forecast(model, rows).to_numpy(), expected)
+    expected = model[-1].predict_quantiles(model[:-1].transform(evaluate._inputs(model, rows)))
+    np.testing.assert_array_equal(evaluate.predict_forecast(model, rows).to_numpy(), expected)
     clf = small_run.classifier
     np.testing.assert_array_equal(
-        training.predict_stuck(clf, rows).to_numpy(), clf.predict_proba(training._inputs(clf, rows))[:, 1]
+        evaluate.predict_stuck(clf, rows).to_numpy(), clf.predict_proba(evaluate._inputs(clf, rows))[:, 1]
     )

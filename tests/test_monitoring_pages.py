@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.access.roles import PermissionDeniedError, User
 from core.monitor import accuracy, assumptions, benefits
-from core.registry import versions
+from core.registry import promotion, versions
 from core.views import insights
 from tests import test_accuracy, test_benefits, test_registry
 from tests.conftest import REPO_ROOT
@@ -147,7 +147,7 @@ def registry_store(store_file: Path) -> Path:
     write_events(store_file, ORDER_WORLD_EVENTS)
     model, _ = test_registry.fit_tiny_forecaster()
     first = test_registry.register(store_file, model, cost=10.0)
-    versions.promote(first.version_id, actor="ana", reason="first", expected_champion=None, store_path=store_file)
+    promotion.promote(first.version_id, actor="ana", reason="first", expected_champion=None, store_path=store_file)
     test_registry.register(store_file, model, cost=8.0)
     return store_file
 
@@ -196,15 +196,15 @@ def test_a_promotion_without_a_reason_is_refused_calmly(registry_store, monkeypa
 
 
 def test_operations_acknowledges_an_alert(store_file, monkeypatch):
-    from core.monitor import alerts
+    from core.monitor import alert_store, alerts
 
     write_events(store_file, ORDER_WORLD_EVENTS)
     alert = alerts.Alert(as_of=date(2026, 3, 10), rule="stale_feed", severity="warning", subject="feed",
                          message="no events for 30 h", value=30.0, threshold=24.0)
-    alerts.store_alerts([alert], store_file)
+    alert_store.store_alerts([alert], store_file)
     at = run_page("operations", store_file, monkeypatch, role="analyst")
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "1"
     at.button(key="ack_button").click().run()
     assert not at.exception and not at.error
-    assert alerts.read_alerts(None, store_file, status="open").empty
+    assert alert_store.read_alerts(None, store_file, status="open").empty
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "0"

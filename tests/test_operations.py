@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 
 from core import config, store
+from core.jobs import runs as jobs
 from core.views import operations
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
 from tests.test_job_queue import insert_run
@@ -36,7 +37,7 @@ def test_job_summary_by_hand(store_file):
 def test_recent_runs_newest_first(store_file):
     insert_run(store_file, "d1", "daily", "succeeded", START, 10)
     insert_run(store_file, "d2", "daily", "succeeded", START.replace(day=3), 30, figures={"orders": 5})
-    runs = operations.recent_runs(store_file, limit=1)
+    runs = jobs.recent_runs(store_path=store_file, limit=1)
     assert runs["run_id"].tolist() == ["d2"] and runs["duration_s"].tolist() == [30.0]
     assert json.loads(runs.loc[0, "figures"]) == {"orders": 5}
 

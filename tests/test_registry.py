@@ -20,7 +20,7 @@ from sklearn.svm import SVR
 
 from core import config, store
 from core.cli import main
-from core.registry import versions
+from core.registry import promotion, registration, versions
 from core.registry.artifacts import ArtifactRejectedError, sha256_file
 from core.registry.gate import GatePolicy, evaluate_gate
 from core.registry.versions import (
@@ -56,7 +56,7 @@ def tiny():
 
 
 def register(store_file, model, cost=10.0, kind="forecaster"):
-    return versions.register_version(
+    return registration.register_version(
         kind, model,
         training_window={"from": date(2026, 1, 1), "to": date(2026, 3, 1)},
         feature_columns=["carrier", "elapsed_h"],
@@ -72,7 +72,7 @@ def champion_chain(store_file, model, n):
     ids = []
     for i in range(n):
         version = register(store_file, model, cost=10.0 - i)
-        versions.promote(version.version_id, actor="ana", reason=f"step {i + 1}",
+        promotion.promote(version.version_id, actor="ana", reason=f"step {i + 1}",
                          expected_champion=ids[-1] if ids else None, store_path=store_file)
         ids.append(version.version_id)
     return ids
@@ -142,9 +142,9 @@ def test_a_store_from_before_the_registry_lists_no_versions(tmp_path):
 def test_promote_switches_the_champion_and_writes_the_audit_row(store_file, tiny):
     model, X = tiny
     v1, v2 = register(store_file, model), register(store_file, model, cost=9.0)
-    versions.promote(v1.version_id, actor="ana", reason="first model", expected_champion=None,
+    promotion.promote(v1.version_id, actor="ana", reason="first model", expected_champion=None,
                      store_path=store_file)
-    promoted = versions.promote(v2.version_id, actor="bo", reason="cheaper", expected_champion="forecaster-v1",
+    promoted = promotion.promote(v2.version_id, actor="bo", reason="cheaper", expected_champion="forecaster-v1",
                                 store_path=store_file)
     assert promoted.status == "champion" and promoted.is_champion
     assert versions.get_version("forecaster-v1", store_file).status == "retired"
@@ -165,7 +165,7 @@ def test_promote_with_a_stale_expected_champion_conflicts_and_changes_nothing(st
     ids = champion_chain(store_file, tiny[0], 2)
     v3 = register(store_file, tiny[0])
     with pytest.raises(PromotionConflictError, match="champion is now forecaster-v2, not forecaster-v1 as expected"):
-        versions.promote(v3.version_id, actor="ana", reason="x", expected_champion=ids[0], store_path=store_file)
+        promotion.promote(v3.version_id, actor="ana", reason="x", expected_champion=ids[0], store_path=store_file)
     assert versions.get_champion("forecaster", store_file).version_id == "forecaster-v2"
     assert versions.get_version("forecaster-v3", store_file).status == "candidate"
     assert len(versions.audit_log(store_file)) == 2
@@ -180,7 +180,7 @@ def test_two_promoters_racing_one_wins_one_conflicts(store_file, tiny):
     def race(version_id):
         barrier.wait()
         try:
-            versions.promote(version_id, actor=version_id, reason="race", expected_champion="forecaster-v1",
+            promotion.promote(version_id, actor=version_id, reason="race", expected_champion="forecaster-v1",
                              store_path=store_file)
             outcomes[version_id] = "won"
         except PromotionConflictError:
@@ -200,20 +200,20 @@ def test_two_promoters_racing_one_wins_one_conflicts(store_file, tiny):
 def test_promoting_the_champion_again_is_refused(store_file, tiny):
     champion_chain(store_file, tiny[0], 1)
     with pytest.raises(RegistryError, match="forecaster-v1 is already the forecaster champion"):
-        versions.promote("forecaster-v1", actor="a", reason="x", expected_champion="forecaster-v1",
+        promotion.promote("forecaster-v1", actor="a", reason="x", expected_champion="forecaster-v1",
                          store_path=store_file)
     with pytest.raises(RegistryError, match=r"give a reason \(--reason\)"):
-        versions.promote("forecaster-v1", actor="a", reason=" ", expected_champion=None, store_path=store_file)
+        promotion.promote("forecaster-v1", actor="a", reason=" ", expected_champion=None, store_path=store_file)
 
 
 def test_rollback_goes_back_one_promotion_at_a_time(store_file, tiny):
     champion_chain(store_file, tiny[0], 3)
-    assert versions.rollback("forecaster", actor="ana", reason="v3 drifts", store_path=store_file).version_id == (
+    assert promotion.rollback("forecaster", actor="ana", reason="v3 drifts", store_path=store_file).version_id == (
         "forecaster-v2")
-    assert versions.rollback("forecaster", actor="ana", reason="v2 too", store_path=store_file).version_id == (
+    assert promotion.rollback("forecaster", actor="ana", reason="v2 too", store_path=store_file).version_id == (
         "forecaster-v1")
     with pytest.raises(NoPreviousChampionError, match="forecaster-v1 replaced no earlier forecaster champion"):
-        versions.rollback("forecaster", actor="ana", reason="again", store_path=store_file)
+        promotion.rollback("forecaster", actor="ana", reason="again", store_path=store_file)
     statuses = {v.version_id: v.status for v in versions.list_versions("forecaster", store_file)}
     assert statuses == {"forecaster-v1": "champion", "forecaster-v2": "retired", "forecaster-v3": "retired"}
     last = versions.audit_log(store_file)[-1]
@@ -232,19 +232,19 @@ def test_rollback_to_the_version_live_on_a_date(store_file, tiny, monkeypatch):
     for i in range(4):
         version = register(store_file, tiny[0], cost=10.0 - i)
         clock["now"] = next(moments)
-        versions.promote(version.version_id, actor="ana", reason="r", expected_champion=ids[-1] if ids else None,
+        promotion.promote(version.version_id, actor="ana", reason="r", expected_champion=ids[-1] if ids else None,
                          store_path=store_file)
         ids.append(version.version_id)
     with pytest.raises(NoVersionLiveError, match="no forecaster version was champion on 2026-02-28"):
-        versions.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 2, 28), store_path=store_file)
+        promotion.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 2, 28), store_path=store_file)
     with pytest.raises(RegistryError, match="forecaster-v4 was the forecaster champion on 2026-03-11 and still is"):
-        versions.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 3, 11), store_path=store_file)
+        promotion.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 3, 11), store_path=store_file)
     clock["now"] = next(moments)
     # on 5 March v2 went live in the morning and v3 in the afternoon: the end of the day counts
-    back = versions.rollback("forecaster", actor="ana", reason="incident", to_date=date(2026, 3, 5),
+    back = promotion.rollback("forecaster", actor="ana", reason="incident", to_date=date(2026, 3, 5),
                              store_path=store_file)
     assert back.version_id == "forecaster-v3"
-    back = versions.rollback("forecaster", actor="ana", reason="older", to_date=date(2026, 3, 3),
+    back = promotion.rollback("forecaster", actor="ana", reason="older", to_date=date(2026, 3, 3),
                              store_path=store_file)
     assert back.version_id == "forecaster-v1"
 
@@ -255,23 +255,23 @@ def test_gate_outcomes_reject_await_approval_or_promote(store_file, tiny):
     baseline = evaluation(20.0)
     worse = register(store_file, model, cost=9.9)  # only 1% cheaper
     decision = evaluate_gate(worse.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=True), live=True)
-    rejected = versions.record_gate(worse.version_id, decision, expected_champion="forecaster-v1",
+    rejected = promotion.record_gate(worse.version_id, decision, expected_champion="forecaster-v1",
                                     store_path=store_file)
     assert rejected.status == "rejected" and rejected.gate["passed"] is False
     with pytest.raises(RegistryError, match="forecaster-v2 failed the quality gate .*margin: FAILED"):
-        versions.promote(worse.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
+        promotion.promote(worse.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
                          store_path=store_file)
 
     better = register(store_file, model, cost=8.0)
     decision = evaluate_gate(better.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=False))
-    pending = versions.record_gate(better.version_id, decision, expected_champion="forecaster-v1",
+    pending = promotion.record_gate(better.version_id, decision, expected_champion="forecaster-v1",
                                    store_path=store_file)
     assert pending.status == "pending_approval" and not pending.is_champion
-    approved = versions.promote(better.version_id, actor="lead", reason="approved after review",
+    approved = promotion.promote(better.version_id, actor="lead", reason="approved after review",
                                 expected_champion="forecaster-v1", store_path=store_file)
     assert approved.status == "champion" and approved.gate["action"] == "pending_approval"
 
-    best = versions.register_and_gate(
+    best = registration.register_and_gate(
         "forecaster", model, training_window=None, feature_columns=["carrier"], metrics={}, backtest=None,
         evaluation=evaluation(7.0),
         decision=evaluate_gate(evaluation(7.0), evaluation(8.0), baseline, GatePolicy(auto_promote=True)),
@@ -282,7 +282,7 @@ def test_gate_outcomes_reject_await_approval_or_promote(store_file, tiny):
     assert (last["actor"], last["previous_version_id"]) == ("retrain", "forecaster-v3")
     assert last["gate"]["reasons"][2].startswith("margin: ok — challenger cost 7.0000 vs champion 8.0000")
 
-    forced = versions.promote(worse.version_id, actor="ana", reason="incident", expected_champion="forecaster-v4",
+    forced = promotion.promote(worse.version_id, actor="ana", reason="incident", expected_champion="forecaster-v4",
                               store_path=store_file, force=True)
     assert forced.is_champion
     assert versions.audit_log(store_file)[-1]["reason"] == "incident (forced past a failed gate)"
@@ -293,7 +293,7 @@ def test_auto_promotion_against_a_champion_that_changed_keeps_the_verdict_only(s
     late = register(store_file, tiny[0], cost=5.0)
     decision = evaluate_gate(late.evaluation, evaluation(10.0), evaluation(20.0), GatePolicy(auto_promote=True))
     with pytest.raises(PromotionConflictError, match="champion is now forecaster-v2"):
-        versions.record_gate(late.version_id, decision, expected_champion=ids[0], store_path=store_file)
+        promotion.record_gate(late.version_id, decision, expected_champion=ids[0], store_path=store_file)
     after = versions.get_version(late.version_id, store_file)
     assert (after.status, after.gate["passed"]) == ("candidate", True)
     assert versions.get_champion("forecaster", store_file).version_id == "forecaster-v2"
@@ -302,16 +302,16 @@ def test_auto_promotion_against_a_champion_that_changed_keeps_the_verdict_only(s
 def test_a_person_rejects_a_pending_version(store_file, tiny):
     champion_chain(store_file, tiny[0], 1)
     v2 = register(store_file, tiny[0], cost=5.0)
-    versions.record_gate(v2.version_id, evaluate_gate(v2.evaluation, evaluation(10.0), evaluation(20.0),
+    promotion.record_gate(v2.version_id, evaluate_gate(v2.evaluation, evaluation(10.0), evaluation(20.0),
                                                       GatePolicy()), expected_champion="forecaster-v1",
                          store_path=store_file)
-    assert versions.reject(v2.version_id, actor="lead", reason="peak season: wait", store_path=store_file).status == (
+    assert promotion.reject(v2.version_id, actor="lead", reason="peak season: wait", store_path=store_file).status == (
         "rejected")
     last = versions.audit_log(store_file)[-1]
     assert (last["action"], last["version_id"], last["previous_version_id"]) == (
         "reject", "forecaster-v2", "forecaster-v1")
     with pytest.raises(RegistryError, match="forecaster-v1 is champion; only pending or candidate"):
-        versions.reject("forecaster-v1", actor="lead", reason="x", store_path=store_file)
+        promotion.reject("forecaster-v1", actor="lead", reason="x", store_path=store_file)
 
 
 def _replace_artifact(store_file, version, data: bytes, *, update_sha: bool):
@@ -351,7 +351,7 @@ def test_a_tampered_challenger_is_refused_and_the_champion_keeps_serving(store_f
     with pytest.raises(ArtifactRejectedError, match=message):
         versions.load_version(challenger.version_id, store_file)
     with pytest.raises(ArtifactRejectedError, match=message):
-        versions.promote(challenger.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
+        promotion.promote(challenger.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
                          store_path=store_file)
     champion, served = versions.load_champion("forecaster", store_file)
     assert champion.version_id == "forecaster-v1"

@@ -18,19 +18,19 @@ import threading
 import pytest
 
 from core import config
-from core.registry import versions
+from core.registry import promotion, versions
 from tests.conftest import REPO_ROOT
 from tests.test_registry import champion_chain, fit_tiny_forecaster, register
 
 # Registers a fresh forecaster and gates it with auto-promotion on: what `retrain` does per model.
 RETRAIN_SCRIPT = textwrap.dedent("""
     import sys
-    from core.registry import versions as registry
+    from core.registry import registration
     from core.registry.gate import GatePolicy, evaluate_gate
     from tests.test_registry import evaluation, fit_tiny_forecaster
     model, _ = fit_tiny_forecaster(seed=3)
     decision = evaluate_gate(evaluation(1.0), evaluation(10.0), evaluation(20.0), GatePolicy(auto_promote=True))
-    version = registry.register_and_gate(
+    version = registration.register_and_gate(
         "forecaster", model, training_window=None, feature_columns=["carrier", "elapsed_h"], metrics={},
         backtest=None, evaluation=evaluation(1.0), decision=decision, expected_champion=sys.argv[1],
     )
@@ -128,7 +128,7 @@ def test_kill_inside_the_promotion_transaction_keeps_the_old_champion(two_versio
     assert state["statuses"] == {"forecaster-v1": "champion", "forecaster-v2": "candidate"}
     assert state["audit"] == [["promote", "forecaster-v1", None]]
     # nothing is wedged: the same promotion now goes through
-    versions.promote("forecaster-v2", actor="ana", reason="cheaper", expected_champion="forecaster-v1",
+    promotion.promote("forecaster-v2", actor="ana", reason="cheaper", expected_champion="forecaster-v1",
                      store_path=store_file)
     assert versions.get_champion("forecaster", store_file).version_id == "forecaster-v2"
     assert [r["version_id"] for r in versions.audit_log(store_file)] == ["forecaster-v1", "forecaster-v2"]
@@ -144,7 +144,7 @@ def test_kill_right_after_the_promotion_commit_keeps_the_new_champion(two_versio
 
 def test_kill_inside_a_rollback_keeps_the_champion(two_versions):
     store_file = two_versions
-    versions.promote("forecaster-v2", actor="ana", reason="r", expected_champion="forecaster-v1",
+    promotion.promote("forecaster-v2", actor="ana", reason="r", expected_champion="forecaster-v1",
                      store_path=store_file)
     kill_when_paused(cli("rollback", "--kind", "forecaster", "--reason", "bad"), store_file,
                      "rollback:in_transaction")

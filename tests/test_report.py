@@ -16,10 +16,11 @@ from openpyxl import load_workbook
 from plotly.offline import get_plotlyjs
 
 from bench import report as bench_report
-from core import report, store
+from core import store
 from core.cli import main
 from core.errors import ConfigError, JourneyOpsError
-from core.monitor import accuracy, alerts, benefits, segments
+from core.monitor import accuracy, alert_store, benefits, segments
+from core.report import contents, tables, weekly
 from tests.test_accuracy import insert
 from tests.test_benefits import LIST_MORNING, build_store
 
@@ -89,7 +90,7 @@ def week_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def written(week_store: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return report.write_weekly_report(W11, tmp_path_factory.mktemp("report_out"), week_store, n_boot=200)
+    return weekly.write_weekly_report(W11, tmp_path_factory.mktemp("report_out"), week_store, n_boot=200)
 
 
 def sheet_frame(sheet) -> pd.DataFrame:
@@ -98,22 +99,22 @@ def sheet_frame(sheet) -> pd.DataFrame:
 
 
 def test_parse_week():
-    week = report.parse_week("2026-W11")
+    week = contents.parse_week("2026-W11")
     assert (week.label, week.start, week.end) == ("2026-W11", date(2026, 3, 9), date(2026, 3, 15))
     assert week.end_at == datetime(2026, 3, 16, 0, 0)  # Sunday's scoring instant
-    assert report.parse_week("2026-W53").start == date(2026, 12, 28)
+    assert contents.parse_week("2026-W53").start == date(2026, 12, 28)
     for bad in ("2026-11", "2026W11", "26-W11", "2026-W1", "W11", ""):
         with pytest.raises(ConfigError, match="not an ISO week; write it as YYYY-Www"):
-            report.parse_week(bad)
+            contents.parse_week(bad)
     with pytest.raises(ConfigError, match="2025 has no ISO week 53"):
-        report.parse_week("2025-W53")
+        contents.parse_week("2025-W53")
     with pytest.raises(ConfigError, match="has no ISO week 0"):
-        report.parse_week("2026-W00")
+        contents.parse_week("2026-W00")
 
 
 def test_workbook_sheets_and_frozen_headers(written: dict):
     book = load_workbook(written["workbook"])
-    assert book.sheetnames == list(report.SECTIONS.values())
+    assert book.sheetnames == list(contents.SECTIONS.values())
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
         assert sheet["A1"].font.b
@@ -194,12 +195,12 @@ def test_totals_equal_the_core_functions(written: dict, week_store: Path):
     assert drift_sheet["max_score"].tolist() == [0.4, 0.08]  # the week before (0.9) stays out
     quality = sheet_frame(book["Data quality"])
     assert quality[["rows_total", "batch_rows_quarantined", "reason"]].values.tolist() == [[40, 2, "missing order_id"]]
-    assert len(sheet_frame(book["Alerts"])) == len(alerts.read_alerts(since, week_store)) == 1
+    assert len(sheet_frame(book["Alerts"])) == len(alert_store.read_alerts(since, week_store)) == 1
 
 
 def test_html_has_every_section_offline_and_escaped(written: dict):
     page = Path(written["html"]).read_text(encoding="utf-8")
-    for key, title in report.SECTIONS.items():
+    for key, title in contents.SECTIONS.items():
         assert f'<section id="{key}"><h2>{title}</h2>' in page
     assert page.count(get_plotlyjs()) == 1  # plotly.js inlined once
     ours = page.replace(get_plotlyjs(), "")
@@ -211,22 +212,22 @@ def test_html_has_every_section_offline_and_escaped(written: dict):
 
 def test_one_snapshot_a_write_after_it_is_not_seen(store_file: Path):
     week_store = build_report_store(store_file)
-    with report.store_snapshot(week_store) as snap:
+    with tables.store_snapshot(week_store) as snap:
         assert snap != week_store
         insert(week_store, "alerts", [
             {"alert_id": "late", "as_of": date(2026, 3, 12), "rule": "stale_feed", "severity": "critical",
              "subject": "feed", "message": "landed mid-build", "status": "open", "value": None,
              "threshold": None, "created_at": SECOND_MORNING, "updated_at": SECOND_MORNING},
         ])
-        assert alerts.read_alerts(None, snap)["alert_id"].tolist() == ["x1"]
+        assert alert_store.read_alerts(None, snap)["alert_id"].tolist() == ["x1"]
     assert not snap.exists()
-    assert sorted(alerts.read_alerts(None, week_store)["alert_id"]) == ["late", "x1"]
+    assert sorted(alert_store.read_alerts(None, week_store)["alert_id"]) == ["late", "x1"]
 
 
 def test_a_week_without_data_is_a_clear_error(week_store: Path, tmp_path: Path):
-    with pytest.raises(report.EmptyWeekError, match=r"no data for week 2026-W20 \(2026-05-11 to 2026-05-17\): "
+    with pytest.raises(contents.EmptyWeekError, match=r"no data for week 2026-W20 \(2026-05-11 to 2026-05-17\): "
                                                      r"the last event is at 2026-03-12"):
-        report.write_weekly_report("2026-W20", tmp_path / "out", week_store)
+        weekly.write_weekly_report("2026-W20", tmp_path / "out", week_store)
     assert not (tmp_path / "out").exists()
 
 
@@ -258,7 +259,7 @@ def test_cli_errors_are_one_line(week_store: Path, tmp_path: Path, argv: list[st
 
 def test_missing_store_is_a_clear_error(tmp_path: Path):
     with pytest.raises(store.StoreMissingError, match="no store at"):
-        report.build_weekly_report(W11, tmp_path / "absent.duckdb")
+        tables.build_weekly_report(W11, tmp_path / "absent.duckdb")
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +279,7 @@ def test_closed_loop_week_matches_the_pages_functions(closed_loop_store: Path, t
     day = ranking.latest_list_day(None, closed_loop_store)
     assert day is not None
     year, number, _ = day.isocalendar()
-    built = report.build_weekly_report(f"{year}-W{number:02d}", closed_loop_store, n_boot=200)
+    built = tables.build_weekly_report(f"{year}-W{number:02d}", closed_loop_store, n_boot=200)
     since = built.week.start
     overview = accuracy.accuracy_overview(closed_loop_store, as_of=built.as_of, since=since)
     forecasts = overview["forecast"]  # type: ignore[index]
@@ -306,7 +307,7 @@ def test_closed_loop_week_matches_the_pages_functions(closed_loop_store: Path, t
     figures = summarise(written)
     assert figures["week"] == built.week.label
     assert figures["forecasts"] == built.tables["forecast_accuracy"]["forecasts"].sum() > 0
-    assert load_workbook(written["workbook"]).sheetnames == list(report.SECTIONS.values())
+    assert load_workbook(written["workbook"]).sheetnames == list(contents.SECTIONS.values())
 
 
 def test_a_store_without_the_daily_tables_is_a_clear_error(store_file: Path):
@@ -314,4 +315,4 @@ def test_a_store_without_the_daily_tables_is_a_clear_error(store_file: Path):
     with store.transaction(store_file) as con:
         con.execute("drop table triage_list")  # as a store from before schema 006 has none
     with pytest.raises(JourneyOpsError, match="has no daily tables yet .* run the daily job once"):
-        report.build_weekly_report(W11, store_file)
+        tables.build_weekly_report(W11, store_file)

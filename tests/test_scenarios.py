@@ -18,8 +18,8 @@ from threadpoolctl import threadpool_limits
 from core import config
 from core.domain import MODEL_KINDS, end_of_day
 from core.ingest import landing
-from core.jobs import closed_loop, daily, retraining
-from core.registry import versions
+from core.jobs import closed_loop, daily, daily_monitor, daily_settings, retraining
+from core.registry import promotion, versions
 from core.registry.gate import GatePolicy
 from core.scoring import batch
 from core.world import simulate
@@ -57,16 +57,16 @@ def build_trained_world(root: Path) -> TrainedWorld:
                              policy=GatePolicy(auto_promote=True), max_rows=8_000, model_params={"max_iter": 60})
     for kind in MODEL_KINDS:  # a quick model may miss the gate; the tests need a champion either way
         if versions.get_champion(kind, path) is None:
-            versions.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
+            promotion.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
                              store_path=path, force=True)
     # The champion's reference sample and drift thresholds, built once here (every copy shares them)
     # exactly as the first daily run would build them.
     champion = batch.load_serving(next_day, path)["champion"]
     with threadpool_limits(1):
         reference = batch.load_reference(champion, end_of_day(next_day), path)
-        compared, categorical = daily._drift_columns(champion, reference, reference)
-        batch.load_calibration(champion, reference, compared, daily.PREDICTION_COLUMNS, categorical,
-                                 daily.DailySettings().monitor, path)
+        compared, categorical = daily_monitor.drift_columns(champion, reference, reference)
+        batch.load_calibration(champion, reference, compared, daily_monitor.PREDICTION_COLUMNS, categorical,
+                                 daily_settings.DailySettings().monitor, path)
     return TrainedWorld(path, next_day)
 
 
@@ -105,9 +105,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedWorld:
 
 
 def alerts_of(store_path: Path) -> list[tuple[str, str, str]]:
-    from core.monitor import alerts
+    from core.monitor import alert_store
 
-    frame = alerts.read_alerts(store_path=store_path)
+    frame = alert_store.read_alerts(store_path=store_path)
     return sorted(zip(frame["as_of"].astype(str), frame["rule"], frame["subject"], strict=True))
 
 

@@ -23,9 +23,10 @@ from threadpoolctl import threadpool_limits
 
 from core import config, features, store
 from core.domain import MODEL_KINDS
-from core.models import estimators, training
+from core.models import estimators, evaluate, training_data
+from core.registry import promotion, registration
 from core.registry import versions as registry
-from core.scoring import serving
+from core.scoring import forecasts, serving
 
 DAYS = 14
 ORDERS_PER_DAY = 60
@@ -44,8 +45,8 @@ class TrainedStore:
 
 def _fit(frame: pd.DataFrame, max_iter: int) -> tuple[Any, Any, list[str]]:
     has_remaining = frame["remaining_h"].notna()
-    categorical, numeric, _ = training.select_columns(frame, has_remaining)
-    x = training.prepare_features(frame, categorical, numeric)
+    categorical, numeric, _ = training_data.select_columns(frame, has_remaining)
+    x = training_data.prepare_features(frame, categorical, numeric)
     forecaster = estimators.make_forecaster(categorical, numeric, max_iter=max_iter, min_samples_leaf=20)
     forecaster.fit(x[has_remaining], frame.loc[has_remaining, "remaining_h"].to_numpy())
     labelled = frame["stuck_label"].notna()
@@ -55,7 +56,7 @@ def _fit(frame: pd.DataFrame, max_iter: int) -> tuple[Any, Any, list[str]]:
 
 
 def _register(kind: str, model: Any, columns: list[str], path: Path) -> str:
-    version = registry.register_version(
+    version = registration.register_version(
         kind, model, training_window=["fixture"], feature_columns=columns, metrics={}, backtest={},
         evaluation=None, store_path=path,
     )
@@ -67,8 +68,8 @@ def batch_scores(path: Path, as_of_at: datetime) -> pd.DataFrame:
     frame = features.build_prefix_features(path, mode="single", as_of=as_of_at, with_targets=False)
     _, forecaster = registry.load_champion("forecaster", path)
     _, classifier = registry.load_champion("stuck_classifier", path)
-    scores = training.predict_forecast(forecaster, frame)
-    scores["stuck_prob"] = training.predict_stuck(classifier, frame).to_numpy()
+    scores = evaluate.predict_forecast(forecaster, frame)
+    scores["stuck_prob"] = evaluate.predict_stuck(classifier, frame).to_numpy()
     scores["order_id"] = frame["order_id"].to_numpy()
     scores["current_stage"] = frame["current_stage"].to_numpy()
     scores["elapsed_h"] = frame["elapsed_h"].to_numpy()
@@ -138,12 +139,12 @@ def build_trained_store(path: Path) -> TrainedStore:
         as_of_at = (last.floor("D") - pd.Timedelta(days=2) + pd.Timedelta(hours=10)).to_pydatetime()
         # One thread: OpenMP on a shared 2-core machine makes a tiny fit 50x slower.
         with threadpool_limits(1):
-            frame = training.build_training_frame(path, as_of_at, every_h=12)
+            frame = training_data.build_training_frame(path, as_of_at, every_h=12)
             forecaster, classifier, columns = _fit(frame, max_iter=25)
             spare, _, _ = _fit(frame, max_iter=5)
             for kind, model in (("forecaster", forecaster), ("stuck_classifier", classifier)):
                 version_id = _register(kind, model, columns, path)
-                registry.promote(version_id, actor="test", reason="fixture", expected_champion=None, store_path=path)
+                promotion.promote(version_id, actor="test", reason="fixture", expected_champion=None, store_path=path)
             _register("forecaster", spare, columns, path)
             _write_daily_tables(path, as_of_at)
         (path.parent / "as_of.txt").write_text(as_of_at.isoformat())
@@ -172,7 +173,7 @@ def stored_journey(path: Path, order_id: str, as_of_at: datetime) -> serving.Jou
             "select event_id, stage, event_ts from events where order_id = $o and event_ts <= $a",
             {"o": order_id, "a": as_of_at},
         ).df()
-    attributes = {name: serving._plain(order[name]) for name in serving.ORDER_FIELDS}
+    attributes = {name: serving.plain_value(order[name]) for name in serving.ORDER_FIELDS}
     journey_events = [
         serving.JourneyEvent(e.stage, pd.Timestamp(e.event_ts).to_pydatetime(), e.event_id)
         for e in events.itertuples()
@@ -287,25 +288,25 @@ def test_read_forecast_is_the_latest_champion_row_with_reasons(world, batch):
     with store.connect(world.path, read_only=True) as con:
         listed = con.execute("select order_id, held_out from triage_list order by rank").df()
     shown, held = listed[~listed.held_out].order_id.iloc[0], listed[listed.held_out].order_id.iloc[0]
-    row = serving.read_forecast(shown, world.path)
+    row = forecasts.read_forecast(shown, world.path)
     assert row["as_of_at"] == world.as_of_at
     assert row["p50_h"] == pytest.approx(batch.loc[shown, "p50_h"])  # not the challenger's, not yesterday's
     assert row["forecaster_version"] == "forecaster-v1"
     assert row["reasons"] == [{"feature": "stall_ratio", "effect": 1.5, "text": f"reason of {shown}"}]
-    assert serving.read_forecast(held, world.path)["reasons"] == []
-    assert serving.read_forecast("no-such-order", world.path) is None
+    assert forecasts.read_forecast(held, world.path)["reasons"] == []
+    assert forecasts.read_forecast("no-such-order", world.path) is None
 
 
 def test_read_at_risk_excludes_held_out_and_filters(world):
-    rows = serving.read_at_risk(world.path, limit=500)
+    rows = forecasts.read_at_risk(world.path, limit=500)
     assert [r["rank"] for r in rows] == [r for r in range(1, 31) if r % 4 != 0]
     assert all(r["as_of_date"] == world.as_of_date for r in rows)
-    assert [r["rank"] for r in serving.read_at_risk(world.path, limit=3)] == [1, 2, 3]
+    assert [r["rank"] for r in forecasts.read_at_risk(world.path, limit=3)] == [1, 2, 3]
     carrier = rows[0]["carrier"]
-    assert {r["carrier"] for r in serving.read_at_risk(world.path, carrier=carrier)} == {carrier}
-    assert serving.read_at_risk(world.path, as_of_date=world.as_of_date - timedelta(days=5)) == []
+    assert {r["carrier"] for r in forecasts.read_at_risk(world.path, carrier=carrier)} == {carrier}
+    assert forecasts.read_at_risk(world.path, as_of_date=world.as_of_date - timedelta(days=5)) == []
     threshold = rows[2]["stuck_prob"]
-    assert all(r["stuck_prob"] >= threshold for r in serving.read_at_risk(world.path, min_stuck_prob=threshold))
+    assert all(r["stuck_prob"] >= threshold for r in forecasts.read_at_risk(world.path, min_stuck_prob=threshold))
 
 
 def test_champion_cache_reloads_after_promotion_and_rollback(world, tmp_path):
@@ -313,12 +314,12 @@ def test_champion_cache_reloads_after_promotion_and_rollback(world, tmp_path):
     clock = [0.0]
     cache = serving.ChampionCache(path, check_every_s=1.0, clock=lambda: clock[0])
     assert cache.get().forecaster_version == "forecaster-v1"
-    registry.promote(world.candidate_forecaster, actor="test", reason="reload test",
+    promotion.promote(world.candidate_forecaster, actor="test", reason="reload test",
                      expected_champion="forecaster-v1", store_path=path)
     assert cache.get().forecaster_version == "forecaster-v1"  # within the check interval
     clock[0] = 1.5
     assert cache.get().forecaster_version == world.candidate_forecaster
-    registry.rollback("forecaster", actor="test", reason="reload test", store_path=path)
+    promotion.rollback("forecaster", actor="test", reason="reload test", store_path=path)
     clock[0] = 3.0
     assert cache.get().forecaster_version == "forecaster-v1"
 
@@ -329,18 +330,18 @@ def test_no_champion_or_no_tables_is_unavailable(tmp_path):
         pass
     with pytest.raises(serving.ServingUnavailableError, match="no forecaster and no stuck_classifier champion"):
         serving.ChampionCache(path).get()
-    assert serving.read_forecast("A", path) is None
-    assert serving.check_ready(path) == {"predictions": 0, "triage_rows": 0, "champions": 0}
+    assert forecasts.read_forecast("A", path) is None
+    assert forecasts.check_ready(path) == {"predictions": 0, "triage_rows": 0, "champions": 0}
 
 
 def test_forecast_cache_serves_memory_and_reloads_when_the_store_changes(world, tmp_path):
     path = copy_store(world.path, tmp_path)
     clock = [0.0]
-    cache = serving.ForecastCache(path, check_every_s=1.0, clock=lambda: clock[0])
+    cache = forecasts.ForecastCache(path, check_every_s=1.0, clock=lambda: clock[0])
     with store.connect(path, read_only=True) as con:
         order_ids = [r[0] for r in con.execute("select distinct order_id from predictions order by 1").fetchall()]
     for order_id in order_ids[:25]:
-        assert cache.get(order_id) == serving.read_forecast(order_id, path)
+        assert cache.get(order_id) == forecasts.read_forecast(order_id, path)
     assert cache.get("no-such-order") is None
     order_id = order_ids[0]
     with store.transaction(path) as con:
@@ -349,15 +350,15 @@ def test_forecast_cache_serves_memory_and_reloads_when_the_store_changes(world, 
     assert cache.get(order_id)["p50_h"] != 123.5  # not looked at again within the interval
     clock[0] = 2.0
     assert cache.get(order_id)["p50_h"] == 123.5
-    fingerprint = serving.store_fingerprint(path)
-    assert serving.store_fingerprint(path) == fingerprint
+    fingerprint = forecasts.store_fingerprint(path)
+    assert forecasts.store_fingerprint(path) == fingerprint
 
 
 def test_forecast_cache_in_the_background_answers_from_the_rows_it_has(world, tmp_path):
     path = copy_store(world.path, tmp_path)
     clock = [0.0]
-    cache = serving.ForecastCache(path, check_every_s=1.0, clock=lambda: clock[0], background=True)
-    order_id = serving.read_at_risk(path, limit=1)[0]["order_id"]
+    cache = forecasts.ForecastCache(path, check_every_s=1.0, clock=lambda: clock[0], background=True)
+    order_id = forecasts.read_at_risk(path, limit=1)[0]["order_id"]
     first = cache.get(order_id)  # the first load is synchronous
     with store.transaction(path) as con:
         con.execute("update predictions set p50_h = 77.25 where order_id = $o and role = 'champion' "

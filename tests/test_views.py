@@ -15,7 +15,7 @@ from core.access.roles import User
 from core.domain import SEGMENT_COLUMNS
 from core.monitor import assumptions
 from core.triage.actions import record_action
-from core.views import insights
+from core.views import insights, view_files
 from core.views import stored as views
 from tests import test_benefits
 from tests.test_accuracy import insert
@@ -63,7 +63,7 @@ def stored_views(path: Path, first: date, last: date) -> dict[str, Any]:
 
 
 def manifests(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(m["view"], json.dumps(m["params"], sort_keys=True)): m for m in views.stored_views(path)}
+    return {(m["view"], json.dumps(m["params"], sort_keys=True)): m for m in view_files.stored_views(path)}
 
 
 def test_refresh_writes_every_default_view_and_the_stored_views_equal_live(world):
@@ -72,7 +72,7 @@ def test_refresh_writes_every_default_view_and_the_stored_views_equal_live(world
     assert sorted(seconds) == sorted([f"accuracy:{s}" for s in SEGMENT_COLUMNS] + ["segments", "benefits",
                                                                                      "process"])
     stored = manifests(path)
-    fingerprint = views.inputs_fingerprint(path)
+    fingerprint = view_files.inputs_fingerprint(path)
     assert len(stored) == len(SEGMENT_COLUMNS) + 3
     assert {m["fingerprint"] for m in stored.values()} == {fingerprint}
     assert ("process", json.dumps({"as_of": str(last), "start": str(first)}, sort_keys=True)) in stored
@@ -85,7 +85,7 @@ def test_refresh_writes_every_default_view_and_the_stored_views_equal_live(world
 def test_a_current_view_is_served_from_its_files(world):
     path, first, last = world
     views.refresh(path)
-    folder = views.view_path("benefits", {"as_of": last}, path)
+    folder = view_files.view_path("benefits", {"as_of": last}, path)
     history = pd.read_parquet(folder / "history.parquet")
     # a marker only the file holds: served means it comes back
     marked = history.assign(reason="from the stored file") if len(history) else pd.DataFrame({"marker": [1]})
@@ -97,7 +97,7 @@ def test_a_current_view_is_served_from_its_files(world):
 def test_new_data_changes_the_fingerprint_and_the_stale_view_is_not_served(world, change):
     path, first, last = world
     views.refresh(path)
-    before = views.inputs_fingerprint(path)
+    before = view_files.inputs_fingerprint(path)
     old_ledger = views.benefits_view(last, path)["ledger"]
     if change == "event":
         insert(path, "events", [{"event_id": "L1-x", "order_id": "L1", "stage": "exception_address",
@@ -109,7 +109,7 @@ def test_new_data_changes_the_fingerprint_and_the_stale_view_is_not_served(world
     else:
         assumptions.save_assumptions({"contact_cost": 99.0}, actor="ben", reason="new rate",
                                      store_path=path)
-    after = views.inputs_fingerprint(path)
+    after = view_files.inputs_fingerprint(path)
     assert after != before
     live_now = views.compute_benefits_view(last, path)
     served = views.benefits_view(last, path)
@@ -124,19 +124,19 @@ def test_new_data_changes_the_fingerprint_and_the_stale_view_is_not_served(world
 def test_a_broken_view_folder_is_ignored_and_recomputed(world, damage):
     path, first, last = world
     views.refresh(path)
-    folder = views.view_path("process", {"start": first, "as_of": last}, path)
+    folder = view_files.view_path("process", {"start": first, "as_of": last}, path)
     if damage == "no_manifest":
-        (folder / views.MANIFEST).unlink()
+        (folder / view_files.MANIFEST).unlink()
     elif damage == "missing_frame":
         (folder / "wip.parquet").unlink()
     elif damage == "corrupt_frame":
         (folder / "dwell_stats.parquet").write_bytes(b"not parquet")
     else:
-        (folder / views.MANIFEST).write_text("{ half a manifest")
-    assert views.read_view(folder, views.inputs_fingerprint(path)) is None
+        (folder / view_files.MANIFEST).write_text("{ half a manifest")
+    assert view_files.read_view(folder, view_files.inputs_fingerprint(path)) is None
     assert_same(views.compute_process_view(first, last, path), views.process_view(first, last, path))
     # recomputed and written back whole
-    assert views.read_view(folder, views.inputs_fingerprint(path)) is not None
+    assert view_files.read_view(folder, view_files.inputs_fingerprint(path)) is not None
 
 
 def test_a_read_only_views_folder_still_serves_the_live_view(world, monkeypatch):
@@ -145,28 +145,28 @@ def test_a_read_only_views_folder_still_serves_the_live_view(world, monkeypatch)
     def refuse(*_args: Any, **_kwargs: Any) -> str:
         raise PermissionError("read-only folder")
 
-    monkeypatch.setattr(views.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(view_files.tempfile, "mkdtemp", refuse)
     assert_same(views.compute_segment_view(last, path), views.segment_view(last, path))
-    assert not views.views_dir(path).joinpath("segments").exists() or not any(
-        views.views_dir(path).joinpath("segments").iterdir())
+    assert not view_files.views_dir(path).joinpath("segments").exists() or not any(
+        view_files.views_dir(path).joinpath("segments").iterdir())
 
 
 def test_only_a_few_keys_are_kept_per_view(world):
     path, first, last = world
-    for n in range(views.KEEP_PER_VIEW + 3):
+    for n in range(view_files.KEEP_PER_VIEW + 3):
         views.process_view(first, date.fromordinal(last.toordinal() - n % 3), path)
-        views.write_view(views.view_path("process", {"n": n}, path), {"x": pd.DataFrame({"a": [n]})},
-                         {"fingerprint": "f", "version": views.VIEWS_VERSION})
-        views.prune("process", path)
-    kept = [p for p in (views.views_dir(path) / "process").iterdir()]
-    assert len(kept) == views.KEEP_PER_VIEW
+        view_files.write_view(view_files.view_path("process", {"n": n}, path), {"x": pd.DataFrame({"a": [n]})},
+                         {"fingerprint": "f", "version": view_files.VIEWS_VERSION})
+        view_files.prune("process", path)
+    kept = [p for p in (view_files.views_dir(path) / "process").iterdir()]
+    assert len(kept) == view_files.KEEP_PER_VIEW
     assert not any(p.name.startswith(".") for p in kept)
 
 
 def test_a_store_without_events_has_no_default_views(store_file):
     insert(store_file, "orders", [test_benefits.order("B1", "2026-03-02 08:00", "2026-03-04 00:00")])
     assert views.refresh(store_file) == {}
-    assert views.stored_views(store_file) == []
+    assert view_files.stored_views(store_file) == []
 
 
 def test_views_refresh_cli(world, capsys):
@@ -196,7 +196,7 @@ def test_the_daily_command_leaves_the_views_ready(world, monkeypatch, capsys):
     monkeypatch.setattr(daily, "run_daily", _fake_day)
     assert main(["daily", "--store", str(path), "--as-of", str(last), "--json"]) == 0
     assert len(manifests(path)) == len(SEGMENT_COLUMNS) + 3
-    assert {m["fingerprint"] for m in views.stored_views(path)} == {views.inputs_fingerprint(path)}
+    assert {m["fingerprint"] for m in view_files.stored_views(path)} == {view_files.inputs_fingerprint(path)}
 
 
 def test_a_failed_refresh_does_not_fail_the_daily_command(world, monkeypatch, caplog):
@@ -211,12 +211,12 @@ def test_a_failed_refresh_does_not_fail_the_daily_command(world, monkeypatch, ca
     monkeypatch.setattr(daily, "run_daily", _fake_day)
     monkeypatch.setattr(views, "refresh", broken)
     assert main(["daily", "--store", str(path), "--as-of", str(last), "--json"]) == 0
-    assert views.stored_views(path) == []
+    assert view_files.stored_views(path) == []
     assert "refreshing the page views failed" in caplog.text
 
 
 def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(store_file):
-    from core.monitor import alerts
+    from core.monitor import alert_store
     from core.views import today
     from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
 
@@ -229,8 +229,8 @@ def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(stor
         assert views.today_view(day, store_file) == live
         assert views.today_view(day, store_file) == live  # the second read comes from the files
     assert views.today_view(TODAY, store_file).alerts_open == 1
-    before = views.inputs_fingerprint(store_file)
-    open_alert = alerts.read_alerts(None, store_file, status="open")["alert_id"].iloc[0]
-    alerts.set_alert_status(open_alert, "acknowledged", store_file)
-    assert views.inputs_fingerprint(store_file) != before
+    before = view_files.inputs_fingerprint(store_file)
+    open_alert = alert_store.read_alerts(None, store_file, status="open")["alert_id"].iloc[0]
+    alert_store.set_alert_status(open_alert, "acknowledged", store_file)
+    assert view_files.inputs_fingerprint(store_file) != before
     assert views.today_view(TODAY, store_file).alerts_open == 0

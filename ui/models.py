@@ -12,6 +12,7 @@ import streamlit as st
 from core.access import roles
 from core.domain import MODEL_KINDS
 from core.jobs import queue
+from core.registry import promotion
 from core.registry import versions as registry
 from core.views import models as model_views
 from ui import data
@@ -237,14 +238,14 @@ def promote(
 ) -> None:
     """Promote a version over the champion the user saw, with a reason (refused unless the role may promote)."""
     roles.require(user, "promote")
-    registry.promote(version_id, actor=user.name, reason=reason, expected_champion=expected_champion,
+    promotion.promote(version_id, actor=user.name, reason=reason, expected_champion=expected_champion,
                      store_path=store_path, force=force)
 
 
 def rollback(user: roles.User, kind: str, reason: str, store_path: str) -> None:
     """Roll the champion of `kind` back to the previous one with a reason (refused unless the role may)."""
     roles.require(user, "rollback")
-    registry.rollback(kind, actor=user.name, reason=reason, store_path=store_path)
+    promotion.rollback(kind, actor=user.name, reason=reason, store_path=store_path)
 
 
 def audit_table(audit: list[dict[str, Any]]) -> pd.DataFrame:

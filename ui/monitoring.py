@@ -16,8 +16,8 @@ import streamlit as st
 
 from core.access import roles
 from core.errors import StoreBusyError
-from core.jobs import queue
-from core.monitor import alerts, assumptions, benefits, drift, validity
+from core.jobs import queue, runs
+from core.monitor import alert_store, assumptions, benefits, drift_store, triage_effect, validity
 from core.views import operations, stored
 from ui import data, layout, session
 
@@ -141,7 +141,7 @@ def cost_split(daily: pd.DataFrame) -> go.Figure:
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner="Reading drift…")
 def drift_view(store_path: str, version: float, as_of: date, days: int) -> dict[str, Any]:
     """Stored drift rows of the `days` days up to as_of, and the days holding an Evidently snapshot."""
-    rows = drift.read_drift(as_of - timedelta(days=days - 1), store_path)
+    rows = drift_store.read_drift(as_of - timedelta(days=days - 1), store_path)
     rows = rows.loc[pd.to_datetime(rows["as_of"]).dt.date <= as_of].copy()
     rows["as_of"] = pd.to_datetime(rows["as_of"]).dt.date
     rows["score_vs_threshold"] = rows["score"] / rows["threshold"]
@@ -293,7 +293,7 @@ def ledger_pivot(ledger: pd.DataFrame) -> pd.DataFrame:
 
 def holdout_chart(holdout: pd.DataFrame) -> go.Figure:
     """Treated − held out per metric over all weeks, with the bootstrap 95% interval."""
-    part = holdout.loc[holdout["iso_week"] == benefits.ALL_WEEKS]
+    part = holdout.loc[holdout["iso_week"] == triage_effect.ALL_WEEKS]
     part = part.loc[part["metric"] != "triage_value_eur"]
     figure = go.Figure(go.Scatter(
         x=part["effect"], y=part["metric"], mode="markers", marker={"size": 11, "color": "#3b6ea5"},
@@ -330,13 +330,13 @@ def operations_view(store_path: str, version: float) -> dict[str, Any]:
     """Job runs per kind, the latest runs, the store's size and the open alerts."""
     return {
         "summary": operations.job_summary(store_path),
-        "recent": operations.recent_runs(store_path),
+        "recent": runs.recent_runs(store_path=store_path),
         "size": operations.store_size(store_path),
-        "alerts": _as_days(alerts.read_alerts(None, store_path, status="open"), "as_of"),
+        "alerts": _as_days(alert_store.read_alerts(None, store_path, status="open"), "as_of"),
     }
 
 
 def acknowledge_alert(user: roles.User, alert_id: str, store_path: str) -> None:
     """The Operations page's handler: refused unless the role may acknowledge alerts."""
     roles.require(user, "acknowledge_alert")
-    alerts.set_alert_status(alert_id, "acknowledged", store_path)
+    alert_store.set_alert_status(alert_id, "acknowledged", store_path)

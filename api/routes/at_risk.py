@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ReaderDep, SettingsDep
 from api.schemas import AtRiskOut
-from core.scoring import serving
+from core.scoring import forecasts
 
 router = APIRouter(tags=["triage"])
 
@@ -29,7 +29,7 @@ def get_at_risk(
     region: Filter = None,
 ) -> AtRiskOut:
     """The ranked list of one morning, most expected cost of delay first."""
-    rows = serving.read_at_risk(
+    rows = forecasts.read_at_risk(
         settings.store_path,
         as_of_date=as_of,
         limit=limit,

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from api.deps import ChampionCacheDep, MetricsDep, SettingsDep
 from api.schemas import Health
 from core.errors import JourneyOpsError
-from core.scoring import serving
+from core.scoring import forecasts, serving
 
 router = APIRouter(tags=["health"])
 
@@ -24,7 +24,7 @@ def get_readyz(settings: SettingsDep, cache: ChampionCacheDep) -> Health | JSONR
     """Ready when the store can be read and both champions are loaded."""
     checks: dict[str, object] = {}
     try:
-        checks["store"] = serving.check_ready(settings.store_path)
+        checks["store"] = forecasts.check_ready(settings.store_path)
         checks["champions"] = cache.get().versions
     except JourneyOpsError as exc:
         checks["error"] = str(exc)

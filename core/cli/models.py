@@ -9,6 +9,7 @@ from datetime import date, datetime
 from core.cli.common import add_command, print_json
 from core.domain import MODEL_KINDS
 from core.errors import ConfigError
+from core.registry import promotion
 from core.registry import versions as registry
 
 
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print as JSON")
 
     # `retrain [--json]` lives in core/cli/jobs.py (core.jobs.retraining.retrain): it scores challenger, champion
-    # and baseline on the same holdout, calls gate.evaluate_gate, then registry.register_and_gate.
+    # and baseline on the same holdout, calls gate.evaluate_gate, then registration.register_and_gate.
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -79,7 +80,7 @@ def cmd_promote(args: argparse.Namespace) -> None:
         expected = current.version_id if current else None
     else:
         expected = None if args.expect_champion.lower() == "none" else args.expect_champion
-    version = registry.promote(
+    version = promotion.promote(
         args.version, actor=args.actor, reason=args.reason, expected_champion=expected,
         store_path=args.store, force=args.force,
     )
@@ -88,14 +89,14 @@ def cmd_promote(args: argparse.Namespace) -> None:
 
 def cmd_rollback(args: argparse.Namespace) -> None:
     to_date = _parse_date(args.to_date) if args.to_date else None
-    version = registry.rollback(
+    version = promotion.rollback(
         args.kind, actor=args.actor, reason=args.reason, to_date=to_date, store_path=args.store
     )
     _report(version, args.json, f"rolled back: {version.version_id} is the {version.kind} champion again")
 
 
 def cmd_reject(args: argparse.Namespace) -> None:
-    version = registry.reject(args.version, actor=args.actor, reason=args.reason, store_path=args.store)
+    version = promotion.reject(args.version, actor=args.actor, reason=args.reason, store_path=args.store)
     print(f"{version.version_id} rejected")
 
 

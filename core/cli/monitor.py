@@ -19,16 +19,16 @@ def cmd_alerts(args: argparse.Namespace) -> None:
     import duckdb
 
     from core.errors import JourneyOpsError
-    from core.monitor import alerts
+    from core.monitor import alert_store, alerts
 
     since = alerts.parse_day(args.since, "--since") if args.since else None
     try:
-        frame = alerts.read_alerts(since, args.store, status=args.status)
+        frame = alert_store.read_alerts(since, args.store, status=args.status)
     except duckdb.CatalogException as exc:
         raise JourneyOpsError(
             "the store has no alerts table yet (an older schema); run the daily job once to migrate it"
         ) from exc
-    records = alerts.alert_records(frame)
+    records = alert_store.alert_records(frame)
     if args.json:
         print_json(records)
         return

@@ -23,10 +23,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from core import report
+    from core.report import contents, weekly
 
-    week = report.parse_week(args.week)  # a bad --week fails before the store is touched
-    written = report.write_weekly_report(week, args.out, args.store, k=args.k, n_boot=args.resamples,
+    week = contents.parse_week(args.week)  # a bad --week fails before the store is touched
+    written = weekly.write_weekly_report(week, args.out, args.store, k=args.k, n_boot=args.resamples,
                                          progress=sys.stderr.isatty() or not args.json)
     if args.json:
         print_json(written)

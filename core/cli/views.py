@@ -20,9 +20,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_views(args: argparse.Namespace) -> None:
     from core.views import stored as views
+    from core.views import view_files
 
     if args.action == "list":
-        stored = views.stored_views(args.store)
+        stored = view_files.stored_views(args.store)
         if args.json:
             print_json(stored)
             return
@@ -39,4 +40,4 @@ def cmd_views(args: argparse.Namespace) -> None:
         return
     for name, took in seconds.items():
         print(f"{name:<24} {took:8.2f} s")
-    print(f"{len(seconds)} views stored in {views.views_dir(args.store)} ({sum(seconds.values()):.1f} s)")
+    print(f"{len(seconds)} views stored in {view_files.views_dir(args.store)} ({sum(seconds.values()):.1f} s)")

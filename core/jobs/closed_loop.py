@@ -28,7 +28,7 @@ from core.config import StorePath
 from core.domain import MODEL_KINDS, end_of_day
 from core.errors import ConfigError
 from core.ingest import landing
-from core.jobs import daily, retraining
+from core.jobs import daily, daily_settings, retraining
 from core.registry.gate import load_gate_policy
 from core.world import simulate
 
@@ -149,11 +149,11 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
         con.execute(store.load_sql("daily_eta_insert_static"), {"from_date": first, "to_date": last})
 
 
-def demo_settings() -> daily.DailySettings:
+def demo_settings() -> daily_settings.DailySettings:
     """Daily settings of the demo: retrains bounded in rows and boosting rounds, so the whole history
     builds within its budget, a retrain a week, and auto-promotion: the demo has nobody to approve a
     promotion, so a challenger that passes the gate serves at once."""
-    return daily.DailySettings(retrain_max_rows=20_000, retrain_params={"max_iter": 100},
+    return daily_settings.DailySettings(retrain_max_rows=20_000, retrain_params={"max_iter": 100},
                                retrain_every_days=7, notify=False,
                                gate=replace(load_gate_policy(), auto_promote=True))
 
@@ -169,7 +169,7 @@ def build_demo_history(
     scenario_after_days: int = 7,
     end: date | None = None,
     train: bool = True,
-    settings: daily.DailySettings | None = None,
+    settings: daily_settings.DailySettings | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Build the closed-loop demo history in a fresh store: `pre_model_days` of static promises, a
@@ -178,7 +178,7 @@ def build_demo_history(
     stays pre-model."""
     if days < 2:
         raise ConfigError(f"demo: --days must be at least 2, got {days}")
-    settings = settings or daily.DailySettings()
+    settings = settings or daily_settings.DailySettings()
     last = end or (datetime.now(UTC).date() - timedelta(days=1))
     first = last - timedelta(days=days - 1)
     pre = days if not train else (pre_model_days if pre_model_days is not None else max(days * 2 // 3, 1))

@@ -28,7 +28,7 @@ from core import config, store
 from core.config import StorePath
 from core.errors import JourneyOpsError
 from core.jobs import runs
-from core.monitor import drift
+from core.monitor import drift_evidently, drift_store
 
 START_TIMEOUT_S = 60.0
 POLL_S = 0.1
@@ -181,13 +181,13 @@ def render_drift_report(as_of: date, store_path: StorePath = None) -> Path:
     path = config.store_path(store_path)
     with runs.job_run("drift_report", {"as_of": as_of}, path) as run:
         runs.report_progress(run, 0.1, "reading the stored snapshot", path)
-        snapshot = drift.read_snapshot_json(as_of, path)
+        snapshot = drift_store.read_snapshot_json(as_of, path)
         if snapshot is None:
             raise JobStartError(f"no drift snapshot for {as_of}; the daily run of that day writes one")
         runs.report_progress(run, 0.4, "rendering Evidently's report", path)
         # written aside, then moved: a page never shows a half-written file
         target = drift_report_path(as_of, path)
-        partial = drift.render_drift_html(snapshot, target.with_suffix(".partial"))
+        partial = drift_evidently.render_drift_html(snapshot, target.with_suffix(".partial"))
         partial.replace(target)
         run.figures.update({"as_of": as_of.isoformat(), "bytes": target.stat().st_size})
     return target

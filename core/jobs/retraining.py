@@ -9,11 +9,12 @@ from typing import Any
 import pandas as pd
 
 from core.config import StorePath
-from core.domain import MODEL_KINDS
+from core.domain import MODEL_KINDS, CostAssumptions, ModelKind
 from core.jobs import runs
-from core.models import training
-from core.models.training import DEFAULT_MAX_ROWS
+from core.models import evaluate, training
+from core.models.training_data import DEFAULT_MAX_ROWS
 from core.monitor import assumptions
+from core.registry import registration
 from core.registry import versions as registry
 from core.registry.gate import GatePolicy, evaluate_gate, load_gate_policy
 
@@ -55,35 +56,58 @@ def retrain(
                                    "versions": {}}
         for step, kind in enumerate(MODEL_KINDS):
             runs.report_progress(run, 0.7 + 0.15 * step, f"gating and registering the {kind}", store_path)
-            champion_eval, champion_id = None, None
-            holdout = trained.holdout
-            if registry.get_champion(kind, store_path) is not None:
-                champion, champion_model = registry.load_champion(kind, store_path)
-                champion_id = champion.version_id
-                holdout = unseen_rows(trained.holdout, champion.training_window)
-                champion_eval = training.evaluate_model(kind, champion_model, holdout, costs)
-            challenger_eval = training.evaluate_model(kind, evaluated[kind], holdout, costs)
-            baseline_eval = training.evaluate_model(kind, baselines[kind], holdout, costs)
-            decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy,
-                                     champion_decayed=champion_decayed)
-            version = registry.register_and_gate(
-                kind, served[kind], training_window=window,
-                feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
-                backtest=trained.backtest, decision=decision,
-                # The champion on the very rows the challenger was judged on, for the Models page.
-                evaluation={**challenger_eval, "champion_on_same_rows": champion_eval,
-                            "baseline_on_same_rows": baseline_eval},
-                expected_champion=champion_id, actor=actor, store_path=store_path,
+            outcome["versions"][kind] = _gate_and_register(
+                kind, trained, served[kind], evaluated[kind], baselines[kind], window, costs, policy,
+                champion_decayed=champion_decayed, actor=actor, store_path=store_path,
             )
-            outcome["versions"][kind] = {
-                "version": version.version_id, "status": version.status, "previous_champion": champion_id,
-                "gate_passed": decision.passed, "gate_reasons": decision.reasons,
-                "business_cost": challenger_eval["business_cost"],
-                "champion_business_cost": champion_eval["business_cost"] if champion_eval else None,
-            }
         run.figures.update({kind: outcome["versions"][kind]["status"] for kind in MODEL_KINDS})
         outcome["run_id"] = run.run_id
     return outcome
+
+
+
+def _gate_and_register(
+    kind: ModelKind,
+    trained: training.TrainingRun,
+    served: Any,
+    evaluated: Any,
+    baseline: Any,
+    window: list[Any],
+    costs: CostAssumptions,
+    policy: GatePolicy,
+    *,
+    champion_decayed: bool,
+    actor: str,
+    store_path: StorePath,
+) -> dict[str, Any]:
+    """Score the challenger, the champion and the baseline of one kind on the same holdout rows, gate
+    the challenger and register the fit that would serve; the version's outcome."""
+    champion_eval, champion_id = None, None
+    holdout = trained.holdout
+    if registry.get_champion(kind, store_path) is not None:
+        champion, champion_model = registry.load_champion(kind, store_path)
+        champion_id = champion.version_id
+        holdout = unseen_rows(trained.holdout, champion.training_window)
+        champion_eval = evaluate.evaluate_model(kind, champion_model, holdout, costs)
+    challenger_eval = evaluate.evaluate_model(kind, evaluated, holdout, costs)
+    baseline_eval = evaluate.evaluate_model(kind, baseline, holdout, costs)
+    decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy,
+                             champion_decayed=champion_decayed)
+    version = registration.register_and_gate(
+        kind, served, training_window=window,
+        feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
+        backtest=trained.backtest, decision=decision,
+        # The champion on the very rows the challenger was judged on, for the Models page.
+        evaluation={**challenger_eval, "champion_on_same_rows": champion_eval,
+                    "baseline_on_same_rows": baseline_eval},
+        expected_champion=champion_id, actor=actor, store_path=store_path,
+    )
+    return {
+        "version": version.version_id, "status": version.status, "previous_champion": champion_id,
+        "gate_passed": decision.passed, "gate_reasons": decision.reasons,
+        "business_cost": challenger_eval["business_cost"],
+        "champion_business_cost": champion_eval["business_cost"] if champion_eval else None,
+    }
 
 
 MIN_UNSEEN_ROWS = 200

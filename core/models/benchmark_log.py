@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from core import features
-from core.models import estimators, metrics, training
+from core.errors import ConfigError
+from core.models import estimators, evaluate, metrics, training_data
 
 MIN_CASE_EVENTS = 3
 HOURS_PER_DAY = 24.0
@@ -43,34 +44,24 @@ def benchmark_store(
     frame = frame[frame["order_events"] >= MIN_CASE_EVENTS]
     if max_cases is not None:
         frame = _first_cases(frame, max_cases)
-    split = training.chronological_split(frame, purge=False)
+    split = training_data.chronological_split(frame, purge=False)
     # The last event ends the case: prefix n has nothing left to predict.
     usable = (frame["prefix_len"] < frame["order_events"]).to_numpy()
     frame, split = frame[usable], split[usable]
     train, validation = (split == "train"), (split == "validation")
     test = (split == "test") & (frame["prefix_len"] >= 2)
     if not train.any() or not test.any():
-        raise training.ConfigError(
+        raise ConfigError(
             f"the log has too few cases with >= {MIN_CASE_EVENTS} events for a 64/16/20 split; "
             "import a larger log"
         )
-    categorical, numeric, dropped = training.select_columns(frame, train)
-    fit_rows = frame[train | validation]
-    x_fit = training.prepare_features(fit_rows, categorical, numeric)
-    y_fit = fit_rows["remaining_h"].to_numpy(dtype=np.float64)
-    forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
-    # Calibrate on the prefixes the protocol scores (length >= 2): first events carry their own,
-    # different residuals. The validation cases' first prefixes are left out of the fit altogether.
-    scored = (train | (frame["prefix_len"] >= 2))[train | validation].to_numpy()
-    forecaster.fit(
-        x_fit[scored], y_fit[scored], model__calibration_mask=validation[train | validation].to_numpy()[scored]
-    )
-    baseline = estimators.make_baseline_forecaster(("prefix_len",)).fit(x_fit, y_fit)
+    categorical, numeric, dropped = training_data.select_columns(frame, train)
+    forecaster, baseline = _fit_protocol_models(frame, train, validation, categorical, numeric, forecaster_params)
 
     test_rows = frame[test]
     actual = test_rows["remaining_h"].to_numpy(dtype=np.float64)
-    model_metrics = metrics.forecast_metrics(actual, training.predict_forecast(forecaster, test_rows).to_numpy())
-    baseline_metrics = metrics.forecast_metrics(actual, training.predict_forecast(baseline, test_rows).to_numpy())
+    model_metrics = metrics.forecast_metrics(actual, evaluate.predict_forecast(forecaster, test_rows).to_numpy())
+    baseline_metrics = metrics.forecast_metrics(actual, evaluate.predict_forecast(baseline, test_rows).to_numpy())
     cases = frame.drop_duplicates("order_id")
     return {
         "cases": int(len(cases)),
@@ -95,6 +86,29 @@ def benchmark_store(
         "seconds": round(time.perf_counter() - started, 1),
     }
 
+
+
+def _fit_protocol_models(
+    frame: pd.DataFrame,
+    train: pd.Series,
+    validation: pd.Series,
+    categorical: list[str],
+    numeric: list[str],
+    forecaster_params: dict[str, Any] | None,
+) -> tuple[Any, Any]:
+    """The product's forecaster and the median-per-prefix-length baseline, fitted on the first 80%."""
+    fit_rows = frame[train | validation]
+    x_fit = training_data.prepare_features(fit_rows, categorical, numeric)
+    y_fit = fit_rows["remaining_h"].to_numpy(dtype=np.float64)
+    forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
+    # Calibrate on the prefixes the protocol scores (length >= 2): first events carry their own,
+    # different residuals. The validation cases' first prefixes are left out of the fit altogether.
+    scored = (train | (frame["prefix_len"] >= 2))[train | validation].to_numpy()
+    forecaster.fit(
+        x_fit[scored], y_fit[scored], model__calibration_mask=validation[train | validation].to_numpy()[scored]
+    )
+    baseline = estimators.make_baseline_forecaster(("prefix_len",)).fit(x_fit, y_fit)
+    return forecaster, baseline
 
 def benchmark_log(
     path: str | os.PathLike[str],

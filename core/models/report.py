@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from core.config import StorePath
-from core.models import benchmark_log, doc_blocks, estimators, training
+from core.models import benchmark_log, boosting, doc_blocks, evaluate, training, training_data
 
 # Published remaining-time MAE (days) under the same hold-out protocol (../shared/data/README.md),
 # and the goals of the issue.
@@ -38,13 +38,13 @@ def measure_scoring(
     the fastest of ``runs`` runs."""
     repeats = int(np.ceil(rows / max(1, len(run.holdout))))
     batch = pd.concat([run.holdout] * repeats, ignore_index=True).iloc[:rows]
-    training.predict_forecast(run.forecaster, batch.head(10))  # warm the encoders' code tables
-    training.predict_stuck(run.classifier, batch.head(10))
+    evaluate.predict_forecast(run.forecaster, batch.head(10))  # warm the encoders' code tables
+    evaluate.predict_stuck(run.classifier, batch.head(10))
     timings: dict[str, tuple[float, float]] = {}
     for _ in range(max(1, runs)):
         for name, predict in (
-            ("forecast", lambda: training.predict_forecast(run.forecaster, batch)),
-            ("stuck", lambda: training.predict_stuck(run.classifier, batch)),
+            ("forecast", lambda: evaluate.predict_forecast(run.forecaster, batch)),
+            ("stuck", lambda: evaluate.predict_stuck(run.classifier, batch)),
         ):
             wall, cpu = time.perf_counter(), time.process_time()
             predict()
@@ -54,7 +54,7 @@ def measure_scoring(
     # wall time on a shared machine also counts the other jobs' turns.
     return {
         "rows": float(len(batch)),
-        "threads": float(estimators.PREDICT_THREADS),
+        "threads": float(boosting.PREDICT_THREADS),
         "runs": float(max(1, runs)),
         "forecast_rows_per_s": len(batch) / timings["forecast"][0],
         "stuck_rows_per_s": len(batch) / timings["stuck"][0],
@@ -68,7 +68,7 @@ def run_store_backtest(store_path: str | os.PathLike[str], max_rows: int | None 
     """Train the candidates on a store (timed) and collect the backtest, segments and scoring speed."""
     started = time.perf_counter()
     cpu_started = time.process_time()
-    run = training.train_candidates(store_path, max_rows=max_rows or training.DEFAULT_MAX_ROWS)
+    run = training.train_candidates(store_path, max_rows=max_rows or training_data.DEFAULT_MAX_ROWS)
     return {
         "retrain_seconds": time.perf_counter() - started,
         "retrain_cpu_seconds": time.process_time() - cpu_started,
@@ -107,187 +107,245 @@ def _check(ok: bool) -> str:
 
 
 def render_markdown(figures: dict[str, Any]) -> str:
-    """The report page from the figures."""
-    lines = [
+    """The report page from the figures: a header, the demo world's backtest (when a store was
+    measured), the real event logs (when any were benchmarked), and the method."""
+    lines = _header(figures)
+    demo = figures.get("store")
+    if demo:
+        lines += _demo_backtest(demo, figures["store_path"])
+        lines += _demo_classifier(demo["evaluations"])
+        lines += _demo_segments(demo["evaluations"])
+        lines += _demo_speed(demo)
+        lines += _demo_done(demo)
+    logs = figures.get("logs", [])
+    if logs:
+        lines += _logs_table(logs)
+        lines += _logs_verdicts(logs)
+    lines += _METHOD
+    return "\n".join(lines)
+
+
+def _header(figures: dict[str, Any]) -> list[str]:
+    """The title and when the page was written."""
+    return [
         "# Forecasting: backtests and benchmarks",
         "",
         f"Written by `python -m core model-report` on {figures['written_at']} — do not edit by hand; "
         "rerun the command.",
         "",
     ]
-    demo = figures.get("store")
-    if demo:
-        ev = demo["evaluations"]
-        fc, bf = ev["forecaster"], ev["baseline_forecaster"]
-        sc, bs = ev["stuck_classifier"], ev["baseline_stuck_classifier"]
-        bt = demo["backtest"]
-        lines += [
-            "## Demo world: chronological backtest",
-            "",
-            f"The default demo world (`python -m core demo --skip-training`, store `{Path(figures['store_path']).name}`). Journeys sorted by start: 64% train, 16% validation "
-            f"(conformal / isotonic calibration), 20% test; train and validation journeys ending after the "
-            f"test period starts are purged and those starting in the {bt['embargo_h']:.0f} h before it are "
-            f"embargoed (validation is the newest 16% of journeys before that gap). Prefixes: open orders every 6 h, sampled to {bt['sample_fraction']:.1%} of "
-            f"{bt['prefixes_total']:,}. Journeys: {bt['journeys']}. Test window: {bt['test_window'][0]} → "
-            f"{bt['test_window'][1]}.",
-            "",
-            "### Delivery forecaster (remaining time to delivery)",
-            "",
-            "| model | n | MAE h | MAE days | median AE h | 80% coverage | mean width h | too early | too late "
-            "| cost / prefix |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for name, e in (("quantile boosting + conformal", fc), ("baseline: median per (stage, prefix length)", bf)):
-            m = e["metrics"]
-            lines.append(
-                f"| {name} | {e['n']:,} | {_f(m['mae_h'])} | {_f(m['mae_days'], 3)} | {_f(m['median_ae_h'])} | "
-                f"{_pct(m['coverage_80'])} | {_f(m['interval_width_h'])} | {_pct(m['share_too_early'])} | "
-                f"{_pct(m['share_too_late'])} | {_f(e['business_cost'], 3)} |"
-            )
-        lines += [
-            "",
-            "### Stuck classifier",
-            "",
-            "| model | n | ROC-AUC | PR-AUC | Brier | calibration error | precision@k | k per list | positive rate "
-            "| cost / prefix |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for name, e in (("boosting + isotonic calibration", sc), ("baseline: stuck rate per stage", bs)):
-            m = e["metrics"]
-            lines.append(
-                f"| {name} | {e['n']:,} | {_f(m['roc_auc'], 3)} | {_f(m['pr_auc'], 3)} | {_f(m['brier'], 4)} | "
-                f"{_f(m['calibration_error'], 4)} | {_pct(m['precision_at_k'])} | {m['k_per_day']:.0f} | "
-                f"{_pct(m['positive_rate'])} | {_f(e['business_cost'], 3)} |"
-            )
-        lines += [
-            "",
-            "k is the daily triage capacity (50) scaled by the prefix sample fraction; each 6-hourly snapshot "
-            "is one list.",
-            "",
-            "### Forecaster by segment (test)",
-            "",
-            "| segment | value | n | MAE h | 80% coverage | too early | cost / prefix | baseline MAE h |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for column, values in fc["segments"].items():
-            for value, s in sorted(values.items()):
-                base = bf["segments"].get(column, {}).get(value, {})
-                lines.append(
-                    f"| {column} | {value} | {s['n']:,} | {_f(s.get('mae_h'))} | {_pct(s.get('coverage_80'))} | "
-                    f"{_pct(s.get('share_too_early'))} | {_f(s['business_cost'], 3)} | {_f(base.get('mae_h'))} |"
-                )
-        scoring = demo["scoring"]
-        lines += [
-            "",
-            "### Speed",
-            "",
-            f"- retrain (features, both models, both baselines, evaluation): {demo['retrain_seconds']:.0f} s wall, "
-            f"{demo['retrain_cpu_seconds']:.0f} s CPU on {demo['cores']} cores (features "
-            f"{bt['seconds']['features']:.0f} s, fit {bt['seconds']['fit']:.0f} s, evaluate "
-            f"{bt['seconds']['evaluate']:.0f} s); goal ≤ 180 s;",
-            f"- batch scoring of {scoring['rows']:,.0f} prefixes (fastest of {scoring.get('runs', 1):.0f} runs): "
-            f"forecaster {scoring['forecast_rows_per_s']:,.0f} "
-            f"rows/s, stuck classifier {scoring['stuck_rows_per_s']:,.0f} rows/s, both together "
-            f"{_both(scoring, 's'):,.0f} rows/s wall on {_threads(scoring)}; per CPU-second "
-            f"(what a quiet core gives) forecaster {scoring.get('forecast_rows_per_cpu_s', float('nan')):,.0f}, "
-            f"stuck classifier {scoring.get('stuck_rows_per_cpu_s', float('nan')):,.0f}, both together "
-            f"{_both(scoring):,.0f} rows/s; load average {scoring.get('load_avg_1m', float('nan')):.1f} on "
-            f"{demo['cores']} cores while measured; goal ≥ 100,000 rows/s.",
-            "",
-            "### Done criteria (demo world)",
-            "",
-            f"- forecaster MAE beats the baseline: {_check(fc['metrics']['mae_h'] < bf['metrics']['mae_h'])} "
-            f"({_f(fc['metrics']['mae_h'])} h vs {_f(bf['metrics']['mae_h'])} h);",
-            f"- 80% interval covers 78–82%: {_check(0.78 <= fc['metrics']['coverage_80'] <= 0.82)} "
-            f"({_pct(fc['metrics']['coverage_80'])});",
-            f"- classifier beats the stage-rate baseline on PR-AUC: "
-            f"{_check(sc['metrics']['pr_auc'] > bs['metrics']['pr_auc'])} "
-            f"({_f(sc['metrics']['pr_auc'], 3)} vs {_f(bs['metrics']['pr_auc'], 3)}).",
-            "",
-        ]
-        if bt["dropped_columns"]:
-            lines += [f"Attributes dropped as leaking: {bt['dropped_columns']}.", ""]
-    logs = figures.get("logs", [])
-    if logs:
-        lines += [
-            "## Real event logs: `python -m core benchmark-log`",
-            "",
-            "Protocol of ../shared/data/README.md: complete events only, cases with < 3 events dropped, cases "
-            "sorted by first event, 64/16/20 split, prefixes 2 … n−1 of the test cases, MAE in days over all "
-            "test prefixes. Same features and models as the product, no per-log settings (leaking attributes "
-            "dropped by the general rule). Baseline: median remaining time per prefix length, fit on the first "
-            "80%.",
-            "",
-            "| log | cases | test prefixes | MAE days | baseline MAE days | best published | prototype | goal "
-            "| 80% coverage | median AE days | seconds |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for r in logs:
-            pub = PUBLISHED.get(r["log"], {})
-            best = f"{pub['best']:.2f} ({pub['best_by']})" if pub else "–"
-            lines.append(
-                f"| {pub.get('name', r['log'])} | {r['cases']:,} | {r['test_prefixes']:,} | **{r['mae_days']:.2f}** | "
-                f"{r['baseline_median_mae_days']:.2f} | {best} | {_f(pub.get('prototype'))} | {_f(pub.get('goal'))} | "
-                f"{_pct(r['coverage_80'])} | {r['median_ae_days']:.2f} | {r['seconds']:.0f} |"
-            )
-        lines += ["", "Where it stands:", ""]
-        for r in logs:
-            pub = PUBLISHED.get(r["log"], {})
-            goal = pub.get("goal")
-            verdict = [
-                f"beats the trivial baseline: {_check(r['mae_days'] < r['baseline_median_mae_days'])}",
-                f"80% interval covers 78–82%: {_check(0.78 <= r['coverage_80'] <= 0.82)} "
-                f"(below p10 {_pct(r['below_p10'])}, above p90 {_pct(r['above_p90'])})",
-            ]
-            if goal is not None:
-                verdict.append(f"goal ≤ {goal:.2f} days: {_check(r['mae_days'] <= goal)}")
-            lines.append(f"- {pub.get('name', r['log'])}: " + "; ".join(verdict) + ".")
-            if r["dropped_columns"]:
-                lines.append(f"  Dropped as leaking: {', '.join(sorted(r['dropped_columns']))}.")
-        lines.append("")
-    lines += [
-        "## Method",
+
+
+def _demo_backtest(demo: dict[str, Any], store_path: str) -> list[str]:
+    """The demo world's protocol and the forecaster against its baseline."""
+    ev = demo["evaluations"]
+    fc, bf = ev["forecaster"], ev["baseline_forecaster"]
+    bt = demo["backtest"]
+    lines = [
+        "## Demo world: chronological backtest",
         "",
-        "- Features (`core/features.py`, `core/sql/features_*.sql`): point-in-time, set-based SQL — elapsed "
-        "time, current stage and time in it, the previous two stages, the previous step's duration, activity "
-        "counts so far, exceptions so far, order attributes (typed columns, or any JSON case/event attributes "
-        "of an imported log, expanded generically), calendar of the as-of instant and of the last event, and "
-        "inter-case load strictly before the instant (work in progress in the current stage, at the "
-        "warehouse, at the carrier and overall; events and completions in the last 24 h / 7 days). A test "
-        "appends later events and asserts identical features.",
-        "- Leaking attributes are dropped by one general rule: id-like (more distinct values than half the "
-        "cases), variant-like (constant in a case and determined by its full activity sequence), and dates.",
-        "- Forecaster: one HistGradientBoosting quantile model per p10/p50/p90 on log1p(remaining hours), "
-        "each bound moved by a split-conformal correction on the validation journeys (the most recent window "
-        "before the test; in benchmark-log only their prefixes of length ≥ 2, the ones the protocol scores), "
-        "the median re-centred on the same rows. The bounds are conformalised in hours (CQR, one additive "
-        "correction per tail at 10% and 90%), not in log space, where a shift scales with the forecast and "
-        "barely lowers the lower bound of short remaining times.",
-        "- Batch scoring encodes the prefix frame straight to a float matrix with the fitted encoder's own "
-        "category codes (no ColumnTransformer per call), bins it once for the forecaster's three boosters "
-        "(fit on the same rows, they share their bins) and once for the classifier, and walks the trees on "
-        "the one-byte bins: the same sums as scikit-learn's predict, about half the CPU per tree. Blocks of "
-        "rows are spread over every core (`JOURNEYOPS_PREDICT_THREADS`), each thread walking its block "
-        "through all the trees, so threads meet once per block rather than at an OpenMP barrier after "
-        "every tree, which on a shared 2-core machine made scoring several times slower.",
-        "- Helpdesk intervals: the test period's remaining times are shorter than the validation period's "
-        "(e.g. after 'Resolve ticket'); recency-weighted, most-recent-window and worst-of-blocks conformal "
-        "variants were tried and either did not help this log or pushed BPIC20 and the demo world above 82%; "
-        "correcting each bound in hours instead of log space lowers the short forecasts' lower bounds most, "
-        "which is where this log's test outcomes fall below p10.",
-        "- Helpdesk MAE, model-side changes tried (test MAE Helpdesk / BPIC20, against 5.18 / 2.54): median "
-        "trees 60, 100, 300 (5.13 / 2.61, 5.17 / 2.56, 5.18); trees chosen on the validation window (5.15 / "
-        "2.60); min_samples_leaf 20, 60, 100 (5.32, 5.33, 5.22); max_leaf_nodes 15, 63 (5.28, 5.35); "
-        "learning rate 0.05 (5.33); l2 1.0 (5.24); max_features 0.5 (5.21); max_depth 6 (5.21); no "
-        "re-centring (5.18 / 2.54); log1p of days instead of hours (5.37 / 2.61); the median refit on "
-        "train + validation (5.19 / 2.57); recency sample weights, half-life 1, 1/2, 1/4 of the training "
-        "span (5.16, 5.23, 5.45, coverage falling to 71%). All within the ±3% noise of choosing on one "
-        "split or worse, none near the 4.80 goal: the defaults stay.",
-        "- Stuck classifier: HistGradientBoosting, isotonic calibration on the validation journeys "
-        "(`CalibratedClassifierCV(FrozenEstimator(...))`).",
+        f"The default demo world (`python -m core demo --skip-training`, store `{Path(store_path).name}`). Journeys sorted by start: 64% train, 16% validation "
+        f"(conformal / isotonic calibration), 20% test; train and validation journeys ending after the "
+        f"test period starts are purged and those starting in the {bt['embargo_h']:.0f} h before it are "
+        f"embargoed (validation is the newest 16% of journeys before that gap). Prefixes: open orders every 6 h, sampled to {bt['sample_fraction']:.1%} of "
+        f"{bt['prefixes_total']:,}. Journeys: {bt['journeys']}. Test window: {bt['test_window'][0]} → "
+        f"{bt['test_window'][1]}.",
+        "",
+        "### Delivery forecaster (remaining time to delivery)",
+        "",
+        "| model | n | MAE h | MAE days | median AE h | 80% coverage | mean width h | too early | too late "
+        "| cost / prefix |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, e in (("quantile boosting + conformal", fc), ("baseline: median per (stage, prefix length)", bf)):
+        m = e["metrics"]
+        lines.append(
+            f"| {name} | {e['n']:,} | {_f(m['mae_h'])} | {_f(m['mae_days'], 3)} | {_f(m['median_ae_h'])} | "
+            f"{_pct(m['coverage_80'])} | {_f(m['interval_width_h'])} | {_pct(m['share_too_early'])} | "
+            f"{_pct(m['share_too_late'])} | {_f(e['business_cost'], 3)} |"
+        )
+    return lines
+
+
+def _demo_classifier(ev: dict[str, Any]) -> list[str]:
+    """The stuck classifier against the stage-rate baseline."""
+    sc, bs = ev["stuck_classifier"], ev["baseline_stuck_classifier"]
+    lines = [
+        "",
+        "### Stuck classifier",
+        "",
+        "| model | n | ROC-AUC | PR-AUC | Brier | calibration error | precision@k | k per list | positive rate "
+        "| cost / prefix |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, e in (("boosting + isotonic calibration", sc), ("baseline: stuck rate per stage", bs)):
+        m = e["metrics"]
+        lines.append(
+            f"| {name} | {e['n']:,} | {_f(m['roc_auc'], 3)} | {_f(m['pr_auc'], 3)} | {_f(m['brier'], 4)} | "
+            f"{_f(m['calibration_error'], 4)} | {_pct(m['precision_at_k'])} | {m['k_per_day']:.0f} | "
+            f"{_pct(m['positive_rate'])} | {_f(e['business_cost'], 3)} |"
+        )
+    return lines
+
+
+def _demo_segments(ev: dict[str, Any]) -> list[str]:
+    """The forecaster per segment value, beside the baseline's MAE there."""
+    fc, bf = ev["forecaster"], ev["baseline_forecaster"]
+    lines = [
+        "",
+        "k is the daily triage capacity (50) scaled by the prefix sample fraction; each 6-hourly snapshot "
+        "is one list.",
+        "",
+        "### Forecaster by segment (test)",
+        "",
+        "| segment | value | n | MAE h | 80% coverage | too early | cost / prefix | baseline MAE h |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for column, values in fc["segments"].items():
+        for value, s in sorted(values.items()):
+            base = bf["segments"].get(column, {}).get(value, {})
+            lines.append(
+                f"| {column} | {value} | {s['n']:,} | {_f(s.get('mae_h'))} | {_pct(s.get('coverage_80'))} | "
+                f"{_pct(s.get('share_too_early'))} | {_f(s['business_cost'], 3)} | {_f(base.get('mae_h'))} |"
+            )
+    return lines
+
+
+def _demo_speed(demo: dict[str, Any]) -> list[str]:
+    """How long the retrain took and how fast batch scoring runs."""
+    bt = demo["backtest"]
+    scoring = demo["scoring"]
+    return [
+        "",
+        "### Speed",
+        "",
+        f"- retrain (features, both models, both baselines, evaluation): {demo['retrain_seconds']:.0f} s wall, "
+        f"{demo['retrain_cpu_seconds']:.0f} s CPU on {demo['cores']} cores (features "
+        f"{bt['seconds']['features']:.0f} s, fit {bt['seconds']['fit']:.0f} s, evaluate "
+        f"{bt['seconds']['evaluate']:.0f} s); goal ≤ 180 s;",
+        f"- batch scoring of {scoring['rows']:,.0f} prefixes (fastest of {scoring.get('runs', 1):.0f} runs): "
+        f"forecaster {scoring['forecast_rows_per_s']:,.0f} "
+        f"rows/s, stuck classifier {scoring['stuck_rows_per_s']:,.0f} rows/s, both together "
+        f"{_both(scoring, 's'):,.0f} rows/s wall on {_threads(scoring)}; per CPU-second "
+        f"(what a quiet core gives) forecaster {scoring.get('forecast_rows_per_cpu_s', float('nan')):,.0f}, "
+        f"stuck classifier {scoring.get('stuck_rows_per_cpu_s', float('nan')):,.0f}, both together "
+        f"{_both(scoring):,.0f} rows/s; load average {scoring.get('load_avg_1m', float('nan')):.1f} on "
+        f"{demo['cores']} cores while measured; goal ≥ 100,000 rows/s.",
         "",
     ]
-    return "\n".join(lines)
+
+
+def _demo_done(demo: dict[str, Any]) -> list[str]:
+    """The demo world's done criteria, and the attributes dropped as leaking."""
+    ev = demo["evaluations"]
+    fc, bf = ev["forecaster"], ev["baseline_forecaster"]
+    sc, bs = ev["stuck_classifier"], ev["baseline_stuck_classifier"]
+    bt = demo["backtest"]
+    lines = [
+        "### Done criteria (demo world)",
+        "",
+        f"- forecaster MAE beats the baseline: {_check(fc['metrics']['mae_h'] < bf['metrics']['mae_h'])} "
+        f"({_f(fc['metrics']['mae_h'])} h vs {_f(bf['metrics']['mae_h'])} h);",
+        f"- 80% interval covers 78–82%: {_check(0.78 <= fc['metrics']['coverage_80'] <= 0.82)} "
+        f"({_pct(fc['metrics']['coverage_80'])});",
+        f"- classifier beats the stage-rate baseline on PR-AUC: "
+        f"{_check(sc['metrics']['pr_auc'] > bs['metrics']['pr_auc'])} "
+        f"({_f(sc['metrics']['pr_auc'], 3)} vs {_f(bs['metrics']['pr_auc'], 3)}).",
+        "",
+    ]
+    if bt["dropped_columns"]:
+        lines += [f"Attributes dropped as leaking: {bt['dropped_columns']}.", ""]
+    return lines
+
+
+def _logs_table(logs: list[dict[str, Any]]) -> list[str]:
+    """The real event logs' protocol and their figures against the published ones."""
+    lines = [
+        "## Real event logs: `python -m core benchmark-log`",
+        "",
+        "Protocol of ../shared/data/README.md: complete events only, cases with < 3 events dropped, cases "
+        "sorted by first event, 64/16/20 split, prefixes 2 … n−1 of the test cases, MAE in days over all "
+        "test prefixes. Same features and models as the product, no per-log settings (leaking attributes "
+        "dropped by the general rule). Baseline: median remaining time per prefix length, fit on the first "
+        "80%.",
+        "",
+        "| log | cases | test prefixes | MAE days | baseline MAE days | best published | prototype | goal "
+        "| 80% coverage | median AE days | seconds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in logs:
+        pub = PUBLISHED.get(r["log"], {})
+        best = f"{pub['best']:.2f} ({pub['best_by']})" if pub else "–"
+        lines.append(
+            f"| {pub.get('name', r['log'])} | {r['cases']:,} | {r['test_prefixes']:,} | **{r['mae_days']:.2f}** | "
+            f"{r['baseline_median_mae_days']:.2f} | {best} | {_f(pub.get('prototype'))} | {_f(pub.get('goal'))} | "
+            f"{_pct(r['coverage_80'])} | {r['median_ae_days']:.2f} | {r['seconds']:.0f} |"
+        )
+    return lines
+
+
+def _logs_verdicts(logs: list[dict[str, Any]]) -> list[str]:
+    """Where each log stands against the baseline, the interval target and its goal."""
+    lines = ["", "Where it stands:", ""]
+    for r in logs:
+        pub = PUBLISHED.get(r["log"], {})
+        goal = pub.get("goal")
+        verdict = [
+            f"beats the trivial baseline: {_check(r['mae_days'] < r['baseline_median_mae_days'])}",
+            f"80% interval covers 78–82%: {_check(0.78 <= r['coverage_80'] <= 0.82)} "
+            f"(below p10 {_pct(r['below_p10'])}, above p90 {_pct(r['above_p90'])})",
+        ]
+        if goal is not None:
+            verdict.append(f"goal ≤ {goal:.2f} days: {_check(r['mae_days'] <= goal)}")
+        lines.append(f"- {pub.get('name', r['log'])}: " + "; ".join(verdict) + ".")
+        if r["dropped_columns"]:
+            lines.append(f"  Dropped as leaking: {', '.join(sorted(r['dropped_columns']))}.")
+    lines.append("")
+    return lines
+
+
+_METHOD: list[str] = [
+    "## Method",
+    "",
+    "- Features (`core/features.py`, `core/sql/features_*.sql`): point-in-time, set-based SQL — elapsed "
+    "time, current stage and time in it, the previous two stages, the previous step's duration, activity "
+    "counts so far, exceptions so far, order attributes (typed columns, or any JSON case/event attributes "
+    "of an imported log, expanded generically), calendar of the as-of instant and of the last event, and "
+    "inter-case load strictly before the instant (work in progress in the current stage, at the "
+    "warehouse, at the carrier and overall; events and completions in the last 24 h / 7 days). A test "
+    "appends later events and asserts identical features.",
+    "- Leaking attributes are dropped by one general rule: id-like (more distinct values than half the "
+    "cases), variant-like (constant in a case and determined by its full activity sequence), and dates.",
+    "- Forecaster: one HistGradientBoosting quantile model per p10/p50/p90 on log1p(remaining hours), "
+    "each bound moved by a split-conformal correction on the validation journeys (the most recent window "
+    "before the test; in benchmark-log only their prefixes of length ≥ 2, the ones the protocol scores), "
+    "the median re-centred on the same rows. The bounds are conformalised in hours (CQR, one additive "
+    "correction per tail at 10% and 90%), not in log space, where a shift scales with the forecast and "
+    "barely lowers the lower bound of short remaining times.",
+    "- Batch scoring encodes the prefix frame straight to a float matrix with the fitted encoder's own "
+    "category codes (no ColumnTransformer per call), bins it once for the forecaster's three boosters "
+    "(fit on the same rows, they share their bins) and once for the classifier, and walks the trees on "
+    "the one-byte bins: the same sums as scikit-learn's predict, about half the CPU per tree. Blocks of "
+    "rows are spread over every core (`JOURNEYOPS_PREDICT_THREADS`), each thread walking its block "
+    "through all the trees, so threads meet once per block rather than at an OpenMP barrier after "
+    "every tree, which on a shared 2-core machine made scoring several times slower.",
+    "- Helpdesk intervals: the test period's remaining times are shorter than the validation period's "
+    "(e.g. after 'Resolve ticket'); recency-weighted, most-recent-window and worst-of-blocks conformal "
+    "variants were tried and either did not help this log or pushed BPIC20 and the demo world above 82%; "
+    "correcting each bound in hours instead of log space lowers the short forecasts' lower bounds most, "
+    "which is where this log's test outcomes fall below p10.",
+    "- Helpdesk MAE, model-side changes tried (test MAE Helpdesk / BPIC20, against 5.18 / 2.54): median "
+    "trees 60, 100, 300 (5.13 / 2.61, 5.17 / 2.56, 5.18); trees chosen on the validation window (5.15 / "
+    "2.60); min_samples_leaf 20, 60, 100 (5.32, 5.33, 5.22); max_leaf_nodes 15, 63 (5.28, 5.35); "
+    "learning rate 0.05 (5.33); l2 1.0 (5.24); max_features 0.5 (5.21); max_depth 6 (5.21); no "
+    "re-centring (5.18 / 2.54); log1p of days instead of hours (5.37 / 2.61); the median refit on "
+    "train + validation (5.19 / 2.57); recency sample weights, half-life 1, 1/2, 1/4 of the training "
+    "span (5.16, 5.23, 5.45, coverage falling to 71%). All within the ±3% noise of choosing on one "
+    "split or worse, none near the 4.80 goal: the defaults stay.",
+    "- Stuck classifier: HistGradientBoosting, isotonic calibration on the validation journeys "
+    "(`CalibratedClassifierCV(FrozenEstimator(...))`).",
+    "",
+]
 
 
 def write_model_report(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -225,6 +226,12 @@ def summarise_forecasts(scored: pd.DataFrame, by: Sequence[str] = ()) -> pd.Data
     summary["forecasts"] = summary["forecasts"].astype("int64")
     return summary
 
+
+
+def realised_row(summary: pd.DataFrame) -> dict[str, Any]:
+    """The realised row of an overall summary (as summarise_forecasts/listings give it), or {}."""
+    rows = summary.loc[~summary["estimated"].astype(bool)] if len(summary) else summary
+    return rows.iloc[0].to_dict() if len(rows) else {}
 
 def forecast_accuracy(
     store_path: StorePath = None,

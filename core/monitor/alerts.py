@@ -1,4 +1,5 @@
-"""Alerts: rules as data, evaluated over the day's monitor results, stored idempotently, posted to a webhook.
+"""Alerts: rules as data, evaluated over the day's monitor results (stored by `alert_store`, posted by
+`alert_delivery`).
 
 `results` is a plain dict the daily job fills with what it has; a rule whose input is absent is
 skipped. Keys (all optional except `as_of`):
@@ -17,31 +18,18 @@ skipped. Keys (all optional except `as_of`):
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
-import os
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from core import store
-from core.config import StorePath
 from core.errors import ConfigError
 from core.monitor.drift import DriftResult
 
-log = logging.getLogger(__name__)
-
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 STATUSES: tuple[str, ...] = ("open", "acknowledged")
-WEBHOOK_ENV = "JOURNEYOPS_WEBHOOK_URL"
 METHOD_NAMES = {
     "wasserstein": "Wasserstein distance (normed)",
     "jensenshannon": "Jensen-Shannon distance",
@@ -320,184 +308,6 @@ def evaluate_rules(results: Mapping[str, Any], rules: Sequence[Rule] = DEFAULT_R
             f"unknown alert rule(s): {', '.join(unknown)}; known rules are {', '.join(EVALUATORS)}"
         )
     return [alert for rule in rules for alert in EVALUATORS[rule.name](rule, results, as_of)]
-
-
-def store_alerts(alerts: Iterable[Alert], store_path: StorePath = None) -> list[Alert]:
-    """Insert or update alerts by id (keeping a status someone set); the alerts that are new."""
-    alerts = list(alerts)
-    if not alerts:
-        return []
-    with store.transaction(store_path) as con:
-        return write_alerts(con, alerts, store.utcnow())
-
-
-def write_alerts(
-    con: duckdb.DuckDBPyConnection, alerts: Iterable[Alert], at: datetime, *, replace_day: date | None = None
-) -> list[Alert]:
-    """Insert or update alerts by id on `con`, inside the caller's transaction; the alerts that are new.
-    With `replace_day`, that day's alerts not among these are deleted first (a re-run of the day)."""
-    alerts = list({alert.alert_id: alert for alert in alerts}.values())
-    ids = [alert.alert_id for alert in alerts]
-    if replace_day is not None:
-        con.execute(store.load_sql("daily_alerts_delete"), {"as_of": replace_day, "keep_ids": ids})
-    if not alerts:
-        return []
-    known = set(con.execute(store.load_sql("monitor_alerts_known"), {"ids": ids}).df()["alert_id"])
-    for alert in alerts:  # a day holds a handful of alerts, not data rows
-        con.execute(
-            store.load_sql("monitor_alerts_upsert"),
-            {
-                "alert_id": alert.alert_id,
-                "as_of": alert.as_of,
-                "rule": alert.rule,
-                "severity": alert.severity,
-                "subject": alert.subject,
-                "message": alert.message,
-                "status": alert.status,
-                "value": alert.value,
-                "threshold": alert.threshold,
-                "at": at,
-            },
-        )
-    return [alert for alert in alerts if alert.alert_id not in known]
-
-
-def read_alerts(
-    since: date | None = None,
-    store_path: StorePath = None,
-    status: str | None = None,
-) -> pd.DataFrame:
-    """Stored alerts, newest day first, most severe first within a day."""
-    if status is not None and status not in STATUSES:
-        raise ConfigError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
-    return store.fetch_df("monitor_alerts_read", {"since": since, "status": status}, store_path)
-
-
-def set_alert_status(alert_id: str, status: str, store_path: StorePath = None) -> None:
-    """Acknowledge (or reopen) a stored alert."""
-    if status not in STATUSES:
-        raise ConfigError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
-    with store.transaction(store_path) as con:
-        found = con.execute(
-            store.load_sql("monitor_alerts_set_status"), {"alert_id": alert_id, "status": status, "at": store.utcnow()}
-        ).fetchall()
-    if not found:
-        raise ConfigError(f"no alert with id {alert_id}; list them with `python -m core alerts --json`")
-
-
-def read_feed(as_of_at: datetime, store_path: StorePath = None) -> dict[str, Any]:
-    """The `feed` input of the stale_feed rule: the newest event at or before `as_of_at`."""
-    row = store.fetch_df("monitor_feed_freshness", {"as_of_at": as_of_at}, store_path).iloc[0]
-    last = None if pd.isna(row["last_event_at"]) else pd.Timestamp(row["last_event_at"]).to_pydatetime()
-    return {"last_event_at": last, "as_of_at": as_of_at}
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """How a webhook post went: never an exception, always a record."""
-
-    target: str
-    ok: bool
-    attempts: int
-    status_code: int | None
-    error: str | None
-
-
-def webhook_url() -> str | None:
-    """The configured webhook URL ($JOURNEYOPS_WEBHOOK_URL), or None when alerts are not posted."""
-    return os.environ.get(WEBHOOK_ENV) or None
-
-
-def _target(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "(invalid url)"
-
-
-def webhook_payload(alerts: Sequence[Alert]) -> dict[str, Any]:
-    """The JSON body: the alerts, plus a `text` summary that chat webhooks display as is."""
-    lines = [f"[{a.severity}] {a.as_of.isoformat()} {a.rule} {a.subject}: {a.message}" for a in alerts]
-    return {"source": "journeyops", "count": len(alerts), "alerts": [a.to_dict() for a in alerts],
-            "text": "\n".join(lines)}
-
-
-def post_webhook(
-    url: str, alerts: Sequence[Alert], timeout: float = 5.0, retries: int = 2, backoff_s: float = 0.5
-) -> Delivery:
-    """POST the alerts as JSON; retry on failure; log and return the outcome, never raise."""
-    target = _target(url)
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        log.warning("webhook not posted: %s is not an http(s) URL", target)
-        return Delivery(target, False, 0, None, "not an http(s) URL")
-    body = json.dumps(webhook_payload(alerts), default=str).encode()
-    error: str | None = None
-    status_code: int | None = None
-    attempts = 0
-    for attempt in range(retries + 1):
-        attempts = attempt + 1
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "journeyops"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
-                status_code = int(response.status)
-            return Delivery(target, True, attempts, status_code, None)
-        except urllib.error.HTTPError as exc:
-            status_code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-        except Exception as exc:  # the job must go on whatever the network does
-            status_code, error = None, f"{type(exc).__name__}: {exc}"
-        log.warning("webhook post to %s failed (attempt %d of %d): %s", target, attempts, retries + 1, error)
-        if attempt < retries:
-            time.sleep(backoff_s * (attempt + 1))
-    return Delivery(target, False, attempts, status_code, error)
-
-
-def record_delivery(
-    delivery: Delivery, alerts: Sequence[Alert], store_path: StorePath = None
-) -> None:
-    """Store the outcome of a webhook post (target host only: a webhook path often carries a secret)."""
-    with store.transaction(store_path) as con:
-        con.execute(
-            store.load_sql("monitor_delivery_insert"),
-            {
-                "at": store.utcnow(),
-                "target": delivery.target,
-                "alert_ids": [a.alert_id for a in alerts],
-                "ok": delivery.ok,
-                "attempts": delivery.attempts,
-                "status_code": delivery.status_code,
-                "error": delivery.error,
-            },
-        )
-
-
-def notify(
-    alerts: Sequence[Alert],
-    url: str | None = None,
-    store_path: StorePath = None,
-    timeout: float = 5.0,
-    retries: int = 2,
-    backoff_s: float = 0.5,
-) -> Delivery | None:
-    """Post alerts to the webhook (argument, else $JOURNEYOPS_WEBHOOK_URL) and record it; None if nothing to do."""
-    url = url or webhook_url()
-    if not url or not alerts:
-        return None
-    delivery = post_webhook(url, alerts, timeout=timeout, retries=retries, backoff_s=backoff_s)
-    try:
-        record_delivery(delivery, alerts, store_path)
-    except Exception as exc:  # recording is best effort: a busy store must not fail the job
-        log.warning("webhook delivery to %s not recorded: %s", delivery.target, exc)
-    return delivery
-
-
-def alert_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Stored alerts as JSON-ready dicts (dates as ISO text)."""
-    records = json.loads(frame.to_json(orient="records", date_format="iso"))
-    for record in records:
-        for key in ("as_of",):
-            if record.get(key):
-                record[key] = str(record[key])[:10]
-    return records
 
 
 def parse_day(text: str, what: str = "date") -> date:

@@ -30,6 +30,7 @@ from core.errors import ConfigError
 from core.monitor import assumptions
 from core.monitor.accuracy import prepare_outcome_tables, resolve_as_of
 from core.monitor.assumptions import LOWER_IS_BETTER, BenefitTargets
+from core.monitor.triage_effect import ALL_WEEKS, compare_holdout, iso_week
 
 # metric -> unit, in the order the ledger lists them
 LEDGER_METRICS: dict[str, str] = {
@@ -46,14 +47,6 @@ LEDGER_METRICS: dict[str, str] = {
     "triage_value_eur": "EUR",
     "total_value_eur": "EUR",
 }
-# holdout metric -> (per-order outcome column, display scale, unit, cost field or None)
-HOLDOUT_METRICS: dict[str, tuple[str, float, str, str | None]] = {
-    "stuck_pct": ("stuck", 100.0, "% of listed orders stuck after listing", "missed_stuck_cost"),
-    "contacts_per_1000_orders": ("contacts", 1000.0, "contacts per 1,000 listed orders", "contact_cost"),
-    "sla_breach_pct": ("sla_breach", 100.0, "% of listed orders", "sla_breach_cost"),
-    "late_h": ("late_h", 1.0, "hours past the promise per listed order", None),
-}
-ALL_WEEKS = "all"
 
 
 def go_live_date(store_path: StorePath = None) -> date | None:
@@ -87,103 +80,6 @@ def holdout_orders(store_path: StorePath = None, *, as_of: datetime | date | str
     with store.connect(store_path, read_only=True) as con:
         prepare_outcome_tables(con, at, listed_only=True)
         return _holdout_orders(con, at)
-
-
-def _iso_week(week_start: pd.Series) -> pd.Series:
-    return pd.to_datetime(week_start).dt.strftime("%G-W%V")
-
-
-def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int = 200) -> np.ndarray:
-    """Means of each column over `n_boot` resamples of the rows (NaN cells skipped): (n_boot, columns)."""
-    n = values.shape[0]
-    valid = ~np.isnan(values)
-    filled = np.where(valid, values, 0.0)
-    out = np.empty((n_boot, values.shape[1]))
-    probs = np.full(n, 1.0 / n)
-    for start in range(0, n_boot, chunk):
-        stop = min(start + chunk, n_boot)
-        weights = rng.multinomial(n, probs, size=stop - start).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[start:stop] = (weights @ filled) / (weights @ valid)
-    return out
-
-
-def compare_holdout(
-    listed_orders: pd.DataFrame,
-    costs: CostAssumptions | None = None,
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-    by_week: bool = True,
-) -> pd.DataFrame:
-    """Grain: week of first listing (and 'all') × metric — treated vs held out with bootstrap 95% CIs.
-
-    effect = treated − held out (in the metric's unit); value_eur = (held-out − treated cost per order)
-    × treated orders, positive when triage saved money; triage_value_eur sums the money metrics per
-    resample. `significant`: the 95% CI of the effect excludes 0 (both arms need 2+ orders).
-    """
-    if n_boot < 100:
-        raise ConfigError(f"n_boot must be at least 100 for a 95% interval, got {n_boot}")
-    costs = costs or CostAssumptions()
-    columns = ["iso_week", "week_start", "metric", "unit", "treated_orders", "held_out_orders", "treated_value",
-               "held_out_value", "effect", "effect_ci_low", "effect_ci_high", "significant", "value_eur",
-               "value_ci_low_eur", "value_ci_high_eur"]
-    if listed_orders.empty:
-        return pd.DataFrame(columns=columns)
-    outcome_cols = [spec[0] for spec in HOLDOUT_METRICS.values()]
-    scale = np.array([spec[1] for spec in HOLDOUT_METRICS.values()])
-    unit_cost = np.array([getattr(costs, spec[3]) if spec[3] else 0.0 for spec in HOLDOUT_METRICS.values()])
-    groups: list[tuple[str, pd.Timestamp | None, pd.DataFrame]] = [(ALL_WEEKS, None, listed_orders)]
-    if by_week:
-        for week, part in listed_orders.groupby("week_start", sort=True):
-            groups.insert(len(groups) - 1, (_iso_week(pd.Series([week])).iloc[0], pd.Timestamp(week), part))
-    seeds = np.random.SeedSequence(seed).spawn(len(groups))
-    rows = []
-    for (label, week, part), seq in zip(groups, seeds, strict=True):
-        rng = np.random.default_rng(seq)
-        arms = {}
-        for held in (False, True):
-            values = part.loc[part["held_out"] == held, outcome_cols].to_numpy(dtype=np.float64)
-            point = np.nanmean(values, axis=0) if len(values) else np.full(len(outcome_cols), np.nan)
-            boot = _bootstrap_means(values, n_boot, rng) if len(values) >= 2 else None
-            arms[held] = (len(values), point, boot)
-        (n_t, point_t, boot_t), (n_h, point_h, boot_h) = arms[False], arms[True]
-        effect = (point_t - point_h) * scale
-        # money per order: outcome × unit cost; value = (held out − treated) × treated orders
-        value = (point_h - point_t) * unit_cost * n_t
-        if boot_t is not None and boot_h is not None:
-            diff = boot_t - boot_h
-            lo_e, hi_e = np.nanpercentile(diff * scale, [2.5, 97.5], axis=0)
-            money = -diff * unit_cost * n_t
-            lo_v, hi_v = np.nanpercentile(money, [2.5, 97.5], axis=0)
-            total_boot = np.nansum(np.where(unit_cost > 0, money, 0.0), axis=1)
-            total_lo, total_hi = np.percentile(total_boot, [2.5, 97.5])
-        else:
-            lo_e = hi_e = lo_v = hi_v = np.full(len(outcome_cols), np.nan)
-            total_lo = total_hi = np.nan
-        for i, (metric, spec) in enumerate(HOLDOUT_METRICS.items()):
-            has_money = spec[3] is not None
-            rows.append({
-                "iso_week": label, "week_start": week, "metric": metric, "unit": spec[2],
-                "treated_orders": n_t, "held_out_orders": n_h,
-                "treated_value": point_t[i] * scale[i], "held_out_value": point_h[i] * scale[i],
-                "effect": effect[i], "effect_ci_low": lo_e[i], "effect_ci_high": hi_e[i],
-                "significant": bool(lo_e[i] > 0 or hi_e[i] < 0),
-                "value_eur": value[i] if has_money else np.nan,
-                "value_ci_low_eur": lo_v[i] if has_money else np.nan,
-                "value_ci_high_eur": hi_v[i] if has_money else np.nan,
-            })
-        rows.append({
-            "iso_week": label, "week_start": week, "metric": "triage_value_eur", "unit": "EUR",
-            "treated_orders": n_t, "held_out_orders": n_h, "treated_value": np.nan, "held_out_value": np.nan,
-            "effect": np.nan, "effect_ci_low": np.nan, "effect_ci_high": np.nan,
-            "significant": bool(total_lo > 0 or total_hi < 0),
-            "value_eur": float(np.nansum(np.where(unit_cost > 0, value, 0.0))),
-            "value_ci_low_eur": total_lo, "value_ci_high_eur": total_hi,
-        })
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["week_start"] = pd.to_datetime(frame["week_start"])
-    return frame
 
 
 def _weekly_figures(activity: pd.DataFrame) -> pd.DataFrame:
@@ -230,6 +126,42 @@ def build_ledger(
         return pd.DataFrame(columns=columns)
     activity = activity.sort_values("week_start").reset_index(drop=True)
     week_start = pd.to_datetime(activity["week_start"])
+    is_live, is_warm_up = _periods(activity, week_start, go_live)
+    period = np.where(is_live, "live", np.where(is_warm_up, "warm_up", "baseline"))
+    figures = _weekly_figures(activity)
+    base_rows = activity.loc[~is_live & ~is_warm_up]
+    baseline = (
+        _weekly_figures(base_rows.drop(columns="week_start").sum().to_frame().T).iloc[0]
+        if len(base_rows) else pd.Series(np.nan, index=figures.columns)
+    )
+    money = _money_against_baseline(activity, figures, baseline, costs).where(is_live, np.nan, axis=0)
+    triage = _triage_value(holdout, week_start, activity.index).where(is_live, np.nan, axis=0)
+    figures["triage_value_eur"] = triage["value_eur"]
+    baseline_money = money.sum(axis=1, min_count=1)
+    figures["total_value_eur"] = pd.concat([baseline_money, triage["value_eur"]], axis=1).sum(axis=1, min_count=1)
+    baseline = pd.concat([baseline, pd.Series({"triage_value_eur": np.nan, "total_value_eur": np.nan})])
+    target_values = asdict(targets)
+    rows = []
+    iso = iso_week(week_start)
+    for metric, unit in LEDGER_METRICS.items():
+        value = figures[metric]
+        target = target_values.get(metric)
+        value_eur, lo, hi = _metric_money(metric, value, money, triage, baseline_money)
+        rows.append(pd.DataFrame({
+            "week_start": week_start, "iso_week": iso, "period": period,
+            "metric": metric, "unit": unit, "value": value.astype(float),
+            "baseline_value": float(baseline[metric]), "change_vs_baseline": value - float(baseline[metric]),
+            "value_eur": value_eur.astype(float), "value_ci_low_eur": lo.astype(float),
+            "value_ci_high_eur": hi.astype(float), "target": np.nan if target is None else float(target),
+            "meets_target": _meets_target(metric, value, target),
+        }))
+    ledger = pd.concat(rows, ignore_index=True)
+    return ledger.sort_values(["week_start"], kind="stable", ignore_index=True)[columns]
+
+
+def _periods(activity: pd.DataFrame, week_start: pd.Series, go_live: date | None) -> tuple[pd.Series, pd.Series]:
+    """(is_live, is_warm_up) per week: live from the week of go-live on; the first week of history
+    warms up when there are other pre-model weeks."""
     live_from = pd.Timestamp(go_live) - pd.Timedelta(days=pd.Timestamp(go_live).weekday()) if go_live else None
     is_live = week_start >= live_from if live_from is not None else pd.Series(False, index=activity.index)
     # The first week of history misses the journeys that began before it (their contacts and
@@ -238,13 +170,13 @@ def build_ledger(
     is_warm_up = pd.Series(False, index=activity.index)
     if (~is_live).sum() >= 2:
         is_warm_up.iloc[0] = True
-    period = np.where(is_live, "live", np.where(is_warm_up, "warm_up", "baseline"))
-    figures = _weekly_figures(activity)
-    base_rows = activity.loc[~is_live & ~is_warm_up]
-    baseline = (
-        _weekly_figures(base_rows.drop(columns="week_start").sum().to_frame().T).iloc[0]
-        if len(base_rows) else pd.Series(np.nan, index=figures.columns)
-    )
+    return is_live, is_warm_up
+
+
+def _money_against_baseline(
+    activity: pd.DataFrame, figures: pd.DataFrame, baseline: pd.Series, costs: CostAssumptions
+) -> pd.DataFrame:
+    """Each week's money against the baseline rates: contacts, SLA breaches, promise days (NaN elsewhere)."""
     money = pd.DataFrame(np.nan, index=activity.index, columns=figures.columns)
     money["contacts_per_1000_orders"] = (
         (baseline["contacts_per_1000_orders"] - figures["contacts_per_1000_orders"]) / 1000.0
@@ -258,49 +190,41 @@ def build_ledger(
         (baseline["extra_promised_days"] - figures["extra_promised_days"])
         * activity["deliveries_with_promise"] * costs.early_promise_cost_per_day
     )
-    money = money.where(is_live, np.nan, axis=0)
-    triage = pd.DataFrame(index=activity.index, columns=["value_eur", "value_ci_low_eur", "value_ci_high_eur"],
-                          dtype=float)
+    return money
+
+
+def _triage_value(holdout: pd.DataFrame | None, week_start: pd.Series, index: pd.Index) -> pd.DataFrame:
+    """Each week's triage value with its CI, from the holdout comparison of the orders first listed in it."""
+    triage = pd.DataFrame(index=index, columns=["value_eur", "value_ci_low_eur", "value_ci_high_eur"], dtype=float)
     if holdout is not None and not holdout.empty:
         per_week = holdout.loc[(holdout["metric"] == "triage_value_eur") & (holdout["iso_week"] != ALL_WEEKS)]
         per_week = per_week.set_index(pd.to_datetime(per_week["week_start"]))
         triage = per_week.reindex(week_start)[["value_eur", "value_ci_low_eur", "value_ci_high_eur"]]
-        triage.index = activity.index
-    triage = triage.where(is_live, np.nan, axis=0)
-    figures["triage_value_eur"] = triage["value_eur"]
-    baseline_money = money.sum(axis=1, min_count=1)
-    figures["total_value_eur"] = pd.concat([baseline_money, triage["value_eur"]], axis=1).sum(axis=1, min_count=1)
-    baseline = pd.concat([baseline, pd.Series({"triage_value_eur": np.nan, "total_value_eur": np.nan})])
-    target_values = asdict(targets)
-    rows = []
-    iso = _iso_week(week_start)
-    for metric, unit in LEDGER_METRICS.items():
-        value = figures[metric]
-        target = target_values.get(metric)
-        if metric == "triage_value_eur":
-            value_eur, lo, hi = triage["value_eur"], triage["value_ci_low_eur"], triage["value_ci_high_eur"]
-        elif metric == "total_value_eur":
-            value_eur = value
-            lo = baseline_money.fillna(0.0) + triage["value_ci_low_eur"]
-            hi = baseline_money.fillna(0.0) + triage["value_ci_high_eur"]
-        else:
-            value_eur = money[metric] if metric in money else pd.Series(np.nan, index=activity.index)
-            lo = hi = pd.Series(np.nan, index=activity.index)
-        if target is None:
-            meets = pd.Series(pd.NA, index=activity.index, dtype="boolean")
-        else:
-            meets = (value <= target) if metric in LOWER_IS_BETTER else (value >= target)
-            meets = meets.astype("boolean").where(value.notna(), pd.NA)
-        rows.append(pd.DataFrame({
-            "week_start": week_start, "iso_week": iso, "period": period,
-            "metric": metric, "unit": unit, "value": value.astype(float),
-            "baseline_value": float(baseline[metric]), "change_vs_baseline": value - float(baseline[metric]),
-            "value_eur": value_eur.astype(float), "value_ci_low_eur": lo.astype(float),
-            "value_ci_high_eur": hi.astype(float), "target": np.nan if target is None else float(target),
-            "meets_target": meets,
-        }))
-    ledger = pd.concat(rows, ignore_index=True)
-    return ledger.sort_values(["week_start"], kind="stable", ignore_index=True)[columns]
+        triage.index = index
+    return triage
+
+
+def _metric_money(
+    metric: str, value: pd.Series, money: pd.DataFrame, triage: pd.DataFrame, baseline_money: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """A metric's money value and its CI bounds per week."""
+    if metric == "triage_value_eur":
+        return triage["value_eur"], triage["value_ci_low_eur"], triage["value_ci_high_eur"]
+    if metric == "total_value_eur":
+        lo = baseline_money.fillna(0.0) + triage["value_ci_low_eur"]
+        hi = baseline_money.fillna(0.0) + triage["value_ci_high_eur"]
+        return value, lo, hi
+    value_eur = money[metric] if metric in money else pd.Series(np.nan, index=value.index)
+    nothing = pd.Series(np.nan, index=value.index)
+    return value_eur, nothing, nothing
+
+
+def _meets_target(metric: str, value: pd.Series, target: float | None) -> pd.Series:
+    """Whether each week's value meets the target (NA without a target or a value)."""
+    if target is None:
+        return pd.Series(pd.NA, index=value.index, dtype="boolean")
+    meets = (value <= target) if metric in LOWER_IS_BETTER else (value >= target)
+    return meets.astype("boolean").where(value.notna(), pd.NA)
 
 
 def _compute(

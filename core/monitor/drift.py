@@ -10,23 +10,16 @@ the batch size, so a day of a few thousand rows does not "drift" by chance.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from core import store
-from core.config import StorePath
 from core.errors import ConfigError
+from core.monitor.drift_evidently import parse_snapshot, run_evidently
 
 STATUSES: tuple[str, ...] = ("ok", "drifted", "too_small", "invalid")
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -212,59 +205,89 @@ def check_columns(
             "rows_ref": len(reference), "rows_cur": len(current),
         }
         rows.append(row)
-        missing = [side for side, frame in (("reference", reference), ("current batch", current))
-                   if column not in frame.columns]
-        if missing:
-            row.update(status="invalid", note=f"column missing from the {' and '.join(missing)}")
-            continue
-        ref, cur = reference[column], current[column]
-        if kind == "numeric":
-            ref, _, _ = _as_numeric(ref)
-            cur, bad, example = _as_numeric(cur)
-            if bad:
-                row.update(
-                    status="invalid",
-                    note=f"numeric column arrived as text: {bad} values are not numbers (e.g. {example!r})",
-                )
-                continue
-            notes = []
-            if not pd.api.types.is_numeric_dtype(current[column]):
-                notes.append("numeric column arrived as text; every value parsed as a number")
-            if _heavy_tailed(ref, settings):
-                ref, cur = _signed_log(ref), _signed_log(cur)
-                notes.append("heavy right tail: compared on a log scale")
-            row["note"] = "; ".join(notes) or None
-        else:
-            ref, cur = _as_categorical(ref), _as_categorical(cur)
-        row["missing_rate_ref"] = float(ref.isna().mean()) if len(ref) else None
-        row["missing_rate_cur"] = float(cur.isna().mean()) if len(cur) else None
-        n_ref, n_cur = int(ref.notna().sum()), int(cur.notna().sum())
-        if len(cur) and n_cur == 0:
-            row.update(status="invalid", note="no values in the current batch (all missing)")
-            continue
-        if len(ref) and n_ref == 0:
-            row.update(status="invalid", note="no values in the reference sample (all missing)")
-            continue
-        if min(n_ref, n_cur) < settings.min_rows:
-            side = "current batch" if n_cur < n_ref else "reference"
-            row.update(
-                status="too_small",
-                note=f"{min(n_ref, n_cur)} non-missing values in the {side}, fewer than {settings.min_rows}",
-            )
-            continue
-        p_ref, p_cur = row["missing_rate_ref"], row["missing_rate_cur"]
-        pooled = (p_ref * len(ref) + p_cur * len(cur)) / (len(ref) + len(cur))
-        noise_sd = math.sqrt(pooled * (1 - pooled) * (1 / len(ref) + 1 / len(cur)))
-        jump = p_cur - p_ref
-        row["missing_rate_jumped"] = bool(jump >= settings.missing_jump_min and jump >= settings.noise_z * noise_sd)
-        if kind == "categorical":
-            listed, share, note = _new_categories(ref, cur, settings)
-            row.update(new_categories=listed, new_category_share=share)
-            if note:
-                row["note"] = note
-        clean_ref[column], clean_cur[column] = ref, cur
+        values = _check_column(row, reference, current, settings)
+        if values is not None:
+            clean_ref[column], clean_cur[column] = values
     checks = pd.DataFrame(rows)
     return checks, pd.DataFrame(clean_ref), pd.DataFrame(clean_cur)
+
+
+def _check_column(
+    row: dict[str, Any], reference: pd.DataFrame, current: pd.DataFrame, settings: MonitorSettings
+) -> tuple[pd.Series, pd.Series] | None:
+    """Fill one column's check row; its clean (reference, current) values when it can be judged."""
+    column = row["column"]
+    missing = [side for side, frame in (("reference", reference), ("current batch", current))
+               if column not in frame.columns]
+    if missing:
+        row.update(status="invalid", note=f"column missing from the {' and '.join(missing)}")
+        return None
+    values = _clean_values(row, reference[column], current[column], settings)
+    if values is None or not _has_enough_values(row, *values, settings):
+        return None
+    _flag_missing_and_new(row, *values, settings)
+    return values
+
+
+def _clean_values(
+    row: dict[str, Any], ref: pd.Series, cur: pd.Series, settings: MonitorSettings
+) -> tuple[pd.Series, pd.Series] | None:
+    """Categories as text; numbers as float, on a log scale when heavy-tailed. None (the row marked
+    invalid) when a numeric column arrived with values that are not numbers."""
+    if row["kind"] != "numeric":
+        return _as_categorical(ref), _as_categorical(cur)
+    arrived = cur
+    ref, _, _ = _as_numeric(ref)
+    cur, bad, example = _as_numeric(cur)
+    if bad:
+        row.update(
+            status="invalid",
+            note=f"numeric column arrived as text: {bad} values are not numbers (e.g. {example!r})",
+        )
+        return None
+    notes = []
+    if not pd.api.types.is_numeric_dtype(arrived):
+        notes.append("numeric column arrived as text; every value parsed as a number")
+    if _heavy_tailed(ref, settings):
+        ref, cur = _signed_log(ref), _signed_log(cur)
+        notes.append("heavy right tail: compared on a log scale")
+    row["note"] = "; ".join(notes) or None
+    return ref, cur
+
+
+def _has_enough_values(row: dict[str, Any], ref: pd.Series, cur: pd.Series, settings: MonitorSettings) -> bool:
+    """Record the missing rates; False (the row marked invalid or too small) when a side has too few values."""
+    row["missing_rate_ref"] = float(ref.isna().mean()) if len(ref) else None
+    row["missing_rate_cur"] = float(cur.isna().mean()) if len(cur) else None
+    n_ref, n_cur = int(ref.notna().sum()), int(cur.notna().sum())
+    if len(cur) and n_cur == 0:
+        row.update(status="invalid", note="no values in the current batch (all missing)")
+        return False
+    if len(ref) and n_ref == 0:
+        row.update(status="invalid", note="no values in the reference sample (all missing)")
+        return False
+    if min(n_ref, n_cur) < settings.min_rows:
+        side = "current batch" if n_cur < n_ref else "reference"
+        row.update(
+            status="too_small",
+            note=f"{min(n_ref, n_cur)} non-missing values in the {side}, fewer than {settings.min_rows}",
+        )
+        return False
+    return True
+
+
+def _flag_missing_and_new(row: dict[str, Any], ref: pd.Series, cur: pd.Series, settings: MonitorSettings) -> None:
+    """Our own checks Evidently lacks: a missing-rate jump beyond noise, and categories never seen."""
+    p_ref, p_cur = row["missing_rate_ref"], row["missing_rate_cur"]
+    pooled = (p_ref * len(ref) + p_cur * len(cur)) / (len(ref) + len(cur))
+    noise_sd = math.sqrt(pooled * (1 - pooled) * (1 / len(ref) + 1 / len(cur)))
+    jump = p_cur - p_ref
+    row["missing_rate_jumped"] = bool(jump >= settings.missing_jump_min and jump >= settings.noise_z * noise_sd)
+    if row["kind"] == "categorical":
+        listed, share, note = _new_categories(ref, cur, settings)
+        row.update(new_categories=listed, new_category_share=share)
+        if note:
+            row["note"] = note
 
 
 def column_thresholds(
@@ -283,58 +306,6 @@ def column_thresholds(
         methods[column] = settings.num_method if kind == "numeric" else settings.cat_method
         thresholds[column] = max(base, noise_threshold(kind, len(ref), len(cur), n_values, settings))
     return methods, thresholds
-
-
-def run_evidently(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    kinds: Mapping[str, str],
-    methods: Mapping[str, str],
-    thresholds: Mapping[str, float],
-) -> Any:
-    """Evidently's DataDriftPreset with explicit per-column methods and thresholds; the Snapshot."""
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
-
-    columns = list(kinds)
-    definition = DataDefinition(
-        numerical_columns=[c for c in columns if kinds[c] == "numeric"],
-        categorical_columns=[c for c in columns if kinds[c] == "categorical"],
-    )
-    preset = DataDriftPreset(
-        columns=columns,
-        per_column_method={c: methods[c] for c in columns},
-        per_column_threshold={c: float(thresholds[c]) for c in columns},
-    )
-    # A batch where a column is constant (one instant's WIP count) makes numpy warn inside Evidently's
-    # correlation widgets; the drift scores are unaffected.
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return Report([preset], include_tests=True).run(
-            current_data=Dataset.from_pandas(current[columns], data_definition=definition),
-            reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
-        )
-
-
-def parse_snapshot(snapshot_dict: Mapping[str, Any]) -> pd.DataFrame:
-    """Per column: method, score, threshold and drifted (the linked test failed) from snap.dict()."""
-    failed = {
-        test["metric_config"]["metric_id"]
-        for test in snapshot_dict.get("tests", [])
-        if str(getattr(test["status"], "value", test["status"])) == "FAIL"
-    }
-    rows = [
-        {
-            "column": metric["config"]["column"],
-            "method": metric["config"]["method"],
-            "score": float(metric["value"]),
-            "threshold": float(metric["config"]["threshold"]),
-            "drifted": metric["id"] in failed,
-        }
-        for metric in snapshot_dict.get("metrics", [])
-        if str(metric["config"].get("type", "")).endswith(":ValueDrift")
-    ]
-    return pd.DataFrame(rows, columns=["column", "method", "score", "threshold", "drifted"])
 
 
 def compute_drift(
@@ -397,152 +368,3 @@ def compute_drift(
     )
 
 
-def score_column(reference: pd.Series, current: pd.Series, kind: str, method: str) -> float:
-    """One column's drift score by Evidently's own stat test (what its report computes), without a report."""
-    from evidently.legacy.calculations.stattests.registry import get_stattest
-    from evidently.legacy.core import ColumnType
-
-    column_type = ColumnType.Numerical if kind == "numeric" else ColumnType.Categorical
-    test = get_stattest(reference, current, column_type, method)
-    return float(test(reference, current, column_type, None).drift_score)
-
-
-def calibrate_thresholds(
-    reference: pd.DataFrame,
-    features: Sequence[str],
-    predictions: Sequence[str] = (),
-    *,
-    instant_column: str = "as_of_at",
-    categorical: Sequence[str] | None = None,
-    settings: MonitorSettings | None = None,
-) -> dict[str, float]:
-    """Per-column thresholds from the reference's own day-to-day variation.
-
-    Each of up to `calibration_instants` reference instants is scored against the rest of the
-    reference, as a daily batch would be; a column's threshold is `calibration_margin` x its largest
-    score. Columns driven by the instant (load, calendar, backlog) get thresholds that normal days stay
-    under; row-level columns keep the configured threshold. Pass the result to `compute_drift`.
-    """
-    settings = settings or MonitorSettings()
-    if instant_column not in reference.columns:
-        raise ConfigError(
-            f"calibrate_thresholds: the reference has no {instant_column!r} column; pass the column "
-            "that holds each row's as-of instant as instant_column"
-        )
-    columns = [c for c in [*features, *predictions] if c != instant_column]
-    kinds = column_kinds(reference, columns, categorical)
-    _, clean, _ = check_columns(reference, reference, kinds, settings)
-    instants = reference[instant_column].to_numpy()
-    counts = pd.Series(instants).value_counts()
-    usable = np.sort(counts[counts >= settings.min_rows].index.to_numpy())
-    if len(usable) > settings.calibration_instants:
-        usable = usable[np.linspace(0, len(usable) - 1, settings.calibration_instants).round().astype(int)]
-    methods = {c: settings.num_method if kinds[c] == "numeric" else settings.cat_method for c in clean.columns}
-    worst = dict.fromkeys(clean.columns, 0.0)
-    for instant in usable:
-        at_instant = instants == instant
-        batch = clean[at_instant]
-        rest = sample_rows(clean[~at_instant], settings.calibration_rows, settings.seed)
-        for column in clean.columns:
-            ref, cur = rest[column].dropna(), batch[column].dropna()
-            if min(len(ref), len(cur)) < settings.min_rows:
-                continue
-            worst[column] = max(worst[column], score_column(ref, cur, kinds[column], methods[column]))
-    return {column: settings.calibration_margin * score for column, score in worst.items()}
-
-
-def full_run_verdicts(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    result: DriftResult,
-    *,
-    categorical: Sequence[str] | None = None,
-    settings: MonitorSettings | None = None,
-) -> pd.DataFrame:
-    """Evidently on the full, unsampled frames with the methods and thresholds `result` used: the
-    baseline a benchmark compares the sampled run's verdicts and time with."""
-    settings = settings or MonitorSettings()
-    columns = list(result.methods)
-    kinds = column_kinds(reference, columns, categorical)
-    _, clean_ref, clean_cur = check_columns(reference, current, kinds, settings)
-    snapshot = run_evidently(clean_ref, clean_cur, kinds, result.methods, result.thresholds)
-    return parse_snapshot(snapshot.dict())
-
-
-def render_drift_html(snapshot_json: str, path: str | os.PathLike[str]) -> Path:
-    """Write Evidently's self-contained HTML report of a stored snapshot; the path written."""
-    from evidently.core.report import Snapshot
-
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Snapshot.loads(snapshot_json).save_html(str(out))
-    return out
-
-
-def store_drift(
-    result: DriftResult,
-    as_of: date,
-    store_path: StorePath = None,
-    model_version: str | None = None,
-) -> None:
-    """Replace the day's drift rows and snapshot with this result (re-running a day changes nothing)."""
-    with store.transaction(store_path) as con:
-        write_drift(con, result, as_of, model_version, store.utcnow())
-
-
-def write_drift(
-    con: duckdb.DuckDBPyConnection,
-    result: DriftResult | None,
-    as_of: date,
-    model_version: str | None,
-    computed_at: datetime,
-) -> None:
-    """Replace the day's drift rows and snapshot on `con`, inside the caller's transaction (no
-    result: the day keeps no drift rows)."""
-    con.execute(store.load_sql("monitor_drift_delete"), {"as_of": as_of})
-    con.execute(store.load_sql("monitor_snapshot_delete"), {"as_of": as_of})
-    if result is None:
-        return
-    drift_rows = result.columns.assign(
-        as_of=pd.Timestamp(as_of).date(),
-        model_version=model_version,
-        computed_at=computed_at,
-        new_categories=result.columns["new_categories"].map(list),
-    )
-    con.register("drift_rows", drift_rows)
-    try:
-        con.execute(store.load_sql("monitor_drift_insert"))
-    finally:
-        con.unregister("drift_rows")
-    con.execute(
-        store.load_sql("monitor_snapshot_insert"),
-        {
-            "as_of": as_of,
-            "model_version": model_version,
-            "rows_ref": result.rows_ref,
-            "rows_cur": result.rows_cur,
-            "sampled_ref": result.sampled_ref,
-            "sampled_cur": result.sampled_cur,
-            "snapshot_json": result.snapshot_json,
-            "computed_at": computed_at,
-        },
-    )
-
-
-def read_drift(since: date | None = None, store_path: StorePath = None) -> pd.DataFrame:
-    """Stored drift rows, one per day and column, oldest first (from `since` if given)."""
-    return store.fetch_df("monitor_drift_read", {"since": since}, store_path)
-
-
-def read_snapshot_json(as_of: date, store_path: StorePath = None) -> str | None:
-    """The stored Evidently snapshot JSON of a day, or None when there is none."""
-    found = store.fetch_df("monitor_snapshot_read", {"as_of": as_of}, store_path)
-    if found.empty or pd.isna(found.loc[0, "snapshot_json"]):
-        return None
-    return str(found.loc[0, "snapshot_json"])
-
-
-def drift_records(result: DriftResult) -> list[dict[str, Any]]:
-    """The per-column table as plain JSON-safe dicts (NaN becomes None)."""
-    records = json.loads(result.columns.to_json(orient="records"))
-    return [dict(r) for r in records]

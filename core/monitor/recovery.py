@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import features
 from core.config import StorePath
-from core.models import training
+from core.models import evaluate, training
 from core.monitor import accuracy
 
 
@@ -73,7 +73,7 @@ def hindsight_forecasts(
                                                with_targets=False).set_index("order_id")
         wanted = rows["order_id"].to_numpy()[where]
         found = frame.reindex(wanted).reset_index()
-        p50[where] = training.predict_forecast(model, found)["p50_h"].to_numpy()
+        p50[where] = evaluate.predict_forecast(model, found)["p50_h"].to_numpy()
     return p50
 
 

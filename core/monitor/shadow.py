@@ -14,7 +14,7 @@ from core import domain, store
 from core.config import StorePath
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
 from core.models import metrics
-from core.models.training import rows_hash
+from core.models.evaluate import rows_hash
 from core.monitor.accuracy import matured_mornings
 
 # The live gate judges a morning once this share of its orders is delivered or cancelled. Both models

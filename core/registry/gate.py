@@ -123,29 +123,10 @@ def evaluate_gate(
     cost = float(challenger["business_cost"])
 
     if policy.require_same_holdout:
-        others = ({"baseline": baseline} if baseline is not None else {}) | (
-            {"champion": champion} if champion is not None else {})
-        mine = rows_key(challenger)
-        mismatched = {name: _rows_label(ev) for name, ev in others.items() if rows_key(ev) != mine}
-        ok = not mismatched
-        checks["same_holdout"] = {"passed": ok, "challenger_n": int(challenger["n"]), "rows": mine,
-                                  "mismatched": mismatched}
-        reasons.append(
-            f"same rows: {'ok' if ok else 'FAILED'} — challenger {_rows_label(challenger)}"
-            + ("" if ok else ", " + ", ".join(f"{k} {v}" for k, v in mismatched.items()))
-        )
-
-    if baseline is None:  # a live comparison: the baseline was beaten at retrain, on the holdout
-        checks["baseline"] = None
-        reasons.append("baseline: beaten on the holdout when it was trained")
-    else:
-        base_cost = float(baseline["business_cost"])
-        ok = cost < base_cost
-        checks["baseline"] = {"passed": ok, "challenger_cost": cost, "baseline_cost": base_cost}
-        reasons.append(
-            f"baseline: {'ok' if ok else 'FAILED'} — challenger cost {cost:.4f} "
-            f"{'<' if ok else '>='} baseline cost {base_cost:.4f}"
-        )
+        checks["same_holdout"], reason = _same_rows_check(challenger, champion, baseline)
+        reasons.append(reason)
+    checks["baseline"], reason = _baseline_check(cost, baseline)
+    reasons.append(reason)
 
     if champion is None:
         checks["champion"] = None
@@ -169,6 +150,36 @@ def evaluate_gate(
     return GateDecision(passed=passed, reasons=reasons, checks=checks, auto_promote=policy.auto_promote,
                         awaiting_live=awaiting_live)
 
+
+
+def _same_rows_check(
+    challenger: Mapping[str, Any], champion: Mapping[str, Any] | None, baseline: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], str]:
+    """Whether the champion and the baseline were scored on the challenger's very rows (by hash)."""
+    others = ({"baseline": baseline} if baseline is not None else {}) | (
+        {"champion": champion} if champion is not None else {})
+    mine = rows_key(challenger)
+    mismatched = {name: _rows_label(ev) for name, ev in others.items() if rows_key(ev) != mine}
+    ok = not mismatched
+    check = {"passed": ok, "challenger_n": int(challenger["n"]), "rows": mine, "mismatched": mismatched}
+    reason = (
+        f"same rows: {'ok' if ok else 'FAILED'} — challenger {_rows_label(challenger)}"
+        + ("" if ok else ", " + ", ".join(f"{k} {v}" for k, v in mismatched.items()))
+    )
+    return check, reason
+
+
+def _baseline_check(cost: float, baseline: Mapping[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
+    """Whether the challenger costs less than the naive baseline (None in a live comparison)."""
+    if baseline is None:  # a live comparison: the baseline was beaten at retrain, on the holdout
+        return None, "baseline: beaten on the holdout when it was trained"
+    base_cost = float(baseline["business_cost"])
+    ok = cost < base_cost
+    reason = (
+        f"baseline: {'ok' if ok else 'FAILED'} — challenger cost {cost:.4f} "
+        f"{'<' if ok else '>='} baseline cost {base_cost:.4f}"
+    )
+    return {"passed": ok, "challenger_cost": cost, "baseline_cost": base_cost}, reason
 
 def _margin_check(cost: float, champion_cost: float, margin: float) -> dict[str, Any]:
     required = champion_cost * (1.0 - margin)

@@ -28,8 +28,9 @@ import pandas as pd
 from core import config, features, store
 from core.config import StorePath
 from core.domain import CostAssumptions
-from core.models.training import predict_forecast, predict_stuck, prepare_features
-from core.monitor import drift
+from core.models.evaluate import predict_forecast, predict_stuck
+from core.models.training_data import prepare_features
+from core.monitor import drift_calibration
 from core.registry import versions as registry
 
 REFERENCE_DAYS = 28  # four of each weekday, so a day's batch is compared with its own weekday
@@ -262,7 +263,7 @@ def load_calibration(
         stored = json.loads(path.read_text())
         if stored.get("columns") == wanted:
             return {k: float(v) for k, v in stored["thresholds"].items()}
-    calibrated = drift.calibrate_thresholds(reference, features_compared, predictions,
+    calibrated = drift_calibration.calibrate_thresholds(reference, features_compared, predictions,
                                             categorical=categorical, settings=settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(path.name + ".tmp")

@@ -1,4 +1,5 @@
-"""The domain side of the serving API: stored forecasts, the day's at-risk list, online scoring.
+"""The domain side of the serving API: the champions, and online scoring (stored forecasts and the
+day's at-risk list are read by `scoring.forecasts`).
 
 Online scoring runs the champion's own feature SQL (core/sql/features_*.sql) on the store as it was at
 the as-of instant, with the posted journey in place of whatever the store holds for that order: the
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -26,7 +27,7 @@ import duckdb
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from core import config, domain, features, store
+from core import domain, features, store
 from core.config import StorePath
 from core.domain import MODEL_KINDS
 from core.errors import JourneyOpsError
@@ -150,180 +151,6 @@ def load_champions(versions: Mapping[str, str], store_path: StorePath = None) ->
     )
 
 
-# ---------------------------------------------------------------- stored forecasts and the list
-
-
-def _reasons(text: Any) -> list[dict[str, Any]]:
-    """The reasons JSON of a triage row as a list of objects (anything else is dropped)."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return []
-    try:
-        value = json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        return []
-    if not isinstance(value, list):
-        return []
-    return [r for r in value if isinstance(r, dict)]
-
-
-def _plain(value: Any) -> Any:
-    """A pandas/numpy cell as a plain Python value (NaN and NaT become None)."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-        if isinstance(value, float) and math.isnan(value):
-            return None
-    return value
-
-
-def _fetch_records(sql_name: str, params: Mapping[str, Any], store_path: StorePath) -> list[dict[str, Any]]:
-    try:
-        frame = store.fetch_df(sql_name, params, store_path)
-    except duckdb.CatalogException as exc:
-        raise ServingUnavailableError(
-            "the store has no forecasts yet (its schema predates them); run the daily job first"
-        ) from exc
-    rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    for row in rows:
-        # DuckDB dates arrive as midnight timestamps through pandas.
-        if isinstance(row.get("as_of_date"), datetime):
-            row["as_of_date"] = row["as_of_date"].date()
-    return rows
-
-
-def read_forecast(order_id: str, store_path: StorePath = None) -> dict[str, Any] | None:
-    """The latest champion forecast of an order (with its triage reasons unless held out), or None."""
-    rows = _fetch_records("api_forecast", {"order_id": order_id}, store_path)
-    if not rows:
-        return None
-    row = rows[0]
-    row["reasons"] = _reasons(row.get("reasons"))
-    return row
-
-
-def store_fingerprint(store_path: StorePath = None) -> tuple[tuple[int, int] | None, ...]:
-    """(mtime, size) of the store file and its WAL: any committed write changes one of them."""
-    path = config.store_path(store_path)
-    found: list[tuple[int, int] | None] = []
-    for file in (path, path.with_name(path.name + ".wal")):
-        try:
-            stat = file.stat()
-        except FileNotFoundError:
-            found.append(None)
-            continue
-        found.append((stat.st_mtime_ns, stat.st_size))
-    return tuple(found)
-
-
-class ForecastCache:
-    """The latest morning's forecasts in memory, reloaded when the store's files change (looked at
-    most every `check_every_s`): a forecast request then opens no database file, which is most of
-    its cost. Orders not scored that morning are read from the store.
-
-    With `background`, a reload runs in its own thread and requests keep the rows they have meanwhile,
-    so a daily job holding the write lock delays the new rows, never the answers.
-    """
-
-    def __init__(
-        self,
-        store_path: StorePath = None,
-        check_every_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        background: bool = False,
-    ) -> None:
-        self.store_path = store_path
-        self.check_every_s = check_every_s
-        self.clock = clock
-        self.background = background
-        self._lock = threading.Lock()
-        self._rows: dict[str, dict[str, Any]] | None = None
-        self._fingerprint: tuple[tuple[int, int] | None, ...] | None = None
-        self._checked_at = -math.inf
-        self._loading = False
-
-    def _load(self, fingerprint: tuple[tuple[int, int] | None, ...]) -> None:
-        try:
-            rows = _fetch_records("api_forecasts_latest_day", {}, self.store_path)
-            for row in rows:
-                row["reasons"] = _reasons(row.get("reasons"))
-            with self._lock:
-                self._rows = {row["order_id"]: row for row in rows}
-                self._fingerprint = fingerprint
-        finally:
-            with self._lock:
-                self._loading = False
-
-    def _load_quietly(self, fingerprint: tuple[tuple[int, int] | None, ...]) -> None:
-        try:
-            self._load(fingerprint)
-        except (JourneyOpsError, duckdb.Error):
-            pass  # busy or not ready: the rows read before serve on, and the next check tries again
-
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        """The latest champion forecast of an order (as `read_forecast`), or None."""
-        load = None
-        with self._lock:
-            now = self.clock()
-            if now - self._checked_at >= self.check_every_s and not self._loading:
-                self._checked_at = now
-                # Fingerprint first: a write landing during the read is seen on the next check.
-                fingerprint = store_fingerprint(self.store_path)
-                if fingerprint != self._fingerprint:
-                    self._loading = True
-                    load = fingerprint
-            rows = self._rows
-        if load is not None:
-            if self.background and rows is not None:
-                threading.Thread(target=self._load_quietly, args=(load,), name="forecast-reload", daemon=True).start()
-            else:
-                self._load(load)
-                with self._lock:
-                    rows = self._rows
-        row = rows.get(order_id) if rows is not None else None
-        if row is not None:
-            return {**row, "reasons": list(row["reasons"])}
-        return read_forecast(order_id, self.store_path)
-
-
-def read_at_risk(
-    store_path: StorePath = None,
-    *,
-    as_of_date: date | None = None,
-    limit: int = 50,
-    min_stuck_prob: float = 0.0,
-    warehouse: str | None = None,
-    carrier: str | None = None,
-    region: str | None = None,
-) -> list[dict[str, Any]]:
-    """One morning's at-risk list (default: the latest), ranked, held-out orders never included."""
-    rows = _fetch_records(
-        "api_at_risk",
-        {
-            "as_of_date": as_of_date,
-            "limit": int(limit),
-            "min_stuck_prob": float(min_stuck_prob),
-            "warehouse": warehouse,
-            "carrier": carrier,
-            "region": region,
-        },
-        store_path,
-    )
-    for row in rows:
-        row["reasons"] = _reasons(row.get("reasons"))
-    return rows
-
-
-def check_ready(store_path: StorePath = None) -> dict[str, int]:
-    """Counts that show the store can be read by the API (StoreMissing/StoreBusy/Unavailable if not)."""
-    rows = _fetch_records("api_ready", {}, store_path)
-    return {k: int(v) for k, v in rows[0].items()}
-
-
 # ---------------------------------------------------------------- online scoring
 
 
@@ -433,14 +260,14 @@ def _threadpools() -> ThreadpoolController:
 
 def predict_frame(frame: pd.DataFrame, champions: Champions) -> pd.DataFrame:
     """Forecasts and stuck probabilities of feature rows: what the batch computes, per row."""
-    from core.models import training
+    from core.models import evaluate
 
     frame = _complete_counts(frame, frame.attrs.get("batch_count_columns", ()))
     # One thread: a few rows gain nothing from OpenMP, whose spinning workers (per request thread)
     # fight the server's other requests for the cores; measured 4 s instead of 0.06 s on a busy box.
     with _threadpools().limit(limits=1):
-        quantiles = training.predict_forecast(champions.forecaster, frame)
-        stuck = training.predict_stuck(champions.classifier, frame)
+        quantiles = evaluate.predict_forecast(champions.forecaster, frame)
+        stuck = evaluate.predict_stuck(champions.classifier, frame)
     out = frame[["order_id", "as_of_at", "current_stage", "elapsed_h"]].copy()
     out[["p10_h", "p50_h", "p90_h"]] = quantiles[["p10_h", "p50_h", "p90_h"]]
     out["stuck_prob"] = stuck.to_numpy()
@@ -450,7 +277,7 @@ def predict_frame(frame: pd.DataFrame, champions: Champions) -> pd.DataFrame:
 def explain_row(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Plain reasons for one scored order from its features: a stall past its limit, exceptions, a late forecast."""
     reasons: list[dict[str, Any]] = []
-    stall_ratio = _plain(row.get("stall_ratio"))
+    stall_ratio = plain_value(row.get("stall_ratio"))
     if stall_ratio is not None and stall_ratio >= 1.0:
         reasons.append(
             {
@@ -460,12 +287,12 @@ def explain_row(row: Mapping[str, Any]) -> list[dict[str, Any]]:
                 f"past its limit of {float(row['stall_limit_h']):.0f} h",
             }
         )
-    exceptions = _plain(row.get("exceptions_so_far"))
+    exceptions = plain_value(row.get("exceptions_so_far"))
     if exceptions:
         reasons.append(
             {"feature": "exceptions_so_far", "effect": int(exceptions), "text": f"{int(exceptions)} exception(s) so far"}
         )
-    to_promise_h, p50_h = _plain(row.get("to_promise_h")), _plain(row.get("p50_h"))
+    to_promise_h, p50_h = plain_value(row.get("to_promise_h")), plain_value(row.get("p50_h"))
     if to_promise_h is not None and p50_h is not None and p50_h > to_promise_h:
         reasons.append(
             {
@@ -501,3 +328,20 @@ def score_journey(
         result[f"{q}_h"] = hours
         result[f"eta_{q}_at"] = as_of_at + timedelta(hours=hours)
     return result
+
+
+def plain_value(value: Any) -> Any:
+    """A pandas/numpy cell as a plain Python value (NaN and NaT become None)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    return value
+
+

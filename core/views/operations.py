@@ -51,8 +51,3 @@ def format_bytes(size: float) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{int(size)} B"
-
-
-def recent_runs(store_path: StorePath = None, limit: int = 50) -> pd.DataFrame:
-    """Grain: job run — the latest `limit` runs of every kind, newest first, with duration_s."""
-    return store.fetch_df("jobs_recent", {"kind": None, "limit": limit}, store_path)
