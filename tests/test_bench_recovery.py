@@ -14,7 +14,7 @@ import pytest
 from bench import recovery
 from core import config
 from core.models import doc_blocks, report
-from core.registry import versions
+from core.registry import promotion
 from tests import test_registry
 from tests.fixtures import write_events
 from tests.fixtures_worklist import write_daily_tables
@@ -44,10 +44,10 @@ def build_store(store_file: Path) -> Path:
     for number, promote in ((1, True), (2, True), (3, False)):
         version = test_registry.register(store_file, model, cost=10.0 - number)
         if promote:
-            versions.promote(version.version_id, actor="loop", reason="gate", store_path=store_file,
+            promotion.promote(version.version_id, actor="loop", reason="gate", store_path=store_file,
                              expected_champion=f"forecaster-v{number - 1}" if number > 1 else None)
         else:
-            versions.reject(version.version_id, actor="loop", reason="worse", store_path=store_file)
+            promotion.reject(version.version_id, actor="loop", reason="worse", store_path=store_file)
     summary = pd.DataFrame({
         "as_of_date": DAYS, "as_of_at": [datetime.combine(d + timedelta(days=1), datetime.min.time()) for d in DAYS],
         "forecaster_version": ["forecaster-v1" if d <= date(2026, 3, 8) else "forecaster-v2" for d in DAYS],

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import store
-from core.registry import versions
+from core.registry import promotion, registration, versions
 from core.views import models as model_views
 from tests import test_registry
 from tests.conftest import REPO_ROOT
@@ -42,7 +42,7 @@ def _evaluation(cost: float, mae: float, coverage: float, n: int = 500, rows_has
 def _register(store_file: Path, model, as_of: str, evaluation: dict) -> versions.ModelVersion:
     backtest = {"as_of": as_of, "evaluated_window": ["2026-01-01T00:00:00", "2026-02-10T00:00:00"],
                 "deployed_window": ["2026-01-01T00:00:00", "2026-02-24T00:00:00"]}
-    return versions.register_version(
+    return registration.register_version(
         "forecaster", model, training_window=["2026-01-01T00:00:00", "2026-02-24T00:00:00"],
         feature_columns=["carrier", "elapsed_h"], metrics={**evaluation["metrics"], "mae_days": evaluation["metrics"]["mae_h"] / 24},
         backtest=backtest, evaluation=evaluation, store_path=store_file)
@@ -56,7 +56,7 @@ def build_store(store_file: Path) -> Path:
     write_events(store_file, events)
     model, _ = test_registry.fit_tiny_forecaster()
     first = _register(store_file, model, "2026-02-25T00:00:00", _evaluation(6.0, 20.0, 0.70))
-    versions.promote(first.version_id, actor="ana", reason="go-live", expected_champion=None, store_path=store_file)
+    promotion.promote(first.version_id, actor="ana", reason="go-live", expected_champion=None, store_path=store_file)
     _register(store_file, model, "2026-03-02T00:00:00", {
         **_evaluation(5.0, 18.0, 0.79),
         "champion_on_same_rows": _evaluation(6.2, 21.0, 0.74),
@@ -144,7 +144,7 @@ def test_age_windows_and_the_latest_corrections(models_store):
 
 
 def test_nothing_in_shadow_without_a_newer_candidate(models_store):
-    versions.reject("forecaster-v2", actor="ana", reason="no", store_path=models_store)
+    promotion.reject("forecaster-v2", actor="ana", reason="no", store_path=models_store)
     assert model_views.shadow_candidate("forecaster", models_store) is None
     assert model_views.shadow_candidate("stuck_classifier", models_store) is None
 
