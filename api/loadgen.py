@@ -41,10 +41,29 @@ def _free_port() -> int:
 
 def start_server(store_path: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     """uvicorn serving api.main:create_app on 127.0.0.1:port (OpenMP on one thread, as `make api` runs it)."""
-    env = {**os.environ, "JOURNEYOPS_STORE": str(store_path), "OMP_NUM_THREADS": "1",
-           "JOURNEYOPS_API_RATE_PER_S": "1000", "JOURNEYOPS_API_RATE_BURST": "1000"}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    env = {
+        **os.environ,
+        "JOURNEYOPS_STORE": str(store_path),
+        "OMP_NUM_THREADS": "1",
+        "JOURNEYOPS_API_RATE_PER_S": "1000",
+        "JOURNEYOPS_API_RATE_BURST": "1000",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -168,10 +187,23 @@ def load_journeys(store_path: Path, limit: int = 200) -> tuple[list[str], list[b
     if orders.empty:
         raise SystemExit(f"no champion predictions in {store_path}; run the daily job first")
     as_of = orders["as_of_at"].iloc[0].to_pydatetime()
-    events = store.fetch_df("api_loadgen_events", {"as_of": as_of, "order_ids": orders["order_id"].tolist()},
-                            store_path)
-    fields = ("channel", "region", "customer_tier", "category", "payment_method", "ship_mode", "warehouse",
-              "carrier", "order_value", "items", "placed_at", "promised_at")
+    events = store.fetch_df(
+        "api_loadgen_events", {"as_of": as_of, "order_ids": orders["order_id"].tolist()}, store_path
+    )
+    fields = (
+        "channel",
+        "region",
+        "customer_tier",
+        "category",
+        "payment_method",
+        "ship_mode",
+        "warehouse",
+        "carrier",
+        "order_value",
+        "items",
+        "placed_at",
+        "promised_at",
+    )
     by_order = {order_id: group for order_id, group in events.groupby("order_id")}
     bodies = []
     for order in orders.to_dict("records"):
@@ -180,11 +212,14 @@ def load_journeys(store_path: Path, limit: int = 200) -> tuple[list[str], list[b
             continue
         attributes = {k: order[k] for k in fields if k in order and order[k] is not None and order[k] == order[k]}
         body = {
-            "order": {"order_id": order["order_id"], **{
-                k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in attributes.items()
-            }},
-            "events": [{"stage": e.stage, "event_ts": e.event_ts.isoformat(), "event_id": e.event_id}
-                       for e in journey.itertuples()],
+            "order": {
+                "order_id": order["order_id"],
+                **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in attributes.items()},
+            },
+            "events": [
+                {"stage": e.stage, "event_ts": e.event_ts.isoformat(), "event_id": e.event_id}
+                for e in journey.itertuples()
+            ],
             "as_of": as_of.isoformat(),
         }
         bodies.append(json.dumps(body, default=float).encode())
@@ -200,8 +235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--score-clients", type=int, default=2)
     parser.add_argument("--score-duration", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--baseline-duration", type=float, default=0.0,
-                        help="first send GET /healthz at the same rate this long: the machine's noise floor")
+    parser.add_argument(
+        "--baseline-duration",
+        type=float,
+        default=0.0,
+        help="first send GET /healthz at the same rate this long: the machine's noise floor",
+    )
     args = parser.parse_args(argv)
 
     reader = auth.create_token("reader", "loadgen", args.store)
@@ -216,24 +255,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             reads.call("GET", f"/v1/orders/{order_id}/forecast")
         baseline = (
             open_loop(lambda i: reads.call("GET", "/healthz"), args.rate, args.baseline_duration)
-            if args.baseline_duration > 0 else None
+            if args.baseline_duration > 0
+            else None
         )
         forecast = open_loop(
             lambda i: reads.call("GET", f"/v1/orders/{order_ids[i % len(order_ids)]}/forecast"),
-            args.rate, args.duration,
+            args.rate,
+            args.duration,
         )
         score = None
         if args.score_duration > 0:
             scores.call("POST", "/v1/score", bodies[0])
-            score = closed_loop(lambda i: scores.call("POST", "/v1/score", bodies[i % len(bodies)]),
-                                args.score_clients, args.score_duration)
+            score = closed_loop(
+                lambda i: scores.call("POST", "/v1/score", bodies[i % len(bodies)]),
+                args.score_clients,
+                args.score_duration,
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)
         for record, _ in (reader, scorer):
             auth.revoke_token(record.token_id, args.store)
-    print(json.dumps({"healthz_baseline": baseline, "forecast": forecast, "score": score, "orders": len(order_ids),
-                      "journeys": len(bodies), "cpus": os.cpu_count()}, indent=2))
+    print(
+        json.dumps(
+            {
+                "healthz_baseline": baseline,
+                "forecast": forecast,
+                "score": score,
+                "orders": len(order_ids),
+                "journeys": len(bodies),
+                "cpus": os.cpu_count(),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

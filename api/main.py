@@ -61,8 +61,12 @@ class RequestMetrics:
                 self.metrics.observe(name, scope.get("method", ""), status, elapsed)
                 log.info(
                     "request",
-                    extra={"method": scope.get("method", ""), "route": name, "status": status,
-                           "duration_ms": round(elapsed * 1000, 2)},
+                    extra={
+                        "method": scope.get("method", ""),
+                        "route": name,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
                 )
 
 

@@ -59,7 +59,9 @@ class Metrics:
             buckets = {k: list(v) for k, v in self._buckets.items()}
             sums, counts = dict(self._sums), dict(self._counts)
         for (route, method, status), n in requests:
-            lines.append(f"journeyops_api_requests_total{_labels({'route': route, 'method': method, 'status': str(status)})} {n}")
+            lines.append(
+                f"journeyops_api_requests_total{_labels({'route': route, 'method': method, 'status': str(status)})} {n}"
+            )
         lines += [
             "# HELP journeyops_api_errors_total Requests that ended in a server error (5xx), by route.",
             "# TYPE journeyops_api_errors_total counter",
@@ -77,7 +79,9 @@ class Metrics:
         for (route, method), counts_le in sorted(buckets.items()):
             base = {"route": route, "method": method}
             for bound, n in zip(LATENCY_BUCKETS_S, counts_le, strict=True):
-                lines.append(f"journeyops_api_request_duration_seconds_bucket{_labels({**base, 'le': repr(bound)})} {n}")
+                lines.append(
+                    f"journeyops_api_request_duration_seconds_bucket{_labels({**base, 'le': repr(bound)})} {n}"
+                )
             total = counts[(route, method)]
             lines.append(f"journeyops_api_request_duration_seconds_bucket{_labels({**base, 'le': '+Inf'})} {total}")
             lines.append(f"journeyops_api_request_duration_seconds_sum{_labels(base)} {sums[(route, method)]:.6f}")

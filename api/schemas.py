@@ -25,7 +25,9 @@ def _in_range(value: datetime) -> datetime:
 Instant = Annotated[datetime, AfterValidator(_in_range)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-AttrValue = Annotated[str, StringConstraints(max_length=1000)] | Annotated[float, Field(allow_inf_nan=False)] | bool | None
+AttrValue = (
+    Annotated[str, StringConstraints(max_length=1000)] | Annotated[float, Field(allow_inf_nan=False)] | bool | None
+)
 Attrs = Annotated[dict[Text, AttrValue], Field(max_length=MAX_ATTRS)]
 
 

@@ -40,15 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the markdown report to (re)write (default: docs/benchmarks.md)",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not write the docs page")
-    parser.add_argument(
-        "--work", type=Path, help="scratch folder for generated files (default: a temp dir)"
-    )
-    parser.add_argument(
-        "--keep-work", action="store_true", help="keep the scratch folder afterwards"
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="runs per case; the best time is kept"
-    )
+    parser.add_argument("--work", type=Path, help="scratch folder for generated files (default: a temp dir)")
+    parser.add_argument("--keep-work", action="store_true", help="keep the scratch folder afterwards")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best time is kept")
     return parser
 
 

@@ -63,9 +63,9 @@ def _stop(server: Any) -> float | None:
     return peak
 
 
-def prepare_forecasts(template_store: str, copy_dir: str, duration_s: float) -> tuple[
-    Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]
-]:
+def prepare_forecasts(
+    template_store: str, copy_dir: str, duration_s: float
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
     """Time an open-loop run of single-order forecasts at RATE req/s."""
     from api import loadgen
 
@@ -76,7 +76,8 @@ def prepare_forecasts(template_store: str, copy_dir: str, duration_s: float) -> 
         try:
             return loadgen.open_loop(
                 lambda i: client.call("GET", f"/v1/orders/{order_ids[i % len(order_ids)]}/forecast"),
-                RATE, duration_s,
+                RATE,
+                duration_s,
             )
         finally:
             peaks.append(_stop(server))
@@ -87,9 +88,9 @@ def prepare_forecasts(template_store: str, copy_dir: str, duration_s: float) -> 
     return run, summarise
 
 
-def prepare_healthz(template_store: str, copy_dir: str, duration_s: float) -> tuple[
-    Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]
-]:
+def prepare_healthz(
+    template_store: str, copy_dir: str, duration_s: float
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
     """Baseline: GET /healthz open loop at the same rate and duration."""
     from api import loadgen
 
@@ -114,14 +115,20 @@ def plan(scale: str, work_dir: Path) -> Plan:
     duration = DURATION_S[scale]
     return Plan(
         workload=f"{RATE:.0f} req/s for {duration:.0f} s on a {days}-day × {per_day:,} orders/day demo",
-        setup=(Call("bench.report:prepare_demo_store",
-                    {"store": str(template), "days": days, "orders_per_day": per_day, "seed": daily.SEED}),),
-        subject=Call("bench.api:prepare_forecasts",
-                     {"template_store": str(template), "copy_dir": str(work_dir / "api_store"),
-                      "duration_s": duration}),
-        baseline=Call("bench.api:prepare_healthz",
-                      {"template_store": str(template), "copy_dir": str(work_dir / "api_store_healthz"),
-                       "duration_s": duration}),
+        setup=(
+            Call(
+                "bench.report:prepare_demo_store",
+                {"store": str(template), "days": days, "orders_per_day": per_day, "seed": daily.SEED},
+            ),
+        ),
+        subject=Call(
+            "bench.api:prepare_forecasts",
+            {"template_store": str(template), "copy_dir": str(work_dir / "api_store"), "duration_s": duration},
+        ),
+        baseline=Call(
+            "bench.api:prepare_healthz",
+            {"template_store": str(template), "copy_dir": str(work_dir / "api_store_healthz"), "duration_s": duration},
+        ),
     )
 
 

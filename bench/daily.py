@@ -55,18 +55,30 @@ def prepare_daily(template_store: str, copy_dir: str) -> tuple[Callable[[], Any]
     state = closed_loop.world_state_file(store)
 
     def run() -> dict[str, Any]:
-        return daily.run_daily(as_of, store, feed=closed_loop.world_feed(world, store, state_file=state),
-                               settings=closed_loop.demo_settings(), retrain=False)
+        return daily.run_daily(
+            as_of,
+            store,
+            feed=closed_loop.world_feed(world, store, state_file=state),
+            settings=closed_loop.demo_settings(),
+            retrain=False,
+        )
 
     return run, lambda outcome: day_figures(as_of, outcome)
 
 
 def day_figures(as_of: Any, outcome: dict[str, Any]) -> dict[str, Any]:
     """The figures of one timed daily run (its summary, as `run_daily` returns it)."""
-    return {"as_of": as_of.isoformat(), "open_orders": int(outcome["open_orders"]),
-            "listed": outcome.get("listed"), "alerts": outcome.get("alerts"),
-            "eta_source": outcome.get("eta_source"), "forecaster": outcome.get("forecaster_version"),
-            "classifier": outcome.get("classifier_version"), "seconds_in_run": outcome.get("seconds"), "days": 1}
+    return {
+        "as_of": as_of.isoformat(),
+        "open_orders": int(outcome["open_orders"]),
+        "listed": outcome.get("listed"),
+        "alerts": outcome.get("alerts"),
+        "eta_source": outcome.get("eta_source"),
+        "forecaster": outcome.get("forecaster_version"),
+        "classifier": outcome.get("classifier_version"),
+        "seconds_in_run": outcome.get("seconds"),
+        "days": 1,
+    }
 
 
 def prepare_features(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
@@ -92,12 +104,19 @@ def plan(scale: str, work_dir: Path) -> Plan:
     template = template_path(work_dir)
     return Plan(
         workload=f"the day after a {days}-day × {per_day:,} orders/day closed-loop demo",
-        setup=(Call("bench.report:prepare_demo_store",
-                    {"store": str(template), "days": days, "orders_per_day": per_day, "seed": SEED}),),
-        subject=Call("bench.daily:prepare_daily",
-                     {"template_store": str(template), "copy_dir": str(work_dir / "daily_run")}),
-        baseline=Call("bench.daily:prepare_features",
-                      {"template_store": str(template), "copy_dir": str(work_dir / "daily_features")}),
+        setup=(
+            Call(
+                "bench.report:prepare_demo_store",
+                {"store": str(template), "days": days, "orders_per_day": per_day, "seed": SEED},
+            ),
+        ),
+        subject=Call(
+            "bench.daily:prepare_daily", {"template_store": str(template), "copy_dir": str(work_dir / "daily_run")}
+        ),
+        baseline=Call(
+            "bench.daily:prepare_features",
+            {"template_store": str(template), "copy_dir": str(work_dir / "daily_features")},
+        ),
     )
 
 

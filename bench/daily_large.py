@@ -51,8 +51,12 @@ def prepare_large_store(
     from core.registry.gate import load_gate_policy
 
     path = Path(store)
-    params = {"days": days, "orders_per_day": orders_per_day, "surge_orders_per_day": surge_orders_per_day,
-              "seed": seed}
+    params = {
+        "days": days,
+        "orders_per_day": orders_per_day,
+        "surge_orders_per_day": surge_orders_per_day,
+        "seed": seed,
+    }
     marker = path.with_name("built.json")
     if marker.exists() and path.exists() and json.loads(marker.read_text()) == params:
         return lambda: {"reused": True}
@@ -62,29 +66,48 @@ def prepare_large_store(
         path.parent.mkdir(parents=True)
         last = datetime.now(UTC).date() - timedelta(days=2)
         outcome = closed_loop.build_demo_history(
-            path, days=days - 1, orders_per_day=orders_per_day, seed=seed, end=last - timedelta(days=1),
-            train=False, progress=False,
+            path,
+            days=days - 1,
+            orders_per_day=orders_per_day,
+            seed=seed,
+            end=last - timedelta(days=1),
+            train=False,
+            progress=False,
         )
         settings = closed_loop.demo_settings()
         trained = retraining.retrain(
-            path, as_of=end_of_day(last - timedelta(days=1)), actor="bench go-live",
-            policy=replace(load_gate_policy(), auto_promote=True), max_rows=settings.retrain_max_rows,
+            path,
+            as_of=end_of_day(last - timedelta(days=1)),
+            actor="bench go-live",
+            policy=replace(load_gate_policy(), auto_promote=True),
+            max_rows=settings.retrain_max_rows,
             model_params=settings.retrain_params,
         )
         # A short history's forecaster can miss the gate against the baseline by a few percent; the
         # benchmark needs a champion to score with, not a good one.
         for version in trained["versions"].values():
             if version["status"] != "champion":
-                promotion.promote(version["version"], actor="bench set-up", reason="the benchmark needs a champion",
-                                  expected_champion=None, store_path=path, force=True)
+                promotion.promote(
+                    version["version"],
+                    actor="bench set-up",
+                    reason="the benchmark needs a champion",
+                    expected_champion=None,
+                    store_path=path,
+                    force=True,
+                )
         state = closed_loop.world_state_file(path)
         world = closed_loop.load_world(path)
         world.orders_per_day = surge_orders_per_day
         closed_loop.save_world(world, state)
         # No retrain on the loop day: the surge itself drifts the load features, and the timed day
         # should score with the go-live champion alone.
-        loop = daily.run_daily(last, path, feed=closed_loop.world_feed(world, path, state_file=state),
-                               settings=replace(settings, retrain_on_alerts=False), retrain=False)
+        loop = daily.run_daily(
+            last,
+            path,
+            feed=closed_loop.world_feed(world, path, state_file=state),
+            settings=replace(settings, retrain_on_alerts=False),
+            retrain=False,
+        )
         marker.write_text(json.dumps(params))
         outcome.update(versions=trained["versions"], loop_day=loop)
         return json.loads(json.dumps(outcome, default=str))
@@ -126,7 +149,9 @@ def prepare_stepped_store(template_store: str, stepped_store: str) -> Callable[[
     return run
 
 
-def prepare_daily_large(template_store: str, copy_dir: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
+def prepare_daily_large(
+    template_store: str, copy_dir: str
+) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Time `run_daily` for the next day on a fresh copy of the stepped store: the day's files land in
     `feed/`; no simulator in the process (the demo-scale `daily` benchmark times the world step too)."""
     from core import store
@@ -154,22 +179,37 @@ def plan(scale: str, work_dir: Path) -> Plan:
     return Plan(
         workload=f"the day after a {days}-day × {per_day:,} orders/day closed-loop history whose last day "
         f"(and the timed one) surge to {surge_per_day:,} orders/day",
-        setup=(Call("bench.daily_large:prepare_large_store",
-                    {"store": str(template), "days": days, "orders_per_day": per_day,
-                     "surge_orders_per_day": surge_per_day, "seed": SEED}),
-               Call("bench.daily_large:prepare_stepped_store",
-                    {"template_store": str(template), "stepped_store": str(stepped)})),
-        subject=Call("bench.daily_large:prepare_daily_large",
-                     {"template_store": str(stepped), "copy_dir": str(work_dir / "daily_large_run")}),
-        baseline=Call("bench.daily:prepare_features",
-                      {"template_store": str(template), "copy_dir": str(work_dir / "daily_large_features")}),
+        setup=(
+            Call(
+                "bench.daily_large:prepare_large_store",
+                {
+                    "store": str(template),
+                    "days": days,
+                    "orders_per_day": per_day,
+                    "surge_orders_per_day": surge_per_day,
+                    "seed": SEED,
+                },
+            ),
+            Call(
+                "bench.daily_large:prepare_stepped_store",
+                {"template_store": str(template), "stepped_store": str(stepped)},
+            ),
+        ),
+        subject=Call(
+            "bench.daily_large:prepare_daily_large",
+            {"template_store": str(stepped), "copy_dir": str(work_dir / "daily_large_run")},
+        ),
+        baseline=Call(
+            "bench.daily:prepare_features",
+            {"template_store": str(template), "copy_dir": str(work_dir / "daily_large_features")},
+        ),
     )
 
 
 BENCHMARK = Benchmark(
     name="daily_large",
     what="`core.jobs.daily.run_daily` for the next day of a wide simulated world (≈1M open orders, ≈10M events at "
-    "full scale): ingest of the day's landed files, features, scoring, triage list, drift, accuracy, validity, alerts, write; no retrain",
+    "full scale): ingest of the day's landed files, features, scoring, triage list, drift, accuracy, validity, alerts, write; no retrain",  # noqa: E501
     baseline_what="`core.features.build_open_order_features` at the end of the store's last day (the floor of "
     "any daily run)",
     plan=plan,

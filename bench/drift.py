@@ -72,10 +72,13 @@ def prepare_sampled(rows: int, work_dir: str) -> tuple[Callable[[], Any], Callab
         verdicts = {c: bool(v) for c, v in table["drifted"].fillna(False).items()}
         out = _verdicts_path(work_dir)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"verdicts": verdicts, "methods": result.methods,
-                                   "thresholds": result.thresholds}))
-        return {"rows": 2 * rows, "sampled_rows": result.sampled_ref + result.sampled_cur,
-                "columns": len(columns), "drifted": sorted(c for c, v in verdicts.items() if v)}
+        out.write_text(json.dumps({"verdicts": verdicts, "methods": result.methods, "thresholds": result.thresholds}))
+        return {
+            "rows": 2 * rows,
+            "sampled_rows": result.sampled_ref + result.sampled_cur,
+            "columns": len(columns),
+            "drifted": sorted(c for c, v in verdicts.items() if v),
+        }
 
     return run, summarise
 
@@ -93,11 +96,16 @@ def prepare_full(rows: int, work_dir: str) -> tuple[Callable[[], Any], Callable[
 
     def summarise(full: Any) -> dict[str, Any]:
         verdicts = {str(c): bool(v) for c, v in zip(full["column"], full["drifted"], strict=True)}
-        differing = sorted(c for c in set(verdicts) | set(sampled["verdicts"])
-                           if verdicts.get(c) != sampled["verdicts"].get(c))
-        return {"rows": 2 * rows, "columns": len(verdicts),
-                "drifted": sorted(c for c, v in verdicts.items() if v),
-                "differing_verdicts": differing, "same_verdicts": 0 if differing else 1}
+        differing = sorted(
+            c for c in set(verdicts) | set(sampled["verdicts"]) if verdicts.get(c) != sampled["verdicts"].get(c)
+        )
+        return {
+            "rows": 2 * rows,
+            "columns": len(verdicts),
+            "drifted": sorted(c for c, v in verdicts.items() if v),
+            "differing_verdicts": differing,
+            "same_verdicts": 0 if differing else 1,
+        }
 
     return run, summarise
 

@@ -194,9 +194,7 @@ def measure(
         subject = _best_of(plan.subject, log_path, repeat, say, f"{bench.name}/{scale}: subject")
         baseline = None
         if plan.baseline is not None:
-            baseline = _best_of(
-                plan.baseline, log_path, repeat, say, f"{bench.name}/{scale}: baseline"
-            )
+            baseline = _best_of(plan.baseline, log_path, repeat, say, f"{bench.name}/{scale}: baseline")
     except Exception as exc:  # a broken case is reported and the run goes on with the others
         say(f"{bench.name}/{scale}: ERROR {exc}")
         record.update(status="error", error=str(exc))
@@ -214,8 +212,7 @@ def measure(
             "op": t.op,
             "value": t.value,
             "measured": record["headline"].get(t.figure),
-            "met": record["headline"].get(t.figure) is not None
-            and t.met(record["headline"][t.figure]),
+            "met": record["headline"].get(t.figure) is not None and t.met(record["headline"][t.figure]),
         }
         for t in bench.targets
         if scale in t.scales
@@ -223,9 +220,7 @@ def measure(
     return record
 
 
-def _best_of(
-    call: Call, log_path: Path, repeat: int, say: Callable[[str], None], label: str
-) -> CaseResult:
+def _best_of(call: Call, log_path: Path, repeat: int, say: Callable[[str], None], label: str) -> CaseResult:
     # Best time of N (as timeit does): noise on a shared machine only ever adds time.
     runs = []
     for i in range(max(1, repeat)):
@@ -252,9 +247,7 @@ def _case_dict(result: CaseResult) -> dict[str, Any]:
     }
 
 
-def headline(
-    bench: Benchmark, subject: CaseResult, baseline: CaseResult | None
-) -> dict[str, float]:
+def headline(bench: Benchmark, subject: CaseResult, baseline: CaseResult | None) -> dict[str, float]:
     """The figures targets are judged on: time, rate, peak memory, and the ratio to the baseline."""
     count = float(subject.figures.get(bench.count, 0))
     figures = {
@@ -334,18 +327,14 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def merge_results(
-    previous: Iterable[Mapping[str, Any]], fresh: Iterable[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
+def merge_results(previous: Iterable[Mapping[str, Any]], fresh: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Fresh records replace earlier ones of the same benchmark and scale; the rest are kept."""
     merged = {(r["benchmark"], r["scale"]): dict(r) for r in previous}
     merged.update({(r["benchmark"], r["scale"]): dict(r) for r in fresh})
     return list(merged.values())
 
 
-def order_results(
-    records: Iterable[Mapping[str, Any]], names: Sequence[str]
-) -> list[dict[str, Any]]:
+def order_results(records: Iterable[Mapping[str, Any]], names: Sequence[str]) -> list[dict[str, Any]]:
     """Records in registry order, then scale order; unknown benchmarks last."""
     rank = {name: i for i, name in enumerate(names)}
     return sorted(
@@ -491,9 +480,7 @@ def render_report(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Ben
     for bench in benchmarks:
         if bench.name not in described:
             continue
-        goals = (
-            "; ".join(f"{t.label} at {'/'.join(t.scales)} scale" for t in bench.targets) or "none"
-        )
+        goals = "; ".join(f"{t.label} at {'/'.join(t.scales)} scale" for t in bench.targets) or "none"
         lines += [
             f"- **{bench.name}**: {bench.what}",
             f"  - baseline: {bench.baseline_what}",

@@ -25,9 +25,7 @@ def _remove_store(path: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def prepare_ingest(
-    landing_dir: str, store_path: str
-) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
+def prepare_ingest(landing_dir: str, store_path: str) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
     """Time `core.ingest.landing.ingest_paths([landing], store_path=...)` into a fresh store."""
     from core.ingest.landing import ingest_paths
 
@@ -50,9 +48,7 @@ def prepare_ingest(
             "files": counts["files"],
             "loaded": loaded,
             # The per-file list is long at full scale; the totals say enough.
-            "summary": json.loads(
-                json.dumps({k: v for k, v in summary.items() if k != "files"}, default=str)
-            ),
+            "summary": json.loads(json.dumps({k: v for k, v in summary.items() if k != "files"}, default=str)),
         }
 
     return run, summarise
@@ -90,9 +86,7 @@ def prepare_bare_duckdb(
     store = Path(store_path)
     _remove_store(store)
     files = {kind: sorted(str(p) for p in landing.glob(f"{kind}_*.parquet")) for kind in KINDS}
-    schema_sql = [
-        core_store.load_sql(name.removesuffix(".sql")) for _, name in core_store.migrations()
-    ]
+    schema_sql = [core_store.load_sql(name.removesuffix(".sql")) for _, name in core_store.migrations()]
 
     def run() -> dict[str, Any]:
         con = duckdb.connect(str(store))
@@ -107,17 +101,11 @@ def prepare_bare_duckdb(
                 table_columns = {row[0] for row in con.execute(_describe_sql(kind)).fetchall()}
                 source = con.read_parquet(files[kind], union_by_name=True, filename=True)
                 # Only columns the table has; source and loaded_at are filled as ingest does.
-                keep = [
-                    duckdb.ColumnExpression(c)
-                    for c in source.columns
-                    if c in table_columns and c != "filename"
-                ]
+                keep = [duckdb.ColumnExpression(c) for c in source.columns if c in table_columns and c != "filename"]
                 extra = []
                 if "source" not in source.columns:
                     # ingest records the file's name (not its path) as the source
-                    name = duckdb.FunctionExpression(
-                        "parse_filename", duckdb.ColumnExpression("filename")
-                    )
+                    name = duckdb.FunctionExpression("parse_filename", duckdb.ColumnExpression("filename"))
                     extra.append(name.alias("source"))
                 if "loaded_at" not in source.columns:
                     extra.append(duckdb.ConstantExpression(core_store.utcnow()).alias("loaded_at"))

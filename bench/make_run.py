@@ -58,8 +58,11 @@ def _streamlit_started(make: subprocess.Popen[bytes]) -> bool:
 def _clean_env(work: Path) -> dict[str, str]:
     cache = work / "pip-cache"
     shutil.rmtree(cache, ignore_errors=True)
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("JOURNEYOPS_", "VIRTUAL_ENV", "PYTHON")) and k != "MAKEFLAGS"}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JOURNEYOPS_", "VIRTUAL_ENV", "PYTHON")) and k != "MAKEFLAGS"
+    }
     # the system python3, as on a fresh machine, not the venv this benchmark runs in
     path = os.pathsep.join(p for p in keep.get("PATH", "").split(os.pathsep) if "/.venv/" not in p + "/")
     return {**keep, "PATH": path, "PIP_CACHE_DIR": str(cache)}
@@ -75,12 +78,12 @@ def _history(store: Path) -> dict[str, Any]:
     from core.views import today
 
     summary = today.read_daily_summary(store_path=store)
-    return {"daily_runs": int(len(summary)),
-            "last_day": str(summary["as_of_date"].max()) if len(summary) else None}
+    return {"daily_runs": int(len(summary)), "last_day": str(summary["as_of_date"].max()) if len(summary) else None}
 
 
-def prepare_make_run(work_dir: str, scale: str) -> tuple[Callable[[], dict[str, Any]],
-                                                          Callable[[dict[str, Any]], dict[str, Any]]]:
+def prepare_make_run(
+    work_dir: str, scale: str
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
     """Time `make run` on a fresh clone until the dashboard answers."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -96,7 +99,11 @@ def prepare_make_run(work_dir: str, scale: str) -> tuple[Callable[[], dict[str, 
         with open(log_path, "wb") as log:
             make = subprocess.Popen(
                 ["make", "run", f"PORT={port}", f"DEMO_ARGS={DEMO_ARGS[scale]}"],
-                cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=clone,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             try:
                 while "up_s" not in marks:
@@ -109,8 +116,11 @@ def prepare_make_run(work_dir: str, scale: str) -> tuple[Callable[[], dict[str, 
                         marks["install_end"] = now
                     if "install_end" in marks and "demo_end" not in marks and _streamlit_started(make):
                         marks["demo_end"] = now
-                    if "demo_end" in marks and _answers(f"http://127.0.0.1:{port}/_stcore/health") \
-                            and _answers(f"http://127.0.0.1:{port}/"):
+                    if (
+                        "demo_end" in marks
+                        and _answers(f"http://127.0.0.1:{port}/_stcore/health")
+                        and _answers(f"http://127.0.0.1:{port}/")
+                    ):
                         marks["up_s"] = now
                     time.sleep(_POLL_S)
             finally:
@@ -142,9 +152,20 @@ def prepare_install(work_dir: str) -> tuple[Callable[[], dict[str, Any]], Callab
 
     def run() -> None:
         subprocess.run(["python3", "-m", "venv", str(venv)], check=True, env=env)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "-r", str(REPO_ROOT / "requirements.txt")],
-                       check=True, env=env)
+        subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(REPO_ROOT / "requirements.txt"),
+            ],
+            check=True,
+            env=env,
+        )
 
     def summarise(_: Any) -> dict[str, Any]:
         shutil.rmtree(venv, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 Set-up (untimed): the default demo store (`python -m core demo`: 42 days × 600 orders/day), the same
 one `bench.daily` builds (reused through its marker). The case process renders the trivial page and every
-page once, untimed, so that all modules are imported (a server's start-up, not a page's cost). Subject: every page in `pages/` rendered with
+page once, untimed, so that all modules are imported (a server's start-up, not a page's cost). Subject: every
+page in `pages/` rendered with
 `streamlit.testing.v1.AppTest` against a copy of the store, one after another, with Streamlit's
 data and resource caches cleared before each (so each render is a first render: the page's queries,
 model loading and charts are all paid); each page's seconds are a figure, and the slowest is the
@@ -120,9 +121,15 @@ def prepare_pages(template_store: str, copy_dir: str, cold: bool = False) -> Cal
             seconds[page.stem], raised = _render_seconds(page)
             if raised:
                 errors[page.stem] = raised
-        return {"pages": len(seconds), "page_seconds": seconds, "errors": errors,
-                "slowest_page": max(seconds, key=seconds.__getitem__),
-                "slowest_page_seconds": max(seconds.values()), "pages_with_errors": len(errors), **extra}
+        return {
+            "pages": len(seconds),
+            "page_seconds": seconds,
+            "errors": errors,
+            "slowest_page": max(seconds, key=seconds.__getitem__),
+            "slowest_page_seconds": max(seconds.values()),
+            "pages_with_errors": len(errors),
+            **extra,
+        }
 
     return run
 
@@ -132,8 +139,9 @@ def large_template_path(work_dir: Path) -> Path:
     return work_dir / "pages_large_demo" / "journeyops.duckdb"
 
 
-def prepare_large_store(store: str, days: int, orders_per_day: int, pre_model_days: int,
-                        seed: int) -> Callable[[], dict[str, Any]]:
+def prepare_large_store(
+    store: str, days: int, orders_per_day: int, pre_model_days: int, seed: int
+) -> Callable[[], dict[str, Any]]:
     """Set-up: build the large closed-loop history unless this folder already holds the same one
     (a marker beside the store; the build takes minutes, re-runs reuse it)."""
     import json
@@ -151,10 +159,20 @@ def prepare_large_store(store: str, days: int, orders_per_day: int, pre_model_da
         path.parent.mkdir(parents=True)
         started = time.perf_counter()
         outcome = closed_loop.build_demo_history(
-            path, days=days, orders_per_day=orders_per_day, seed=seed, pre_model_days=pre_model_days,
-            scenario_after_days=3, settings=closed_loop.demo_settings(), progress=False)
-        built = {"params": params, "build_seconds": round(time.perf_counter() - started, 1),
-                 "outcome": json.loads(json.dumps(outcome, default=str))}
+            path,
+            days=days,
+            orders_per_day=orders_per_day,
+            seed=seed,
+            pre_model_days=pre_model_days,
+            scenario_after_days=3,
+            settings=closed_loop.demo_settings(),
+            progress=False,
+        )
+        built = {
+            "params": params,
+            "build_seconds": round(time.perf_counter() - started, 1),
+            "outcome": json.loads(json.dumps(outcome, default=str)),
+        }
         marker.write_text(json.dumps(built))
         return built
 
@@ -171,9 +189,12 @@ def prepare_views(store: str) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
         started, cpu = time.perf_counter(), time.process_time()
         per_view = stored.refresh(store)
-        figures = {"refresh_seconds": round(time.perf_counter() - started, 3),
-                   "refresh_cpu_seconds": round(time.process_time() - cpu, 3),
-                   "refresh_view_seconds": per_view, "refresh_load_avg": list(os.getloadavg())}
+        figures = {
+            "refresh_seconds": round(time.perf_counter() - started, 3),
+            "refresh_cpu_seconds": round(time.process_time() - cpu, 3),
+            "refresh_view_seconds": per_view,
+            "refresh_load_avg": list(os.getloadavg()),
+        }
         Path(store).with_name(REFRESH_FILE).write_text(json.dumps(figures))
         return figures
 
@@ -207,8 +228,12 @@ def plan(scale: str, work_dir: Path) -> Plan:
     copy_dir = str(work_dir / "pages_store")
     return Plan(
         workload=f"every page on a {days}-day × {per_day:,} orders/day closed-loop demo",
-        setup=(Call("bench.report:prepare_demo_store",
-                    {"store": str(template), "days": days, "orders_per_day": per_day, "seed": daily.SEED}),),
+        setup=(
+            Call(
+                "bench.report:prepare_demo_store",
+                {"store": str(template), "days": days, "orders_per_day": per_day, "seed": daily.SEED},
+            ),
+        ),
         subject=Call("bench.pages:prepare_pages", {"template_store": str(template), "copy_dir": copy_dir}),
         baseline=Call("bench.pages:prepare_trivial", {"template_store": str(template), "copy_dir": copy_dir}),
     )
@@ -237,13 +262,23 @@ def plan_large(scale: str, work_dir: Path) -> Plan:
     template = large_template_path(work_dir)
     copy_dir = str(work_dir / "pages_large_store")
     return Plan(
-        workload=f"every page on a {days}-day × {per_day:,} orders/day closed-loop demo ({days - pre} days after go-live)",
-        setup=(Call("bench.pages:prepare_large_store",
-                    {"store": str(template), "days": days, "orders_per_day": per_day, "pre_model_days": pre,
-                     "seed": daily.SEED}),
-               Call("bench.pages:prepare_views", {"store": str(template)})),
-        subject=Call("bench.pages:prepare_pages",
-                     {"template_store": str(template), "copy_dir": copy_dir, "cold": True}),
+        workload=f"every page on a {days}-day × {per_day:,} orders/day closed-loop demo ({days - pre} days after go-live)",  # noqa: E501
+        setup=(
+            Call(
+                "bench.pages:prepare_large_store",
+                {
+                    "store": str(template),
+                    "days": days,
+                    "orders_per_day": per_day,
+                    "pre_model_days": pre,
+                    "seed": daily.SEED,
+                },
+            ),
+            Call("bench.pages:prepare_views", {"store": str(template)}),
+        ),
+        subject=Call(
+            "bench.pages:prepare_pages", {"template_store": str(template), "copy_dir": copy_dir, "cold": True}
+        ),
         baseline=Call("bench.pages:prepare_trivial", {"template_store": str(template), "copy_dir": copy_dir}),
     )
 
@@ -261,8 +296,13 @@ LARGE_BENCHMARK = Benchmark(
         Target("slowest_page_seconds", "<=", 2.0, "every page's first render ≤ 2 s at 1M orders"),
         Target("pages_with_errors", "<=", 0.0, "no page raises", scales=("small", "full")),
     ),
-    figures=("slowest_page_seconds", "pages_with_errors", "refresh_seconds", "refresh_cpu_seconds",
-             "cold_slowest_page_seconds"),
+    figures=(
+        "slowest_page_seconds",
+        "pages_with_errors",
+        "refresh_seconds",
+        "refresh_cpu_seconds",
+        "cold_slowest_page_seconds",
+    ),
     detail="page_seconds",
     default=False,  # its ≈1M-order store takes ~25 min to build once: `python -m bench --only pages_large`
 )

@@ -59,7 +59,11 @@ def prepare_demo_store(store_path: str, days: int, orders_per_day: int, seed: in
         store.parent.mkdir(parents=True, exist_ok=True)
         closed_loop.reset_store(store)
         outcome = closed_loop.build_demo_history(
-            store, days=days, orders_per_day=orders_per_day, seed=seed, settings=closed_loop.demo_settings(),
+            store,
+            days=days,
+            orders_per_day=orders_per_day,
+            seed=seed,
+            settings=closed_loop.demo_settings(),
             progress=False,
         )
         marker.write_text(json.dumps({"params": params, "outcome": outcome}, default=str))
@@ -129,8 +133,11 @@ def recovery_figures(store: Path, report: Mapping[str, Any], start: date | None)
     """The figures issue 12's "done when" asks for, from a recovery report and the store's own record."""
     live = report.get("live") or {}
     hindsight = report.get("hindsight") or {}
-    carriers = {name: figures for name, figures in (report.get("carriers") or {}).items()
-                if figures.get("forecasts", 0) >= MIN_CARRIER_FORECASTS}
+    carriers = {
+        name: figures
+        for name, figures in (report.get("carriers") or {}).items()
+        if figures.get("forecasts", 0) >= MIN_CARRIER_FORECASTS
+    }
     coverage = [float(f["coverage_80_pct"]) for f in carriers.values()]
     return {
         "forecasts": int(live.get("forecasts", 0)),
@@ -143,8 +150,10 @@ def recovery_figures(store: Path, report: Mapping[str, Any], start: date | None)
         "bias_h": live.get("bias_h"),
         "carrier_coverage_min_pct": min(coverage) if coverage else None,
         "carrier_coverage_max_pct": max(coverage) if coverage else None,
-        "carriers": {name: {k: f.get(k) for k in ("forecasts", "mae_h", "bias_h", "coverage_80_pct", "after_p50_pct")}
-                     for name, f in (report.get("carriers") or {}).items()},
+        "carriers": {
+            name: {k: f.get(k) for k in ("forecasts", "mae_h", "bias_h", "coverage_80_pct", "after_p50_pct")}
+            for name, f in (report.get("carriers") or {}).items()
+        },
         "after_p50_pct": live.get("after_p50_pct"),
         "scenario_start": start.isoformat() if start else None,
         "promotions_after_scenario": promotions_after(store, start),
@@ -187,7 +196,7 @@ def render_block(figures: Mapping[str, Any], workload: str) -> str:
         f"| per carrier (≥ {MIN_CARRIER_FORECASTS} forecasts), lowest – highest | "
         f"{num('carrier_coverage_min_pct', 1, '%')} – {num('carrier_coverage_max_pct', 1, '%')} | 77–84% | "
         f"{_ok(within('carrier_coverage_min_pct', 77, 84) and within('carrier_coverage_max_pct', 77, 84))} |",
-        f"| delivered after the p50 | {num('after_p50_pct', 1, '%')} | 42–58% | {_ok(within('after_p50_pct', 42, 58))} |",
+        f"| delivered after the p50 | {num('after_p50_pct', 1, '%')} | 42–58% | {_ok(within('after_p50_pct', 42, 58))} |",  # noqa: E501
         f"| promotions after the scenario starts ({figures.get('scenario_start')}) | "
         f"{figures.get('promotions_after_scenario')} | ≥ 1 | {_ok(figures.get('promotions_after_scenario', 0) >= 1)} |",
         f"| scheduled retrains without a trigger, most in 7 days | {figures.get('scheduled_retrains_per_7_days')} "
@@ -199,8 +208,10 @@ def render_block(figures: Mapping[str, Any], workload: str) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, f in (figures.get("carriers") or {}).items():
-        lines.append(f"| {name} | {f['forecasts']:,} | {f['mae_h']:.1f} | {f['bias_h']:+.1f} | "
-                     f"{f['coverage_80_pct']:.1f}% | {f['after_p50_pct']:.1f}% |")
+        lines.append(
+            f"| {name} | {f['forecasts']:,} | {f['mae_h']:.1f} | {f['bias_h']:+.1f} | "
+            f"{f['coverage_80_pct']:.1f}% | {f['after_p50_pct']:.1f}% |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -248,8 +259,10 @@ def prepare_hindsight(store_path: str) -> tuple[Callable[[], Any], Callable[[Any
     def summarise(p50: Any) -> dict[str, Any]:
         known = ~np.isnan(p50)
         actual = rows["actual_h"].to_numpy(dtype=np.float64)
-        return {"forecasts": int(known.sum()),
-                "hindsight_only_mae_h": float(np.abs(actual[known] - p50[known]).mean()) if known.any() else None}
+        return {
+            "forecasts": int(known.sum()),
+            "hindsight_only_mae_h": float(np.abs(actual[known] - p50[known]).mean()) if known.any() else None,
+        }
 
     return run, summarise
 
@@ -261,11 +274,16 @@ def plan(scale: str, work_dir: Path) -> Plan:
     workload = f"`demo --days {days} --orders-per-day {per_day} --seed {SEED}`"
     return Plan(
         workload=f"{workload}: matured forecasts of the last 3 weeks",
-        setup=(Call("bench.recovery:prepare_demo_store",
-                    {"store_path": str(store), "days": days, "orders_per_day": per_day, "seed": SEED}),),
-        subject=Call("bench.recovery:prepare_recovery",
-                     {"store_path": str(store), "workload": workload,
-                      "docs_path": str(DOCS_PATH) if scale == "full" else None}),
+        setup=(
+            Call(
+                "bench.recovery:prepare_demo_store",
+                {"store_path": str(store), "days": days, "orders_per_day": per_day, "seed": SEED},
+            ),
+        ),
+        subject=Call(
+            "bench.recovery:prepare_recovery",
+            {"store_path": str(store), "workload": workload, "docs_path": str(DOCS_PATH) if scale == "full" else None},
+        ),
         baseline=Call("bench.recovery:prepare_hindsight", {"store_path": str(store)}),
     )
 
@@ -281,9 +299,18 @@ BENCHMARK = Benchmark(
     plan=plan,
     count="forecasts",
     unit="matured forecasts",
-    figures=("live_mae_h", "hindsight_mae_h", "live_over_hindsight", "coverage_80_pct", "carrier_coverage_min_pct",
-             "carrier_coverage_max_pct", "after_p50_pct", "promotions_after_scenario",
-             "scheduled_retrains_per_7_days", "artifacts_mb"),
+    figures=(
+        "live_mae_h",
+        "hindsight_mae_h",
+        "live_over_hindsight",
+        "coverage_80_pct",
+        "carrier_coverage_min_pct",
+        "carrier_coverage_max_pct",
+        "after_p50_pct",
+        "promotions_after_scenario",
+        "scheduled_retrains_per_7_days",
+        "artifacts_mb",
+    ),
     targets=(
         Target("live_over_hindsight", "<=", 1.05, "live MAE ≤ 1.05 × hindsight MAE"),
         Target("coverage_80_pct", ">=", 78.0, "80% coverage ≥ 78%"),

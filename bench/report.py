@@ -46,8 +46,14 @@ def prepare_demo_store(store: str, days: int, orders_per_day: int, seed: int) ->
     def run() -> dict[str, Any]:
         shutil.rmtree(path.parent, ignore_errors=True)
         path.parent.mkdir(parents=True)
-        outcome = closed_loop.build_demo_history(path, days=days, orders_per_day=orders_per_day, seed=seed,
-                                                 settings=closed_loop.demo_settings(), progress=False)
+        outcome = closed_loop.build_demo_history(
+            path,
+            days=days,
+            orders_per_day=orders_per_day,
+            seed=seed,
+            settings=closed_loop.demo_settings(),
+            progress=False,
+        )
         marker.write_text(json.dumps(params))
         return json.loads(json.dumps(outcome, default=str))
 
@@ -78,12 +84,15 @@ def prepare_weekly_report(store: str, out_dir: str) -> tuple[Callable[[], Any], 
 
     def summarise(written: dict[str, Any]) -> dict[str, Any]:
         summary = written["summary"]
-        return {"week": written["week"], "reports": 1,
-                "forecasts": int(summary.get("forecast accuracy (realised).forecasts") or 0)
-                + int(summary.get("forecast accuracy (estimated).forecasts") or 0),
-                "orders_shown": summary.get("at-risk.orders_shown"),
-                "workbook_kb": round(Path(written["workbook"]).stat().st_size / 1024),
-                "html_kb": round(Path(written["html"]).stat().st_size / 1024)}
+        return {
+            "week": written["week"],
+            "reports": 1,
+            "forecasts": int(summary.get("forecast accuracy (realised).forecasts") or 0)
+            + int(summary.get("forecast accuracy (estimated).forecasts") or 0),
+            "orders_shown": summary.get("at-risk.orders_shown"),
+            "workbook_kb": round(Path(written["workbook"]).stat().st_size / 1024),
+            "html_kb": round(Path(written["html"]).stat().st_size / 1024),
+        }
 
     return run, summarise
 
@@ -118,9 +127,15 @@ def plan(scale: str, work_dir: Path) -> Plan:
     store = store_path(work_dir)
     return Plan(
         workload=f"last listed week of a {days}-day × {per_day:,} orders/day closed-loop demo",
-        setup=(Call("bench.report:prepare_demo_store",
-                    {"store": str(store), "days": days, "orders_per_day": per_day, "seed": SEED}),),
-        subject=Call("bench.report:prepare_weekly_report", {"store": str(store), "out_dir": str(work_dir / "report_out")}),
+        setup=(
+            Call(
+                "bench.report:prepare_demo_store",
+                {"store": str(store), "days": days, "orders_per_day": per_day, "seed": SEED},
+            ),
+        ),
+        subject=Call(
+            "bench.report:prepare_weekly_report", {"store": str(store), "out_dir": str(work_dir / "report_out")}
+        ),
         baseline=Call("bench.report:prepare_raw_dump", {"store": str(store), "out_dir": str(work_dir / "report_raw")}),
     )
 

@@ -42,8 +42,13 @@ def prepare_demo_store(store_path: str, days: int, orders_per_day: int, seed: in
         store.parent.mkdir(parents=True, exist_ok=True)
         closed_loop.reset_store(store)
         closed_loop.build_demo_history(
-            store, days=days, orders_per_day=orders_per_day, seed=seed, train=False,
-            settings=closed_loop.demo_settings(), progress=False,
+            store,
+            days=days,
+            orders_per_day=orders_per_day,
+            seed=seed,
+            train=False,
+            settings=closed_loop.demo_settings(),
+            progress=False,
         )
         marker.write_text(json.dumps(params))
         return {"reused": False}

@@ -138,8 +138,7 @@ BENCHMARK = Benchmark(
     name="scoring",
     what="batch scoring in one process: `predict_forecast` (p10/p50/p90) + `predict_stuck` on "
     "open-order prefix frames, encoding included",
-    baseline_what="the bare HistGradientBoostingRegressor.predict of the median booster on the "
-    "already encoded matrix",
+    baseline_what="the bare HistGradientBoostingRegressor.predict of the median booster on the already encoded matrix",
     plan=plan,
     count="rows",
     unit="orders",

@@ -60,13 +60,27 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> 
 
 
 @contextmanager
-def streamlit_server(script: Path, env: Mapping[str, str] | None = None, log: Path | None = None,
-                     cwd: Path = REPO_ROOT) -> Iterator[tuple[str, int]]:
+def streamlit_server(
+    script: Path, env: Mapping[str, str] | None = None, log: Path | None = None, cwd: Path = REPO_ROOT
+) -> Iterator[tuple[str, int]]:
     """A headless `streamlit run script` on a free localhost port (the settings `make run` uses);
     yields (url, pid) once healthy and stops it afterwards."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -152,8 +166,9 @@ def dashboard_pages() -> list[str]:
     return [navigation.page_url_path(spec) for spec in navigation.available_pages()]
 
 
-def _prepare(script: Path, env: dict[str, str], pages: list[str], sessions: int,
-             log: Path) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
+def _prepare(
+    script: Path, env: dict[str, str], pages: list[str], sessions: int, log: Path
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
     server = streamlit_server(script, env=env, log=log)
     url, pid = server.__enter__()
     # The server's start-up (imports, the app's first run) is not the load.
@@ -166,23 +181,30 @@ def _prepare(script: Path, env: dict[str, str], pages: list[str], sessions: int,
             with RssSampler(pid) as sampler:
                 summary = asyncio.run(st_loadgen.run_load(url, sessions, pages, timeout_s=RUN_TIMEOUT_S))
             # The server's own CPU for the load: steadier than wall time on a shared machine.
-            summary.update(server_cpu_seconds=round(cpu_seconds(pid) - cpu_before, 2),
-                           server_peak_rss_mb=round(sampler.peak_mb, 1),
-                           server_vmhwm_mb=round(_status_kib(pid, "VmHWM") / 1024.0, 1),
-                           server_rss_after_mb=round(tree_rss_mb(pid), 1))
+            summary.update(
+                server_cpu_seconds=round(cpu_seconds(pid) - cpu_before, 2),
+                server_peak_rss_mb=round(sampler.peak_mb, 1),
+                server_vmhwm_mb=round(_status_kib(pid, "VmHWM") / 1024.0, 1),
+                server_rss_after_mb=round(tree_rss_mb(pid), 1),
+            )
         finally:
             server.__exit__(None, None, None)
         return summary
 
     def summarise(summary: dict[str, Any]) -> dict[str, Any]:
-        return {**summary, "pages_per_session": len(pages), "warm_up_errors": started["errors"],
-                "server_rss_idle_mb": round(rss_idle, 1)}
+        return {
+            **summary,
+            "pages_per_session": len(pages),
+            "warm_up_errors": started["errors"],
+            "server_rss_idle_mb": round(rss_idle, 1),
+        }
 
     return run, summarise
 
 
-def prepare_dashboard(template_store: str, copy_dir: str, sessions: int,
-                      log: str) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
+def prepare_dashboard(
+    template_store: str, copy_dir: str, sessions: int, log: str
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
     """The real dashboard on a copy of the demo store; every page in turn from each session."""
     shutil.rmtree(copy_dir, ignore_errors=True)
     shutil.copytree(Path(template_store).parent, copy_dir)
@@ -190,8 +212,9 @@ def prepare_dashboard(template_store: str, copy_dir: str, sessions: int,
     return _prepare(REPO_ROOT / "app.py", {"JOURNEYOPS_STORE": str(store)}, dashboard_pages(), sessions, Path(log))
 
 
-def prepare_trivial(work_dir: str, sessions: int,
-                    log: str) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
+def prepare_trivial(
+    work_dir: str, sessions: int, log: str
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
     """Baseline: a one-page app run as many times per session as the dashboard has pages."""
     script = Path(work_dir) / "trivial_app.py"
     script.parent.mkdir(parents=True, exist_ok=True)
@@ -207,12 +230,25 @@ def plan(scale: str, work_dir: Path) -> Plan:
     log = str(work_dir / "sessions_server.log")
     return Plan(
         workload=f"{sessions} sessions × every page on a {days}-day × {per_day:,} orders/day demo",
-        setup=(Call("bench.report:prepare_demo_store",
-                    {"store": str(template), "days": days, "orders_per_day": per_day, "seed": daily.SEED}),),
-        subject=Call("bench.sessions:prepare_dashboard", {"template_store": str(template),
-                     "copy_dir": str(work_dir / "sessions_store"), "sessions": sessions, "log": log}),
-        baseline=Call("bench.sessions:prepare_trivial", {"work_dir": str(work_dir / "sessions_trivial"),
-                      "sessions": sessions, "log": log}),
+        setup=(
+            Call(
+                "bench.report:prepare_demo_store",
+                {"store": str(template), "days": days, "orders_per_day": per_day, "seed": daily.SEED},
+            ),
+        ),
+        subject=Call(
+            "bench.sessions:prepare_dashboard",
+            {
+                "template_store": str(template),
+                "copy_dir": str(work_dir / "sessions_store"),
+                "sessions": sessions,
+                "log": log,
+            },
+        ),
+        baseline=Call(
+            "bench.sessions:prepare_trivial",
+            {"work_dir": str(work_dir / "sessions_trivial"), "sessions": sessions, "log": log},
+        ),
     )
 
 

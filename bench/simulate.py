@@ -72,9 +72,7 @@ def prepare_simulate(
     return run, summarise
 
 
-def prepare_landing(
-    out_dir: str, days: int, orders_per_day: int, seed: int
-) -> Callable[[], dict[str, Any]]:
+def prepare_landing(out_dir: str, days: int, orders_per_day: int, seed: int) -> Callable[[], dict[str, Any]]:
     """Set-up for other benchmarks: simulate landing files unless this run already wrote them."""
     out = Path(out_dir)
     params = {"days": days, "orders_per_day": orders_per_day, "seed": seed}
@@ -101,15 +99,9 @@ def _random_column(name: str, arrow_type: Any, n: int, rng: Any) -> Any:
     if pa.types.is_timestamp(arrow_type):
         start = np.datetime64("2025-01-01T00:00:00", "us").astype(np.int64)
         offsets = rng.integers(0, 180 * 86_400 * 1_000_000, size=n)
-        return (
-            pa.array(start + offsets, type=pa.int64())
-            .cast(pa.timestamp("us", tz=arrow_type.tz))
-            .cast(arrow_type)
-        )
+        return pa.array(start + offsets, type=pa.int64()).cast(pa.timestamp("us", tz=arrow_type.tz)).cast(arrow_type)
     if pa.types.is_date(arrow_type):
-        return pa.array(
-            rng.integers(19_000, 19_500, size=n).astype(np.int32), type=pa.int32()
-        ).cast(arrow_type)
+        return pa.array(rng.integers(19_000, 19_500, size=n).astype(np.int32), type=pa.int32()).cast(arrow_type)
     if pa.types.is_floating(arrow_type):
         return pa.array(rng.random(n) * 500.0).cast(arrow_type)
     if pa.types.is_integer(arrow_type):
@@ -146,9 +138,7 @@ def prepare_random_parquet(
         for name, rows, schema, codec in layout:
             columns = [_random_column(f.name, f.type, rows, rng) for f in schema]
             table = pa.Table.from_arrays(columns, schema=schema.remove_metadata())
-            pq.write_table(
-                table, out / name, compression=None if codec == "uncompressed" else codec
-            )
+            pq.write_table(table, out / name, compression=None if codec == "uncompressed" else codec)
         return {}
 
     def summarise(_: dict[str, Any]) -> dict[str, Any]:

@@ -99,8 +99,9 @@ async def run_session(url: str, pages: Sequence[str], rounds: int = 1, timeout_s
     """One session: connect, run each page in turn `rounds` times, close. Never raises."""
     result = SessionResult()
     try:
-        async with connect(stream_url(url), subprotocols=[SUBPROTOCOL], max_size=None,
-                           ping_interval=None, open_timeout=timeout_s) as ws:
+        async with connect(
+            stream_url(url), subprotocols=[SUBPROTOCOL], max_size=None, ping_interval=None, open_timeout=timeout_s
+        ) as ws:
             for _ in range(rounds):
                 for page in pages:
                     seconds, errors = await _run_page(ws, page, timeout_s)
@@ -126,13 +127,21 @@ def summarise(results: Sequence[SessionResult], seconds: float) -> dict[str, Any
     """Sessions, page runs completed, errors (count and the first few), run-time quantiles."""
     runs = [s for r in results for s in r.run_seconds]
     errors = [e for r in results for e in r.errors]
-    return {"sessions": len(results), "runs": len(runs), "errors": len(errors), "error_samples": errors[:5],
-            "p50_run_seconds": _quantile(runs, 0.5), "p95_run_seconds": _quantile(runs, 0.95),
-            "max_run_seconds": round(max(runs), 3) if runs else None, "seconds": round(seconds, 3)}
+    return {
+        "sessions": len(results),
+        "runs": len(runs),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "p50_run_seconds": _quantile(runs, 0.5),
+        "p95_run_seconds": _quantile(runs, 0.95),
+        "max_run_seconds": round(max(runs), 3) if runs else None,
+        "seconds": round(seconds, 3),
+    }
 
 
-async def run_load(url: str, sessions: int, pages: Sequence[str], rounds: int = 1,
-                   timeout_s: float = 60.0) -> dict[str, Any]:
+async def run_load(
+    url: str, sessions: int, pages: Sequence[str], rounds: int = 1, timeout_s: float = 60.0
+) -> dict[str, Any]:
     """`sessions` concurrent sessions, each running `pages` in turn; the summary of all of them."""
     started = time.perf_counter()
     results = await asyncio.gather(*(run_session(url, pages, rounds, timeout_s) for _ in range(sessions)))

@@ -258,9 +258,7 @@ def _assemble(
         counts = counts[[f"{ACTIVITY_PREFIX}{s}" for s in top]]
     counts = counts.fillna(0).astype("int32")
     event_attrs = _typed_attributes(_pivot(event_attr_long, key, "attr_key", "attr_value", EVENT_ATTR_PREFIX))
-    case_attrs = _typed_attributes(
-        _pivot(case_attr_long, ["order_id"], "attr_key", "attr_value", CASE_ATTR_PREFIX)
-    )
+    case_attrs = _typed_attributes(_pivot(case_attr_long, ["order_id"], "attr_key", "attr_value", CASE_ATTR_PREFIX))
     # The wide base gets its new columns looked up by key and added in one concat (no copy of the
     # base per join: at a million open orders each copy was ≈0.5 GB of peak memory).
     prefix_index = pd.MultiIndex.from_frame(base[key])

@@ -77,9 +77,7 @@ def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "create table if not exists schema_version (version integer not null, applied_at timestamp not null)"
-    )
+    con.execute("create table if not exists schema_version (version integer not null, applied_at timestamp not null)")
     # Apply every migration not yet recorded (not just those above the highest), so a migration
     # numbered into a gap by a parallel branch still runs.
     applied = {int(v) for (v,) in con.execute("select version from schema_version").fetchall()}
@@ -89,9 +87,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("begin transaction")
         try:
             con.execute(load_sql(name.removesuffix(".sql")))
-            con.execute(
-                "insert into schema_version values ($v, $at)", {"v": version, "at": utcnow()}
-            )
+            con.execute("insert into schema_version values ($v, $at)", {"v": version, "at": utcnow()})
             con.execute("commit")
         except Exception:
             con.execute("rollback")
@@ -104,15 +100,11 @@ def utcnow() -> datetime:
 
 
 @contextmanager
-def connect(
-    path: StorePath = None, *, read_only: bool = False
-) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: StorePath = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection; a writer creates and migrates the store, a reader needs it to exist."""
     store = config.store_path(path)
     if read_only and not store.exists():
-        raise StoreMissingError(
-            f"no store at {store}; build the demo with `python -m core demo` or pass --store PATH"
-        )
+        raise StoreMissingError(f"no store at {store}; build the demo with `python -m core demo` or pass --store PATH")
     if not read_only:
         store.parent.mkdir(parents=True, exist_ok=True)
     con = _open_with_retry(store, read_only)
@@ -137,9 +129,7 @@ def transaction(path: StorePath = None) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("commit")
 
 
-def fetch_df(
-    sql_name: str, params: Mapping[str, Any] | None = None, path: StorePath = None
-) -> pd.DataFrame:
+def fetch_df(sql_name: str, params: Mapping[str, Any] | None = None, path: StorePath = None) -> pd.DataFrame:
     """Run core/sql/<sql_name>.sql read-only with bound parameters and return a DataFrame."""
     with connect(path, read_only=True) as con:
         return con.execute(load_sql(sql_name), dict(params or {})).df()

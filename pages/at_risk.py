@@ -32,8 +32,9 @@ st.subheader("Order")
 order_ids = listed["order_id"].head(layout.TABLE_ROW_CAP).tolist()
 if st.session_state.get("at_risk_order") not in order_ids:
     st.session_state.pop("at_risk_order", None)
-order_id = st.selectbox("Open an order", order_ids, key="at_risk_order", index=None,
-                        placeholder="pick an order from the list")
+order_id = st.selectbox(
+    "Open an order", order_ids, key="at_risk_order", index=None, placeholder="pick an order from the list"
+)
 if order_id is None:
     st.stop()
 with layout.store_guard():
@@ -41,8 +42,10 @@ with layout.store_guard():
 if view is None:
     st.stop()
 row = listed.set_index("order_id").loc[order_id]
-st.markdown(f"**{order_id}** · {row['stage']} · {row['carrier']} · {row['region']} · {row['channel']} · "
-            f"€{row['order_value']:,.0f} · expected cost €{row['expected_cost']:,.0f}")
+st.markdown(
+    f"**{order_id}** · {row['stage']} · {row['carrier']} · {row['region']} · {row['channel']} · "
+    f"€{row['order_value']:,.0f} · expected cost €{row['expected_cost']:,.0f}"
+)
 st.markdown("**Why:** " + (row["reasons"] or "no reasons given"))
 st.markdown(worklist.eta_text(view["order"]))
 worklist.action_form(user, order_id, as_of, store_path, key="at_risk")

@@ -27,12 +27,18 @@ if view["go_live"] is None:
 
 totals = ledger.loc[ledger["period"] == "live"].groupby("metric")["value_eur"].sum(min_count=1)
 overall = holdout.set_index(["iso_week", "metric"])["value_eur"].get(("all", "triage_value_eur"))
-layout.kpi_row([
-    ("Go-live", f"{view['go_live']:%d %b %Y}" if view["go_live"] else "—", "The first day a model ETA was shown or a list drawn."),
-    ("Live weeks", layout.fmt_int(ledger.loc[ledger["period"] == "live", "week_start"].nunique()), "ISO weeks."),
-    ("Realised value", mon.eur(totals.get("total_value_eur")), "Sum over live weeks, baseline and triage parts."),
-    ("Triage value", mon.eur(overall), "Treated vs held out over all weeks, in money."),
-])
+layout.kpi_row(
+    [
+        (
+            "Go-live",
+            f"{view['go_live']:%d %b %Y}" if view["go_live"] else "—",
+            "The first day a model ETA was shown or a list drawn.",
+        ),
+        ("Live weeks", layout.fmt_int(ledger.loc[ledger["period"] == "live", "week_start"].nunique()), "ISO weeks."),
+        ("Realised value", mon.eur(totals.get("total_value_eur")), "Sum over live weeks, baseline and triage parts."),
+        ("Triage value", mon.eur(overall), "Treated vs held out over all weeks, in money."),
+    ]
+)
 
 st.subheader("Ledger by week")
 layout.capped_table(mon.ledger_pivot(ledger).round(2))
@@ -49,8 +55,12 @@ st.subheader("Assumptions and targets")
 with st.form("benefit_settings"):
     left, right = st.columns(2)
     new_costs = {k: left.number_input(k.replace("_", " "), value=float(v), key=f"cost_{k}") for k, v in costs.items()}
-    new_targets = {k: right.number_input(k.replace("_", " ") + " (target)", value=None if v is None else float(v),
-                                         key=f"target_{k}") for k, v in targets.items()}
+    new_targets = {
+        k: right.number_input(
+            k.replace("_", " ") + " (target)", value=None if v is None else float(v), key=f"target_{k}"
+        )
+        for k, v in targets.items()
+    }
     reason = st.text_input("Why the change", key="settings_reason")
     if st.form_submit_button("Save a new revision", icon=":material/save:"):
         try:

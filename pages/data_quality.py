@@ -22,12 +22,14 @@ if batches.empty:
     mon.no_daily_data("contract results")
 
 latest = batches.iloc[0]
-layout.kpi_row([
-    ("Batches", layout.fmt_int(len(batches)), "Daily batches up to the as-of day."),
-    ("Rows checked", layout.fmt_int(batches["rows_total"].sum()), "Rows read over all batches."),
-    ("Rows quarantined", layout.fmt_int(batches["rows_quarantined"].sum()), "Rows that failed a contract."),
-    ("Latest batch", mon.pct(latest["quarantined_pct"]), f"Share quarantined on {latest['as_of']:%d %b}."),
-])
+layout.kpi_row(
+    [
+        ("Batches", layout.fmt_int(len(batches)), "Daily batches up to the as-of day."),
+        ("Rows checked", layout.fmt_int(batches["rows_total"].sum()), "Rows read over all batches."),
+        ("Rows quarantined", layout.fmt_int(batches["rows_quarantined"].sum()), "Rows that failed a contract."),
+        ("Latest batch", mon.pct(latest["quarantined_pct"]), f"Share quarantined on {latest['as_of']:%d %b}."),
+    ]
+)
 
 st.subheader("Contract results per batch")
 st.plotly_chart(mon.quality_chart(batches))

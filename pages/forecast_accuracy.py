@@ -40,5 +40,7 @@ layout.capped_table(view["by_segment"].round(2))
 
 st.subheader("The at-risk list")
 layout.capped_table(view["triage_daily"].sort_values("as_of_date", ascending=False).round(2))
-st.caption("precision@k: share of each morning's top k (shown and held out alike) that got stuck after "
-           "being listed; lead time: hours from first listed to stuck.")
+st.caption(
+    "precision@k: share of each morning's top k (shown and held out alike) that got stuck after "
+    "being listed; lead time: hours from first listed to stuck."
+)

@@ -18,8 +18,13 @@ with layout.store_guard():
     version = data.store_version(store_path)
     view = ui_models.registry_view(store_path, version)
 
-if st.button("Retrain", key="retrain_button", type="primary", icon=":material/model_training:",
-             help="Train both models on everything stored, gate them against the champions, register them."):
+if st.button(
+    "Retrain",
+    key="retrain_button",
+    type="primary",
+    icon=":material/model_training:",
+    help="Train both models on everything stored, gate them against the champions, register them.",
+):
     try:
         with layout.store_guard():
             ui_models.start_retrain(user, store_path)
@@ -38,8 +43,9 @@ pair = view["pairs"][kind]
 champion, challenger = pair["champion"], pair["challenger"]
 st.subheader("Champion vs challenger")
 with layout.store_guard():
-    compared = ui_models.comparison_view(store_path, version, kind, champion and champion["version_id"],
-                                         challenger and challenger["version_id"])
+    compared = ui_models.comparison_view(
+        store_path, version, kind, champion and champion["version_id"], challenger and challenger["version_id"]
+    )
 st.dataframe(ui_models.cards_table(compared["cards"]), hide_index=True, column_config=ui_models.CARD_COLUMNS)
 st.caption(f"Data age as of {compared['at']:%d %b %Y %H:%M} (UTC), {compared['at_label']}.")
 st.markdown("**On the same rows, at retrain**")
@@ -56,8 +62,9 @@ if kind == "forecaster" and champion is not None:
     st.markdown("**The champion's interval corrections**")
     corrections = compared["corrections"]
     if not corrections.empty:
-        st.dataframe(ui_models.corrections_table(corrections), hide_index=True,
-                     column_config=ui_models.CORRECTION_COLUMNS)
+        st.dataframe(
+            ui_models.corrections_table(corrections), hide_index=True, column_config=ui_models.CORRECTION_COLUMNS
+        )
     st.caption(ui_models.corrections_caption(corrections))
 
 st.subheader("Promote or roll back")
@@ -69,8 +76,14 @@ with st.form("registry_action"):
         try:
             with layout.store_guard():
                 if action.startswith("promote") and challenger is not None:
-                    ui_models.promote(user, challenger["version_id"], champion and champion["version_id"],
-                                      reason, store_path, force=force)
+                    ui_models.promote(
+                        user,
+                        challenger["version_id"],
+                        champion and champion["version_id"],
+                        reason,
+                        store_path,
+                        force=force,
+                    )
                 elif action.startswith("roll"):
                     ui_models.rollback(user, kind, reason, store_path)
                 else:

@@ -18,14 +18,16 @@ with layout.store_guard():
     view = mon.operations_view(store_path, version)
 summary, size, open_alerts = view["summary"], view["size"], view["alerts"]
 
-layout.kpi_row([
-    ("Job runs", layout.fmt_int(summary["runs"].sum()), "Every recorded run."),
-    ("Failed", layout.fmt_int(summary["failed"].sum()), "Runs that ended with an error."),
-    ("Running", layout.fmt_int(summary["running"].sum()), "Runs holding their kind's lock now."),
-    ("Store", format_bytes(size["store_bytes"] + size["wal_bytes"]), "The DuckDB file and its log."),
-    ("Models", format_bytes(size["models_bytes"]), "Model artifacts beside the store."),
-    ("Open alerts", layout.fmt_int(len(open_alerts)), "Alerts nobody acknowledged yet."),
-])
+layout.kpi_row(
+    [
+        ("Job runs", layout.fmt_int(summary["runs"].sum()), "Every recorded run."),
+        ("Failed", layout.fmt_int(summary["failed"].sum()), "Runs that ended with an error."),
+        ("Running", layout.fmt_int(summary["running"].sum()), "Runs holding their kind's lock now."),
+        ("Store", format_bytes(size["store_bytes"] + size["wal_bytes"]), "The DuckDB file and its log."),
+        ("Models", format_bytes(size["models_bytes"]), "Model artifacts beside the store."),
+        ("Open alerts", layout.fmt_int(len(open_alerts)), "Alerts nobody acknowledged yet."),
+    ]
+)
 
 st.subheader("Jobs by kind")
 layout.capped_table(summary.round(1))
@@ -37,8 +39,12 @@ if open_alerts.empty:
     st.success("No open alerts.", icon=":material/check_circle:")
 else:
     layout.capped_table(open_alerts[["as_of", "severity", "rule", "subject", "message"]])
-    chosen = st.selectbox("Alert", open_alerts["alert_id"], key="ack_alert",
-                          format_func=lambda a: open_alerts.set_index("alert_id").loc[a, "message"][:120])
+    chosen = st.selectbox(
+        "Alert",
+        open_alerts["alert_id"],
+        key="ack_alert",
+        format_func=lambda a: open_alerts.set_index("alert_id").loc[a, "message"][:120],
+    )
     if st.button("Acknowledge", key="ack_button", icon=":material/done:"):
         try:
             with layout.store_guard():

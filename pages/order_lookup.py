@@ -26,8 +26,10 @@ if view is None:
     st.stop()
 
 order = view["order"]
-st.markdown(f"**{order_id}** · placed {order['placed_at']:%a %d %b %H:%M} · {order['channel']} · "
-            f"{order['region']} · {order['carrier']} · €{(order['order_value'] or 0):,.0f}")
+st.markdown(
+    f"**{order_id}** · placed {order['placed_at']:%a %d %b %H:%M} · {order['channel']} · "
+    f"{order['region']} · {order['carrier']} · €{(order['order_value'] or 0):,.0f}"
+)
 st.markdown(worklist.eta_text(order))
 
 st.subheader("Journey so far")

@@ -21,14 +21,16 @@ with layout.store_guard():
 
 kpis = view["kpis"]
 ends = ", ".join(f"`{s}`" for s in view["end_stages"]) or "none found yet"
-layout.kpi_row([
-    ("Active cases", layout.fmt_int(kpis["active_cases"]), "Cases with at least one event in the window."),
-    ("Events", layout.fmt_int(kpis["events"]), "Events inside the window."),
-    ("Ended cases", layout.fmt_int(kpis["ended_cases"]), "Cases that reached an end stage in the window."),
-    ("Median journey", layout.fmt_days(kpis["median_journey_days"]), "First to last event, ended cases."),
-    ("P90 journey", layout.fmt_days(kpis["p90_journey_days"]), "9 in 10 ended cases took at most this."),
-    ("Open at as-of", layout.fmt_int(kpis["open_cases"]), "Cases not at an end stage by the as-of day."),
-])
+layout.kpi_row(
+    [
+        ("Active cases", layout.fmt_int(kpis["active_cases"]), "Cases with at least one event in the window."),
+        ("Events", layout.fmt_int(kpis["events"]), "Events inside the window."),
+        ("Ended cases", layout.fmt_int(kpis["ended_cases"]), "Cases that reached an end stage in the window."),
+        ("Median journey", layout.fmt_days(kpis["median_journey_days"]), "First to last event, ended cases."),
+        ("P90 journey", layout.fmt_days(kpis["p90_journey_days"]), "9 in 10 ended cases took at most this."),
+        ("Open at as-of", layout.fmt_int(kpis["open_cases"]), "Cases not at an end stage by the as-of day."),
+    ]
+)
 st.caption(f"Window: {start:%d %b %Y} → {as_of:%d %b %Y} (end of day, UTC). A case ends at: {ends}.")
 
 st.subheader("Time in each stage")
@@ -73,6 +75,4 @@ st.caption(
     "A path (variant) is the sequence of activities of a case, known once the case ends. "
     f"Top 10 of {layout.fmt_int(view['distinct_paths'])} distinct paths among the cases that ended in the window."
 )
-layout.capped_table(
-    view["top_paths"], column_config=layout.PATH_COLUMNS, column_order=layout.PATH_COLUMN_ORDER
-)
+layout.capped_table(view["top_paths"], column_config=layout.PATH_COLUMNS, column_order=layout.PATH_COLUMN_ORDER)

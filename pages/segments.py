@@ -24,11 +24,13 @@ if table.empty:
     mon.no_daily_data("matured forecasts")
 
 shown = table.loc[table["metric"] == metric]
-layout.kpi_row([
-    ("Levels compared", layout.fmt_int(len(shown)), "Segment levels with realised outcomes."),
-    ("Significant gaps", layout.fmt_int(int(shown["significant"].sum())), "Levels differing at the 5% level."),
-    ("Unit", SEGMENT_METRICS[metric][3], "The unit of the figure and its gap."),
-])
+layout.kpi_row(
+    [
+        ("Levels compared", layout.fmt_int(len(shown)), "Segment levels with realised outcomes."),
+        ("Significant gaps", layout.fmt_int(int(shown["significant"].sum())), "Levels differing at the 5% level."),
+        ("Unit", SEGMENT_METRICS[metric][3], "The unit of the figure and its gap."),
+    ]
+)
 st.subheader("Gap to overall")
 st.plotly_chart(mon.gap_chart(table, metric))
 st.caption("Red: significant. Hover for the orders behind a level and its p-value.")

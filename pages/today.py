@@ -27,34 +27,53 @@ def change(value: int | None) -> str:
     return "—" if value is None else f"{value:+,}"
 
 
-layout.kpi_row([
-    ("Orders open", layout.fmt_int(figures.open_orders), "Orders not delivered or cancelled at the day's end."),
-    ("On the list", layout.fmt_int(figures.on_list), f"Shown to triage; {figures.held_out} more held out to "
-     "measure benefit (never shown)."),
-    ("Alerts open", layout.fmt_int(figures.alerts_open), f"{figures.alerts_raised} raised this day, "
-     f"{figures.critical_raised} critical."),
-    ("Data freshness", "—" if figures.freshness_h is None else f"{figures.freshness_h:.1f} h",
-     "Hours between the newest event and the end of the day."),
-    ("Champion error", "—" if figures.mae_h is None else f"{figures.mae_h:.1f} h",
-     f"Mean absolute error of the champion's median ETA over the last {ACCURACY_WINDOW_DAYS} mornings, "
-     "orders delivered by now."),
-    ("Interval coverage", "—" if figures.coverage_pct is None else f"{figures.coverage_pct:.0f}%",
-     f"Share of those {figures.matured_forecasts:,} forecasts delivered inside their 80% interval."),
-])
+layout.kpi_row(
+    [
+        ("Orders open", layout.fmt_int(figures.open_orders), "Orders not delivered or cancelled at the day's end."),
+        (
+            "On the list",
+            layout.fmt_int(figures.on_list),
+            f"Shown to triage; {figures.held_out} more held out to measure benefit (never shown).",
+        ),
+        (
+            "Alerts open",
+            layout.fmt_int(figures.alerts_open),
+            f"{figures.alerts_raised} raised this day, {figures.critical_raised} critical.",
+        ),
+        (
+            "Data freshness",
+            "—" if figures.freshness_h is None else f"{figures.freshness_h:.1f} h",
+            "Hours between the newest event and the end of the day.",
+        ),
+        (
+            "Champion error",
+            "—" if figures.mae_h is None else f"{figures.mae_h:.1f} h",
+            f"Mean absolute error of the champion's median ETA over the last {ACCURACY_WINDOW_DAYS} mornings, "
+            "orders delivered by now.",
+        ),
+        (
+            "Interval coverage",
+            "—" if figures.coverage_pct is None else f"{figures.coverage_pct:.0f}%",
+            f"Share of those {figures.matured_forecasts:,} forecasts delivered inside their 80% interval.",
+        ),
+    ]
+)
 st.markdown(
     f"Champion: **{figures.forecaster_version or 'none yet'}** (stuck classifier "
     f"{figures.classifier_version or 'none yet'}) · customers see **{figures.eta_source or 'no'}** ETAs."
 )
 
 st.subheader("Since yesterday")
-layout.kpi_row([
-    ("Open orders", change(figures.open_orders_change), "Change in orders open."),
-    ("List size", change(figures.on_list_change), "Change in orders shown on the list."),
-    ("New on the list", layout.fmt_int(figures.new_on_list), "Shown today, not shown yesterday."),
-    ("Left the list", layout.fmt_int(figures.left_list), "Shown yesterday, not today."),
-    ("Alerts open", change(figures.alerts_open_change), "Change in open alerts."),
-    ("Actions taken", layout.fmt_int(figures.actions), "Actions recorded on this morning's list."),
-])
+layout.kpi_row(
+    [
+        ("Open orders", change(figures.open_orders_change), "Change in orders open."),
+        ("List size", change(figures.on_list_change), "Change in orders shown on the list."),
+        ("New on the list", layout.fmt_int(figures.new_on_list), "Shown today, not shown yesterday."),
+        ("Left the list", layout.fmt_int(figures.left_list), "Shown yesterday, not today."),
+        ("Alerts open", change(figures.alerts_open_change), "Change in open alerts."),
+        ("Actions taken", layout.fmt_int(figures.actions), "Actions recorded on this morning's list."),
+    ]
+)
 notes = []
 if figures.on_list == 0:
     notes.append("No at-risk list this morning: the daily run lists orders once a champion model serves.")
@@ -63,6 +82,7 @@ if figures.champion_changed:
 if figures.critical_raised:
     notes.append(f"{figures.critical_raised} critical alert(s) raised this day — see the monitoring pages.")
 if figures.last_event_at is not None:
-    notes.append(f"Newest event: {figures.last_event_at:%a %d %b %H:%M} ({figures.events_last_day:,} events "
-                 "in the last 24 h).")
+    notes.append(
+        f"Newest event: {figures.last_event_at:%a %d %b %H:%M} ({figures.events_last_day:,} events in the last 24 h)."
+    )
 st.markdown("  \n".join(notes) or "Nothing changed since yesterday.")

@@ -57,9 +57,7 @@ TICKET_LOG_EVENTS: list[tuple[str, str, str]] = [
 ]
 
 
-def write_events(
-    path: str | os.PathLike[str], events: Iterable[tuple[str, str, str]], source: str = "test"
-) -> Path:
+def write_events(path: str | os.PathLike[str], events: Iterable[tuple[str, str, str]], source: str = "test") -> Path:
     """Create a store at `path` holding these (case, stage, 'YYYY-MM-DD HH:MM') events and their orders."""
     rows = [(case, stage, datetime.fromisoformat(ts)) for case, stage, ts in events]
     placed_at: dict[str, datetime] = {}
@@ -92,8 +90,16 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not path.exists():
         from core.cli import main
 
-        args = ["demo", "--store", str(path), "--days", str(DEMO_DAYS),
-                "--orders-per-day", str(DEMO_ORDERS_PER_DAY), "--skip-training"]
+        args = [
+            "demo",
+            "--store",
+            str(path),
+            "--days",
+            str(DEMO_DAYS),
+            "--orders-per-day",
+            str(DEMO_ORDERS_PER_DAY),
+            "--skip-training",
+        ]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = main(args)
         assert code == 0, f"python -m core {' '.join(args)} exited with {code}"

@@ -29,13 +29,18 @@ ORDERS = [
     ("O5", "2026-03-09 08:00", "app", "north", "budgetbox", 300.0),
 ]
 EVENTS = [
-    ("O1", "placed", "2026-03-08 10:00"), ("O1", "payment_confirmed", "2026-03-08 11:00"),
+    ("O1", "placed", "2026-03-08 10:00"),
+    ("O1", "payment_confirmed", "2026-03-08 11:00"),
     ("O1", "allocated", "2026-03-09 09:00"),
-    ("O2", "placed", "2026-03-08 12:00"), ("O2", "payment_hold", "2026-03-09 10:00"),
-    ("O3", "placed", "2026-03-08 13:00"), ("O3", "payment_confirmed", "2026-03-08 14:00"),
-    ("O4", "placed", "2026-03-07 09:00"), ("O4", "shipped", "2026-03-08 09:00"),
+    ("O2", "placed", "2026-03-08 12:00"),
+    ("O2", "payment_hold", "2026-03-09 10:00"),
+    ("O3", "placed", "2026-03-08 13:00"),
+    ("O3", "payment_confirmed", "2026-03-08 14:00"),
+    ("O4", "placed", "2026-03-07 09:00"),
+    ("O4", "shipped", "2026-03-08 09:00"),
     ("O4", "delivered", "2026-03-10 12:00"),
-    ("O5", "placed", "2026-03-09 08:00"), ("O5", "payment_confirmed", "2026-03-10 18:00"),
+    ("O5", "placed", "2026-03-09 08:00"),
+    ("O5", "payment_confirmed", "2026-03-10 18:00"),
     ("O5", "shipped", "2026-03-11 06:00"),  # after the last morning: never in its journey
 ]
 # as_of_date, order_id, rank, expected_cost, stuck_prob, held_out
@@ -59,8 +64,11 @@ PREDICTIONS = [
     (TODAY, "O3", "payment_confirmed", 30.0, 50.0, 80.0),
     (TODAY, "O5", "payment_confirmed", 40.0, 60.0, 90.0),
 ]
-REASONS = {"O1": [{"text": "waiting in allocated 25 h (usual: 6 h)"}], "O2": [{"text": "payment on hold"}],
-           "O5": [{"text": "=HYPERLINK(\"http://x\")"}]}
+REASONS = {
+    "O1": [{"text": "waiting in allocated 25 h (usual: 6 h)"}],
+    "O2": [{"text": "payment on hold"}],
+    "O5": [{"text": '=HYPERLINK("http://x")'}],
+}
 
 
 def _ts(text: str) -> datetime:
@@ -89,8 +97,14 @@ def write_daily_tables(
 ) -> None:
     """Insert the daily job's outputs (only the columns given; the rest stay null)."""
     with store.transaction(path) as con:
-        for table, frame in (("predictions", predictions), ("triage_list", lists), ("daily_summary", summary),
-                             ("eta_shown", eta), ("alerts", alerts), ("triage_actions", actions)):
+        for table, frame in (
+            ("predictions", predictions),
+            ("triage_list", lists),
+            ("daily_summary", summary),
+            ("eta_shown", eta),
+            ("alerts", alerts),
+            ("triage_actions", actions),
+        ):
             if frame is not None and len(frame):
                 _insert_frame(con, table, frame)
 
@@ -104,7 +118,9 @@ def tiny_store(path: Path) -> Path:
     events["event_ts"] = pd.to_datetime(events["event_ts"])
     events["event_id"] = [f"e{i:03d}" for i in range(len(events))]
     events["source"], events["loaded_at"] = "test", NOW
-    predictions = pd.DataFrame(PREDICTIONS, columns=["as_of_date", "order_id", "current_stage", "p10_h", "p50_h", "p90_h"])
+    predictions = pd.DataFrame(
+        PREDICTIONS, columns=["as_of_date", "order_id", "current_stage", "p10_h", "p50_h", "p90_h"]
+    )
     predictions["as_of_at"] = predictions["as_of_date"].map(_end)
     for q in ("p10", "p50", "p90"):
         predictions[f"eta_{q}_at"] = predictions["as_of_at"] + pd.to_timedelta(predictions[f"{q}_h"], unit="h")
@@ -112,36 +128,66 @@ def tiny_store(path: Path) -> Path:
     predictions["forecaster_version"] = predictions["as_of_date"].map({YESTERDAY: "fc-v1", TODAY: "fc-v2"})
     predictions["stuck_prob"], predictions["scored_at"] = 0.3, NOW
     lists = pd.DataFrame(LISTS, columns=["as_of_date", "order_id", "rank", "expected_cost", "stuck_prob", "held_out"])
-    lists = lists.merge(predictions[["as_of_date", "order_id", "eta_p10_at", "eta_p50_at", "eta_p90_at"]],
-                        on=["as_of_date", "order_id"])
+    lists = lists.merge(
+        predictions[["as_of_date", "order_id", "eta_p10_at", "eta_p50_at", "eta_p90_at"]], on=["as_of_date", "order_id"]
+    )
     lists["reasons"] = lists["order_id"].map(lambda o: json.dumps(REASONS.get(o, [])))
     lists["created_at"] = NOW
-    summary = pd.DataFrame({
-        "as_of_date": [YESTERDAY, TODAY], "as_of_at": [_end(YESTERDAY), _end(TODAY)],
-        "forecaster_version": ["fc-v1", "fc-v2"], "classifier_version": ["sc-v1", "sc-v1"],
-        # open_orders 0: Today counts open orders from the events, not from the summary
-        "eta_source": ["model", "model"], "open_orders": [0, 0], "listed": [2, 4], "held_out": [0, 1],
-        "sim_actions": [1, 0], "alerts": [1, 1], "computed_at": [NOW, NOW],
-    })
-    eta = pd.DataFrame({
-        "order_id": ["O1", "O1", "O2"], "shown_from": [date(2026, 3, 8), TODAY, date(2026, 3, 8)],
-        "eta_at": [_ts("2026-03-12 18:00"), _ts("2026-03-12 16:00"), _ts("2026-03-13 12:00")],
-        "source": ["static", "model", "static"], "version": [None, "fc-v2", None],
-    })
-    alerts = pd.DataFrame({
-        "alert_id": ["a1", "a2"], "as_of": [YESTERDAY, TODAY], "rule": ["stale_feed", "accuracy_decay"],
-        "severity": ["warning", "critical"], "subject": ["feed", "forecaster"], "message": ["m1", "m2"],
-        "status": ["acknowledged", "open"], "created_at": [NOW, NOW], "updated_at": [NOW, NOW],
-    })
-    actions = pd.DataFrame({
-        "action_id": ["sim-1"], "order_id": ["O1"], "as_of_date": [YESTERDAY], "action": ["chased_warehouse"],
-        "note": [None], "actor": ["sim-triage"], "acted_at": [_ts("2026-03-10 09:00")],
-    })
+    summary = pd.DataFrame(
+        {
+            "as_of_date": [YESTERDAY, TODAY],
+            "as_of_at": [_end(YESTERDAY), _end(TODAY)],
+            "forecaster_version": ["fc-v1", "fc-v2"],
+            "classifier_version": ["sc-v1", "sc-v1"],
+            # open_orders 0: Today counts open orders from the events, not from the summary
+            "eta_source": ["model", "model"],
+            "open_orders": [0, 0],
+            "listed": [2, 4],
+            "held_out": [0, 1],
+            "sim_actions": [1, 0],
+            "alerts": [1, 1],
+            "computed_at": [NOW, NOW],
+        }
+    )
+    eta = pd.DataFrame(
+        {
+            "order_id": ["O1", "O1", "O2"],
+            "shown_from": [date(2026, 3, 8), TODAY, date(2026, 3, 8)],
+            "eta_at": [_ts("2026-03-12 18:00"), _ts("2026-03-12 16:00"), _ts("2026-03-13 12:00")],
+            "source": ["static", "model", "static"],
+            "version": [None, "fc-v2", None],
+        }
+    )
+    alerts = pd.DataFrame(
+        {
+            "alert_id": ["a1", "a2"],
+            "as_of": [YESTERDAY, TODAY],
+            "rule": ["stale_feed", "accuracy_decay"],
+            "severity": ["warning", "critical"],
+            "subject": ["feed", "forecaster"],
+            "message": ["m1", "m2"],
+            "status": ["acknowledged", "open"],
+            "created_at": [NOW, NOW],
+            "updated_at": [NOW, NOW],
+        }
+    )
+    actions = pd.DataFrame(
+        {
+            "action_id": ["sim-1"],
+            "order_id": ["O1"],
+            "as_of_date": [YESTERDAY],
+            "action": ["chased_warehouse"],
+            "note": [None],
+            "actor": ["sim-triage"],
+            "acted_at": [_ts("2026-03-10 09:00")],
+        }
+    )
     with store.transaction(path) as con:
         _insert_frame(con, "orders", orders)
         _insert_frame(con, "events", events)
-    write_daily_tables(path, predictions=predictions, lists=lists, summary=summary, eta=eta, alerts=alerts,
-                       actions=actions)
+    write_daily_tables(
+        path, predictions=predictions, lists=lists, summary=summary, eta=eta, alerts=alerts, actions=actions
+    )
     return path
 
 
@@ -176,44 +222,90 @@ def demo_daily_store(tmp_path_factory: pytest.TempPathFactory, days: int = 6, li
         u = _unit(open_now["order_id"], day.isoformat())
         elapsed_h = (as_of_at - open_now["placed_at"]).dt.total_seconds() / 3600
         p50_h = 12 + 60 * u
-        pred = pd.DataFrame({
-            "as_of_date": day, "as_of_at": as_of_at, "order_id": open_now["order_id"], "role": "champion",
-            "forecaster_version": "forecaster-v1", "classifier_version": "stuck_classifier-v1",
-            "current_stage": open_now["current_stage"], "elapsed_h": elapsed_h,
-            "p10_h": p50_h * 0.5, "p50_h": p50_h, "p90_h": p50_h * 1.8,
-            "stuck_prob": np.clip(0.05 + 0.9 * u**3 + elapsed_h.to_numpy() / 2000, 0, 0.99), "scored_at": NOW,
-        })
+        pred = pd.DataFrame(
+            {
+                "as_of_date": day,
+                "as_of_at": as_of_at,
+                "order_id": open_now["order_id"],
+                "role": "champion",
+                "forecaster_version": "forecaster-v1",
+                "classifier_version": "stuck_classifier-v1",
+                "current_stage": open_now["current_stage"],
+                "elapsed_h": elapsed_h,
+                "p10_h": p50_h * 0.5,
+                "p50_h": p50_h,
+                "p90_h": p50_h * 1.8,
+                "stuck_prob": np.clip(0.05 + 0.9 * u**3 + elapsed_h.to_numpy() / 2000, 0, 0.99),
+                "scored_at": NOW,
+            }
+        )
         for q in ("p10", "p50", "p90"):
             pred[f"eta_{q}_at"] = as_of_at + pd.to_timedelta(pred[f"{q}_h"], unit="h")
         cost = pred["stuck_prob"] * (40 + open_now["order_value"].to_numpy() * 0.2)
         top = pred.assign(expected_cost=cost).nlargest(list_size, "expected_cost").reset_index(drop=True)
         stage_text = top["current_stage"].str.replace("_", " ")
-        listed = top[["as_of_date", "order_id", "expected_cost", "stuck_prob", "eta_p10_at", "eta_p50_at",
-                      "eta_p90_at"]].assign(
+        listed = top[
+            ["as_of_date", "order_id", "expected_cost", "stuck_prob", "eta_p10_at", "eta_p50_at", "eta_p90_at"]
+        ].assign(
             rank=np.arange(1, len(top) + 1),
             held_out=_unit(top["order_id"], "holdout") < 0.1,
-            reasons=[json.dumps([{"text": f"in {s} for {h:.0f} h"}, {"text": "carrier slower than usual"}])
-                     for s, h in zip(stage_text, top["elapsed_h"], strict=True)],
+            reasons=[
+                json.dumps([{"text": f"in {s} for {h:.0f} h"}, {"text": "carrier slower than usual"}])
+                for s, h in zip(stage_text, top["elapsed_h"], strict=True)
+            ],
             created_at=NOW,
         )
         frames["predictions"].append(pred)
         frames["lists"].append(listed)
-        frames["eta"].append(pd.DataFrame({"order_id": pred["order_id"], "shown_from": day + timedelta(days=1),
-                                           "eta_at": pred["eta_p50_at"], "source": "model",
-                                           "version": "forecaster-v1"}))
-        frames["summary"].append(pd.DataFrame({
-            "as_of_date": [day], "as_of_at": [as_of_at], "forecaster_version": ["forecaster-v1"],
-            "classifier_version": ["stuck_classifier-v1"], "eta_source": ["model"], "open_orders": [len(pred)],
-            "listed": [len(listed)], "held_out": [int(listed["held_out"].sum())], "sim_actions": [0],
-            "alerts": [0], "computed_at": [NOW],
-        }))
-    alerts = pd.DataFrame({
-        "alert_id": ["demo-1"], "as_of": [last_day], "rule": ["stale_feed"], "severity": ["warning"],
-        "subject": ["feed"], "message": ["no events from carrier budgetbox for 20 h"], "status": ["open"],
-        "created_at": [NOW], "updated_at": [NOW],
-    })
+        frames["eta"].append(
+            pd.DataFrame(
+                {
+                    "order_id": pred["order_id"],
+                    "shown_from": day + timedelta(days=1),
+                    "eta_at": pred["eta_p50_at"],
+                    "source": "model",
+                    "version": "forecaster-v1",
+                }
+            )
+        )
+        frames["summary"].append(
+            pd.DataFrame(
+                {
+                    "as_of_date": [day],
+                    "as_of_at": [as_of_at],
+                    "forecaster_version": ["forecaster-v1"],
+                    "classifier_version": ["stuck_classifier-v1"],
+                    "eta_source": ["model"],
+                    "open_orders": [len(pred)],
+                    "listed": [len(listed)],
+                    "held_out": [int(listed["held_out"].sum())],
+                    "sim_actions": [0],
+                    "alerts": [0],
+                    "computed_at": [NOW],
+                }
+            )
+        )
+    alerts = pd.DataFrame(
+        {
+            "alert_id": ["demo-1"],
+            "as_of": [last_day],
+            "rule": ["stale_feed"],
+            "severity": ["warning"],
+            "subject": ["feed"],
+            "message": ["no events from carrier budgetbox for 20 h"],
+            "status": ["open"],
+            "created_at": [NOW],
+            "updated_at": [NOW],
+        }
+    )
     with store.transaction(path) as con:
         con.execute("delete from daily_summary")  # the demo's pre-model summaries: the filled days replace them
-    write_daily_tables(path, predictions=pd.concat(frames["predictions"]), lists=pd.concat(frames["lists"]),
-                       summary=pd.concat(frames["summary"]), eta=pd.concat(frames["eta"]), alerts=alerts)
+    write_daily_tables(
+        path,
+        predictions=pd.concat(frames["predictions"]),
+        lists=pd.concat(frames["lists"]),
+        summary=pd.concat(frames["summary"]),
+        eta=pd.concat(frames["eta"]),
+        alerts=alerts,
+    )
     return path

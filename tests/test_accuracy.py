@@ -31,58 +31,124 @@ def at(day: datetime, hours: float) -> datetime:
 
 def event_rows(journeys: dict[str, list[tuple[str, datetime]]]) -> list[dict]:
     return [
-        {"event_id": f"{order}-{i}", "order_id": order, "stage": stage, "event_ts": ts,
-         "source": "test", "loaded_at": AS_OF}
+        {
+            "event_id": f"{order}-{i}",
+            "order_id": order,
+            "stage": stage,
+            "event_ts": ts,
+            "source": "test",
+            "loaded_at": AS_OF,
+        }
         for order, steps in journeys.items()
         for i, (stage, ts) in enumerate(steps)
     ]
 
 
 def order_row(order: str, placed: datetime, carrier: str, promised: datetime | None = None) -> dict:
-    return {"order_id": order, "placed_at": placed, "carrier": carrier, "region": "north", "channel": "web",
-            "ship_mode": "standard", "customer_tier": "gold", "promised_at": promised,
-            "source": "test", "loaded_at": AS_OF}
+    return {
+        "order_id": order,
+        "placed_at": placed,
+        "carrier": carrier,
+        "region": "north",
+        "channel": "web",
+        "ship_mode": "standard",
+        "customer_tier": "gold",
+        "promised_at": promised,
+        "source": "test",
+        "loaded_at": AS_OF,
+    }
 
 
 def prediction_row(order: str, morning: datetime, p10: float, p50: float, p90: float, prob: float = 0.1) -> dict:
-    return {"as_of_date": morning.date(), "as_of_at": morning, "order_id": order, "role": "champion",
-            "p10_h": p10, "p50_h": p50, "p90_h": p90, "stuck_prob": prob, "scored_at": morning}
+    return {
+        "as_of_date": morning.date(),
+        "as_of_at": morning,
+        "order_id": order,
+        "role": "champion",
+        "p10_h": p10,
+        "p50_h": p50,
+        "p90_h": p90,
+        "stuck_prob": prob,
+        "scored_at": morning,
+    }
 
 
 def build_store(path: Path) -> Path:
     """Six orders, hand-computed outcomes as of 2026-03-10 00:00 (see the expectations below)."""
     pre = datetime(2026, 3, 1, 20, 0)
-    insert(path, "orders", [
-        order_row("O1", pre, "fast"), order_row("O2", pre, "fast"), order_row("O3", pre, "slow"),
-        order_row("O4", pre, "slow"), order_row("O5", pre, "fast"),
-        order_row("O6", datetime(2026, 3, 8, 12, 0), "slow"),
-    ])
-    insert(path, "events", event_rows({
-        "O1": [("placed", pre), ("payment_confirmed", at(pre, 2)), ("delivered", at(MORNING_1, 30))],
-        "O2": [("placed", pre), ("payment_confirmed", at(pre, 2)), ("delivered", at(MORNING_1, 15))],
-        "O3": [("placed", pre), ("payment_confirmed", at(pre, 2)), ("delivered", at(MORNING_1, 50))],
-        # O4 sits in allocated from 03-02 02:00: stuck 48 h later, 03-04 02:00, never delivered
-        "O4": [("placed", pre), ("payment_confirmed", at(pre, 1)), ("allocated", at(MORNING_1, 2))],
-        "O5": [("placed", pre), ("cancelled", at(MORNING_1, 5))],
-        "O6": [("placed", datetime(2026, 3, 8, 12, 0)), ("payment_confirmed", datetime(2026, 3, 8, 13, 0))],
-    }))
-    insert(path, "predictions", [
-        prediction_row("O1", MORNING_1, 10, 20, 40),
-        prediction_row("O2", MORNING_1, 10, 20, 40),
-        prediction_row("O3", MORNING_1, 10, 20, 40),
-        prediction_row("O4", MORNING_1, 5, 10, 20, prob=0.7),
-        prediction_row("O5", MORNING_1, 5, 10, 20),
-        prediction_row("O6", MORNING_2, 10, 20, 40, prob=0.25),
-    ])
+    insert(
+        path,
+        "orders",
+        [
+            order_row("O1", pre, "fast"),
+            order_row("O2", pre, "fast"),
+            order_row("O3", pre, "slow"),
+            order_row("O4", pre, "slow"),
+            order_row("O5", pre, "fast"),
+            order_row("O6", datetime(2026, 3, 8, 12, 0), "slow"),
+        ],
+    )
+    insert(
+        path,
+        "events",
+        event_rows(
+            {
+                "O1": [("placed", pre), ("payment_confirmed", at(pre, 2)), ("delivered", at(MORNING_1, 30))],
+                "O2": [("placed", pre), ("payment_confirmed", at(pre, 2)), ("delivered", at(MORNING_1, 15))],
+                "O3": [("placed", pre), ("payment_confirmed", at(pre, 2)), ("delivered", at(MORNING_1, 50))],
+                # O4 sits in allocated from 03-02 02:00: stuck 48 h later, 03-04 02:00, never delivered
+                "O4": [("placed", pre), ("payment_confirmed", at(pre, 1)), ("allocated", at(MORNING_1, 2))],
+                "O5": [("placed", pre), ("cancelled", at(MORNING_1, 5))],
+                "O6": [("placed", datetime(2026, 3, 8, 12, 0)), ("payment_confirmed", datetime(2026, 3, 8, 13, 0))],
+            }
+        ),
+    )
+    insert(
+        path,
+        "predictions",
+        [
+            prediction_row("O1", MORNING_1, 10, 20, 40),
+            prediction_row("O2", MORNING_1, 10, 20, 40),
+            prediction_row("O3", MORNING_1, 10, 20, 40),
+            prediction_row("O4", MORNING_1, 5, 10, 20, prob=0.7),
+            prediction_row("O5", MORNING_1, 5, 10, 20),
+            prediction_row("O6", MORNING_2, 10, 20, 40, prob=0.25),
+        ],
+    )
     created = {"created_at": AS_OF}
-    insert(path, "triage_list", [
-        {"as_of_date": MORNING_1.date(), "order_id": "O4", "rank": 1, "expected_cost": 28.0, "stuck_prob": 0.7,
-         "held_out": False, **created},
-        {"as_of_date": MORNING_1.date(), "order_id": "O2", "rank": 2, "expected_cost": 4.0, "stuck_prob": 0.1,
-         "held_out": True, **created},
-        {"as_of_date": MORNING_2.date(), "order_id": "O6", "rank": 1, "expected_cost": 10.0, "stuck_prob": 0.25,
-         "held_out": False, **created},
-    ])
+    insert(
+        path,
+        "triage_list",
+        [
+            {
+                "as_of_date": MORNING_1.date(),
+                "order_id": "O4",
+                "rank": 1,
+                "expected_cost": 28.0,
+                "stuck_prob": 0.7,
+                "held_out": False,
+                **created,
+            },
+            {
+                "as_of_date": MORNING_1.date(),
+                "order_id": "O2",
+                "rank": 2,
+                "expected_cost": 4.0,
+                "stuck_prob": 0.1,
+                "held_out": True,
+                **created,
+            },
+            {
+                "as_of_date": MORNING_2.date(),
+                "order_id": "O6",
+                "rank": 1,
+                "expected_cost": 10.0,
+                "stuck_prob": 0.25,
+                "held_out": False,
+                **created,
+            },
+        ],
+    )
     return path
 
 
@@ -108,12 +174,14 @@ def test_realised_forecast_figures_by_hand(six_orders: Path):
     assert row["too_late_pct"] == pytest.approx(25.0)
     assert row["interval_width_h"] == pytest.approx((30 + 30 + 30 + 15) / 4)
     costs = CostAssumptions()
-    expected_cost = np.mean([
-        costs.late_cost_per_day * 10 / 24 + costs.contact_cost * 10 / 24,
-        costs.early_promise_cost_per_day * 5 / 24,
-        costs.late_cost_per_day * 30 / 24 + costs.contact_cost * 1.0,
-        costs.late_cost_per_day * 182 / 24 + costs.contact_cost * 1.0,
-    ])
+    expected_cost = np.mean(
+        [
+            costs.late_cost_per_day * 10 / 24 + costs.contact_cost * 10 / 24,
+            costs.early_promise_cost_per_day * 5 / 24,
+            costs.late_cost_per_day * 30 / 24 + costs.contact_cost * 1.0,
+            costs.late_cost_per_day * 182 / 24 + costs.contact_cost * 1.0,
+        ]
+    )
     assert row["cost_per_forecast_eur"] == pytest.approx(expected_cost)
     # only O2's ETA came after its delivery: the conservative part of the cost
     assert row["conservative_cost_per_forecast_eur"] == pytest.approx(costs.early_promise_cost_per_day * 5 / 24 / 4)
@@ -142,15 +210,17 @@ def test_estimate_with_nothing_elapsed_is_the_calibrated_interval():
     assert est["covered"].tolist() == [0.8] * n
     assert est["too_early"].tolist() == [0.5] * n
     # crossed quantiles do not break the estimate
-    crossed = accuracy.estimate_immature(np.array([30.0]), np.array([20.0]), np.array([40.0]), np.zeros(1),
-                                         CostAssumptions())
+    crossed = accuracy.estimate_immature(
+        np.array([30.0]), np.array([20.0]), np.array([40.0]), np.zeros(1), CostAssumptions()
+    )
     assert np.isfinite(crossed.to_numpy()).all()
 
 
 def test_accuracy_over_time_by_morning(six_orders: Path):
     by_day = accuracy.forecast_accuracy(six_orders, as_of=AS_OF)
     assert list(zip(by_day["as_of_date"].astype(str), by_day["estimated"], by_day["forecasts"], strict=True)) == [
-        ("2026-03-02", False, 4), ("2026-03-09", True, 1)
+        ("2026-03-02", False, 4),
+        ("2026-03-09", True, 1),
     ]
     # an earlier as-of judges the same forecasts with what was known then: O3 (50 h) is not matured,
     # O4 already is (36 h > its p90 of 20 h), and O6 was not forecast yet
@@ -186,11 +256,15 @@ def test_stuck_instants_match_the_simulator_definition(store_file: Path):
     orders = pd.concat([f.orders for f in feeds], ignore_index=True)
     with store.transaction(store_file) as con:
         con.register("ev", events)
-        con.execute("insert into events (event_id, order_id, stage, event_ts, source, loaded_at) "
-                    "select event_id, order_id, stage, event_ts, 'sim', event_ts from ev")
+        con.execute(
+            "insert into events (event_id, order_id, stage, event_ts, source, loaded_at) "
+            "select event_id, order_id, stage, event_ts, 'sim', event_ts from ev"
+        )
         con.register("od", orders[["order_id", "placed_at"]])
-        con.execute("insert into orders (order_id, placed_at, source, loaded_at) select order_id, placed_at, 'sim', "
-                    "placed_at from od")
+        con.execute(
+            "insert into orders (order_id, placed_at, source, loaded_at) select order_id, placed_at, 'sim', "
+            "placed_at from od"
+        )
     as_of = pd.Timestamp(events["event_ts"].max()).to_pydatetime()
     stuck = accuracy.stuck_instants(store_file, as_of=as_of)
     assert len(stuck) > 0
@@ -251,9 +325,15 @@ def test_recovery_figures_over_matured_mornings(six_orders: Path):
     assert mornings == [MORNING_1.date()]
     assert list(rows["order_id"]) == ["O1", "O2", "O3", "O4"]  # the matured forecasts of that morning
     figures = recovery.live_figures(rows)
-    assert figures == pytest.approx({"forecasts": 4, "mae_h": (10 + 5 + 30 + 182) / 4,
-                                     "bias_h": (-10 + 5 - 30 - 182) / 4, "coverage_80_pct": 50.0,
-                                     "after_p50_pct": 75.0})
+    assert figures == pytest.approx(
+        {
+            "forecasts": 4,
+            "mae_h": (10 + 5 + 30 + 182) / 4,
+            "bias_h": (-10 + 5 - 30 - 182) / 4,
+            "coverage_80_pct": 50.0,
+            "after_p50_pct": 75.0,
+        }
+    )
     assert recovery.by_segment(rows)["fast"]["mae_h"] == pytest.approx(7.5)
     report = recovery.recovery_report(six_orders, as_of=AS_OF, weeks=2, hindsight=False)
     assert report["matured_mornings"] == [] and report["live"] == {"forecasts": 0}

@@ -24,7 +24,12 @@ def tiny(store_file):
 def test_an_action_is_kept_with_who_and_when(tiny):
     recorded = actions.record_action(TRIAGE, "O1", TODAY, "expedited", "  asked for next-day  ", tiny, now=AT)
     assert (recorded.action, recorded.note, recorded.actor, recorded.acted_at, recorded.created) == (
-        "expedited", "asked for next-day", "ana", AT, True)
+        "expedited",
+        "asked for next-day",
+        "ana",
+        AT,
+        True,
+    )
     stored = worklist.read_actions("O1", TODAY, tiny)
     assert stored[["action", "note", "actor"]].values.tolist()[0] == ["expedited", "asked for next-day", "ana"]
     assert stored.loc[0, "acted_at"] == AT
@@ -72,5 +77,9 @@ def test_only_orders_on_the_shown_list_take_actions(tiny, order_id, day):
 
 
 def test_the_id_is_stable():
-    assert actions.action_id("O1", TODAY, "expedited", "", "ana") == actions.action_id("O1", TODAY, "expedited", "", "ana")
-    assert actions.action_id("O1", TODAY, "expedited", "", "ana") != actions.action_id("O1", TODAY, "expedited", "", "bo")
+    assert actions.action_id("O1", TODAY, "expedited", "", "ana") == actions.action_id(
+        "O1", TODAY, "expedited", "", "ana"
+    )
+    assert actions.action_id("O1", TODAY, "expedited", "", "ana") != actions.action_id(
+        "O1", TODAY, "expedited", "", "bo"
+    )

@@ -20,10 +20,22 @@ DAY = date(2026, 3, 2)
 
 def drift_row(column: str, **overrides) -> dict:
     row = {
-        "column": column, "role": "feature", "kind": "numeric", "method": "wasserstein", "score": 0.02,
-        "threshold": 0.1, "drifted": False, "missing_rate_ref": 0.0, "missing_rate_cur": 0.0,
-        "missing_rate_jumped": False, "new_categories": [], "new_category_share": 0.0, "status": "ok",
-        "note": None, "rows_ref": 100_000, "rows_cur": 3_000,
+        "column": column,
+        "role": "feature",
+        "kind": "numeric",
+        "method": "wasserstein",
+        "score": 0.02,
+        "threshold": 0.1,
+        "drifted": False,
+        "missing_rate_ref": 0.0,
+        "missing_rate_cur": 0.0,
+        "missing_rate_jumped": False,
+        "new_categories": [],
+        "new_category_share": 0.0,
+        "status": "ok",
+        "note": None,
+        "rows_ref": 100_000,
+        "rows_cur": 3_000,
     }
     return row | overrides
 
@@ -34,10 +46,19 @@ def day_results() -> dict:
         "as_of": DAY,
         "drift": [
             drift_row("elapsed_h", score=0.4, drifted=True, status="drifted"),
-            drift_row("carrier", kind="categorical", method="jensenshannon", score=0.19, drifted=True,
-                      new_categories=["quickhaul"], new_category_share=0.1, status="drifted"),
-            drift_row("order_value", missing_rate_ref=0.02, missing_rate_cur=0.15, missing_rate_jumped=True,
-                      status="drifted"),
+            drift_row(
+                "carrier",
+                kind="categorical",
+                method="jensenshannon",
+                score=0.19,
+                drifted=True,
+                new_categories=["quickhaul"],
+                new_category_share=0.1,
+                status="drifted",
+            ),
+            drift_row(
+                "order_value", missing_rate_ref=0.02, missing_rate_cur=0.15, missing_rate_jumped=True, status="drifted"
+            ),
             drift_row("items"),
             drift_row("region", status="invalid", drifted=None, note="column missing from the current batch"),
             drift_row("p50_days", role="prediction", score=0.2, drifted=True, status="drifted"),
@@ -97,12 +118,20 @@ def test_a_quiet_day_raises_nothing_and_share_at_threshold_does_not_fire():
 def test_validity_feed_and_job_rules():
     results = {
         "as_of": DAY,
-        "validity": {"rows_total": 5000, "rows_quarantined": 120, "quarantined_share": 0.024,
-                     "reasons": [{"reason": "unknown stage 'teleported'", "rows_quarantined": 100},
-                                 {"reason": "event_ts in the future", "rows_quarantined": 20}]},
+        "validity": {
+            "rows_total": 5000,
+            "rows_quarantined": 120,
+            "quarantined_share": 0.024,
+            "reasons": [
+                {"reason": "unknown stage 'teleported'", "rows_quarantined": 100},
+                {"reason": "event_ts in the future", "rows_quarantined": 20},
+            ],
+        },
         "feed": {"last_event_at": datetime(2026, 3, 1, 5, 30), "as_of_at": datetime(2026, 3, 2, 12, 0)},
-        "jobs": [{"kind": "daily", "run_id": "r1", "status": "failed", "error": "store busy"},
-                 {"kind": "retrain", "run_id": "r2", "status": "succeeded"}],
+        "jobs": [
+            {"kind": "daily", "run_id": "r1", "status": "failed", "error": "store busy"},
+            {"kind": "retrain", "run_id": "r2", "status": "succeeded"},
+        ],
     }
     found = {a.rule: a for a in evaluate_rules(results)}
     assert set(found) == {"validity_failures", "stale_feed", "job_failed"}
@@ -136,8 +165,7 @@ def test_accuracy_coverage_and_benefit_rules():
     )
     assert found["accuracy_decay"].value == pytest.approx(0.25)
     assert found["coverage_decay"].message == (
-        "forecast interval covered 66.0% of actuals against a nominal 80.0%: 14.0 points short "
-        "(threshold 10.0 points)"
+        "forecast interval covered 66.0% of actuals against a nominal 80.0%: 14.0 points short (threshold 10.0 points)"
     )
     assert found["benefit_under_target"].message == (
         "benefit realised 8,000 EUR against a target of 10,000 EUR (80.0%), below the 90.0% threshold"
@@ -241,9 +269,15 @@ def test_webhook_posts_json(hook_factory):
     body = hook.bodies[0]
     assert body["count"] == 1
     assert body["alerts"][0] | {"alert_id": None} == {
-        "alert_id": None, "as_of": "2026-03-02", "rule": "new_category", "severity": "warning",
-        "subject": "carrier", "message": "'carrier' has values never seen: 'quickhaul'",
-        "value": None, "threshold": None, "status": "open",
+        "alert_id": None,
+        "as_of": "2026-03-02",
+        "rule": "new_category",
+        "severity": "warning",
+        "subject": "carrier",
+        "message": "'carrier' has values never seen: 'quickhaul'",
+        "value": None,
+        "threshold": None,
+        "status": "open",
     }
     assert body["text"] == "[warning] 2026-03-02 new_category carrier: 'carrier' has values never seen: 'quickhaul'"
 

@@ -106,7 +106,9 @@ def test_metrics_count_requests_latency_errors_and_model_versions(client, tokens
     text = client.get("/metrics").text
     assert 'journeyops_api_requests_total{route="/v1/orders/{order_id}/forecast",method="GET",status="404"} 2' in text
     assert 'journeyops_api_requests_total{route="/v1/at-risk",method="GET",status="200"} 1' in text
-    assert 'journeyops_api_request_duration_seconds_count{route="/v1/orders/{order_id}/forecast",method="GET"} 2' in text
+    assert (
+        'journeyops_api_request_duration_seconds_count{route="/v1/orders/{order_id}/forecast",method="GET"} 2' in text
+    )
     assert 'journeyops_api_request_duration_seconds_bucket{route="/v1/at-risk",method="GET",le="+Inf"} 1' in text
     assert 'journeyops_model_version{kind="forecaster",version="forecaster-v1"} 1' in text
     assert "# TYPE journeyops_api_errors_total counter" in text
@@ -116,7 +118,12 @@ def test_served_openapi_schema_equals_the_checked_in_one(client):
     served = client.get("/openapi.json").json()
     assert render_schema(served) == SCHEMA_FILE.read_text(), "run `python -m api.openapi` and commit api/openapi.json"
     assert set(served["paths"]) == {
-        "/healthz", "/readyz", "/metrics", "/v1/orders/{order_id}/forecast", "/v1/at-risk", "/v1/score"
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/orders/{order_id}/forecast",
+        "/v1/at-risk",
+        "/v1/score",
     }
 
 
@@ -275,7 +282,9 @@ def test_score_takes_zoned_timestamps_as_utc(client, tokens, world):
         plain = client.post("/v1/score", json=journey_body(journey, world.as_of_at), headers=bearer(tokens["scorer"]))
         zoned_body = journey_body(journey, world.as_of_at)
         for event in zoned_body["events"]:
-            event["event_ts"] = (pd.Timestamp(event["event_ts"]).tz_localize("UTC").tz_convert("Europe/Berlin")).isoformat()
+            event["event_ts"] = (
+                pd.Timestamp(event["event_ts"]).tz_localize("UTC").tz_convert("Europe/Berlin")
+            ).isoformat()
         zoned = client.post("/v1/score", json=zoned_body, headers=bearer(tokens["scorer"]))
     assert zoned.status_code == 200
     assert zoned.json()["p50_h"] == plain.json()["p50_h"]
@@ -288,14 +297,22 @@ def test_score_reloads_the_champion_after_promotion(world, tokens, tmp_path):
         order_id = batch_scores(path, world.as_of_at).index[0]
         body = journey_body(stored_journey(path, order_id, world.as_of_at), world.as_of_at)
         before = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
-        promotion.promote(world.candidate_forecaster, actor="test", reason="api reload",
-                         expected_champion="forecaster-v1", store_path=path)
+        promotion.promote(
+            world.candidate_forecaster,
+            actor="test",
+            reason="api reload",
+            expected_champion="forecaster-v1",
+            store_path=path,
+        )
         after = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
         assert 'version="forecaster-v2"' in client.get("/metrics").text
         promotion.rollback("forecaster", actor="test", reason="api reload", store_path=path)
         back = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
     assert (before["forecaster_version"], after["forecaster_version"], back["forecaster_version"]) == (
-        "forecaster-v1", world.candidate_forecaster, "forecaster-v1")
+        "forecaster-v1",
+        world.candidate_forecaster,
+        "forecaster-v1",
+    )
     assert after["p50_h"] != before["p50_h"]
     assert back["p50_h"] == before["p50_h"]
 
@@ -326,8 +343,10 @@ def test_score_of_an_ended_journey_is_422(client, tokens, world):
     at = world.as_of_at
     body = {
         "order": {"order_id": "ENDED"},
-        "events": [{"stage": "placed", "event_ts": (at - timedelta(days=2)).isoformat()},
-                   {"stage": "delivered", "event_ts": (at - timedelta(days=1)).isoformat()}],
+        "events": [
+            {"stage": "placed", "event_ts": (at - timedelta(days=2)).isoformat()},
+            {"stage": "delivered", "event_ts": (at - timedelta(days=1)).isoformat()},
+        ],
         "as_of": at.isoformat(),
     }
     response = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"]))
@@ -338,17 +357,23 @@ def test_score_of_an_ended_journey_is_422(client, tokens, world):
 def test_request_limits(world, tokens):
     client = TestClient(create_app(settings_for(world.path, max_body_bytes=2_000, max_events=3)))
     events = [{"stage": "placed", "event_ts": "2026-03-02T08:00:00"}] * 4
-    too_many = client.post("/v1/score", json={"order": {"order_id": "L"}, "events": events},
-                           headers=bearer(tokens["scorer"]))
+    too_many = client.post(
+        "/v1/score", json={"order": {"order_id": "L"}, "events": events}, headers=bearer(tokens["scorer"])
+    )
     assert too_many.status_code == 422
     assert too_many.json()["detail"] == "the journey has 4 events; send at most 3"
-    huge = {"order": {"order_id": "L", "attrs": {"note": "x" * 900, "more": "y" * 900, "most": "z" * 900}},
-            "events": events[:1]}
+    huge = {
+        "order": {"order_id": "L", "attrs": {"note": "x" * 900, "more": "y" * 900, "most": "z" * 900}},
+        "events": events[:1],
+    }
     too_big = client.post("/v1/score", json=huge, headers=bearer(tokens["scorer"]))
     assert too_big.status_code == 413
     assert too_big.json() == {"detail": "the request body is larger than 2000 bytes; send a shorter journey"}
-    chunked = client.post("/v1/score", content=iter([json.dumps(huge).encode()]),
-                          headers={**bearer(tokens["scorer"]), "Content-Type": "application/json"})
+    chunked = client.post(
+        "/v1/score",
+        content=iter([json.dumps(huge).encode()]),
+        headers={**bearer(tokens["scorer"]), "Content-Type": "application/json"},
+    )
     assert chunked.status_code == 413
 
 
@@ -362,13 +387,20 @@ def test_a_busy_store_is_503_with_retry_after(world, tokens, tmp_path, monkeypat
     fake = auth.TokenRecord("tok_fake", None, "reader", auth.hash_token("t"), store.utcnow(), None)
     app.dependency_overrides[deps.get_active_tokens] = lambda: [fake]
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import duckdb, sys, time
             con = duckdb.connect({str(path)!r})
             print("locked", flush=True)
             sys.stdin.read()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"

@@ -55,8 +55,21 @@ def test_sql_is_never_built_by_formatting():
 #   with `monitor.drift`, and the monitor needs only the kernel, `features` and `models.metrics`;
 # - `__main__` belongs to `cli`, the top layer.
 LAYERS: tuple[str, ...] = (
-    "kernel", "access", "world", "ingest", "features", "models", "monitor", "registry", "scoring",
-    "triage", "views", "report", "jobs", "ops", "cli",
+    "kernel",
+    "access",
+    "world",
+    "ingest",
+    "features",
+    "models",
+    "monitor",
+    "registry",
+    "scoring",
+    "triage",
+    "views",
+    "report",
+    "jobs",
+    "ops",
+    "cli",
 )
 KERNEL: frozenset[str] = frozenset({"__init__", "config", "domain", "errors", "logs", "store"})
 
@@ -102,9 +115,9 @@ def imports_by_module(root: Path, package: str = "core") -> dict[str, set[str]]:
                     anchor = anchor[: len(anchor) - (node.level - 1)]
                     base = ".".join([*anchor, base] if base else anchor)
                 targets.update(f"{base}.{alias.name}" for alias in node.names)
-        graph[module] = {
-            _resolve(t, modules) for t in targets if t == package or t.startswith(package + ".")
-        } - {module}
+        graph[module] = {_resolve(t, modules) for t in targets if t == package or t.startswith(package + ".")} - {
+            module
+        }
     return graph
 
 
@@ -187,13 +200,19 @@ def test_a_tree_importing_downward_passes(tmp_path):
 
 
 def test_an_upward_import_inside_a_function_fails(tmp_path):
-    root = _tree(tmp_path, {**SMALL_CORE, "core/features.py": """
+    root = _tree(
+        tmp_path,
+        {
+            **SMALL_CORE,
+            "core/features.py": """
         from core import store
 
         def build():
             from core.jobs import daily
             return daily
-    """})
+    """,
+        },
+    )
     assert architecture_violations(root) == [
         "core.features (features) imports core.jobs.daily (jobs), a higher layer",
         "import cycle: core.features -> core.jobs.daily",
@@ -201,13 +220,19 @@ def test_an_upward_import_inside_a_function_fails(tmp_path):
 
 
 def test_a_cycle_within_one_package_fails(tmp_path):
-    root = _tree(tmp_path, {**SMALL_CORE, "core/jobs/daily.py": """
+    root = _tree(
+        tmp_path,
+        {
+            **SMALL_CORE,
+            "core/jobs/daily.py": """
         from core import features
 
         def feed():
             from core.jobs import closed_loop
             return closed_loop
-    """})
+    """,
+        },
+    )
     assert architecture_violations(root) == ["import cycle: core.jobs.closed_loop -> core.jobs.daily"]
 
 

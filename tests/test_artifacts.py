@@ -37,31 +37,37 @@ class NotOurs:
 
 def rows(n=50, seed=0):
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "carrier": rng.choice(["dhl", "ups", "gls"], n),
-        "ship_mode": rng.choice(["standard", "express"], n),
-        "elapsed_h": rng.normal(30.0, 10.0, n),
-    })
+    X = pd.DataFrame(
+        {
+            "carrier": rng.choice(["dhl", "ups", "gls"], n),
+            "ship_mode": rng.choice(["standard", "express"], n),
+            "elapsed_h": rng.normal(30.0, 10.0, n),
+        }
+    )
     X.loc[0, "elapsed_h"] = np.nan
     y = X["elapsed_h"].fillna(30.0) * 0.5 + (X["carrier"] == "dhl") * 10.0
     return X, y
 
 
 def preprocessor():
-    return ColumnTransformer([
-        ("carrier", OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["carrier"]),
-        ("mode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["ship_mode"]),
-        ("num", SimpleImputer(), ["elapsed_h"]),
-    ])
+    return ColumnTransformer(
+        [
+            ("carrier", OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["carrier"]),
+            ("mode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["ship_mode"]),
+            ("num", SimpleImputer(), ["elapsed_h"]),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
 def forecaster():
     X, y = rows()
-    model = Pipeline([
-        ("pre", preprocessor()),
-        ("hgb", HistGradientBoostingRegressor(loss="quantile", quantile=0.5, max_iter=10, min_samples_leaf=5)),
-    ])
+    model = Pipeline(
+        [
+            ("pre", preprocessor()),
+            ("hgb", HistGradientBoostingRegressor(loss="quantile", quantile=0.5, max_iter=10, min_samples_leaf=5)),
+        ]
+    )
     return model.fit(X, y), X
 
 
@@ -138,7 +144,9 @@ def test_a_flipped_byte_is_refused(forecaster, tmp_path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    with pytest.raises(ArtifactRejectedError, match=r"m\.skops failed its checksum .* was changed after it was written"):
+    with pytest.raises(
+        ArtifactRejectedError, match=r"m\.skops failed its checksum .* was changed after it was written"
+    ):
         load_artifact(path, sha)
 
 

@@ -22,13 +22,15 @@ def test_defaults_until_something_is_saved(store_file: Path):
 
 
 def test_save_keeps_history_and_loads_as_of(store_file: Path):
-    first = assumptions.save_assumptions({"contact_cost": 8.0}, actor="ana", reason="new call-centre contract",
-                                         store_path=store_file)
+    first = assumptions.save_assumptions(
+        {"contact_cost": 8.0}, actor="ana", reason="new call-centre contract", store_path=store_file
+    )
     assert first == CostAssumptions(contact_cost=8.0)
     between = store.utcnow()
     time.sleep(0.01)
-    second = assumptions.save_assumptions({"sla_breach_cost": 20.0}, actor="ben", reason="penalty clause",
-                                          store_path=store_file)
+    second = assumptions.save_assumptions(
+        {"sla_breach_cost": 20.0}, actor="ben", reason="penalty clause", store_path=store_file
+    )
     # fields not given keep their current value
     assert second == CostAssumptions(contact_cost=8.0, sla_breach_cost=20.0)
     assert assumptions.load_assumptions(store_file) == second
@@ -36,7 +38,8 @@ def test_save_keeps_history_and_loads_as_of(store_file: Path):
     assert assumptions.load_assumptions(store_file, at=between - timedelta(days=1)) == CostAssumptions()
     history = assumptions.assumption_history("costs", store_file)
     assert list(history.drop_duplicates("revision")[["revision", "actor", "reason"]].itertuples(index=False)) == [
-        (2, "ben", "penalty clause"), (1, "ana", "new call-centre contract")
+        (2, "ben", "penalty clause"),
+        (1, "ana", "new call-centre contract"),
     ]
     # each revision holds every field
     assert len(history) == 2 * len(CostAssumptions.__dataclass_fields__)
@@ -46,8 +49,12 @@ def test_save_keeps_history_and_loads_as_of(store_file: Path):
 
 
 def test_targets_can_be_cleared_and_are_separate_from_costs(store_file: Path):
-    saved = assumptions.save_targets(assumptions.BenefitTargets(lead_time_h=36.0, triage_value_eur=None),
-                                     actor="owner", reason="Q2 plan", store_path=store_file)
+    saved = assumptions.save_targets(
+        assumptions.BenefitTargets(lead_time_h=36.0, triage_value_eur=None),
+        actor="owner",
+        reason="Q2 plan",
+        store_path=store_file,
+    )
     assert saved.lead_time_h == 36.0 and saved.triage_value_eur is None
     assert assumptions.load_targets(store_file) == saved
     assert assumptions.load_assumptions(store_file) == CostAssumptions()
@@ -88,8 +95,9 @@ def test_assumptions_cli(store_file: Path, capsys: pytest.CaptureFixture[str]):
     from core.cli import main
 
     store_arg = ["--store", str(store_file)]
-    assert main(["assumptions", "set", "contact_cost=7.5", "--reason", "new contract", "--actor", "ana",
-                 *store_arg]) == 0
+    assert (
+        main(["assumptions", "set", "contact_cost=7.5", "--reason", "new contract", "--actor", "ana", *store_arg]) == 0
+    )
     capsys.readouterr()
     assert main(["assumptions", "show", "--json", *store_arg]) == 0
     assert json.loads(capsys.readouterr().out)["contact_cost"] == 7.5

@@ -32,11 +32,16 @@ def make_store(path: Path) -> Path:
     write_events(path, ORDER_WORLD_EVENTS)
     model = DummyRegressor(strategy="constant", constant=30.0).fit(np.zeros((3, 1)), [1.0, 2.0, 3.0])
     version = registration.register_version(
-        "forecaster", model, training_window={"from": "2026-03-02", "to": "2026-03-09"},
-        feature_columns=["elapsed_h"], metrics={"mae_h": 4.0}, backtest=[], evaluation=None, store_path=path,
+        "forecaster",
+        model,
+        training_window={"from": "2026-03-02", "to": "2026-03-09"},
+        feature_columns=["elapsed_h"],
+        metrics={"mae_h": 4.0},
+        backtest=[],
+        evaluation=None,
+        store_path=path,
     )
-    promotion.promote(version.version_id, actor="test", reason="first model", expected_champion=None,
-                     store_path=path)
+    promotion.promote(version.version_id, actor="test", reason="first model", expected_champion=None, store_path=path)
     return path
 
 
@@ -66,7 +71,8 @@ def test_round_trip_gives_the_same_status_and_champion(source: Path, tmp_path: P
     # the backup's own run is not left "running" in the restored store: the next backup works
     code, out, _ = run_cli("job-runs", "--kind", "backup", "--json", "--store", str(target))
     assert [(r["status"], r["error"]) for r in json.loads(out)] == [
-        ("abandoned", "restored from a backup taken while this run was in progress")]
+        ("abandoned", "restored from a backup taken while this run was in progress")
+    ]
     code, _, err = run_cli("backup", "--out", str(tmp_path / "b2"), "--store", str(target))
     assert code == 0, err
 
@@ -149,10 +155,13 @@ def test_a_truncated_manifest_and_a_newer_schema_are_refused(source: Path, tmp_p
 
 def test_dated_backups_are_pruned_to_keep_and_a_full_folder_is_refused(source: Path, tmp_path: Path) -> None:
     for day in (1, 2, 3):
-        backup.create_backup(tmp_path / "nightly", source, stamped=True, keep=2,
-                             now=datetime(2026, 3, day, 2, 0, tzinfo=UTC))
+        backup.create_backup(
+            tmp_path / "nightly", source, stamped=True, keep=2, now=datetime(2026, 3, day, 2, 0, tzinfo=UTC)
+        )
     assert sorted(p.name for p in (tmp_path / "nightly").iterdir()) == [
-        "backup-20260302T020000Z", "backup-20260303T020000Z"]
+        "backup-20260302T020000Z",
+        "backup-20260303T020000Z",
+    ]
     with pytest.raises(BackupError, match="already exists and is not empty"):
         backup.create_backup(tmp_path / "nightly" / "backup-20260303T020000Z", source)
     code, _, err = run_cli("backup", "--out", str(tmp_path / "x"), "--keep", "2", "--store", str(source))

@@ -30,9 +30,7 @@ def test_smoke_case_runs_end_to_end_and_writes_json_markdown_and_docs(tmp_path: 
     code = main(["--only", "smoke", "--scale", "small", "--out", str(out), "--docs", str(docs)])
     assert code == 0
     records = json.loads((out / "results.json").read_text())["results"]
-    assert [(r["benchmark"], r["scale"], r["status"]) for r in records] == [
-        ("smoke", "small", "ok")
-    ]
+    assert [(r["benchmark"], r["scale"], r["status"]) for r in records] == [("smoke", "small", "ok")]
     record = records[0]
     assert record["subject"]["figures"] == {"numbers": 100_000, "total": SMALL_SUM}
     assert record["baseline"]["figures"] == {"numbers": 100_000, "total": SMALL_SUM}
@@ -41,10 +39,7 @@ def test_smoke_case_runs_end_to_end_and_writes_json_markdown_and_docs(tmp_path: 
     assert isinstance(record["subject"]["cpu_seconds"], float)
     assert [(t["label"], t["met"]) for t in record["targets"]] == [("peak RSS ≤ 2 GiB", True)]
     assert record["machine"]["cores"] >= 1
-    assert (
-        "| smoke | small | sum of 100,000 integers: 100,000 numbers |"
-        in (out / "results.md").read_text()
-    )
+    assert "| smoke | small | sum of 100,000 integers: 100,000 numbers |" in (out / "results.md").read_text()
     report = docs.read_text()
     assert "- **smoke**: sum integers with numpy" in report
     assert "pass peak RSS ≤ 2 GiB" in report
@@ -80,7 +75,7 @@ def test_peak_rss_is_per_case_not_the_largest_child_so_far(tmp_path: Path) -> No
 def test_a_broken_case_raises_with_its_log_tail(tmp_path: Path) -> None:
     with pytest.raises(
         CaseError,
-        match=r"bench.smoke:no_such_case exited with code 1: AttributeError: module .bench.smoke. has no attribute .no_such_case.",
+        match=r"bench.smoke:no_such_case exited with code 1: AttributeError: module .bench.smoke. has no attribute .no_such_case.",  # noqa: E501
     ):
         run_case(Call("bench.smoke:no_such_case"), tmp_path / "case.log")
 
@@ -106,12 +101,8 @@ def test_a_broken_benchmark_is_recorded_as_an_error_and_the_exit_code_is_1(
 
 
 def test_headline_figures_and_targets() -> None:
-    subject = CaseResult(
-        seconds=2.0, peak_rss_mb=300.0, rss_before_mb=100.0, figures={"events": 4_000_000}
-    )
-    baseline = CaseResult(
-        seconds=0.5, peak_rss_mb=200.0, rss_before_mb=90.0, figures={"events": 4_000_000}
-    )
+    subject = CaseResult(seconds=2.0, peak_rss_mb=300.0, rss_before_mb=100.0, figures={"events": 4_000_000})
+    baseline = CaseResult(seconds=0.5, peak_rss_mb=200.0, rss_before_mb=90.0, figures={"events": 4_000_000})
     bench = next(b for b in BENCHMARKS if b.name == "ingest")
     figures = headline(bench, subject, baseline)
     assert figures == {
@@ -137,14 +128,12 @@ def test_table_marks_a_missed_target() -> None:
         "unit": "events",
         "workload": "w",
         "headline": {"seconds": 2.0, "count": 4e6, "rate": 2e6, "peak_rss_mb": 300.0},
-        "targets": [
-            {"figure": "ratio", "label": "≤ 3× bare DuckDB", "measured": 4.0, "met": False}
-        ],
+        "targets": [{"figure": "ratio", "label": "≤ 3× bare DuckDB", "measured": 4.0, "met": False}],
     }
     row = render_table([record]).splitlines()[-1]
     assert (
         row
-        == "| ingest | full | w: 4,000,000 events | 2 | 2.00 M events/s | 300 | — | — | — | — | **miss** ≤ 3× bare DuckDB (4.00×) | — |"
+        == "| ingest | full | w: 4,000,000 events | 2 | 2.00 M events/s | 300 | — | — | — | — | **miss** ≤ 3× bare DuckDB (4.00×) | — |"  # noqa: E501
     )
 
 
@@ -165,10 +154,7 @@ def test_every_registered_benchmark_plans_both_scales(tmp_path: Path) -> None:
         for scale in ("small", "full"):
             plan = bench.plan(scale, tmp_path / scale)
             assert plan.subject.target.startswith("bench."), bench.name
-            assert all(
-                t.figure in {"seconds", "rate", "peak_rss_mb", "ratio", *bench.figures}
-                for t in bench.targets
-            )
+            assert all(t.figure in {"seconds", "rate", "peak_rss_mb", "ratio", *bench.figures} for t in bench.targets)
 
 
 def test_baselines_do_the_same_work_as_their_subjects(tmp_path: Path) -> None:
@@ -209,9 +195,7 @@ def test_drift_case_compares_the_sampled_verdicts_with_the_full_run(tmp_path: Pa
 def test_extra_headline_figures_come_from_the_subject_else_the_baseline() -> None:
     bench = next(b for b in BENCHMARKS if b.name == "drift")
     subject = CaseResult(seconds=1.0, peak_rss_mb=1.0, rss_before_mb=1.0, figures={"rows": 10})
-    baseline = CaseResult(
-        seconds=2.0, peak_rss_mb=1.0, rss_before_mb=1.0, figures={"rows": 10, "same_verdicts": 1}
-    )
+    baseline = CaseResult(seconds=2.0, peak_rss_mb=1.0, rss_before_mb=1.0, figures={"rows": 10, "same_verdicts": 1})
     figures = headline(bench, subject, baseline)
     assert (figures["same_verdicts"], figures["ratio"]) == (1.0, 0.5)
     assert "same_verdicts" not in headline(bench, subject, None)
@@ -232,6 +216,10 @@ def test_per_part_seconds_are_listed_under_the_table() -> None:
     from bench.harness import render_details
 
     bench = next(b for b in BENCHMARKS if b.name == "pages")
-    record = {"benchmark": "pages", "scale": "full", "status": "ok",
-              "subject": {"figures": {"page_seconds": {"today": 0.5, "drift": 1.25}}}}
+    record = {
+        "benchmark": "pages",
+        "scale": "full",
+        "status": "ok",
+        "subject": {"figures": {"page_seconds": {"today": 0.5, "drift": 1.25}}},
+    }
     assert render_details([record], [bench]) == "- pages (full), page_seconds: today 0.5 s, drift 1.25 s\n"

@@ -22,11 +22,14 @@ from tests.fixtures_worklist import write_daily_tables
 FIRST = date(2026, 3, 1)
 DAYS = [FIRST + timedelta(days=i) for i in range(14)]
 # day -> why the run retrained: two schedules 6 days apart, an alert in between (a trigger: not counted)
-REASONS = {date(2026, 3, 2): "schedule: 7 days since the last retrain (every 7)",
-           date(2026, 3, 5): "alert: accuracy_decay",
-           date(2026, 3, 8): "schedule: 7 days since the last retrain (every 7)"}
+REASONS = {
+    date(2026, 3, 2): "schedule: 7 days since the last retrain (every 7)",
+    date(2026, 3, 5): "alert: accuracy_decay",
+    date(2026, 3, 8): "schedule: 7 days since the last retrain (every 7)",
+}
 REPORT = {
-    "since": "2026-03-01", "matured_mornings": ["2026-03-01", "2026-03-02", "2026-03-03"],
+    "since": "2026-03-01",
+    "matured_mornings": ["2026-03-01", "2026-03-02", "2026-03-03"],
     "live": {"forecasts": 900, "mae_h": 21.0, "bias_h": -1.5, "coverage_80_pct": 79.5, "after_p50_pct": 51.0},
     "carriers": {
         "fastship": {"forecasts": 500, "mae_h": 20.0, "bias_h": -1.0, "coverage_80_pct": 80.5, "after_p50_pct": 50.0},
@@ -44,20 +47,39 @@ def build_store(store_file: Path) -> Path:
     for number, promote in ((1, True), (2, True), (3, False)):
         version = test_registry.register(store_file, model, cost=10.0 - number)
         if promote:
-            promotion.promote(version.version_id, actor="loop", reason="gate", store_path=store_file,
-                             expected_champion=f"forecaster-v{number - 1}" if number > 1 else None)
+            promotion.promote(
+                version.version_id,
+                actor="loop",
+                reason="gate",
+                store_path=store_file,
+                expected_champion=f"forecaster-v{number - 1}" if number > 1 else None,
+            )
         else:
             promotion.reject(version.version_id, actor="loop", reason="worse", store_path=store_file)
-    summary = pd.DataFrame({
-        "as_of_date": DAYS, "as_of_at": [datetime.combine(d + timedelta(days=1), datetime.min.time()) for d in DAYS],
-        "forecaster_version": ["forecaster-v1" if d <= date(2026, 3, 8) else "forecaster-v2" for d in DAYS],
-        "retrain_reason": [REASONS.get(d) for d in DAYS], "eta_source": "model", "open_orders": 0, "listed": 0,
-        "held_out": 0, "sim_actions": 0, "alerts": 0, "computed_at": datetime(2026, 3, 15),
-    })
+    summary = pd.DataFrame(
+        {
+            "as_of_date": DAYS,
+            "as_of_at": [datetime.combine(d + timedelta(days=1), datetime.min.time()) for d in DAYS],
+            "forecaster_version": ["forecaster-v1" if d <= date(2026, 3, 8) else "forecaster-v2" for d in DAYS],
+            "retrain_reason": [REASONS.get(d) for d in DAYS],
+            "eta_source": "model",
+            "open_orders": 0,
+            "listed": 0,
+            "held_out": 0,
+            "sim_actions": 0,
+            "alerts": 0,
+            "computed_at": datetime(2026, 3, 15),
+        }
+    )
     write_daily_tables(store_file, predictions=pd.DataFrame(), lists=pd.DataFrame(), summary=summary)
-    store_file.with_name("demo.json").write_text(json.dumps({
-        "params": {"days": 14, "orders_per_day": 1, "seed": 11},
-        "outcome": {"scenarios": ["new_carrier@2026-03-05"]}}))
+    store_file.with_name("demo.json").write_text(
+        json.dumps(
+            {
+                "params": {"days": 14, "orders_per_day": 1, "seed": 11},
+                "outcome": {"scenarios": ["new_carrier@2026-03-05"]},
+            }
+        )
+    )
     return store_file
 
 
@@ -73,10 +95,26 @@ def test_the_figures_of_the_done_criteria(recovery_store):
     skops = sorted(config.models_dir(recovery_store).rglob("*.skops"))
     assert len(skops) == 3
     assert figures["artifacts_mb"] == sum(p.stat().st_size for p in skops) / 1e6
-    assert {k: figures[k] for k in ("forecasts", "matured_mornings", "live_mae_h", "hindsight_mae_h",
-                                    "live_over_hindsight", "coverage_80_pct", "after_p50_pct")} == {
-        "forecasts": 900, "matured_mornings": 3, "live_mae_h": 21.0, "hindsight_mae_h": 20.4,
-        "live_over_hindsight": 21.0 / 20.4, "coverage_80_pct": 79.5, "after_p50_pct": 51.0}
+    assert {
+        k: figures[k]
+        for k in (
+            "forecasts",
+            "matured_mornings",
+            "live_mae_h",
+            "hindsight_mae_h",
+            "live_over_hindsight",
+            "coverage_80_pct",
+            "after_p50_pct",
+        )
+    } == {
+        "forecasts": 900,
+        "matured_mornings": 3,
+        "live_mae_h": 21.0,
+        "hindsight_mae_h": 20.4,
+        "live_over_hindsight": 21.0 / 20.4,
+        "coverage_80_pct": 79.5,
+        "after_p50_pct": 51.0,
+    }
     # carriers with at least 200 matured forecasts only: `tiny` (150) is left out of the range
     assert (figures["carrier_coverage_min_pct"], figures["carrier_coverage_max_pct"]) == (77.4, 80.5)
     # v1 served from 1 March, before the scenario; v2 from 9 March, after it; v3 was never promoted
@@ -131,5 +169,6 @@ def test_blocks_are_replaced_in_place_or_appended():
     text = "# T\n\n<!-- x:begin -->\nold\n<!-- x:end -->\n\n## Method\n"
     assert doc_blocks.replace_block(text, "x", "new") == "# T\n\n<!-- x:begin -->\nnew\n<!-- x:end -->\n\n## Method\n"
     assert doc_blocks.keep_blocks("# New\n\n## Method\n", text) == (
-        "# New\n\n<!-- x:begin -->\nold\n<!-- x:end -->\n\n## Method\n")
+        "# New\n\n<!-- x:begin -->\nold\n<!-- x:end -->\n\n## Method\n"
+    )
     assert doc_blocks.keep_blocks("# New\n", "# Old, no block\n") == "# New\n"

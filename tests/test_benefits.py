@@ -24,62 +24,149 @@ def ts(text: str) -> datetime:
 
 
 def order(order_id: str, placed: str, promised: str) -> dict:
-    return {"order_id": order_id, "placed_at": ts(placed), "promised_at": ts(promised), "carrier": "c1",
-            "source": "test", "loaded_at": AS_OF}
+    return {
+        "order_id": order_id,
+        "placed_at": ts(placed),
+        "promised_at": ts(promised),
+        "carrier": "c1",
+        "source": "test",
+        "loaded_at": AS_OF,
+    }
 
 
 def contact(contact_id: str, order_id: str, when: str) -> dict:
-    return {"contact_id": contact_id, "order_id": order_id, "contact_at": ts(when), "reason": "where_is_my_order",
-            "source": "test", "loaded_at": AS_OF}
+    return {
+        "contact_id": contact_id,
+        "order_id": order_id,
+        "contact_at": ts(when),
+        "reason": "where_is_my_order",
+        "source": "test",
+        "loaded_at": AS_OF,
+    }
 
 
 def happy(placed: str, *stamps: str) -> list[tuple[str, datetime]]:
-    stages = ("placed", "payment_confirmed", "allocated", "picked", "packed", "shipped", "out_for_delivery",
-              "delivered")
+    stages = (
+        "placed",
+        "payment_confirmed",
+        "allocated",
+        "picked",
+        "packed",
+        "shipped",
+        "out_for_delivery",
+        "delivered",
+    )
     return list(zip(stages, [ts(s) for s in (placed, *stamps)], strict=False))
 
 
 def build_store(path: Path) -> Path:
     """Baseline week W10 (B1, B2) and live week W11 (L1, L2, L3 listed on 03-10; L2 held out)."""
-    insert(path, "orders", [
-        order("B1", "2026-03-02 08:00", "2026-03-04 00:00"),
-        order("B2", "2026-03-03 08:00", "2026-03-06 00:00"),
-        order("L1", "2026-03-09 01:00", "2026-03-12 00:00"),
-        order("L2", "2026-03-09 02:00", "2026-03-12 00:00"),
-        order("L3", "2026-03-09 05:00", "2026-03-13 00:00"),
-    ])
-    insert(path, "events", event_rows({
-        "B1": happy("2026-03-02 08:00", "2026-03-02 10:00", "2026-03-02 14:00", "2026-03-03 08:00",
-                    "2026-03-03 10:00", "2026-03-03 12:00", "2026-03-04 20:00", "2026-03-05 00:00"),
-        "B2": happy("2026-03-03 08:00", "2026-03-03 09:00", "2026-03-03 10:00", "2026-03-03 20:00",
-                    "2026-03-03 22:00", "2026-03-04 00:00", "2026-03-04 20:00", "2026-03-05 00:00"),
-        # L1 and L2 sit in allocated: stuck 48 h later (03-11 03:00 and 04:00)
-        "L1": happy("2026-03-09 01:00", "2026-03-09 02:00", "2026-03-09 03:00"),
-        "L2": happy("2026-03-09 02:00", "2026-03-09 03:00", "2026-03-09 04:00"),
-        "L3": happy("2026-03-09 05:00", "2026-03-09 06:00", "2026-03-09 10:00", "2026-03-10 08:00",
-                    "2026-03-10 10:00", "2026-03-10 12:00", "2026-03-11 20:00", "2026-03-12 00:00"),
-    }))
-    insert(path, "contacts", [
-        contact("k1", "B1", "2026-03-04 12:00"),
-        contact("k2", "L1", "2026-03-13 09:00"), contact("k3", "L1", "2026-03-13 15:00"),
-        contact("k4", "L2", "2026-03-09 12:00"),  # before L2 was listed: not an outcome of the list
-        contact("k5", "L2", "2026-03-13 10:00"),
-    ])
-    insert(path, "eta_shown", [
-        {"order_id": "B1", "shown_from": date(2026, 3, 2), "eta_at": ts("2026-03-04 00:00"), "source": "static"},
-        {"order_id": "B2", "shown_from": date(2026, 3, 3), "eta_at": ts("2026-03-06 00:00"), "source": "static"},
-        {"order_id": "L3", "shown_from": date(2026, 3, 10), "eta_at": ts("2026-03-12 12:00"), "source": "model"},
-    ])
-    insert(path, "predictions", [
-        {"as_of_date": LIST_MORNING.date(), "as_of_at": LIST_MORNING, "order_id": o, "role": "champion",
-         "p10_h": 10.0, "p50_h": 20.0, "p90_h": 40.0, "stuck_prob": 0.5, "scored_at": LIST_MORNING}
-        for o in ("L1", "L2", "L3")
-    ])
-    insert(path, "triage_list", [
-        {"as_of_date": LIST_MORNING.date(), "order_id": o, "rank": r, "expected_cost": 20.0, "stuck_prob": 0.5,
-         "held_out": o == "L2", "created_at": LIST_MORNING}
-        for r, o in enumerate(("L1", "L2", "L3"), start=1)
-    ])
+    insert(
+        path,
+        "orders",
+        [
+            order("B1", "2026-03-02 08:00", "2026-03-04 00:00"),
+            order("B2", "2026-03-03 08:00", "2026-03-06 00:00"),
+            order("L1", "2026-03-09 01:00", "2026-03-12 00:00"),
+            order("L2", "2026-03-09 02:00", "2026-03-12 00:00"),
+            order("L3", "2026-03-09 05:00", "2026-03-13 00:00"),
+        ],
+    )
+    insert(
+        path,
+        "events",
+        event_rows(
+            {
+                "B1": happy(
+                    "2026-03-02 08:00",
+                    "2026-03-02 10:00",
+                    "2026-03-02 14:00",
+                    "2026-03-03 08:00",
+                    "2026-03-03 10:00",
+                    "2026-03-03 12:00",
+                    "2026-03-04 20:00",
+                    "2026-03-05 00:00",
+                ),
+                "B2": happy(
+                    "2026-03-03 08:00",
+                    "2026-03-03 09:00",
+                    "2026-03-03 10:00",
+                    "2026-03-03 20:00",
+                    "2026-03-03 22:00",
+                    "2026-03-04 00:00",
+                    "2026-03-04 20:00",
+                    "2026-03-05 00:00",
+                ),
+                # L1 and L2 sit in allocated: stuck 48 h later (03-11 03:00 and 04:00)
+                "L1": happy("2026-03-09 01:00", "2026-03-09 02:00", "2026-03-09 03:00"),
+                "L2": happy("2026-03-09 02:00", "2026-03-09 03:00", "2026-03-09 04:00"),
+                "L3": happy(
+                    "2026-03-09 05:00",
+                    "2026-03-09 06:00",
+                    "2026-03-09 10:00",
+                    "2026-03-10 08:00",
+                    "2026-03-10 10:00",
+                    "2026-03-10 12:00",
+                    "2026-03-11 20:00",
+                    "2026-03-12 00:00",
+                ),
+            }
+        ),
+    )
+    insert(
+        path,
+        "contacts",
+        [
+            contact("k1", "B1", "2026-03-04 12:00"),
+            contact("k2", "L1", "2026-03-13 09:00"),
+            contact("k3", "L1", "2026-03-13 15:00"),
+            contact("k4", "L2", "2026-03-09 12:00"),  # before L2 was listed: not an outcome of the list
+            contact("k5", "L2", "2026-03-13 10:00"),
+        ],
+    )
+    insert(
+        path,
+        "eta_shown",
+        [
+            {"order_id": "B1", "shown_from": date(2026, 3, 2), "eta_at": ts("2026-03-04 00:00"), "source": "static"},
+            {"order_id": "B2", "shown_from": date(2026, 3, 3), "eta_at": ts("2026-03-06 00:00"), "source": "static"},
+            {"order_id": "L3", "shown_from": date(2026, 3, 10), "eta_at": ts("2026-03-12 12:00"), "source": "model"},
+        ],
+    )
+    insert(
+        path,
+        "predictions",
+        [
+            {
+                "as_of_date": LIST_MORNING.date(),
+                "as_of_at": LIST_MORNING,
+                "order_id": o,
+                "role": "champion",
+                "p10_h": 10.0,
+                "p50_h": 20.0,
+                "p90_h": 40.0,
+                "stuck_prob": 0.5,
+                "scored_at": LIST_MORNING,
+            }
+            for o in ("L1", "L2", "L3")
+        ],
+    )
+    insert(
+        path,
+        "triage_list",
+        [
+            {
+                "as_of_date": LIST_MORNING.date(),
+                "order_id": o,
+                "rank": r,
+                "expected_cost": 20.0,
+                "stuck_prob": 0.5,
+                "held_out": o == "L2",
+                "created_at": LIST_MORNING,
+            }
+            for r, o in enumerate(("L1", "L2", "L3"), start=1)
+        ],
+    )
     return path
 
 
@@ -129,15 +216,17 @@ def test_holdout_point_values_and_money(two_weeks: Path):
 def test_bootstrap_interval_is_reproducible_and_covers_the_effect():
     rng = np.random.default_rng(7)
     n = 400
-    listed = pd.DataFrame({
-        "order_id": [f"o{i}" for i in range(n)],
-        "week_start": [W10] * (n // 2) + [W11] * (n // 2),
-        "held_out": np.arange(n) % 4 == 0,
-        "stuck": (rng.random(n) < np.where(np.arange(n) % 4 == 0, 0.5, 0.2)).astype(float),
-        "contacts": rng.poisson(0.3, n).astype(float),
-        "sla_breach": np.where(np.arange(n) % 10 == 3, np.nan, (rng.random(n) < 0.1).astype(float)),
-        "late_h": rng.exponential(5.0, n),
-    })
+    listed = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "week_start": [W10] * (n // 2) + [W11] * (n // 2),
+            "held_out": np.arange(n) % 4 == 0,
+            "stuck": (rng.random(n) < np.where(np.arange(n) % 4 == 0, 0.5, 0.2)).astype(float),
+            "contacts": rng.poisson(0.3, n).astype(float),
+            "sla_breach": np.where(np.arange(n) % 10 == 3, np.nan, (rng.random(n) < 0.1).astype(float)),
+            "late_h": rng.exponential(5.0, n),
+        }
+    )
     first = triage_effect.compare_holdout(listed, n_boot=300, seed=1)
     again = triage_effect.compare_holdout(listed, n_boot=300, seed=1)
     pd.testing.assert_frame_equal(first, again)
@@ -205,11 +294,21 @@ def test_report_is_json_ready(two_weeks: Path):
 
 
 def test_before_go_live_everything_is_baseline():
-    activity = pd.DataFrame({
-        "week_start": [W10], "orders": [10], "contacts": [2], "deliveries": [5], "deliveries_with_sla": [5],
-        "sla_breaches": [1], "deliveries_with_promise": [5], "extra_promised_days_total": [2.5],
-        "stuck_orders": [0], "stuck_caught_early": [0], "lead_time_total_h": [0.0],
-    })
+    activity = pd.DataFrame(
+        {
+            "week_start": [W10],
+            "orders": [10],
+            "contacts": [2],
+            "deliveries": [5],
+            "deliveries_with_sla": [5],
+            "sla_breaches": [1],
+            "deliveries_with_promise": [5],
+            "extra_promised_days_total": [2.5],
+            "stuck_orders": [0],
+            "stuck_caught_early": [0],
+            "lead_time_total_h": [0.0],
+        }
+    )
     ledger = benefits.build_ledger(activity, None).set_index("metric")
     assert set(ledger["period"]) == {"baseline"}
     assert ledger.loc["contacts_per_1000_orders", "value"] == 200.0
@@ -240,13 +339,28 @@ def test_benefits_cli_json(two_weeks: Path, capsys: pytest.CaptureFixture[str]):
 
 def test_first_week_of_history_only_warms_up():
     def week(start: str, orders: int, contacts: int) -> dict:
-        return {"week_start": pd.Timestamp(start), "orders": orders, "contacts": contacts, "deliveries": 10,
-                "deliveries_with_sla": 10, "sla_breaches": 1, "deliveries_with_promise": 10,
-                "extra_promised_days_total": 5.0, "stuck_orders": 0, "stuck_caught_early": 0,
-                "lead_time_total_h": 0.0}
+        return {
+            "week_start": pd.Timestamp(start),
+            "orders": orders,
+            "contacts": contacts,
+            "deliveries": 10,
+            "deliveries_with_sla": 10,
+            "sla_breaches": 1,
+            "deliveries_with_promise": 10,
+            "extra_promised_days_total": 5.0,
+            "stuck_orders": 0,
+            "stuck_caught_early": 0,
+            "lead_time_total_h": 0.0,
+        }
 
-    activity = pd.DataFrame([week("2026-03-02", 100, 1), week("2026-03-09", 100, 8), week("2026-03-16", 100, 12),
-                             week("2026-03-23", 100, 5)])
+    activity = pd.DataFrame(
+        [
+            week("2026-03-02", 100, 1),
+            week("2026-03-09", 100, 8),
+            week("2026-03-16", 100, 12),
+            week("2026-03-23", 100, 5),
+        ]
+    )
     ledger = benefits.build_ledger(activity, date(2026, 3, 24))
     contacts = ledger.loc[ledger["metric"] == "contacts_per_1000_orders"]
     assert list(contacts["period"]) == ["warm_up", "baseline", "baseline", "live"]

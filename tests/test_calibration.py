@@ -41,26 +41,35 @@ def _forecasts(n_fast: int, n_slow: int, *, slow_delay_h: float, open_slow: int 
         slow = i >= n_fast
         actual = 48.0 + (slow_delay_h if slow else 0.0) + (i % 11) - 5  # spread ±5 h around the truth
         still_open = slow and i - n_fast < open_slow
-        rows.append({
-            "as_of_date": made.date(), "as_of_at": made, "order_id": f"o{i}",
-            "p10_h": 40.0, "p50_h": 48.0, "p90_h": 56.0,
-            "delivered_at": None if still_open else made + pd.Timedelta(hours=actual),
-            "cancelled_at": None, "carrier": "slowco" if slow else "fastco",
-        })
+        rows.append(
+            {
+                "as_of_date": made.date(),
+                "as_of_at": made,
+                "order_id": f"o{i}",
+                "p10_h": 40.0,
+                "p50_h": 48.0,
+                "p90_h": 56.0,
+                "delivered_at": None if still_open else made + pd.Timedelta(hours=actual),
+                "cancelled_at": None,
+                "carrier": "slowco" if slow else "fastco",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def test_a_slow_carrier_gets_its_own_wider_later_bounds():
     forecasts = _forecasts(400, 400, slow_delay_h=24.0)
-    table = calibration.estimate_corrections(forecasts, pd.Timestamp("2026-11-10"),
-                                             CalibrationSettings(shrink_forecasts=0))
+    table = calibration.estimate_corrections(
+        forecasts, pd.Timestamp("2026-11-10"), CalibrationSettings(shrink_forecasts=0)
+    )
     by = table.set_index("value")
     assert by.loc["fastco", "shift_p50_h"] == pytest.approx(0.0, abs=1.0)
     assert by.loc["slowco", "shift_p50_h"] == pytest.approx(24.0, abs=1.0)
     assert by.loc["slowco", "forecasts"] == 400 and by.loc["*", "forecasts"] == 800
     served = calibration.apply_corrections(
         pd.DataFrame({"p10_h": [40.0, 40.0], "p50_h": [48.0, 48.0], "p90_h": [56.0, 56.0]}),
-        ["slowco", "newco"], table,
+        ["slowco", "newco"],
+        table,
     )
     assert served.loc[0, "p50_h"] == pytest.approx(48.0 + by.loc["slowco", "shift_p50_h"])
     assert served.loc[1, "p50_h"] == pytest.approx(48.0 + by.loc["*", "shift_p50_h"])  # unseen: overall
@@ -68,8 +77,9 @@ def test_a_slow_carrier_gets_its_own_wider_later_bounds():
 
 def test_thin_segments_are_shrunk_and_every_correction_is_capped():
     forecasts = _forecasts(400, 60, slow_delay_h=200.0)
-    table = calibration.estimate_corrections(forecasts, pd.Timestamp("2026-12-30"),
-                                             CalibrationSettings(shrink_forecasts=60, cap_h=96.0))
+    table = calibration.estimate_corrections(
+        forecasts, pd.Timestamp("2026-12-30"), CalibrationSettings(shrink_forecasts=60, cap_h=96.0)
+    )
     slow = table.set_index("value").loc["slowco"]
     assert slow["shift_p50_h"] == 96.0  # half of ~200 h own plus half of the overall, capped
     assert (table[list(calibration.CORRECTION_COLUMNS)].abs() <= 96.0).all().all()

@@ -27,8 +27,14 @@ def _journeys(rng: np.random.Generator, days: int) -> pd.DataFrame:
     typical_h = np.select([carrier == "slowco", carrier == "okco"], [150.0, 80.0], 60.0)
     # Symmetric noise: the median is the mean, so a right median forecast has no bias to speak of.
     duration = np.clip(typical_h + rng.normal(0.0, 12.0, n), 2.0, None)
-    return pd.DataFrame({"order_id": [f"o{i}" for i in range(n)], "order_started_at": started,
-                         "order_ended_at": started + pd.to_timedelta(duration, unit="h"), "carrier": carrier})
+    return pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "order_started_at": started,
+            "order_ended_at": started + pd.to_timedelta(duration, unit="h"),
+            "carrier": carrier,
+        }
+    )
 
 
 def _prefixes(journeys: pd.DataFrame, instants: pd.DatetimeIndex, known_at: pd.Timestamp) -> pd.DataFrame:
@@ -57,8 +63,11 @@ def _training_frame(history: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
     known = history["remaining_h"].notna()
     return history.assign(
         stuck_label=np.where(known, (rng.uniform(size=len(history)) < 0.1).astype(float), np.nan),
-        triage_group=history["as_of_at"], sample_fraction=1.0, as_of_date=history["as_of_at"].dt.floor("D"),
-        prefix_len=1, current_stage="shipped",
+        triage_group=history["as_of_at"],
+        sample_fraction=1.0,
+        as_of_date=history["as_of_at"].dt.floor("D"),
+        prefix_len=1,
+        current_stage="shipped",
     )
 
 
@@ -66,12 +75,18 @@ def test_the_deployed_fit_is_unbiased_next_week_where_the_old_fit_runs_short():
     rng = np.random.default_rng(3)
     journeys = _journeys(rng, 77)
     history = _prefixes(journeys, pd.date_range(START, AS_OF, freq="6h"), AS_OF)
-    next_week = _prefixes(journeys, pd.date_range(AS_OF, AS_OF + pd.Timedelta(days=7), freq="6h"),
-                          pd.Timestamp("2030-01-01"))
+    next_week = _prefixes(
+        journeys, pd.date_range(AS_OF, AS_OF + pd.Timedelta(days=7), freq="6h"), pd.Timestamp("2030-01-01")
+    )
     params = {"max_iter": 60}
-    run = training.train_candidates(frame=_training_frame(history, rng), as_of=AS_OF.to_pydatetime(),
-                                    embargo_h=7 * 24.0, forecaster_params=params,
-                                    classifier_params={"max_iter": 5}, deploy=True)
+    run = training.train_candidates(
+        frame=_training_frame(history, rng),
+        as_of=AS_OF.to_pydatetime(),
+        embargo_h=7 * 24.0,
+        forecaster_params=params,
+        classifier_params={"max_iter": 5},
+        deploy=True,
+    )
     # Before: the served model was the backtest's fit, on finished journeys before the holdout.
     old_bias, old_mae = _bias_and_mae(run.forecaster, next_week)
     new_bias, new_mae = _bias_and_mae(run.deployed_forecaster, next_week)

@@ -26,8 +26,11 @@ def test_world_refuses_to_skip_days(store_file: Path) -> None:
 def test_a_day_already_simulated_is_not_simulated_again(store_file: Path) -> None:
     world = small_world(date(2026, 3, 2))
     files = closed_loop.advance_world(world, date(2026, 3, 2), store_file)
-    assert [p.name for p in files] == ["orders_2026-03-02.parquet", "events_2026-03-02.parquet",
-                                       "contacts_2026-03-02.parquet"]
+    assert [p.name for p in files] == [
+        "orders_2026-03-02.parquet",
+        "events_2026-03-02.parquet",
+        "contacts_2026-03-02.parquet",
+    ]
     stamps = [p.stat().st_mtime_ns for p in files]
     assert closed_loop.advance_world(world, date(2026, 3, 2), store_file) == files
     assert [p.stat().st_mtime_ns for p in files] == stamps
@@ -44,8 +47,9 @@ def test_world_state_survives_between_processes(store_file: Path) -> None:
 
 
 def test_pre_model_demo_history_shows_static_promises_and_no_list(store_file: Path) -> None:
-    outcome = closed_loop.build_demo_history(store_file, days=6, orders_per_day=40, train=False,
-                                             end=date(2026, 3, 7), progress=False)
+    outcome = closed_loop.build_demo_history(
+        store_file, days=6, orders_per_day=40, train=False, end=date(2026, 3, 7), progress=False
+    )
     assert outcome["start"] == "2026-03-02" and outcome["go_live"] is None
     with store.connect(store_file, read_only=True) as con:
         orders = con.execute("select count(*) from orders").fetchone()[0]
@@ -54,8 +58,13 @@ def test_pre_model_demo_history_shows_static_promises_and_no_list(store_file: Pa
         listed = con.execute("select count(*) from triage_list").fetchone()[0]
     assert static == orders > 0 and model == 0 and listed == 0
     # The store is fed by the world from here on: a daily run advances it by one day.
-    summary = daily.run_daily(date(2026, 3, 8), store_file, feed=closed_loop.world_feed(
-        closed_loop.load_world(store_file), store_file, state_file=closed_loop.world_state_file(store_file)))
+    summary = daily.run_daily(
+        date(2026, 3, 8),
+        store_file,
+        feed=closed_loop.world_feed(
+            closed_loop.load_world(store_file), store_file, state_file=closed_loop.world_state_file(store_file)
+        ),
+    )
     assert summary["eta_source"] == "static" and summary["listed"] == 0 and summary["files_loaded"] == 3
     assert closed_loop.load_world(store_file).day == date(2026, 3, 9)
 
@@ -64,12 +73,18 @@ def test_feedback_tells_the_world_what_was_shown_and_worked(store_file: Path) ->
     import pandas as pd
 
     with store.transaction(store_file) as con:
-        con.execute("insert into eta_shown values ('O0000001', date '2026-03-03', timestamp '2026-03-05 12:00', "
-                    "'model', 'forecaster-v1')")
-        con.execute("insert into triage_actions values ('a1', 'O0000002', date '2026-03-02', 'chased_carrier', "
-                    "null, 'sim-triage', timestamp '2026-03-03 09:00')")
-        con.execute("insert into triage_actions values ('a2', 'O0000003', date '2026-03-02', 'false_alarm', "
-                    "null, 'alice', timestamp '2026-03-03 09:00')")
+        con.execute(
+            "insert into eta_shown values ('O0000001', date '2026-03-03', timestamp '2026-03-05 12:00', "
+            "'model', 'forecaster-v1')"
+        )
+        con.execute(
+            "insert into triage_actions values ('a1', 'O0000002', date '2026-03-02', 'chased_carrier', "
+            "null, 'sim-triage', timestamp '2026-03-03 09:00')"
+        )
+        con.execute(
+            "insert into triage_actions values ('a2', 'O0000003', date '2026-03-02', 'false_alarm', "
+            "null, 'alice', timestamp '2026-03-03 09:00')"
+        )
     eta_shown, worked = closed_loop._feedback(date(2026, 3, 3), store_file)
     assert eta_shown == {"O0000001": pd.Timestamp("2026-03-05 12:00", tz="UTC")}
     assert worked == ["O0000002"]

@@ -52,8 +52,10 @@ def two_days(tmp_path_factory: pytest.TempPathFactory) -> TrainedWorld:
     copy = copy_world(session_world(tmp_path_factory), tmp_path_factory.mktemp("two_days"))
     first, second = copy.next_day, copy.next_day + timedelta(days=1)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        assert main(["backfill", "--store", str(copy.store), "--from", str(first), "--to", str(second),
-                     "--no-retrain"]) == 0
+        assert (
+            main(["backfill", "--store", str(copy.store), "--from", str(first), "--to", str(second), "--no-retrain"])
+            == 0
+        )
     return copy
 
 
@@ -80,12 +82,14 @@ def test_a_day_scores_lists_and_shows(two_days: TrainedWorld) -> None:
     assert sum(bool(r) for r in reasons) >= len(reasons) // 2
     assert all(reason["text"] and reason["effect"] > 0 for r in reasons for reason in r)
     # What customers see from the next morning: the model's ETA for every open order.
-    etas = read("select * from eta_shown where shown_from = $d and source = 'model'", two_days.store,
-                d=day + timedelta(days=1))
+    etas = read(
+        "select * from eta_shown where shown_from = $d and source = 'model'", two_days.store, d=day + timedelta(days=1)
+    )
     assert len(etas) == row["open_orders"]
     placed = read("select count(*) as n from orders where placed_at::date = $d", two_days.store, d=day)["n"][0]
-    static = read("select count(*) as n from eta_shown where shown_from = $d and source = 'static'",
-                  two_days.store, d=day)["n"][0]
+    static = read(
+        "select count(*) as n from eta_shown where shown_from = $d and source = 'static'", two_days.store, d=day
+    )["n"][0]
     assert static == placed > 0
 
 
@@ -111,19 +115,30 @@ def test_held_out_orders_are_never_shown_nor_worked(two_days: TrainedWorld) -> N
 def test_rerun_gives_identical_tables(two_days: TrainedWorld) -> None:
     before = table_hashes(two_days.store)
     world = closed_loop.load_world(two_days.store)
-    daily.run_daily(two_days.next_day + timedelta(days=1), two_days.store,
-                    feed=closed_loop.world_feed(world, two_days.store), retrain=False)
+    daily.run_daily(
+        two_days.next_day + timedelta(days=1),
+        two_days.store,
+        feed=closed_loop.world_feed(world, two_days.store),
+        retrain=False,
+    )
     assert table_hashes(two_days.store) == before
 
 
 def test_killed_run_leaves_the_previous_state(two_days: TrainedWorld) -> None:
     before = table_hashes(two_days.store)
-    env = {**os.environ, "JOURNEYOPS_PAUSE_AT": "daily_write", "JOURNEYOPS_PAUSE_S": "120",
-           "JOURNEYOPS_STORE": str(two_days.store)}
+    env = {
+        **os.environ,
+        "JOURNEYOPS_PAUSE_AT": "daily_write",
+        "JOURNEYOPS_PAUSE_S": "120",
+        "JOURNEYOPS_STORE": str(two_days.store),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core", "daily", "--as-of", str(two_days.next_day + timedelta(days=1)),
-         "--no-retrain"],
-        cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        [sys.executable, "-m", "core", "daily", "--as-of", str(two_days.next_day + timedelta(days=1)), "--no-retrain"],
+        cwd=REPO_ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 240
@@ -163,13 +178,15 @@ def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> Non
     due = daily_retrain.retrain_reason
     assert due([], champion, trained_day + timedelta(days=6), settings, two_days.store) is None
     assert due([], champion, trained_day + timedelta(days=7), settings, two_days.store) == (
-        "schedule: 7 days since the last retrain (every 7)")
+        "schedule: 7 days since the last retrain (every 7)"
+    )
     drift = Alert(date(2026, 7, 1), "drift_share", "critical", "features", "drifted")
     new_carrier = Alert(date(2026, 7, 1), "new_category", "warning", "carrier", "a new carrier")
     # A trigger waits for the cool-down since the last retrain, then fires.
     assert due([drift], champion, trained_day + timedelta(days=2), settings, two_days.store) is None
     assert due([drift, new_carrier], champion, trained_day + timedelta(days=3), settings, two_days.store) == (
-        "alert: drift_share, new_category")
+        "alert: drift_share, new_category"
+    )
     assert due([], None, trained_day + timedelta(days=9), settings, two_days.store) is None
 
 

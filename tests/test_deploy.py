@@ -114,7 +114,9 @@ def test_deployments_have_probes_resources_and_run_as_the_image_user(manifests: 
         assert set(container["resources"]) == {"requests", "limits"}
     services = of_kind(manifests, "Service")
     assert {n: s["spec"]["ports"][0]["port"] for n, s in services.items()} == {
-        "journeyops-api": API_PORT, "journeyops-dashboard": DASHBOARD_PORT}
+        "journeyops-api": API_PORT,
+        "journeyops-dashboard": DASHBOARD_PORT,
+    }
 
 
 def test_cronjobs_forbid_overlap_and_cover_daily_weekly_backup(manifests: list[dict[str, Any]]) -> None:
@@ -135,8 +137,12 @@ def test_cronjobs_forbid_overlap_and_cover_daily_weekly_backup(manifests: list[d
 
 
 def test_secrets_are_referenced_never_inlined(manifests: list[dict[str, Any]]) -> None:
-    base = [doc for f in (REPO_ROOT / "deploy" / "k8s" / "base").glob("*.yaml")
-            for doc in yaml.safe_load_all(f.read_text()) if doc]
+    base = [
+        doc
+        for f in (REPO_ROOT / "deploy" / "k8s" / "base").glob("*.yaml")
+        for doc in yaml.safe_load_all(f.read_text())
+        if doc
+    ]
     assert [d for d in base if d.get("kind") == "Secret"] == []
     for deployment in of_kind(manifests, "Deployment").values():
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
@@ -191,8 +197,10 @@ def parse_core_command(argv: list[str], where: str) -> argparse.Namespace:
         with contextlib.redirect_stderr(err):
             return build_parser().parse_args(argv)
     except SystemExit:
-        pytest.fail(f"{where} runs `python -m core {' '.join(argv)}`, which the CLI does not accept: "
-                    f"{err.getvalue().strip().splitlines()[-1]}")
+        pytest.fail(
+            f"{where} runs `python -m core {' '.join(argv)}`, which the CLI does not accept: "
+            f"{err.getvalue().strip().splitlines()[-1]}"
+        )
 
 
 def test_every_core_command_named_anywhere_is_a_real_cli_command(
@@ -252,8 +260,12 @@ def code_text() -> str:
 
 
 def deploy_texts() -> dict[str, str]:
-    files = [DOCKERFILE, COMPOSE, *sorted((REPO_ROOT / "deploy").rglob("*.yaml")),
-             REPO_ROOT / "deploy" / "docker-entrypoint.sh"]
+    files = [
+        DOCKERFILE,
+        COMPOSE,
+        *sorted((REPO_ROOT / "deploy").rglob("*.yaml")),
+        REPO_ROOT / "deploy" / "docker-entrypoint.sh",
+    ]
     return {str(p.relative_to(REPO_ROOT)): p.read_text() for p in files}
 
 
@@ -270,7 +282,8 @@ def test_every_journeyops_variable_named_in_deploy_files_is_read_by_the_code() -
             assert base.removeprefix(ENV_PREFIX).lower() in Settings.model_fields, f"{where}: {name}"
         else:
             assert f'"{base}"' in code or f"'{base}'" in code, (
-                f"{where} sets {name}, but nothing in {', '.join(CODE_DIRS)} or app.py reads {base}")
+                f"{where} sets {name}, but nothing in {', '.join(CODE_DIRS)} or app.py reads {base}"
+            )
 
 
 def test_every_path_named_exists(compose: dict[str, Any]) -> None:

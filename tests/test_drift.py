@@ -39,7 +39,10 @@ def checks_of(reference: pd.DataFrame, current: pd.DataFrame, settings: MonitorS
 def test_column_kinds_follow_reference_dtypes_unless_named_categorical():
     frame = pd.DataFrame({"x": [1.0], "n": [2], "flag": [True], "c": ["a"]})
     assert drift.column_kinds(frame, ["x", "n", "flag", "c"], categorical=["n"]) == {
-        "x": "numeric", "n": "categorical", "flag": "categorical", "c": "categorical"
+        "x": "numeric",
+        "n": "categorical",
+        "flag": "categorical",
+        "c": "categorical",
     }
 
 
@@ -126,10 +129,26 @@ def test_parse_snapshot_links_scores_to_failed_tests():
     snapshot = {
         "metrics": [
             {"id": "m0", "config": {"type": "evidently:metric_v2:DriftedColumnsCount"}, "value": {"count": 1}},
-            {"id": "m1", "config": {"type": "evidently:metric_v2:ValueDrift", "column": "a",
-                                    "method": "wasserstein", "threshold": 0.1}, "value": 0.25},
-            {"id": "m2", "config": {"type": "evidently:metric_v2:ValueDrift", "column": "b",
-                                    "method": "jensenshannon", "threshold": 0.2}, "value": 0.05},
+            {
+                "id": "m1",
+                "config": {
+                    "type": "evidently:metric_v2:ValueDrift",
+                    "column": "a",
+                    "method": "wasserstein",
+                    "threshold": 0.1,
+                },
+                "value": 0.25,
+            },
+            {
+                "id": "m2",
+                "config": {
+                    "type": "evidently:metric_v2:ValueDrift",
+                    "column": "b",
+                    "method": "jensenshannon",
+                    "threshold": 0.2,
+                },
+                "value": 0.05,
+            },
         ],
         "tests": [
             {"metric_config": {"metric_id": "m1"}, "status": "FAIL"},
@@ -150,12 +169,14 @@ def test_compute_drift_end_to_end(store_file):
     current.loc[:199, "carrier"] = "quickhaul"  # a new carrier takes 10%
     current["order_value"] = current["order_value"].astype(str)  # upstream now sends text
     current = current.drop(columns=["items"])
-    result = drift.compute_drift(
-        reference, current, ["elapsed_h", "order_value", "items", "carrier"], ["p50_days"]
-    )
+    result = drift.compute_drift(reference, current, ["elapsed_h", "order_value", "items", "carrier"], ["p50_days"])
     table = result.columns.set_index("column")
     assert table["status"].to_dict() == {
-        "elapsed_h": "drifted", "order_value": "ok", "items": "invalid", "carrier": "drifted", "p50_days": "ok"
+        "elapsed_h": "drifted",
+        "order_value": "ok",
+        "items": "invalid",
+        "carrier": "drifted",
+        "p50_days": "ok",
     }
     assert table["role"].to_dict()["p50_days"] == "prediction"
     assert table.loc["elapsed_h", "method"] == "wasserstein"
@@ -219,8 +240,10 @@ def quiet_and_shifted_scores(reference: pd.DataFrame, current: pd.DataFrame) -> 
     kinds = drift.column_kinds(reference, list(reference.columns))
     _, ref, cur = drift.check_columns(reference, current, kinds, settings)
     methods, thresholds = drift.column_thresholds(ref, cur, kinds, settings)
-    tests = {"wasserstein": (wasserstein_stat_test, ColumnType.Numerical),
-             "jensenshannon": (jensenshannon_stat_test, ColumnType.Categorical)}
+    tests = {
+        "wasserstein": (wasserstein_stat_test, ColumnType.Numerical),
+        "jensenshannon": (jensenshannon_stat_test, ColumnType.Categorical),
+    }
     ratios = {}
     for column, method in methods.items():
         test, kind = tests[method]

@@ -15,12 +15,14 @@ from core.errors import ConfigError
 from core.triage import export
 
 RISKY = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"]
-FRAME = pd.DataFrame({
-    "order_id": ["O1", "O2", "O3", "O4", "O5", "O6"],
-    "note": RISKY,
-    "value": [1.5, -2.0, 3.0, 4.0, 5.0, 6.0],
-    "at": [datetime(2026, 3, 10, 9, 30)] * 6,
-})
+FRAME = pd.DataFrame(
+    {
+        "order_id": ["O1", "O2", "O3", "O4", "O5", "O6"],
+        "note": RISKY,
+        "value": [1.5, -2.0, 3.0, 4.0, 5.0, 6.0],
+        "at": [datetime(2026, 3, 10, 9, 30)] * 6,
+    }
+)
 
 
 @pytest.mark.parametrize("text", RISKY)
@@ -56,12 +58,14 @@ def test_excel_writes_risky_text_as_text():
 
 
 def test_excel_keeps_missing_values_empty():
-    workbook = load_workbook(io.BytesIO(export.to_excel_bytes(pd.DataFrame({"a": [None, "x"], "b": [float("nan"), 1.0]}))))
+    workbook = load_workbook(
+        io.BytesIO(export.to_excel_bytes(pd.DataFrame({"a": [None, "x"], "b": [float("nan"), 1.0]})))
+    )
     assert [[c.value for c in row] for row in workbook.active.iter_rows(min_row=2)] == [[None, None], ["x", 1.0]]
 
 
 def test_export_checks_the_role_and_the_format():
-    assert export.export_list(User("ana", "triage"), FRAME, "csv").startswith(b"\xef\xbb\xbf\"order_id\"")
+    assert export.export_list(User("ana", "triage"), FRAME, "csv").startswith(b'\xef\xbb\xbf"order_id"')
     assert export.export_list(User("ana", "triage"), FRAME, "xlsx")[:2] == b"PK"
     with pytest.raises(ConfigError, match="unknown export format 'pdf'"):
         export.export_list(User("ana", "triage"), FRAME, "pdf")

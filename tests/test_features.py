@@ -40,15 +40,19 @@ def write_world(path: Path, orders=ORDERS, events=EVENTS, event_attrs=None, orde
             con.execute(
                 "insert into orders (order_id, warehouse, carrier, ship_mode, attrs, source, loaded_at) "
                 "values ($o, $w, $c, $s, $a, 'test', now())",
-                {"o": order_id, "w": warehouse, "c": carrier, "s": ship_mode,
-                 "a": json.dumps((order_attrs or {}).get(order_id)) if order_attrs else None},
+                {
+                    "o": order_id,
+                    "w": warehouse,
+                    "c": carrier,
+                    "s": ship_mode,
+                    "a": json.dumps((order_attrs or {}).get(order_id)) if order_attrs else None,
+                },
             )
         for i, (order_id, stage, ts) in enumerate(events):
             attrs = (event_attrs or {}).get(i)
             con.execute(
                 "insert into events values ($id, $o, $s, $ts, $a, 'test', now())",
-                {"id": f"E{i:04d}", "o": order_id, "s": stage, "ts": T(ts),
-                 "a": json.dumps(attrs) if attrs else None},
+                {"id": f"E{i:04d}", "o": order_id, "s": stage, "ts": T(ts), "a": json.dumps(attrs) if attrs else None},
             )
 
 
@@ -63,7 +67,12 @@ def test_event_prefixes_have_exact_features_and_targets(store_file):
     frame = features.build_prefix_features(store_file, mode="events")
     # Terminal events are not prefixes of an open order: 3 per order.
     assert sorted(zip(frame["order_id"], frame["prefix_len"], strict=True)) == [
-        ("O1", 1), ("O1", 2), ("O1", 3), ("O2", 1), ("O2", 2), ("O2", 3)
+        ("O1", 1),
+        ("O1", 2),
+        ("O1", 3),
+        ("O2", 1),
+        ("O2", 2),
+        ("O2", 3),
     ]
     o1 = row(frame, "O1", 2)
     assert o1["as_of_at"] == pd.Timestamp("2026-01-01 09:00")
@@ -95,9 +104,7 @@ def test_event_prefixes_have_exact_features_and_targets(store_file):
 
 def test_snapshots_take_every_open_order_at_each_instant(store_file):
     write_world(store_file)
-    frame = features.build_prefix_features(
-        store_file, mode="snapshots", every_h=12.0, as_of=T("2026-01-04 12:00")
-    )
+    frame = features.build_prefix_features(store_file, mode="snapshots", every_h=12.0, as_of=T("2026-01-04 12:00"))
     got = sorted(zip(frame["order_id"], frame["as_of_at"].astype(str), frame["prefix_len"], strict=True))
     assert got == [
         ("O1", "2026-01-01 12:00:00", 2),
@@ -119,9 +126,7 @@ def test_snapshots_take_every_open_order_at_each_instant(store_file):
 
 def test_single_instant_scores_only_open_orders(store_file):
     write_world(store_file)
-    frame = features.build_prefix_features(
-        store_file, mode="single", as_of=T("2026-01-03 18:00"), with_targets=False
-    )
+    frame = features.build_prefix_features(store_file, mode="single", as_of=T("2026-01-03 18:00"), with_targets=False)
     assert frame["order_id"].tolist() == ["O2"]
     assert frame["current_stage"].tolist() == ["payment_confirmed"]
     assert frame["time_in_stage_h"].tolist() == [6.0]
@@ -137,17 +142,24 @@ def test_adding_events_after_t_never_changes_features_at_t(store_file, tmp_path)
         ("O3", "placed", "2026-01-02 09:30"),
         ("O3", "payment_confirmed", "2026-01-02 11:00"),
     ]
-    write_world(store_file, orders=[*ORDERS, ("O3", "WH-A", "C1", "express")],
-                events=[e for e in EVENTS if T(e[2]) <= T("2026-01-02 10:00")] + later[:1],
-                event_attrs={0: {"desk": "north"}})
+    write_world(
+        store_file,
+        orders=[*ORDERS, ("O3", "WH-A", "C1", "express")],
+        events=[e for e in EVENTS if T(e[2]) <= T("2026-01-02 10:00")] + later[:1],
+        event_attrs={0: {"desk": "north"}},
+    )
     t = T("2026-01-02 10:00")
     full = tmp_path / "full.duckdb"
     shutil.copy(store_file, full)
     with store.transaction(full) as con:
-        extra = [e for e in EVENTS if T(e[2]) > t] + later[1:] + [
-            ("O3", "address_query", "2026-01-02 12:00"),
-            ("O1", "audit", "2026-01-02 10:00"),  # same instant as t: after it by ordinal
-        ]
+        extra = (
+            [e for e in EVENTS if T(e[2]) > t]
+            + later[1:]
+            + [
+                ("O3", "address_query", "2026-01-02 12:00"),
+                ("O1", "audit", "2026-01-02 10:00"),  # same instant as t: after it by ordinal
+            ]
+        )
         for i, (order_id, stage, ts) in enumerate(extra):
             con.execute(
                 "insert into events values ($id, $o, $s, $ts, $a, 'test', now())",
@@ -175,7 +187,10 @@ def test_event_attributes_expand_generically_and_keep_the_latest_value(store_fil
     write_world(
         store_file,
         event_attrs={0: {"desk": "north", "amount": "12.5"}, 1: {"desk": "south"}},
-        order_attrs={"O1": {"segment": "gold", "variant": "Variant 1"}, "O2": {"segment": "blue", "variant": "Variant 2"}},
+        order_attrs={
+            "O1": {"segment": "gold", "variant": "Variant 1"},
+            "O2": {"segment": "blue", "variant": "Variant 2"},
+        },
     )
     frame = features.build_prefix_features(store_file, mode="events")
     assert row(frame, "O1", 1)["event__desk"] == "north"
@@ -213,7 +228,11 @@ def test_unknown_mode_and_empty_store_are_clear_errors(store_file):
 
 
 def test_an_imported_log_completes_at_its_last_event(store_file):
-    events = [("T1", "Open", "2026-01-01 08:00"), ("T1", "Work", "2026-01-01 10:00"), ("T1", "Close", "2026-01-02 08:00")]
+    events = [
+        ("T1", "Open", "2026-01-01 08:00"),
+        ("T1", "Work", "2026-01-01 10:00"),
+        ("T1", "Close", "2026-01-02 08:00"),
+    ]
     write_world(store_file, orders=[("T1", None, None, None)], events=events)
     assert features.detect_completion(store_file) == "last_event"
     frame = features.build_prefix_features(store_file, mode="events")

@@ -90,8 +90,14 @@ def test_a_segment_regression_beyond_tolerance_fails():
     assert segments["passed"] is False
     assert segments["compared"] == 2
     assert segments["regressions"] == [
-        {"segment": "carrier", "value": "dhl", "n": 300, "challenger_cost": 11.5,
-         "champion_cost": 10.0, "change": pytest.approx(0.15)},
+        {
+            "segment": "carrier",
+            "value": "dhl",
+            "n": 300,
+            "challenger_cost": 11.5,
+            "champion_cost": 10.0,
+            "change": pytest.approx(0.15),
+        },
     ]
     assert decision.reasons[3] == (
         "segments: FAILED — 1 segment(s) worse by more than 10% tolerance: "
@@ -110,14 +116,20 @@ def test_segment_tolerance_edges(cost, passed):
 
 
 def test_small_and_new_segments_are_ignored():
-    champion = evaluation(100.0, segments={
-        **carriers(dhl=(300, 10.0), tiny=(29, 1.0)),
-        "region": {"north": {"n": 500, "business_cost": 8.0}},
-    })
-    challenger = evaluation(90.0, segments={
-        **carriers(dhl=(300, 10.5), tiny=(29, 50.0), new_carrier=(400, 99.0)),
-        "region": {"north": {"n": 500, "business_cost": 7.0}},
-    })
+    champion = evaluation(
+        100.0,
+        segments={
+            **carriers(dhl=(300, 10.0), tiny=(29, 1.0)),
+            "region": {"north": {"n": 500, "business_cost": 8.0}},
+        },
+    )
+    challenger = evaluation(
+        90.0,
+        segments={
+            **carriers(dhl=(300, 10.5), tiny=(29, 50.0), new_carrier=(400, 99.0)),
+            "region": {"north": {"n": 500, "business_cost": 7.0}},
+        },
+    )
     decision = evaluate_gate(challenger, champion, evaluation(200.0), POLICY)
     assert decision.passed is True
     segments = decision.checks["segments"]
@@ -142,7 +154,10 @@ def test_evaluations_on_different_holdouts_fail():
     decision = evaluate_gate(evaluation(90.0, n=1000), evaluation(100.0, n=900), evaluation(200.0), POLICY)
     assert decision.passed is False
     assert decision.checks["same_holdout"] == {
-        "passed": False, "challenger_n": 1000, "rows": "n=1000", "mismatched": {"champion": "n=900"},
+        "passed": False,
+        "challenger_n": 1000,
+        "rows": "n=1000",
+        "mismatched": {"champion": "n=900"},
     }
     assert decision.reasons[0] == "same rows: FAILED — challenger n=1000, champion n=900"
     relaxed = GatePolicy(require_same_holdout=False)
@@ -196,7 +211,10 @@ def test_the_same_count_of_other_rows_fails():
     champion = {**champion, "rows_hash": "b" * 64}
     decision = evaluate_gate(challenger, champion, baseline, POLICY)
     assert decision.passed is False and decision.action == "rejected"
-    assert decision.reasons[0] == "same rows: FAILED — challenger n=1000 (rows aaaaaaaaaaaa), champion n=1000 (rows bbbbbbbbbbbb)"
+    assert (
+        decision.reasons[0]
+        == "same rows: FAILED — challenger n=1000 (rows aaaaaaaaaaaa), champion n=1000 (rows bbbbbbbbbbbb)"
+    )
     same = evaluate_gate(challenger, {**champion, "rows_hash": "a" * 64}, baseline, POLICY)
     assert same.passed is True
 

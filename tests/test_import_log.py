@@ -84,18 +84,36 @@ def test_xes_reader_flattens_traces_applies_globals_and_types(tmp_path):
 
 
 def test_small_xes_imports_cases_as_orders_in_utc(store_file, tmp_path):
-    summary = log_import.import_log(write_xes(tmp_path / "small.xes.gz"), store_path=store_file, lifecycle="complete", now=NOW)
+    summary = log_import.import_log(
+        write_xes(tmp_path / "small.xes.gz"), store_path=store_file, lifecycle="complete", now=NOW
+    )
 
     assert (summary["cases_loaded"], summary["events_loaded"], summary["rows_quarantined"]) == (2, 2, 1)
     assert summary["rows_after_lifecycle_filter"] == 3  # the START event is dropped; "Complete" matches
     assert table_rows(store_file, "select order_id, placed_at, attrs from orders order by 1") == [
         # trace attributes, then event attributes that keep one value within (nearly) every case
-        ("A", datetime(2024, 1, 1, 9, 30), '{"channel":"web","amount":12.5,"org:resource":"ann","attempt":2,"urgent":true}'),
-        ("B", datetime(2024, 1, 2, 9, 0), '{"channel":"unknown","amount":null,"org:resource":"nobody","attempt":null,"urgent":null}'),
+        (
+            "A",
+            datetime(2024, 1, 1, 9, 30),
+            '{"channel":"web","amount":12.5,"org:resource":"ann","attempt":2,"urgent":true}',
+        ),
+        (
+            "B",
+            datetime(2024, 1, 2, 9, 0),
+            '{"channel":"unknown","amount":null,"org:resource":"nobody","attempt":null,"urgent":null}',
+        ),
     ]
     attrs = json.loads(table_rows(store_file, "select attrs from events where order_id = 'A'")[0][0])
-    assert attrs == {"org:resource": "ann", "lifecycle:transition": "complete", "attempt": 2, "urgent": True, "nested": None}
-    assert table_rows(store_file, "select source, reason from quarantine") == [("log:small.xes.gz", "missing timestamp")]
+    assert attrs == {
+        "org:resource": "ann",
+        "lifecycle:transition": "complete",
+        "attempt": 2,
+        "urgent": True,
+        "nested": None,
+    }
+    assert table_rows(store_file, "select source, reason from quarantine") == [
+        ("log:small.xes.gz", "missing timestamp")
+    ]
 
 
 def test_helpdesk_log_gives_4580_cases_and_21348_events_twice(store_file):
@@ -106,7 +124,9 @@ def test_helpdesk_log_gives_4580_cases_and_21348_events_twice(store_file):
     # a case is open unless it ends with one of the log's end activities ("Closed")
     assert (status["orders"], status["events"], status["open_orders"]) == (4580, 21348, 23)
     assert (status["first_event_at"], status["last_event_at"]) == ("2010-01-13T08:40:25", "2014-01-03T13:20:58")
-    event_attrs = json.loads(table_rows(store_file, "select attrs from events where order_id = 'Case 1' order by event_ts limit 1")[0][0])
+    event_attrs = json.loads(
+        table_rows(store_file, "select attrs from events where order_id = 'Case 1' order by event_ts limit 1")[0][0]
+    )
     assert event_attrs["seriousness"] == "Value 1" and event_attrs["org:resource"] == "Value 1"
     before = store_fingerprint(store_file)
 
@@ -123,7 +143,12 @@ def test_bpic2020_domestic_declarations_keeps_case_attributes(store_file):
     assert (summary["cases_loaded"], summary["events_loaded"]) == (10357, 55628)
     assert {"Amount", "BudgetNumber", "DeclarationNumber", "variant"} <= set(summary["case_attributes"])
     status = store.read_status(store_file)
-    assert (status["orders"], status["events"], status["quarantined_rows"], status["open_orders"]) == (10357, 55628, 0, 312)
+    assert (status["orders"], status["events"], status["quarantined_rows"], status["open_orders"]) == (
+        10357,
+        55628,
+        0,
+        312,
+    )
     attrs = json.loads(table_rows(store_file, "select attrs from orders where order_id = 'declaration86791'")[0][0])
     assert (attrs["Amount"], attrs["BudgetNumber"]) == ("26.85120450862128", "budget 86566")
     # 09:49:50 at +01:00 is 08:49:50 UTC
@@ -153,24 +178,34 @@ def test_csv_log_with_a_column_mapping_keeps_every_other_column(store_file, tmp_
         "T2,open,2024-05-02 08:00:00,ann,low\n"
     )
     summary = log_import.import_log(
-        log, store_path=store_file, case_col="ticket", activity_col="step", time_col="when", tz="Europe/Amsterdam", now=NOW
+        log,
+        store_path=store_file,
+        case_col="ticket",
+        activity_col="step",
+        time_col="when",
+        tz="Europe/Amsterdam",
+        now=NOW,
     )
     assert (summary["cases_loaded"], summary["events_loaded"]) == (2, 4)
     assert summary["case_attributes"] == ["priority"]
-    assert table_rows(store_file, "select order_id, stage, event_ts, attrs from events order by event_ts, order_id limit 1") == [
-        ("T1", "open", datetime(2024, 5, 1, 6, 0), '{"agent":"ann","priority":"high"}')
-    ]
+    assert table_rows(
+        store_file, "select order_id, stage, event_ts, attrs from events order by event_ts, order_id limit 1"
+    ) == [("T1", "open", datetime(2024, 5, 1, 6, 0), '{"agent":"ann","priority":"high"}')]
     assert table_rows(store_file, "select count(distinct event_id) from events") == [(4,)]
 
 
 def test_parquet_log_with_xes_style_columns_and_zoned_times(store_file, tmp_path):
-    rows = pd.DataFrame({
-        "case:concept:name": [1, 1, 2],
-        "concept:name": ["a", "b", "a"],
-        "time:timestamp": pd.to_datetime(["2024-01-01T10:00", "2024-01-01T11:00", "2024-01-02T10:00"]).tz_localize("Europe/Berlin"),
-        "case:region": ["north", "north", "south"],
-        "cost": [1.5, 2.0, None],
-    })
+    rows = pd.DataFrame(
+        {
+            "case:concept:name": [1, 1, 2],
+            "concept:name": ["a", "b", "a"],
+            "time:timestamp": pd.to_datetime(["2024-01-01T10:00", "2024-01-01T11:00", "2024-01-02T10:00"]).tz_localize(
+                "Europe/Berlin"
+            ),
+            "case:region": ["north", "north", "south"],
+            "cost": [1.5, 2.0, None],
+        }
+    )
     rows.to_parquet(tmp_path / "log.parquet")
     summary = log_import.import_log(tmp_path / "log.parquet", store_path=store_file, now=NOW)
     assert (summary["cases_loaded"], summary["events_loaded"]) == (2, 3)
@@ -200,15 +235,23 @@ def test_rows_without_ids_or_with_bad_times_are_quarantined(store_file, tmp_path
     summary = log_import.import_log(tmp_path / "log.csv", store_path=store_file, now=NOW)
     assert (summary["events_loaded"], summary["rows_quarantined"]) == (1, 4)
     assert table_rows(store_file, "select row_number, reason from quarantine order by 1") == [
-        (2, "missing case id"), (3, "missing activity"), (4, "unparseable timestamp"), (5, "timestamp in the future"),
+        (2, "missing case id"),
+        (3, "missing activity"),
+        (4, "unparseable timestamp"),
+        (5, "timestamp in the future"),
     ]
 
 
 def test_a_missing_mapped_column_lists_the_columns_found(store_file, tmp_path):
     (tmp_path / "log.csv").write_text("case,act,ts\nC1,a,2024-01-01T00:00:00Z\n")
-    with pytest.raises(ContractError, match=r"log\.csv: missing column concept:name \(found: case, act, ts\); name the activity column with --activity-col"):
+    with pytest.raises(
+        ContractError,
+        match=r"log\.csv: missing column concept:name \(found: case, act, ts\); name the activity column with --activity-col",  # noqa: E501
+    ):
         log_import.import_log(tmp_path / "log.csv", store_path=store_file)
-    with pytest.raises(ContractError, match=r"missing column when \(found: case, act, ts\); name the timestamp column with --time-col"):
+    with pytest.raises(
+        ContractError, match=r"missing column when \(found: case, act, ts\); name the timestamp column with --time-col"
+    ):
         log_import.import_log(tmp_path / "log.csv", store_path=store_file, activity_col="act", time_col="when")
 
 
@@ -219,9 +262,23 @@ def test_an_unknown_time_zone_is_refused(store_file, tmp_path):
 
 
 def test_cli_import_log_prints_a_summary(store_file, tmp_path, capsys):
-    assert main(["import-log", str(write_xes(tmp_path / "small.xes")), "--store", str(store_file), "--lifecycle", "complete"]) == 0
+    assert (
+        main(
+            [
+                "import-log",
+                str(write_xes(tmp_path / "small.xes")),
+                "--store",
+                str(store_file),
+                "--lifecycle",
+                "complete",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    assert out.startswith(f"{tmp_path / 'small.xes'}: 2 events and 2 new cases loaded, 1 rows quarantined, 0 already stored")
+    assert out.startswith(
+        f"{tmp_path / 'small.xes'}: 2 events and 2 new cases loaded, 1 rows quarantined, 0 already stored"
+    )
     assert main(["status", "--json", "--store", str(store_file)]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["orders"], status["events"], status["quarantined_rows"]) == (2, 2, 1)

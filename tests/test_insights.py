@@ -11,9 +11,7 @@ from tests.fixtures import ORDER_WORLD_EVENTS, TICKET_LOG_EVENTS, helpdesk_store
 
 AS_OF = date(2026, 3, 10)
 TICKETS_AS_OF = date(2026, 1, 10)
-HAPPY_PATH = (
-    "placed → payment_confirmed → allocated → picked → packed → shipped → out_for_delivery → delivered"
-)
+HAPPY_PATH = "placed → payment_confirmed → allocated → picked → packed → shipped → out_for_delivery → delivered"
 HOLD_PATH = "placed → payment_hold → payment_confirmed → allocated → cancelled"
 
 
@@ -28,9 +26,7 @@ def tickets_store(store_file):
 
 
 def test_window_bounds_cover_whole_days():
-    assert insights.window_bounds(date(2026, 3, 2), AS_OF) == (
-        datetime(2026, 3, 2), datetime(2026, 3, 11)
-    )
+    assert insights.window_bounds(date(2026, 3, 2), AS_OF) == (datetime(2026, 3, 2), datetime(2026, 3, 11))
     assert insights.window_bounds(None, AS_OF) == (datetime(1970, 1, 1), datetime(2026, 3, 11))
 
 
@@ -67,13 +63,24 @@ def test_end_stages_of_a_real_log_are_its_closing_activities(tickets_store):
 def test_dwell_stats_per_stage_in_journey_order(orders_store):
     dwell_stats = insights.load_dwell_stats(None, AS_OF, orders_store)
     assert dwell_stats["stage"].tolist() == [
-        "placed", "payment_confirmed", "allocated", "picked", "packed", "shipped",
-        "out_for_delivery", "payment_hold",
+        "placed",
+        "payment_confirmed",
+        "allocated",
+        "picked",
+        "packed",
+        "shipped",
+        "out_for_delivery",
+        "payment_hold",
     ]
     by_stage = dwell_stats.set_index("stage")
     # placed: A 2 h, B 0.5 h, C 1 h, D 12 h
     assert by_stage.loc["placed", ["dwells", "p25_h", "median_h", "p75_h", "mean_h", "total_h"]].tolist() == [
-        4, 0.875, 1.5, 4.5, 3.875, 15.5
+        4,
+        0.875,
+        1.5,
+        4.5,
+        3.875,
+        15.5,
     ]
     assert by_stage.loc["placed", "p05_h"] == pytest.approx(0.575)
     assert by_stage.loc["placed", "p95_h"] == pytest.approx(10.5)
@@ -121,8 +128,14 @@ def test_weekly_waiting_groups_dwells_by_iso_week_of_entry(orders_store):
     weekly = insights.load_weekly_waiting(None, AS_OF, orders_store)
     week_10 = weekly[weekly["iso_week"] == "2026-W10"].set_index("stage")
     assert week_10["total_h"].to_dict() == {
-        "allocated": 42.0, "out_for_delivery": 6.0, "packed": 2.0, "payment_confirmed": 30.5,
-        "payment_hold": 24.0, "picked": 2.0, "placed": 3.5, "shipped": 44.0,
+        "allocated": 42.0,
+        "out_for_delivery": 6.0,
+        "packed": 2.0,
+        "payment_confirmed": 30.5,
+        "payment_hold": 24.0,
+        "picked": 2.0,
+        "placed": 3.5,
+        "shipped": 44.0,
     }
     assert week_10.loc["payment_confirmed", ["dwells", "median_h"]].tolist() == [3, 4.0]
     week_11 = weekly[weekly["iso_week"] == "2026-W11"]
@@ -146,7 +159,13 @@ def test_the_bottleneck_is_the_stage_with_most_waiting_hours_in_the_week(orders_
 def test_no_waiting_no_bottleneck():
     empty = pd.DataFrame(columns=["week_start", "iso_week", "stage", "dwells", "median_h", "total_h"])
     assert insights.find_bottlenecks(empty).columns.tolist() == [
-        "week_start", "iso_week", "stage", "total_h", "share_pct", "median_h", "dwells"
+        "week_start",
+        "iso_week",
+        "stage",
+        "total_h",
+        "share_pct",
+        "median_h",
+        "dwells",
     ]
     assert insights.find_bottlenecks(empty).empty
 
@@ -167,8 +186,14 @@ def test_weeks_compared_to_the_usual_dwell(orders_store, monkeypatch):
 
 def test_a_zero_usual_dwell_is_not_compared():
     weekly = pd.DataFrame(
-        {"week_start": [date(2026, 1, 5)], "iso_week": ["2026-W02"], "stage": ["x"], "dwells": [9],
-         "median_h": [0.0], "total_h": [0.0]}
+        {
+            "week_start": [date(2026, 1, 5)],
+            "iso_week": ["2026-W02"],
+            "stage": ["x"],
+            "dwells": [9],
+            "median_h": [0.0],
+            "total_h": [0.0],
+        }
     )
     dwell_stats = pd.DataFrame({"stage": ["x"], "median_h": [0.0]})
     assert insights.compare_weeks_to_usual(weekly, dwell_stats)["vs_usual_ratio"].isna().tolist() == [True]
@@ -181,15 +206,21 @@ def _wip_records(wip: pd.DataFrame) -> list[tuple[str, str, int]]:
 def test_wip_counts_open_cases_per_stage_at_the_end_of_each_day(orders_store):
     wip = insights.load_wip_by_day(None, AS_OF, orders_store)
     assert _wip_records(wip) == [
-        ("2026-03-02", "allocated", 1), ("2026-03-02", "payment_hold", 1),
-        ("2026-03-03", "allocated", 1), ("2026-03-03", "payment_confirmed", 1),
+        ("2026-03-02", "allocated", 1),
+        ("2026-03-02", "payment_hold", 1),
+        ("2026-03-03", "allocated", 1),
+        ("2026-03-03", "payment_confirmed", 1),
         ("2026-03-03", "shipped", 1),
         # B was cancelled: it has left the process
-        ("2026-03-04", "allocated", 1), ("2026-03-04", "shipped", 1),
+        ("2026-03-04", "allocated", 1),
+        ("2026-03-04", "shipped", 1),
         # A was delivered; C stays in allocated
-        ("2026-03-05", "allocated", 1), ("2026-03-06", "allocated", 1),
-        ("2026-03-07", "allocated", 1), ("2026-03-08", "allocated", 1),
-        ("2026-03-09", "allocated", 1), ("2026-03-09", "payment_confirmed", 1),
+        ("2026-03-05", "allocated", 1),
+        ("2026-03-06", "allocated", 1),
+        ("2026-03-07", "allocated", 1),
+        ("2026-03-08", "allocated", 1),
+        ("2026-03-09", "allocated", 1),
+        ("2026-03-09", "payment_confirmed", 1),
         ("2026-03-10", "allocated", 2),
     ]
 
@@ -203,8 +234,10 @@ def test_wip_as_of_an_earlier_day_keeps_a_case_in_its_latest_stage(orders_store)
 def test_wip_of_a_real_log_releases_closed_tickets(tickets_store):
     wip = insights.load_wip_by_day(date(2026, 1, 8), TICKETS_AS_OF, tickets_store)
     assert _wip_records(wip) == [
-        ("2026-01-08", "Resolve ticket", 1), ("2026-01-08", "Take in charge ticket", 1),
-        ("2026-01-09", "Resolve ticket", 1), ("2026-01-10", "Resolve ticket", 1),
+        ("2026-01-08", "Resolve ticket", 1),
+        ("2026-01-08", "Take in charge ticket", 1),
+        ("2026-01-09", "Resolve ticket", 1),
+        ("2026-01-10", "Resolve ticket", 1),
     ]
 
 
@@ -216,10 +249,24 @@ def test_wip_of_an_empty_store_is_empty(store_file):
 def test_top_paths_of_ended_cases(orders_store):
     top_paths = insights.load_top_paths(None, AS_OF, orders_store)
     assert top_paths.to_dict("records") == [
-        {"rank": 1, "path": HAPPY_PATH, "events": 8, "cases": 1, "share_pct": 50.0,
-         "median_journey_days": 3.25, "distinct_paths": 2},
-        {"rank": 2, "path": HOLD_PATH, "events": 5, "cases": 1, "share_pct": 50.0,
-         "median_journey_days": 2.125, "distinct_paths": 2},
+        {
+            "rank": 1,
+            "path": HAPPY_PATH,
+            "events": 8,
+            "cases": 1,
+            "share_pct": 50.0,
+            "median_journey_days": 3.25,
+            "distinct_paths": 2,
+        },
+        {
+            "rank": 2,
+            "path": HOLD_PATH,
+            "events": 5,
+            "cases": 1,
+            "share_pct": 50.0,
+            "median_journey_days": 2.125,
+            "distinct_paths": 2,
+        },
     ]
     top_1 = insights.load_top_paths(None, AS_OF, orders_store, top=1)
     assert top_1[["path", "distinct_paths"]].values.tolist() == [[HAPPY_PATH, 2]]
@@ -283,9 +330,7 @@ def test_the_real_helpdesk_log(tmp_path_factory):
     assert end_stages == ["Closed"]
     kpis = insights.load_kpis(None, as_of, store, end_stages)
     # 4,580 tickets and 21,348 events (data/README.md); 23 never reach "Closed"
-    assert (kpis["active_cases"], kpis["events"], kpis["ended_cases"], kpis["open_cases"]) == (
-        4580, 21348, 4557, 23
-    )
+    assert (kpis["active_cases"], kpis["events"], kpis["ended_cases"], kpis["open_cases"]) == (4580, 21348, 4557, 23)
     assert kpis["median_journey_days"] == pytest.approx(39.78, abs=0.01)  # README: 39.9 over all cases
     top_paths = insights.load_top_paths(None, as_of, store, end_stages)
     assert top_paths.loc[0, "path"] == "Assign seriousness → Take in charge ticket → Resolve ticket → Closed"

@@ -21,17 +21,31 @@ from core.monitor.drift_store import store_drift
 DAY = date(2026, 3, 2)
 
 
-def insert_run(path: Path, run_id: str, kind: str, status: str, started: datetime, seconds: float | None,
-               pid: int = 1, figures: dict | None = None) -> None:
+def insert_run(
+    path: Path,
+    run_id: str,
+    kind: str,
+    status: str,
+    started: datetime,
+    seconds: float | None,
+    pid: int = 1,
+    figures: dict | None = None,
+) -> None:
     """A job_runs row written by hand (finished runs need no live process)."""
     with store.transaction(path) as con:
         con.execute(
             "insert into job_runs (run_id, kind, status, params, pid, host, started_at, ended_at, error, figures) "
             "values ($run_id, $kind, $status, '{}', $pid, 'elsewhere', $started, $ended, $error, $figures)",
-            {"run_id": run_id, "kind": kind, "status": status, "pid": pid, "started": started,
-             "ended": None if seconds is None else started + timedelta(seconds=seconds),
-             "error": "ValueError: boom" if status == "failed" else None,
-             "figures": json.dumps(figures) if figures is not None else None},
+            {
+                "run_id": run_id,
+                "kind": kind,
+                "status": status,
+                "pid": pid,
+                "started": started,
+                "ended": None if seconds is None else started + timedelta(seconds=seconds),
+                "error": "ValueError: boom" if status == "failed" else None,
+                "figures": json.dumps(figures) if figures is not None else None,
+            },
         )
 
 
@@ -54,7 +68,10 @@ def test_report_progress_writes_the_running_row_only(store_file):
         runs.report_progress(run, 0.25, "scoring", store_file)
         assert queue.job_status(run.run_id, store_file).fraction == 0.25
         assert queue.job_status(run.run_id, store_file).figures == {
-            "rows": 10, "progress": 0.25, "progress_message": "scoring"}
+            "rows": 10,
+            "progress": 0.25,
+            "progress_message": "scoring",
+        }
     runs.report_progress(run, 0.5, "late", store_file)  # after the end: the run keeps its own figures
     done = queue.job_status(run.run_id, store_file)
     assert (done.status, done.fraction, done.message, done.figures) == ("succeeded", 1.0, "done", {"rows": 10})
@@ -129,7 +146,8 @@ def test_the_job_entry_point_reports_errors_in_one_line(store_file, capsys):
     code = queue.main(["drift-report", "--store", str(store_file), "--as-of", "2026-03-05"])
     assert code == 2
     assert capsys.readouterr().err == (
-        "error: no drift snapshot for 2026-03-05; the daily run of that day writes one\n")
+        "error: no drift snapshot for 2026-03-05; the daily run of that day writes one\n"
+    )
 
 
 def test_logs_and_reports_live_beside_the_store(tmp_path):

@@ -81,4 +81,3 @@ def test_a_run_from_another_host_past_the_lease_does_not_block(store_file, monke
     runs = jobs.recent_runs(store_path=store_file)
     assert sorted(runs["status"]) == ["abandoned", "succeeded"]
     assert "6 h lease" in runs.loc[runs["status"] == "abandoned", "error"].item()
-

@@ -102,7 +102,9 @@ def test_binned_scoring_equals_each_booster_s_own_predict(monkeypatch: pytest.Mo
     np.testing.assert_array_equal(
         boosting.raw_predictions(boosters, new), np.column_stack([b._raw_predict(new).ravel() for b in boosters])
     )
-    np.testing.assert_array_equal(forecaster._raw(new), np.column_stack([b.predict(new) for b in forecaster.estimators_]))
+    np.testing.assert_array_equal(
+        forecaster._raw(new), np.column_stack([b.predict(new) for b in forecaster.estimators_])
+    )
     np.testing.assert_array_equal(classifier.predict_proba(new), classifier.calibrated_.predict_proba(new))
     assert forecaster.predict_quantiles(new[:0]).shape == (0, 3)
 
@@ -213,7 +215,16 @@ def test_chronological_split_purges_and_embargoes_what_would_leak_the_test_perio
     # 2 test (o8, o9); test starts at 80 h. o7 starts at 70 h, inside the 12 h embargo; validation
     # keeps its 3 journeys, the newest before the embargo (o4..o6); o1 ends at 210 h: purged.
     assert split.tolist() == [
-        "train", "purged", "train", "train", "validation", "validation", "validation", "embargo", "test", "test"
+        "train",
+        "purged",
+        "train",
+        "train",
+        "validation",
+        "validation",
+        "validation",
+        "embargo",
+        "test",
+        "test",
     ]
     with pytest.raises(ConfigError, match="split fractions must be >= 0 and add up to 1"):
         training_data.chronological_split(frame, (0.5, 0.5, 0.5))
@@ -252,7 +263,12 @@ def small_run(small_world: Path) -> training.TrainingRun:
 
 def test_training_run_follows_the_contract(small_run: training.TrainingRun):
     run = small_run
-    assert set(run.evaluations) == {"forecaster", "stuck_classifier", "baseline_forecaster", "baseline_stuck_classifier"}
+    assert set(run.evaluations) == {
+        "forecaster",
+        "stuck_classifier",
+        "baseline_forecaster",
+        "baseline_stuck_classifier",
+    }
     for name, evaluation in run.evaluations.items():
         kind = "forecaster" if "forecaster" in name else "stuck_classifier"
         assert evaluation["kind"] == kind
@@ -296,10 +312,14 @@ def test_models_round_trip_through_safe_artifacts(small_run: training.TrainingRu
         ("baseline_classifier", small_run.baseline_classifier),
     ):
         saved = artifacts.save_artifact(model, tmp_path / f"{name}.skops")
-        loaded = artifacts.load_artifact(tmp_path / f"{name}.skops", saved["sha256"] if isinstance(saved, dict) else saved)
+        loaded = artifacts.load_artifact(
+            tmp_path / f"{name}.skops", saved["sha256"] if isinstance(saved, dict) else saved
+        )
         head = small_run.holdout.head(50)
         if name in ("forecaster", "baseline"):
-            pd.testing.assert_frame_equal(evaluate.predict_forecast(loaded, head), evaluate.predict_forecast(model, head))
+            pd.testing.assert_frame_equal(
+                evaluate.predict_forecast(loaded, head), evaluate.predict_forecast(model, head)
+            )
         else:
             pd.testing.assert_series_equal(evaluate.predict_stuck(loaded, head), evaluate.predict_stuck(model, head))
 
@@ -317,9 +337,13 @@ def test_the_report_page_shows_both_models_against_their_baselines(small_run: tr
         "written_at": "2026-01-01 00:00 UTC",
         "store_path": "demo.duckdb",
         "store": {
-            "retrain_seconds": 61.0, "retrain_cpu_seconds": 90.0, "cores": 2,
-            "train_window": list(small_run.train_window), "backtest": small_run.backtest,
-            "evaluations": small_run.evaluations, "feature_columns": small_run.feature_columns,
+            "retrain_seconds": 61.0,
+            "retrain_cpu_seconds": 90.0,
+            "cores": 2,
+            "train_window": list(small_run.train_window),
+            "backtest": small_run.backtest,
+            "evaluations": small_run.evaluations,
+            "feature_columns": small_run.feature_columns,
             "scoring": report.measure_scoring(small_run, rows=5_000),
         },
         "logs": [],

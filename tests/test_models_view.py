@@ -26,26 +26,47 @@ LAST_DAY = date(2026, 3, 5)  # a run without shadow rows: by its end every order
 LAST_RUN_END = datetime(2026, 3, 6)
 HASH = "ab" * 32
 # order -> (placed, delivered); every order of both mornings is delivered: both mornings matured
-ORDERS = {"A": ("2026-03-01 08:00", "2026-03-04 08:00"), "B": ("2026-03-01 09:00", "2026-03-03 12:00"),
-          "C": ("2026-03-02 10:00", "2026-03-05 00:00")}
+ORDERS = {
+    "A": ("2026-03-01 08:00", "2026-03-04 08:00"),
+    "B": ("2026-03-01 09:00", "2026-03-03 12:00"),
+    "C": ("2026-03-02 10:00", "2026-03-05 00:00"),
+}
 # (morning, order, champion p50, challenger p50); the morning's instant is its end (midnight after)
-P50S = [(MORNINGS[0], "A", 40.0, 50.0), (MORNINGS[0], "B", 30.0, 36.0),
-        (MORNINGS[1], "A", 20.0, 26.0), (MORNINGS[1], "C", 30.0, 25.0)]
+P50S = [
+    (MORNINGS[0], "A", 40.0, 50.0),
+    (MORNINGS[0], "B", 30.0, 36.0),
+    (MORNINGS[1], "A", 20.0, 26.0),
+    (MORNINGS[1], "C", 30.0, 25.0),
+]
 
 
 def _evaluation(cost: float, mae: float, coverage: float, n: int = 500, rows_hash: str = HASH) -> dict:
-    return {"kind": "forecaster", "n": n, "rows_hash": rows_hash, "business_cost": cost,
-            "metrics": {"mae_h": mae, "mean_error_h": -mae / 4, "coverage_80": coverage, "interval_width_h": 3 * mae},
-            "segments": {"carrier": {"dhl": {"n": 300, "business_cost": cost * 1.1}}}}
+    return {
+        "kind": "forecaster",
+        "n": n,
+        "rows_hash": rows_hash,
+        "business_cost": cost,
+        "metrics": {"mae_h": mae, "mean_error_h": -mae / 4, "coverage_80": coverage, "interval_width_h": 3 * mae},
+        "segments": {"carrier": {"dhl": {"n": 300, "business_cost": cost * 1.1}}},
+    }
 
 
 def _register(store_file: Path, model, as_of: str, evaluation: dict) -> versions.ModelVersion:
-    backtest = {"as_of": as_of, "evaluated_window": ["2026-01-01T00:00:00", "2026-02-10T00:00:00"],
-                "deployed_window": ["2026-01-01T00:00:00", "2026-02-24T00:00:00"]}
+    backtest = {
+        "as_of": as_of,
+        "evaluated_window": ["2026-01-01T00:00:00", "2026-02-10T00:00:00"],
+        "deployed_window": ["2026-01-01T00:00:00", "2026-02-24T00:00:00"],
+    }
     return registration.register_version(
-        "forecaster", model, training_window=["2026-01-01T00:00:00", "2026-02-24T00:00:00"],
-        feature_columns=["carrier", "elapsed_h"], metrics={**evaluation["metrics"], "mae_days": evaluation["metrics"]["mae_h"] / 24},
-        backtest=backtest, evaluation=evaluation, store_path=store_file)
+        "forecaster",
+        model,
+        training_window=["2026-01-01T00:00:00", "2026-02-24T00:00:00"],
+        feature_columns=["carrier", "elapsed_h"],
+        metrics={**evaluation["metrics"], "mae_days": evaluation["metrics"]["mae_h"] / 24},
+        backtest=backtest,
+        evaluation=evaluation,
+        store_path=store_file,
+    )
 
 
 def build_store(store_file: Path) -> Path:
@@ -57,34 +78,74 @@ def build_store(store_file: Path) -> Path:
     model, _ = test_registry.fit_tiny_forecaster()
     first = _register(store_file, model, "2026-02-25T00:00:00", _evaluation(6.0, 20.0, 0.70))
     promotion.promote(first.version_id, actor="ana", reason="go-live", expected_champion=None, store_path=store_file)
-    _register(store_file, model, "2026-03-02T00:00:00", {
-        **_evaluation(5.0, 18.0, 0.79),
-        "champion_on_same_rows": _evaluation(6.2, 21.0, 0.74),
-        "baseline_on_same_rows": _evaluation(7.5, 25.0, 0.81),
-    })
+    _register(
+        store_file,
+        model,
+        "2026-03-02T00:00:00",
+        {
+            **_evaluation(5.0, 18.0, 0.79),
+            "champion_on_same_rows": _evaluation(6.2, 21.0, 0.74),
+            "baseline_on_same_rows": _evaluation(7.5, 25.0, 0.81),
+        },
+    )
     rows = []
     for morning, order, champion_p50, challenger_p50 in P50S:
         at = datetime.combine(morning + timedelta(days=1), datetime.min.time())
-        for role, version, p50 in (("champion", "forecaster-v1", champion_p50),
-                                   ("challenger", "forecaster-v2", challenger_p50)):
-            rows.append({"as_of_date": morning, "as_of_at": at, "order_id": order, "role": role,
-                         "forecaster_version": version, "p10_h": p50 - 10, "p50_h": p50 + 1, "p90_h": p50 + 10,
-                         "model_p10_h": p50 - 10, "model_p50_h": p50, "model_p90_h": p50 + 10,
-                         "scored_at": LAST_RUN_END})
-    summary = pd.DataFrame({"as_of_date": [*MORNINGS, LAST_DAY],
-                            "as_of_at": [datetime(2026, 3, 3), datetime(2026, 3, 4), LAST_RUN_END],
-                            "forecaster_version": "forecaster-v1", "challenger_forecaster_version": "forecaster-v2",
-                            "eta_source": "model", "open_orders": 0, "listed": 0, "held_out": 0, "sim_actions": 0,
-                            "alerts": 0, "computed_at": LAST_RUN_END})
+        for role, version, p50 in (
+            ("champion", "forecaster-v1", champion_p50),
+            ("challenger", "forecaster-v2", challenger_p50),
+        ):
+            rows.append(
+                {
+                    "as_of_date": morning,
+                    "as_of_at": at,
+                    "order_id": order,
+                    "role": role,
+                    "forecaster_version": version,
+                    "p10_h": p50 - 10,
+                    "p50_h": p50 + 1,
+                    "p90_h": p50 + 10,
+                    "model_p10_h": p50 - 10,
+                    "model_p50_h": p50,
+                    "model_p90_h": p50 + 10,
+                    "scored_at": LAST_RUN_END,
+                }
+            )
+    summary = pd.DataFrame(
+        {
+            "as_of_date": [*MORNINGS, LAST_DAY],
+            "as_of_at": [datetime(2026, 3, 3), datetime(2026, 3, 4), LAST_RUN_END],
+            "forecaster_version": "forecaster-v1",
+            "challenger_forecaster_version": "forecaster-v2",
+            "eta_source": "model",
+            "open_orders": 0,
+            "listed": 0,
+            "held_out": 0,
+            "sim_actions": 0,
+            "alerts": 0,
+            "computed_at": LAST_RUN_END,
+        }
+    )
     write_daily_tables(store_file, predictions=pd.DataFrame(rows), lists=pd.DataFrame(), summary=summary)
-    corrections = pd.DataFrame([
-        (MORNINGS[0], "forecaster-v1", "*", 90, 60, -1.0, 0.5, 2.0),
-        (MORNINGS[1], "forecaster-v1", "*", 120, 80, -2.0, 1.0, 4.0),
-        (MORNINGS[1], "forecaster-v1", "dhl", 70, 50, -3.0, 1.5, 6.5),
-        (MORNINGS[1], "forecaster-v1", "ups", 50, 30, -1.5, 0.0, 3.0),
-        (MORNINGS[1], "forecaster-v2", "*", 120, 80, 9.0, 9.0, 9.0),
-    ], columns=["as_of_date", "forecaster_version", "value", "forecasts", "delivered",
-                "shift_p10_h", "shift_p50_h", "shift_p90_h"]).assign(segment="carrier", computed_at=LAST_RUN_END)
+    corrections = pd.DataFrame(
+        [
+            (MORNINGS[0], "forecaster-v1", "*", 90, 60, -1.0, 0.5, 2.0),
+            (MORNINGS[1], "forecaster-v1", "*", 120, 80, -2.0, 1.0, 4.0),
+            (MORNINGS[1], "forecaster-v1", "dhl", 70, 50, -3.0, 1.5, 6.5),
+            (MORNINGS[1], "forecaster-v1", "ups", 50, 30, -1.5, 0.0, 3.0),
+            (MORNINGS[1], "forecaster-v2", "*", 120, 80, 9.0, 9.0, 9.0),
+        ],
+        columns=[
+            "as_of_date",
+            "forecaster_version",
+            "value",
+            "forecasts",
+            "delivered",
+            "shift_p10_h",
+            "shift_p50_h",
+            "shift_p90_h",
+        ],
+    ).assign(segment="carrier", computed_at=LAST_RUN_END)
     with store.transaction(store_file) as con:
         con.register("new_rows", corrections)
         con.execute("insert into interval_calibration by name select * from new_rows")
@@ -100,26 +161,42 @@ def test_the_gate_figures_are_the_challengers_record_on_its_own_rows(models_stor
     compared = model_views.compare_models("forecaster", "forecaster-v1", "forecaster-v2", models_store)
     gate = compared["gate"]
     assert (gate["version"], gate["champion_version"], gate["n"], gate["rows_hash"], gate["same_rows"]) == (
-        "forecaster-v2", "forecaster-v1", 500, HASH, True)
+        "forecaster-v2",
+        "forecaster-v1",
+        500,
+        HASH,
+        True,
+    )
     # the champion on the challenger's rows (6.2), not its own go-live backtest (6.0)
     assert gate["champion"]["business_cost"] == 6.2 and gate["champion"]["mae_h"] == 21.0
-    assert gate["challenger"] == {"n": 500, "business_cost": 5.0, "mae_h": 18.0, "mean_error_h": -4.5,
-                                  "coverage_80": 0.79, "interval_width_h": 54.0, "pr_auc": None, "roc_auc": None}
+    assert gate["challenger"] == {
+        "n": 500,
+        "business_cost": 5.0,
+        "mae_h": 18.0,
+        "mean_error_h": -4.5,
+        "coverage_80": 0.79,
+        "interval_width_h": 54.0,
+        "pr_auc": None,
+        "roc_auc": None,
+    }
     assert gate["baseline"]["business_cost"] == 7.5
 
 
 def test_other_rows_are_flagged(models_store):
     version = versions.get_version("forecaster-v2", models_store)
     other = {**version.evaluation, "champion_on_same_rows": _evaluation(6.2, 21.0, 0.74, rows_hash="cd" * 32)}
-    gate = model_views.gate_comparison(
-        versions.ModelVersion(**{**version.__dict__, "evaluation": other}), models_store)
+    gate = model_views.gate_comparison(versions.ModelVersion(**{**version.__dict__, "evaluation": other}), models_store)
     assert gate is not None and gate["same_rows"] is False
 
 
 def test_the_live_shadow_comparison_by_hand(models_store):
     shadow = model_views.compare_models("forecaster", "forecaster-v1", "forecaster-v2", models_store)["shadow"]
     assert (shadow["version"], shadow["shadow_mornings"], shadow["matured_mornings"], shadow["n"]) == (
-        "forecaster-v2", 2, 2, 4)
+        "forecaster-v2",
+        2,
+        2,
+        4,
+    )
     # hours to delivery from each morning's end: A 32, B 12 (from 3 Mar 00:00); A 8, C 24 (from 4 Mar 00:00)
     actual = np.array([32.0, 12.0, 8.0, 24.0])
     champion = np.array([40.0, 30.0, 20.0, 30.0])  # the models' own p50s (model_p50_h), not the calibrated ones
@@ -165,12 +242,16 @@ def test_the_page_shows_exactly_the_figures_of_core(models_store, monkeypatch):
 
     judged = compared["gate"]
     assert gate["model"].tolist() == ["forecaster-v2", "champion then (forecaster-v1)", "baseline"]
-    assert gate["business_cost"].tolist() == [judged[r]["business_cost"] for r in ("challenger", "champion", "baseline")]
+    assert gate["business_cost"].tolist() == [
+        judged[r]["business_cost"] for r in ("challenger", "champion", "baseline")
+    ]
     assert gate["mae_h"].tolist() == [judged[r]["mae_h"] for r in ("challenger", "champion", "baseline")]
     assert gate["coverage_80"].tolist() == pytest.approx([79.0, 74.0, 81.0])
     assert gate["n"].tolist() == [500, 500, 500]
-    assert any(f"500 holdout forecasts (rows {HASH[:12]})" in c.value and "the same rows for all three" in c.value
-               for c in at.caption)
+    assert any(
+        f"500 holdout forecasts (rows {HASH[:12]})" in c.value and "the same rows for all three" in c.value
+        for c in at.caption
+    )
 
     live = compared["shadow"]
     assert shadow["model"].tolist() == ["forecaster-v2 (in shadow)", "forecaster-v1 (champion)"]

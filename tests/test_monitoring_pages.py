@@ -44,11 +44,14 @@ def test_forecast_accuracy_shows_the_numbers_of_core(store_file, monkeypatch):
     forecast, triage = overview["forecast"]["realised"], overview["triage"]["realised"]
     shown = {m.label: m.value for m in at.metric}
     assert shown == {
-        "MAE": mon.num(forecast["mae_h"], " h"), "Bias": mon.num(forecast["bias_h"], " h"),
+        "MAE": mon.num(forecast["mae_h"], " h"),
+        "Bias": mon.num(forecast["bias_h"], " h"),
         "Interval coverage": mon.pct(forecast["coverage_80_pct"]),
-        "Too early": mon.pct(forecast["too_early_pct"]), "Too late": mon.pct(forecast["too_late_pct"]),
+        "Too early": mon.pct(forecast["too_early_pct"]),
+        "Too late": mon.pct(forecast["too_late_pct"]),
         "Cost per forecast": mon.num(forecast["cost_per_forecast_eur"], " €", 2),
-        "Precision@k": mon.pct(triage["precision_at_k_pct"]), "Lead time": mon.num(triage["lead_time_h"], " h"),
+        "Precision@k": mon.pct(triage["precision_at_k_pct"]),
+        "Lead time": mon.num(triage["lead_time_h"], " h"),
     }
     # by hand (tests/test_accuracy.py): as of the end of 03-08, O1..O4 matured; errors 10, 5, 30 h and, for
     # the overdue O4, 168 − 10 = 158 h so far: MAE (10 + 5 + 30 + 158) / 4 = 50.75 h
@@ -78,8 +81,12 @@ def test_benefits_shows_the_numbers_of_core(store_file, monkeypatch):
     live = ledger.loc[(ledger["period"] == "live") & (ledger["metric"] == "total_value_eur"), "value_eur"]
     triage = holdout.set_index(["iso_week", "metric"]).loc[("all", "triage_value_eur"), "value_eur"]
     shown = {m.label: m.value for m in at.metric}
-    assert shown == {"Go-live": "10 Mar 2026", "Live weeks": "1", "Realised value": mon.eur(live.sum()),
-                     "Triage value": mon.eur(triage)}
+    assert shown == {
+        "Go-live": "10 Mar 2026",
+        "Live weeks": "1",
+        "Realised value": mon.eur(live.sum()),
+        "Triage value": mon.eur(triage),
+    }
     grid = at.dataframe[0].value.set_index("metric")
     week = ledger.loc[ledger["period"] == "live", "iso_week"].iloc[0]
     expected = ledger.loc[ledger["iso_week"] == week].set_index("metric")["value"].round(2)
@@ -104,8 +111,7 @@ def test_an_analyst_may_not_edit_the_assumptions(store_file, monkeypatch):
     at.number_input(key="cost_contact_cost").set_value(9.0)
     at.text_input(key="settings_reason").set_value("sneaky")
     at.button[0].click().run()
-    assert [e.value for e in at.error] == [
-        "local (analyst) may not edit assumptions; ask an admin for a role that may"]
+    assert [e.value for e in at.error] == ["local (analyst) may not edit assumptions; ask an admin for a role that may"]
     assert assumptions.load_assumptions(store_file).contact_cost == 6.0
 
 
@@ -160,7 +166,11 @@ def test_models_page_sets_champion_beside_challenger(registry_store, monkeypatch
     assert listed["champion"].tolist() == [False, True]
     assert at.button(key="retrain_button").label == "Retrain"
     assert [s.value for s in at.subheader] == [
-        "Versions", "Champion vs challenger", "Promote or roll back", "Audit log"]
+        "Versions",
+        "Champion vs challenger",
+        "Promote or roll back",
+        "Audit log",
+    ]
     assert at.dataframe[1].value["version"].tolist() == ["forecaster-v1", "forecaster-v2"]
     # the challenger's record holds no champion figures on its rows: only its own are shown, never the
     # champion's figures from another holdout beside them (tests/test_models_view.py has the full case)
@@ -183,8 +193,10 @@ def test_promote_then_roll_back_with_a_reason(registry_store, monkeypatch):
     assert versions.get_champion("forecaster", registry_store).version_id == "forecaster-v1"
     audit = at.dataframe[-1].value
     assert audit[["action", "actor", "reason"]].values.tolist() == [
-        ["rollback", "local", "complaints from the north"], ["promote", "local", "cheaper on the holdout"],
-        ["promote", "ana", "first"]]
+        ["rollback", "local", "complaints from the north"],
+        ["promote", "local", "cheaper on the holdout"],
+        ["promote", "ana", "first"],
+    ]
 
 
 def test_a_promotion_without_a_reason_is_refused_calmly(registry_store, monkeypatch):
@@ -199,8 +211,15 @@ def test_operations_acknowledges_an_alert(store_file, monkeypatch):
     from core.monitor import alert_store, alerts
 
     write_events(store_file, ORDER_WORLD_EVENTS)
-    alert = alerts.Alert(as_of=date(2026, 3, 10), rule="stale_feed", severity="warning", subject="feed",
-                         message="no events for 30 h", value=30.0, threshold=24.0)
+    alert = alerts.Alert(
+        as_of=date(2026, 3, 10),
+        rule="stale_feed",
+        severity="warning",
+        subject="feed",
+        message="no events for 30 h",
+        value=30.0,
+        threshold=24.0,
+    )
     alert_store.store_alerts([alert], store_file)
     at = run_page("operations", store_file, monkeypatch, role="analyst")
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "1"

@@ -47,8 +47,9 @@ def test_today_and_forecast_accuracy_pages_show_the_same_figures(daily_store, mo
     shown_today = {m.label: m.value for m in at_today.metric}
     shown_accuracy = {m.label: m.value for m in at_accuracy.metric}
 
-    realised = accuracy.accuracy_overview(daily_store, as_of=end_of_day(day),
-                                          since=day - timedelta(days=today.ACCURACY_WINDOW_DAYS - 1))
+    realised = accuracy.accuracy_overview(
+        daily_store, as_of=end_of_day(day), since=day - timedelta(days=today.ACCURACY_WINDOW_DAYS - 1)
+    )
     figures = realised["forecast"]["realised"]
     assert figures["forecasts"] > 100  # a real window, not one lucky order
     assert shown_today["Champion error"] == f"{figures['mae_h']:.1f} h" == shown_accuracy["MAE"]
@@ -56,4 +57,3 @@ def test_today_and_forecast_accuracy_pages_show_the_same_figures(daily_store, mo
     assert shown_accuracy["Interval coverage"] == mon.pct(figures["coverage_80_pct"])
     # the same figure at the pages' precisions: 75.8% on one is 76% on the other
     assert shown_today["Interval coverage"] == f"{float(shown_accuracy['Interval coverage'][:-1]):.0f}%"
-

@@ -60,8 +60,13 @@ def test_store_size_counts_the_file_its_log_the_models_and_rows(store_file):
 
 def test_quarantined_rows_newest_first_and_capped(store_file):
     with store.transaction(store_file) as con:
-        for i, (reason, at) in enumerate([("missing order_id", START), ("bad timestamp", START.replace(day=3)),
-                                          ("unknown stage", START.replace(day=4))]):
+        for i, (reason, at) in enumerate(
+            [
+                ("missing order_id", START),
+                ("bad timestamp", START.replace(day=3)),
+                ("unknown stage", START.replace(day=4)),
+            ]
+        ):
             con.execute(
                 "insert into quarantine values ($src, $row, $rec, $reason, $at)",
                 {"src": "events_0302.csv", "row": i + 2, "rec": json.dumps({"n": i}), "reason": reason, "at": at},
@@ -74,4 +79,8 @@ def test_quarantined_rows_newest_first_and_capped(store_file):
 
 def test_format_bytes():
     assert [operations.format_bytes(n) for n in (12, 320_000, 1_500_000, 2.5e9)] == [
-        "12 B", "320.0 kB", "1.5 MB", "2.5 GB"]
+        "12 B",
+        "320.0 kB",
+        "1.5 MB",
+        "2.5 GB",
+    ]

@@ -72,12 +72,16 @@ def test_navigation_builds_sections_with_one_default_page(tmp_path):
         (tmp_path / "pages" / name).write_text("import streamlit as st\n")
     specs = navigation.available_pages(tmp_path)
     assert [(spec.section, spec.title) for spec in specs] == [
-        ("Daily work", "Today"), ("Monitoring", "Drift"), ("Models & process", "Process insights"),
+        ("Daily work", "Today"),
+        ("Monitoring", "Drift"),
+        ("Models & process", "Process insights"),
     ]
     # st.Page needs a running script, so outside one only the section layout can be checked
     sections = navigation.build_navigation(tmp_path)
     assert {name: len(pages) for name, pages in sections.items()} == {
-        "Daily work": 1, "Monitoring": 1, "Models & process": 1,
+        "Daily work": 1,
+        "Monitoring": 1,
+        "Models & process": 1,
     }
     assert navigation.default_page(tmp_path).title == "Today"
     insights_spec = next(s for s in navigation.PAGES if s.title == "Process insights")
@@ -107,11 +111,18 @@ def test_process_insights_shows_the_numbers_of_core(store_file, monkeypatch):
     kpis = insights.load_kpis(None, date(2026, 3, 10), store_file)
     assert kpis["active_cases"] == 4
     assert [(m.label, m.value) for m in at.metric] == [
-        ("Active cases", "4"), ("Events", "19"), ("Ended cases", "2"),
-        ("Median journey", "2.7 d"), ("P90 journey", "3.1 d"), ("Open at as-of", "2"),
+        ("Active cases", "4"),
+        ("Events", "19"),
+        ("Ended cases", "2"),
+        ("Median journey", "2.7 d"),
+        ("P90 journey", "3.1 d"),
+        ("Open at as-of", "2"),
     ]
     assert [s.value for s in at.subheader] == [
-        "Time in each stage", "Bottleneck per week", "Work in progress", "Most common paths"
+        "Time in each stage",
+        "Bottleneck per week",
+        "Work in progress",
+        "Most common paths",
     ]
     assert len(at.get("plotly_chart")) == 3
     top_paths = at.dataframe[-1].value
@@ -151,8 +162,10 @@ def test_process_insights_on_the_real_helpdesk_log(tmp_path_factory, monkeypatch
         # one open case, no finished dwell, nothing ended
         ([("A", "placed", "2026-03-02 08:00")], ["1", "1", "0", "—", "—", "1"]),
         # one case ended the same day: no work in progress at any day's end
-        ([("A", "placed", "2026-03-02 08:00"), ("A", "delivered", "2026-03-02 09:00")],
-         ["1", "2", "1", "0.0 d", "0.0 d", "0"]),
+        (
+            [("A", "placed", "2026-03-02 08:00"), ("A", "delivered", "2026-03-02 09:00")],
+            ["1", "2", "1", "0.0 d", "0.0 d", "0"],
+        ),
     ],
     ids=["nothing-finished", "nothing-open"],
 )

@@ -21,9 +21,17 @@ END = date(2026, 12, 3)
 
 def _world(tmp_path_factory: pytest.TempPathFactory, scenario: str, seed: int) -> Path:
     store = tmp_path_factory.mktemp(f"{scenario}-{seed}") / "journeyops.duckdb"
-    closed_loop.build_demo_history(store, days=56, orders_per_day=120, seed=seed, scenario=scenario,
-                                   pre_model_days=28, end=END, settings=closed_loop.demo_settings(),
-                                   progress=False)
+    closed_loop.build_demo_history(
+        store,
+        days=56,
+        orders_per_day=120,
+        seed=seed,
+        scenario=scenario,
+        pre_model_days=28,
+        end=END,
+        settings=closed_loop.demo_settings(),
+        progress=False,
+    )
     return store
 
 

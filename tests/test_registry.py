@@ -38,16 +38,19 @@ def fit_tiny_forecaster(seed: int = 0):
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"carrier": rng.choice(["dhl", "ups"], 50), "elapsed_h": rng.normal(30.0, 8.0, 50)})
     y = X["elapsed_h"] * 0.5 + (X["carrier"] == "dhl") * 6.0
-    pre = ColumnTransformer(
-        [("carrier", OneHotEncoder(handle_unknown="ignore"), ["carrier"])], remainder="passthrough"
-    )
+    pre = ColumnTransformer([("carrier", OneHotEncoder(handle_unknown="ignore"), ["carrier"])], remainder="passthrough")
     model = Pipeline([("pre", pre), ("hgb", HistGradientBoostingRegressor(max_iter=10, min_samples_leaf=5))])
     return model.fit(X, y), X
 
 
 def evaluation(cost, kind="forecaster", n=400):
-    return {"kind": kind, "n": n, "business_cost": cost, "metrics": {"mae_h": cost / 2},
-            "segments": {"carrier": {"dhl": {"n": 200, "business_cost": cost}}}}
+    return {
+        "kind": kind,
+        "n": n,
+        "business_cost": cost,
+        "metrics": {"mae_h": cost / 2},
+        "segments": {"carrier": {"dhl": {"n": 200, "business_cost": cost}}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,8 @@ def tiny():
 
 def register(store_file, model, cost=10.0, kind="forecaster"):
     return registration.register_version(
-        kind, model,
+        kind,
+        model,
         training_window={"from": date(2026, 1, 1), "to": date(2026, 3, 1)},
         feature_columns=["carrier", "elapsed_h"],
         metrics={"mae_h": np.float64(cost / 2), "coverage": float("nan"), "n": np.int64(400)},
@@ -72,8 +76,13 @@ def champion_chain(store_file, model, n):
     ids = []
     for i in range(n):
         version = register(store_file, model, cost=10.0 - i)
-        promotion.promote(version.version_id, actor="ana", reason=f"step {i + 1}",
-                         expected_champion=ids[-1] if ids else None, store_path=store_file)
+        promotion.promote(
+            version.version_id,
+            actor="ana",
+            reason=f"step {i + 1}",
+            expected_champion=ids[-1] if ids else None,
+            store_path=store_file,
+        )
         ids.append(version.version_id)
     return ids
 
@@ -84,13 +93,18 @@ def test_register_writes_the_artifact_then_a_candidate_row(store_file, tiny):
     second = register(store_file, model, cost=9.0)
     other = register(store_file, model, kind="stuck_classifier")
     assert [first.version_id, second.version_id, other.version_id] == [
-        "forecaster-v1", "forecaster-v2", "stuck_classifier-v1"]
+        "forecaster-v1",
+        "forecaster-v2",
+        "stuck_classifier-v1",
+    ]
     models_dir = config.models_dir(store_file)
     assert models_dir == store_file.parent / "journeyops_models"
     assert second.artifact_path == "forecaster/forecaster-v2.skops"
     assert sha256_file(models_dir / second.artifact_path) == second.artifact_sha256
     assert sorted(p.name for p in (models_dir / "forecaster").iterdir()) == [
-        "forecaster-v1.skops", "forecaster-v2.skops"]  # no staged leftovers
+        "forecaster-v1.skops",
+        "forecaster-v2.skops",
+    ]  # no staged leftovers
     assert first.status == "candidate" and first.is_champion is False
     assert first.training_window == {"from": "2026-01-01", "to": "2026-03-01"}
     assert first.metrics == {"mae_h": 5.0, "coverage": None, "n": 400}
@@ -98,7 +112,9 @@ def test_register_writes_the_artifact_then_a_candidate_row(store_file, tiny):
     assert first.evaluation["business_cost"] == 10.0
     assert first.gate is None
     assert [v.version_id for v in versions.list_versions("forecaster", store_file)] == [
-        "forecaster-v1", "forecaster-v2"]
+        "forecaster-v1",
+        "forecaster-v2",
+    ]
     assert len(versions.list_versions(store_path=store_file)) == 3
     assert json.dumps(first.to_dict())
 
@@ -142,18 +158,19 @@ def test_a_store_from_before_the_registry_lists_no_versions(tmp_path):
 def test_promote_switches_the_champion_and_writes_the_audit_row(store_file, tiny):
     model, X = tiny
     v1, v2 = register(store_file, model), register(store_file, model, cost=9.0)
-    promotion.promote(v1.version_id, actor="ana", reason="first model", expected_champion=None,
-                     store_path=store_file)
-    promoted = promotion.promote(v2.version_id, actor="bo", reason="cheaper", expected_champion="forecaster-v1",
-                                store_path=store_file)
+    promotion.promote(v1.version_id, actor="ana", reason="first model", expected_champion=None, store_path=store_file)
+    promoted = promotion.promote(
+        v2.version_id, actor="bo", reason="cheaper", expected_champion="forecaster-v1", store_path=store_file
+    )
     assert promoted.status == "champion" and promoted.is_champion
     assert versions.get_version("forecaster-v1", store_file).status == "retired"
     champion, loaded = versions.load_champion("forecaster", store_file)
     assert champion.version_id == "forecaster-v2"
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     log = versions.audit_log(store_file)
-    assert [(r["audit_id"], r["action"], r["version_id"], r["previous_version_id"], r["actor"], r["reason"])
-            for r in log] == [
+    assert [
+        (r["audit_id"], r["action"], r["version_id"], r["previous_version_id"], r["actor"], r["reason"]) for r in log
+    ] == [
         (1, "promote", "forecaster-v1", None, "ana", "first model"),
         (2, "promote", "forecaster-v2", "forecaster-v1", "bo", "cheaper"),
     ]
@@ -180,8 +197,9 @@ def test_two_promoters_racing_one_wins_one_conflicts(store_file, tiny):
     def race(version_id):
         barrier.wait()
         try:
-            promotion.promote(version_id, actor=version_id, reason="race", expected_champion="forecaster-v1",
-                             store_path=store_file)
+            promotion.promote(
+                version_id, actor=version_id, reason="race", expected_champion="forecaster-v1", store_path=store_file
+            )
             outcomes[version_id] = "won"
         except PromotionConflictError:
             outcomes[version_id] = "conflict"
@@ -200,8 +218,9 @@ def test_two_promoters_racing_one_wins_one_conflicts(store_file, tiny):
 def test_promoting_the_champion_again_is_refused(store_file, tiny):
     champion_chain(store_file, tiny[0], 1)
     with pytest.raises(RegistryError, match="forecaster-v1 is already the forecaster champion"):
-        promotion.promote("forecaster-v1", actor="a", reason="x", expected_champion="forecaster-v1",
-                         store_path=store_file)
+        promotion.promote(
+            "forecaster-v1", actor="a", reason="x", expected_champion="forecaster-v1", store_path=store_file
+        )
     with pytest.raises(RegistryError, match=r"give a reason \(--reason\)"):
         promotion.promote("forecaster-v1", actor="a", reason=" ", expected_champion=None, store_path=store_file)
 
@@ -209,31 +228,47 @@ def test_promoting_the_champion_again_is_refused(store_file, tiny):
 def test_rollback_goes_back_one_promotion_at_a_time(store_file, tiny):
     champion_chain(store_file, tiny[0], 3)
     assert promotion.rollback("forecaster", actor="ana", reason="v3 drifts", store_path=store_file).version_id == (
-        "forecaster-v2")
+        "forecaster-v2"
+    )
     assert promotion.rollback("forecaster", actor="ana", reason="v2 too", store_path=store_file).version_id == (
-        "forecaster-v1")
+        "forecaster-v1"
+    )
     with pytest.raises(NoPreviousChampionError, match="forecaster-v1 replaced no earlier forecaster champion"):
         promotion.rollback("forecaster", actor="ana", reason="again", store_path=store_file)
     statuses = {v.version_id: v.status for v in versions.list_versions("forecaster", store_file)}
     assert statuses == {"forecaster-v1": "champion", "forecaster-v2": "retired", "forecaster-v3": "retired"}
     last = versions.audit_log(store_file)[-1]
     assert (last["action"], last["version_id"], last["previous_version_id"], last["reason"]) == (
-        "rollback", "forecaster-v1", "forecaster-v2", "v2 too")
+        "rollback",
+        "forecaster-v1",
+        "forecaster-v2",
+        "v2 too",
+    )
 
 
 def test_rollback_to_the_version_live_on_a_date(store_file, tiny, monkeypatch):
-    moments = iter([
-        datetime(2026, 3, 1, 10), datetime(2026, 3, 5, 9), datetime(2026, 3, 5, 15), datetime(2026, 3, 10, 8),
-        datetime(2026, 3, 12, 8),
-    ])
+    moments = iter(
+        [
+            datetime(2026, 3, 1, 10),
+            datetime(2026, 3, 5, 9),
+            datetime(2026, 3, 5, 15),
+            datetime(2026, 3, 10, 8),
+            datetime(2026, 3, 12, 8),
+        ]
+    )
     clock = {"now": datetime(2026, 3, 1)}
     monkeypatch.setattr(store, "utcnow", lambda: clock["now"])
     ids = []
     for i in range(4):
         version = register(store_file, tiny[0], cost=10.0 - i)
         clock["now"] = next(moments)
-        promotion.promote(version.version_id, actor="ana", reason="r", expected_champion=ids[-1] if ids else None,
-                         store_path=store_file)
+        promotion.promote(
+            version.version_id,
+            actor="ana",
+            reason="r",
+            expected_champion=ids[-1] if ids else None,
+            store_path=store_file,
+        )
         ids.append(version.version_id)
     with pytest.raises(NoVersionLiveError, match="no forecaster version was champion on 2026-02-28"):
         promotion.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 2, 28), store_path=store_file)
@@ -241,11 +276,13 @@ def test_rollback_to_the_version_live_on_a_date(store_file, tiny, monkeypatch):
         promotion.rollback("forecaster", actor="ana", reason="r", to_date=date(2026, 3, 11), store_path=store_file)
     clock["now"] = next(moments)
     # on 5 March v2 went live in the morning and v3 in the afternoon: the end of the day counts
-    back = promotion.rollback("forecaster", actor="ana", reason="incident", to_date=date(2026, 3, 5),
-                             store_path=store_file)
+    back = promotion.rollback(
+        "forecaster", actor="ana", reason="incident", to_date=date(2026, 3, 5), store_path=store_file
+    )
     assert back.version_id == "forecaster-v3"
-    back = promotion.rollback("forecaster", actor="ana", reason="older", to_date=date(2026, 3, 3),
-                             store_path=store_file)
+    back = promotion.rollback(
+        "forecaster", actor="ana", reason="older", to_date=date(2026, 3, 3), store_path=store_file
+    )
     assert back.version_id == "forecaster-v1"
 
 
@@ -255,35 +292,55 @@ def test_gate_outcomes_reject_await_approval_or_promote(store_file, tiny):
     baseline = evaluation(20.0)
     worse = register(store_file, model, cost=9.9)  # only 1% cheaper
     decision = evaluate_gate(worse.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=True), live=True)
-    rejected = promotion.record_gate(worse.version_id, decision, expected_champion="forecaster-v1",
-                                    store_path=store_file)
+    rejected = promotion.record_gate(
+        worse.version_id, decision, expected_champion="forecaster-v1", store_path=store_file
+    )
     assert rejected.status == "rejected" and rejected.gate["passed"] is False
     with pytest.raises(RegistryError, match="forecaster-v2 failed the quality gate .*margin: FAILED"):
-        promotion.promote(worse.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
-                         store_path=store_file)
+        promotion.promote(
+            worse.version_id, actor="ana", reason="x", expected_champion="forecaster-v1", store_path=store_file
+        )
 
     better = register(store_file, model, cost=8.0)
     decision = evaluate_gate(better.evaluation, evaluation(10.0), baseline, GatePolicy(auto_promote=False))
-    pending = promotion.record_gate(better.version_id, decision, expected_champion="forecaster-v1",
-                                   store_path=store_file)
+    pending = promotion.record_gate(
+        better.version_id, decision, expected_champion="forecaster-v1", store_path=store_file
+    )
     assert pending.status == "pending_approval" and not pending.is_champion
-    approved = promotion.promote(better.version_id, actor="lead", reason="approved after review",
-                                expected_champion="forecaster-v1", store_path=store_file)
+    approved = promotion.promote(
+        better.version_id,
+        actor="lead",
+        reason="approved after review",
+        expected_champion="forecaster-v1",
+        store_path=store_file,
+    )
     assert approved.status == "champion" and approved.gate["action"] == "pending_approval"
 
     best = registration.register_and_gate(
-        "forecaster", model, training_window=None, feature_columns=["carrier"], metrics={}, backtest=None,
+        "forecaster",
+        model,
+        training_window=None,
+        feature_columns=["carrier"],
+        metrics={},
+        backtest=None,
         evaluation=evaluation(7.0),
         decision=evaluate_gate(evaluation(7.0), evaluation(8.0), baseline, GatePolicy(auto_promote=True)),
-        expected_champion="forecaster-v3", store_path=store_file,
+        expected_champion="forecaster-v3",
+        store_path=store_file,
     )
     assert best.version_id == "forecaster-v4" and best.is_champion
     last = versions.audit_log(store_file)[-1]
     assert (last["actor"], last["previous_version_id"]) == ("retrain", "forecaster-v3")
     assert last["gate"]["reasons"][2].startswith("margin: ok — challenger cost 7.0000 vs champion 8.0000")
 
-    forced = promotion.promote(worse.version_id, actor="ana", reason="incident", expected_champion="forecaster-v4",
-                              store_path=store_file, force=True)
+    forced = promotion.promote(
+        worse.version_id,
+        actor="ana",
+        reason="incident",
+        expected_champion="forecaster-v4",
+        store_path=store_file,
+        force=True,
+    )
     assert forced.is_champion
     assert versions.audit_log(store_file)[-1]["reason"] == "incident (forced past a failed gate)"
 
@@ -302,14 +359,21 @@ def test_auto_promotion_against_a_champion_that_changed_keeps_the_verdict_only(s
 def test_a_person_rejects_a_pending_version(store_file, tiny):
     champion_chain(store_file, tiny[0], 1)
     v2 = register(store_file, tiny[0], cost=5.0)
-    promotion.record_gate(v2.version_id, evaluate_gate(v2.evaluation, evaluation(10.0), evaluation(20.0),
-                                                      GatePolicy()), expected_champion="forecaster-v1",
-                         store_path=store_file)
+    promotion.record_gate(
+        v2.version_id,
+        evaluate_gate(v2.evaluation, evaluation(10.0), evaluation(20.0), GatePolicy()),
+        expected_champion="forecaster-v1",
+        store_path=store_file,
+    )
     assert promotion.reject(v2.version_id, actor="lead", reason="peak season: wait", store_path=store_file).status == (
-        "rejected")
+        "rejected"
+    )
     last = versions.audit_log(store_file)[-1]
     assert (last["action"], last["version_id"], last["previous_version_id"]) == (
-        "reject", "forecaster-v2", "forecaster-v1")
+        "reject",
+        "forecaster-v2",
+        "forecaster-v1",
+    )
     with pytest.raises(RegistryError, match="forecaster-v1 is champion; only pending or candidate"):
         promotion.reject("forecaster-v1", actor="lead", reason="x", store_path=store_file)
 
@@ -319,8 +383,10 @@ def _replace_artifact(store_file, version, data: bytes, *, update_sha: bool):
     path.write_bytes(data)
     if update_sha:  # as if the registry row had been rewritten too: the type check must still stop it
         with store.transaction(store_file) as con:
-            con.execute("update model_versions set artifact_sha256 = $sha where version_id = $v",
-                        {"sha": sha256_file(path), "v": version.version_id})
+            con.execute(
+                "update model_versions set artifact_sha256 = $sha where version_id = $v",
+                {"sha": sha256_file(path), "v": version.version_id},
+            )
 
 
 def _svr_skops_bytes(tmp_path):
@@ -351,8 +417,9 @@ def test_a_tampered_challenger_is_refused_and_the_champion_keeps_serving(store_f
     with pytest.raises(ArtifactRejectedError, match=message):
         versions.load_version(challenger.version_id, store_file)
     with pytest.raises(ArtifactRejectedError, match=message):
-        promotion.promote(challenger.version_id, actor="ana", reason="x", expected_champion="forecaster-v1",
-                         store_path=store_file)
+        promotion.promote(
+            challenger.version_id, actor="ana", reason="x", expected_champion="forecaster-v1", store_path=store_file
+        )
     champion, served = versions.load_champion("forecaster", store_file)
     assert champion.version_id == "forecaster-v1"
     np.testing.assert_array_equal(served.predict(X), model.predict(X))
@@ -368,7 +435,9 @@ def test_cli_models_promote_rollback_and_their_errors(store_file, tiny, capsys):
     listing = json.loads(capsys.readouterr().out)
     assert listing["champions"] == {"forecaster": "forecaster-v1"}
     assert [(v["version_id"], v["status"], v["is_champion"]) for v in listing["versions"]] == [
-        ("forecaster-v1", "champion", True), ("forecaster-v2", "candidate", False)]
+        ("forecaster-v1", "champion", True),
+        ("forecaster-v2", "candidate", False),
+    ]
     assert listing["versions"][1]["metrics"]["mae_h"] == 2.5
 
     assert main(["promote", "forecaster-v2", "--reason", "cheaper", "--actor", "ana", *s]) == 0
@@ -380,14 +449,26 @@ def test_cli_models_promote_rollback_and_their_errors(store_file, tiny, capsys):
 
     errors = [
         (["promote", "forecaster-v9", "--reason", "x"], 2, "error: no model version 'forecaster-v9'"),
-        (["promote", "forecaster-v2", "--reason", "x", "--expect-champion", "forecaster-v2"], 3,
-         "error: the forecaster champion is now forecaster-v1, not forecaster-v2 as expected"),
-        (["rollback", "--kind", "forecaster", "--reason", "x"], 2,
-         "error: forecaster-v1 replaced no earlier forecaster champion"),
-        (["rollback", "--kind", "forecaster", "--to-date", "2020-01-01", "--reason", "x"], 2,
-         "error: no forecaster version was champion on 2020-01-01"),
-        (["rollback", "--kind", "forecaster", "--to-date", "1 May", "--reason", "x"], 2,
-         "error: --to-date '1 May' is not a date; use YYYY-MM-DD"),
+        (
+            ["promote", "forecaster-v2", "--reason", "x", "--expect-champion", "forecaster-v2"],
+            3,
+            "error: the forecaster champion is now forecaster-v1, not forecaster-v2 as expected",
+        ),
+        (
+            ["rollback", "--kind", "forecaster", "--reason", "x"],
+            2,
+            "error: forecaster-v1 replaced no earlier forecaster champion",
+        ),
+        (
+            ["rollback", "--kind", "forecaster", "--to-date", "2020-01-01", "--reason", "x"],
+            2,
+            "error: no forecaster version was champion on 2020-01-01",
+        ),
+        (
+            ["rollback", "--kind", "forecaster", "--to-date", "1 May", "--reason", "x"],
+            2,
+            "error: --to-date '1 May' is not a date; use YYYY-MM-DD",
+        ),
     ]
     for argv, code, start in errors:
         assert main([*argv, *s]) == code

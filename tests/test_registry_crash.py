@@ -71,8 +71,12 @@ def subprocess_env(store_file, pause_at=None):
 def kill_when_paused(argv, store_file, point):
     """Start argv, wait until it reports it is paused at `point`, SIGKILL it; return its stderr so far."""
     proc = subprocess.Popen(
-        argv, cwd=REPO_ROOT, env=subprocess_env(store_file, point),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        argv,
+        cwd=REPO_ROOT,
+        env=subprocess_env(store_file, point),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     watchdog = threading.Timer(90, proc.kill)  # never hang the suite if the pause is never reached
     watchdog.start()
@@ -93,8 +97,12 @@ def kill_when_paused(argv, store_file, point):
 
 def inspect(store_file):
     done = subprocess.run(
-        [sys.executable, "-c", INSPECT_SCRIPT], cwd=REPO_ROOT, env=subprocess_env(store_file),
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", INSPECT_SCRIPT],
+        cwd=REPO_ROOT,
+        env=subprocess_env(store_file),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     state = json.loads(done.stdout)
@@ -128,8 +136,9 @@ def test_kill_inside_the_promotion_transaction_keeps_the_old_champion(two_versio
     assert state["statuses"] == {"forecaster-v1": "champion", "forecaster-v2": "candidate"}
     assert state["audit"] == [["promote", "forecaster-v1", None]]
     # nothing is wedged: the same promotion now goes through
-    promotion.promote("forecaster-v2", actor="ana", reason="cheaper", expected_champion="forecaster-v1",
-                     store_path=store_file)
+    promotion.promote(
+        "forecaster-v2", actor="ana", reason="cheaper", expected_champion="forecaster-v1", store_path=store_file
+    )
     assert versions.get_champion("forecaster", store_file).version_id == "forecaster-v2"
     assert [r["version_id"] for r in versions.audit_log(store_file)] == ["forecaster-v1", "forecaster-v2"]
 
@@ -144,10 +153,10 @@ def test_kill_right_after_the_promotion_commit_keeps_the_new_champion(two_versio
 
 def test_kill_inside_a_rollback_keeps_the_champion(two_versions):
     store_file = two_versions
-    promotion.promote("forecaster-v2", actor="ana", reason="r", expected_champion="forecaster-v1",
-                     store_path=store_file)
-    kill_when_paused(cli("rollback", "--kind", "forecaster", "--reason", "bad"), store_file,
-                     "rollback:in_transaction")
+    promotion.promote(
+        "forecaster-v2", actor="ana", reason="r", expected_champion="forecaster-v1", store_path=store_file
+    )
+    kill_when_paused(cli("rollback", "--kind", "forecaster", "--reason", "bad"), store_file, "rollback:in_transaction")
     state = inspect(store_file)
     assert state["champion"] == "forecaster-v2"
     assert state["statuses"] == {"forecaster-v1": "retired", "forecaster-v2": "champion"}
@@ -187,7 +196,10 @@ def test_two_promoter_processes_racing_one_wins_one_conflicts(two_versions):
     procs = [
         subprocess.Popen(
             cli("promote", version, "--reason", "race", "--expect-champion", "forecaster-v1"),
-            cwd=REPO_ROOT, env=subprocess_env(store_file), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=REPO_ROOT,
+            env=subprocess_env(store_file),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         for version in ("forecaster-v2", "forecaster-v3")

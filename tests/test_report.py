@@ -31,54 +31,142 @@ XSS = "<script>alert(1)</script>"
 
 
 def action(action_id: str, order_id: str, day: datetime, note: str, actor: str = "ann") -> dict:
-    return {"action_id": action_id, "order_id": order_id, "as_of_date": day.date(), "action": "contacted_customer",
-            "note": note, "actor": actor, "acted_at": day.replace(hour=9)}
+    return {
+        "action_id": action_id,
+        "order_id": order_id,
+        "as_of_date": day.date(),
+        "action": "contacted_customer",
+        "note": note,
+        "actor": actor,
+        "acted_at": day.replace(hour=9),
+    }
 
 
 def drift_row(day: date, column: str, score: float, drifted: bool) -> dict:
-    return {"as_of": day, "column": column, "role": "feature", "kind": "numeric", "method": "wasserstein",
-            "score": score, "threshold": 0.1, "drifted": drifted, "missing_rate_ref": 0.0, "missing_rate_cur": 0.0,
-            "missing_rate_jumped": False, "new_categories": [], "new_category_share": 0.0,
-            "status": "drifted" if drifted else "ok", "note": None, "rows_ref": 100, "rows_cur": 50,
-            "computed_at": day}
+    return {
+        "as_of": day,
+        "column": column,
+        "role": "feature",
+        "kind": "numeric",
+        "method": "wasserstein",
+        "score": score,
+        "threshold": 0.1,
+        "drifted": drifted,
+        "missing_rate_ref": 0.0,
+        "missing_rate_cur": 0.0,
+        "missing_rate_jumped": False,
+        "new_categories": [],
+        "new_category_share": 0.0,
+        "status": "drifted" if drifted else "ok",
+        "note": None,
+        "rows_ref": 100,
+        "rows_cur": 50,
+        "computed_at": day,
+    }
 
 
 def build_report_store(path: Path) -> Path:
     """The benefits store (W10 baseline; W11: L1, L2, L3 listed on 03-10, L2 held out) plus a second list
     morning, actions with malicious notes, drift, validity and an alert."""
     build_store(path)
-    insert(path, "predictions", [
-        {"as_of_date": SECOND_MORNING.date(), "as_of_at": SECOND_MORNING, "order_id": "L3", "role": "champion",
-         "p10_h": 5.0, "p50_h": 10.0, "p90_h": 30.0, "stuck_prob": 0.2, "scored_at": SECOND_MORNING},
-    ])
-    insert(path, "triage_list", [
-        {"as_of_date": SECOND_MORNING.date(), "order_id": "L3", "rank": 1, "expected_cost": 8.0, "stuck_prob": 0.2,
-         "held_out": False, "created_at": SECOND_MORNING,
-         "reasons": json.dumps([{"feature": "dwell_h", "effect": 0.1, "text": "long wait in packed"}])},
-    ])
-    insert(path, "triage_actions", [
-        action("a1", "L1", LIST_MORNING, HYPERLINK),
-        action("a2", "L3", LIST_MORNING, "+1"),
-        action("a3", "L3", SECOND_MORNING, "@SUM(A1)", actor=XSS),
-    ])
-    insert(path, "drift_results", [
-        drift_row(date(2026, 3, 10), "elapsed_h", 0.05, False), drift_row(date(2026, 3, 10), "carrier", 0.3, True),
-        drift_row(date(2026, 3, 11), "elapsed_h", 0.08, False), drift_row(date(2026, 3, 11), "carrier", 0.4, True),
-        drift_row(date(2026, 3, 3), "carrier", 0.9, True),  # the week before: not in W11
-    ])
-    insert(path, "validity_batches", [
-        {"as_of": date(2026, 3, 10), "rows_total": 40, "rows_quarantined": 2, "quarantined_share": 0.05,
-         "computed_at": LIST_MORNING},
-    ])
-    insert(path, "validity_reasons", [
-        {"as_of": date(2026, 3, 10), "reason": "missing order_id", "rows_quarantined": 2, "share": 0.05,
-         "examples": json.dumps([{"note": "-2+3"}])},
-    ])
-    insert(path, "alerts", [
-        {"alert_id": "x1", "as_of": date(2026, 3, 11), "rule": "drift_share", "severity": "warning",
-         "subject": "features", "message": "=1+1 drifted", "status": "open", "value": 0.5, "threshold": 0.3,
-         "created_at": SECOND_MORNING, "updated_at": SECOND_MORNING},
-    ])
+    insert(
+        path,
+        "predictions",
+        [
+            {
+                "as_of_date": SECOND_MORNING.date(),
+                "as_of_at": SECOND_MORNING,
+                "order_id": "L3",
+                "role": "champion",
+                "p10_h": 5.0,
+                "p50_h": 10.0,
+                "p90_h": 30.0,
+                "stuck_prob": 0.2,
+                "scored_at": SECOND_MORNING,
+            },
+        ],
+    )
+    insert(
+        path,
+        "triage_list",
+        [
+            {
+                "as_of_date": SECOND_MORNING.date(),
+                "order_id": "L3",
+                "rank": 1,
+                "expected_cost": 8.0,
+                "stuck_prob": 0.2,
+                "held_out": False,
+                "created_at": SECOND_MORNING,
+                "reasons": json.dumps([{"feature": "dwell_h", "effect": 0.1, "text": "long wait in packed"}]),
+            },
+        ],
+    )
+    insert(
+        path,
+        "triage_actions",
+        [
+            action("a1", "L1", LIST_MORNING, HYPERLINK),
+            action("a2", "L3", LIST_MORNING, "+1"),
+            action("a3", "L3", SECOND_MORNING, "@SUM(A1)", actor=XSS),
+        ],
+    )
+    insert(
+        path,
+        "drift_results",
+        [
+            drift_row(date(2026, 3, 10), "elapsed_h", 0.05, False),
+            drift_row(date(2026, 3, 10), "carrier", 0.3, True),
+            drift_row(date(2026, 3, 11), "elapsed_h", 0.08, False),
+            drift_row(date(2026, 3, 11), "carrier", 0.4, True),
+            drift_row(date(2026, 3, 3), "carrier", 0.9, True),  # the week before: not in W11
+        ],
+    )
+    insert(
+        path,
+        "validity_batches",
+        [
+            {
+                "as_of": date(2026, 3, 10),
+                "rows_total": 40,
+                "rows_quarantined": 2,
+                "quarantined_share": 0.05,
+                "computed_at": LIST_MORNING,
+            },
+        ],
+    )
+    insert(
+        path,
+        "validity_reasons",
+        [
+            {
+                "as_of": date(2026, 3, 10),
+                "reason": "missing order_id",
+                "rows_quarantined": 2,
+                "share": 0.05,
+                "examples": json.dumps([{"note": "-2+3"}]),
+            },
+        ],
+    )
+    insert(
+        path,
+        "alerts",
+        [
+            {
+                "alert_id": "x1",
+                "as_of": date(2026, 3, 11),
+                "rule": "drift_share",
+                "severity": "warning",
+                "subject": "features",
+                "message": "=1+1 drifted",
+                "status": "open",
+                "value": 0.5,
+                "threshold": 0.3,
+                "created_at": SECOND_MORNING,
+                "updated_at": SECOND_MORNING,
+            },
+        ],
+    )
     return path
 
 
@@ -127,7 +215,10 @@ def test_workbook_sheets_and_frozen_headers(written: dict):
 def test_at_risk_sheet_excludes_held_out_and_keeps_actions(written: dict):
     at_risk = sheet_frame(load_workbook(written["workbook"])["At-risk lists"])
     assert list(zip(at_risk["as_of_date"].dt.date, at_risk["order_id"], at_risk["rank"], strict=True)) == [
-        (date(2026, 3, 10), "L1", 1), (date(2026, 3, 10), "L3", 3), (date(2026, 3, 11), "L3", 1)]
+        (date(2026, 3, 10), "L1", 1),
+        (date(2026, 3, 10), "L3", 3),
+        (date(2026, 3, 11), "L3", 1),
+    ]
     assert "L2" not in set(at_risk["order_id"])  # held out: never shown, never in the report
     assert at_risk["actions"].tolist() == [1, 1, 1]
     assert at_risk["last_action"].tolist() == ["contacted_customer"] * 3
@@ -190,8 +281,7 @@ def test_totals_equal_the_core_functions(written: dict, week_store: Path):
     week_total = ledger_core.loc[(ledger_core["iso_week"] == W11) & (ledger_core["metric"] == "total_value_eur")]
     assert figures["benefits.total_value_eur"] == pytest.approx(float(week_total["value"].iloc[0]))
     drift_sheet = sheet_frame(book["Drift"])
-    assert drift_sheet[["column", "days", "days_drifted"]].values.tolist() == [["carrier", 2, 2],
-                                                                              ["elapsed_h", 2, 0]]
+    assert drift_sheet[["column", "days", "days_drifted"]].values.tolist() == [["carrier", 2, 2], ["elapsed_h", 2, 0]]
     assert drift_sheet["max_score"].tolist() == [0.4, 0.08]  # the week before (0.9) stays out
     quality = sheet_frame(book["Data quality"])
     assert quality[["rows_total", "batch_rows_quarantined", "reason"]].values.tolist() == [[40, 2, "missing order_id"]]
@@ -214,19 +304,36 @@ def test_one_snapshot_a_write_after_it_is_not_seen(store_file: Path):
     week_store = build_report_store(store_file)
     with tables.store_snapshot(week_store) as snap:
         assert snap != week_store
-        insert(week_store, "alerts", [
-            {"alert_id": "late", "as_of": date(2026, 3, 12), "rule": "stale_feed", "severity": "critical",
-             "subject": "feed", "message": "landed mid-build", "status": "open", "value": None,
-             "threshold": None, "created_at": SECOND_MORNING, "updated_at": SECOND_MORNING},
-        ])
+        insert(
+            week_store,
+            "alerts",
+            [
+                {
+                    "alert_id": "late",
+                    "as_of": date(2026, 3, 12),
+                    "rule": "stale_feed",
+                    "severity": "critical",
+                    "subject": "feed",
+                    "message": "landed mid-build",
+                    "status": "open",
+                    "value": None,
+                    "threshold": None,
+                    "created_at": SECOND_MORNING,
+                    "updated_at": SECOND_MORNING,
+                },
+            ],
+        )
         assert alert_store.read_alerts(None, snap)["alert_id"].tolist() == ["x1"]
     assert not snap.exists()
     assert sorted(alert_store.read_alerts(None, week_store)["alert_id"]) == ["late", "x1"]
 
 
 def test_a_week_without_data_is_a_clear_error(week_store: Path, tmp_path: Path):
-    with pytest.raises(contents.EmptyWeekError, match=r"no data for week 2026-W20 \(2026-05-11 to 2026-05-17\): "
-                                                     r"the last event is at 2026-03-12"):
+    with pytest.raises(
+        contents.EmptyWeekError,
+        match=r"no data for week 2026-W20 \(2026-05-11 to 2026-05-17\): "
+        r"the last event is at 2026-03-12",
+    ):
         weekly.write_weekly_report("2026-W20", tmp_path / "out", week_store)
     assert not (tmp_path / "out").exists()
 
@@ -234,8 +341,21 @@ def test_a_week_without_data_is_a_clear_error(week_store: Path, tmp_path: Path):
 def test_cli_writes_both_files(week_store: Path, tmp_path: Path):
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(["report", "weekly", "--week", W11, "--out", str(tmp_path / "r"), "--store", str(week_store),
-                     "--resamples", "200", "--json"])
+        code = main(
+            [
+                "report",
+                "weekly",
+                "--week",
+                W11,
+                "--out",
+                str(tmp_path / "r"),
+                "--store",
+                str(week_store),
+                "--resamples",
+                "200",
+                "--json",
+            ]
+        )
     assert code == 0
     printed = json.loads(out.getvalue())
     assert printed["week"] == W11
@@ -244,10 +364,13 @@ def test_cli_writes_both_files(week_store: Path, tmp_path: Path):
     assert printed["summary"]["forecast accuracy (realised).mae_h"] == 24.5
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--week", "2026-13"], "--week '2026-13' is not an ISO week; write it as YYYY-Www"),
-    (["--week", "2026-W30"], "no data for week 2026-W30"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--week", "2026-13"], "--week '2026-13' is not an ISO week; write it as YYYY-Www"),
+        (["--week", "2026-W30"], "no data for week 2026-W30"),
+    ],
+)
 def test_cli_errors_are_one_line(week_store: Path, tmp_path: Path, argv: list[str], message: str):
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
@@ -287,10 +410,14 @@ def test_closed_loop_week_matches_the_pages_functions(closed_loop_store: Path, t
     for name, value in forecasts.get("realised", {}).items():
         assert built.figures[f"forecast accuracy (realised).{name}"] == pytest.approx(value, nan_ok=True)
     pd.testing.assert_frame_equal(
-        built.tables["forecast_accuracy"],
-        accuracy.forecast_accuracy(closed_loop_store, as_of=built.as_of, since=since))
-    shown = pd.concat([ranking.read_triage_list(d, closed_loop_store) for d in
-                       sorted(set(pd.to_datetime(built.tables["at_risk"]["as_of_date"]).dt.date))])
+        built.tables["forecast_accuracy"], accuracy.forecast_accuracy(closed_loop_store, as_of=built.as_of, since=since)
+    )
+    shown = pd.concat(
+        [
+            ranking.read_triage_list(d, closed_loop_store)
+            for d in sorted(set(pd.to_datetime(built.tables["at_risk"]["as_of_date"]).dt.date))
+        ]
+    )
     assert len(built.tables["at_risk"]) == len(shown) > 0
     assert not shown["held_out"].any()
     with store.connect(closed_loop_store, read_only=True) as con:

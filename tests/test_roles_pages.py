@@ -42,7 +42,11 @@ def test_the_navigation_holds_only_the_pages_a_role_may_see(role):
 
 def test_the_navigation_of_a_triage_user():
     assert [spec.key for spec in navigation.available_pages(role="triage")] == [
-        "today", "at_risk", "order_lookup", "process_insights"]
+        "today",
+        "at_risk",
+        "order_lookup",
+        "process_insights",
+    ]
 
 
 @pytest.mark.parametrize(("role", "page"), MATRIX, ids=[f"{r}-{p.stem}" for r, p in MATRIX])
@@ -98,7 +102,8 @@ def test_triage_records_an_action_on_the_at_risk_list(store_file, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert at.success[0].value == "Recorded: Contacted customer on O2 by local."
     assert at.dataframe[-1].value[["action", "note", "actor"]].values.tolist() == [
-        ["Contacted customer", "promised a call back", "local"]]
+        ["Contacted customer", "promised a call back", "local"]
+    ]
     assert worklist.read_actions("O2", TODAY, store_file)["action"].tolist() == ["contacted_customer"]
 
 

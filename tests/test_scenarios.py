@@ -28,8 +28,15 @@ WORLD_START = date(2026, 6, 1)
 WARM_DAYS = 42  # the world starts empty; the reference weeks must come after its warm-up
 ORDERS_PER_DAY = 250
 SEED = 11
-DRIFT_RULES = {"feature_drift", "drift_share", "missing_rate_jump", "new_category", "feature_invalid",
-               "prediction_drift", "validity_failures"}
+DRIFT_RULES = {
+    "feature_drift",
+    "drift_share",
+    "missing_rate_jump",
+    "new_category",
+    "feature_invalid",
+    "prediction_drift",
+    "validity_failures",
+}
 
 
 @dataclass(frozen=True)
@@ -53,20 +60,34 @@ def build_trained_world(root: Path) -> TrainedWorld:
     closed_loop.save_world(world, closed_loop.world_state_file(path))
     landing.ingest_paths([closed_loop.landing_dir(path)], store_path=path)
     with threadpool_limits(1):
-        retraining.retrain(path, as_of=end_of_day(next_day - timedelta(days=1)), actor="test",
-                             policy=GatePolicy(auto_promote=True), max_rows=8_000, model_params={"max_iter": 60})
+        retraining.retrain(
+            path,
+            as_of=end_of_day(next_day - timedelta(days=1)),
+            actor="test",
+            policy=GatePolicy(auto_promote=True),
+            max_rows=8_000,
+            model_params={"max_iter": 60},
+        )
     for kind in MODEL_KINDS:  # a quick model may miss the gate; the tests need a champion either way
         if versions.get_champion(kind, path) is None:
-            promotion.promote(f"{kind}-v1", actor="test", reason="fixture", expected_champion=None,
-                             store_path=path, force=True)
+            promotion.promote(
+                f"{kind}-v1", actor="test", reason="fixture", expected_champion=None, store_path=path, force=True
+            )
     # The champion's reference sample and drift thresholds, built once here (every copy shares them)
     # exactly as the first daily run would build them.
     champion = batch.load_serving(next_day, path)["champion"]
     with threadpool_limits(1):
         reference = batch.load_reference(champion, end_of_day(next_day), path)
         compared, categorical = daily_monitor.drift_columns(champion, reference, reference)
-        batch.load_calibration(champion, reference, compared, daily_monitor.PREDICTION_COLUMNS, categorical,
-                                 daily_settings.DailySettings().monitor, path)
+        batch.load_calibration(
+            champion,
+            reference,
+            compared,
+            daily_monitor.PREDICTION_COLUMNS,
+            categorical,
+            daily_settings.DailySettings().monitor,
+            path,
+        )
     return TrainedWorld(path, next_day)
 
 
@@ -93,8 +114,12 @@ def run_days(world_copy: TrainedWorld, days: int, scenario: str | None = None) -
         world.scenarios = [simulate.Scenario(scenario, world_copy.next_day)]
     state = closed_loop.world_state_file(world_copy.store)
     return [
-        daily.run_daily(world_copy.next_day + timedelta(days=i), world_copy.store,
-                        feed=closed_loop.world_feed(world, world_copy.store, state_file=state), retrain=False)
+        daily.run_daily(
+            world_copy.next_day + timedelta(days=i),
+            world_copy.store,
+            feed=closed_loop.world_feed(world, world_copy.store, state_file=state),
+            retrain=False,
+        )
         for i in range(days)
     ]
 
@@ -116,17 +141,20 @@ EXPECTED = {
     "new_carrier": {("new_category", "carrier"), ("feature_drift", "carrier")},
     "schema_change": {("new_category", "category"), ("new_category", "payment_method")},
     # Orders pile up in the warehouse stages: the stage mix and the load move.
-    "warehouse_outage": {("feature_drift", c) for c in ("wip_warehouse", "wip_stage", "time_in_stage_h",
-                                                        "current_stage", "stall_limit_h", "prefix_len")},
-    "demand_surge": {("feature_drift", "wip_warehouse"), ("feature_drift", "wip_carrier"),
-                     ("feature_drift", "wip_stage")},
+    "warehouse_outage": {
+        ("feature_drift", c)
+        for c in ("wip_warehouse", "wip_stage", "time_in_stage_h", "current_stage", "stall_limit_h", "prefix_len")
+    },
+    "demand_surge": {
+        ("feature_drift", "wip_warehouse"),
+        ("feature_drift", "wip_carrier"),
+        ("feature_drift", "wip_stage"),
+    },
 }
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
-def test_scenario_raises_its_alert_within_two_daily_runs(
-    scenario: str, trained: TrainedWorld, tmp_path: Path
-) -> None:
+def test_scenario_raises_its_alert_within_two_daily_runs(scenario: str, trained: TrainedWorld, tmp_path: Path) -> None:
     copy = copy_world(trained, tmp_path)
     run_days(copy, 2, scenario)
     fired = {(rule, subject) for _, rule, subject in alerts_of(copy.store)}

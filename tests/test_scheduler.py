@@ -26,6 +26,7 @@ def inprocess_runner(argv: Sequence[str], run_id: str) -> int:
     with logs.run_context(run_id):
         return main(list(argv))
 
+
 DAILY = ScheduledJob("daily", ("daily", "--as-of", "{day_before}"), time(6, 0), lock_kind="daily")
 WEEKLY = ScheduledJob("weekly_report", ("report", "weekly", "--week", "{last_week}"), time(7, 0), weekday=0)
 
@@ -52,9 +53,18 @@ def test_latest_slot_for_daily_and_monday_jobs() -> None:
 
 def test_commands_name_the_day_before_and_the_week_before(store_file: Path) -> None:
     assert scheduler.render_command(DAILY, datetime(2026, 3, 10, 6, 0), store_file) == (
-        "daily", "--as-of", "2026-03-09", "--store", str(store_file))
+        "daily",
+        "--as-of",
+        "2026-03-09",
+        "--store",
+        str(store_file),
+    )
     assert scheduler.render_command(WEEKLY, datetime(2026, 3, 9, 7, 0), store_file)[:4] == (
-        "report", "weekly", "--week", "2026-W10")
+        "report",
+        "weekly",
+        "--week",
+        "2026-W10",
+    )
     assert scheduler.iso_week(datetime(2027, 1, 1).date()) == "2026-W53"
 
 
@@ -83,8 +93,9 @@ def test_a_skipped_run_stays_due_and_a_failed_one_waits_for_the_next_slot(store_
 def test_the_real_daily_command_is_skipped_while_a_daily_run_holds_the_lock(store_file: Path) -> None:
     write_events(store_file, ORDER_WORLD_EVENTS)
     with runs.job_run("daily", {"as_of": "2026-03-09"}, store_file):
-        outcomes = scheduler.run_due(datetime(2026, 3, 10, 6, 30), store_file, schedule=[DAILY],
-                                     runner=inprocess_runner)
+        outcomes = scheduler.run_due(
+            datetime(2026, 3, 10, 6, 30), store_file, schedule=[DAILY], runner=inprocess_runner
+        )
     assert [(o.status, o.exit_code) for o in outcomes] == [("skipped", 75)]
     assert not scheduler.state_file(store_file).exists()
 
@@ -98,15 +109,17 @@ def test_the_nightly_backup_runs_for_real_and_every_run_is_logged_as_json(
     handler = logs.configure(stream=stream)
     request.addfinalizer(lambda: logging.getLogger("journeyops").removeHandler(handler))
     nightly = [job for job in DEFAULT_SCHEDULE if job.name == "backup"]
-    outcomes = scheduler.run_due(datetime(2026, 3, 10, 2, 5), store_file, schedule=nightly,
-                                 runner=inprocess_runner)
+    outcomes = scheduler.run_due(datetime(2026, 3, 10, 2, 5), store_file, schedule=nightly, runner=inprocess_runner)
     assert [(o.name, o.status) for o in outcomes] == [("backup", "succeeded")]
     (made,) = (tmp_path / "backups").iterdir()
     assert made.name.startswith("backup-") and backup.verify_backup(made)["counts"]["orders"] == 4
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     events = [(line["logger"], line["event"]) for line in lines]
-    assert events == [("journeyops.scheduler", "job started"), ("journeyops.backup", "backup written"),
-                      ("journeyops.scheduler", "job succeeded")]
+    assert events == [
+        ("journeyops.scheduler", "job started"),
+        ("journeyops.backup", "backup written"),
+        ("journeyops.scheduler", "job succeeded"),
+    ]
     assert {line["run_id"] for line in lines} == {outcomes[0].run_id}
     assert lines[0]["job"] == "backup" and lines[0]["slot"] == "2026-03-10T02:00:00"
 
@@ -149,8 +162,9 @@ def test_the_loop_runs_due_jobs_beats_and_stops(store_file: Path, monkeypatch: p
         stop.set()
         return 0
 
-    scheduler.run_forever(store_file, schedule=[DAILY], runner=runner, stop=stop,
-                          clock=lambda: datetime(2026, 3, 10, 6, 30))
+    scheduler.run_forever(
+        store_file, schedule=[DAILY], runner=runner, stop=stop, clock=lambda: datetime(2026, 3, 10, 6, 30)
+    )
     assert calls == [("daily", "--as-of", "2026-03-09", "--store", str(store_file))]
     assert scheduler.heartbeat_file(store_file).exists()
     out, err = io.StringIO(), io.StringIO()

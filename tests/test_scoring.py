@@ -28,8 +28,9 @@ def test_quantile_hours_interpolate_between_the_forecast_quantiles() -> None:
 
 
 def test_feature_groups_keep_sets_together() -> None:
-    groups = batch.feature_groups(["carrier", "prev_stage_1", "prev_stage_2", "count__placed", "count__packed",
-                                     "time_in_stage_h", "elapsed_h"])
+    groups = batch.feature_groups(
+        ["carrier", "prev_stage_1", "prev_stage_2", "count__placed", "count__packed", "time_in_stage_h", "elapsed_h"]
+    )
     assert groups == {
         "recent stages": ["prev_stage_1", "prev_stage_2"],
         "time in the current stage": ["time_in_stage_h"],
@@ -48,11 +49,13 @@ def toy_classifier() -> object:
     """Stuck depends on `delay_h` and on carrier `slow`; `noise` carries nothing."""
     rng = np.random.default_rng(0)
     n = 2_000
-    frame = pd.DataFrame({
-        "carrier": rng.choice(["fast", "slow"], n, p=[0.8, 0.2]).astype(object),
-        "delay_h": rng.exponential(10.0, n),
-        "noise": rng.normal(size=n),
-    })
+    frame = pd.DataFrame(
+        {
+            "carrier": rng.choice(["fast", "slow"], n, p=[0.8, 0.2]).astype(object),
+            "delay_h": rng.exponential(10.0, n),
+            "noise": rng.normal(size=n),
+        }
+    )
     logit = -4.0 + 0.25 * frame["delay_h"] + 2.0 * (frame["carrier"] == "slow")
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     model = estimators.make_classifier(["carrier"], ["delay_h", "noise"], max_iter=30)
@@ -64,11 +67,13 @@ def toy_classifier() -> object:
 def test_reasons_come_from_the_model_and_name_the_features_that_raise_risk() -> None:
     model = toy_classifier()
     typical = {"carrier": "fast", "delay_h": 7.0, "noise": 0.0}
-    rows = pd.DataFrame({
-        "carrier": ["slow", "fast", "fast"],
-        "delay_h": [7.0, 40.0, 7.0],
-        "noise": [0.0, 0.0, 0.0],
-    })
+    rows = pd.DataFrame(
+        {
+            "carrier": ["slow", "fast", "fast"],
+            "delay_h": [7.0, 40.0, 7.0],
+            "noise": [0.0, 0.0, 0.0],
+        }
+    )
     with threadpool_limits(1):
         reasons = batch.explain_stuck(model, rows, typical)
     assert reasons[0][0]["feature"] == "carrier"

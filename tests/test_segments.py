@@ -16,9 +16,20 @@ def forecasts(levels: dict[str, list[float]]) -> pd.DataFrame:
     rows = []
     for level, errors in levels.items():
         for i, err in enumerate(errors):
-            rows.append({"order_id": f"{level}{i}", "carrier": level, "region": "north", "estimated": False,
-                         "abs_error_h": err, "error_h": -err, "covered": float(err < 15), "too_early": 1.0,
-                         "too_late": 0.0, "cost_eur": err / 10})
+            rows.append(
+                {
+                    "order_id": f"{level}{i}",
+                    "carrier": level,
+                    "region": "north",
+                    "estimated": False,
+                    "abs_error_h": err,
+                    "error_h": -err,
+                    "covered": float(err < 15),
+                    "too_early": 1.0,
+                    "too_late": 0.0,
+                    "cost_eur": err / 10,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -57,8 +57,14 @@ def _fit(frame: pd.DataFrame, max_iter: int) -> tuple[Any, Any, list[str]]:
 
 def _register(kind: str, model: Any, columns: list[str], path: Path) -> str:
     version = registration.register_version(
-        kind, model, training_window=["fixture"], feature_columns=columns, metrics={}, backtest={},
-        evaluation=None, store_path=path,
+        kind,
+        model,
+        training_window=["fixture"],
+        feature_columns=columns,
+        metrics={},
+        backtest={},
+        evaluation=None,
+        store_path=path,
     )
     return version.version_id
 
@@ -84,9 +90,14 @@ def _write_daily_tables(path: Path, as_of_at: datetime) -> None:
 
     def predictions(at: datetime, role: str, shift_h: float) -> pd.DataFrame:
         rows = scores.assign(
-            as_of_date=at.date(), as_of_at=at, role=role,
-            forecaster_version=versions["forecaster"], classifier_version=versions["stuck_classifier"],
-            p10_h=scores["p10_h"] + shift_h, p50_h=scores["p50_h"] + shift_h, p90_h=scores["p90_h"] + shift_h,
+            as_of_date=at.date(),
+            as_of_at=at,
+            role=role,
+            forecaster_version=versions["forecaster"],
+            classifier_version=versions["stuck_classifier"],
+            p10_h=scores["p10_h"] + shift_h,
+            p50_h=scores["p50_h"] + shift_h,
+            p90_h=scores["p90_h"] + shift_h,
             scored_at=now,
         )
         for q in ("p10", "p50", "p90"):
@@ -95,12 +106,18 @@ def _write_daily_tables(path: Path, as_of_at: datetime) -> None:
 
     earlier = as_of_at - timedelta(days=1)
     all_predictions = pd.concat(
-        [predictions(as_of_at, "champion", 0.0), predictions(as_of_at, "challenger", 500.0),
-         predictions(earlier, "champion", 1000.0)]
+        [
+            predictions(as_of_at, "champion", 0.0),
+            predictions(as_of_at, "challenger", 500.0),
+            predictions(earlier, "champion", 1000.0),
+        ]
     )
-    ranked = scores.assign(expected_cost=scores["stuck_prob"] * COST_OF_STUCK).sort_values(
-        ["expected_cost", "order_id"], ascending=[False, True]
-    ).head(30).reset_index(drop=True)
+    ranked = (
+        scores.assign(expected_cost=scores["stuck_prob"] * COST_OF_STUCK)
+        .sort_values(["expected_cost", "order_id"], ascending=[False, True])
+        .head(30)
+        .reset_index(drop=True)
+    )
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     ranked["held_out"] = ranked["rank"] % 4 == 0
     ranked["reasons"] = [
@@ -130,8 +147,16 @@ def build_trained_store(path: Path) -> TrainedStore:
 
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        args = ["demo", "--store", str(path), "--days", str(DAYS), "--orders-per-day", str(ORDERS_PER_DAY),
-                "--skip-training"]
+        args = [
+            "demo",
+            "--store",
+            str(path),
+            "--days",
+            str(DAYS),
+            "--orders-per-day",
+            str(ORDERS_PER_DAY),
+            "--skip-training",
+        ]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             assert main(args) == 0
         with store.connect(path, read_only=True) as con:
@@ -175,8 +200,7 @@ def stored_journey(path: Path, order_id: str, as_of_at: datetime) -> serving.Jou
         ).df()
     attributes = {name: serving.plain_value(order[name]) for name in serving.ORDER_FIELDS}
     journey_events = [
-        serving.JourneyEvent(e.stage, pd.Timestamp(e.event_ts).to_pydatetime(), e.event_id)
-        for e in events.itertuples()
+        serving.JourneyEvent(e.stage, pd.Timestamp(e.event_ts).to_pydatetime(), e.event_id) for e in events.itertuples()
     ]
     return serving.Journey(order_id, journey_events, attributes)
 
@@ -197,8 +221,9 @@ def test_online_score_equals_batch_on_simulated_orders(world, batch):
     order_ids = batch.index.to_series().sample(12, random_state=3)
     with threadpool_limits(1):
         for order_id in order_ids:
-            online = serving.score_journey(stored_journey(world.path, order_id, world.as_of_at), champions,
-                                           world.path, world.as_of_at)
+            online = serving.score_journey(
+                stored_journey(world.path, order_id, world.as_of_at), champions, world.path, world.as_of_at
+            )
             expected = batch.loc[order_id]
             for column in ("p10_h", "p50_h", "p90_h", "stuck_prob", "elapsed_h"):
                 assert online[column] == pytest.approx(expected[column], rel=1e-9, abs=1e-9), (order_id, column)
@@ -209,11 +234,20 @@ def test_online_score_equals_batch_on_simulated_orders(world, batch):
 def test_online_features_equal_batch_features_including_load(world):
     frame = features.build_prefix_features(world.path, mode="single", as_of=world.as_of_at, with_targets=False)
     busiest = frame.sort_values(["wip_stage", "order_id"]).iloc[-1]
-    online = serving.build_journey_features(stored_journey(world.path, busiest["order_id"], world.as_of_at),
-                                            world.as_of_at, world.path)
+    online = serving.build_journey_features(
+        stored_journey(world.path, busiest["order_id"], world.as_of_at), world.as_of_at, world.path
+    )
     assert len(online) == 1
-    for column in ("wip_stage", "wip_warehouse", "wip_carrier", "wip_all", "events_last_24h", "prefix_len",
-                   "time_in_stage_h", "to_promise_h"):
+    for column in (
+        "wip_stage",
+        "wip_warehouse",
+        "wip_carrier",
+        "wip_all",
+        "events_last_24h",
+        "prefix_len",
+        "time_in_stage_h",
+        "to_promise_h",
+    ):
         assert online.iloc[0][column] == busiest[column], column
     assert busiest["wip_stage"] > 1
 
@@ -222,15 +256,19 @@ def test_online_frame_knows_the_batch_count_columns(world):
     frame = features.build_prefix_features(world.path, mode="single", as_of=world.as_of_at, with_targets=False)
     batch_counts = {c for c in frame.columns if c.startswith(features.ACTIVITY_PREFIX)}
     order_id = frame.sort_values(["prefix_len", "order_id"])["order_id"].iloc[0]
-    online = serving.build_journey_features(stored_journey(world.path, order_id, world.as_of_at), world.as_of_at,
-                                            world.path)
+    online = serving.build_journey_features(
+        stored_journey(world.path, order_id, world.as_of_at), world.as_of_at, world.path
+    )
     assert set(online.attrs["batch_count_columns"]) == batch_counts
     # The shortest journey lacks most activities: online they count 0 (as in the batch), not missing.
     completed = serving._complete_counts(online, online.attrs["batch_count_columns"])
     expected = frame.set_index("order_id").loc[order_id, sorted(batch_counts)]
     assert completed.iloc[0][sorted(batch_counts)].tolist() == expected.tolist()
     assert serving._batch_count_columns(pd.DataFrame({"stage": list("abc"), "events": [1, 3, 2]})) == [
-        "count__a", "count__b", "count__c"]
+        "count__a",
+        "count__b",
+        "count__c",
+    ]
 
 
 def test_posted_journey_replaces_the_stored_one(world, batch):
@@ -248,8 +286,10 @@ def test_a_new_order_is_scored_in_the_store_context(world):
     champions = serving.ChampionCache(world.path).get()
     journey = serving.Journey(
         "NEW-1",
-        [serving.JourneyEvent("placed", world.as_of_at - timedelta(hours=3)),
-         serving.JourneyEvent("payment_confirmed", world.as_of_at - timedelta(hours=1))],
+        [
+            serving.JourneyEvent("placed", world.as_of_at - timedelta(hours=3)),
+            serving.JourneyEvent("payment_confirmed", world.as_of_at - timedelta(hours=1)),
+        ],
         {"warehouse": "WH-North", "carrier": "carrier_a", "order_value": 50.0, "items": 2},
     )
     result = serving.score_journey(journey, champions, world.path, world.as_of_at)
@@ -264,8 +304,13 @@ def test_a_new_order_is_scored_in_the_store_context(world):
 def test_an_ended_journey_or_one_after_as_of_is_not_scorable(world):
     champions = serving.ChampionCache(world.path).get()
     at = world.as_of_at
-    ended = serving.Journey("X", [serving.JourneyEvent("placed", at - timedelta(days=2)),
-                                  serving.JourneyEvent("delivered", at - timedelta(days=1))])
+    ended = serving.Journey(
+        "X",
+        [
+            serving.JourneyEvent("placed", at - timedelta(days=2)),
+            serving.JourneyEvent("delivered", at - timedelta(days=1)),
+        ],
+    )
     with pytest.raises(serving.NotScorableError, match="has ended"):
         serving.score_journey(ended, champions, world.path, at)
     later = serving.Journey("Y", [serving.JourneyEvent("placed", at + timedelta(hours=1))])
@@ -314,8 +359,13 @@ def test_champion_cache_reloads_after_promotion_and_rollback(world, tmp_path):
     clock = [0.0]
     cache = serving.ChampionCache(path, check_every_s=1.0, clock=lambda: clock[0])
     assert cache.get().forecaster_version == "forecaster-v1"
-    promotion.promote(world.candidate_forecaster, actor="test", reason="reload test",
-                     expected_champion="forecaster-v1", store_path=path)
+    promotion.promote(
+        world.candidate_forecaster,
+        actor="test",
+        reason="reload test",
+        expected_champion="forecaster-v1",
+        store_path=path,
+    )
     assert cache.get().forecaster_version == "forecaster-v1"  # within the check interval
     clock[0] = 1.5
     assert cache.get().forecaster_version == world.candidate_forecaster
@@ -345,8 +395,10 @@ def test_forecast_cache_serves_memory_and_reloads_when_the_store_changes(world, 
     assert cache.get("no-such-order") is None
     order_id = order_ids[0]
     with store.transaction(path) as con:
-        con.execute("update predictions set p50_h = 123.5 where order_id = $o and role = 'champion' "
-                    "and as_of_at = $at", {"o": order_id, "at": world.as_of_at})
+        con.execute(
+            "update predictions set p50_h = 123.5 where order_id = $o and role = 'champion' and as_of_at = $at",
+            {"o": order_id, "at": world.as_of_at},
+        )
     assert cache.get(order_id)["p50_h"] != 123.5  # not looked at again within the interval
     clock[0] = 2.0
     assert cache.get(order_id)["p50_h"] == 123.5
@@ -361,8 +413,10 @@ def test_forecast_cache_in_the_background_answers_from_the_rows_it_has(world, tm
     order_id = forecasts.read_at_risk(path, limit=1)[0]["order_id"]
     first = cache.get(order_id)  # the first load is synchronous
     with store.transaction(path) as con:
-        con.execute("update predictions set p50_h = 77.25 where order_id = $o and role = 'champion' "
-                    "and as_of_at = $at", {"o": order_id, "at": world.as_of_at})
+        con.execute(
+            "update predictions set p50_h = 77.25 where order_id = $o and role = 'champion' and as_of_at = $at",
+            {"o": order_id, "at": world.as_of_at},
+        )
     clock[0] = 2.0
     assert cache.get(order_id)["p50_h"] == first["p50_h"]  # the reload runs beside this request
     deadline = time.monotonic() + 10

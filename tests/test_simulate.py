@@ -28,8 +28,7 @@ def run_world(
     scenarios: list[Scenario] | None = None,
     start: date = START,
 ) -> tuple[World, list[DayFeed]]:
-    world = World(load_world_config(), seed=seed, start=start, scenarios=scenarios or [],
-                  orders_per_day=orders_per_day)
+    world = World(load_world_config(), seed=seed, start=start, scenarios=scenarios or [], orders_per_day=orders_per_day)
     return world, [world.step() for _ in range(days)]
 
 
@@ -47,11 +46,17 @@ def small_world() -> dict[str, pd.DataFrame]:
     _, feeds = run_world(35, 250)
     orders, events, contacts = concat(feeds, "orders"), concat(feeds, "events"), concat(feeds, "contacts")
     journeys = simulate.order_journeys(events).merge(
-        orders.drop(columns="placed_at"), on="order_id", validate="one_to_one")
+        orders.drop(columns="placed_at"), on="order_id", validate="one_to_one"
+    )
     journeys = journeys[journeys["placed_at"] < utc(START + timedelta(days=23))]
     as_of = utc(START + timedelta(days=35))
-    return {"orders": orders, "events": events, "contacts": contacts, "journeys": journeys,
-            "stuck": simulate.stuck_orders(events[events["order_id"].isin(journeys["order_id"])], as_of)}
+    return {
+        "orders": orders,
+        "events": events,
+        "contacts": contacts,
+        "journeys": journeys,
+        "stuck": simulate.stuck_orders(events[events["order_id"].isin(journeys["order_id"])], as_of),
+    }
 
 
 # ---- configuration and arguments -----------------------------------------------------------
@@ -70,7 +75,9 @@ def test_default_config_is_complete_and_fingerprinted():
 
 def test_parse_scenarios_accepts_name_at_date():
     assert simulate.parse_scenarios(["demand_surge@2026-03-10", "new_carrier@2026-01-01"]) == [
-        Scenario("demand_surge", date(2026, 3, 10)), Scenario("new_carrier", date(2026, 1, 1))]
+        Scenario("demand_surge", date(2026, 3, 10)),
+        Scenario("new_carrier", date(2026, 1, 1)),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -106,7 +113,7 @@ def test_broken_world_config_raises_config_error(tmp_path):
         load_world_config(bad)
     text = simulate.WORLD_TOML.read_text()
     unknown = tmp_path / "unknown.toml"
-    unknown.write_text(text.replace("by_warehouse = {", "by_warehouse = { \"WH-MOON\" = 2.0,"))
+    unknown.write_text(text.replace("by_warehouse = {", 'by_warehouse = { "WH-MOON" = 2.0,'))
     with pytest.raises(ConfigError, match=r"\[dwell.picked\] `by_warehouse` has unknown values \['WH-MOON'\]"):
         load_world_config(unknown)
 
@@ -119,8 +126,9 @@ def sha_of_dir(path: Path) -> dict[str, str]:
 
 
 def test_same_seed_gives_byte_identical_landing_files(tmp_path):
-    kwargs = dict(days=4, orders_per_day=120, start="2026-03-02", scenarios=["schema_change@2026-03-04"],
-                  progress=False)
+    kwargs = dict(
+        days=4, orders_per_day=120, start="2026-03-02", scenarios=["schema_change@2026-03-04"], progress=False
+    )
     first = simulate.simulate_to_dir(tmp_path / "a", seed=5, **kwargs)
     simulate.simulate_to_dir(tmp_path / "b", seed=5, **kwargs)
     simulate.simulate_to_dir(tmp_path / "c", seed=6, **kwargs)
@@ -133,8 +141,7 @@ def test_same_seed_gives_byte_identical_landing_files(tmp_path):
 
 
 def test_landing_files_follow_the_contract(tmp_path):
-    summary = simulate.simulate_to_dir(tmp_path, days=3, orders_per_day=80, seed=3, start="2026-03-02",
-                                       progress=False)
+    summary = simulate.simulate_to_dir(tmp_path, days=3, orders_per_day=80, seed=3, start="2026-03-02", progress=False)
     orders = pq.read_table(tmp_path / "orders_2026-03-03.parquet")
     events = pq.read_table(tmp_path / "events_2026-03-03.parquet")
     contacts = pq.read_table(tmp_path / "contacts_2026-03-03.parquet")
@@ -143,8 +150,20 @@ def test_landing_files_follow_the_contract(tmp_path):
     assert contacts.schema.equals(simulate.CONTACTS_SCHEMA)
     assert orders.schema.metadata is None
     assert [str(t) for t in orders.schema.types] == [
-        "string", "timestamp[us, tz=UTC]", "string", "string", "string", "string", "double", "int32",
-        "string", "string", "string", "string", "timestamp[us, tz=UTC]"]
+        "string",
+        "timestamp[us, tz=UTC]",
+        "string",
+        "string",
+        "string",
+        "string",
+        "double",
+        "int32",
+        "string",
+        "string",
+        "string",
+        "string",
+        "timestamp[us, tz=UTC]",
+    ]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["days"] == 3 and manifest["seed"] == 3 and manifest["scenarios"] == []
     assert manifest["counts"]["orders_2026-03-03.parquet"] == orders.num_rows
@@ -167,14 +186,40 @@ def test_default_start_is_days_before_today(tmp_path):
 
 
 def test_cli_simulate_writes_files_and_reports_bad_scenarios(tmp_path, capsys):
-    code = main(["simulate", "--days", "2", "--orders-per-day", "30", "--seed", "1", "--start", "2026-03-02",
-                 "--out", str(tmp_path / "land"), "--scenario", "demand_surge@2026-03-03"])
+    code = main(
+        [
+            "simulate",
+            "--days",
+            "2",
+            "--orders-per-day",
+            "30",
+            "--seed",
+            "1",
+            "--start",
+            "2026-03-02",
+            "--out",
+            str(tmp_path / "land"),
+            "--scenario",
+            "demand_surge@2026-03-03",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["scenarios"] == ["demand_surge@2026-03-03"] and out["files"] == 7
     assert (tmp_path / "land" / "events_2026-03-03.parquet").exists()
-    code = main(["simulate", "--days", "2", "--orders-per-day", "30", "--out", str(tmp_path / "x"),
-                 "--scenario", "flood@2026-03-03"])
+    code = main(
+        [
+            "simulate",
+            "--days",
+            "2",
+            "--orders-per-day",
+            "30",
+            "--out",
+            str(tmp_path / "x"),
+            "--scenario",
+            "flood@2026-03-03",
+        ]
+    )
     assert code == 2
     assert "scenario 'flood@2026-03-03': expected NAME@YYYY-MM-DD" in capsys.readouterr().err
 
@@ -235,8 +280,7 @@ def test_a_few_percent_get_stuck_or_cancelled(small_world):
 
 def test_late_orders_call_and_on_time_orders_rarely_do(small_world):
     j = small_world["journeys"]
-    open_or_late = j["cancelled_at"].isna() & (
-        j["delivered_at"].isna() | (j["delivered_at"] > j["promised_at"]))
+    open_or_late = j["cancelled_at"].isna() & (j["delivered_at"].isna() | (j["delivered_at"] > j["promised_at"]))
     on_time = j["cancelled_at"].isna() & (j["delivered_at"] <= j["promised_at"])
     called = j["order_id"].isin(small_world["contacts"]["order_id"])
     assert 0.03 <= open_or_late.mean() <= 0.25
@@ -321,8 +365,9 @@ def test_warehouse_outage_builds_backlog_and_stuck_orders_there():
 
 
 def test_outage_backlog_is_visible_during_the_outage():
-    world = World(load_world_config(), seed=4, start=START, orders_per_day=200,
-                  scenarios=[Scenario("warehouse_outage", START)])
+    world = World(
+        load_world_config(), seed=4, start=START, orders_per_day=200, scenarios=[Scenario("warehouse_outage", START)]
+    )
     for _ in range(4):
         world.step()
     backlog = world.backlog()
@@ -378,8 +423,10 @@ def test_shown_eta_drives_contacts():
     baseline, _ = run_with_loop(None, triage=False)
     generous, _ = run_with_loop(timedelta(days=3), triage=False)
     tight, _ = run_with_loop(timedelta(days=-1), triage=False)
-    wismo = {name: (concat(feeds, "contacts")["reason"] == "where_is_my_order").sum()
-             for name, feeds in (("baseline", baseline), ("generous", generous), ("tight", tight))}
+    wismo = {
+        name: (concat(feeds, "contacts")["reason"] == "where_is_my_order").sum()
+        for name, feeds in (("baseline", baseline), ("generous", generous), ("tight", tight))
+    }
     assert wismo["generous"] < 0.5 * wismo["baseline"]
     assert wismo["tight"] > 2 * wismo["baseline"]
 
@@ -428,8 +475,9 @@ def test_resuming_with_another_config_or_a_broken_file_fails(tmp_path):
 
 
 def test_capacity_catches_up_with_a_lasting_surge():
-    world = World(load_world_config(), seed=3, start=START, orders_per_day=150,
-                  scenarios=[Scenario("demand_surge", START)])
+    world = World(
+        load_world_config(), seed=3, start=START, orders_per_day=150, scenarios=[Scenario("demand_surge", START)]
+    )
     backlog = []
     for _ in range(35):
         world.step()

@@ -9,7 +9,7 @@ import pytest
 
 from bench import sessions, st_loadgen
 
-TINY_APP = '''
+TINY_APP = """
 import streamlit as st
 
 def home():
@@ -24,7 +24,7 @@ def boom():
 
 st.navigation([st.Page(home, title="Home", default=True), st.Page(other, title="Other", url_path="other"),
                st.Page(boom, title="Boom", url_path="boom")]).run()
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,9 @@ def test_a_server_that_is_gone_is_a_disconnect() -> None:
     assert all(e.startswith("disconnected: ConnectionRefusedError") for e in summary["error_samples"])
 
 
-def test_the_command_line_prints_the_summary_and_fails_on_errors(server_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_prints_the_summary_and_fails_on_errors(
+    server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert st_loadgen.main(["--url", server_url, "--sessions", "2", "--pages", ",other"]) == 0
     assert '"runs": 4, "errors": 0' in capsys.readouterr().out
     assert st_loadgen.main(["--url", server_url, "--sessions", "1", "--pages", "boom"]) == 1

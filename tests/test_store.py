@@ -53,9 +53,7 @@ def test_readers_cannot_reach_server_files(store_file):
 def test_a_failed_transaction_writes_nothing(store_file):
     with pytest.raises(RuntimeError):
         with store.transaction(store_file) as con:
-            con.execute(
-                "insert into quarantine values ('f', 1, null, 'why', $at)", {"at": store.utcnow()}
-            )
+            con.execute("insert into quarantine values ('f', 1, null, 'why', $at)", {"at": store.utcnow()})
             raise RuntimeError("boom")
     assert store.read_status(store_file)["quarantined_rows"] == 0
 
@@ -64,13 +62,20 @@ def test_a_lock_held_by_another_process_ends_in_a_calm_error(store_file, monkeyp
     with store.connect(store_file):
         pass
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import duckdb, sys, time
             con = duckdb.connect({str(store_file)!r})
             print("locked", flush=True)
             sys.stdin.readline()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -87,13 +92,17 @@ def test_cli_status_json_and_missing_store(store_file, tmp_path):
         pass
     ok = subprocess.run(
         [sys.executable, "-m", "core", "status", "--json", "--store", str(store_file)],
-        capture_output=True, text=True, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
     )
     assert ok.returncode == 0, ok.stderr
     assert '"events": 0' in ok.stdout
     missing = subprocess.run(
         [sys.executable, "-m", "core", "status", "--store", str(tmp_path / "nope.duckdb")],
-        capture_output=True, text=True, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
     )
     assert missing.returncode == 2
     assert missing.stderr.strip().startswith("error: no store at")

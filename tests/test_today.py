@@ -65,9 +65,12 @@ def test_the_page_shows_the_numbers_of_core(tiny, monkeypatch):
     figures = today.load_today(None, tiny)
     metrics = {m.label: m.value for m in at.metric[:6]}
     assert metrics == {
-        "Orders open": str(figures.open_orders), "On the list": str(figures.on_list),
-        "Alerts open": str(figures.alerts_open), "Data freshness": f"{figures.freshness_h:.1f} h",
-        "Champion error": f"{figures.mae_h:.1f} h", "Interval coverage": f"{figures.coverage_pct:.0f}%",
+        "Orders open": str(figures.open_orders),
+        "On the list": str(figures.on_list),
+        "Alerts open": str(figures.alerts_open),
+        "Data freshness": f"{figures.freshness_h:.1f} h",
+        "Champion error": f"{figures.mae_h:.1f} h",
+        "Interval coverage": f"{figures.coverage_pct:.0f}%",
     }
     assert [m.value for m in at.metric[6:]] == ["-1", "+1", "2", "1", "+1", "0"]
     assert at.markdown[0].value == "Champion: **fc-v2** (stuck classifier sc-v1) · customers see **model** ETAs."
@@ -100,8 +103,12 @@ def test_today_and_forecast_accuracy_show_the_same_figures(tiny):
 
     figures = today.load_today(None, tiny)
     assert figures is not None
-    overview = accuracy.accuracy_overview(tiny, as_of=end_of_day(TODAY),
-                                          since=TODAY - timedelta(days=today.ACCURACY_WINDOW_DAYS - 1))
+    overview = accuracy.accuracy_overview(
+        tiny, as_of=end_of_day(TODAY), since=TODAY - timedelta(days=today.ACCURACY_WINDOW_DAYS - 1)
+    )
     realised = overview["forecast"]["realised"]
     assert (figures.matured_forecasts, figures.mae_h, figures.coverage_pct) == (
-        realised["forecasts"], realised["mae_h"], realised["coverage_80_pct"])
+        realised["forecasts"],
+        realised["mae_h"],
+        realised["coverage_80_pct"],
+    )

@@ -16,13 +16,15 @@ from core.triage.ranking import TriageSettings
 
 
 def scored_orders() -> pd.DataFrame:
-    return pd.DataFrame({
-        "order_id": ["O1", "O2", "O3", "O4"],
-        "stuck_prob": [0.5, 0.5, 0.2, 0.9],
-        "customer_tier": ["vip", "standard", "standard", "plus"],
-        "ship_mode": ["standard", "express", "standard", "standard"],
-        "current_stage": ["packed", "shipped", "placed", "stock_shortage"],
-    })
+    return pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3", "O4"],
+            "stuck_prob": [0.5, 0.5, 0.2, 0.9],
+            "customer_tier": ["vip", "standard", "standard", "plus"],
+            "ship_mode": ["standard", "express", "standard", "standard"],
+            "current_stage": ["packed", "shipped", "placed", "stock_shortage"],
+        }
+    )
 
 
 def test_expected_cost_is_probability_times_the_orders_stuck_cost() -> None:
@@ -41,18 +43,22 @@ def test_ties_break_by_order_id() -> None:
 
 
 def test_shortlist_keeps_the_rows_that_can_make_the_list_ties_included() -> None:
-    orders = pd.DataFrame({
-        "order_id": ["E", "D", "C", "B", "A"],
-        "customer_tier": ["standard"] * 5,
-        "ship_mode": ["standard"] * 5,
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": ["E", "D", "C", "B", "A"],
+            "customer_tier": ["standard"] * 5,
+            "ship_mode": ["standard"] * 5,
+        }
+    )
     scores = pd.DataFrame({"stuck_prob": [0.9, 0.3, 0.1, 0.3, np.nan]})
     settings = TriageSettings(capacity=2, holdout_share=0.0)
     short = ranking.shortlist(orders, scores, settings=settings)
     # The 2nd highest cost is 0.3 * 40: D and B tie there, so both stay; C and the unscored A cannot make it.
     assert short["order_id"].tolist() == ["E", "D", "B"]
-    pd.testing.assert_frame_equal(ranking.build_triage_list(short, settings=settings),
-                                  ranking.build_triage_list(orders.join(scores), settings=settings))
+    pd.testing.assert_frame_equal(
+        ranking.build_triage_list(short, settings=settings),
+        ranking.build_triage_list(orders.join(scores), settings=settings),
+    )
     assert ranking.build_triage_list(short, settings=settings)["order_id"].tolist() == ["E", "B"]
 
 
@@ -91,8 +97,9 @@ def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
 def test_simulated_team_works_the_top_shown_rows_only() -> None:
     listed = ranking.build_triage_list(scored_orders(), settings=TriageSettings(capacity=4, holdout_share=0.0))
     listed.loc[listed["order_id"] == "O1", "held_out"] = True
-    actions = ranking.simulated_actions(listed, date(2026, 3, 2), datetime(2026, 3, 3),
-                                       TriageSettings(capacity=2, holdout_share=0.0))
+    actions = ranking.simulated_actions(
+        listed, date(2026, 3, 2), datetime(2026, 3, 3), TriageSettings(capacity=2, holdout_share=0.0)
+    )
     assert actions["order_id"].tolist() == ["O4", "O2"]
     assert actions["action"].tolist() == ["chased_warehouse", "chased_carrier"]
     assert set(actions["actor"]) == {ranking.SIM_ACTOR}
@@ -103,8 +110,14 @@ def test_simulated_team_works_the_top_shown_rows_only() -> None:
 def test_read_triage_list_never_shows_held_out_rows(store_file) -> None:
     listed = ranking.build_triage_list(scored_orders(), settings=TriageSettings(capacity=4, holdout_share=0.0))
     listed["held_out"] = listed["order_id"].eq("O1")
-    rows = listed.assign(as_of_date=date(2026, 3, 2), reasons="[]", eta_p10_at=pd.NaT, eta_p50_at=pd.NaT,
-                         eta_p90_at=pd.NaT, created_at=datetime(2026, 3, 3))
+    rows = listed.assign(
+        as_of_date=date(2026, 3, 2),
+        reasons="[]",
+        eta_p10_at=pd.NaT,
+        eta_p50_at=pd.NaT,
+        eta_p90_at=pd.NaT,
+        created_at=datetime(2026, 3, 3),
+    )
     with store.transaction(store_file) as con:
         con.register("triage_rows", rows)
         con.execute(store.load_sql("triage_insert"))

@@ -27,7 +27,10 @@ def quarantined_rows() -> pd.DataFrame:
 def test_summary_counts_reasons_with_examples():
     summary = validity.summarise_validity(quarantined_rows(), rows_total=100, max_examples=2)
     assert {k: summary[k] for k in ("rows_total", "rows_valid", "rows_quarantined", "quarantined_share")} == {
-        "rows_total": 100, "rows_valid": 95, "rows_quarantined": 5, "quarantined_share": 0.05
+        "rows_total": 100,
+        "rows_valid": 95,
+        "rows_quarantined": 5,
+        "quarantined_share": 0.05,
     }
     assert [(r["reason"], r["rows_quarantined"], r["share"]) for r in summary["reasons"]] == [
         ("unknown stage 'teleported'", 3, 0.03),
@@ -44,7 +47,11 @@ def test_summary_counts_reasons_with_examples():
 def test_summary_of_a_clean_or_empty_batch():
     empty = pd.DataFrame(columns=["reason"])
     assert validity.summarise_validity(empty, 40) == {
-        "rows_total": 40, "rows_valid": 40, "rows_quarantined": 0, "quarantined_share": 0.0, "reasons": []
+        "rows_total": 40,
+        "rows_valid": 40,
+        "rows_quarantined": 0,
+        "quarantined_share": 0.0,
+        "reasons": [],
     }
     assert validity.summarise_validity(empty, 0)["quarantined_share"] == 0.0
     # the total never falls below what was quarantined (a file of nothing but bad rows)
@@ -61,9 +68,13 @@ def _seed_store(path) -> None:
         for row in quarantined_rows().itertuples():
             con.execute(
                 "insert into quarantine values ($source, $row_number, $record::json, $reason, $at)",
-                {"source": row.source, "row_number": row.row_number,
-                 "record": row.record if row.record != "not json" else '"not json"',
-                 "reason": row.reason, "at": DAY1},
+                {
+                    "source": row.source,
+                    "row_number": row.row_number,
+                    "record": row.record if row.record != "not json" else '"not json"',
+                    "reason": row.reason,
+                    "at": DAY1,
+                },
             )
 
 
@@ -82,8 +93,9 @@ def test_store_and_read_validity_replaces_the_day(store_file):
     summary = validity.summarise_validity(quarantined_rows(), rows_total=100)
     validity.store_validity(summary, date(2026, 3, 2), store_file)
     validity.store_validity(summary, date(2026, 3, 2), store_file)
-    validity.store_validity(validity.summarise_validity(pd.DataFrame(columns=["reason"]), 80),
-                            date(2026, 3, 3), store_file)
+    validity.store_validity(
+        validity.summarise_validity(pd.DataFrame(columns=["reason"]), 80), date(2026, 3, 3), store_file
+    )
     stored = validity.read_validity(None, store_file)
     assert stored[["as_of", "reason", "rows_quarantined"]].astype(str).values.tolist() == [
         ["2026-03-02", "unknown stage 'teleported'", "3"],

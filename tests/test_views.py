@@ -69,8 +69,7 @@ def manifests(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
 def test_refresh_writes_every_default_view_and_the_stored_views_equal_live(world):
     path, first, last = world
     seconds = views.refresh(path)
-    assert sorted(seconds) == sorted([f"accuracy:{s}" for s in SEGMENT_COLUMNS] + ["segments", "benefits",
-                                                                                     "process"])
+    assert sorted(seconds) == sorted([f"accuracy:{s}" for s in SEGMENT_COLUMNS] + ["segments", "benefits", "process"])
     stored = manifests(path)
     fingerprint = view_files.inputs_fingerprint(path)
     assert len(stored) == len(SEGMENT_COLUMNS) + 3
@@ -100,15 +99,26 @@ def test_new_data_changes_the_fingerprint_and_the_stale_view_is_not_served(world
     before = view_files.inputs_fingerprint(path)
     old_ledger = views.benefits_view(last, path)["ledger"]
     if change == "event":
-        insert(path, "events", [{"event_id": "L1-x", "order_id": "L1", "stage": "exception_address",
-                                 "event_ts": datetime(2026, 3, 13, 1, 0), "source": "test",
-                                 "loaded_at": datetime(2026, 3, 14)}])
+        insert(
+            path,
+            "events",
+            [
+                {
+                    "event_id": "L1-x",
+                    "order_id": "L1",
+                    "stage": "exception_address",
+                    "event_ts": datetime(2026, 3, 13, 1, 0),
+                    "source": "test",
+                    "loaded_at": datetime(2026, 3, 14),
+                }
+            ],
+        )
     elif change == "triage_action":
-        record_action(User("ana", "triage"), "L1", LIST_DAY, "contacted_customer", "called", path,
-                      now=datetime(2026, 3, 10, 9, 0))
+        record_action(
+            User("ana", "triage"), "L1", LIST_DAY, "contacted_customer", "called", path, now=datetime(2026, 3, 10, 9, 0)
+        )
     else:
-        assumptions.save_assumptions({"contact_cost": 99.0}, actor="ben", reason="new rate",
-                                     store_path=path)
+        assumptions.save_assumptions({"contact_cost": 99.0}, actor="ben", reason="new rate", store_path=path)
     after = view_files.inputs_fingerprint(path)
     assert after != before
     live_now = views.compute_benefits_view(last, path)
@@ -148,15 +158,19 @@ def test_a_read_only_views_folder_still_serves_the_live_view(world, monkeypatch)
     monkeypatch.setattr(view_files.tempfile, "mkdtemp", refuse)
     assert_same(views.compute_segment_view(last, path), views.segment_view(last, path))
     assert not view_files.views_dir(path).joinpath("segments").exists() or not any(
-        view_files.views_dir(path).joinpath("segments").iterdir())
+        view_files.views_dir(path).joinpath("segments").iterdir()
+    )
 
 
 def test_only_a_few_keys_are_kept_per_view(world):
     path, first, last = world
     for n in range(view_files.KEEP_PER_VIEW + 3):
         views.process_view(first, date.fromordinal(last.toordinal() - n % 3), path)
-        view_files.write_view(view_files.view_path("process", {"n": n}, path), {"x": pd.DataFrame({"a": [n]})},
-                         {"fingerprint": "f", "version": view_files.VIEWS_VERSION})
+        view_files.write_view(
+            view_files.view_path("process", {"n": n}, path),
+            {"x": pd.DataFrame({"a": [n]})},
+            {"fingerprint": "f", "version": view_files.VIEWS_VERSION},
+        )
         view_files.prune("process", path)
     kept = [p for p in (view_files.views_dir(path) / "process").iterdir()]
     assert len(kept) == view_files.KEEP_PER_VIEW
@@ -175,8 +189,9 @@ def test_views_refresh_cli(world, capsys):
     path, first, last = world
     assert main(["views", "refresh", "--store", str(path), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert sorted(printed["views"]) == sorted([f"accuracy:{s}" for s in SEGMENT_COLUMNS]
-                                              + ["segments", "benefits", "process"])
+    assert sorted(printed["views"]) == sorted(
+        [f"accuracy:{s}" for s in SEGMENT_COLUMNS] + ["segments", "benefits", "process"]
+    )
     assert main(["views", "list", "--store", str(path), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert len(listed) == len(SEGMENT_COLUMNS) + 3

@@ -57,8 +57,10 @@ def test_filters(tiny, filters, expected):
 def test_filter_options_come_from_the_shown_list(tiny):
     options = worklist.filter_options(worklist.read_worklist(TODAY, None, tiny))
     assert options == {
-        "stage": ["allocated", "payment_confirmed", "payment_hold"], "carrier": ["budgetbox", "fastship"],
-        "region": ["north", "south"], "channel": ["app", "web"],
+        "stage": ["allocated", "payment_confirmed", "payment_hold"],
+        "carrier": ["budgetbox", "fastship"],
+        "region": ["north", "south"],
+        "channel": ["app", "web"],
     }
 
 

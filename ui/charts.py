@@ -14,10 +14,19 @@ MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 # Journey stages in cool colours along the way, exceptions in warm ones; other activities cycle.
 STAGE_COLORS: dict[str, str] = {
-    "placed": "#c6dbef", "payment_confirmed": "#9ecae1", "allocated": "#6baed6", "picked": "#4292c6",
-    "packed": "#2171b5", "shipped": "#74c476", "out_for_delivery": "#31a354", "delivered": "#006d2c",
-    "payment_hold": "#fdae6b", "stock_shortage": "#fd8d3c", "address_query": "#e6550d",
-    "carrier_exception": "#a63603", "cancelled": "#969696",
+    "placed": "#c6dbef",
+    "payment_confirmed": "#9ecae1",
+    "allocated": "#6baed6",
+    "picked": "#4292c6",
+    "packed": "#2171b5",
+    "shipped": "#74c476",
+    "out_for_delivery": "#31a354",
+    "delivered": "#006d2c",
+    "payment_hold": "#fdae6b",
+    "stock_shortage": "#fd8d3c",
+    "address_query": "#e6550d",
+    "carrier_exception": "#a63603",
+    "cancelled": "#969696",
 }
 
 
@@ -54,9 +63,7 @@ def dwell_box(dwell_stats: pd.DataFrame, log_scale: bool = False) -> go.Figure:
     )
     figure.update_yaxes(categoryorder="array", categoryarray=stages[::-1], title=None)
     figure.update_xaxes(title="hours in stage", type="log" if log_scale else "linear")
-    figure.update_layout(
-        height=max(HEIGHT, 34 * len(stages) + 80), margin=MARGIN, showlegend=False
-    )
+    figure.update_layout(height=max(HEIGHT, 34 * len(stages) + 80), margin=MARGIN, showlegend=False)
     return figure
 
 
@@ -96,8 +103,13 @@ def wip_area(wip: pd.DataFrame, stage_order: Sequence[str]) -> go.Figure:
     for stage in stages:
         figure.add_trace(
             go.Scatter(
-                x=grid.index, y=grid[stage], name=stage, mode="lines", stackgroup="wip",
-                line={"width": 0.5, "color": colors[stage]}, fillcolor=colors[stage],
+                x=grid.index,
+                y=grid[stage],
+                name=stage,
+                mode="lines",
+                stackgroup="wip",
+                line={"width": 0.5, "color": colors[stage]},
+                fillcolor=colors[stage],
                 hovertemplate="%{x|%a %d %b}: %{y:,} in " + stage + "<extra></extra>",
             )
         )

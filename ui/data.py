@@ -41,10 +41,7 @@ def event_span(store_path: str, version: float) -> tuple[date, date] | None:
 
 
 @st.cache_data(ttl=TTL_S, max_entries=32, show_spinner="Reading the process…")
-def process_insights(
-    store_path: str, version: float, start: date, as_of: date
-) -> dict[str, object]:
+def process_insights(store_path: str, version: float, start: date, as_of: date) -> dict[str, object]:
     """Everything the Process insights page shows for one window, read in one go (the daily job's
     stored view when current, core.views.stored)."""
     return stored.process_view(start, as_of, store_path)
-

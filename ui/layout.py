@@ -20,8 +20,10 @@ EMPTY_NOTE = "The store holds no events yet — load some with `python -m core i
 _HOURS = {"format": "%.1f"}
 DWELL_COLUMNS = {
     "dwells": st.column_config.NumberColumn("dwells", format="%d"),
-    **{c: st.column_config.NumberColumn(c.removesuffix("_h") + " (h)", **_HOURS)
-       for c in ("p05_h", "p25_h", "median_h", "p75_h", "p95_h", "mean_h", "total_h")},
+    **{
+        c: st.column_config.NumberColumn(c.removesuffix("_h") + " (h)", **_HOURS)
+        for c in ("p05_h", "p25_h", "median_h", "p75_h", "p95_h", "mean_h", "total_h")
+    },
     "mean_position": st.column_config.NumberColumn("mean position in case", format="%.1f"),
 }
 BOTTLENECK_COLUMNS = {
@@ -39,9 +41,7 @@ PATH_COLUMNS = {  # widths add up to the page's width on a laptop, so the path g
     "rank": st.column_config.NumberColumn("#", width=40),
     "path": st.column_config.TextColumn("path", width=650),
     "cases": st.column_config.NumberColumn("cases", format="%d", width=60),
-    "share_pct": st.column_config.ProgressColumn(
-        "share", format="%.1f%%", min_value=0, max_value=100, width=110
-    ),
+    "share_pct": st.column_config.ProgressColumn("share", format="%.1f%%", min_value=0, max_value=100, width=110),
     "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f", width=120),
 }
 
@@ -91,7 +91,10 @@ def as_of_picker(first_day: date, last_day: date) -> date:
     with st.sidebar:
         _clamp_choice("as_of_day", last_day, first_day, last_day)
         return st.date_input(
-            "As of", min_value=first_day, max_value=last_day, key="as_of_day",
+            "As of",
+            min_value=first_day,
+            max_value=last_day,
+            key="as_of_day",
             help="See the data as it stood at the end of this day; later events are ignored.",
         )
 
@@ -101,12 +104,18 @@ def window_picker(first_day: date, last_day: date) -> tuple[date, date]:
     with st.sidebar:
         _clamp_choice("as_of_day", last_day, first_day, last_day)
         as_of = st.date_input(
-            "As of", min_value=first_day, max_value=last_day, key="as_of_day",
+            "As of",
+            min_value=first_day,
+            max_value=last_day,
+            key="as_of_day",
             help="See the data as it stood at the end of this day; later events are ignored.",
         )
         _clamp_choice("window_start", first_day, first_day, as_of)
         start = st.date_input(
-            "Window from", min_value=first_day, max_value=as_of, key="window_start",
+            "Window from",
+            min_value=first_day,
+            max_value=as_of,
+            key="window_start",
             help="Figures cover events from this day up to the as-of day.",
         )
     return start, as_of

@@ -1,5 +1,6 @@
 """Cached reads, action handlers and charts of the Models page: the registry, champion vs challenger
-on the same rows (core.views.models), the Retrain button (a background job with progress), promote/roll back with a reason."""
+on the same rows (core.views.models), the Retrain button (a background job with progress), promote/roll back
+with a reason."""
 
 from __future__ import annotations
 
@@ -31,20 +32,34 @@ def registry_view(store_path: str, version: float) -> dict[str, Any]:
         champion = next((v for v in mine if v["is_champion"]), None)
         others = [v for v in mine if not v["is_champion"]]
         challenger = max(others, key=lambda v: v["version_number"]) if others else None
-        if champion is not None and challenger is not None and challenger["version_number"] < champion["version_number"]:
+        if (
+            champion is not None
+            and challenger is not None
+            and challenger["version_number"] < champion["version_number"]
+        ):
             challenger = None  # the newest version is the champion: nothing waits beside it
         pairs[kind] = {"champion": champion, "challenger": challenger}
-    return {"versions": sorted(versions, key=lambda v: v["created_at"], reverse=True), "pairs": pairs,
-            "audit": registry.audit_log(store_path)}
+    return {
+        "versions": sorted(versions, key=lambda v: v["created_at"], reverse=True),
+        "pairs": pairs,
+        "audit": registry.audit_log(store_path),
+    }
 
 
 def versions_table(versions: list[dict[str, Any]]) -> pd.DataFrame:
     """Grain: model version — kind, number, status, champion flag, created, holdout business cost, gate."""
-    rows = [{
-        "version": v["version_id"], "kind": v["kind"], "status": v["status"], "champion": v["is_champion"],
-        "created_at": pd.Timestamp(v["created_at"]), "business_cost": (v.get("evaluation") or {}).get("business_cost"),
-        "gate": "passed" if (v.get("gate") or {}).get("passed") else "failed" if v.get("gate") else "—",
-    } for v in versions]
+    rows = [
+        {
+            "version": v["version_id"],
+            "kind": v["kind"],
+            "status": v["status"],
+            "champion": v["is_champion"],
+            "created_at": pd.Timestamp(v["created_at"]),
+            "business_cost": (v.get("evaluation") or {}).get("business_cost"),
+            "gate": "passed" if (v.get("gate") or {}).get("passed") else "failed" if v.get("gate") else "—",
+        }
+        for v in versions
+    ]
     return pd.DataFrame(rows, columns=["version", "kind", "status", "champion", "created_at", "business_cost", "gate"])
 
 
@@ -63,8 +78,9 @@ CARD_COLUMNS: dict[str, Any] = {
     "role": st.column_config.TextColumn("Model"),
     "version": st.column_config.TextColumn("Version"),
     "status": st.column_config.TextColumn("Status"),
-    "age_days": st.column_config.NumberColumn("Data age", format="%.1f d",
-                                              help="Days since the data it was trained on ends (its as-of instant)."),
+    "age_days": st.column_config.NumberColumn(
+        "Data age", format="%.1f d", help="Days since the data it was trained on ends (its as-of instant)."
+    ),
     "holdout_mae_h": st.column_config.NumberColumn("Holdout MAE", format="%.2f h"),
     "trained_as_of": st.column_config.DatetimeColumn("Trained as of", format="D MMM YYYY, HH:mm"),
     "evaluated_window": st.column_config.TextColumn("Evaluated on", help="The backtest fit the gate judged."),
@@ -113,8 +129,9 @@ def gate_table(gate: dict[str, Any] | None) -> pd.DataFrame:
     if gate is None:
         return pd.DataFrame(columns=["model"])
     champion = f"champion then ({gate['champion_version']})" if gate["champion_version"] else "champion then"
-    return _figure_rows([(gate["version"], gate["challenger"]), (champion, gate["champion"]),
-                         ("baseline", gate["baseline"])])
+    return _figure_rows(
+        [(gate["version"], gate["challenger"]), (champion, gate["champion"]), ("baseline", gate["baseline"])]
+    )
 
 
 def gate_caption(gate: dict[str, Any] | None, judged_is_champion: bool) -> str:
@@ -124,8 +141,10 @@ def gate_caption(gate: dict[str, Any] | None, judged_is_champion: bool) -> str:
     rows = f"{gate['n']:,} holdout forecasts" + (f" (rows {str(gate['rows_hash'])[:12]})" if gate["rows_hash"] else "")
     when = "when it was promoted" if judged_is_champion else "at its retrain"
     if gate["champion"] is None:
-        return f"The gate {when}, on {rows}: no champion figures on these rows were recorded (the first champion, "\
-               "or a version trained before they were kept)."
+        return (
+            f"The gate {when}, on {rows}: no champion figures on these rows were recorded (the first champion, "
+            "or a version trained before they were kept)."
+        )
     same = "the same rows for all three" if gate["same_rows"] else "**not** the same rows — do not compare"
     return f"The gate {when}: {gate['version']} and the champion of the time scored on {rows}; {same}."
 
@@ -134,8 +153,12 @@ def shadow_table(shadow: dict[str, Any] | None) -> pd.DataFrame:
     """Grain: model — the shadowed candidate and the champion on the same matured live forecasts."""
     if shadow is None or shadow["challenger"] is None:
         return pd.DataFrame(columns=["model"])
-    return _figure_rows([(f"{shadow['version']} (in shadow)", shadow["challenger"]),
-                         (f"{shadow['champion_version']} (champion)", shadow["champion"])])
+    return _figure_rows(
+        [
+            (f"{shadow['version']} (in shadow)", shadow["challenger"]),
+            (f"{shadow['champion_version']} (champion)", shadow["champion"]),
+        ]
+    )
 
 
 def shadow_caption(shadow: dict[str, Any] | None) -> str:
@@ -145,9 +168,11 @@ def shadow_caption(shadow: dict[str, Any] | None) -> str:
     if shadow["shadow_mornings"] == 0:
         return f"{shadow['version']} is in shadow; it has not scored a morning yet."
     rows = f" (rows {str(shadow['rows_hash'])[:12]})" if shadow["rows_hash"] else ""
-    return (f"{shadow['version']} in shadow for {shadow['shadow_mornings']} morning(s), "
-            f"{shadow['matured_mornings']} of them matured: {shadow['n']:,} delivered forecasts scored by both"
-            f"{rows}.")
+    return (
+        f"{shadow['version']} in shadow for {shadow['shadow_mornings']} morning(s), "
+        f"{shadow['matured_mornings']} of them matured: {shadow['n']:,} delivered forecasts scored by both"
+        f"{rows}."
+    )
 
 
 def _window(window: Any) -> str:
@@ -160,12 +185,19 @@ def _window(window: Any) -> str:
 
 def cards_table(cards: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """Grain: model — version, status, data age, holdout MAE, when trained and both windows."""
-    rows = [{
-        "role": role, "version": card["version"], "status": card["status"], "age_days": card["age_days"],
-        "holdout_mae_h": None if card["holdout_mae_days"] is None else float(card["holdout_mae_days"]) * 24.0,
-        "trained_as_of": pd.Timestamp(card["trained_as_of"]) if card["trained_as_of"] else pd.NaT,
-        "evaluated_window": _window(card["evaluated_window"]), "deployed_window": _window(card["deployed_window"]),
-    } for role, card in cards.items()]
+    rows = [
+        {
+            "role": role,
+            "version": card["version"],
+            "status": card["status"],
+            "age_days": card["age_days"],
+            "holdout_mae_h": None if card["holdout_mae_days"] is None else float(card["holdout_mae_days"]) * 24.0,
+            "trained_as_of": pd.Timestamp(card["trained_as_of"]) if card["trained_as_of"] else pd.NaT,
+            "evaluated_window": _window(card["evaluated_window"]),
+            "deployed_window": _window(card["deployed_window"]),
+        }
+        for role, card in cards.items()
+    ]
     return pd.DataFrame(rows, columns=list(CARD_COLUMNS))
 
 
@@ -181,9 +213,11 @@ def corrections_caption(corrections: pd.DataFrame) -> str:
     if corrections.empty:
         return "No correction yet: the daily run corrects the intervals once served forecasts are in."
     day = pd.Timestamp(corrections["as_of_date"].iloc[0])
-    return (f"Hours added to the model's own bounds by the daily run of {day:%d %b %Y}, learnt from the "
-            "champion's forecasts of the last mornings (orders still open count as not yet delivered); "
-            "a carrier with few forecasts leans on the correction for every order.")
+    return (
+        f"Hours added to the model's own bounds by the daily run of {day:%d %b %Y}, learnt from the "
+        "champion's forecasts of the last mornings (orders still open count as not yet delivered); "
+        "a carrier with few forecasts leans on the correction for every order."
+    )
 
 
 def segment_compare(gate: dict[str, Any] | None) -> pd.DataFrame:
@@ -201,7 +235,8 @@ def segment_compare(gate: dict[str, Any] | None) -> pd.DataFrame:
 
 
 SEGMENT_COLUMNS: dict[str, Any] = {
-    "segment": st.column_config.TextColumn("Segment"), "level": st.column_config.TextColumn("Level"),
+    "segment": st.column_config.TextColumn("Segment"),
+    "level": st.column_config.TextColumn("Level"),
     "challenger_n": st.column_config.NumberColumn("Forecasts", format="%d"),
     "challenger_cost": st.column_config.NumberColumn("Cost, judged version", format="€ %.3f"),
     "champion_n": st.column_config.NumberColumn("Forecasts (champion)", format="%d"),
@@ -214,13 +249,20 @@ def segment_chart(gate: dict[str, Any] | None) -> go.Figure:
     frame = segment_compare(gate)
     labels = frame["segment"] + ": " + frame["level"].astype(str)
     figure = go.Figure()
-    names = {"challenger": (gate or {}).get("version"), "champion": f"champion then ({(gate or {}).get('champion_version')})"}
+    names = {
+        "challenger": (gate or {}).get("version"),
+        "champion": f"champion then ({(gate or {}).get('champion_version')})",
+    }
     for role, colour in (("challenger", "#e6550d"), ("champion", "#3b6ea5")):
         if frame[f"{role}_cost"].notna().any():
             figure.add_bar(y=labels, x=frame[f"{role}_cost"], name=names[role], orientation="h", marker_color=colour)
     figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_layout(barmode="group", height=max(360, 22 * len(frame) + 80),
-                         margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="cost per forecast (€), same rows")
+    figure.update_layout(
+        barmode="group",
+        height=max(360, 22 * len(frame) + 80),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="cost per forecast (€), same rows",
+    )
     return figure
 
 
@@ -233,13 +275,23 @@ def start_retrain(user: roles.User, store_path: str) -> str:
 
 
 def promote(
-    user: roles.User, version_id: str, expected_champion: str | None, reason: str, store_path: str,
+    user: roles.User,
+    version_id: str,
+    expected_champion: str | None,
+    reason: str,
+    store_path: str,
     force: bool = False,
 ) -> None:
     """Promote a version over the champion the user saw, with a reason (refused unless the role may promote)."""
     roles.require(user, "promote")
-    promotion.promote(version_id, actor=user.name, reason=reason, expected_champion=expected_champion,
-                     store_path=store_path, force=force)
+    promotion.promote(
+        version_id,
+        actor=user.name,
+        reason=reason,
+        expected_champion=expected_champion,
+        store_path=store_path,
+        force=force,
+    )
 
 
 def rollback(user: roles.User, kind: str, reason: str, store_path: str) -> None:

@@ -113,10 +113,12 @@ def accuracy_over_time(daily: pd.DataFrame) -> go.Figure:
     for estimated, dash in ((False, "solid"), (True, "dot")):
         part = daily.loc[daily["estimated"].astype(bool) == estimated]
         label = "estimated" if estimated else "realised"
-        figure.add_scatter(x=part["as_of_date"], y=part["mae_h"], name=f"MAE ({label})",
-                           line={"color": "#3b6ea5", "dash": dash})
-        figure.add_scatter(x=part["as_of_date"], y=part["bias_h"], name=f"bias ({label})",
-                           line={"color": "#e6550d", "dash": dash})
+        figure.add_scatter(
+            x=part["as_of_date"], y=part["mae_h"], name=f"MAE ({label})", line={"color": "#3b6ea5", "dash": dash}
+        )
+        figure.add_scatter(
+            x=part["as_of_date"], y=part["bias_h"], name=f"bias ({label})", line={"color": "#e6550d", "dash": dash}
+        )
     figure.add_hline(y=0, line_color="#999", line_width=1)
     figure.update_yaxes(title="hours")
     figure.update_layout(height=HEIGHT, margin=MARGIN)
@@ -127,10 +129,18 @@ def cost_split(daily: pd.DataFrame) -> go.Figure:
     """Cost per forecast per morning, split into its optimistic and conservative parts (realised)."""
     part = daily.loc[~daily["estimated"].astype(bool)]
     figure = go.Figure()
-    figure.add_bar(x=part["as_of_date"], y=part["optimistic_cost_per_forecast_eur"], name="too early (optimistic)",
-                   marker_color="#e6550d")
-    figure.add_bar(x=part["as_of_date"], y=part["conservative_cost_per_forecast_eur"],
-                   name="too late (conservative)", marker_color="#3b6ea5")
+    figure.add_bar(
+        x=part["as_of_date"],
+        y=part["optimistic_cost_per_forecast_eur"],
+        name="too early (optimistic)",
+        marker_color="#e6550d",
+    )
+    figure.add_bar(
+        x=part["as_of_date"],
+        y=part["conservative_cost_per_forecast_eur"],
+        name="too late (conservative)",
+        marker_color="#3b6ea5",
+    )
     figure.update_layout(barmode="stack", height=HEIGHT, margin=MARGIN, yaxis_title="€ per forecast")
     return figure
 
@@ -154,12 +164,21 @@ def drift_heatmap(rows: pd.DataFrame, role: str = "feature") -> go.Figure:
     ratio = part.pivot_table(index="column", columns="as_of", values="score_vs_threshold", aggfunc="max")
     flag = part.pivot_table(index="column", columns="as_of", values="drifted", aggfunc="max").reindex_like(ratio)
     text = flag.map(lambda v: "●" if v is True or v == 1 else "")
-    figure = go.Figure(go.Heatmap(
-        z=ratio.to_numpy(), x=[d.isoformat() for d in ratio.columns], y=ratio.index.tolist(),
-        text=text.to_numpy(), texttemplate="%{text}", colorscale="RdBu_r", zmin=0, zmid=1, zmax=2,
-        colorbar={"title": "score ÷ threshold"},
-        hovertemplate="%{y} on %{x}: %{z:.2f}× the drift threshold<extra></extra>",
-    ))
+    figure = go.Figure(
+        go.Heatmap(
+            z=ratio.to_numpy(),
+            x=[d.isoformat() for d in ratio.columns],
+            y=ratio.index.tolist(),
+            text=text.to_numpy(),
+            texttemplate="%{text}",
+            colorscale="RdBu_r",
+            zmin=0,
+            zmid=1,
+            zmax=2,
+            colorbar={"title": "score ÷ threshold"},
+            hovertemplate="%{y} on %{x}: %{z:.2f}× the drift threshold<extra></extra>",
+        )
+    )
     figure.update_xaxes(type="category", title=None)
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_layout(height=max(HEIGHT, 24 * len(ratio) + 90), margin=MARGIN)
@@ -168,8 +187,20 @@ def drift_heatmap(rows: pd.DataFrame, role: str = "feature") -> go.Figure:
 
 def drift_table(rows: pd.DataFrame, day: date) -> pd.DataFrame:
     """The drift rows of one day, the drifted first."""
-    columns = ["column", "role", "kind", "method", "score", "threshold", "drifted", "missing_rate_ref",
-               "missing_rate_cur", "new_category_share", "status", "note"]
+    columns = [
+        "column",
+        "role",
+        "kind",
+        "method",
+        "score",
+        "threshold",
+        "drifted",
+        "missing_rate_ref",
+        "missing_rate_cur",
+        "new_category_share",
+        "status",
+        "note",
+    ]
     day_rows = rows.loc[rows["as_of"] == day, columns]
     return day_rows.sort_values(["drifted", "score"], ascending=[False, False], na_position="last")
 
@@ -228,7 +259,8 @@ def quality_view(store_path: str, version: float, as_of: date) -> dict[str, Any]
     rows = rows.loc[rows["as_of"] <= as_of]
     batches = rows.drop_duplicates("as_of")[["as_of", "rows_total", "batch_rows_quarantined", "quarantined_share"]]
     batches = batches.rename(columns={"batch_rows_quarantined": "rows_quarantined"}).sort_values(
-        "as_of", ascending=False)
+        "as_of", ascending=False
+    )
     batches["quarantined_pct"] = batches.pop("quarantined_share") * 100.0
     reasons = rows.dropna(subset=["reason"])[["as_of", "reason", "rows_quarantined", "share", "examples"]]
     return {
@@ -240,9 +272,15 @@ def quality_view(store_path: str, version: float, as_of: date) -> dict[str, Any]
 
 def quality_chart(batches: pd.DataFrame) -> go.Figure:
     """Rows quarantined per batch."""
-    figure = go.Figure(go.Bar(x=batches["as_of"], y=batches["rows_quarantined"], marker_color="#e6550d",
-                              customdata=batches["quarantined_pct"],
-                              hovertemplate="%{x}: %{y:,} rows (%{customdata:.2f}%)<extra></extra>"))
+    figure = go.Figure(
+        go.Bar(
+            x=batches["as_of"],
+            y=batches["rows_quarantined"],
+            marker_color="#e6550d",
+            customdata=batches["quarantined_pct"],
+            hovertemplate="%{x}: %{y:,} rows (%{customdata:.2f}%)<extra></extra>",
+        )
+    )
     figure.update_layout(height=280, margin=MARGIN, yaxis_title="rows quarantined")
     return figure
 
@@ -261,10 +299,16 @@ def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
     part = table.loc[table["metric"] == metric].copy()
     part["label"] = part["segment"] + ": " + part["level"].astype(str)
     colors = part["significant"].map({True: "#c0392b"}).fillna("#9ecae1")
-    figure = go.Figure(go.Bar(x=part["gap"], y=part["label"], orientation="h", marker_color=colors.tolist(),
-                              customdata=part[["orders", "p_value"]].to_numpy(),
-                              hovertemplate="%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f})"
-                                            "<extra></extra>"))
+    figure = go.Figure(
+        go.Bar(
+            x=part["gap"],
+            y=part["label"],
+            orientation="h",
+            marker_color=colors.tolist(),
+            customdata=part[["orders", "p_value"]].to_numpy(),
+            hovertemplate="%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f})<extra></extra>",
+        )
+    )
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(title=f"gap to overall ({metric})")
     figure.update_layout(height=max(HEIGHT, 22 * len(part) + 80), margin=MARGIN)
@@ -295,14 +339,23 @@ def holdout_chart(holdout: pd.DataFrame) -> go.Figure:
     """Treated − held out per metric over all weeks, with the bootstrap 95% interval."""
     part = holdout.loc[holdout["iso_week"] == triage_effect.ALL_WEEKS]
     part = part.loc[part["metric"] != "triage_value_eur"]
-    figure = go.Figure(go.Scatter(
-        x=part["effect"], y=part["metric"], mode="markers", marker={"size": 11, "color": "#3b6ea5"},
-        error_x={"type": "data", "symmetric": False, "array": part["effect_ci_high"] - part["effect"],
-                 "arrayminus": part["effect"] - part["effect_ci_low"]},
-        customdata=part[["treated_value", "held_out_value", "unit"]].to_numpy(),
-        hovertemplate="%{y}: treated %{customdata[0]:.2f} vs held out %{customdata[1]:.2f} %{customdata[2]}"
-                      "<extra></extra>",
-    ))
+    figure = go.Figure(
+        go.Scatter(
+            x=part["effect"],
+            y=part["metric"],
+            mode="markers",
+            marker={"size": 11, "color": "#3b6ea5"},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": part["effect_ci_high"] - part["effect"],
+                "arrayminus": part["effect"] - part["effect_ci_low"],
+            },
+            customdata=part[["treated_value", "held_out_value", "unit"]].to_numpy(),
+            hovertemplate="%{y}: treated %{customdata[0]:.2f} vs held out %{customdata[1]:.2f} %{customdata[2]}"
+            "<extra></extra>",
+        )
+    )
     figure.add_vline(x=0, line_color="#999")
     figure.update_layout(height=260, margin=MARGIN, xaxis_title="treated − held out (95% CI)")
     return figure

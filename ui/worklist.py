@@ -44,8 +44,22 @@ LIST_COLUMNS = {
     "reasons": st.column_config.TextColumn("why", width="large"),
     "last_action": st.column_config.TextColumn("last action"),
 }
-LIST_COLUMN_ORDER = ("rank", "order_id", "expected_cost", "stuck_prob", "stage", "carrier", "region", "channel",
-                     "order_value", "eta_p10_at", "eta_p50_at", "eta_p90_at", "reasons", "last_action")
+LIST_COLUMN_ORDER = (
+    "rank",
+    "order_id",
+    "expected_cost",
+    "stuck_prob",
+    "stage",
+    "carrier",
+    "region",
+    "channel",
+    "order_value",
+    "eta_p10_at",
+    "eta_p50_at",
+    "eta_p90_at",
+    "reasons",
+    "last_action",
+)
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 
@@ -127,8 +141,12 @@ def filter_widgets(options: dict[str, list[str]], values: pd.Series) -> worklist
         st.session_state["at_risk_value"] = (0.0, top)
     low, high = columns[4].slider("Order value (€)", 0.0, top, step=1.0, key="at_risk_value")
     return worklist.ListFilters(
-        stages=chosen["stage"], carriers=chosen["carrier"], regions=chosen["region"], channels=chosen["channel"],
-        min_value=low if low > 0 else None, max_value=high if high < top else None,
+        stages=chosen["stage"],
+        carriers=chosen["carrier"],
+        regions=chosen["region"],
+        channels=chosen["channel"],
+        min_value=low if low > 0 else None,
+        max_value=high if high < top else None,
     )
 
 
@@ -141,8 +159,12 @@ def export_buttons(user: roles.User, listed: pd.DataFrame, as_of: date) -> None:
     left, right, _ = st.columns([1, 1, 4])
     for column, fmt, label in ((left, "xlsx", "Excel"), (right, "csv", "CSV")):
         column.download_button(
-            f"Export {label}", export.export_list(user, frame, fmt), file_name=f"at-risk-{as_of}.{fmt}",
-            mime=export.MEDIA_TYPES[fmt], key=f"at_risk_export_{fmt}", icon=":material/download:",
+            f"Export {label}",
+            export.export_list(user, frame, fmt),
+            file_name=f"at-risk-{as_of}.{fmt}",
+            mime=export.MEDIA_TYPES[fmt],
+            key=f"at_risk_export_{fmt}",
+            icon=":material/download:",
         )
 
 
@@ -153,10 +175,14 @@ def action_form(user: roles.User, order_id: str, as_of: date, store_path: str, k
         st.markdown(f"**Record an action** on `{order_id}` (list of {as_of:%a %d %b})")
         left, right = st.columns([1, 2])
         action = left.selectbox("Action", list(ACTION_LABELS), format_func=ACTION_LABELS.get, key=f"{key}_action")
-        note = right.text_input("Note", max_chars=actions.MAX_NOTE_CHARS, key=f"{key}_note",
-                                placeholder="what was done, what was promised")
+        note = right.text_input(
+            "Note", max_chars=actions.MAX_NOTE_CHARS, key=f"{key}_note", placeholder="what was done, what was promised"
+        )
         submitted = st.form_submit_button(
-            "Record action", type="primary", disabled=not allowed, icon=":material/check:",
+            "Record action",
+            type="primary",
+            disabled=not allowed,
+            icon=":material/check:",
             help=None if allowed else f"Your role ({user.role}) may not record triage actions.",
         )
     if submitted:
@@ -171,8 +197,10 @@ def submit_action(user: roles.User, order_id: str, as_of: date, action: str, not
         st.error(str(exc), icon=":material/block:")
         return
     verb = "Recorded" if recorded.created else "Already recorded"
-    st.success(f"{verb}: {ACTION_LABELS[recorded.action]} on {recorded.order_id} by {recorded.actor}.",
-               icon=":material/task_alt:")
+    st.success(
+        f"{verb}: {ACTION_LABELS[recorded.action]} on {recorded.order_id} by {recorded.actor}.",
+        icon=":material/task_alt:",
+    )
 
 
 def actions_table(recorded: pd.DataFrame) -> None:
@@ -196,38 +224,78 @@ def actions_table(recorded: pd.DataFrame) -> None:
 def eta_text(order: dict[str, Any]) -> str:
     """The customer's ETA and the forecast interval in one line."""
     shown = order.get("eta_shown_at")
-    parts = [f"Customer sees **{shown:%a %d %b %H:%M}** ({order.get('eta_source')})" if shown is not None
-             else "No ETA shown to the customer yet"]
+    parts = [
+        f"Customer sees **{shown:%a %d %b %H:%M}** ({order.get('eta_source')})"
+        if shown is not None
+        else "No ETA shown to the customer yet"
+    ]
     if order.get("eta_p50_at") is not None:
-        parts.append(f"forecast {order['eta_p50_at']:%a %d %b %H:%M}, 80% between "
-                     f"{order['eta_p10_at']:%a %d %b %H:%M} and {order['eta_p90_at']:%a %d %b %H:%M}")
+        parts.append(
+            f"forecast {order['eta_p50_at']:%a %d %b %H:%M}, 80% between "
+            f"{order['eta_p10_at']:%a %d %b %H:%M} and {order['eta_p90_at']:%a %d %b %H:%M}"
+        )
     return " · ".join(parts)
 
 
 def timeline_chart(journey: pd.DataFrame) -> go.Figure:
     """The journey as bars: each stage from its event to the next (the last one up to the as-of day)."""
-    figure = go.Figure(go.Bar(
-        y=journey["stage"], x=journey["hours_in_stage_h"] * 3_600_000, base=journey["event_at"],
-        orientation="h", marker_color=["#d62728" if c else "#1f77b4" for c in journey["is_current"]],
-        hovertemplate="%{y}: %{base|%a %d %b %H:%M}, %{customdata:.1f} h<extra></extra>",
-        customdata=journey["hours_in_stage_h"],
-    ))
-    figure.update_layout(height=60 + 32 * len(journey), margin=MARGIN, xaxis_type="date",
-                         yaxis={"autorange": "reversed", "title": None}, showlegend=False)
+    figure = go.Figure(
+        go.Bar(
+            y=journey["stage"],
+            x=journey["hours_in_stage_h"] * 3_600_000,
+            base=journey["event_at"],
+            orientation="h",
+            marker_color=["#d62728" if c else "#1f77b4" for c in journey["is_current"]],
+            hovertemplate="%{y}: %{base|%a %d %b %H:%M}, %{customdata:.1f} h<extra></extra>",
+            customdata=journey["hours_in_stage_h"],
+        )
+    )
+    figure.update_layout(
+        height=60 + 32 * len(journey),
+        margin=MARGIN,
+        xaxis_type="date",
+        yaxis={"autorange": "reversed", "title": None},
+        showlegend=False,
+    )
     return figure
 
 
 def forecast_chart(history: pd.DataFrame) -> go.Figure:
     """How the ETA forecast moved morning by morning: p50 with the p10–p90 band."""
-    figure = go.Figure([
-        go.Scatter(x=history["as_of_date"], y=history["eta_p90_at"], mode="lines", line={"width": 0},
-                   name="late (p90)", showlegend=False),
-        go.Scatter(x=history["as_of_date"], y=history["eta_p10_at"], mode="lines", line={"width": 0},
-                   fill="tonexty", fillcolor="rgba(31,119,180,0.2)", name="80% interval"),
-        go.Scatter(x=history["as_of_date"], y=history["eta_p50_at"], mode="lines+markers", name="ETA (p50)",
-                   line={"color": "#1f77b4"}),
-    ])
-    figure.update_layout(height=300, margin=MARGIN, xaxis_title="forecast of the morning of",
-                         xaxis={"tickformat": "%a %d %b", "dtick": 86_400_000},
-                         yaxis_title="expected delivery", legend={"orientation": "h", "y": 1.12})
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=history["as_of_date"],
+                y=history["eta_p90_at"],
+                mode="lines",
+                line={"width": 0},
+                name="late (p90)",
+                showlegend=False,
+            ),
+            go.Scatter(
+                x=history["as_of_date"],
+                y=history["eta_p10_at"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(31,119,180,0.2)",
+                name="80% interval",
+            ),
+            go.Scatter(
+                x=history["as_of_date"],
+                y=history["eta_p50_at"],
+                mode="lines+markers",
+                name="ETA (p50)",
+                line={"color": "#1f77b4"},
+            ),
+        ]
+    )
+    figure.update_layout(
+        height=300,
+        margin=MARGIN,
+        xaxis_title="forecast of the morning of",
+        xaxis={"tickformat": "%a %d %b", "dtick": 86_400_000},
+        yaxis_title="expected delivery",
+        legend={"orientation": "h", "y": 1.12},
+    )
     return figure

@@ -19,8 +19,16 @@ ROLE_PAGES: dict[str, frozenset[str]] = {
     "benefits": frozenset({"today", "benefits", "forecast_accuracy", "segments", "process_insights"}),
     "analyst": frozenset(
         {
-            "today", "order_lookup", "forecast_accuracy", "drift", "data_quality", "segments",
-            "benefits", "models", "process_insights", "operations",
+            "today",
+            "order_lookup",
+            "forecast_accuracy",
+            "drift",
+            "data_quality",
+            "segments",
+            "benefits",
+            "models",
+            "process_insights",
+            "operations",
         }
     ),
 }

@@ -1,7 +1,8 @@
 """The command line: `python -m core <command>`.
 
 Each area of the product registers its commands from its own module here (`common` holds what the
-commands share); every command takes `--store PATH`. A `JourneyOpsError` becomes one line on stderr and a non-zero exit code.
+commands share); every command takes `--store PATH`. A `JourneyOpsError` becomes one line on stderr and a
+non-zero exit code.
 """
 
 from __future__ import annotations

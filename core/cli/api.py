@@ -42,9 +42,7 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     if args.json:
         print_json({"token": token, **record.to_dict()})
         return
-    print(
-        f"token {record.token_id} ({record.role}) created; it is shown only now, keep it secret:", file=sys.stderr
-    )
+    print(f"token {record.token_id} ({record.role}) created; it is shown only now, keep it secret:", file=sys.stderr)
     print(token)
 
 

@@ -14,8 +14,12 @@ if TYPE_CHECKING:  # the jobs import scikit-learn; the commands import them when
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands."""
-    p = add_command(subparsers, "daily", cmd_daily,
-                    "run the daily cycle for a day: ingest, score, triage list, monitor, alert, maybe retrain")
+    p = add_command(
+        subparsers,
+        "daily",
+        cmd_daily,
+        "run the daily cycle for a day: ingest, score, triage list, monitor, alert, maybe retrain",
+    )
     p.add_argument("--as-of", required=True, help="the day, YYYY-MM-DD (scored as of its end)")
     p.add_argument("--no-retrain", action="store_true", help="do not start a retrain even if one is due")
     p.add_argument("--json", action="store_true", help="print the day's summary as JSON")
@@ -26,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--no-retrain", action="store_true", help="do not start retrains on the way")
     p.add_argument("--json", action="store_true", help="print each day's summary as JSON")
 
-    p = add_command(subparsers, "triage-list", cmd_triage_list,
-                    "the morning's triage list (held-out orders are never shown)")
+    p = add_command(
+        subparsers, "triage-list", cmd_triage_list, "the morning's triage list (held-out orders are never shown)"
+    )
     p.add_argument("--as-of", help="the day, YYYY-MM-DD (default: the newest list)")
     p.add_argument("--json", action="store_true", help="print as JSON")
 
@@ -40,13 +45,16 @@ def _feed(args: argparse.Namespace) -> DayFeed | None:
     world = closed_loop.load_world(args.store)
     if world is None:
         return None
-    return closed_loop.world_feed(world, args.store, closed_loop.landing_dir(args.store),
-                                  closed_loop.world_state_file(args.store))
+    return closed_loop.world_feed(
+        world, args.store, closed_loop.landing_dir(args.store), closed_loop.world_state_file(args.store)
+    )
 
 
 def _line(day: dict[str, Any]) -> str:
-    text = (f"{day['as_of_date']}: {day['open_orders']} open, {day['listed']} listed "
-            f"({day['held_out']} held out), ETA {day['eta_source']}, {day['alerts']} alerts, {day['seconds']} s")
+    text = (
+        f"{day['as_of_date']}: {day['open_orders']} open, {day['listed']} listed "
+        f"({day['held_out']} held out), ETA {day['eta_source']}, {day['alerts']} alerts, {day['seconds']} s"
+    )
     if day.get("retrain"):
         text += f"; retrain ({day['retrain']['reason']})"
     return text
@@ -63,8 +71,13 @@ def cmd_daily(args: argparse.Namespace) -> None:
     from core.jobs import closed_loop, daily
 
     as_of = parse_day(args.as_of, "--as-of")
-    outcome = daily.run_daily(as_of, args.store, landing_dir=closed_loop.landing_dir(args.store),
-                              retrain=not args.no_retrain, feed=_feed(args))
+    outcome = daily.run_daily(
+        as_of,
+        args.store,
+        landing_dir=closed_loop.landing_dir(args.store),
+        retrain=not args.no_retrain,
+        feed=_feed(args),
+    )
     _refresh_views(args)
     if args.json:
         print_json(outcome)
@@ -75,9 +88,14 @@ def cmd_daily(args: argparse.Namespace) -> None:
 def cmd_backfill(args: argparse.Namespace) -> None:
     from core.jobs import closed_loop, daily
 
-    days = daily.run_backfill(parse_day(args.start, "--from"), parse_day(args.end, "--to"), args.store,
-                              landing_dir=closed_loop.landing_dir(args.store),
-                              retrain=not args.no_retrain, feed=_feed(args))
+    days = daily.run_backfill(
+        parse_day(args.start, "--from"),
+        parse_day(args.end, "--to"),
+        args.store,
+        landing_dir=closed_loop.landing_dir(args.store),
+        retrain=not args.no_retrain,
+        feed=_feed(args),
+    )
     _refresh_views(args)
     if args.json:
         print_json(days)
@@ -100,5 +118,7 @@ def cmd_triage_list(args: argparse.Namespace) -> None:
     print(f"triage list of {shown['as_of_date'].iloc[0]:%Y-%m-%d} ({len(shown)} orders shown)")
     for row in ranking.list_records(shown):
         reasons = "; ".join(r["text"] for r in row["reasons"] or []) or "-"
-        print(f"{row['rank']:>4}  {row['order_id']}  cost {row['expected_cost']:7.2f}  "
-              f"p(stuck) {row['stuck_prob']:.2f}  ETA {str(row['eta_p50_at'])[:16]}  {reasons}")
+        print(
+            f"{row['rank']:>4}  {row['order_id']}  cost {row['expected_cost']:7.2f}  "
+            f"p(stuck) {row['stuck_prob']:.2f}  ETA {str(row['eta_p50_at'])[:16]}  {reasons}"
+        )

@@ -23,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--out", type=Path, required=True, help="folder for the landing files")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: DAYS days before today)")
     p.add_argument(
-        "--scenario", action="append", default=[], metavar="NAME@DATE",
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME@DATE",
         help="switch on a drift scenario at a date, e.g. new_carrier@2026-03-01 (repeatable)",
     )
 
@@ -49,9 +52,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--fresh", action="store_true", help="delete an existing store (and its models) first")
     p.add_argument("--skip-training", action="store_true", help="only simulate and ingest; train no models")
-    p.add_argument("--scenario", default="new_carrier", metavar="NAME",
-                   help="the drift switched on a week after go-live: new_carrier (default), warehouse_outage, "
-                        "demand_surge, schema_change, or none")
+    p.add_argument(
+        "--scenario",
+        default="new_carrier",
+        metavar="NAME",
+        help="the drift switched on a week after go-live: new_carrier (default), warehouse_outage, "
+        "demand_surge, schema_change, or none",
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -120,8 +127,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
     # The closed-loop history: static promises, then go-live with a first champion, the model's ETAs
     # and a simulated triage team, and a drift scenario part-way (see core.jobs.closed_loop).
     outcome = closed_loop.build_demo_history(
-        store_file, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed,
-        train=not args.skip_training, settings=closed_loop.demo_settings(),
+        store_file,
+        days=args.days,
+        orders_per_day=args.orders_per_day,
+        seed=args.seed,
+        train=not args.skip_training,
+        settings=closed_loop.demo_settings(),
         scenario=None if args.scenario == "none" else args.scenario,
     )
     stored.refresh_quietly(store_file)  # the heavy pages open on stored views

@@ -12,7 +12,9 @@ from core.errors import ConfigError
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands."""
     p = add_command(
-        subparsers, "retrain", cmd_retrain,
+        subparsers,
+        "retrain",
+        cmd_retrain,
         "train both models, backtest, register, run the quality gate, promote if allowed",
     )
     p.add_argument("--as-of", help="train on what was known at this instant (default: everything stored)")

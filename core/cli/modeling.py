@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--activity-col", help="column with the activity (default: concept:name or activity)")
     p.add_argument("--time-col", help="column with the timestamp (default: time:timestamp or timestamp)")
     p.add_argument(
-        "--lifecycle", default="complete",
+        "--lifecycle",
+        default="complete",
         help="keep only events with this lifecycle:transition (default: complete; events without one are kept)",
     )
     p.add_argument("--max-cases", type=int, help="only the first N cases by start (a quick look)")

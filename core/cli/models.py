@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--reason", required=True, help="why: recorded in the audit log")
     p.add_argument("--actor", default=_default_actor(), help="who (default: $USER or 'cli')")
     p.add_argument(
-        "--expect-champion", metavar="VERSION",
+        "--expect-champion",
+        metavar="VERSION",
         help="refuse unless this is still the champion ('none' for no champion); default: the champion now",
     )
     p.add_argument("--force", action="store_true", help="promote even a version the quality gate rejected")
@@ -69,8 +70,7 @@ def cmd_models(args: argparse.Namespace) -> None:
         cost_text = "-" if cost is None else f"{cost:.4f}"
         flag = "*" if v.is_champion else " "
         print(
-            f"{flag} {v.version_id:<24} {v.status:<17} created {v.created_at:%Y-%m-%d %H:%M}  "
-            f"holdout cost {cost_text}"
+            f"{flag} {v.version_id:<24} {v.status:<17} created {v.created_at:%Y-%m-%d %H:%M}  holdout cost {cost_text}"
         )
 
 
@@ -81,8 +81,12 @@ def cmd_promote(args: argparse.Namespace) -> None:
     else:
         expected = None if args.expect_champion.lower() == "none" else args.expect_champion
     version = promotion.promote(
-        args.version, actor=args.actor, reason=args.reason, expected_champion=expected,
-        store_path=args.store, force=args.force,
+        args.version,
+        actor=args.actor,
+        reason=args.reason,
+        expected_champion=expected,
+        store_path=args.store,
+        force=args.force,
     )
     _report(version, args.json, f"{version.version_id} is now the {version.kind} champion (was {expected or 'none'})")
 

@@ -28,26 +28,37 @@ HEALTH_URLS = {
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands."""
-    p = add_command(subparsers, "scheduler", cmd_scheduler,
-                    "run daily, the weekly report and the nightly backup on their schedule")
+    p = add_command(
+        subparsers, "scheduler", cmd_scheduler, "run daily, the weekly report and the nightly backup on their schedule"
+    )
     p.add_argument("--once", action="store_true", help="run what is due now, then exit")
     p.add_argument("--now", metavar="ISO", help="pretend it is this UTC instant (with --once), e.g. 2026-03-09T06:30")
-    p.add_argument("--job", action="append", metavar="NAME",
-                   help="only this job of the schedule (repeatable; a CronJob runs one): backup, daily, weekly_report")
+    p.add_argument(
+        "--job",
+        action="append",
+        metavar="NAME",
+        help="only this job of the schedule (repeatable; a CronJob runs one): backup, daily, weekly_report",
+    )
     p.add_argument("--json", action="store_true", help="with --once: print what ran as JSON")
 
-    p = add_command(subparsers, "backup", cmd_backup,
-                    "copy the store and its models, consistently, with a manifest of checksums")
+    p = add_command(
+        subparsers, "backup", cmd_backup, "copy the store and its models, consistently, with a manifest of checksums"
+    )
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the backup folder (new or empty)")
     p.add_argument("--stamp", action="store_true", help="write into DIR/backup-<UTC stamp> instead")
     p.add_argument("--keep", type=int, metavar="N", help="with --stamp: keep only the newest N backups in DIR")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
 
-    p = add_command(subparsers, "restore", cmd_restore,
-                    "verify a backup, then put its store and models in place (refuses a damaged one)")
+    p = add_command(
+        subparsers,
+        "restore",
+        cmd_restore,
+        "verify a backup, then put its store and models in place (refuses a damaged one)",
+    )
     p.add_argument("path", type=Path, metavar="DIR", help="a backup folder (with manifest.json)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing store (it is kept in a pre-restore folder beside it)")
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing store (it is kept in a pre-restore folder beside it)"
+    )
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
     p = add_command(subparsers, "job-runs", cmd_job_runs, "the latest job runs: kind, status, duration, error")
@@ -55,10 +66,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true", help="print as JSON")
 
-    p = add_command(subparsers, "healthcheck", cmd_healthcheck,
-                    "exit 0 when this container's role is healthy (the image's HEALTHCHECK)")
-    p.add_argument("--role", choices=("dashboard", "api", "scheduler", "job"),
-                   help="default: $JOURNEYOPS_ROLE, else job")
+    p = add_command(
+        subparsers,
+        "healthcheck",
+        cmd_healthcheck,
+        "exit 0 when this container's role is healthy (the image's HEALTHCHECK)",
+    )
+    p.add_argument(
+        "--role", choices=("dashboard", "api", "scheduler", "job"), help="default: $JOURNEYOPS_ROLE, else job"
+    )
 
 
 def cmd_scheduler(args: argparse.Namespace) -> None:
@@ -105,8 +121,10 @@ def cmd_backup(args: argparse.Namespace) -> None:
         print_json(manifest)
         return
     size_mb = sum(f["bytes"] for f in manifest["files"].values()) / 1e6
-    print(f"backup written to {manifest['path']}: {len(manifest['files'])} files, {size_mb:.1f} MB, "
-          f"schema {manifest['schema_version']}, champions {manifest['champions'] or 'none'}")
+    print(
+        f"backup written to {manifest['path']}: {len(manifest['files'])} files, {size_mb:.1f} MB, "
+        f"schema {manifest['schema_version']}, champions {manifest['champions'] or 'none'}"
+    )
 
 
 def cmd_restore(args: argparse.Namespace) -> None:

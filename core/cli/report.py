@@ -12,8 +12,12 @@ DEFAULT_OUT = "reports"
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands."""
-    p = add_command(subparsers, "report", cmd_report,
-                    "the weekly report: an Excel workbook and an offline HTML page from one snapshot of the store")
+    p = add_command(
+        subparsers,
+        "report",
+        cmd_report,
+        "the weekly report: an Excel workbook and an offline HTML page from one snapshot of the store",
+    )
     p.add_argument("kind", choices=("weekly",), help="which report (weekly)")
     p.add_argument("--week", required=True, help="the ISO week, YYYY-Www (e.g. 2026-W09)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"folder to write into (default: {DEFAULT_OUT}/)")
@@ -26,8 +30,9 @@ def cmd_report(args: argparse.Namespace) -> None:
     from core.report import contents, weekly
 
     week = contents.parse_week(args.week)  # a bad --week fails before the store is touched
-    written = weekly.write_weekly_report(week, args.out, args.store, k=args.k, n_boot=args.resamples,
-                                         progress=sys.stderr.isatty() or not args.json)
+    written = weekly.write_weekly_report(
+        week, args.out, args.store, k=args.k, n_boot=args.resamples, progress=sys.stderr.isatty() or not args.json
+    )
     if args.json:
         print_json(written)
         return

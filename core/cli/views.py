@@ -11,8 +11,12 @@ from core.monitor.alerts import parse_day
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands."""
-    p = add_command(subparsers, "views", cmd_views,
-                    "materialised views of the heavy pages: compute and store them (refresh) or list them")
+    p = add_command(
+        subparsers,
+        "views",
+        cmd_views,
+        "materialised views of the heavy pages: compute and store them (refresh) or list them",
+    )
     p.add_argument("action", choices=("refresh", "list"))
     p.add_argument("--as-of", help="the day, YYYY-MM-DD (default: the latest day with events, the pages' default)")
     p.add_argument("--json", action="store_true", help="print as JSON")

@@ -106,9 +106,7 @@ def _check_and_insert(
     _fill_batch(con, kind, files)
     sources = [f.path.name for f in files]
     con.execute(store.load_sql(f"ingest_check_{kind}"), contract_params(kind, latest_allowed_at))
-    con.execute(
-        store.load_sql(f"ingest_insert_{kind}"), {"sources": sources, "loaded_at": loaded_at}
-    )
+    con.execute(store.load_sql(f"ingest_insert_{kind}"), {"sources": sources, "loaded_at": loaded_at})
     raw_by_file = [f.raw if f.raw is not None else f.path for f in files]
     checked.quarantine_rejected(con, raw_by_file, sources, loaded_at)
     counts = checked.checked_counts(con, [f.num_rows for f in files])

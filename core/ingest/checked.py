@@ -65,9 +65,7 @@ def quarantine_rejected(
             picked = raw.take(pa.array(positions)).to_pandas()
         else:
             picked = raw.iloc[positions]
-        records = picked.to_json(
-            orient="records", lines=True, date_format="iso", default_handler=str
-        )
+        records = picked.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
         parts.append(rows.assign(source=sources[int(file_index)], record=records.splitlines()))
     quarantine_rows = pd.concat(parts, ignore_index=True)
     con.register("ingest_quarantine_rows", quarantine_rows)
@@ -89,9 +87,7 @@ def checked_counts(con: Any, rows_per_file: Sequence[int]) -> list[tuple[int, in
 
 def record_files(con: Any, files: Sequence[tuple[str, str, str, int, int]], at: datetime) -> None:
     """Record files as loaded: (sha256, path, kind, rows_loaded, rows_quarantined) each."""
-    file_rows = pd.DataFrame(
-        files, columns=["sha256", "path", "kind", "rows_loaded", "rows_quarantined"]
-    )
+    file_rows = pd.DataFrame(files, columns=["sha256", "path", "kind", "rows_loaded", "rows_quarantined"])
     con.register("ingest_file_rows", file_rows)
     con.execute(store.load_sql("ingest_record_files"), {"loaded_at": at})
     con.unregister("ingest_file_rows")

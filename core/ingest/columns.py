@@ -42,9 +42,7 @@ def _to_number(path: Path, name: str, values: pa.ChunkedArray, kind: str) -> pa.
             )
         values = pc.utf8_trim_whitespace(values).cast(pa.float64())
     elif not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
-        raise file_problem(
-            path, f"column {name} is of type {values.type}, not a number", "write numbers"
-        )
+        raise file_problem(path, f"column {name} is of type {values.type}, not a number", "write numbers")
     if kind == "int" and pa.types.is_floating(values.type):
         if pc.any(pc.not_equal(values, pc.floor(values))).as_py():
             raise file_problem(path, f"column {name} has fractional values", "write whole numbers")
@@ -52,9 +50,7 @@ def _to_number(path: Path, name: str, values: pa.ChunkedArray, kind: str) -> pa.
         # A safe cast: an integer out of range is an error, not a wrap-around.
         return values.cast(target)
     except pa.ArrowInvalid as exc:
-        raise file_problem(
-            path, f"column {name} has values out of range ({exc})", f"write {kind}s that fit"
-        ) from exc
+        raise file_problem(path, f"column {name} has values out of range ({exc})", f"write {kind}s that fit") from exc
 
 
 def parse_text_timestamps(
@@ -68,15 +64,11 @@ def parse_text_timestamps(
     has_offset = text.str.contains(_OFFSET, regex=True, na=False).to_numpy()
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if has_offset.any():
-        parsed[has_offset] = pd.to_datetime(
-            text[has_offset], format="ISO8601", errors="coerce", utc=True
-        )
+        parsed[has_offset] = pd.to_datetime(text[has_offset], format="ISO8601", errors="coerce", utc=True)
     naive = ~has_offset & text.notna().to_numpy()
     if naive.any():
         local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-        parsed[naive] = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(
-            "UTC"
-        )
+        parsed[naive] = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
     present = text.notna().to_numpy()
     is_bad = present & parsed.isna().to_numpy()
     utc_naive = parsed.dt.tz_localize(None).astype("datetime64[us]")
@@ -144,9 +136,7 @@ def normalise_landing(path: PathLike, raw: pa.Table, kind: str) -> pa.Table:
         values = raw.column(name)
         if kind_of_column == "text":
             if not _is_text_like(values.type):
-                raise file_problem(
-                    source, f"column {name} is of type {values.type}, not text", "write it as text"
-                )
+                raise file_problem(source, f"column {name} is of type {values.type}, not text", "write it as text")
             arrays[name] = values.cast(pa.string())
         elif kind_of_column in ("float", "int"):
             arrays[name] = _to_number(source, name, values, kind_of_column)

@@ -129,9 +129,7 @@ def _is_direct_type(kind_of_column: str, value_type: pa.DataType) -> bool:
         return value_type == pa.int32()
     # Zoned only (UTC instants, read as TIMESTAMPTZ whatever the unit); naive or nanosecond ones
     # take the Arrow path.
-    return (
-        pa.types.is_timestamp(value_type) and value_type.tz is not None and value_type.unit != "ns"
-    )
+    return pa.types.is_timestamp(value_type) and value_type.tz is not None and value_type.unit != "ns"
 
 
 def direct_parquet_rows(path: Path, kind: str) -> int | None:

@@ -96,11 +96,7 @@ def _files_to_load(
             rejected.append({"path": str(path), "error": str(kind)})
             progress.update()
         elif sha256 in seen:
-            per_file.append(
-                batches.file_summary(
-                    path, kind, status="already loaded", first_loaded_at=seen[sha256]
-                )
-            )
+            per_file.append(batches.file_summary(path, kind, status="already loaded", first_loaded_at=seen[sha256]))
             progress.update()
         else:
             seen[sha256] = "this run"  # the same content under two names loads once
@@ -124,9 +120,7 @@ def _load_kind(
     pending_rows = pending_arrow_rows = 0
     for start in range(0, len(kind_files), READ_CHUNK_FILES):
         chunk = kind_files[start : start + READ_CHUNK_FILES]
-        prepared_chunk = pool.map(
-            lambda item: batches.guarded(batches.prepare_landing, *item), chunk
-        )
+        prepared_chunk = pool.map(lambda item: batches.guarded(batches.prepare_landing, *item), chunk)
         for (path, _), prepared in zip(chunk, prepared_chunk, strict=True):
             progress.update()
             if isinstance(prepared, ContractError):
@@ -136,16 +130,10 @@ def _load_kind(
             pending_rows += prepared.num_rows
             pending_arrow_rows += prepared.num_rows if prepared.batch is not None else 0
             if pending_rows >= MAX_BATCH_ROWS or pending_arrow_rows >= MAX_ARROW_BATCH_ROWS:
-                per_file.extend(
-                    batches.load_landing_batch(
-                        store_path, kind, pending, latest_allowed_at, rejected
-                    )
-                )
+                per_file.extend(batches.load_landing_batch(store_path, kind, pending, latest_allowed_at, rejected))
                 pending, pending_rows, pending_arrow_rows = [], 0, 0
     if pending:
-        per_file.extend(
-            batches.load_landing_batch(store_path, kind, pending, latest_allowed_at, rejected)
-        )
+        per_file.extend(batches.load_landing_batch(store_path, kind, pending, latest_allowed_at, rejected))
     return per_file
 
 
@@ -161,9 +149,7 @@ def _run_summary(
         "files_loaded": len(loaded),
         "files_already_loaded": len(per_file) - len(loaded),
         "files_rejected": len(rejected),
-        "rows_loaded": {
-            kind: sum(f["rows_loaded"] for f in loaded if f["kind"] == kind) for kind in KINDS
-        },
+        "rows_loaded": {kind: sum(f["rows_loaded"] for f in loaded if f["kind"] == kind) for kind in KINDS},
         "rows_quarantined": sum(f["rows_quarantined"] for f in loaded),
         "rows_duplicate": sum(f["rows_duplicate"] for f in loaded),
         "files": per_file,
@@ -212,11 +198,7 @@ def ingest_paths(
         todo = _files_to_load(files, hashes, seen, per_file, rejected, progress)
         for kind in KINDS:
             kind_files = [(p, s) for p, s, k in todo if k == kind]
-            per_file.extend(
-                _load_kind(
-                    pool, store_path, kind, kind_files, latest_allowed_at, rejected, progress
-                )
-            )
+            per_file.extend(_load_kind(pool, store_path, kind, kind_files, latest_allowed_at, rejected, progress))
     progress.close()
     summary = _run_summary(per_file, rejected, ignored, not_yet_due, started)
     if rejected and raise_on_reject:
@@ -227,9 +209,7 @@ def ingest_paths(
     return summary
 
 
-def ingest_file(
-    path: PathLike, *, store_path: StorePath = None, now: datetime | None = None
-) -> dict[str, Any]:
+def ingest_file(path: PathLike, *, store_path: StorePath = None, now: datetime | None = None) -> dict[str, Any]:
     """Load one landing file in one transaction; raises ContractError (writing nothing) if it
     breaks the contract."""
     source = Path(path)

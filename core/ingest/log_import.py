@@ -79,9 +79,7 @@ def _pick_mapping(
 ) -> LogMapping:
     return LogMapping(
         case=_pick_column(path, columns, case_col, DEFAULT_CASE_COLS, "case id", "--case-col"),
-        activity=_pick_column(
-            path, columns, activity_col, DEFAULT_ACTIVITY_COLS, "activity", "--activity-col"
-        ),
+        activity=_pick_column(path, columns, activity_col, DEFAULT_ACTIVITY_COLS, "activity", "--activity-col"),
         time=_pick_column(path, columns, time_col, DEFAULT_TIME_COLS, "timestamp", "--time-col"),
         lifecycle=next((c for c in LIFECYCLE_COLS if c in columns), None),
     )
@@ -134,11 +132,7 @@ def _case_attributes(
         distinct_per_case = by_case[constant_candidates].nunique(dropna=True)
         for column in constant_candidates:
             present = distinct_per_case[column][distinct_per_case[column] > 0]
-            if (
-                len(present)
-                and (present == 1).mean() >= CASE_ATTRIBUTE_MIN_SHARE
-                and column not in lifted
-            ):
+            if len(present) and (present == 1).mean() >= CASE_ATTRIBUTE_MIN_SHARE and column not in lifted:
                 lifted[column] = column
     if not lifted:
         no_cases = {
@@ -147,9 +141,7 @@ def _case_attributes(
         }
         return pd.DataFrame(no_cases), []
     firsts = by_case[list(dict.fromkeys(lifted.values()))].first()
-    case_attrs = pd.DataFrame(
-        {key: firsts[column] for key, column in lifted.items()}, index=firsts.index
-    )
+    case_attrs = pd.DataFrame({key: firsts[column] for key, column in lifted.items()}, index=firsts.index)
     cases = pd.DataFrame({"case_id": firsts.index.astype(str)})
     cases["attrs"] = case_attrs.to_json(
         orient="records", lines=True, date_format="iso", default_handler=str
@@ -169,9 +161,7 @@ def _check_time_zone(tz: str | None) -> None:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"unknown time zone {tz!r}; give an IANA name such as Europe/Amsterdam or UTC"
-        ) from exc
+        raise ConfigError(f"unknown time zone {tz!r}; give an IANA name such as Europe/Amsterdam or UTC") from exc
 
 
 def _keep_lifecycle(
@@ -200,9 +190,7 @@ def _keep_lifecycle(
     return rows
 
 
-def _log_batch(
-    source: Path, rows: pd.DataFrame, mapping: LogMapping, event_cols: Sequence[str], tz: str
-) -> pa.Table:
+def _log_batch(source: Path, rows: pd.DataFrame, mapping: LogMapping, event_cols: Sequence[str], tz: str) -> pa.Table:
     """The table ingest_check_log.sql checks: one row per event, its attributes as JSON."""
     if rows[mapping.time].dtype.kind == "M":
         times = pa.chunked_array([pa.Array.from_pandas(rows[mapping.time])])

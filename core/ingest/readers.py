@@ -25,13 +25,9 @@ def _read_csv_header(path: Path) -> list[str]:
             path, f"the gzip stream is damaged or not gzip at all ({exc})", "copy the file again"
         ) from exc
     except UnicodeDecodeError as exc:
-        raise file_problem(
-            path, "the file is not UTF-8 text (binary data?)", "write it as UTF-8 CSV"
-        ) from exc
+        raise file_problem(path, "the file is not UTF-8 text (binary data?)", "write it as UTF-8 CSV") from exc
     if not first_line.strip():
-        raise file_problem(
-            path, "the file is empty (no header line)", "write a header row and the data"
-        )
+        raise file_problem(path, "the file is empty (no header line)", "write a header row and the data")
     return next(csv.reader([first_line]))
 
 
@@ -53,15 +49,11 @@ def read_csv_text(path: PathLike) -> pa.Table:
         )
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if source.name.lower().endswith(".gz") and any(
-            w in detail.lower() for w in ("compress", "gzip", "zlib")
-        ):
+        if source.name.lower().endswith(".gz") and any(w in detail.lower() for w in ("compress", "gzip", "zlib")):
             raise file_problem(
                 source, f"the gzip stream is damaged or cut short ({detail})", "copy the file again"
             ) from exc
-        raise file_problem(
-            source, f"cannot be parsed as CSV ({detail})", "write a valid comma-separated file"
-        ) from exc
+        raise file_problem(source, f"cannot be parsed as CSV ({detail})", "write a valid comma-separated file") from exc
 
 
 def read_parquet(path: PathLike) -> pa.Table:

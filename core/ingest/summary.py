@@ -40,10 +40,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     """A short human-readable account of an ingest or import-log summary."""
     if summary.get("kind") == "log":
         if summary["status"] == "already loaded":
-            return (
-                f"{summary['path']}: already loaded on {summary['first_loaded_at']}; "
-                "nothing changed"
-            )
+            return f"{summary['path']}: already loaded on {summary['first_loaded_at']}; nothing changed"
         lines = _log_lines(summary)
     else:
         lines = _landing_lines(summary)

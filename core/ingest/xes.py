@@ -134,8 +134,13 @@ class _XesHandler:
 
 
 def _refuse_entity(
-    name: str, is_parameter: bool, value: str | None, base: str | None, sysid: str | None,
-    pubid: str | None, notation: str | None,
+    name: str,
+    is_parameter: bool,
+    value: str | None,
+    base: str | None,
+    sysid: str | None,
+    pubid: str | None,
+    notation: str | None,
 ) -> None:
     raise EntitiesForbidden(name, value, base, sysid, pubid, notation)
 
@@ -184,9 +189,7 @@ def read_xes(path: str | Path) -> XesLog:
             f"column {exc.offset + 1}); re-export the log or check that the file is complete"
         ) from exc
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise ContractError(
-            f"{source}: the gzip stream is damaged or cut short ({exc}); copy the file again"
-        ) from exc
+        raise ContractError(f"{source}: the gzip stream is damaged or cut short ({exc}); copy the file again") from exc
     except UnicodeDecodeError as exc:
         raise ContractError(f"{source}: the file is not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
     except ValueError as exc:
@@ -197,5 +200,7 @@ def read_xes(path: str | Path) -> XesLog:
         raise ContractError(f"{source}: the log's traces contain no <event> elements; export a log with events")
     return XesLog(
         # object columns keep each value's XES type (an int stays an int next to missing values)
-        events=pd.DataFrame(handler.rows, dtype=object), traces=handler.traces, log_attributes=handler.log_attributes
+        events=pd.DataFrame(handler.rows, dtype=object),
+        traces=handler.traces,
+        log_attributes=handler.log_attributes,
     )

@@ -71,9 +71,7 @@ def _feedback(as_of: date, store_path: StorePath) -> tuple[dict[str, datetime], 
         return {}, []
     with store.connect(store_path, read_only=True) as con:
         etas = con.execute(store.load_sql("daily_eta_for_day"), {"shown_from": as_of}).df()
-        acted = con.execute(
-            store.load_sql("daily_actions_for_list"), {"as_of_date": as_of - timedelta(days=1)}
-        ).df()
+        acted = con.execute(store.load_sql("daily_actions_for_list"), {"as_of_date": as_of - timedelta(days=1)}).df()
     eta_shown = dict(zip(etas["order_id"], pd.to_datetime(etas["eta_at"]).dt.tz_localize("UTC"), strict=True))
     return eta_shown, sorted(acted["order_id"])
 
@@ -153,9 +151,13 @@ def demo_settings() -> daily_settings.DailySettings:
     """Daily settings of the demo: retrains bounded in rows and boosting rounds, so the whole history
     builds within its budget, a retrain a week, and auto-promotion: the demo has nobody to approve a
     promotion, so a challenger that passes the gate serves at once."""
-    return daily_settings.DailySettings(retrain_max_rows=20_000, retrain_params={"max_iter": 100},
-                               retrain_every_days=7, notify=False,
-                               gate=replace(load_gate_policy(), auto_promote=True))
+    return daily_settings.DailySettings(
+        retrain_max_rows=20_000,
+        retrain_params={"max_iter": 100},
+        retrain_every_days=7,
+        notify=False,
+        gate=replace(load_gate_policy(), auto_promote=True),
+    )
 
 
 def build_demo_history(
@@ -191,25 +193,42 @@ def build_demo_history(
             raise ConfigError(f"demo: unknown scenario {scenario!r}; one of {', '.join(simulate.SCENARIO_NAMES)}")
         scenarios.append(simulate.Scenario(scenario, go_live + timedelta(days=scenario_after_days)))
     store_file = config.store_path(store_path)
-    world = simulate.World(simulate.load_world_config(), seed=seed, start=first, scenarios=scenarios,
-                           orders_per_day=orders_per_day)
+    world = simulate.World(
+        simulate.load_world_config(), seed=seed, start=first, scenarios=scenarios, orders_per_day=orders_per_day
+    )
     state = world_state_file(store_file)
-    outcome: dict[str, Any] = {"start": first.isoformat(), "end": last.isoformat(), "go_live": None,
-                               "scenarios": [f"{s.name}@{s.start.isoformat()}" for s in scenarios]}
+    outcome: dict[str, Any] = {
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+        "go_live": None,
+        "scenarios": [f"{s.name}@{s.start.isoformat()}" for s in scenarios],
+    }
     _build_pre_model(world, first, go_live - timedelta(days=1), store_file, progress)
     save_world(world, state)
     if not train:
         return outcome
     policy = replace(load_gate_policy(), auto_promote=True)
     trained = retraining.retrain(
-        store_file, as_of=end_of_day(go_live - timedelta(days=1)), actor="demo go-live",
-        policy=policy, max_rows=settings.retrain_max_rows, model_params=settings.retrain_params,
+        store_file,
+        as_of=end_of_day(go_live - timedelta(days=1)),
+        actor="demo go-live",
+        policy=policy,
+        max_rows=settings.retrain_max_rows,
+        model_params=settings.retrain_params,
     )
     outcome["go_live"] = go_live.isoformat()
     outcome["versions"] = {kind: f"{v['version']} is {v['status']}" for kind, v in trained["versions"].items()}
     folder = landing_dir(store_file)
-    days_run = daily.run_backfill(go_live, last, store_file, feed=world_feed(world, store_file, folder, state),
-                                  landing_dir=folder, settings=settings, retrain=True, progress=progress)
+    days_run = daily.run_backfill(
+        go_live,
+        last,
+        store_file,
+        feed=world_feed(world, store_file, folder, state),
+        landing_dir=folder,
+        settings=settings,
+        retrain=True,
+        progress=progress,
+    )
     outcome["alerts"] = int(sum(d["alerts"] for d in days_run))
     outcome["retrains"] = [d["retrain"] for d in days_run if d.get("retrain")]
     outcome["seconds_per_day"] = round(sum(d["seconds"] for d in days_run) / max(len(days_run), 1), 2)

@@ -53,9 +53,7 @@ def _day_files(landing_dir: Path | None, as_of: date) -> list[Path]:
     return sorted(p for p in landing_dir.iterdir() if p.is_file() and as_of.isoformat() in p.name)
 
 
-def _ingest(
-    as_of: date, store_path: StorePath, landing_dir: Path | None, day_files: Sequence[Path]
-) -> dict[str, Any]:
+def _ingest(as_of: date, store_path: StorePath, landing_dir: Path | None, day_files: Sequence[Path]) -> dict[str, Any]:
     """Load what landed through the as-of day; files of later days wait for their own run."""
     paths: list[Path] = list(day_files) or ([landing_dir] if landing_dir is not None and landing_dir.is_dir() else [])
     if not paths:
@@ -76,8 +74,19 @@ def _insert(con: Any, sql_name: str, view: str, frame: pd.DataFrame, params: dic
         con.unregister(view)
 
 
-TRIAGE_COLUMNS = ("as_of_date", "order_id", "rank", "expected_cost", "stuck_prob", "held_out", "reasons",
-                  "eta_p10_at", "eta_p50_at", "eta_p90_at", "created_at")
+TRIAGE_COLUMNS = (
+    "as_of_date",
+    "order_id",
+    "rank",
+    "expected_cost",
+    "stuck_prob",
+    "held_out",
+    "reasons",
+    "eta_p10_at",
+    "eta_p50_at",
+    "eta_p90_at",
+    "created_at",
+)
 
 
 def write_day(day: DayOutput, store_path: StorePath = None) -> None:
@@ -135,12 +144,12 @@ def run_daily(
         # The feed's files are the day's feed; otherwise the whole landing folder is offered (files of
         # later days wait, files already loaded are skipped), and the day's files name the validity batch.
         ingest_figures = _ingest(as_of, store_path, landing_dir, day_files if feed is not None else [])
-        day = compute_day(as_of, store_path, settings=settings, simulate_triage=feed is not None,
-                          day_files=day_files)
+        day = compute_day(as_of, store_path, settings=settings, simulate_triage=feed is not None, day_files=day_files)
         write_day(day, store_path)
         outcome = {k: v for k, v in day.summary.items() if k not in ("figures", "computed_at")}
-        outcome.update(json.loads(day.summary["figures"]), **ingest_figures,
-                       seconds=round(time.perf_counter() - started, 2))
+        outcome.update(
+            json.loads(day.summary["figures"]), **ingest_figures, seconds=round(time.perf_counter() - started, 2)
+        )
         run.figures.update({k: outcome[k] for k in ("open_orders", "listed", "held_out", "alerts", "seconds")})
         run.figures.update(ingest_figures)
         outcome["run_id"] = run.run_id
@@ -152,11 +161,13 @@ def run_daily(
         outcome["live_gate"] = live_gate(as_of, store_path, settings, champion_decayed=decayed)
     outcome["retrain"] = None
     if retrain and day.summary["retrain_reason"] and not rerun:
-        outcome["retrain"] = start_retrain(as_of, store_path, settings, reason=day.summary["retrain_reason"],
-                                           champion_decayed=decayed)
+        outcome["retrain"] = start_retrain(
+            as_of, store_path, settings, reason=day.summary["retrain_reason"], champion_decayed=decayed
+        )
         retention = timedelta(days=settings.artifact_retention_days)
         outcome["retrain"]["artifacts_removed"] = registry.prune_rejected_artifacts(
-            end_of_day(as_of) - retention, store_path)
+            end_of_day(as_of) - retention, store_path
+        )
     return outcome
 
 
@@ -178,7 +189,8 @@ def run_backfill(
     outcomes: list[dict[str, Any]] = []
     with runs.job_run("backfill", {"from": start.isoformat(), "to": end.isoformat()}, store_path) as run:
         for day in tqdm(days, desc="backfill", unit="day", file=sys.stderr, disable=not progress):
-            outcomes.append(run_daily(day, store_path, feed=feed, landing_dir=landing_dir, settings=settings,
-                                      retrain=retrain))
+            outcomes.append(
+                run_daily(day, store_path, feed=feed, landing_dir=landing_dir, settings=settings, retrain=retrain)
+            )
         run.figures.update(days=len(days), alerts=int(sum(o["alerts"] for o in outcomes)))
     return outcomes

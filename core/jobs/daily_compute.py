@@ -74,9 +74,7 @@ def _interval_corrections(
     return intervals.estimate_corrections(forecasts, pd.Timestamp(as_of_at), settings.calibration)
 
 
-def _calibration_table(
-    parts: list[pd.DataFrame], as_of: date, settings: DailySettings, now: datetime
-) -> pd.DataFrame:
+def _calibration_table(parts: list[pd.DataFrame], as_of: date, settings: DailySettings, now: datetime) -> pd.DataFrame:
     columns = [
         "as_of_date",
         "forecaster_version",
@@ -91,9 +89,7 @@ def _calibration_table(
     if not frames:
         return pd.DataFrame(columns=columns)
     table = pd.concat(frames, ignore_index=True).drop_duplicates(["forecaster_version", "value"])
-    return table.assign(as_of_date=as_of, segment=settings.calibration.segment, computed_at=now)[
-        columns
-    ]
+    return table.assign(as_of_date=as_of, segment=settings.calibration.segment, computed_at=now)[columns]
 
 
 def compute_day(
@@ -106,9 +102,7 @@ def compute_day(
 ) -> DayOutput:
     """Everything the day writes, from the store as it stands (read-only; nothing is written)."""
     with _single_thread():
-        return _compute_day(
-            as_of, store_path, settings or DailySettings(), simulate_triage, day_files
-        )
+        return _compute_day(as_of, store_path, settings or DailySettings(), simulate_triage, day_files)
 
 
 @dataclass
@@ -143,12 +137,8 @@ def _compute_day(
     serving = batch.load_serving(as_of, store_path)
     champion = serving.get("champion")
     scored = _score_open_orders(serving, as_of, as_of_at, now, settings, store_path)
-    drawn = _draw_list(
-        champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path
-    )
-    drift, drift_figures = monitor_day(
-        champion, scored.open_orders, scored.champion_scores, settings, store_path
-    )
+    drawn = _draw_list(champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path)
+    drift, drift_figures = monitor_day(champion, scored.open_orders, scored.champion_scores, settings, store_path)
     validity = monitor_validity.read_batch_validity(store_path, sources=[p.name for p in day_files])
     rule_inputs = _rule_inputs(champion, drift, validity, as_of, as_of_at, store_path)
     day_alerts = monitor_alerts.evaluate_rules(rule_inputs, settings.rules)
@@ -170,9 +160,7 @@ def _compute_day(
         as_of_date=as_of,
         as_of_at=as_of_at,
         calibration=_calibration_table(scored.calibration_rows, as_of, settings, now),
-        predictions=pd.concat(scored.predictions, ignore_index=True)
-        if scored.predictions
-        else pd.DataFrame(),
+        predictions=pd.concat(scored.predictions, ignore_index=True) if scored.predictions else pd.DataFrame(),
         triage_list=drawn.listed,
         actions=drawn.actions,
         eta_rows=drawn.eta_rows,
@@ -192,33 +180,23 @@ def _score_open_orders(
     store_path: StorePath,
 ) -> ScoredOrders:
     """Score the open orders with every serving role, each with its own interval corrections."""
-    scored = ScoredOrders(
-        open_orders=pd.DataFrame(), predictions=[], calibration_rows=[], champion_scores=None
-    )
+    scored = ScoredOrders(open_orders=pd.DataFrame(), predictions=[], calibration_rows=[], champion_scores=None)
     if serving.get("champion") is None:
         return scored
-    open_orders = features.build_prefix_features(
-        store_path, mode="single", as_of=as_of_at, with_targets=False
-    )
+    open_orders = features.build_prefix_features(store_path, mode="single", as_of=as_of_at, with_targets=False)
     # The features come in order id order already; sorting 1M wide rows again copies them all.
     if not open_orders["order_id"].is_monotonic_increasing:
         open_orders = open_orders.sort_values("order_id", kind="stable")
     scored.open_orders = open_orders.reset_index(drop=True)
     for role, models in serving.items():
         raw_scores = batch.score_frame(scored.open_orders, models)
-        corrections = _interval_corrections(
-            models.forecaster_version, as_of, as_of_at, settings, store_path
-        )
-        scored.calibration_rows.append(
-            corrections.assign(forecaster_version=models.forecaster_version)
-        )
+        corrections = _interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
+        scored.calibration_rows.append(corrections.assign(forecaster_version=models.forecaster_version))
         role_scores = intervals.apply_corrections(
             raw_scores, scored.open_orders[settings.calibration.segment], corrections
         )
         scored.predictions.append(
-            batch.prediction_rows(
-                scored.open_orders, role_scores, models, as_of, as_of_at, now, raw_scores=raw_scores
-            )
+            batch.prediction_rows(scored.open_orders, role_scores, models, as_of, as_of_at, now, raw_scores=raw_scores)
         )
         if role == "champion":
             scored.champion_scores = role_scores
@@ -265,8 +243,7 @@ def _draw_list(
         {
             "order_id": open_orders["order_id"].to_numpy(),
             "shown_from": as_of + timedelta(days=1),
-            "eta_at": pd.Timestamp(as_of_at)
-            + pd.to_timedelta(batch.quantile_hours(champion_scores, q), unit="h"),
+            "eta_at": pd.Timestamp(as_of_at) + pd.to_timedelta(batch.quantile_hours(champion_scores, q), unit="h"),
             "version": champion.forecaster_version,
         }
     )
@@ -288,9 +265,7 @@ def _rule_inputs(
         "as_of": as_of,
         "validity": validity,
         "feed": {
-            "last_event_at": None
-            if pd.isna(last_event_at)
-            else pd.Timestamp(last_event_at).to_pydatetime(),
+            "last_event_at": None if pd.isna(last_event_at) else pd.Timestamp(last_event_at).to_pydatetime(),
             "as_of_at": as_of_at,
         },
     }

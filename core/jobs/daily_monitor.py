@@ -35,21 +35,13 @@ def drift_columns(
     """(features, categorical) compared for drift: the classifier's inputs present on both sides,
     without calendar columns and columns constant within each reference instant (they describe the day)."""
     categorical, numeric = batch.model_inputs(champion.classifier)
-    present = [
-        c for c in categorical + numeric if c in reference.columns and c in open_orders.columns
-    ]
-    per_instant = (
-        reference.groupby("as_of_at")[present].nunique(dropna=False).max()
-        if len(reference)
-        else None
-    )
+    present = [c for c in categorical + numeric if c in reference.columns and c in open_orders.columns]
+    per_instant = reference.groupby("as_of_at")[present].nunique(dropna=False).max() if len(reference) else None
     instant_level = set() if per_instant is None else set(per_instant.index[per_instant <= 1])
     compared = [
         c
         for c in present
-        if c not in CALENDAR_COLUMNS
-        and c not in instant_level
-        and not c.startswith(SKIPPED_PREFIXES)
+        if c not in CALENDAR_COLUMNS and c not in instant_level and not c.startswith(SKIPPED_PREFIXES)
     ]
     return compared, [c for c in compared if c in categorical]
 
@@ -63,9 +55,7 @@ def monitor_day(
 ) -> tuple[monitor_drift.DriftResult | None, dict[str, Any]]:
     if champion is None or open_orders.empty or scores is None:
         return None, {}
-    reference = batch.load_reference(
-        champion, pd.Timestamp(open_orders["as_of_at"].iloc[0]), store_path
-    )
+    reference = batch.load_reference(champion, pd.Timestamp(open_orders["as_of_at"].iloc[0]), store_path)
     if reference.empty:
         return None, {"drift_skipped": "empty reference sample"}
     compared, categorical = drift_columns(champion, reference, open_orders)
@@ -127,9 +117,7 @@ def accuracy_inputs(
             "subject": subject,
         },
     }
-    reference_mae = registry.get_version(champion.forecaster_version, store_path).metrics.get(
-        "mae_days"
-    )
+    reference_mae = registry.get_version(champion.forecaster_version, store_path).metrics.get("mae_days")
     if reference_mae:
         inputs["accuracy"] = {
             "mae_days": realised["mae_h"] / 24.0,

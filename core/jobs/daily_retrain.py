@@ -44,21 +44,13 @@ def retrain_reason(
     trained_day = (pd.Timestamp(known) - pd.Timedelta(microseconds=1)).date() if known else None
     days_since = (as_of - trained_day).days if trained_day else settings.retrain_every_days
     in_shadow = newest.status == "candidate"
-    fired = (
-        sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES})
-        if settings.retrain_on_alerts
-        else []
-    )
+    fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES}) if settings.retrain_on_alerts else []
     # A candidate in shadow awaits its live verdict (`live_gate`): the schedule leaves it alone, and a
     # trigger replaces it only once it is a full cycle old (it may predate the change that fired).
     cooldown = settings.retrain_every_days if in_shadow else settings.retrain_cooldown_days
     if fired and days_since >= cooldown:
         return "alert: " + ", ".join(fired)
-    if (
-        not in_shadow
-        and settings.retrain_every_days > 0
-        and days_since >= settings.retrain_every_days
-    ):
+    if not in_shadow and settings.retrain_every_days > 0 and days_since >= settings.retrain_every_days:
         return f"schedule: {days_since} days since the last retrain (every {settings.retrain_every_days})"
     return None
 
@@ -108,25 +100,19 @@ def live_gate(
     }
     if len(mornings) < policy.live_min_days or challenger_eval["n"] < policy.live_min_forecasts:
         return {**outcome, "action": "waiting"}
-    decision = evaluate_gate(
-        challenger_eval, champion_eval, None, policy, champion_decayed=champion_decayed, live=True
-    )
+    decision = evaluate_gate(challenger_eval, champion_eval, None, policy, champion_decayed=champion_decayed, live=True)
     action = _act_on_live_decision(candidate, champion, decision, shadow_days, policy, store_path)
     return {**outcome, "action": action, "reasons": decision.reasons}
 
 
-def _candidate_in_shadow(
-    champion: ModelVersion | None, store_path: StorePath
-) -> ModelVersion | None:
+def _candidate_in_shadow(champion: ModelVersion | None, store_path: StorePath) -> ModelVersion | None:
     """The newest forecaster trained after the champion and still a candidate; older such candidates
     are rejected, since only the newest is in shadow and the others will never be judged live."""
     versions = registry.list_versions("forecaster", store_path)
     waiting = [
         v
         for v in versions
-        if v.status == "candidate"
-        and champion is not None
-        and v.version_number > champion.version_number
+        if v.status == "candidate" and champion is not None and v.version_number > champion.version_number
     ]
     if champion is None or not waiting:
         return None

@@ -34,13 +34,9 @@ class DailySettings:
     retrain_every_days: int = 7  # days since the last retrain (the newest version, kept or not)
     retrain_on_alerts: bool = True  # a drift-share, accuracy or coverage alert starts a retrain
     retrain_cooldown_days: int = 3  # ... once this many days have passed since the last one
-    calibration: intervals.CalibrationSettings = field(
-        default_factory=intervals.CalibrationSettings
-    )
+    calibration: intervals.CalibrationSettings = field(default_factory=intervals.CalibrationSettings)
     gate: GatePolicy | None = None  # None: the environment's policy (load_gate_policy)
-    artifact_retention_days: int = (
-        7  # rejected versions' artifacts are removed after this (rows stay)
-    )
+    artifact_retention_days: int = 7  # rejected versions' artifacts are removed after this (rows stay)
     retrain_max_rows: int | None = None  # training rows (None: the factory's default)
     retrain_params: dict[str, Any] | None = None  # e.g. {"max_iter": 100} for both models
     notify: bool = True  # post new alerts to the webhook when one is configured

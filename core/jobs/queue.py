@@ -76,8 +76,9 @@ def drift_report_path(as_of: date, store_path: StorePath = None) -> Path:
     return path.parent / f"{path.stem}_reports" / f"drift_{as_of:%Y-%m-%d}.html"
 
 
-def _runs(store_path: StorePath, *, run_id: str | None = None, kind: str | None = None,
-          pid: int | None = None) -> pd.DataFrame:
+def _runs(
+    store_path: StorePath, *, run_id: str | None = None, kind: str | None = None, pid: int | None = None
+) -> pd.DataFrame:
     return store.fetch_df("operations_job_run", {"run_id": run_id, "kind": kind, "pid": pid}, store_path)
 
 
@@ -89,9 +90,6 @@ def running_run(kind: str, store_path: StorePath = None) -> str | None:
         if row.host != _HOST or runs._process_alive(int(row.pid)):
             return str(row.run_id)
     return None
-
-
-
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:
@@ -110,8 +108,13 @@ def enqueue(kind: str, argv: list[str], store_path: StorePath = None, timeout_s:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", *argv], cwd=config.REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "JOURNEYOPS_STORE": str(path)},
+            [sys.executable, "-m", *argv],
+            cwd=config.REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "JOURNEYOPS_STORE": str(path)},
         )
     _reap(process)
     deadline = time.monotonic() + timeout_s
@@ -171,8 +174,17 @@ def job_status(run_id: str, store_path: StorePath = None, now: datetime | None =
         typical = _typical_duration_s(str(row["kind"]), store_path)
         fraction = min(elapsed / typical, ESTIMATE_CAP) if typical > 0 else 0.0
         message = f"running for {elapsed:.0f} s (a {row['kind']} run usually takes {typical:.0f} s)"
-    return JobStatus(run_id=run_id, kind=str(row["kind"]), status=status, fraction=fraction, message=message,
-                     started_at=started, ended_at=ended, error=error, figures=figures)
+    return JobStatus(
+        run_id=run_id,
+        kind=str(row["kind"]),
+        status=status,
+        fraction=fraction,
+        message=message,
+        started_at=started,
+        ended_at=ended,
+        error=error,
+        figures=figures,
+    )
 
 
 def render_drift_report(as_of: date, store_path: StorePath = None) -> Path:

@@ -45,25 +45,41 @@ def retrain(
     with runs.job_run("retrain", params, store_path) as run:
         runs.report_progress(run, 0.05, "building training prefixes and fitting both models", store_path)
         trained = training.train_candidates(
-            store_path, as_of, max_rows=max_rows or DEFAULT_MAX_ROWS, costs=costs,
-            forecaster_params=model_params, classifier_params=model_params, deploy=True,
+            store_path,
+            as_of,
+            max_rows=max_rows or DEFAULT_MAX_ROWS,
+            costs=costs,
+            forecaster_params=model_params,
+            classifier_params=model_params,
+            deploy=True,
         )
         served = {"forecaster": trained.deployed_forecaster, "stuck_classifier": trained.deployed_classifier}
         evaluated = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
         baselines = {"forecaster": trained.baseline_forecaster, "stuck_classifier": trained.baseline_classifier}
         window = list(trained.deployed_window or trained.train_window)
-        outcome: dict[str, Any] = {"train_window": window, "evaluated_window": list(trained.train_window),
-                                   "versions": {}}
+        outcome: dict[str, Any] = {
+            "train_window": window,
+            "evaluated_window": list(trained.train_window),
+            "versions": {},
+        }
         for step, kind in enumerate(MODEL_KINDS):
             runs.report_progress(run, 0.7 + 0.15 * step, f"gating and registering the {kind}", store_path)
             outcome["versions"][kind] = _gate_and_register(
-                kind, trained, served[kind], evaluated[kind], baselines[kind], window, costs, policy,
-                champion_decayed=champion_decayed, actor=actor, store_path=store_path,
+                kind,
+                trained,
+                served[kind],
+                evaluated[kind],
+                baselines[kind],
+                window,
+                costs,
+                policy,
+                champion_decayed=champion_decayed,
+                actor=actor,
+                store_path=store_path,
             )
         run.figures.update({kind: outcome["versions"][kind]["status"] for kind in MODEL_KINDS})
         outcome["run_id"] = run.run_id
     return outcome
-
 
 
 def _gate_and_register(
@@ -91,20 +107,27 @@ def _gate_and_register(
         champion_eval = evaluate.evaluate_model(kind, champion_model, holdout, costs)
     challenger_eval = evaluate.evaluate_model(kind, evaluated, holdout, costs)
     baseline_eval = evaluate.evaluate_model(kind, baseline, holdout, costs)
-    decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy,
-                             champion_decayed=champion_decayed)
+    decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy, champion_decayed=champion_decayed)
     version = registration.register_and_gate(
-        kind, served, training_window=window,
-        feature_columns=trained.feature_columns, metrics=challenger_eval["metrics"],
-        backtest=trained.backtest, decision=decision,
+        kind,
+        served,
+        training_window=window,
+        feature_columns=trained.feature_columns,
+        metrics=challenger_eval["metrics"],
+        backtest=trained.backtest,
+        decision=decision,
         # The champion on the very rows the challenger was judged on, for the Models page.
-        evaluation={**challenger_eval, "champion_on_same_rows": champion_eval,
-                    "baseline_on_same_rows": baseline_eval},
-        expected_champion=champion_id, actor=actor, store_path=store_path,
+        evaluation={**challenger_eval, "champion_on_same_rows": champion_eval, "baseline_on_same_rows": baseline_eval},
+        expected_champion=champion_id,
+        actor=actor,
+        store_path=store_path,
     )
     return {
-        "version": version.version_id, "status": version.status, "previous_champion": champion_id,
-        "gate_passed": decision.passed, "gate_reasons": decision.reasons,
+        "version": version.version_id,
+        "status": version.status,
+        "previous_champion": champion_id,
+        "gate_passed": decision.passed,
+        "gate_reasons": decision.reasons,
         "business_cost": challenger_eval["business_cost"],
         "champion_business_cost": champion_eval["business_cost"] if champion_eval else None,
     }

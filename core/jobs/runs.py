@@ -63,8 +63,10 @@ def _claim(kind: str, params: Mapping[str, Any], store_path: StorePath) -> JobRu
             dead_here = row.host == host and not _process_alive(int(row.pid))
             expired = (now - row.started_at).total_seconds() > _lease_hours() * 3600
             if dead_here or expired:
-                why = "the process ended without finishing" if dead_here else (
-                    f"no end recorded within the {_lease_hours():g} h lease"
+                why = (
+                    "the process ended without finishing"
+                    if dead_here
+                    else (f"no end recorded within the {_lease_hours():g} h lease")
                 )
                 con.execute(store.load_sql("jobs_abandon"), {"at": now, "run_id": row.run_id, "why": why})
                 continue
@@ -102,9 +104,7 @@ def _finish(run: JobRun, status: str, error: str | None, store_path: StorePath) 
 
 
 @contextmanager
-def job_run(
-    kind: str, params: Mapping[str, Any] | None = None, store_path: StorePath = None
-) -> Iterator[JobRun]:
+def job_run(kind: str, params: Mapping[str, Any] | None = None, store_path: StorePath = None) -> Iterator[JobRun]:
     """Claim the lock of `kind`, record the run, and record how it ended (succeeded or failed)."""
     run = _claim(kind, params or {}, store_path)
     try:
@@ -115,16 +115,12 @@ def job_run(
     _finish(run, "succeeded", None, store_path)
 
 
-def recent_runs(
-    kind: str | None = None, limit: int = 50, store_path: StorePath = None
-) -> pd.DataFrame:
+def recent_runs(kind: str | None = None, limit: int = 50, store_path: StorePath = None) -> pd.DataFrame:
     """The latest job runs, newest first, with their duration in seconds."""
     return store.fetch_df("jobs_recent", {"kind": kind, "limit": limit}, store_path)
 
 
-def report_progress(
-    run: JobRun, fraction: float, message: str, store_path: StorePath = None
-) -> None:
+def report_progress(run: JobRun, fraction: float, message: str, store_path: StorePath = None) -> None:
     """Record how far a running job is (0..1) and what it is doing, for a page polling its row."""
     clamped = min(max(float(fraction), 0.0), 1.0)
     # Kept in figures so no schema change is needed; the run's own figures replace it when it ends.

@@ -52,8 +52,7 @@ def benchmark_store(
     test = (split == "test") & (frame["prefix_len"] >= 2)
     if not train.any() or not test.any():
         raise ConfigError(
-            f"the log has too few cases with >= {MIN_CASE_EVENTS} events for a 64/16/20 split; "
-            "import a larger log"
+            f"the log has too few cases with >= {MIN_CASE_EVENTS} events for a 64/16/20 split; import a larger log"
         )
     categorical, numeric, dropped = training_data.select_columns(frame, train)
     forecaster, baseline = _fit_protocol_models(frame, train, validation, categorical, numeric, forecaster_params)
@@ -87,7 +86,6 @@ def benchmark_store(
     }
 
 
-
 def _fit_protocol_models(
     frame: pd.DataFrame,
     train: pd.Series,
@@ -109,6 +107,7 @@ def _fit_protocol_models(
     )
     baseline = estimators.make_baseline_forecaster(("prefix_len",)).fit(x_fit, y_fit)
     return forecaster, baseline
+
 
 def benchmark_log(
     path: str | os.PathLike[str],
@@ -147,6 +146,6 @@ def format_result(result: dict[str, Any]) -> str:
             f"  MAE {result['mae_days']:.2f} days (baseline, median per prefix length: "
             f"{result['baseline_median_mae_days']:.2f}); median AE {result['median_ae_days']:.2f} days",
             f"  80% interval coverage {result['coverage_80']:.1%}, mean width {result['interval_width_days']:.1f} days",
-            f"  dropped as leaking: {', '.join(sorted(result['dropped_columns'])) or 'none'}; {result['seconds']:.0f} s",
+            f"  dropped as leaking: {', '.join(sorted(result['dropped_columns'])) or 'none'}; {result['seconds']:.0f} s",  # noqa: E501
         ]
     )

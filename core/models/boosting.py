@@ -1,4 +1,7 @@
-"""Batch prediction for fitted HistGradientBoosting boosters, equal to their own `_raw_predict`: the input binned once per group of boosters that bin alike, rows walked in blocks over threads that meet once per block (not at an OpenMP barrier after every tree)."""
+"""Batch prediction for fitted HistGradientBoosting boosters, equal to their own `_raw_predict`: the input binned once
+per group of boosters that bin alike, rows walked in blocks over threads that meet once per block (not at an OpenMP
+barrier after every tree).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,9 @@ def _same_bins(a: BaseHistGradientBoosting, b: BaseHistGradientBoosting) -> bool
     if a._preprocessor is not None:
         cats_a = a._preprocessor.named_transformers_["encoder"].categories_
         cats_b = b._preprocessor.named_transformers_["encoder"].categories_
-        if len(cats_a) != len(cats_b) or not all(np.array_equal(x, y, equal_nan=True) for x, y in zip(cats_a, cats_b, strict=True)):
+        if len(cats_a) != len(cats_b) or not all(
+            np.array_equal(x, y, equal_nan=True) for x, y in zip(cats_a, cats_b, strict=True)
+        ):
             return False
     bins_a, bins_b = a._bin_mapper, b._bin_mapper
     return (
@@ -116,5 +121,3 @@ def raw_predictions(boosters: Sequence[BaseHistGradientBoosting], X: np.ndarray)
     for j, column in enumerate(order):
         raw[:, column] = np.concatenate([part[j] for part in parts])
     return raw
-
-

@@ -1,4 +1,6 @@
-"""The fit that serves: trained on every journey known at the as-of instant, with still-open journeys as censored rows, recent prefixes weighing more, and interval corrections measured out of sample first."""
+"""The fit that serves: trained on every journey known at the as-of instant, with still-open journeys as censored rows,
+recent prefixes weighing more, and interval corrections measured out of sample first.
+"""
 
 from __future__ import annotations
 
@@ -48,8 +50,9 @@ def deploy_horizon_h(frame: pd.DataFrame, as_of: pd.Timestamp) -> float:
     remaining time of the prefixes two to six weeks before `as_of` (whose outcomes are all known),
     within [DEPLOY_HORIZON_MIN_H, DEPLOY_HORIZON_MAX_H]."""
     instants = pd.to_datetime(frame["as_of_at"])
-    settled = frame["remaining_h"][(instants <= as_of - pd.Timedelta(days=14))
-                                   & (instants > as_of - pd.Timedelta(days=42))].dropna()
+    settled = frame["remaining_h"][
+        (instants <= as_of - pd.Timedelta(days=14)) & (instants > as_of - pd.Timedelta(days=42))
+    ].dropna()
     measured = float(settled.quantile(DEPLOY_HORIZON_QUANTILE)) if len(settled) else DEPLOY_HORIZON_MIN_H
     return float(np.clip(measured, DEPLOY_HORIZON_MIN_H, DEPLOY_HORIZON_MAX_H))
 
@@ -77,13 +80,16 @@ def fit_deployed(
     x = prepare_features(rows, categorical, numeric)
     has_remaining = rows["remaining_h"].notna().to_numpy()
     forecaster = estimators.make_forecaster(categorical, numeric, **(forecaster_params or {}))
-    forecaster.fit(x[has_remaining], rows["remaining_h"].to_numpy()[has_remaining],
-                   model__calibration_mask=recent[has_remaining], model__refit_on_all=True)
+    forecaster.fit(
+        x[has_remaining],
+        rows["remaining_h"].to_numpy()[has_remaining],
+        model__calibration_mask=recent[has_remaining],
+        model__refit_on_all=True,
+    )
     has_label = rows["stuck_label"].notna().to_numpy()
     classifier = estimators.make_classifier(categorical, numeric, **(classifier_params or {}))
-    classifier.fit(x[has_label], rows["stuck_label"].to_numpy()[has_label].astype(int),
-                   model__calibration_mask=recent[has_label])
+    classifier.fit(
+        x[has_label], rows["stuck_label"].to_numpy()[has_label].astype(int), model__calibration_mask=recent[has_label]
+    )
     window = (pd.Timestamp(rows["order_started_at"].min()).isoformat(), pd.Timestamp(instants.max()).isoformat())
     return forecaster, classifier, window
-
-

@@ -99,7 +99,10 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(
-        self, X: np.ndarray, y: np.ndarray, calibration_mask: np.ndarray | None = None,
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        calibration_mask: np.ndarray | None = None,
         refit_on_all: bool = False,
     ) -> ConformalQuantileRegressor:
         """Fit one booster per quantile on the non-calibration rows, then calibrate on the rest.

@@ -1,4 +1,6 @@
-"""Scoring fitted models on a frame and judging them on the holdout: the batch input encoding, the forecasts and stuck probabilities, and the evaluation (metrics, business cost, per-segment figures, the fingerprint of the rows judged)."""
+"""Scoring fitted models on a frame and judging them on the holdout: the batch input encoding, the forecasts and stuck
+probabilities, and the evaluation (metrics, business cost, per-segment figures, the fingerprint of the rows judged).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +41,10 @@ def _code_tables(encoder: Any) -> list[tuple[pd.Index, np.ndarray]]:
         known = [pd.Index([c for c in cats if not pd.isna(c)], dtype=object) for cats in encoder.categories_]
         rows = max(1, *(len(k) for k in known))
         padded = pd.DataFrame(
-            {name: [*k, *([k[0] if len(k) else np.nan] * (rows - len(k)))] for name, k in zip(encoder.feature_names_in_, known, strict=True)}
+            {
+                name: [*k, *([k[0] if len(k) else np.nan] * (rows - len(k)))]
+                for name, k in zip(encoder.feature_names_in_, known, strict=True)
+            }
         )
         codes = encoder.transform(padded)
         _CODE_TABLES[encoder] = [(k, codes[: len(k), i]) for i, k in enumerate(known)]
@@ -86,18 +91,18 @@ def predict_stuck(model: Pipeline, frame: pd.DataFrame) -> pd.Series:
 
 
 def _segment_values(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    return {
-        column: frame[column]
-        for column in SEGMENT_COLUMNS
-        if column in frame and frame[column].notna().any()
-    }
+    return {column: frame[column] for column in SEGMENT_COLUMNS if column in frame and frame[column].notna().any()}
 
 
 def rows_hash(rows: pd.DataFrame) -> str:
     """A fingerprint of the (order, instant) pairs scored, independent of their order: two
     evaluations compare models on the same rows exactly when their hashes are equal."""
-    keys = pd.DataFrame({"order_id": rows["order_id"].astype(str).to_numpy(),
-                         "as_of_at": pd.to_datetime(rows["as_of_at"]).astype("int64").to_numpy()})
+    keys = pd.DataFrame(
+        {
+            "order_id": rows["order_id"].astype(str).to_numpy(),
+            "as_of_at": pd.to_datetime(rows["as_of_at"]).astype("int64").to_numpy(),
+        }
+    )
     hashed = pd.util.hash_pandas_object(keys, index=False).to_numpy()
     return hashlib.sha256(np.sort(hashed).tobytes()).hexdigest()
 
@@ -142,9 +147,7 @@ def evaluate_model(
     everything = summarise(np.ones(len(rows), dtype=bool))
     segments: dict[str, dict[str, Any]] = {}
     for column, values in _segment_values(rows).items():
-        segments[column] = {
-            str(value): summarise((values == value).to_numpy()) for value in values.dropna().unique()
-        }
+        segments[column] = {str(value): summarise((values == value).to_numpy()) for value in values.dropna().unique()}
     return {
         "kind": kind,
         "rows_hash": rows_hash(rows),
@@ -153,5 +156,3 @@ def evaluate_model(
         "metrics": everything,
         "segments": segments,
     }
-
-

@@ -22,7 +22,11 @@ from core.models import benchmark_log, boosting, doc_blocks, evaluate, training,
 PUBLISHED = {
     "helpdesk.xes.gz": {"name": "Helpdesk", "best": 4.80, "best_by": "GGNN", "goal": 4.80, "prototype": 5.06},
     "bpic2020_domestic_declarations.xes.gz": {
-        "name": "BPIC20 domestic", "best": 3.43, "best_by": "PGTNet", "goal": 2.70, "prototype": 2.75,
+        "name": "BPIC20 domestic",
+        "best": 3.43,
+        "best_by": "PGTNet",
+        "goal": 2.70,
+        "prototype": 2.75,
     },
 }
 SCORING_ROWS = 200_000
@@ -31,9 +35,7 @@ SCORING_ROWS = 200_000
 SCORING_RUNS = 3
 
 
-def measure_scoring(
-    run: training.TrainingRun, rows: int = SCORING_ROWS, runs: int = SCORING_RUNS
-) -> dict[str, float]:
+def measure_scoring(run: training.TrainingRun, rows: int = SCORING_ROWS, runs: int = SCORING_RUNS) -> dict[str, float]:
     """Rows per second of batch scoring (both models) on the holdout repeated to ``rows`` rows,
     the fastest of ``runs`` runs."""
     repeats = int(np.ceil(rows / max(1, len(run.holdout))))
@@ -144,10 +146,10 @@ def _demo_backtest(demo: dict[str, Any], store_path: str) -> list[str]:
     lines = [
         "## Demo world: chronological backtest",
         "",
-        f"The default demo world (`python -m core demo --skip-training`, store `{Path(store_path).name}`). Journeys sorted by start: 64% train, 16% validation "
+        f"The default demo world (`python -m core demo --skip-training`, store `{Path(store_path).name}`). Journeys sorted by start: 64% train, 16% validation "  # noqa: E501
         f"(conformal / isotonic calibration), 20% test; train and validation journeys ending after the "
         f"test period starts are purged and those starting in the {bt['embargo_h']:.0f} h before it are "
-        f"embargoed (validation is the newest 16% of journeys before that gap). Prefixes: open orders every 6 h, sampled to {bt['sample_fraction']:.1%} of "
+        f"embargoed (validation is the newest 16% of journeys before that gap). Prefixes: open orders every 6 h, sampled to {bt['sample_fraction']:.1%} of "  # noqa: E501
         f"{bt['prefixes_total']:,}. Journeys: {bt['journeys']}. Test window: {bt['test_window'][0]} → "
         f"{bt['test_window'][1]}.",
         "",
@@ -193,8 +195,7 @@ def _demo_segments(ev: dict[str, Any]) -> list[str]:
     fc, bf = ev["forecaster"], ev["baseline_forecaster"]
     lines = [
         "",
-        "k is the daily triage capacity (50) scaled by the prefix sample fraction; each 6-hourly snapshot "
-        "is one list.",
+        "k is the daily triage capacity (50) scaled by the prefix sample fraction; each 6-hourly snapshot is one list.",
         "",
         "### Forecaster by segment (test)",
         "",

@@ -90,20 +90,37 @@ def train_candidates(
     models = _fit_candidates(frame, split, categorical, numeric, forecaster_params, classifier_params)
     deployed: tuple[Pipeline, Pipeline, tuple[str, str]] | None = None
     if deploy:
-        deployed = fit_deployed(full_frame, known_at, categorical, numeric,
-                                horizon_h=min(embargo_h, deploy_horizon_h(full_frame, known_at)),
-                                forecaster_params=forecaster_params, classifier_params=classifier_params)
+        deployed = fit_deployed(
+            full_frame,
+            known_at,
+            categorical,
+            numeric,
+            horizon_h=min(embargo_h, deploy_horizon_h(full_frame, known_at)),
+            forecaster_params=forecaster_params,
+            classifier_params=classifier_params,
+        )
     fitted = time.perf_counter()
     holdout = frame.loc[test, _holdout_columns(frame, columns)].reset_index(drop=True)
     evaluations = {
-        name: evaluate_model(_KIND_OF[name], model, holdout, costs, triage_capacity)
-        for name, model in models.items()
+        name: evaluate_model(_KIND_OF[name], model, holdout, costs, triage_capacity) for name, model in models.items()
     }
     starts = frame.loc[train | validation, "order_started_at"]
-    train_window = (pd.Timestamp(starts.min()).isoformat(), pd.Timestamp(frame.loc[train | validation, "as_of_at"].max()).isoformat())
+    train_window = (
+        pd.Timestamp(starts.min()).isoformat(),
+        pd.Timestamp(frame.loc[train | validation, "as_of_at"].max()).isoformat(),
+    )
     seconds = {"features": round(built - started, 2), "fit": round(fitted - built, 2)}
-    backtest = _backtest_record(frame, split, embargo_h, known_at, train_window, deployed, dropped, evaluations,
-                                seconds={**seconds, "evaluate": round(time.perf_counter() - fitted, 2)})
+    backtest = _backtest_record(
+        frame,
+        split,
+        embargo_h,
+        known_at,
+        train_window,
+        deployed,
+        dropped,
+        evaluations,
+        seconds={**seconds, "evaluate": round(time.perf_counter() - fitted, 2)},
+    )
     return TrainingRun(
         forecaster=models["forecaster"],
         classifier=models["stuck_classifier"],
@@ -236,7 +253,8 @@ def _split_record(frame: pd.DataFrame, split: pd.Series, test: pd.Series) -> dic
     return {
         "rows": {str(k): int(v) for k, v in split.value_counts().items()},
         "journeys": {
-            str(k): int(v) for k, v in frame.assign(split=split).drop_duplicates("order_id")["split"].value_counts().items()
+            str(k): int(v)
+            for k, v in frame.assign(split=split).drop_duplicates("order_id")["split"].value_counts().items()
         },
         "test_window": (
             pd.Timestamp(frame.loc[test, "order_started_at"].min()).isoformat(),

@@ -121,5 +121,3 @@ def select_columns(frame: pd.DataFrame, train_rows: pd.Series) -> tuple[list[str
         [c for c in numeric if c not in dropped],
         dropped,
     )
-
-

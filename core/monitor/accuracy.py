@@ -70,8 +70,13 @@ def prepare_outcome_tables(con: duckdb.DuckDBPyConnection, as_of: datetime, *, l
     con.execute(store.load_sql("accuracy_listings"), {"as_of_date": as_of.date()})
     con.execute(
         store.load_sql("accuracy_breaches"),
-        {"as_of": as_of, "terminal_stages": list(domain.TERMINAL), "stall_stages": stages,
-         "stall_hours": [float(domain.STALL_LIMIT_HOURS[s]) for s in stages], "listed_only": listed_only},
+        {
+            "as_of": as_of,
+            "terminal_stages": list(domain.TERMINAL),
+            "stall_stages": stages,
+            "stall_hours": [float(domain.STALL_LIMIT_HOURS[s]) for s in stages],
+            "listed_only": listed_only,
+        },
     )
 
 
@@ -118,15 +123,17 @@ def estimate_immature(
     remaining = np.maximum(_interp_rows(u, probs, values), elapsed[:, None])
     p50_col = p50[:, None]
     cost = forecast_costs(remaining, np.broadcast_to(p50_col, remaining.shape), costs)
-    return pd.DataFrame({
-        "abs_error_h": np.abs(remaining - p50_col).mean(axis=1),
-        "error_h": (p50_col - remaining).mean(axis=1),
-        "covered": ((u >= 0.1) & (u <= 0.9)).mean(axis=1),
-        "too_early": (u > 0.5).mean(axis=1),
-        "too_late": (u < 0.5).mean(axis=1),
-        "cost_eur": cost.mean(axis=1),
-        "optimistic_cost_eur": np.where(remaining > p50_col, cost, 0.0).mean(axis=1),
-    })
+    return pd.DataFrame(
+        {
+            "abs_error_h": np.abs(remaining - p50_col).mean(axis=1),
+            "error_h": (p50_col - remaining).mean(axis=1),
+            "covered": ((u >= 0.1) & (u <= 0.9)).mean(axis=1),
+            "too_early": (u > 0.5).mean(axis=1),
+            "too_late": (u < 0.5).mean(axis=1),
+            "cost_eur": cost.mean(axis=1),
+            "optimistic_cost_eur": np.where(remaining > p50_col, cost, 0.0).mean(axis=1),
+        }
+    )
 
 
 def score_forecasts(forecasts: pd.DataFrame, as_of: datetime, costs: CostAssumptions | None = None) -> pd.DataFrame:
@@ -187,8 +194,13 @@ def load_forecast_outcomes(
     at = resolve_as_of(as_of, store_path)
     forecasts = store.fetch_df(
         "accuracy_forecasts",
-        {"as_of": at, "since": since, "role": role,
-         "delivered_stage": "delivered", "cancelled_stage": domain.CANCELLED},
+        {
+            "as_of": at,
+            "since": since,
+            "role": role,
+            "delivered_stage": "delivered",
+            "cancelled_stage": domain.CANCELLED,
+        },
         store_path,
     )
     return score_forecasts(forecasts, at, costs)
@@ -227,11 +239,11 @@ def summarise_forecasts(scored: pd.DataFrame, by: Sequence[str] = ()) -> pd.Data
     return summary
 
 
-
 def realised_row(summary: pd.DataFrame) -> dict[str, Any]:
     """The realised row of an overall summary (as summarise_forecasts/listings give it), or {}."""
     rows = summary.loc[~summary["estimated"].astype(bool)] if len(summary) else summary
     return rows.iloc[0].to_dict() if len(rows) else {}
+
 
 def forecast_accuracy(
     store_path: StorePath = None,
@@ -287,13 +299,17 @@ def summarise_listings(scored: pd.DataFrame, k: int = DEFAULT_TRIAGE_CAPACITY, b
         stuck_top_k=np.where(scored["rank"] <= k, scored["stuck_after"], np.nan),
         lead_hit_h=np.where(scored["stuck_after"] == 1.0, scored["lead_time_h"], np.nan),
     )
-    summary = work.groupby(keys, sort=True, dropna=False).agg(
-        listed=("order_id", "size"),
-        top_k=("top_k", "sum"),
-        precision_at_k_pct=("stuck_top_k", "mean"),
-        stuck_after=("stuck_after", "sum"),
-        lead_time_h=("lead_hit_h", "mean"),
-    ).reset_index()
+    summary = (
+        work.groupby(keys, sort=True, dropna=False)
+        .agg(
+            listed=("order_id", "size"),
+            top_k=("top_k", "sum"),
+            precision_at_k_pct=("stuck_top_k", "mean"),
+            stuck_after=("stuck_after", "sum"),
+            lead_time_h=("lead_hit_h", "mean"),
+        )
+        .reset_index()
+    )
     summary["precision_at_k_pct"] = summary["precision_at_k_pct"] * 100.0
     summary["listed"] = summary["listed"].astype("int64")
     return summary[columns]
@@ -352,9 +368,15 @@ def accuracy_overview(
         return out
 
     by_carrier = summarise_forecasts(outcomes, by=["carrier"])
-    return {"as_of": at.isoformat(), "since": since.isoformat() if since else None,
-            "forecast": records(forecasts), "triage": records(listings), "k": k,
-            "forecast_by_carrier": {str(c): records(g.drop(columns="carrier"))
-                                    for c, g in by_carrier.groupby("carrier", sort=True)},
-            "matured_mornings": [d.isoformat() for d in matured_mornings(outcomes)],
-            "matured_share": MATURED_SHARE}
+    return {
+        "as_of": at.isoformat(),
+        "since": since.isoformat() if since else None,
+        "forecast": records(forecasts),
+        "triage": records(listings),
+        "k": k,
+        "forecast_by_carrier": {
+            str(c): records(g.drop(columns="carrier")) for c, g in by_carrier.groupby("carrier", sort=True)
+        },
+        "matured_mornings": [d.isoformat() for d in matured_mornings(outcomes)],
+        "matured_share": MATURED_SHARE,
+    }

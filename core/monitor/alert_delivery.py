@@ -1,4 +1,6 @@
-"""Posting alerts to a webhook ($JOURNEYOPS_WEBHOOK_URL) with retries, and recording how it went: never an exception, always a record."""
+"""Posting alerts to a webhook ($JOURNEYOPS_WEBHOOK_URL) with retries, and recording how it went: never an exception,
+always a record.
+"""
 
 from __future__ import annotations
 
@@ -48,8 +50,12 @@ def _target(url: str) -> str:
 def webhook_payload(alerts: Sequence[Alert]) -> dict[str, Any]:
     """The JSON body: the alerts, plus a `text` summary that chat webhooks display as is."""
     lines = [f"[{a.severity}] {a.as_of.isoformat()} {a.rule} {a.subject}: {a.message}" for a in alerts]
-    return {"source": "journeyops", "count": len(alerts), "alerts": [a.to_dict() for a in alerts],
-            "text": "\n".join(lines)}
+    return {
+        "source": "journeyops",
+        "count": len(alerts),
+        "alerts": [a.to_dict() for a in alerts],
+        "text": "\n".join(lines),
+    }
 
 
 def post_webhook(
@@ -83,9 +89,7 @@ def post_webhook(
     return Delivery(target, False, attempts, status_code, error)
 
 
-def record_delivery(
-    delivery: Delivery, alerts: Sequence[Alert], store_path: StorePath = None
-) -> None:
+def record_delivery(delivery: Delivery, alerts: Sequence[Alert], store_path: StorePath = None) -> None:
     """Store the outcome of a webhook post (target host only: a webhook path often carries a secret)."""
     with store.transaction(store_path) as con:
         con.execute(
@@ -120,5 +124,3 @@ def notify(
     except Exception as exc:  # recording is best effort: a busy store must not fail the job
         log.warning("webhook delivery to %s not recorded: %s", delivery.target, exc)
     return delivery
-
-

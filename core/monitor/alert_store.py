@@ -1,4 +1,6 @@
-"""Alerts in the store: written idempotently by id (alone or inside the daily job's transaction, keeping a status someone set), read, acknowledged; and the feed freshness the stale-feed rule reads."""
+"""Alerts in the store: written idempotently by id (alone or inside the daily job's transaction, keeping a status
+someone set), read, acknowledged; and the feed freshness the stale-feed rule reads.
+"""
 
 from __future__ import annotations
 
@@ -94,5 +96,3 @@ def alert_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             if record.get(key):
                 record[key] = str(record[key])[:10]
     return records
-
-

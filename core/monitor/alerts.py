@@ -53,23 +53,47 @@ class Rule:
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule("feature_drift", "warning", None,
-         "a model feature's distribution drifted from the reference (per-column thresholds: MonitorSettings)"),
+    Rule(
+        "feature_drift",
+        "warning",
+        None,
+        "a model feature's distribution drifted from the reference (per-column thresholds: MonitorSettings)",
+    ),
     Rule("drift_share", "critical", 0.3, "the share of judged features that drifted is above the threshold"),
     Rule("prediction_drift", "warning", None, "the distribution of a model output drifted from the reference"),
-    Rule("missing_rate_jump", "warning", None,
-         "a column's missing rate rose materially and beyond sampling noise (MonitorSettings)"),
-    Rule("new_category", "warning", None,
-         "a categorical column holds values never seen in the reference, in a material share"),
-    Rule("feature_invalid", "critical", None,
-         "a column could not be checked: missing, all values missing, or text where numbers belong"),
+    Rule(
+        "missing_rate_jump",
+        "warning",
+        None,
+        "a column's missing rate rose materially and beyond sampling noise (MonitorSettings)",
+    ),
+    Rule(
+        "new_category",
+        "warning",
+        None,
+        "a categorical column holds values never seen in the reference, in a material share",
+    ),
+    Rule(
+        "feature_invalid",
+        "critical",
+        None,
+        "a column could not be checked: missing, all values missing, or text where numbers belong",
+    ),
     Rule("validity_failures", "critical", 0.01, "the quarantined share of the day's batch is above the threshold"),
     Rule("stale_feed", "critical", 24.0, "no events for more than the threshold (hours) before the as-of instant"),
     Rule("job_failed", "critical", None, "a job run failed"),
-    Rule("accuracy_decay", "warning", 0.2,
-         "MAE on matured forecasts is above the champion's reference MAE by more than the threshold (relative)"),
-    Rule("coverage_decay", "warning", 0.1,
-         "interval coverage is below its nominal level by more than the threshold (absolute)"),
+    Rule(
+        "accuracy_decay",
+        "warning",
+        0.2,
+        "MAE on matured forecasts is above the champion's reference MAE by more than the threshold (relative)",
+    ),
+    Rule(
+        "coverage_decay",
+        "warning",
+        0.1,
+        "interval coverage is below its nominal level by more than the threshold (absolute)",
+    ),
     Rule("benefit_under_target", "warning", 0.9, "realised benefit is below the threshold share of its target"),
 )
 
@@ -131,9 +155,15 @@ def _column_drift(role: str, what: str) -> Callable[[Rule, Mapping[str, Any], da
             return []
         hits = table[(table["role"] == role) & _flag(table["drifted"])]
         return [
-            Alert(as_of, rule.name, rule.severity, str(row["column"]),
-                  f"{what} '{row['column']}' drifted: {_describe_score(row)}",
-                  float(row["score"]), float(row["threshold"]))
+            Alert(
+                as_of,
+                rule.name,
+                rule.severity,
+                str(row["column"]),
+                f"{what} '{row['column']}' drifted: {_describe_score(row)}",
+                float(row["score"]),
+                float(row["threshold"]),
+            )
             for row in hits.to_dict("records")
         ]
 
@@ -152,9 +182,18 @@ def _drift_share(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Al
     if share <= rule.threshold:
         return []
     names = ", ".join(drifted["column"].astype(str))
-    return [Alert(as_of, rule.name, rule.severity, "features",
-                  f"{len(drifted)} of {len(judged)} features drifted ({_pct(share)}), above the "
-                  f"{_pct(rule.threshold)} threshold: {names}", share, rule.threshold)]
+    return [
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            "features",
+            f"{len(drifted)} of {len(judged)} features drifted ({_pct(share)}), above the "
+            f"{_pct(rule.threshold)} threshold: {names}",
+            share,
+            rule.threshold,
+        )
+    ]
 
 
 def _missing_rate_jump(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
@@ -163,10 +202,16 @@ def _missing_rate_jump(rule: Rule, results: Mapping[str, Any], as_of: date) -> l
         return []
     hits = table[_flag(table["missing_rate_jumped"])]
     return [
-        Alert(as_of, rule.name, rule.severity, str(row["column"]),
-              f"missing values in '{row['column']}' rose from {_pct(row['missing_rate_ref'])} of reference rows "
-              f"to {_pct(row['missing_rate_cur'])} of the batch's {int(row['rows_cur']):,} rows",
-              float(row["missing_rate_cur"] - row["missing_rate_ref"]), rule.threshold)
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            str(row["column"]),
+            f"missing values in '{row['column']}' rose from {_pct(row['missing_rate_ref'])} of reference rows "
+            f"to {_pct(row['missing_rate_cur'])} of the batch's {int(row['rows_cur']):,} rows",
+            float(row["missing_rate_cur"] - row["missing_rate_ref"]),
+            rule.threshold,
+        )
         for row in hits.to_dict("records")
     ]
 
@@ -177,11 +222,17 @@ def _new_category(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[A
         return []
     hits = table[table["new_categories"].map(lambda values: len(values) > 0)]
     return [
-        Alert(as_of, rule.name, rule.severity, str(row["column"]),
-              f"'{row['column']}' has values never seen in the reference: "
-              f"{', '.join(repr(str(v)) for v in row['new_categories'])} "
-              f"({_pct(row['new_category_share'])} of the batch's non-missing rows)",
-              float(row["new_category_share"]), rule.threshold)
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            str(row["column"]),
+            f"'{row['column']}' has values never seen in the reference: "
+            f"{', '.join(repr(str(v)) for v in row['new_categories'])} "
+            f"({_pct(row['new_category_share'])} of the batch's non-missing rows)",
+            float(row["new_category_share"]),
+            rule.threshold,
+        )
         for row in hits.to_dict("records")
     ]
 
@@ -192,8 +243,13 @@ def _feature_invalid(rule: Rule, results: Mapping[str, Any], as_of: date) -> lis
         return []
     hits = table[table["status"] == "invalid"]
     return [
-        Alert(as_of, rule.name, rule.severity, str(row["column"]),
-              f"{row['role']} '{row['column']}' could not be checked: {row['note']}")
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            str(row["column"]),
+            f"{row['role']} '{row['column']}' could not be checked: {row['note']}",
+        )
         for row in hits.to_dict("records")
     ]
 
@@ -203,11 +259,19 @@ def _validity_failures(rule: Rule, results: Mapping[str, Any], as_of: date) -> l
     if not summary or rule.threshold is None or summary["quarantined_share"] <= rule.threshold:
         return []
     top = "; ".join(f"{r['reason']} ({r['rows_quarantined']:,})" for r in summary["reasons"][:3])
-    return [Alert(as_of, rule.name, rule.severity, "batch",
-                  f"{summary['rows_quarantined']:,} of {summary['rows_total']:,} rows "
-                  f"({_pct(summary['quarantined_share'])}) were quarantined, above the "
-                  f"{_pct(rule.threshold)} threshold; top reasons: {top}",
-                  float(summary["quarantined_share"]), rule.threshold)]
+    return [
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            "batch",
+            f"{summary['rows_quarantined']:,} of {summary['rows_total']:,} rows "
+            f"({_pct(summary['quarantined_share'])}) were quarantined, above the "
+            f"{_pct(rule.threshold)} threshold; top reasons: {top}",
+            float(summary["quarantined_share"]),
+            rule.threshold,
+        )
+    ]
 
 
 def _stale_feed(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
@@ -217,21 +281,43 @@ def _stale_feed(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Ale
     as_of_at = pd.Timestamp(feed["as_of_at"])
     last = feed.get("last_event_at")
     if last is None or pd.isna(last):
-        return [Alert(as_of, rule.name, rule.severity, "events",
-                      f"no events at all before as-of {as_of_at:%Y-%m-%d %H:%M} UTC", None, rule.threshold)]
+        return [
+            Alert(
+                as_of,
+                rule.name,
+                rule.severity,
+                "events",
+                f"no events at all before as-of {as_of_at:%Y-%m-%d %H:%M} UTC",
+                None,
+                rule.threshold,
+            )
+        ]
     gap_h = (as_of_at - pd.Timestamp(last)).total_seconds() / 3600
     if gap_h <= rule.threshold:
         return []
-    return [Alert(as_of, rule.name, rule.severity, "events",
-                  f"no events for {gap_h:.1f} hours before as-of {as_of_at:%Y-%m-%d %H:%M} UTC "
-                  f"(last at {pd.Timestamp(last):%Y-%m-%d %H:%M}), above the {rule.threshold:g} h threshold",
-                  gap_h, rule.threshold)]
+    return [
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            "events",
+            f"no events for {gap_h:.1f} hours before as-of {as_of_at:%Y-%m-%d %H:%M} UTC "
+            f"(last at {pd.Timestamp(last):%Y-%m-%d %H:%M}), above the {rule.threshold:g} h threshold",
+            gap_h,
+            rule.threshold,
+        )
+    ]
 
 
 def _job_failed(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
     return [
-        Alert(as_of, rule.name, rule.severity, str(job["kind"]),
-              f"the {job['kind']} job (run {job.get('run_id', '?')}) failed: {job.get('error') or 'no error recorded'}")
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            str(job["kind"]),
+            f"the {job['kind']} job (run {job.get('run_id', '?')}) failed: {job.get('error') or 'no error recorded'}",
+        )
         for job in results.get("jobs") or []
         if job.get("status") == "failed"
     ]
@@ -246,9 +332,18 @@ def _accuracy_decay(rule: Rule, results: Mapping[str, Any], as_of: date) -> list
     if decay <= rule.threshold:
         return []
     subject = str(figures.get("subject", "forecast"))
-    return [Alert(as_of, rule.name, rule.severity, subject,
-                  f"{subject} MAE on matured forecasts is {mae:.2f} days, {_pct(decay)} above the reference "
-                  f"{reference:.2f} days (threshold {_pct(rule.threshold)})", decay, rule.threshold)]
+    return [
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            subject,
+            f"{subject} MAE on matured forecasts is {mae:.2f} days, {_pct(decay)} above the reference "
+            f"{reference:.2f} days (threshold {_pct(rule.threshold)})",
+            decay,
+            rule.threshold,
+        )
+    ]
 
 
 def _coverage_decay(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
@@ -260,9 +355,18 @@ def _coverage_decay(rule: Rule, results: Mapping[str, Any], as_of: date) -> list
     if gap <= rule.threshold:
         return []
     subject = str(figures.get("subject", "forecast interval"))
-    return [Alert(as_of, rule.name, rule.severity, subject,
-                  f"{subject} covered {_pct(coverage)} of actuals against a nominal {_pct(nominal)}: "
-                  f"{100 * gap:.1f} points short (threshold {100 * rule.threshold:.1f} points)", gap, rule.threshold)]
+    return [
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            subject,
+            f"{subject} covered {_pct(coverage)} of actuals against a nominal {_pct(nominal)}: "
+            f"{100 * gap:.1f} points short (threshold {100 * rule.threshold:.1f} points)",
+            gap,
+            rule.threshold,
+        )
+    ]
 
 
 def _benefit_under_target(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
@@ -276,9 +380,18 @@ def _benefit_under_target(rule: Rule, results: Mapping[str, Any], as_of: date) -
     subject, unit = str(figures.get("subject", "benefit")), str(figures.get("unit", ""))
     amount = f"{realised:,.0f}{' ' + unit if unit else ''}"
     goal = f"{target:,.0f}{' ' + unit if unit else ''}"
-    return [Alert(as_of, rule.name, rule.severity, subject,
-                  f"{subject} realised {amount} against a target of {goal} ({_pct(ratio)}), "
-                  f"below the {_pct(rule.threshold)} threshold", ratio, rule.threshold)]
+    return [
+        Alert(
+            as_of,
+            rule.name,
+            rule.severity,
+            subject,
+            f"{subject} realised {amount} against a target of {goal} ({_pct(ratio)}), "
+            f"below the {_pct(rule.threshold)} threshold",
+            ratio,
+            rule.threshold,
+        )
+    ]
 
 
 EVALUATORS: dict[str, Callable[[Rule, Mapping[str, Any], date], list[Alert]]] = {
@@ -304,9 +417,7 @@ def evaluate_rules(results: Mapping[str, Any], rules: Sequence[Rule] = DEFAULT_R
     as_of = pd.Timestamp(results["as_of"]).date()
     unknown = [rule.name for rule in rules if rule.name not in EVALUATORS]
     if unknown:
-        raise ConfigError(
-            f"unknown alert rule(s): {', '.join(unknown)}; known rules are {', '.join(EVALUATORS)}"
-        )
+        raise ConfigError(f"unknown alert rule(s): {', '.join(unknown)}; known rules are {', '.join(EVALUATORS)}")
     return [alert for rule in rules for alert in EVALUATORS[rule.name](rule, results, as_of)]
 
 

@@ -105,9 +105,7 @@ def _save(
         raise ConfigError(f"saving {kind} needs an actor: who changes them")
     if not reason or not reason.strip():
         raise ConfigError(f"saving {kind} needs a reason (--reason): why they change")
-    given: dict[str, Any] = (
-        asdict(values) if isinstance(values, (CostAssumptions, BenefitTargets)) else dict(values)
-    )
+    given: dict[str, Any] = asdict(values) if isinstance(values, (CostAssumptions, BenefitTargets)) else dict(values)
     changes: dict[str, Any] = _check(kind, cls, given)
     saved_at = store.utcnow()
     with store.transaction(store_path) as con:
@@ -120,8 +118,15 @@ def _save(
         for name, value in asdict(merged).items():
             con.execute(
                 sql,
-                {"kind": kind, "revision": revision, "name": name, "value": value,
-                 "actor": actor.strip(), "reason": reason.strip(), "saved_at": saved_at},
+                {
+                    "kind": kind,
+                    "revision": revision,
+                    "name": name,
+                    "value": value,
+                    "actor": actor.strip(),
+                    "reason": reason.strip(),
+                    "saved_at": saved_at,
+                },
             )
     return merged
 

@@ -86,18 +86,21 @@ def _weekly_figures(activity: pd.DataFrame) -> pd.DataFrame:
     """The ledger's figures of each row of weekly activity (a week, or pooled weeks)."""
     a = activity
     with np.errstate(invalid="ignore", divide="ignore"):
-        return pd.DataFrame({
-            "orders": a["orders"].astype(float),
-            "contacts_per_1000_orders": a["contacts"] / a["orders"].replace(0, np.nan) * 1000.0,
-            "sla_breaches": a["sla_breaches"].astype(float),
-            "sla_breach_pct": a["sla_breaches"] / a["deliveries_with_sla"].replace(0, np.nan) * 100.0,
-            "extra_promised_days": a["extra_promised_days_total"] / a["deliveries_with_promise"].replace(0, np.nan),
-            "stuck_orders": a["stuck_orders"].astype(float),
-            "stuck_caught_early": a["stuck_caught_early"].astype(float),
-            "stuck_caught_early_pct": a["stuck_caught_early"] / a["stuck_orders"].replace(0, np.nan) * 100.0,
-            "lead_time_h": a["lead_time_total_h"] / a["stuck_caught_early"].replace(0, np.nan),
-            "lead_time_total_h": a["lead_time_total_h"].astype(float),
-        }, index=a.index)
+        return pd.DataFrame(
+            {
+                "orders": a["orders"].astype(float),
+                "contacts_per_1000_orders": a["contacts"] / a["orders"].replace(0, np.nan) * 1000.0,
+                "sla_breaches": a["sla_breaches"].astype(float),
+                "sla_breach_pct": a["sla_breaches"] / a["deliveries_with_sla"].replace(0, np.nan) * 100.0,
+                "extra_promised_days": a["extra_promised_days_total"] / a["deliveries_with_promise"].replace(0, np.nan),
+                "stuck_orders": a["stuck_orders"].astype(float),
+                "stuck_caught_early": a["stuck_caught_early"].astype(float),
+                "stuck_caught_early_pct": a["stuck_caught_early"] / a["stuck_orders"].replace(0, np.nan) * 100.0,
+                "lead_time_h": a["lead_time_total_h"] / a["stuck_caught_early"].replace(0, np.nan),
+                "lead_time_total_h": a["lead_time_total_h"].astype(float),
+            },
+            index=a.index,
+        )
 
 
 def build_ledger(
@@ -120,8 +123,21 @@ def build_ledger(
     """
     costs = costs or CostAssumptions()
     targets = targets or BenefitTargets()
-    columns = ["week_start", "iso_week", "period", "metric", "unit", "value", "baseline_value",
-               "change_vs_baseline", "value_eur", "value_ci_low_eur", "value_ci_high_eur", "target", "meets_target"]
+    columns = [
+        "week_start",
+        "iso_week",
+        "period",
+        "metric",
+        "unit",
+        "value",
+        "baseline_value",
+        "change_vs_baseline",
+        "value_eur",
+        "value_ci_low_eur",
+        "value_ci_high_eur",
+        "target",
+        "meets_target",
+    ]
     if activity.empty:
         return pd.DataFrame(columns=columns)
     activity = activity.sort_values("week_start").reset_index(drop=True)
@@ -132,7 +148,8 @@ def build_ledger(
     base_rows = activity.loc[~is_live & ~is_warm_up]
     baseline = (
         _weekly_figures(base_rows.drop(columns="week_start").sum().to_frame().T).iloc[0]
-        if len(base_rows) else pd.Series(np.nan, index=figures.columns)
+        if len(base_rows)
+        else pd.Series(np.nan, index=figures.columns)
     )
     money = _money_against_baseline(activity, figures, baseline, costs).where(is_live, np.nan, axis=0)
     triage = _triage_value(holdout, week_start, activity.index).where(is_live, np.nan, axis=0)
@@ -147,14 +164,25 @@ def build_ledger(
         value = figures[metric]
         target = target_values.get(metric)
         value_eur, lo, hi = _metric_money(metric, value, money, triage, baseline_money)
-        rows.append(pd.DataFrame({
-            "week_start": week_start, "iso_week": iso, "period": period,
-            "metric": metric, "unit": unit, "value": value.astype(float),
-            "baseline_value": float(baseline[metric]), "change_vs_baseline": value - float(baseline[metric]),
-            "value_eur": value_eur.astype(float), "value_ci_low_eur": lo.astype(float),
-            "value_ci_high_eur": hi.astype(float), "target": np.nan if target is None else float(target),
-            "meets_target": _meets_target(metric, value, target),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "week_start": week_start,
+                    "iso_week": iso,
+                    "period": period,
+                    "metric": metric,
+                    "unit": unit,
+                    "value": value.astype(float),
+                    "baseline_value": float(baseline[metric]),
+                    "change_vs_baseline": value - float(baseline[metric]),
+                    "value_eur": value_eur.astype(float),
+                    "value_ci_low_eur": lo.astype(float),
+                    "value_ci_high_eur": hi.astype(float),
+                    "target": np.nan if target is None else float(target),
+                    "meets_target": _meets_target(metric, value, target),
+                }
+            )
+        )
     ledger = pd.concat(rows, ignore_index=True)
     return ledger.sort_values(["week_start"], kind="stable", ignore_index=True)[columns]
 
@@ -179,16 +207,21 @@ def _money_against_baseline(
     """Each week's money against the baseline rates: contacts, SLA breaches, promise days (NaN elsewhere)."""
     money = pd.DataFrame(np.nan, index=activity.index, columns=figures.columns)
     money["contacts_per_1000_orders"] = (
-        (baseline["contacts_per_1000_orders"] - figures["contacts_per_1000_orders"]) / 1000.0
-        * activity["orders"] * costs.contact_cost
+        (baseline["contacts_per_1000_orders"] - figures["contacts_per_1000_orders"])
+        / 1000.0
+        * activity["orders"]
+        * costs.contact_cost
     )
     money["sla_breach_pct"] = (
-        (baseline["sla_breach_pct"] - figures["sla_breach_pct"]) / 100.0
-        * activity["deliveries_with_sla"] * costs.sla_breach_cost
+        (baseline["sla_breach_pct"] - figures["sla_breach_pct"])
+        / 100.0
+        * activity["deliveries_with_sla"]
+        * costs.sla_breach_cost
     )
     money["extra_promised_days"] = (
         (baseline["extra_promised_days"] - figures["extra_promised_days"])
-        * activity["deliveries_with_promise"] * costs.early_promise_cost_per_day
+        * activity["deliveries_with_promise"]
+        * costs.early_promise_cost_per_day
     )
     return money
 
@@ -321,13 +354,17 @@ def benefits_report(
     seed: int = 0,
 ) -> dict[str, object]:
     """Everything `benefits --json` prints: the ledger by week, the holdout comparison, assumptions, targets."""
-    ledger, holdout, costs, targets, at = _compute(
-        store_path, as_of, weeks, None, None, assumptions_at, n_boot, seed
-    )
+    ledger, holdout, costs, targets, at = _compute(store_path, as_of, weeks, None, None, assumptions_at, n_boot, seed)
     by_week: list[dict[str, object]] = []
     for (week, iso, period), part in ledger.groupby(["week_start", "iso_week", "period"], sort=True):
-        by_week.append({"week_start": pd.Timestamp(week).date().isoformat(), "iso_week": iso, "period": period,
-                        "figures": _records(part.drop(columns=["week_start", "iso_week", "period"]))})
+        by_week.append(
+            {
+                "week_start": pd.Timestamp(week).date().isoformat(),
+                "iso_week": iso,
+                "period": period,
+                "figures": _records(part.drop(columns=["week_start", "iso_week", "period"])),
+            }
+        )
     live = go_live_date(store_path)
     return {
         "as_of": at.isoformat(),

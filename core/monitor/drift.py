@@ -170,9 +170,7 @@ def noise_threshold(kind: str, n_ref: int, n_cur: int, n_values: int, settings: 
     return math.sqrt(float(stats.chi2.ppf(1.0 - settings.cat_noise_alpha, dof)) / (8.0 * n_eff))
 
 
-def _new_categories(
-    ref: pd.Series, cur: pd.Series, settings: MonitorSettings
-) -> tuple[list[str], float, str | None]:
+def _new_categories(ref: pd.Series, cur: pd.Series, settings: MonitorSettings) -> tuple[list[str], float, str | None]:
     """Values of the batch the reference never holds (most frequent first), their share, a note."""
     ref_values = pd.unique(ref.dropna())
     if len(ref_values) > settings.max_reference_categories:
@@ -199,10 +197,17 @@ def check_columns(
     clean_cur: dict[str, pd.Series] = {}
     for column, kind in kinds.items():
         row: dict[str, Any] = {
-            "column": column, "kind": kind, "status": None, "note": None,
-            "missing_rate_ref": None, "missing_rate_cur": None, "missing_rate_jumped": False,
-            "new_categories": [], "new_category_share": 0.0,
-            "rows_ref": len(reference), "rows_cur": len(current),
+            "column": column,
+            "kind": kind,
+            "status": None,
+            "note": None,
+            "missing_rate_ref": None,
+            "missing_rate_cur": None,
+            "missing_rate_jumped": False,
+            "new_categories": [],
+            "new_category_share": 0.0,
+            "rows_ref": len(reference),
+            "rows_cur": len(current),
         }
         rows.append(row)
         values = _check_column(row, reference, current, settings)
@@ -217,8 +222,9 @@ def _check_column(
 ) -> tuple[pd.Series, pd.Series] | None:
     """Fill one column's check row; its clean (reference, current) values when it can be judged."""
     column = row["column"]
-    missing = [side for side, frame in (("reference", reference), ("current batch", current))
-               if column not in frame.columns]
+    missing = [
+        side for side, frame in (("reference", reference), ("current batch", current)) if column not in frame.columns
+    ]
     if missing:
         row.update(status="invalid", note=f"column missing from the {' and '.join(missing)}")
         return None
@@ -366,5 +372,3 @@ def compute_drift(
         methods=methods,
         thresholds=thresholds,
     )
-
-

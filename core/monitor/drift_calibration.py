@@ -1,4 +1,6 @@
-"""Drift thresholds from the reference's own day-to-day variation (computed once per champion), and the unsampled full Evidently run a benchmark compares the sampled verdicts with."""
+"""Drift thresholds from the reference's own day-to-day variation (computed once per champion), and the unsampled full
+Evidently run a benchmark compares the sampled verdicts with.
+"""
 
 from __future__ import annotations
 
@@ -78,5 +80,3 @@ def full_run_verdicts(
     _, clean_ref, clean_cur = check_columns(reference, current, kinds, settings)
     snapshot = run_evidently(clean_ref, clean_cur, kinds, result.methods, result.thresholds)
     return parse_snapshot(snapshot.dict())
-
-

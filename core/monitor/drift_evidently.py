@@ -1,4 +1,6 @@
-"""Evidently behind one door: its drift report with explicit per-column methods and thresholds, the verdicts read back from its snapshot, one column's score by its own stat test, and its HTML of a stored snapshot."""
+"""Evidently behind one door: its drift report with explicit per-column methods and thresholds, the verdicts read back
+from its snapshot, one column's score by its own stat test, and its HTML of a stored snapshot.
+"""
 
 from __future__ import annotations
 
@@ -82,5 +84,3 @@ def render_drift_html(snapshot_json: str, path: str | os.PathLike[str]) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     Snapshot.loads(snapshot_json).save_html(str(out))
     return out
-
-

@@ -1,4 +1,6 @@
-"""Drift results in the store: the day's rows and Evidently snapshot, written (alone or inside the daily job's transaction) and read back."""
+"""Drift results in the store: the day's rows and Evidently snapshot, written (alone or inside the daily job's
+transaction) and read back.
+"""
 
 from __future__ import annotations
 
@@ -81,5 +83,3 @@ def drift_records(result: DriftResult) -> list[dict[str, Any]]:
     """The per-column table as plain JSON-safe dicts (NaN becomes None)."""
     records = json.loads(result.columns.to_json(orient="records"))
     return [dict(r) for r in records]
-
-

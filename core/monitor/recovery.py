@@ -40,7 +40,10 @@ def live_figures(scored: pd.DataFrame) -> dict[str, Any]:
 
 
 def matured_forecasts(
-    store_path: StorePath = None, *, as_of: datetime | date | str | None = None, since: date | None = None,
+    store_path: StorePath = None,
+    *,
+    as_of: datetime | date | str | None = None,
+    since: date | None = None,
     share: float = accuracy.MATURED_SHARE,
 ) -> tuple[pd.DataFrame, list[date]]:
     """The champion's scored forecasts (see accuracy.score_forecasts) of the matured mornings since
@@ -58,19 +61,29 @@ def by_segment(rows: pd.DataFrame, column: str = "carrier") -> dict[str, dict[st
 
 
 def hindsight_forecasts(
-    store_path: StorePath, rows: pd.DataFrame, as_of: datetime, *, max_rows: int | None,
+    store_path: StorePath,
+    rows: pd.DataFrame,
+    as_of: datetime,
+    *,
+    max_rows: int | None,
     model_params: Mapping[str, Any] | None,
 ) -> np.ndarray:
     """The p50 of a model refit at `as_of` for every (order, instant) of `rows`, in their order."""
-    trained = training.train_candidates(store_path, as_of, max_rows=max_rows, deploy=True,
-                                        forecaster_params=dict(model_params or {}),
-                                        classifier_params=dict(model_params or {}))
+    trained = training.train_candidates(
+        store_path,
+        as_of,
+        max_rows=max_rows,
+        deploy=True,
+        forecaster_params=dict(model_params or {}),
+        classifier_params=dict(model_params or {}),
+    )
     model = trained.deployed_forecaster
     assert model is not None
     p50 = np.full(len(rows), np.nan)
     for instant, where in rows.groupby("as_of_at").indices.items():
-        frame = features.build_prefix_features(store_path, mode="single", as_of=pd.Timestamp(instant).to_pydatetime(),
-                                               with_targets=False).set_index("order_id")
+        frame = features.build_prefix_features(
+            store_path, mode="single", as_of=pd.Timestamp(instant).to_pydatetime(), with_targets=False
+        ).set_index("order_id")
         wanted = rows["order_id"].to_numpy()[where]
         found = frame.reindex(wanted).reset_index()
         p50[where] = evaluate.predict_forecast(model, found)["p50_h"].to_numpy()
@@ -92,8 +105,11 @@ def recovery_report(
     since = at.date() - timedelta(days=7 * weeks - 1)
     rows, mornings = matured_forecasts(store_path, as_of=at, since=since)
     report: dict[str, Any] = {
-        "as_of": at.isoformat(), "since": since.isoformat(), "matured_mornings": [d.isoformat() for d in mornings],
-        "live": live_figures(rows), "carriers": by_segment(rows),
+        "as_of": at.isoformat(),
+        "since": since.isoformat(),
+        "matured_mornings": [d.isoformat() for d in mornings],
+        "live": live_figures(rows),
+        "carriers": by_segment(rows),
     }
     if hindsight and len(rows):
         p50 = hindsight_forecasts(store_path, rows, at, max_rows=max_rows, model_params=model_params)
@@ -101,8 +117,12 @@ def recovery_report(
         known = ~np.isnan(p50)
         mae = float(np.abs(actual[known] - p50[known]).mean())
         live_same = float(np.abs(actual[known] - rows["p50_h"].to_numpy()[known]).mean())
-        report["hindsight"] = {"forecasts": int(known.sum()), "mae_h": mae, "live_mae_h": live_same,
-                               "live_over_hindsight": live_same / mae if mae else None}
+        report["hindsight"] = {
+            "forecasts": int(known.sum()),
+            "mae_h": mae,
+            "live_mae_h": live_same,
+            "live_over_hindsight": live_same / mae if mae else None,
+        }
     return report
 
 
@@ -110,20 +130,26 @@ def format_report(report: Mapping[str, Any]) -> str:
     """The report as a few lines of text (the CLI's `recovery` without --json)."""
     live = report["live"]
     mornings = report["matured_mornings"]
-    lines = [f"matured mornings since {report['since']}: {len(mornings)}"
-             + (f" ({mornings[0]} .. {mornings[-1]})" if mornings else "")]
+    lines = [
+        f"matured mornings since {report['since']}: {len(mornings)}"
+        + (f" ({mornings[0]} .. {mornings[-1]})" if mornings else "")
+    ]
     if live.get("forecasts"):
         lines.append(_figures_line("live", live))
         for carrier, figures in report["carriers"].items():
             lines.append(_figures_line(f"  {carrier}", figures))
     hindsight = report.get("hindsight")
     if hindsight:
-        lines.append(f"hindsight refit MAE {hindsight['mae_h']:.1f} h on the same {hindsight['forecasts']} forecasts; "
-                     f"live / hindsight {hindsight['live_over_hindsight']:.3f}")
+        lines.append(
+            f"hindsight refit MAE {hindsight['mae_h']:.1f} h on the same {hindsight['forecasts']} forecasts; "
+            f"live / hindsight {hindsight['live_over_hindsight']:.3f}"
+        )
     return "\n".join(lines)
 
 
 def _figures_line(label: str, figures: Mapping[str, Any]) -> str:
-    return (f"{label:<14} {figures['forecasts']:>6} forecasts  MAE {figures['mae_h']:.1f} h  "
-            f"bias {figures['bias_h']:+.1f} h  80% coverage {figures['coverage_80_pct']:.1f}%  "
-            f"after p50 {figures['after_p50_pct']:.1f}%")
+    return (
+        f"{label:<14} {figures['forecasts']:>6} forecasts  MAE {figures['mae_h']:.1f} h  "
+        f"bias {figures['bias_h']:+.1f} h  80% coverage {figures['coverage_80_pct']:.1f}%  "
+        f"after p50 {figures['after_p50_pct']:.1f}%"
+    )

@@ -38,8 +38,19 @@ SEGMENT_METRICS: dict[str, tuple[str, str, float, str]] = {
     "stuck_after_listing_pct": ("listing", "stuck_after", 100.0, "% of listed orders stuck after listing"),
     "stuck_prob_bias_pct": ("listing", "prob_minus_outcome", 100.0, "points (stuck prob - outcome)"),
 }
-COLUMNS: tuple[str, ...] = ("segment", "level", "metric", "unit", "orders", "figure", "overall", "gap",
-                            "p_value", "significant", "test")
+COLUMNS: tuple[str, ...] = (
+    "segment",
+    "level",
+    "metric",
+    "unit",
+    "orders",
+    "figure",
+    "overall",
+    "gap",
+    "p_value",
+    "significant",
+    "test",
+)
 
 
 def _per_order(frame: pd.DataFrame, value_columns: list[str], segments: Sequence[str]) -> pd.DataFrame:
@@ -64,8 +75,11 @@ def _welch(inside: np.ndarray, outside: np.ndarray) -> float:
 
 
 def _segment_rows(
-    per_order: pd.DataFrame, metrics: dict[str, tuple[str, str, float, str]], segments: Sequence[str],
-    min_orders: int, alpha: float,
+    per_order: pd.DataFrame,
+    metrics: dict[str, tuple[str, str, float, str]],
+    segments: Sequence[str],
+    min_orders: int,
+    alpha: float,
 ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for metric, (_, column, scale, unit) in metrics.items():
@@ -82,13 +96,21 @@ def _segment_rows(
                 inside, outside = values[mask], values[rest]
                 p_value = _welch(inside, outside)
                 figure = float(inside.mean() * scale)
-                rows.append({
-                    "segment": segment, "level": str(level), "metric": metric, "unit": unit,
-                    "orders": int(mask.sum()), "figure": figure, "overall": overall, "gap": figure - overall,
-                    "p_value": p_value,
-                    "significant": bool(mask.sum() >= min_orders and rest.sum() >= 2 and p_value < alpha),
-                    "test": TEST_NAME,
-                })
+                rows.append(
+                    {
+                        "segment": segment,
+                        "level": str(level),
+                        "metric": metric,
+                        "unit": unit,
+                        "orders": int(mask.sum()),
+                        "figure": figure,
+                        "overall": overall,
+                        "gap": figure - overall,
+                        "p_value": p_value,
+                        "significant": bool(mask.sum() >= min_orders and rest.sum() >= 2 and p_value < alpha),
+                        "test": TEST_NAME,
+                    }
+                )
     return rows
 
 

@@ -1,4 +1,8 @@
-"""Treated against held out: orders on the would-be list that were shown to triage against those held out (the arm an order was first listed in), on getting stuck after being listed, contacts and SLA breaches, with bootstrap 95% confidence intervals (orders resampled within each arm, fixed seed). Held-out orders are a random share of the list, so the difference is the triage effect."""
+"""Treated against held out: orders on the would-be list that were shown to triage against those held out (the arm an
+order was first listed in), on getting stuck after being listed, contacts and SLA breaches, with bootstrap 95%
+confidence intervals (orders resampled within each arm, fixed seed). Held-out orders are a random share of the list,
+so the difference is the triage effect.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +36,7 @@ def iso_week(week_start: pd.Series) -> pd.Series:
     return pd.to_datetime(week_start).dt.strftime("%G-W%V")
 
 
-def _bootstrap_means(
-    values: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int = 200
-) -> np.ndarray:
+def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int = 200) -> np.ndarray:
     """Means of each column over `n_boot` resamples of the rows (NaN cells skipped): (n_boot, columns)."""
     n = values.shape[0]
     valid = ~np.isnan(values)
@@ -87,15 +89,11 @@ def compare_holdout(
         return pd.DataFrame(columns=columns)
     outcome_cols = [spec[0] for spec in HOLDOUT_METRICS.values()]
     scale = np.array([spec[1] for spec in HOLDOUT_METRICS.values()])
-    unit_cost = np.array(
-        [getattr(costs, spec[3]) if spec[3] else 0.0 for spec in HOLDOUT_METRICS.values()]
-    )
+    unit_cost = np.array([getattr(costs, spec[3]) if spec[3] else 0.0 for spec in HOLDOUT_METRICS.values()])
     groups: list[tuple[str, pd.Timestamp | None, pd.DataFrame]] = [(ALL_WEEKS, None, listed_orders)]
     if by_week:
         for week, part in listed_orders.groupby("week_start", sort=True):
-            groups.insert(
-                len(groups) - 1, (iso_week(pd.Series([week])).iloc[0], pd.Timestamp(week), part)
-            )
+            groups.insert(len(groups) - 1, (iso_week(pd.Series([week])).iloc[0], pd.Timestamp(week), part))
     seeds = np.random.SeedSequence(seed).spawn(len(groups))
     rows = []
     for (label, week, part), seq in zip(groups, seeds, strict=True):
@@ -110,9 +108,7 @@ def compare_holdout(
 _Arm = tuple[int, np.ndarray, np.ndarray | None]
 
 
-def _arm(
-    part: pd.DataFrame, held: bool, outcome_cols: list[str], n_boot: int, rng: np.random.Generator
-) -> _Arm:
+def _arm(part: pd.DataFrame, held: bool, outcome_cols: list[str], n_boot: int, rng: np.random.Generator) -> _Arm:
     """One arm's orders: their count, mean outcomes and bootstrap means (None below 2 orders)."""
     values = part.loc[part["held_out"] == held, outcome_cols].to_numpy(dtype=np.float64)
     point = np.nanmean(values, axis=0) if len(values) else np.full(len(outcome_cols), np.nan)

@@ -23,9 +23,7 @@ from core.config import StorePath
 MAX_EXAMPLES = 3
 
 
-def summarise_validity(
-    quarantined: pd.DataFrame, rows_total: int, max_examples: int = MAX_EXAMPLES
-) -> dict[str, Any]:
+def summarise_validity(quarantined: pd.DataFrame, rows_total: int, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
     """Counts per reason (most frequent first) with a few example records, for a batch of `rows_total` rows.
 
     `quarantined` has one row per rejected record: `reason`, and optionally `source`, `row_number`,

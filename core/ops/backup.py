@@ -129,7 +129,9 @@ def create_backup(
             # Holding a write connection is holding DuckDB's file lock: nobody writes while we copy.
             with store.connect(store_file) as con:
                 con.execute("checkpoint")
-                schema_version = int(con.execute(store.load_sql("backup_schema_version")).df()["schema_version"].iloc[0])
+                schema_version = int(
+                    con.execute(store.load_sql("backup_schema_version")).df()["schema_version"].iloc[0]
+                )
                 counts = table_counts(con)
                 champions = _champions(con)
                 files[STORE_NAME] = _copy_into(store_file, staging / STORE_NAME)
@@ -155,14 +157,14 @@ def create_backup(
             }
             _write_json(staging / MANIFEST, manifest)
             os.replace(staging, target)
-            run.figures.update(
-                files=len(files), bytes=sum(f["bytes"] for f in files.values()), path=str(target)
-            )
+            run.figures.update(files=len(files), bytes=sum(f["bytes"] for f in files.values()), path=str(target))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log.info("backup written", extra={"path": str(target), "files": len(files),
-                                       "bytes": run.figures["bytes"], "job_run_id": run.run_id})
+    log.info(
+        "backup written",
+        extra={"path": str(target), "files": len(files), "bytes": run.figures["bytes"], "job_run_id": run.run_id},
+    )
     pruned = prune_backups(Path(out), keep) if stamped and keep else []
     return {**manifest, "path": str(target), "pruned": [str(p) for p in pruned]}
 
@@ -227,8 +229,7 @@ def verify_backup(path: str | os.PathLike[str]) -> dict[str, Any]:
             )
         if sha256_file(file) != entry["sha256"]:
             raise BackupError(
-                f"backup {backup} is damaged: {name} does not match its sha256 in the manifest; "
-                "use another backup"
+                f"backup {backup} is damaged: {name} does not match its sha256 in the manifest; use another backup"
             )
     code_schema = store.schema_version()
     if expected_schema > code_schema:
@@ -341,11 +342,18 @@ def restore_backup(
         shutil.copyfile(backup / "world" / "world.npz", staged_world)
         os.replace(staged_world, world)
     status = store.read_status(store_file)
-    log.info("store restored", extra={"backup": str(backup), "store": str(store_file),
-                                       "kept": str(kept) if kept else None})
-    return {"restored_from": str(backup), "store": str(store_file), "models": str(models_dir),
-            "previous_kept_in": str(kept) if kept else None, "status": status,
-            "champions": manifest.get("champions", {}), "schema_version": manifest["schema_version"]}
+    log.info(
+        "store restored", extra={"backup": str(backup), "store": str(store_file), "kept": str(kept) if kept else None}
+    )
+    return {
+        "restored_from": str(backup),
+        "store": str(store_file),
+        "models": str(models_dir),
+        "previous_kept_in": str(kept) if kept else None,
+        "status": status,
+        "champions": manifest.get("champions", {}),
+        "schema_version": manifest["schema_version"],
+    }
 
 
 def _keep_previous(store_file: Path, models_dir: Path, now: datetime) -> Path:

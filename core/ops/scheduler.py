@@ -62,15 +62,21 @@ class ScheduledJob:
 
 
 DEFAULT_SCHEDULE: tuple[ScheduledJob, ...] = (
-    ScheduledJob("backup", ("backup", "--out", "{backups}", "--stamp", "--keep", "14"), time(2, 0),
-                 lock_kind="backup"),
+    ScheduledJob("backup", ("backup", "--out", "{backups}", "--stamp", "--keep", "14"), time(2, 0), lock_kind="backup"),
     ScheduledJob("daily", ("daily", "--as-of", "{day_before}"), time(6, 0), lock_kind="daily"),
-    ScheduledJob("weekly_report", ("report", "weekly", "--week", "{last_week}", "--out", "{reports}"),
-                 time(7, 0), weekday=0, lock_kind="report"),
+    ScheduledJob(
+        "weekly_report",
+        ("report", "weekly", "--week", "{last_week}", "--out", "{reports}"),
+        time(7, 0),
+        weekday=0,
+        lock_kind="report",
+    ),
 )
 
 
-def select_jobs(names: Sequence[str] | None, schedule: Sequence[ScheduledJob] = DEFAULT_SCHEDULE) -> tuple[ScheduledJob, ...]:
+def select_jobs(
+    names: Sequence[str] | None, schedule: Sequence[ScheduledJob] = DEFAULT_SCHEDULE
+) -> tuple[ScheduledJob, ...]:
     """The jobs of `schedule` with these names (all of them for None); ConfigError for an unknown name."""
     if not names:
         return tuple(schedule)
@@ -173,8 +179,9 @@ def subprocess_runner(argv: Sequence[str], run_id: str) -> int:
     """Run `python -m core ARGV` in a child process (a crash or leak never takes the scheduler down)."""
     env = {**os.environ, logs.RUN_ID_ENV: run_id}
     # The command's own output joins the logs on stderr, keeping stdout for `scheduler --once --json`.
-    return subprocess.run([sys.executable, "-m", "core", *argv], env=env, check=False,
-                          stdout=sys.stderr.fileno()).returncode
+    return subprocess.run(
+        [sys.executable, "-m", "core", *argv], env=env, check=False, stdout=sys.stderr.fileno()
+    ).returncode
 
 
 def run_due(
@@ -201,9 +208,14 @@ def run_due(
         run_id = logs.new_run_id()
         fields = {"job": job.name, "slot": slot.isoformat(), "command": " ".join(argv), "run_id": run_id}
         if missed > 0:
-            log.warning("missed runs: only the latest is caught up", extra={
-                **fields, "missed_slots": missed,
-                "hint": "run the missed days by hand, e.g. python -m core backfill --from DAY --to DAY"})
+            log.warning(
+                "missed runs: only the latest is caught up",
+                extra={
+                    **fields,
+                    "missed_slots": missed,
+                    "hint": "run the missed days by hand, e.g. python -m core backfill --from DAY --to DAY",
+                },
+            )
         log.info("job started", extra=fields)
         started = time_module.perf_counter()
         try:
@@ -216,13 +228,24 @@ def run_due(
         outcome = RunOutcome(job.name, slot, argv, status, code, run_id, seconds, max(missed, 0))
         outcomes.append(outcome)
         if status == "skipped":
-            log.warning("job skipped: another run of its kind is active; retried at the next tick",
-                        extra={**fields, "exit_code": code, "lock_kind": job.lock_kind})
+            log.warning(
+                "job skipped: another run of its kind is active; retried at the next tick",
+                extra={**fields, "exit_code": code, "lock_kind": job.lock_kind},
+            )
             continue
         level = log.info if status == "succeeded" else log.error
         level(f"job {status}", extra={**fields, "exit_code": code, "seconds": seconds})
-        _record(path, job.name, {"slot": slot.isoformat(), "status": status, "run_id": run_id,
-                                 "exit_code": code, "finished_at": now.isoformat()})
+        _record(
+            path,
+            job.name,
+            {
+                "slot": slot.isoformat(),
+                "status": status,
+                "run_id": run_id,
+                "exit_code": code,
+                "finished_at": now.isoformat(),
+            },
+        )
     return outcomes
 
 
@@ -247,8 +270,7 @@ def single_instance(store_file: Path, schedule: Sequence[ScheduledJob] = DEFAULT
             lock_path = store_file.with_name(f"{store_file.stem}_scheduler_{job.name}.lock")
             if not stack.enter_context(_flock(lock_path, blocking=False)):
                 raise SchedulerBusyError(
-                    f"another scheduler is already running {job.name} for {store_file} (lock {lock_path}); "
-                    "run only one"
+                    f"another scheduler is already running {job.name} for {store_file} (lock {lock_path}); run only one"
                 )
         yield
 
@@ -288,12 +310,16 @@ def run_forever(
     tick = tick_seconds()
     with single_instance(store_file, schedule):
         heartbeat_file(store_file).touch()
-        beat = threading.Thread(target=_beat, args=(heartbeat_file(store_file), stop, min(tick, 15.0)),
-                                daemon=True)
+        beat = threading.Thread(target=_beat, args=(heartbeat_file(store_file), stop, min(tick, 15.0)), daemon=True)
         beat.start()
-        log.info("scheduler started", extra={
-            "store": str(store_file), "tick_s": tick,
-            "schedule": [f"{j.name} {'Mon ' if j.weekday == 0 else ''}{j.at:%H:%M} UTC" for j in schedule]})
+        log.info(
+            "scheduler started",
+            extra={
+                "store": str(store_file),
+                "tick_s": tick,
+                "schedule": [f"{j.name} {'Mon ' if j.weekday == 0 else ''}{j.at:%H:%M} UTC" for j in schedule],
+            },
+        )
         while not stop.is_set():
             try:
                 run_due(clock(), store_file, schedule=schedule, runner=runner)

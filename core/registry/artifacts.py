@@ -93,7 +93,10 @@ TRUSTED_TYPES: list[str] = [
     "numpy.expm1",
     "numpy.random._generator.Generator",
     "numpy.random.mtrand.RandomState",
-    "core.models.estimators.ConformalQuantileRegressor", "core.models.estimators.HoldoutCalibratedClassifier", "core.models.estimators.GroupQuantileRegressor", "core.models.estimators.GroupRateClassifier",  # noqa: E501
+    "core.models.estimators.ConformalQuantileRegressor",
+    "core.models.estimators.HoldoutCalibratedClassifier",
+    "core.models.estimators.GroupQuantileRegressor",
+    "core.models.estimators.GroupRateClassifier",  # noqa: E501
 ]
 
 # Containers skops writes natively (no code runs to rebuild them); they are in every file.

@@ -79,7 +79,9 @@ class GateDecision:
 
 
 def load_gate_policy() -> GatePolicy:
-    """The gate policy from the environment ($JOURNEYOPS_GATE_MARGIN, …_SEGMENT_TOLERANCE, …_MIN_SEGMENT_N, $JOURNEYOPS_AUTO_PROMOTE)."""
+    """The gate policy from the environment ($JOURNEYOPS_GATE_MARGIN, …_SEGMENT_TOLERANCE, …_MIN_SEGMENT_N,
+    $JOURNEYOPS_AUTO_PROMOTE).
+    """
     try:
         return GatePolicy(
             margin=float(os.environ.get("JOURNEYOPS_GATE_MARGIN", "0.02")),
@@ -136,8 +138,10 @@ def evaluate_gate(
         margin = policy.decay_margin if champion_decayed else policy.margin
         checks["margin"] = _margin_check(cost, float(champion["business_cost"]), margin)
         checks["margin"]["champion_decayed"] = champion_decayed
-        reasons.append(checks["margin"].pop("reason")
-                       + (" — the champion's live error has decayed past its threshold" if champion_decayed else ""))
+        reasons.append(
+            checks["margin"].pop("reason")
+            + (" — the champion's live error has decayed past its threshold" if champion_decayed else "")
+        )
         checks["segments"] = _segment_check(challenger, champion, policy)
         reasons.append(checks["segments"].pop("reason"))
 
@@ -147,9 +151,9 @@ def evaluate_gate(
     awaiting_live = not live and failed == {"margin"} and kind == "forecaster"
     if awaiting_live:
         reasons.append("verdict: kept as a candidate, scored in shadow until its live forecasts can be compared")
-    return GateDecision(passed=passed, reasons=reasons, checks=checks, auto_promote=policy.auto_promote,
-                        awaiting_live=awaiting_live)
-
+    return GateDecision(
+        passed=passed, reasons=reasons, checks=checks, auto_promote=policy.auto_promote, awaiting_live=awaiting_live
+    )
 
 
 def _same_rows_check(
@@ -157,14 +161,14 @@ def _same_rows_check(
 ) -> tuple[dict[str, Any], str]:
     """Whether the champion and the baseline were scored on the challenger's very rows (by hash)."""
     others = ({"baseline": baseline} if baseline is not None else {}) | (
-        {"champion": champion} if champion is not None else {})
+        {"champion": champion} if champion is not None else {}
+    )
     mine = rows_key(challenger)
     mismatched = {name: _rows_label(ev) for name, ev in others.items() if rows_key(ev) != mine}
     ok = not mismatched
     check = {"passed": ok, "challenger_n": int(challenger["n"]), "rows": mine, "mismatched": mismatched}
-    reason = (
-        f"same rows: {'ok' if ok else 'FAILED'} — challenger {_rows_label(challenger)}"
-        + ("" if ok else ", " + ", ".join(f"{k} {v}" for k, v in mismatched.items()))
+    reason = f"same rows: {'ok' if ok else 'FAILED'} — challenger {_rows_label(challenger)}" + (
+        "" if ok else ", " + ", ".join(f"{k} {v}" for k, v in mismatched.items())
     )
     return check, reason
 
@@ -180,6 +184,7 @@ def _baseline_check(cost: float, baseline: Mapping[str, Any] | None) -> tuple[di
         f"{'<' if ok else '>='} baseline cost {base_cost:.4f}"
     )
     return {"passed": ok, "challenger_cost": cost, "baseline_cost": base_cost}, reason
+
 
 def _margin_check(cost: float, champion_cost: float, margin: float) -> dict[str, Any]:
     required = champion_cost * (1.0 - margin)
@@ -200,9 +205,7 @@ def _margin_check(cost: float, champion_cost: float, margin: float) -> dict[str,
     }
 
 
-def _segment_check(
-    challenger: Mapping[str, Any], champion: Mapping[str, Any], policy: GatePolicy
-) -> dict[str, Any]:
+def _segment_check(challenger: Mapping[str, Any], champion: Mapping[str, Any], policy: GatePolicy) -> dict[str, Any]:
     regressions: list[dict[str, Any]] = []
     worst: dict[str, Any] | None = None
     compared = ignored = 0
@@ -220,8 +223,14 @@ def _segment_check(
             allowed = old_cost * (1.0 + policy.segment_tolerance)
             # A segment that cost nothing under the champion has no relative change: None, sorted worst.
             change = (new_cost - old_cost) / old_cost if old_cost else (0.0 if new_cost <= 0 else None)
-            row = {"segment": column, "value": value, "n": n, "challenger_cost": new_cost,
-                   "champion_cost": old_cost, "change": change}
+            row = {
+                "segment": column,
+                "value": value,
+                "n": n,
+                "challenger_cost": new_cost,
+                "champion_cost": old_cost,
+                "change": change,
+            }
             if new_cost > allowed + _EPS * max(1.0, abs(allowed)):
                 regressions.append(row)
             if worst is None or _change_key(change) > _change_key(worst["change"]):
@@ -243,9 +252,16 @@ def _segment_check(
     else:
         head = "segments: ok — no segment large enough to compare"
     reason = f"{head}; {compared} compared, {ignored} ignored (n < {policy.min_segment_n} or absent under the champion)"
-    return {"passed": ok, "regressions": regressions, "worst": worst, "compared": compared,
-            "ignored": ignored, "tolerance": policy.segment_tolerance,
-            "min_segment_n": policy.min_segment_n, "reason": reason}
+    return {
+        "passed": ok,
+        "regressions": regressions,
+        "worst": worst,
+        "compared": compared,
+        "ignored": ignored,
+        "tolerance": policy.segment_tolerance,
+        "min_segment_n": policy.min_segment_n,
+        "reason": reason,
+    }
 
 
 def _change_key(change: float | None) -> float:

@@ -71,18 +71,14 @@ def promote(
     target = get_version(version_id, store_path)
     if target.status == "rejected" and not force:
         reasons = "; ".join((target.gate or {}).get("reasons", [])) or "no reasons recorded"
-        raise RegistryError(
-            f"{version_id} failed the quality gate ({reasons}); promote it anyway only with --force"
-        )
+        raise RegistryError(f"{version_id} failed the quality gate ({reasons}); promote it anyway only with --force")
     # Load it fully before switching: a tampered or unloadable artifact never becomes champion.
     load_artifact(artifact_file(target, store_path), target.artifact_sha256)
     gate = gate_decision.to_dict() if gate_decision is not None else target.gate
     with write_transaction(store_path) as con:
         row = query_rows(con, "registry_version", {"version_id": version_id})[0]
         if row["artifact_sha256"] != target.artifact_sha256:
-            raise PromotionConflictError(
-                f"{version_id} changed while it was being promoted; try again"
-            )
+            raise PromotionConflictError(f"{version_id} changed while it was being promoted; try again")
         current = _current_champion(con, target.kind)
         if current != expected_champion:
             raise PromotionConflictError(
@@ -90,9 +86,7 @@ def promote(
                 f"as expected: someone else changed it first; check `python -m core models` and retry"
             )
         if current == version_id:
-            raise RegistryError(
-                f"{version_id} is already the {target.kind} champion; nothing to do"
-            )
+            raise RegistryError(f"{version_id} is already the {target.kind} champion; nothing to do")
         if gate_decision is not None:
             con.execute(
                 store.load_sql("registry_set_gate"),
@@ -151,16 +145,12 @@ def rollback(
     return get_version(target_id, store_path)
 
 
-def reject(
-    version_id: str, *, actor: str, reason: str, store_path: StorePath = None
-) -> ModelVersion:
+def reject(version_id: str, *, actor: str, reason: str, store_path: StorePath = None) -> ModelVersion:
     """A person declines a version awaiting approval (or a candidate); audited."""
     _check_actor_reason(actor, reason)
     target = get_version(version_id, store_path)
     if target.status not in ("pending_approval", "candidate"):
-        raise RegistryError(
-            f"{version_id} is {target.status}; only pending or candidate versions can be rejected"
-        )
+        raise RegistryError(f"{version_id} is {target.status}; only pending or candidate versions can be rejected")
     with write_transaction(store_path) as con:
         at = store.utcnow()
         con.execute(
@@ -287,9 +277,7 @@ def _insert_audit(
     )
 
 
-def _set_gate(
-    version_id: str, status: str, decision: GateDecision, store_path: StorePath
-) -> ModelVersion:
+def _set_gate(version_id: str, status: str, decision: GateDecision, store_path: StorePath) -> ModelVersion:
     with write_transaction(store_path) as con:
         con.execute(
             store.load_sql("registry_set_gate"),
@@ -321,9 +309,7 @@ def _rollback_target(kind: str, current: str, to_date: date | None, store_path: 
         )
     target = str(rows[0]["version_id"])
     if target == current:
-        raise RegistryError(
-            f"{target} was the {kind} champion on {to_date.isoformat()} and still is; nothing to do"
-        )
+        raise RegistryError(f"{target} was the {kind} champion on {to_date.isoformat()} and still is; nothing to do")
     return target
 
 
@@ -336,6 +322,4 @@ def _check_actor_reason(actor: str, reason: str) -> None:
     if not actor or not actor.strip():
         raise RegistryError("say who is acting (--actor)")
     if not reason or not reason.strip():
-        raise RegistryError(
-            "give a reason (--reason): the audit log records why the champion changed"
-        )
+        raise RegistryError("give a reason (--reason): the audit log records why the champion changed")

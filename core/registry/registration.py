@@ -1,4 +1,7 @@
-"""Registering a trained model: its artifact saved first (under a temporary name, renamed inside the transaction, so a row never points at a missing file), then its row as the next candidate version of its kind; and registering a challenger and acting on its gate decision in one call (what `retrain` does per model)."""
+"""Registering a trained model: its artifact saved first (under a temporary name, renamed inside the transaction, so a
+row never points at a missing file), then its row as the next candidate version of its kind; and registering a
+challenger and acting on its gate decision in one call (what `retrain` does per model).
+"""
 
 from __future__ import annotations
 

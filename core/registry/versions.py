@@ -144,14 +144,14 @@ def load_version(version_id: str, store_path: StorePath = None) -> tuple[ModelVe
     version = get_version(version_id, store_path)
     path = artifact_file(version, store_path)
     if version.status == "rejected" and not path.exists():
-        raise RegistryError(f"{version_id} was rejected and its artifact removed after the retention period; "
-                            "its registry record stays for the audit")
+        raise RegistryError(
+            f"{version_id} was rejected and its artifact removed after the retention period; "
+            "its registry record stays for the audit"
+        )
     return version, load_artifact(path, version.artifact_sha256)
 
 
-def prune_rejected_artifacts(
-    older_than: datetime, store_path: StorePath = None
-) -> list[str]:
+def prune_rejected_artifacts(older_than: datetime, store_path: StorePath = None) -> list[str]:
     """Remove the artifacts of rejected versions trained before `older_than` (their registry rows and
     audit stay). A version that was ever champion — a rollback target — is never touched. Returns
     the versions whose artifacts were removed."""

@@ -63,14 +63,10 @@ def parse_week(text: str) -> IsoWeek:
     """An ISO week written YYYY-Www (e.g. 2026-W09), or a ConfigError saying what is wrong."""
     match = _WEEK.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise ConfigError(
-            f"--week {text!r} is not an ISO week; write it as YYYY-Www, e.g. 2026-W09"
-        )
+        raise ConfigError(f"--week {text!r} is not an ISO week; write it as YYYY-Www, e.g. 2026-W09")
     year, number = int(match.group(1)), int(match.group(2))
     try:
         start = date.fromisocalendar(year, number, 1)
     except ValueError:
-        raise ConfigError(
-            f"--week {text!r}: {year} has no ISO week {number}; weeks run 01 to 52 or 53"
-        ) from None
+        raise ConfigError(f"--week {text!r}: {year} has no ISO week {number}; weeks run 01 to 52 or 53") from None
     return IsoWeek(f"{year}-W{number:02d}", start, start + timedelta(days=6))

@@ -61,9 +61,7 @@ def _accuracy_charts(t: Mapping[str, pd.DataFrame]) -> list[Any]:
     for estimated, part in acc.groupby("estimated"):
         label = "estimated" if estimated else "realised"
         traces += [
-            go.Scatter(
-                x=part["as_of_date"], y=part["mae_h"], name=f"MAE h ({label})", mode="lines+markers"
-            ),
+            go.Scatter(x=part["as_of_date"], y=part["mae_h"], name=f"MAE h ({label})", mode="lines+markers"),
             go.Scatter(
                 x=part["as_of_date"],
                 y=part["bias_h"],
@@ -144,10 +142,7 @@ def _alert_charts(t: Mapping[str, pd.DataFrame]) -> list[Any]:
     return [
         _figure(
             "Alerts per day",
-            [
-                go.Bar(x=part["as_of"], y=part["alerts"], name=severity)
-                for severity, part in counts.groupby("severity")
-            ],
+            [go.Bar(x=part["as_of"], y=part["alerts"], name=severity) for severity, part in counts.groupby("severity")],
             "alerts",
         )
     ]
@@ -160,9 +155,7 @@ def _benefit_charts(t: Mapping[str, pd.DataFrame]) -> list[Any]:
         return []
     traces = [go.Bar(x=total["iso_week"], y=total["value"], name="total value EUR")]
     if total["target"].notna().any():
-        traces.append(
-            go.Scatter(x=total["iso_week"], y=total["target"], name="target", mode="lines")
-        )
+        traces.append(go.Scatter(x=total["iso_week"], y=total["target"], name="target", mode="lines"))
     return [_figure("Benefit by week against target", traces, "EUR")]
 
 
@@ -186,12 +179,8 @@ def _html_table(frame: pd.DataFrame) -> str:
     for column in shown.columns:
         if pd.api.types.is_float_dtype(shown[column].dtype):
             digits = 4 if column == "p_value" or column.endswith(("share", "prob", "score")) else 2
-            shown[column] = shown[column].map(
-                lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}"
-            )
-        elif (
-            shown[column].dtype == object
-        ):  # the summary's mixed values: numbers rounded, text as is
+            shown[column] = shown[column].map(lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}")
+        elif shown[column].dtype == object:  # the summary's mixed values: numbers rounded, text as is
             shown[column] = shown[column].map(
                 lambda v: ("" if np.isnan(v) else f"{v:,.2f}") if isinstance(v, float) else v
             )
@@ -228,10 +217,8 @@ def render_html(report: WeeklyReport) -> str:
         "</head><body>",
         f"<h1>{esc(title)}</h1>",
         f'<p class="meta">{esc(report.week.start.isoformat())} to {esc(report.week.end.isoformat())}; outcomes '
-        f"judged at {esc(report.as_of.isoformat(sep=' '))} UTC; generated {esc(report.generated_at.isoformat(sep=' ', timespec='seconds'))} UTC</p>",
-        "<nav>"
-        + "".join(f'<a href="#{key}">{esc(name)}</a>' for key, name in SECTIONS.items())
-        + "</nav>",
+        f"judged at {esc(report.as_of.isoformat(sep=' '))} UTC; generated {esc(report.generated_at.isoformat(sep=' ', timespec='seconds'))} UTC</p>",  # noqa: E501
+        "<nav>" + "".join(f'<a href="#{key}">{esc(name)}</a>' for key, name in SECTIONS.items()) + "</nav>",
     ]
     for key, name in SECTIONS.items():
         parts.append(f'<section id="{key}"><h2>{esc(name)}</h2>')

@@ -1,4 +1,6 @@
-"""The weekly report's tables, from one snapshot of the store and the same functions the dashboard pages and the CLI use."""
+"""The weekly report's tables, from one snapshot of the store and the same functions the dashboard pages and the CLI
+use.
+"""
 
 from __future__ import annotations
 
@@ -49,10 +51,7 @@ def week_lists(week: IsoWeek, store_path: StorePath = None) -> pd.DataFrame:
     """Grain: list morning × shown order — the week's at-risk lists as the At-risk page reads them
     (`worklist.read_worklist`: held-out rows never leave the store), with every action taken and its note."""
     days = sorted(d for d in worklist.list_days(store_path) if week.start <= d <= week.end)
-    lists = [
-        worklist.read_worklist(day, None, store_path).assign(as_of_date=pd.Timestamp(day))
-        for day in days
-    ]
+    lists = [worklist.read_worklist(day, None, store_path).assign(as_of_date=pd.Timestamp(day)) for day in days]
     columns = [
         "as_of_date",
         "rank",
@@ -77,12 +76,8 @@ def week_lists(week: IsoWeek, store_path: StorePath = None) -> pd.DataFrame:
     ]
     if not lists:
         return pd.DataFrame(columns=columns)
-    listed = pd.concat(lists, ignore_index=True).rename(
-        columns={"expected_cost": "expected_cost_eur"}
-    )
-    history = store.fetch_df(
-        "report_triage_actions", {"week_start": week.start, "week_end": week.end}, store_path
-    )
+    listed = pd.concat(lists, ignore_index=True).rename(columns={"expected_cost": "expected_cost_eur"})
+    history = store.fetch_df("report_triage_actions", {"week_start": week.start, "week_end": week.end}, store_path)
     history["as_of_date"] = pd.to_datetime(history["as_of_date"])
     merged = listed.merge(history, on=["as_of_date", "order_id"], how="left")
     merged["actions"] = merged["actions"].fillna(0).astype("int64")
@@ -134,17 +129,11 @@ def drift_by_column(drift_rows: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    return summary.sort_values(["days_drifted", "max_score"], ascending=False, ignore_index=True)[
-        columns
-    ]
+    return summary.sort_values(["days_drifted", "max_score"], ascending=False, ignore_index=True)[columns]
 
 
 def _figure(rows: list[dict[str, Any]], section: str, name: str, value: Any, unit: str) -> None:
-    if (
-        value is None
-        or value is pd.NA
-        or (isinstance(value, float | np.floating) and np.isnan(value))
-    ):
+    if value is None or value is pd.NA or (isinstance(value, float | np.floating) and np.isnan(value)):
         value = None
     elif isinstance(value, np.integer | bool | np.bool_):
         value = int(value)
@@ -199,11 +188,7 @@ def _accuracy_figures(
     for name in accuracy.FORECAST_METRICS:
         unit = "forecasts" if name == "forecasts" else name.rsplit("_", 1)[-1]
         _figure(rows, "forecast accuracy (realised)", name, realised.get(name), unit)
-    estimated = (
-        forecast_week.loc[forecast_week["estimated"].astype(bool), "forecasts"]
-        if len(forecast_week)
-        else []
-    )
+    estimated = forecast_week.loc[forecast_week["estimated"].astype(bool), "forecasts"] if len(forecast_week) else []
     _figure(
         rows,
         "forecast accuracy (estimated)",
@@ -322,17 +307,13 @@ def _build(week: IsoWeek, snap: Path, source: Path, k: int, n_boot: int, bar: An
     bar.update()
     tables["segments"] = segments.segment_metrics(forecasts, listings)
     bar.update()
-    tables["drift"] = drift_by_column(
-        _in_week(drift_store.read_drift(week.start, snap), "as_of", week)
-    )
+    tables["drift"] = drift_by_column(_in_week(drift_store.read_drift(week.start, snap), "as_of", week))
     tables["data_quality"] = _in_week(validity.read_validity(week.start, snap), "as_of", week)
     tables["alerts"] = _in_week(alert_store.read_alerts(week.start, snap), "as_of", week)
     tables["daily"] = _in_week(today.read_daily_summary(week.start, snap), "as_of_date", week)
     bar.update()
     ledger = benefits.benefit_ledger(snap, as_of=as_of, n_boot=n_boot)
-    tables["benefits"] = ledger.loc[
-        pd.to_datetime(ledger["week_start"]).dt.date <= week.start
-    ].reset_index(drop=True)
+    tables["benefits"] = ledger.loc[pd.to_datetime(ledger["week_start"]).dt.date <= week.start].reset_index(drop=True)
     bar.update()
     summary = build_summary(week, as_of, activity, tables, forecast_week, listing_week, k)
     tables["summary"] = summary
@@ -346,19 +327,13 @@ def _week_activity(week: IsoWeek, snap: Path, source: Path) -> dict[str, Any]:
     params = {"week_start": week.start, "week_end": week.end, "delivered_stage": domain.TERMINAL[0]}
     try:
         activity = store.fetch_df("report_week_activity", params, snap).iloc[0].to_dict()
-    except (
-        duckdb.CatalogException
-    ) as exc:  # a store from before the daily tables, never migrated read-only
+    except duckdb.CatalogException as exc:  # a store from before the daily tables, never migrated read-only
         raise JourneyOpsError(
             f"the store {source} has no daily tables yet (an older schema); run the daily job once to migrate it"
         ) from exc
     if activity["events"] == 0 and activity["list_days"] == 0:
         last = activity["last_event_at"]
-        span = (
-            "the store holds no events"
-            if pd.isna(last)
-            else f"the last event is at {pd.Timestamp(last)}"
-        )
+        span = "the store holds no events" if pd.isna(last) else f"the last event is at {pd.Timestamp(last)}"
         raise EmptyWeekError(
             f"no data for week {week.label} ({week.start} to {week.end}): {span}; pick a week with events"
         )
@@ -368,9 +343,5 @@ def _week_activity(week: IsoWeek, snap: Path, source: Path) -> dict[str, Any]:
 def _judged_at(week: IsoWeek, activity: Mapping[str, Any]) -> datetime:
     """When the week's outcomes are judged: the end of the week, or the newest data when the week is
     not over yet (the last event, or the last scoring instant when later, so that day's forecasts count)."""
-    newest = max(
-        pd.Timestamp(t)
-        for t in (activity["last_event_at"], activity["last_scored_at"])
-        if not pd.isna(t)
-    )
+    newest = max(pd.Timestamp(t) for t in (activity["last_event_at"], activity["last_scored_at"]) if not pd.isna(t))
     return min(week.end_at, newest.to_pydatetime())

@@ -49,9 +49,7 @@ def write_weekly_report(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(
-            f"cannot create the report folder {folder}: {exc.strerror}; pass --out DIR"
-        ) from exc
+        raise ConfigError(f"cannot create the report folder {folder}: {exc.strerror}; pass --out DIR") from exc
     workbook_path, html_path = report_paths(report.week, folder)
     write_workbook(report, workbook_path)
     html_path.write_text(render_html(report), encoding="utf-8")

@@ -20,9 +20,7 @@ def _number_format(column: str, dtype: Any) -> str | None:
     """Excel number format of a column, from its name's unit suffix and its type."""
     if column.endswith("_at"):
         return "yyyy-mm-dd hh:mm"
-    if column in ("as_of", "as_of_date", "week_start") or pd.api.types.is_datetime64_any_dtype(
-        dtype
-    ):
+    if column in ("as_of", "as_of_date", "week_start") or pd.api.types.is_datetime64_any_dtype(dtype):
         return "yyyy-mm-dd"
     if pd.api.types.is_bool_dtype(dtype):
         return None
@@ -112,9 +110,7 @@ def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
                 cell.number_format = fmt
     if len(frame.columns):
-        sheet.auto_filter.ref = (
-            f"A1:{get_column_letter(len(frame.columns))}{max(len(frame) + 1, 1)}"
-        )
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{max(len(frame) + 1, 1)}"
 
 
 def write_workbook(report: WeeklyReport, path: str | os.PathLike[str]) -> Path:

@@ -84,7 +84,8 @@ def _challenger_id(kind: str, champion_id: str, store_path: StorePath) -> str | 
     versions = registry.list_versions(kind, store_path)
     champion = next((v for v in versions if v.version_id == champion_id), None)
     waiting = [
-        v for v in versions
+        v
+        for v in versions
         if v.status in ("pending_approval", "candidate")
         and (champion is None or v.version_number > champion.version_number)
     ]
@@ -134,7 +135,7 @@ def score_frame(open_orders: pd.DataFrame, models: ServingModels) -> pd.DataFram
     # memory, and a chunk this size keeps the per-call costs negligible.
     parts = []
     for start in range(0, len(open_orders), SCORE_CHUNK_ROWS):
-        chunk = open_orders.iloc[start:start + SCORE_CHUNK_ROWS]
+        chunk = open_orders.iloc[start : start + SCORE_CHUNK_ROWS]
         quantiles = predict_forecast(models.forecaster, chunk)
         stuck = predict_stuck(models.classifier, chunk).rename("stuck_prob")
         parts.append(quantiles.join(stuck))
@@ -153,16 +154,18 @@ def prediction_rows(
     """`predictions` rows (schemas 006, 010) of one role: the served (calibrated) quantiles in
     p10_h..p90_h and the model's own ones beside them (`raw_scores`, default the same)."""
     at = pd.Timestamp(as_of_at)
-    rows = pd.DataFrame({
-        "as_of_date": as_of_date,
-        "as_of_at": at,
-        "order_id": open_orders["order_id"].to_numpy(),
-        "role": models.role,
-        "forecaster_version": models.forecaster_version,
-        "classifier_version": models.classifier_version,
-        "current_stage": open_orders["current_stage"].to_numpy(),
-        "elapsed_h": open_orders["elapsed_h"].to_numpy(dtype=float),
-    })
+    rows = pd.DataFrame(
+        {
+            "as_of_date": as_of_date,
+            "as_of_at": at,
+            "order_id": open_orders["order_id"].to_numpy(),
+            "role": models.role,
+            "forecaster_version": models.forecaster_version,
+            "classifier_version": models.classifier_version,
+            "current_stage": open_orders["current_stage"].to_numpy(),
+            "elapsed_h": open_orders["elapsed_h"].to_numpy(dtype=float),
+        }
+    )
     for q in ("p10", "p50", "p90"):
         hours = scores[f"{q}_h"].to_numpy(dtype=float)
         rows[f"{q}_h"] = hours
@@ -225,8 +228,13 @@ def build_reference(models: ServingModels, first_served_at: datetime, store_path
         # A young store's first week is warm-up (the world starts empty): never a normal day.
         start = max(start, pd.Timestamp(first_event_at).floor("D").to_pydatetime() + timedelta(days=WARM_UP_DAYS))
     frame = features.build_prefix_features(
-        store_path, mode="snapshots", as_of=end, start=min(start, end - timedelta(days=1)), every_h=24.0,
-        max_prefixes=REFERENCE_MAX_ROWS, with_targets=False,
+        store_path,
+        mode="snapshots",
+        as_of=end,
+        start=min(start, end - timedelta(days=1)),
+        every_h=24.0,
+        max_prefixes=REFERENCE_MAX_ROWS,
+        with_targets=False,
     )
     scores = score_frame(frame, models)
     return frame.join(scores)
@@ -263,8 +271,9 @@ def load_calibration(
         stored = json.loads(path.read_text())
         if stored.get("columns") == wanted:
             return {k: float(v) for k, v in stored["thresholds"].items()}
-    calibrated = drift_calibration.calibrate_thresholds(reference, features_compared, predictions,
-                                            categorical=categorical, settings=settings)
+    calibrated = drift_calibration.calibrate_thresholds(
+        reference, features_compared, predictions, categorical=categorical, settings=settings
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(path.name + ".tmp")
     staged.write_text(json.dumps({"columns": wanted, "thresholds": calibrated}, sort_keys=True))
@@ -315,14 +324,17 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def _reason_text(group: str, members: Sequence[str], row: Mapping[str, Any], typical: Mapping[str, Any],
-                 effect: float) -> str:
+def _reason_text(
+    group: str, members: Sequence[str], row: Mapping[str, Any], typical: Mapping[str, Any], effect: float
+) -> str:
     points = f"+{100 * effect:.0f} pts" if effect >= 0.005 else f"+{100 * effect:.1f} pts"
     if len(members) == 1:
         column = members[0]
         label = LABELS.get(column, column.replace("_", " "))
-        return (f"{label} {_format_value(row.get(column))} (typical {_format_value(typical.get(column))}) "
-                f"raises the stuck risk by {points}")
+        return (
+            f"{label} {_format_value(row.get(column))} (typical {_format_value(typical.get(column))}) "
+            f"raises the stuck risk by {points}"
+        )
     return f"{group} unlike a typical order raises the stuck risk by {points}"
 
 
@@ -351,7 +363,7 @@ def explain_stuck(
     stacked = pd.concat(perturbed, ignore_index=True)[columns]
     p_all = classifier.predict_proba(pd.concat([base[columns], stacked], ignore_index=True))[:, 1]
     p_now = p_all[: len(rows)]
-    effects = (p_now[:, None] - p_all[len(rows):].reshape(len(groups), len(rows)).T)
+    effects = p_now[:, None] - p_all[len(rows) :].reshape(len(groups), len(rows)).T
     names = list(groups)
     raw_rows = rows.to_dict("records")
     out: list[list[dict[str, Any]]] = []
@@ -363,13 +375,15 @@ def explain_stuck(
             if effect < MIN_REASON_EFFECT:
                 break
             members = groups[names[j]]
-            reasons.append({
-                "feature": names[j],
-                "value": None if len(members) > 1 else _json_value(record.get(members[0])),
-                "typical": None if len(members) > 1 else _json_value(typical.get(members[0])),
-                "effect": round(effect, 4),
-                "text": _reason_text(names[j], members, record, typical, effect),
-            })
+            reasons.append(
+                {
+                    "feature": names[j],
+                    "value": None if len(members) > 1 else _json_value(record.get(members[0])),
+                    "typical": None if len(members) > 1 else _json_value(typical.get(members[0])),
+                    "effect": round(effect, 4),
+                    "text": _reason_text(names[j], members, record, typical, effect),
+                }
+            )
         out.append(reasons)
     return out
 

@@ -95,8 +95,14 @@ def estimate_corrections(
         n = len(group)
         own = _corrections(group) if n >= settings.min_forecasts else overall
         weight = n / (n + settings.shrink_forecasts) if n >= settings.min_forecasts else 0.0
-        records.append({"value": str(value), "forecasts": n, "delivered": int(group["delivered"].sum()),
-                        **{k: weight * own[k] + (1.0 - weight) * overall[k] for k in CORRECTION_COLUMNS}})
+        records.append(
+            {
+                "value": str(value),
+                "forecasts": n,
+                "delivered": int(group["delivered"].sum()),
+                **{k: weight * own[k] + (1.0 - weight) * overall[k] for k in CORRECTION_COLUMNS},
+            }
+        )
     table = pd.DataFrame(records, columns=columns)
     table[list(CORRECTION_COLUMNS)] = table[list(CORRECTION_COLUMNS)].clip(-settings.cap_h, settings.cap_h)
     return table

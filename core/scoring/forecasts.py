@@ -1,4 +1,6 @@
-"""The stored side of the serving API: an order's latest forecast (cached in memory between writes), the day's at-risk list with its reasons, and the readiness check."""
+"""The stored side of the serving API: an order's latest forecast (cached in memory between writes), the day's at-risk
+list with its reasons, and the readiness check.
+"""
 
 from __future__ import annotations
 
@@ -172,5 +174,3 @@ def check_ready(store_path: StorePath = None) -> dict[str, int]:
     """Counts that show the store can be read by the API (StoreMissing/StoreBusy/Unavailable if not)."""
     rows = _fetch_records("api_ready", {}, store_path)
     return {k: int(v) for k, v in rows[0].items()}
-
-

@@ -146,9 +146,7 @@ def load_champions(versions: Mapping[str, str], store_path: StorePath = None) ->
     forecaster_version, forecaster = registry.load_version(versions["forecaster"], store_path)
     classifier_version, classifier = registry.load_version(versions["stuck_classifier"], store_path)
     columns = tuple(dict.fromkeys([*forecaster_version.feature_columns, *classifier_version.feature_columns]))
-    return Champions(
-        forecaster_version.version_id, forecaster, classifier_version.version_id, classifier, columns
-    )
+    return Champions(forecaster_version.version_id, forecaster, classifier_version.version_id, classifier, columns)
 
 
 # ---------------------------------------------------------------- online scoring
@@ -188,9 +186,7 @@ def default_as_of(journey: Journey, store_path: StorePath = None) -> datetime:
     return max(last_posted, last_stored)
 
 
-def build_journey_features(
-    journey: Journey, as_of: datetime, store_path: StorePath = None
-) -> pd.DataFrame:
+def build_journey_features(journey: Journey, as_of: datetime, store_path: StorePath = None) -> pd.DataFrame:
     """The single-instant prefix features of one posted journey at `as_of`, computed by the batch's
     SQL over the store's events up to `as_of` with the journey in place of the stored order."""
     if not journey.events:
@@ -290,7 +286,11 @@ def explain_row(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     exceptions = plain_value(row.get("exceptions_so_far"))
     if exceptions:
         reasons.append(
-            {"feature": "exceptions_so_far", "effect": int(exceptions), "text": f"{int(exceptions)} exception(s) so far"}
+            {
+                "feature": "exceptions_so_far",
+                "effect": int(exceptions),
+                "text": f"{int(exceptions)} exception(s) so far",
+            }
         )
     to_promise_h, p50_h = plain_value(row.get("to_promise_h")), plain_value(row.get("p50_h"))
     if to_promise_h is not None and p50_h is not None and p50_h > to_promise_h:
@@ -343,5 +343,3 @@ def plain_value(value: Any) -> Any:
         if isinstance(value, float) and math.isnan(value):
             return None
     return value
-
-

@@ -61,12 +61,25 @@ def record_action(
     with store.transaction(store_path) as con:
         inserted = con.execute(
             store.load_sql("actions_insert"),
-            {"action_id": new_id, "order_id": order_id, "as_of_date": as_of_date, "action": action,
-             "note": note, "actor": user.name, "acted_at": now or store.utcnow()},
+            {
+                "action_id": new_id,
+                "order_id": order_id,
+                "as_of_date": as_of_date,
+                "action": action,
+                "note": note,
+                "actor": user.name,
+                "acted_at": now or store.utcnow(),
+            },
         ).fetchone()
         row = con.execute(store.load_sql("actions_by_id"), {"action_id": new_id}).df().iloc[0]
     created = bool(inserted and inserted[0])
     return RecordedAction(
-        action_id=new_id, order_id=order_id, as_of_date=as_of_date, action=action, note=note,
-        actor=str(row["actor"]), acted_at=row["acted_at"].to_pydatetime(), created=created,
+        action_id=new_id,
+        order_id=order_id,
+        as_of_date=as_of_date,
+        action=action,
+        note=note,
+        actor=str(row["actor"]),
+        acted_at=row["acted_at"].to_pydatetime(),
+        created=created,
     )

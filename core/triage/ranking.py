@@ -29,7 +29,12 @@ from core.models.metrics import DEFAULT_TRIAGE_CAPACITY
 
 SIM_ACTOR = "sim-triage"
 ACTIONS: tuple[str, ...] = (
-    "contacted_customer", "chased_warehouse", "chased_carrier", "expedited", "no_action", "false_alarm",
+    "contacted_customer",
+    "chased_warehouse",
+    "chased_carrier",
+    "expedited",
+    "no_action",
+    "false_alarm",
 )
 # What a triage agent does first about an order, by the stage it sits in.
 ACTION_BY_STAGE: dict[str, str] = {
@@ -54,9 +59,7 @@ class TriageSettings:
     capacity: int = DEFAULT_TRIAGE_CAPACITY  # orders the team works each morning
     holdout_share: float = 0.10
     holdout_salt: str = "journeyops-holdout-v1"  # change it and a different set of orders is held out
-    tier_weight: Mapping[str, float] = field(
-        default_factory=lambda: {"standard": 1.0, "plus": 1.25, "vip": 1.5}
-    )
+    tier_weight: Mapping[str, float] = field(default_factory=lambda: {"standard": 1.0, "plus": 1.25, "vip": 1.5})
     express_mode: str = "express"  # ship mode whose stuck orders also breach an SLA
     action_hour: float = 9.0  # the simulated team acts this many hours into the next morning
 
@@ -64,9 +67,7 @@ class TriageSettings:
         if self.capacity < 1:
             raise ConfigError(f"triage capacity must be at least 1 order, got {self.capacity}")
         if not 0.0 <= self.holdout_share < 1.0:
-            raise ConfigError(
-                f"triage holdout share must be in [0, 1), got {self.holdout_share}; 0.1 holds out 10%"
-            )
+            raise ConfigError(f"triage holdout share must be in [0, 1), got {self.holdout_share}; 0.1 holds out 10%")
 
     @property
     def list_size(self) -> int:
@@ -121,8 +122,9 @@ def build_triage_list(
     costs = costs or CostAssumptions()
     settings = settings or TriageSettings()
     if scored.empty:
-        return scored.assign(expected_cost=pd.Series(dtype=float), rank=pd.Series(dtype=int),
-                             held_out=pd.Series(dtype=bool))
+        return scored.assign(
+            expected_cost=pd.Series(dtype=float), rank=pd.Series(dtype=int), held_out=pd.Series(dtype=bool)
+        )
     ranked = scored.assign(expected_cost=scored["stuck_prob"].astype(float) * stuck_cost(scored, costs, settings))
     # Ties (equal cost) break by order id, so the list is the same on every run.
     ranked = ranked.sort_values(["expected_cost", "order_id"], ascending=[False, True], kind="stable")
@@ -144,15 +146,17 @@ def simulated_actions(
         hashlib.sha256(f"{as_of_date.isoformat()}|{oid}|{SIM_ACTOR}".encode()).hexdigest()[:16]
         for oid in shown["order_id"]
     ]
-    return pd.DataFrame({
-        "action_id": ids,
-        "order_id": shown["order_id"].to_numpy(),
-        "as_of_date": as_of_date,
-        "action": stage.map(ACTION_BY_STAGE).fillna("expedited").to_numpy(),
-        "note": "simulated triage team (demo world)",
-        "actor": SIM_ACTOR,
-        "acted_at": acted_at,
-    })
+    return pd.DataFrame(
+        {
+            "action_id": ids,
+            "order_id": shown["order_id"].to_numpy(),
+            "as_of_date": as_of_date,
+            "action": stage.map(ACTION_BY_STAGE).fillna("expedited").to_numpy(),
+            "note": "simulated triage team (demo world)",
+            "actor": SIM_ACTOR,
+            "acted_at": acted_at,
+        }
+    )
 
 
 def latest_list_day(as_of: date | None = None, store_path: StorePath = None) -> date | None:
@@ -172,12 +176,23 @@ def read_triage_list(
     out unless asked for (an analyst measuring benefit may; the triage page never does)."""
     day = latest_list_day(as_of, store_path)
     if day is None:
-        return pd.DataFrame(columns=["as_of_date", "rank", "order_id", "expected_cost", "stuck_prob",
-                                     "held_out", "reasons", "eta_p10_at", "eta_p50_at", "eta_p90_at",
-                                     "current_stage", "elapsed_h"])
-    return store.fetch_df(
-        "triage_read_list", {"as_of_date": day, "include_held_out": include_held_out}, store_path
-    )
+        return pd.DataFrame(
+            columns=[
+                "as_of_date",
+                "rank",
+                "order_id",
+                "expected_cost",
+                "stuck_prob",
+                "held_out",
+                "reasons",
+                "eta_p10_at",
+                "eta_p50_at",
+                "eta_p90_at",
+                "current_stage",
+                "elapsed_h",
+            ]
+        )
+    return store.fetch_df("triage_read_list", {"as_of_date": day, "include_held_out": include_held_out}, store_path)
 
 
 def list_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -31,8 +31,12 @@ class ListFilters:
     def params(self) -> dict[str, Any]:
         """The filters as bound SQL parameters."""
         return {
-            "stages": list(self.stages), "carriers": list(self.carriers), "regions": list(self.regions),
-            "channels": list(self.channels), "min_value": self.min_value, "max_value": self.max_value,
+            "stages": list(self.stages),
+            "carriers": list(self.carriers),
+            "regions": list(self.regions),
+            "channels": list(self.channels),
+            "min_value": self.min_value,
+            "max_value": self.max_value,
         }
 
 

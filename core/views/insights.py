@@ -28,7 +28,15 @@ MIN_DWELLS_FOR_COMPARISON = 5
 
 
 DWELL_COLUMNS = [
-    "stage", "dwells", "p05_h", "p25_h", "median_h", "p75_h", "p95_h", "mean_h", "total_h",
+    "stage",
+    "dwells",
+    "p05_h",
+    "p25_h",
+    "median_h",
+    "p75_h",
+    "p95_h",
+    "mean_h",
+    "total_h",
     "mean_position",
 ]
 
@@ -68,8 +76,11 @@ def _query(con: duckdb.DuckDBPyConnection, sql_name: str, params: dict[str, Any]
 
 
 def _end_stages(con: duckdb.DuckDBPyConnection) -> list[str]:
-    params = {"terminal": list(domain.TERMINAL), "known": sorted(domain.KNOWN_STAGES),
-              "min_last_share": END_STAGE_MIN_LAST_SHARE}
+    params = {
+        "terminal": list(domain.TERMINAL),
+        "known": sorted(domain.KNOWN_STAGES),
+        "min_last_share": END_STAGE_MIN_LAST_SHARE,
+    }
     return _query(con, "insights_end_stages", params)["stage"].tolist()
 
 

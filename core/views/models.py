@@ -24,8 +24,16 @@ from core.registry.gate import rows_key
 from core.views import today
 
 # The figures of one evaluation a reader compares, in this order (keys of its `metrics` or top level).
-FIGURES: tuple[str, ...] = ("n", "business_cost", "mae_h", "mean_error_h", "coverage_80", "interval_width_h",
-                            "pr_auc", "roc_auc")
+FIGURES: tuple[str, ...] = (
+    "n",
+    "business_cost",
+    "mae_h",
+    "mean_error_h",
+    "coverage_80",
+    "interval_width_h",
+    "pr_auc",
+    "roc_auc",
+)
 
 
 def reference_instant(store_path: StorePath = None) -> datetime:
@@ -44,8 +52,12 @@ def age_days(version: registry.ModelVersion, at: datetime) -> float | None:
 
 def model_card(version: registry.ModelVersion, at: datetime) -> dict[str, Any]:
     """A version's status, holdout MAE, both windows (`registry.serving_summary`) and its data's age at `at`."""
-    return {**registry.serving_summary(version), "status": version.status, "is_champion": version.is_champion,
-            "age_days": age_days(version, at)}
+    return {
+        **registry.serving_summary(version),
+        "status": version.status,
+        "is_champion": version.is_champion,
+        "age_days": age_days(version, at),
+    }
 
 
 def evaluation_figures(evaluation: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -83,8 +95,10 @@ def gate_comparison(version: registry.ModelVersion, store_path: StorePath = None
         "challenger": evaluation_figures(evaluation),
         "champion": evaluation_figures(champion),
         "baseline": evaluation_figures(baseline),
-        "segments": {"challenger": evaluation.get("segments") or {},
-                     "champion": (champion or {}).get("segments") or {}},
+        "segments": {
+            "challenger": evaluation.get("segments") or {},
+            "champion": (champion or {}).get("segments") or {},
+        },
     }
 
 
@@ -94,8 +108,11 @@ def shadow_candidate(kind: str, store_path: StorePath = None) -> registry.ModelV
     champion = registry.get_champion(kind, store_path)
     if kind != "forecaster" or champion is None:
         return None
-    waiting = [v for v in registry.list_versions(kind, store_path)
-               if v.status == "candidate" and v.version_number > champion.version_number]
+    waiting = [
+        v
+        for v in registry.list_versions(kind, store_path)
+        if v.status == "candidate" and v.version_number > champion.version_number
+    ]
     return waiting[-1] if waiting else None
 
 
@@ -105,16 +122,29 @@ def shadow_comparison(
     """The live gate's figures of a shadowed candidate and the champion on the same delivered
     (morning, order) rows of matured mornings (`shadow.live_evaluations`), and how many mornings."""
     pairs = shadow.live_pairs(candidate.version_id, champion.version_id, at, store_path)
-    out: dict[str, Any] = {"version": candidate.version_id, "champion_version": champion.version_id,
-                           "shadow_mornings": int(pairs["as_of_date"].nunique()) if len(pairs) else 0,
-                           "matured_mornings": 0, "n": 0, "rows_hash": None, "challenger": None, "champion": None}
+    out: dict[str, Any] = {
+        "version": candidate.version_id,
+        "champion_version": champion.version_id,
+        "shadow_mornings": int(pairs["as_of_date"].nunique()) if len(pairs) else 0,
+        "matured_mornings": 0,
+        "n": 0,
+        "rows_hash": None,
+        "challenger": None,
+        "champion": None,
+    }
     if pairs.empty:
         return out
     costs = assumptions.load_assumptions(store_path, at=at)
     challenger_eval, champion_eval, mornings = shadow.live_evaluations(pairs, costs)
-    return {**out, "matured_mornings": len(mornings), "n": int(challenger_eval["n"]),
-            "rows_hash": challenger_eval["rows_hash"], "first_morning": pd.Timestamp(pairs["as_of_date"].min()).date(),
-            "challenger": evaluation_figures(challenger_eval), "champion": evaluation_figures(champion_eval)}
+    return {
+        **out,
+        "matured_mornings": len(mornings),
+        "n": int(challenger_eval["n"]),
+        "rows_hash": challenger_eval["rows_hash"],
+        "first_morning": pd.Timestamp(pairs["as_of_date"].min()).date(),
+        "challenger": evaluation_figures(challenger_eval),
+        "champion": evaluation_figures(champion_eval),
+    }
 
 
 def interval_corrections(version_id: str, store_path: StorePath = None) -> pd.DataFrame:
@@ -123,8 +153,18 @@ def interval_corrections(version_id: str, store_path: StorePath = None) -> pd.Da
     try:
         return store.fetch_df("models_calibration_latest", {"version": version_id}, store_path)
     except duckdb.CatalogException:
-        return pd.DataFrame(columns=["as_of_date", "segment", "value", "forecasts", "delivered",
-                                     "shift_p10_h", "shift_p50_h", "shift_p90_h"])
+        return pd.DataFrame(
+            columns=[
+                "as_of_date",
+                "segment",
+                "value",
+                "forecasts",
+                "delivered",
+                "shift_p10_h",
+                "shift_p50_h",
+                "shift_p90_h",
+            ]
+        )
 
 
 def compare_models(
@@ -142,11 +182,14 @@ def compare_models(
     return {
         "at": at,
         "at_label": "the end of the latest daily run" if ran else "now (no daily run yet)",
-        "cards": {role: model_card(v, at) for role, v in (("champion", champion), ("challenger", challenger))
-                  if v is not None},
+        "cards": {
+            role: model_card(v, at) for role, v in (("champion", champion), ("challenger", challenger)) if v is not None
+        },
         "gate": gate_comparison(judged, store_path) if judged is not None else None,
         "shadow": shadow_comparison(candidate, champion, at, store_path)
-        if candidate is not None and champion is not None else None,
+        if candidate is not None and champion is not None
+        else None,
         "corrections": interval_corrections(champion.version_id, store_path)
-        if champion is not None and kind == "forecaster" else interval_corrections("", store_path),
+        if champion is not None and kind == "forecaster"
+        else interval_corrections("", store_path),
     }

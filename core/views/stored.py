@@ -41,8 +41,7 @@ def _as_days(frame: pd.DataFrame, column: str = "as_of_date") -> pd.DataFrame:
 def load_outcomes(as_of: date, store_path: StorePath = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The scored forecasts and listings as of the end of a day (what accuracy and segments read)."""
     at = accuracy.resolve_as_of(as_of, store_path)
-    return (accuracy.load_forecast_outcomes(store_path, as_of=at),
-            accuracy.load_listing_outcomes(store_path, as_of=at))
+    return (accuracy.load_forecast_outcomes(store_path, as_of=at), accuracy.load_listing_outcomes(store_path, as_of=at))
 
 
 def compose_accuracy(scored: pd.DataFrame, listings: pd.DataFrame, segment: str) -> dict[str, Any]:
@@ -77,8 +76,12 @@ def compute_segment_view(as_of: date, store_path: StorePath = None) -> pd.DataFr
 def compute_benefits_view(as_of: date, store_path: StorePath = None) -> dict[str, Any]:
     """The ledger, the holdout comparison, go-live and the cost assumption history as of a day (live)."""
     ledger, holdout = benefits.ledger_and_holdout(store_path, as_of=as_of)
-    return {"go_live": benefits.go_live_date(store_path), "ledger": ledger, "holdout": holdout,
-            "history": assumptions.assumption_history("costs", store_path)}
+    return {
+        "go_live": benefits.go_live_date(store_path),
+        "ledger": ledger,
+        "holdout": holdout,
+        "history": assumptions.assumption_history("costs", store_path),
+    }
 
 
 def compute_process_view(start: date, as_of: date, store_path: StorePath = None) -> dict[str, Any]:
@@ -109,6 +112,7 @@ def today_view(as_of: date, store_path: StorePath = None) -> today.TodayFigures 
 
 def accuracy_view(as_of: date, segment: str, store_path: StorePath = None) -> dict[str, Any]:
     """The Forecast accuracy page's view (as `compute_accuracy_view`), stored when current."""
+
     def compute(fingerprint: str) -> dict[str, Any]:
         # the outcomes are the expensive part: store the view of every segment from one read
         started = time.perf_counter()
@@ -125,21 +129,25 @@ def accuracy_view(as_of: date, segment: str, store_path: StorePath = None) -> di
 
 def segment_view(as_of: date, store_path: StorePath = None) -> pd.DataFrame:
     """The Segments & bias page's table (as `compute_segment_view`), stored when current."""
-    view = materialised("segments", {"as_of": as_of},
-                        lambda _: {"table": compute_segment_view(as_of, store_path)}, store_path)
+    view = materialised(
+        "segments", {"as_of": as_of}, lambda _: {"table": compute_segment_view(as_of, store_path)}, store_path
+    )
     return view["table"]
 
 
 def benefits_view(as_of: date, store_path: StorePath = None) -> dict[str, Any]:
     """The Benefits page's view (as `compute_benefits_view`), stored when current."""
-    return materialised("benefits", {"as_of": as_of}, lambda _: compute_benefits_view(as_of, store_path),
-                        store_path)
+    return materialised("benefits", {"as_of": as_of}, lambda _: compute_benefits_view(as_of, store_path), store_path)
 
 
 def process_view(start: date, as_of: date, store_path: StorePath = None) -> dict[str, Any]:
     """The Process insights page's view (as `compute_process_view`), stored when current."""
-    return materialised("process", {"start": start, "as_of": as_of},
-                        lambda _: compute_process_view(start, as_of, store_path), store_path)
+    return materialised(
+        "process",
+        {"start": start, "as_of": as_of},
+        lambda _: compute_process_view(start, as_of, store_path),
+        store_path,
+    )
 
 
 # ---------------------------------------------------------------- refresh (the daily job's part)
@@ -159,9 +167,12 @@ def default_views(as_of: date | None = None, store_path: StorePath = None) -> li
     if run_days:
         wanted.append(("today", {"as_of": max(run_days)}))
     wanted += [("accuracy", {"as_of": day, "segment": s}) for s in SEGMENT_COLUMNS]
-    wanted += [("segments", {"as_of": day}), ("benefits", {"as_of": day}),
-               # Process insights opens on the whole history: the first day with events up to as-of
-               ("process", {"start": first_day, "as_of": day})]
+    wanted += [
+        ("segments", {"as_of": day}),
+        ("benefits", {"as_of": day}),
+        # Process insights opens on the whole history: the first day with events up to as-of
+        ("process", {"start": first_day, "as_of": day}),
+    ]
     return wanted
 
 
@@ -181,8 +192,11 @@ def refresh(store_path: StorePath = None, as_of: date | None = None, *, progress
             if outcomes is None:
                 outcomes = load_outcomes(day, store_path)
             scored, listings = outcomes
-            parts = (compose_accuracy(scored, listings, params["segment"]) if view == "accuracy"
-                     else {"table": segments.segment_metrics(scored, listings)})
+            parts = (
+                compose_accuracy(scored, listings, params["segment"])
+                if view == "accuracy"
+                else {"table": segments.segment_metrics(scored, listings)}
+            )
         elif view == "benefits":
             parts = compute_benefits_view(day, store_path)
         elif view == "today":
@@ -196,13 +210,12 @@ def refresh(store_path: StorePath = None, as_of: date | None = None, *, progress
     return seconds
 
 
-def refresh_quietly(store_path: StorePath = None, as_of: date | None = None, *,
-                    progress: bool = False) -> dict[str, float] | None:
+def refresh_quietly(
+    store_path: StorePath = None, as_of: date | None = None, *, progress: bool = False
+) -> dict[str, float] | None:
     """`refresh` for the end of a daily job: a failure is logged, never raised (pages then compute live)."""
     try:
         return refresh(store_path, as_of, progress=progress)
     except Exception:  # noqa: BLE001 - the views are a cache; the daily job must not fail on them
         log.exception("refreshing the page views failed; the pages will compute live")
         return None
-
-

@@ -69,8 +69,9 @@ def recent_accuracy(day: date, store_path: StorePath = None) -> dict[str, object
     """The champion's realised figures over the last ACCURACY_WINDOW_DAYS mornings, judged at the end
     of `day`: the Forecast accuracy page's own function (`accuracy.accuracy_overview`), so both pages
     show the same number for the same window."""
-    overview = accuracy.accuracy_overview(store_path, as_of=end_of_day(day),
-                                          since=day - timedelta(days=ACCURACY_WINDOW_DAYS - 1))
+    overview = accuracy.accuracy_overview(
+        store_path, as_of=end_of_day(day), since=day - timedelta(days=ACCURACY_WINDOW_DAYS - 1)
+    )
     forecast = overview["forecast"]
     return dict(forecast.get("realised") or {}) if isinstance(forecast, dict) else {}
 
@@ -100,7 +101,8 @@ def load_today(as_of: date | None = None, store_path: StorePath = None) -> Today
         alerts_open=int(today["alerts_open"]),
         actions=int(today["actions"]),
         last_event_at=None if last_event_at is None else pd.Timestamp(last_event_at).to_pydatetime(),
-        freshness_h=None if last_event_at is None
+        freshness_h=None
+        if last_event_at is None
         else (as_of_at - pd.Timestamp(last_event_at).to_pydatetime()).total_seconds() / 3600,
         events_last_day=int(fresh["events_last_day"]),
         forecaster_version=_none(today["forecaster_version"]),  # type: ignore[arg-type]
@@ -114,6 +116,5 @@ def load_today(as_of: date | None = None, store_path: StorePath = None) -> Today
         alerts_open_change=int(today["alerts_open"] - yesterday["alerts_open"]),
         new_on_list=int(changes["new_on_list"]),
         left_list=int(changes["left_list"]),
-        champion_changed=had_yesterday
-        and _none(today["forecaster_version"]) != _none(yesterday["forecaster_version"]),
+        champion_changed=had_yesterday and _none(today["forecaster_version"]) != _none(yesterday["forecaster_version"]),
     )

@@ -1,4 +1,9 @@
-"""Stored views on disk: `<store dir>/views/<view>/<key>/` holding one parquet file per frame (and per one-row record) and `manifest.json` (fingerprint, params, computed_at, seconds, what each part is). A folder is written under a temporary name and renamed into place, so a reader sees a whole view or none. Files only a view of this package wrote are trusted, and only parquet and json are read (no pickle). A view is current while nothing it was computed from has changed (`inputs_fingerprint`)."""
+"""Stored views on disk: `<store dir>/views/<view>/<key>/` holding one parquet file per frame (and per one-row record)
+and `manifest.json` (fingerprint, params, computed_at, seconds, what each part is). A folder is written under a
+temporary name and renamed into place, so a reader sees a whole view or none. Files only a view of this package wrote
+are trusted, and only parquet and json are read (no pickle). A view is current while nothing it was computed from has
+changed (`inputs_fingerprint`).
+"""
 
 from __future__ import annotations
 
@@ -40,9 +45,7 @@ def inputs_fingerprint(store_path: StorePath = None) -> str:
     """A short hash of the state of every table the views read (one cheap read-only query)."""
     with store.connect(store_path, read_only=True) as con:
         row = con.execute(store.load_sql("views_fingerprint")).fetchone()
-    return hashlib.sha256(
-        json.dumps([VIEWS_VERSION, *(row or ())], default=str).encode()
-    ).hexdigest()[:32]
+    return hashlib.sha256(json.dumps([VIEWS_VERSION, *(row or ())], default=str).encode()).hexdigest()[:32]
 
 
 def views_dir(store_path: StorePath = None) -> Path:
@@ -52,9 +55,7 @@ def views_dir(store_path: StorePath = None) -> Path:
 
 def view_key(view: str, params: Mapping[str, Any], store_path: StorePath = None) -> str:
     """The folder name of one view with its params (the store's file name too: stores may share a folder)."""
-    payload = json.dumps(
-        [view, config.store_path(store_path).name, dict(params)], default=str, sort_keys=True
-    )
+    payload = json.dumps([view, config.store_path(store_path).name, dict(params)], default=str, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -108,9 +109,7 @@ def write_view(folder: Path, parts: Mapping[str, Any], manifest: Mapping[str, An
             else:
                 values[name] = _to_json(value)
                 kinds[name] = "value"
-        (tmp / MANIFEST).write_text(
-            json.dumps({**manifest, "parts": kinds, "values": values}, default=str)
-        )
+        (tmp / MANIFEST).write_text(json.dumps({**manifest, "parts": kinds, "values": values}, default=str))
         old = folder.with_name(f".{folder.name}-old-{os.getpid()}-{time.monotonic_ns()}")
         if folder.exists():
             folder.rename(old)
@@ -165,9 +164,7 @@ def prune(view: str, store_path: StorePath = None, keep: int = KEEP_PER_VIEW) ->
     root = views_dir(store_path) / view
     try:
         entries = [p for p in root.iterdir() if p.is_dir()]
-        stale_tmp = [
-            p for p in entries if p.name.startswith(".") and time.time() - p.stat().st_mtime > 3600
-        ]
+        stale_tmp = [p for p in entries if p.name.startswith(".") and time.time() - p.stat().st_mtime > 3600]
         kept = sorted(
             (p for p in entries if not p.name.startswith(".")),
             key=lambda p: p.stat().st_mtime,
@@ -179,9 +176,7 @@ def prune(view: str, store_path: StorePath = None, keep: int = KEEP_PER_VIEW) ->
         return
 
 
-def _manifest(
-    view: str, params: Mapping[str, Any], fingerprint: str, seconds: float
-) -> dict[str, Any]:
+def _manifest(view: str, params: Mapping[str, Any], fingerprint: str, seconds: float) -> dict[str, Any]:
     return {
         "view": view,
         "version": VIEWS_VERSION,
@@ -201,9 +196,7 @@ def store_view(
     store_path: StorePath,
 ) -> bool:
     """Write a computed view with its manifest and prune the oldest keys of that view; whether it was written."""
-    written = write_view(
-        view_path(view, params, store_path), parts, _manifest(view, params, fingerprint, seconds)
-    )
+    written = write_view(view_path(view, params, store_path), parts, _manifest(view, params, fingerprint, seconds))
     prune(view, store_path)
     return written
 
@@ -231,9 +224,7 @@ def materialised(
     return parts
 
 
-def stored_views(
-    store_path: StorePath = None, names: Iterable[str] = VIEW_NAMES
-) -> list[dict[str, Any]]:
+def stored_views(store_path: StorePath = None, names: Iterable[str] = VIEW_NAMES) -> list[dict[str, Any]]:
     """The manifests of the stored views (view, params, fingerprint, computed_at, seconds)."""
     found = []
     for name in names:

@@ -57,9 +57,7 @@ def attribute_values(config: WorldConfig) -> dict[str, list[str]]:
 def build_arrival_tables(config: WorldConfig, values: Mapping[str, list[str]]) -> ArrivalTables:
     """Normalised weights and rates; scenario-only values start at weight 0."""
     base_weights = {
-        name: np.array(
-            attribute.weights + ((0.0,) if name in _SCENARIO_EXTENDED else ()), dtype=float
-        )
+        name: np.array(attribute.weights + ((0.0,) if name in _SCENARIO_EXTENDED else ()), dtype=float)
         for name, attribute in config.attributes.items()
     }
     for weights in base_weights.values():
@@ -83,15 +81,10 @@ def check_schema_change(config: WorldConfig, values: Mapping[str, list[str]]) ->
     """The schema-change scenario must rename a category that exists."""
     renamed_from, _renamed_to = config.scenarios["schema_change"]["rename_category"]
     if renamed_from not in values["category"]:
-        raise ConfigError(
-            f"world config: [scenarios.schema_change] rename_category {renamed_from!r} "
-            "is not a category"
-        )
+        raise ConfigError(f"world config: [scenarios.schema_change] rename_category {renamed_from!r} is not a category")
 
 
-def attribute_weights(
-    tables: ArrivalTables, config: WorldConfig, conditions: DayConditions, attr: str
-) -> np.ndarray:
+def attribute_weights(tables: ArrivalTables, config: WorldConfig, conditions: DayConditions, attr: str) -> np.ndarray:
     """Weights of an attribute's values on the day, after the scenarios that shift them."""
     weights = tables.base_weights[attr].copy()
     settings = config.scenarios
@@ -123,15 +116,12 @@ def place_orders(
         day_factor *= float(config.scenarios["demand_surge"]["order_factor"])
     n_orders = int(rng.poisson(orders_per_day * day_factor))
     placed = conditions.start_h + np.sort(
-        np.searchsorted(tables.hour_cdf, rng.random(n_orders), side="right").clip(0, 23)
-        + rng.random(n_orders)
+        np.searchsorted(tables.hour_cdf, rng.random(n_orders), side="right").clip(0, 23) + rng.random(n_orders)
     )
     codes: dict[str, np.ndarray] = {}
     for attr in CATEGORICAL_ATTRIBUTES:
         weights = attribute_weights(tables, config, conditions, attr)
-        drawn = np.searchsorted(
-            np.cumsum(weights), rng.random(n_orders) * weights.sum(), side="right"
-        )
+        drawn = np.searchsorted(np.cumsum(weights), rng.random(n_orders) * weights.sum(), side="right")
         codes[attr] = drawn.clip(0, len(weights) - 1).astype(np.int16)
     category = codes["category"]
     items = 1 + rng.poisson(tables.extra_items[category])
@@ -142,9 +132,7 @@ def place_orders(
         2,
     )
     # Every order of the day is placed on the day, so the promise counts from the day's start.
-    promise = (
-        conditions.start_h + tables.promise_days[codes["ship_mode"]] * 24.0 + config.promise_hour
-    )
+    promise = conditions.start_h + tables.promise_days[codes["ship_mode"]] * 24.0 + config.promise_hour
     gid = np.arange(first_gid, first_gid + n_orders, dtype=np.int64)
     rows = _open_rows(gid, codes, items, placed, promise)
     orders = _orders_frame(tables, config, conditions, clock, rows, value)
@@ -188,10 +176,7 @@ def _orders_frame(
     rows: OpenOrders,
     value: np.ndarray,
 ) -> pd.DataFrame:
-    labels = {
-        attr: np.array(tables.values[attr], dtype=object)[rows[attr]]
-        for attr in CATEGORICAL_ATTRIBUTES
-    }
+    labels = {attr: np.array(tables.values[attr], dtype=object)[rows[attr]] for attr in CATEGORICAL_ATTRIBUTES}
     if "schema_change" in conditions.active:
         old, renamed = config.scenarios["schema_change"]["rename_category"]
         labels["category"] = np.where(labels["category"] == old, renamed, labels["category"])
@@ -202,10 +187,7 @@ def _orders_frame(
             **{attr: labels[attr] for attr in ("channel", "region", "customer_tier", "category")},
             "order_value": value.astype(np.float64),
             "items": rows["items"].astype(np.int32),
-            **{
-                attr: labels[attr]
-                for attr in ("payment_method", "ship_mode", "warehouse", "carrier")
-            },
+            **{attr: labels[attr] for attr in ("payment_method", "ship_mode", "warehouse", "carrier")},
             "promised_at": clock.timestamps(rows["eta_ts"]),
         }
     )

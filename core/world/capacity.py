@@ -51,10 +51,7 @@ def build_capacity_tables(config: WorldConfig, values: Mapping[str, list[str]]) 
     priority_mode = ship_modes.index(rush_mode) if rush_mode in ship_modes else -1
     outage_name = str(config.scenarios["warehouse_outage"]["warehouse"])
     if outage_name not in values["warehouse"]:
-        raise ConfigError(
-            "world config: [scenarios.warehouse_outage] warehouse is not one of "
-            f"{values['warehouse']}"
-        )
+        raise ConfigError(f"world config: [scenarios.warehouse_outage] warehouse is not one of {values['warehouse']}")
     return CapacityTables(
         warehouse_weekday=warehouse_weekday,
         carrier_weekday=carrier_weekday,
@@ -121,19 +118,13 @@ def admit_to_slots(
     conditions: DayConditions,
 ) -> None:
     """Give due orders waiting for a `kind_name` slot one in today's shift, or queue them."""
-    gated = (
-        due
-        & ~open_orders["gate_passed"]
-        & np.isin(open_orders["next_kind"], gated_codes(stages, kind_name))
-    )
+    gated = due & ~open_orders["gate_passed"] & np.isin(open_orders["next_kind"], gated_codes(stages, kind_name))
     idx = np.flatnonzero(gated)
     if not len(idx):
         return
     resource = open_orders[kind_name][idx].astype(np.int64)
     rush = open_orders["ship_mode"][idx] == tables.priority_mode
-    queue_order = np.lexsort(
-        (open_orders["gid"][idx], open_orders["queued_since"][idx], ~rush, resource)
-    )
+    queue_order = np.lexsort((open_orders["gid"][idx], open_orders["queued_since"][idx], ~rush, resource))
     idx, resource, rush = idx[queue_order], resource[queue_order], rush[queue_order]
     # Place in the queue of its own warehouse or carrier.
     rank = np.arange(len(idx)) - np.searchsorted(resource, resource, side="left")
@@ -142,11 +133,7 @@ def admit_to_slots(
     total = np.maximum(capacity.total[kind_name][resource], 1.0)
     used = total - left + rank
     shift_start, shift_end = tables.shift
-    slot = (
-        conditions.start_h
-        + shift_start
-        + (shift_end - shift_start) * np.clip(used / total, 0.0, 1.0)
-    )
+    slot = conditions.start_h + shift_start + (shift_end - shift_start) * np.clip(used / total, 0.0, 1.0)
     slot[rush] = conditions.start_h + shift_start
     admitted = idx[admit]
     open_orders["next_ts"][admitted] = snap_to_hours(

@@ -105,9 +105,7 @@ KnownValues = Mapping[str, set[str]]
 
 def _need(section: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in section:
-        raise ConfigError(
-            f"world config: [{where}] is missing `{key}`; add it to core/world/world.toml"
-        )
+        raise ConfigError(f"world config: [{where}] is missing `{key}`; add it to core/world/world.toml")
     return section[key]
 
 
@@ -124,9 +122,7 @@ def _multipliers(section: Mapping[str, Any], where: str, known: KnownValues) -> 
             )
         unknown = set(table) - known[attr]
         if unknown:
-            raise ConfigError(
-                f"world config: [{where}] `{key}` has unknown values {sorted(unknown)}"
-            )
+            raise ConfigError(f"world config: [{where}] `{key}` has unknown values {sorted(unknown)}")
         found[attr] = {str(k): float(v) for k, v in table.items()}
     return found
 
@@ -136,9 +132,7 @@ def _read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
         raw_bytes = path.read_bytes()
         return raw_bytes, tomllib.loads(raw_bytes.decode())
     except FileNotFoundError as exc:
-        raise ConfigError(
-            f"world config: {path} does not exist; pass an existing world.toml"
-        ) from exc
+        raise ConfigError(f"world config: {path} does not exist; pass an existing world.toml") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"world config: {path} is not valid TOML ({exc}); fix the file") from exc
 
@@ -150,9 +144,7 @@ def _read_attributes(attrs_raw: Mapping[str, Any]) -> dict[str, Attribute]:
         values = tuple(str(v) for v in _need(section, "values", f"attributes.{name}"))
         weights = tuple(float(w) for w in _need(section, "weights", f"attributes.{name}"))
         if len(values) != len(weights) or not values or min(weights) < 0 or sum(weights) <= 0:
-            raise ConfigError(
-                f"world config: [attributes.{name}] needs as many non-negative weights as values"
-            )
+            raise ConfigError(f"world config: [attributes.{name}] needs as many non-negative weights as values")
         attributes[name] = Attribute(values, weights)
     return attributes
 
@@ -162,13 +154,10 @@ def _read_category_figures(
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Median order value and mean extra items per category, one entry per category."""
     value_median = tuple(float(v) for v in _need(category, "value_median", "attributes.category"))
-    extra_items = tuple(
-        float(v) for v in _need(category, "extra_items_mean", "attributes.category")
-    )
+    extra_items = tuple(float(v) for v in _need(category, "extra_items_mean", "attributes.category"))
     if len(value_median) != n_categories or len(extra_items) != n_categories:
         raise ConfigError(
-            "world config: [attributes.category] value_median and extra_items_mean "
-            "need one entry per category"
+            "world config: [attributes.category] value_median and extra_items_mean need one entry per category"
         )
     return value_median, extra_items
 
@@ -177,10 +166,7 @@ def _read_scenarios(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     scenarios = {k: dict(v) for k, v in raw.get("scenarios", {}).items()}
     missing = set(SCENARIO_NAMES) - set(scenarios)
     if missing:
-        raise ConfigError(
-            f"world config: [scenarios] lacks {sorted(missing)}; every named scenario "
-            "needs its section"
-        )
+        raise ConfigError(f"world config: [scenarios] lacks {sorted(missing)}; every named scenario needs its section")
     return scenarios
 
 
@@ -226,9 +212,7 @@ def _read_exceptions(raw: Mapping[str, Any], known: KnownValues) -> dict[str, Ex
         where = f"exceptions.{name}"
         after = str(_need(section, "after", where))
         if after not in STAGES[:-1]:
-            raise ConfigError(
-                f"world config: [{where}] after={after!r} is not a stage before delivered"
-            )
+            raise ConfigError(f"world config: [{where}] after={after!r} is not a stage before delivered")
         exceptions[name] = ExceptionRule(
             name=name,
             after=after,
@@ -239,9 +223,7 @@ def _read_exceptions(raw: Mapping[str, Any], known: KnownValues) -> dict[str, Ex
             cancel_probability=float(_need(section, "cancel_probability", where)),
         )
     if len({rule.after for rule in exceptions.values()}) != len(exceptions):
-        raise ConfigError(
-            "world config: two exceptions share the same `after` stage; give each its own"
-        )
+        raise ConfigError("world config: two exceptions share the same `after` stage; give each its own")
     return exceptions
 
 
@@ -250,9 +232,7 @@ def _read_order_rhythm(orders: Mapping[str, Any]) -> tuple[tuple[float, ...], tu
     weekday = tuple(float(x) for x in _need(orders, "weekday_factor", "orders"))
     hourly = tuple(float(x) for x in _need(orders, "hourly_weight", "orders"))
     if len(weekday) != 7 or len(hourly) != 24:
-        raise ConfigError(
-            "world config: [orders] needs 7 weekday_factor and 24 hourly_weight values"
-        )
+        raise ConfigError("world config: [orders] needs 7 weekday_factor and 24 hourly_weight values")
     return weekday, hourly
 
 
@@ -313,8 +293,7 @@ def parse_scenarios(specs: Iterable[str]) -> list[Scenario]:
         name, sep, when = str(spec).partition("@")
         if not sep or name not in SCENARIO_NAMES:
             raise ConfigError(
-                f"scenario {spec!r}: expected NAME@YYYY-MM-DD with NAME one of "
-                f"{', '.join(SCENARIO_NAMES)}"
+                f"scenario {spec!r}: expected NAME@YYYY-MM-DD with NAME one of {', '.join(SCENARIO_NAMES)}"
             )
         scenarios.append(Scenario(name, parse_date(when, f"scenario {spec!r}")))
     return scenarios

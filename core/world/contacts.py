@@ -61,22 +61,16 @@ def draw_contacts(
             "contact_id": contact_ids(gids, seq),
             "order_id": order_ids(gids),
             # A contact drawn at the very end of the day still belongs to it.
-            "contact_at": clock.timestamps(
-                np.minimum(contact_ts[pos], np.nextafter(end_h, start_h))
-            ),
+            "contact_at": clock.timestamps(np.minimum(contact_ts[pos], np.nextafter(end_h, start_h))),
             "reason": reason.astype(object),
         }
     )
     return contacts.sort_values(["contact_at", "contact_id"], kind="mergesort", ignore_index=True)
 
 
-def _exposure(
-    settings: Mapping[str, Any], open_orders: OpenOrders, start_h: float, end_h: float
-) -> _Exposure:
+def _exposure(settings: Mapping[str, Any], open_orders: OpenOrders, start_h: float, end_h: float) -> _Exposure:
     # The part of the day each order was open (a closed order stops at its closing time).
-    open_until = np.where(
-        np.isnan(open_orders["closed_ts"]), end_h, np.minimum(open_orders["closed_ts"], end_h)
-    )
+    open_until = np.where(np.isnan(open_orders["closed_ts"]), end_h, np.minimum(open_orders["closed_ts"], end_h))
     cancelled = open_orders["state"] == CANCEL_CODE
     eta = open_orders["eta_ts"]
     late_from = np.maximum.reduce(
@@ -91,8 +85,7 @@ def _exposure(
     mid_late_days = np.maximum((late_from + open_until) / 2.0 - eta, 0.0) / 24.0
     rate = (
         np.minimum(
-            float(settings["late_rate_per_day"])
-            * (1.0 + float(settings["late_slope_per_day"]) * mid_late_days),
+            float(settings["late_rate_per_day"]) * (1.0 + float(settings["late_slope_per_day"]) * mid_late_days),
             float(settings["late_max_rate_per_day"]),
         )
         * float(settings["repeat_factor"]) ** open_orders["n_contacts"]
@@ -107,14 +100,11 @@ def _exposure(
         p_late=1.0 - np.exp(-rate * late_h / 24.0),
         background_from=background_from,
         background_h=background_h,
-        p_background=1.0
-        - np.exp(-float(settings["background_rate_per_day"]) * background_h / 24.0),
+        p_background=1.0 - np.exp(-float(settings["background_rate_per_day"]) * background_h / 24.0),
     )
 
 
-def _draw_background_reasons(
-    rng: np.random.Generator, settings: Mapping[str, Any], n_orders: int
-) -> np.ndarray:
+def _draw_background_reasons(rng: np.random.Generator, settings: Mapping[str, Any], n_orders: int) -> np.ndarray:
     """A reason per order, drawn from the configured background reasons and weights."""
     reasons = np.array(settings["background_reasons"], dtype=object)
     weights = np.array(settings["background_weights"], dtype=float)

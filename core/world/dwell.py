@@ -52,9 +52,7 @@ class Slowdown:
     outage_factor: float
 
 
-def build_stage_tables(
-    config: WorldConfig, values: dict[str, list[str]], new_carrier_code: int
-) -> StageTables:
+def build_stage_tables(config: WorldConfig, values: dict[str, list[str]], new_carrier_code: int) -> StageTables:
     """Stage tables from the config's transitions; the new carrier's transit factor is set here."""
     n_states = len(STATE_NAMES)
     tables = StageTables(
@@ -98,20 +96,12 @@ def dwell_to(
 ) -> np.ndarray:
     """Lognormal dwell to reach happy stage `target` for each order in `pos`."""
     items = open_orders["items"][pos]
-    median = (
-        tables.dwell_median[target]
-        * slowdown.scale
-        * (1.0 + tables.items_factor[target] * (items - 1))
-    )
+    median = tables.dwell_median[target] * slowdown.scale * (1.0 + tables.items_factor[target] * (items - 1))
     for code in np.unique(target):
         same_target = target == code
-        median[same_target] *= multiplier_of(
-            tables.multipliers.get(int(code), []), open_orders, pos[same_target]
-        )
+        median[same_target] *= multiplier_of(tables.multipliers.get(int(code), []), open_orders, pos[same_target])
     if slowdown.outage_warehouse is not None:
-        hit = (open_orders["warehouse"][pos] == slowdown.outage_warehouse) & np.isin(
-            target, _WAREHOUSE_WORK
-        )
+        hit = (open_orders["warehouse"][pos] == slowdown.outage_warehouse) & np.isin(target, _WAREHOUSE_WORK)
         median[hit] *= slowdown.outage_factor
     dwell = median * np.exp(tables.dwell_sigma[target] * rng.standard_normal(len(pos)))
     delayed = rng.random(len(pos)) < tables.delay_probability[target]

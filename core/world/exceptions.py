@@ -124,16 +124,12 @@ def schedule_next(
     in_exception = state >= N_HAPPY
     rows = np.flatnonzero(in_exception)
     if len(rows):
-        step.put(
-            rows, _next_from_exception(rng, tables, open_orders, pos[rows], uniform[rows], slowdown)
-        )
+        step.put(rows, _next_from_exception(rng, tables, open_orders, pos[rows], uniform[rows], slowdown))
     rows = np.flatnonzero(~in_exception)
     if len(rows):
         step.put(
             rows,
-            _next_from_happy_stage(
-                rng, config, tables, stages, open_orders, pos[rows], uniform[rows], slowdown
-            ),
+            _next_from_happy_stage(rng, config, tables, stages, open_orders, pos[rows], uniform[rows], slowdown),
         )
     due_ts = entered + np.maximum(step.dwell_h, MIN_STEP_H)
     due_ts = np.maximum(snap_to_hours(rng, stages, clock, due_ts, step.kind), entered + MIN_STEP_H)

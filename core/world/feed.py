@@ -96,9 +96,7 @@ def contact_ids(gids: np.ndarray, seqs: np.ndarray) -> np.ndarray:
 def order_journeys(events: pd.DataFrame) -> pd.DataFrame:
     """One row per order of a feed's events: placed_at, delivered_at, cancelled_at (NaT if none)."""
     milestones = events[events["stage"].isin(["placed", "delivered", CANCELLED])]
-    wide = milestones.pivot_table(
-        index="order_id", columns="stage", values="event_ts", aggfunc="min"
-    )
+    wide = milestones.pivot_table(index="order_id", columns="stage", values="event_ts", aggfunc="min")
     journeys = pd.DataFrame(index=wide.index)
     for stage, column in (
         ("placed", "placed_at"),

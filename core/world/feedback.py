@@ -33,9 +33,7 @@ def find_orders(open_orders: OpenOrders, order_ids: Iterable[str]) -> tuple[np.n
     return pos[found], found
 
 
-def apply_shown_etas(
-    open_orders: OpenOrders, eta_shown: Mapping[str, datetime], epoch: datetime
-) -> None:
+def apply_shown_etas(open_orders: OpenOrders, eta_shown: Mapping[str, datetime], epoch: datetime) -> None:
     """Customers now judge lateness against the ETA they were shown."""
     if not len(open_orders["gid"]):
         return

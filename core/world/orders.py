@@ -54,9 +54,7 @@ def empty_orders() -> OpenOrders:
     return columns
 
 
-def multiplier_arrays(
-    multipliers: Mapping[str, Mapping[str, float]], values: Mapping[str, list[str]]
-) -> Multipliers:
+def multiplier_arrays(multipliers: Mapping[str, Mapping[str, float]], values: Mapping[str, list[str]]) -> Multipliers:
     """Turn `{attribute: {value: factor}}` into factor arrays indexed by value code."""
     arrays = []
     for attr, table in multipliers.items():
@@ -90,10 +88,7 @@ def multiplier_of(arrays: Multipliers, open_orders: OpenOrders, pos: np.ndarray)
 
 def append_orders(open_orders: OpenOrders, rows: OpenOrders) -> OpenOrders:
     """The open orders with `rows` added at the end, each column kept in its dtype."""
-    return {
-        name: np.concatenate([column, rows[name].astype(column.dtype)])
-        for name, column in open_orders.items()
-    }
+    return {name: np.concatenate([column, rows[name].astype(column.dtype)]) for name, column in open_orders.items()}
 
 
 def drop_closed(open_orders: OpenOrders) -> OpenOrders:

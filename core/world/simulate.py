@@ -136,15 +136,11 @@ class World:
         """Advance one day: apply shown ETAs and the morning's triage, place orders, move them."""
         # The order of these calls is the order of the random draws: keep it for a seed's output.
         day = self.day
-        conditions = conditions_on(
-            day, self.clock, self.tables.peak_range, self.scenarios, self.config.scenarios
-        )
+        conditions = conditions_on(day, self.clock, self.tables.peak_range, self.scenarios, self.config.scenarios)
         if eta_shown:
             apply_shown_etas(self.open, eta_shown, self.clock.epoch)
         if triage_actions:
-            apply_triage(
-                self.rng, self.config.triage, self.open, triage_actions, conditions.start_h
-            )
+            apply_triage(self.rng, self.config.triage, self.open, triage_actions, conditions.start_h)
         arrivals = place_orders(
             self.rng,
             self.tables.arrivals,
@@ -179,9 +175,7 @@ class World:
 
     def backlog(self) -> dict[str, int]:
         """Orders waiting for a capacity slot right now, per warehouse and per carrier."""
-        return waiting_for_slots(
-            self.tables.stages, self.tables.values, self.open, self.clock.hours(self.day)
-        )
+        return waiting_for_slots(self.tables.stages, self.tables.values, self.open, self.clock.hours(self.day))
 
     def save_state(self, path: Path | str) -> None:
         """Write the world's state as plain arrays (npz, never pickle) for a later job to resume."""
@@ -230,23 +224,15 @@ def simulate_to_dir(
     if not isinstance(days, int) or days < 1:
         raise ConfigError(f"simulate: --days must be a whole number ≥ 1, got {days!r}")
     if not isinstance(orders_per_day, int) or orders_per_day < 1:
-        raise ConfigError(
-            f"simulate: --orders-per-day must be a whole number ≥ 1, got {orders_per_day!r}"
-        )
-    first = (
-        parse_date(start, "simulate --start")
-        if start
-        else datetime.now(UTC).date() - timedelta(days=days)
-    )
+        raise ConfigError(f"simulate: --orders-per-day must be a whole number ≥ 1, got {orders_per_day!r}")
+    first = parse_date(start, "simulate --start") if start else datetime.now(UTC).date() - timedelta(days=days)
     parsed = parse_scenarios(scenarios)
     config = load_world_config(config_path)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(
-            f"simulate: cannot create output folder {out} ({exc}); pass a writable --out"
-        ) from exc
+        raise ConfigError(f"simulate: cannot create output folder {out} ({exc}); pass a writable --out") from exc
     world = World(config, seed=seed, start=first, scenarios=parsed, orders_per_day=orders_per_day)
     files, totals = _write_days(world, days, out, progress)
     last = first + timedelta(days=days - 1)
@@ -273,9 +259,7 @@ def simulate_to_dir(
     }
 
 
-def _write_days(
-    world: World, days: int, out: Path, progress: bool
-) -> tuple[dict[str, int], dict[str, int]]:
+def _write_days(world: World, days: int, out: Path, progress: bool) -> tuple[dict[str, int], dict[str, int]]:
     """Step the world `days` times, writing each day's landing files; rows per file and kind."""
     files: dict[str, int] = {}
     totals = {"orders": 0, "events": 0, "contacts": 0}

@@ -66,9 +66,7 @@ class _EventLog:
             }
         )
         if len(gids) and not ids_sort_as_numbers:
-            events = events.sort_values(
-                ["event_ts", "event_id"], kind="mergesort", ignore_index=True
-            )
+            events = events.sort_values(["event_ts", "event_id"], kind="mergesort", ignore_index=True)
         return events
 
 

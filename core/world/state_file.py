@@ -70,9 +70,7 @@ def read_state(path: Path | str, config: WorldConfig) -> SavedWorld:
             meta = json.loads(str(data["meta"]))
             arrays = {k[5:]: data[k] for k in data.files if k.startswith("open_")}
     except (OSError, ValueError, KeyError) as exc:
-        raise ConfigError(
-            f"world state {path}: cannot be read ({exc}); save it again with World.save_state"
-        ) from exc
+        raise ConfigError(f"world state {path}: cannot be read ({exc}); save it again with World.save_state") from exc
     if meta["config_sha256"] != config.sha256:
         raise ConfigError(
             f"world state {path}: was saved with a different world.toml; resume with "

@@ -72,20 +72,13 @@ def in_peak(peak_range: tuple[str, str], day: date) -> bool:
     return month_day >= first or month_day <= last
 
 
-def outage_on(
-    scenarios: Sequence[Scenario], settings: Mapping[str, Mapping[str, Any]], day: date
-) -> bool:
+def outage_on(scenarios: Sequence[Scenario], settings: Mapping[str, Mapping[str, Any]], day: date) -> bool:
     """Whether a warehouse outage is under way; unlike the other scenarios it ends after a while."""
     duration = int(settings["warehouse_outage"]["duration_days"])
-    return any(
-        s.name == "warehouse_outage" and s.start <= day < s.start + timedelta(days=duration)
-        for s in scenarios
-    )
+    return any(s.name == "warehouse_outage" and s.start <= day < s.start + timedelta(days=duration) for s in scenarios)
 
 
-def surge_capacity_factor(
-    scenarios: Sequence[Scenario], settings: Mapping[str, Mapping[str, Any]], day: date
-) -> float:
+def surge_capacity_factor(scenarios: Sequence[Scenario], settings: Mapping[str, Mapping[str, Any]], day: date) -> float:
     """Capacity catches up with a demand surge after a delay, ramping linearly."""
     surge = settings["demand_surge"]
     starts = [s.start for s in scenarios if s.name == "demand_surge" and s.start <= day]

@@ -17,15 +17,21 @@ pytestmark = pytest.mark.browser
 def test_pages_opened_during_a_write_show_the_busy_note(tmp_path):
     store = write_events(tmp_path / "journeyops.duckdb", ORDER_WORLD_EVENTS)
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(store)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", HOLD_LOCK, str(store)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with serve(store, tmp_path / "server.log", JOURNEYOPS_LOCK_WAIT_S="0.3") as url, chromium_page() as page:
             page.goto(url, wait_until="domcontentloaded")
             page.get_by_role("heading").first.wait_for(timeout=30_000)
-            for path, title in (("forecast-accuracy", "Forecast accuracy"), ("models", "Models"),
-                                ("operations", "Operations")):
+            for path, title in (
+                ("forecast-accuracy", "Forecast accuracy"),
+                ("models", "Models"),
+                ("operations", "Operations"),
+            ):
                 page.goto(f"{url}/{path}", wait_until="domcontentloaded")
                 page.get_by_role("heading", name=title).wait_for(timeout=30_000)
                 page.get_by_text(BUSY_NOTE).wait_for(timeout=30_000)

@@ -24,20 +24,20 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--no-first-run",
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
 ]
 # Streamlit scrolls inside its own container, so full_page misses content: use a tall viewport.
 VIEWPORT = {"width": 1440, "height": 3000}
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "process_insights.png"
 STARTUP_TIMEOUT_S = 60
 # Another process writing the store: it holds DuckDB's file lock until a line arrives on stdin.
-HOLD_LOCK = (
-    "import sys, duckdb\n"
-    "con = duckdb.connect(sys.argv[1])\n"
-    "print('locked', flush=True)\n"
-    "sys.stdin.readline()\n"
-)
+HOLD_LOCK = "import sys, duckdb\ncon = duckdb.connect(sys.argv[1])\nprint('locked', flush=True)\nsys.stdin.readline()\n"
 PROCESS_INSIGHTS = next(spec for spec in PAGES if spec.script == "pages/process_insights.py")
 
 
@@ -68,10 +68,21 @@ def serve(store: Path, log: Path, **env: str) -> Iterator[str]:
     with log.open("wb") as log_file:
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py",
-                "--server.headless", "true", "--server.address", "127.0.0.1",
-                "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
             ],
             cwd=REPO_ROOT,
             env={**os.environ, "JOURNEYOPS_STORE": str(store), **env},
@@ -142,7 +153,9 @@ def test_the_page_refreshes_by_itself_once_a_job_releases_the_store(tmp_path):
     store = write_events(tmp_path / "journeyops.duckdb", ORDER_WORLD_EVENTS)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(store)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         with serve(store, tmp_path / "server.log", JOURNEYOPS_LOCK_WAIT_S="0.3") as url:
@@ -156,9 +169,7 @@ def test_the_page_refreshes_by_itself_once_a_job_releases_the_store(tmp_path):
                 holder.stdin.close()
                 holder.wait(timeout=30)
                 # nobody clicks: the note's timer reruns the page once the writer is gone
-                page.get_by_role("heading", name="Time in each stage").wait_for(
-                    timeout=(BUSY_REFRESH_S * 3) * 1000
-                )
+                page.get_by_role("heading", name="Time in each stage").wait_for(timeout=(BUSY_REFRESH_S * 3) * 1000)
                 assert page.get_by_text(BUSY_NOTE).count() == 0
     finally:
         holder.kill()

@@ -50,8 +50,11 @@ def open_page(page: Page, url: str, heading: str) -> None:
 
 def pick(page: Page, label: str, option: str) -> None:
     """Choose an option of a Streamlit selectbox or multiselect by its label."""
-    widget = page.get_by_test_id("stSelectbox").or_(page.get_by_test_id("stMultiSelect")).filter(
-        has=page.get_by_text(label, exact=True))
+    widget = (
+        page.get_by_test_id("stSelectbox")
+        .or_(page.get_by_test_id("stMultiSelect"))
+        .filter(has=page.get_by_text(label, exact=True))
+    )
     widget.locator("input").first.click()
     widget.locator("input").first.fill(option)
     page.get_by_role("option", name=option, exact=True).click()
@@ -100,7 +103,10 @@ def test_the_triage_flow(triage_url, daily_store):
 
     stored = worklist.read_actions(order_id, day, daily_store)
     assert stored[["action", "note", "actor"]].values.tolist()[0] == [
-        "chased_carrier", "=asked carrier for a new slot", "local"]
+        "chased_carrier",
+        "=asked carrier for a new slot",
+        "local",
+    ]
 
 
 def test_order_lookup_in_chromium(triage_url, daily_store):
