@@ -337,3 +337,19 @@ def test_recovery_figures_over_matured_mornings(six_orders: Path):
     assert recovery.by_segment(rows)["fast"]["mae_h"] == pytest.approx(7.5)
     report = recovery.recovery_report(six_orders, as_of=AS_OF, weeks=2, hindsight=False)
     assert report["matured_mornings"] == [] and report["live"] == {"forecasts": 0}
+
+
+def test_recovery_cli(six_orders: Path, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    from core.cli import main
+
+    args = ["recovery", "--store", str(six_orders), "--as-of", "2026-03-09", "--no-hindsight"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["since"] == "2026-02-17" and report["matured_mornings"] == []
+    assert report["live"] == {"forecasts": 0} and "hindsight" not in report
+    assert main(args) == 0
+    assert capsys.readouterr().out.startswith("matured mornings since 2026-02-17: 0")
+    assert main([*args, "--weeks", "0"]) == 2
+    assert "--weeks must be at least 1" in capsys.readouterr().err
