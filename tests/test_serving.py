@@ -424,3 +424,36 @@ def test_forecast_cache_in_the_background_answers_from_the_rows_it_has(world, tm
         clock[0] += 2.0
         time.sleep(0.02)
     assert cache.get(order_id)["p50_h"] == 77.25
+
+
+def test_online_reasons_are_the_batch_lists_reasons(world, tmp_path):
+    # One explainer: an order scored online gets the reasons the at-risk list gives it, against the
+    # same typical values (the champions' reference sample), and none before a reference exists.
+    from core.scoring import batch as batch_scoring
+
+    path = tmp_path / "journeyops.duckdb"
+    shutil.copyfile(world.path, path)
+    shutil.copytree(config.models_dir(world.path), config.models_dir(path))
+    champions = serving.ChampionCache(path).get()
+    order_id = sorted(batch_scores(path, world.as_of_at).index)[0]
+    journey = stored_journey(path, order_id, world.as_of_at)
+    assert serving.score_journey(journey, champions, path, world.as_of_at)["reasons"] == []
+
+    frame = features.build_prefix_features(path, mode="single", as_of=world.as_of_at, with_targets=False)
+    models = batch_scoring.ServingModels(
+        "champion",
+        champions.forecaster_version,
+        champions.classifier_version,
+        champions.forecaster,
+        champions.classifier,
+    )
+    reference = batch_scoring.reference_file(models, path)
+    reference.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(reference)
+    categorical, numeric = batch_scoring.model_inputs(champions.classifier)
+    typical = batch_scoring.typical_values(frame, categorical, numeric)
+    listed = frame[frame["order_id"] == order_id].reset_index(drop=True)
+    with threadpool_limits(1):
+        expected = batch_scoring.explain_stuck(champions.classifier, listed, typical)[0]
+        online = serving.score_journey(journey, champions, path, world.as_of_at)["reasons"]
+    assert expected and online == expected

@@ -27,11 +27,12 @@ import duckdb
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from core import domain, features, store
+from core import config, domain, features, store
 from core.config import StorePath
 from core.domain import MODEL_KINDS
 from core.errors import JourneyOpsError
 from core.registry import versions as registry
+from core.scoring import batch
 
 ORDER_FIELDS: tuple[str, ...] = (
     "placed_at",
@@ -270,38 +271,37 @@ def predict_frame(frame: pd.DataFrame, champions: Champions) -> pd.DataFrame:
     return out
 
 
-def explain_row(row: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Plain reasons for one scored order from its features: a stall past its limit, exceptions, a late forecast."""
-    reasons: list[dict[str, Any]] = []
-    stall_ratio = plain_value(row.get("stall_ratio"))
-    if stall_ratio is not None and stall_ratio >= 1.0:
-        reasons.append(
-            {
-                "feature": "stall_ratio",
-                "effect": round(float(stall_ratio), 3),
-                "text": f"waiting in {row.get('current_stage')} for {float(row['time_in_stage_h']):.0f} h, "
-                f"past its limit of {float(row['stall_limit_h']):.0f} h",
-            }
+_TYPICAL: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+
+def typical_inputs(champions: Champions, store_path: StorePath = None) -> dict[str, Any] | None:
+    """The typical input values of the champions' reference sample (what the batch list's reasons
+    compare with), once per champion pair; None until a daily run has served the pair and written
+    its reference sample."""
+    key = (str(config.store_path(store_path)), champions.forecaster_version, champions.classifier_version)
+    if key not in _TYPICAL:
+        models = batch.ServingModels(
+            "champion",
+            champions.forecaster_version,
+            champions.classifier_version,
+            champions.forecaster,
+            champions.classifier,
         )
-    exceptions = plain_value(row.get("exceptions_so_far"))
-    if exceptions:
-        reasons.append(
-            {
-                "feature": "exceptions_so_far",
-                "effect": int(exceptions),
-                "text": f"{int(exceptions)} exception(s) so far",
-            }
-        )
-    to_promise_h, p50_h = plain_value(row.get("to_promise_h")), plain_value(row.get("p50_h"))
-    if to_promise_h is not None and p50_h is not None and p50_h > to_promise_h:
-        reasons.append(
-            {
-                "feature": "to_promise_h",
-                "effect": round(float(p50_h - to_promise_h), 3),
-                "text": f"forecast {float(p50_h - to_promise_h):.0f} h past the promised date",
-            }
-        )
-    return reasons
+        path = batch.reference_file(models, store_path)
+        if not path.exists():
+            return None
+        categorical, numeric = batch.model_inputs(champions.classifier)
+        _TYPICAL[key] = batch.typical_values(pd.read_parquet(path), categorical, numeric)
+    return _TYPICAL[key]
+
+
+def explain_scored(frame: pd.DataFrame, champions: Champions, store_path: StorePath = None) -> list[dict[str, Any]]:
+    """The reasons of one scored order: the batch list's own explainer (`batch.explain_stuck`) against
+    the same typical values, so the API and the at-risk list give the same reasons for the same order."""
+    typical = typical_inputs(champions, store_path)
+    if typical is None:
+        return []
+    return batch.explain_stuck(champions.classifier, frame, typical)[0]
 
 
 def score_journey(
@@ -321,7 +321,7 @@ def score_journey(
         "stuck_prob": float(row["stuck_prob"]),
         "forecaster_version": champions.forecaster_version,
         "classifier_version": champions.classifier_version,
-        "reasons": explain_row(row),
+        "reasons": explain_scored(frame, champions, store_path),
     }
     for q in ("p10", "p50", "p90"):
         hours = float(row[f"{q}_h"])
