@@ -27,29 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
 
-    p = add_command(
-        subparsers,
-        "recovery",
-        cmd_recovery,
-        "did the loop recover? live accuracy over the matured mornings of the last weeks, "
-        "beside a model refit in hindsight on the same forecasts",
-    )
-    p.add_argument("--weeks", type=int, default=3, help="the last N weeks of mornings (default 3)")
-    p.add_argument("--as-of", help="judge forecasts as of this day, YYYY-MM-DD (default: the last event)")
-    p.add_argument("--no-hindsight", action="store_true", help="skip the hindsight refit (it trains a model)")
-    p.add_argument(
-        "--max-rows",
-        type=int,
-        default=20_000,
-        help="training rows of the hindsight refit (default 20000, the demo's retrain budget)",
-    )
-    p.add_argument(
-        "--max-iter",
-        type=int,
-        default=100,
-        help="boosting rounds of the hindsight refit (default 100, the demo's retrain budget)",
-    )
-    p.add_argument("--json", action="store_true", help="print as JSON")
+    _register_recovery(subparsers)
     p = add_command(
         subparsers,
         "accuracy",
@@ -74,6 +52,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--actor", help="who changes them (default: the login name)")
     p.add_argument("--at", help="show them as they stood on this day, YYYY-MM-DD")
     p.add_argument("--history", action="store_true", help="show every saved revision")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def _register_recovery(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_command(
+        subparsers,
+        "recovery",
+        cmd_recovery,
+        "did the loop recover? live accuracy over the matured mornings of the last weeks, "
+        "beside a model refit in hindsight on the same forecasts",
+    )
+    p.add_argument("--weeks", type=int, default=3, help="the last N weeks of mornings (default 3)")
+    p.add_argument("--as-of", help="judge forecasts as of this day, YYYY-MM-DD (default: the last event)")
+    p.add_argument("--no-hindsight", action="store_true", help="skip the hindsight refit (it trains a model)")
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=20_000,
+        help="training rows of the hindsight refit (default 20000, the demo's retrain budget)",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=100,
+        help="boosting rounds of the hindsight refit (default 100, the demo's retrain budget)",
+    )
     p.add_argument("--json", action="store_true", help="print as JSON")
 
 

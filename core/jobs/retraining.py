@@ -3,6 +3,7 @@ register the fits that would serve."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,73 +54,65 @@ def retrain(
             classifier_params=model_params,
             deploy=True,
         )
-        served = {"forecaster": trained.deployed_forecaster, "stuck_classifier": trained.deployed_classifier}
-        evaluated = {"forecaster": trained.forecaster, "stuck_classifier": trained.classifier}
-        baselines = {"forecaster": trained.baseline_forecaster, "stuck_classifier": trained.baseline_classifier}
-        window = list(trained.deployed_window or trained.train_window)
-        outcome: dict[str, Any] = {
-            "train_window": window,
-            "evaluated_window": list(trained.train_window),
-            "versions": {},
+        # Per kind: the fit that would serve, the backtest fit the gate judges, and the baseline.
+        fits = {
+            "forecaster": (trained.deployed_forecaster, trained.forecaster, trained.baseline_forecaster),
+            "stuck_classifier": (trained.deployed_classifier, trained.classifier, trained.baseline_classifier),
         }
+        window = list(trained.deployed_window or trained.train_window)
+        outcome: dict[str, Any] = {"train_window": window, "evaluated_window": list(trained.train_window)}
+        outcome["versions"] = {}
         for step, kind in enumerate(MODEL_KINDS):
             runs.report_progress(run, 0.7 + 0.15 * step, f"gating and registering the {kind}", store_path)
-            outcome["versions"][kind] = _gate_and_register(
-                kind,
-                trained,
-                served[kind],
-                evaluated[kind],
-                baselines[kind],
-                window,
-                costs,
-                policy,
-                champion_decayed=champion_decayed,
-                actor=actor,
-                store_path=store_path,
-            )
+            gated = GateRun(kind, trained, window, costs, policy, champion_decayed, actor)
+            outcome["versions"][kind] = _gate_and_register(gated, *fits[kind], store_path=store_path)
         run.figures.update({kind: outcome["versions"][kind]["status"] for kind in MODEL_KINDS})
         outcome["run_id"] = run.run_id
     return outcome
 
 
+@dataclass(frozen=True)
+class GateRun:
+    """What gating one kind needs beside its fits."""
+
+    kind: ModelKind
+    trained: training.TrainingRun
+    window: list[Any]
+    costs: CostAssumptions
+    policy: GatePolicy
+    champion_decayed: bool
+    actor: str
+
+
 def _gate_and_register(
-    kind: ModelKind,
-    trained: training.TrainingRun,
-    served: Any,
-    evaluated: Any,
-    baseline: Any,
-    window: list[Any],
-    costs: CostAssumptions,
-    policy: GatePolicy,
-    *,
-    champion_decayed: bool,
-    actor: str,
-    store_path: StorePath,
+    gated: GateRun, served: Any, evaluated: Any, baseline: Any, *, store_path: StorePath
 ) -> dict[str, Any]:
     """Score the challenger, the champion and the baseline of one kind on the same holdout rows, gate
     the challenger and register the fit that would serve; the version's outcome."""
     champion_eval, champion_id = None, None
-    holdout = trained.holdout
-    if registry.get_champion(kind, store_path) is not None:
-        champion, champion_model = registry.load_champion(kind, store_path)
+    holdout = gated.trained.holdout
+    if registry.get_champion(gated.kind, store_path) is not None:
+        champion, champion_model = registry.load_champion(gated.kind, store_path)
         champion_id = champion.version_id
-        holdout = unseen_rows(trained.holdout, champion.training_window)
-        champion_eval = evaluate.evaluate_model(kind, champion_model, holdout, costs)
-    challenger_eval = evaluate.evaluate_model(kind, evaluated, holdout, costs)
-    baseline_eval = evaluate.evaluate_model(kind, baseline, holdout, costs)
-    decision = evaluate_gate(challenger_eval, champion_eval, baseline_eval, policy, champion_decayed=champion_decayed)
+        holdout = unseen_rows(gated.trained.holdout, champion.training_window)
+        champion_eval = evaluate.evaluate_model(gated.kind, champion_model, holdout, gated.costs)
+    challenger_eval = evaluate.evaluate_model(gated.kind, evaluated, holdout, gated.costs)
+    baseline_eval = evaluate.evaluate_model(gated.kind, baseline, holdout, gated.costs)
+    decision = evaluate_gate(
+        challenger_eval, champion_eval, baseline_eval, gated.policy, champion_decayed=gated.champion_decayed
+    )
     version = registration.register_and_gate(
-        kind,
+        gated.kind,
         served,
-        training_window=window,
-        feature_columns=trained.feature_columns,
+        training_window=gated.window,
+        feature_columns=gated.trained.feature_columns,
         metrics=challenger_eval["metrics"],
-        backtest=trained.backtest,
+        backtest=gated.trained.backtest,
         decision=decision,
         # The champion on the very rows the challenger was judged on, for the Models page.
         evaluation={**challenger_eval, "champion_on_same_rows": champion_eval, "baseline_on_same_rows": baseline_eval},
         expected_champion=champion_id,
-        actor=actor,
+        actor=gated.actor,
         store_path=store_path,
     )
     return {

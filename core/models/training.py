@@ -71,6 +71,8 @@ def train_candidates(
     """Build the training frame, split it chronologically, fit both models and both baselines on
     the older journeys, and evaluate all four on the newest ones (the holdout). With `deploy`, also
     fit the models that serve on every journey known at the as-of instant (`fit_deployed`)."""
+    # Over 60 lines only by its signature (the knobs of every caller) and the record it returns; the
+    # work itself is the named steps below.
     started = time.perf_counter()
     if frame is None:
         frame = build_training_frame(store_path, as_of, every_h=every_h, max_rows=max_rows)
@@ -88,27 +90,14 @@ def train_candidates(
     categorical, numeric, dropped = select_columns(frame, train)
     columns = categorical + numeric
     models = _fit_candidates(frame, split, categorical, numeric, forecaster_params, classifier_params)
-    deployed: tuple[Pipeline, Pipeline, tuple[str, str]] | None = None
-    if deploy:
-        deployed = fit_deployed(
-            full_frame,
-            known_at,
-            categorical,
-            numeric,
-            horizon_h=min(embargo_h, deploy_horizon_h(full_frame, known_at)),
-            forecaster_params=forecaster_params,
-            classifier_params=classifier_params,
-        )
+    params = (forecaster_params, classifier_params)
+    deployed = _fit_deployed(full_frame, known_at, categorical, numeric, embargo_h, params) if deploy else None
     fitted = time.perf_counter()
     holdout = frame.loc[test, _holdout_columns(frame, columns)].reset_index(drop=True)
     evaluations = {
         name: evaluate_model(_KIND_OF[name], model, holdout, costs, triage_capacity) for name, model in models.items()
     }
-    starts = frame.loc[train | validation, "order_started_at"]
-    train_window = (
-        pd.Timestamp(starts.min()).isoformat(),
-        pd.Timestamp(frame.loc[train | validation, "as_of_at"].max()).isoformat(),
-    )
+    train_window = _train_window(frame, train | validation)
     seconds = {"features": round(built - started, 2), "fit": round(fitted - built, 2)}
     backtest = _backtest_record(
         frame,
@@ -132,10 +121,40 @@ def train_candidates(
         baseline_forecaster=models["baseline_forecaster"],
         baseline_classifier=models["baseline_stuck_classifier"],
         dropped_columns=dropped,
-        deployed_forecaster=deployed[0] if deployed else None,
-        deployed_classifier=deployed[1] if deployed else None,
-        deployed_window=deployed[2] if deployed else None,
+        **_deployed_fields(deployed),
     )
+
+
+def _fit_deployed(
+    frame: pd.DataFrame,
+    known_at: pd.Timestamp,
+    categorical: list[str],
+    numeric: list[str],
+    embargo_h: float,
+    params: tuple[dict[str, Any] | None, dict[str, Any] | None],
+) -> tuple[Pipeline, Pipeline, tuple[str, str]]:
+    horizon_h = min(embargo_h, deploy_horizon_h(frame, known_at))
+    return fit_deployed(
+        frame,
+        known_at,
+        categorical,
+        numeric,
+        horizon_h=horizon_h,
+        forecaster_params=params[0],
+        classifier_params=params[1],
+    )
+
+
+def _deployed_fields(deployed: tuple[Pipeline, Pipeline, tuple[str, str]] | None) -> dict[str, Any]:
+    if deployed is None:
+        return {}
+    return {"deployed_forecaster": deployed[0], "deployed_classifier": deployed[1], "deployed_window": deployed[2]}
+
+
+def _train_window(frame: pd.DataFrame, fitted_rows: pd.Series) -> tuple[str, str]:
+    """From the first fitted journey's start to the last fitted instant."""
+    start = pd.Timestamp(frame.loc[fitted_rows, "order_started_at"].min()).isoformat()
+    return start, pd.Timestamp(frame.loc[fitted_rows, "as_of_at"].max()).isoformat()
 
 
 def _split_journeys(frame: pd.DataFrame, embargo_h: float) -> tuple[pd.DataFrame, pd.Series]:

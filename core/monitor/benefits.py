@@ -103,6 +103,23 @@ def _weekly_figures(activity: pd.DataFrame) -> pd.DataFrame:
         )
 
 
+LEDGER_COLUMNS: tuple[str, ...] = (
+    "week_start",
+    "iso_week",
+    "period",
+    "metric",
+    "unit",
+    "value",
+    "baseline_value",
+    "change_vs_baseline",
+    "value_eur",
+    "value_ci_low_eur",
+    "value_ci_high_eur",
+    "target",
+    "meets_target",
+)
+
+
 def build_ledger(
     activity: pd.DataFrame,
     go_live: date | None,
@@ -123,23 +140,8 @@ def build_ledger(
     """
     costs = costs or CostAssumptions()
     targets = targets or BenefitTargets()
-    columns = [
-        "week_start",
-        "iso_week",
-        "period",
-        "metric",
-        "unit",
-        "value",
-        "baseline_value",
-        "change_vs_baseline",
-        "value_eur",
-        "value_ci_low_eur",
-        "value_ci_high_eur",
-        "target",
-        "meets_target",
-    ]
     if activity.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=list(LEDGER_COLUMNS))
     activity = activity.sort_values("week_start").reset_index(drop=True)
     week_start = pd.to_datetime(activity["week_start"])
     is_live, is_warm_up = _periods(activity, week_start, go_live)
@@ -157,34 +159,41 @@ def build_ledger(
     baseline_money = money.sum(axis=1, min_count=1)
     figures["total_value_eur"] = pd.concat([baseline_money, triage["value_eur"]], axis=1).sum(axis=1, min_count=1)
     baseline = pd.concat([baseline, pd.Series({"triage_value_eur": np.nan, "total_value_eur": np.nan})])
-    target_values = asdict(targets)
-    rows = []
-    iso = iso_week(week_start)
-    for metric, unit in LEDGER_METRICS.items():
-        value = figures[metric]
-        target = target_values.get(metric)
-        value_eur, lo, hi = _metric_money(metric, value, money, triage, baseline_money)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "week_start": week_start,
-                    "iso_week": iso,
-                    "period": period,
-                    "metric": metric,
-                    "unit": unit,
-                    "value": value.astype(float),
-                    "baseline_value": float(baseline[metric]),
-                    "change_vs_baseline": value - float(baseline[metric]),
-                    "value_eur": value_eur.astype(float),
-                    "value_ci_low_eur": lo.astype(float),
-                    "value_ci_high_eur": hi.astype(float),
-                    "target": np.nan if target is None else float(target),
-                    "meets_target": _meets_target(metric, value, target),
-                }
-            )
-        )
+    frame = pd.DataFrame({"week_start": week_start, "iso_week": iso_week(week_start), "period": period})
+    rows = [
+        _ledger_rows(frame, metric, unit, figures, baseline, money, triage, baseline_money, asdict(targets).get(metric))
+        for metric, unit in LEDGER_METRICS.items()
+    ]
     ledger = pd.concat(rows, ignore_index=True)
-    return ledger.sort_values(["week_start"], kind="stable", ignore_index=True)[columns]
+    return ledger.sort_values(["week_start"], kind="stable", ignore_index=True)[list(LEDGER_COLUMNS)]
+
+
+def _ledger_rows(
+    weeks: pd.DataFrame,
+    metric: str,
+    unit: str,
+    figures: pd.DataFrame,
+    baseline: pd.Series,
+    money: pd.DataFrame,
+    triage: pd.DataFrame,
+    baseline_money: pd.Series,
+    target: float | None,
+) -> pd.DataFrame:
+    """One metric's ledger rows, one per week."""
+    value = figures[metric]
+    value_eur, lo, hi = _metric_money(metric, value, money, triage, baseline_money)
+    return weeks.assign(
+        metric=metric,
+        unit=unit,
+        value=value.astype(float).to_numpy(),
+        baseline_value=float(baseline[metric]),
+        change_vs_baseline=(value - float(baseline[metric])).to_numpy(),
+        value_eur=value_eur.astype(float).to_numpy(),
+        value_ci_low_eur=lo.astype(float).to_numpy(),
+        value_ci_high_eur=hi.astype(float).to_numpy(),
+        target=np.nan if target is None else float(target),
+        meets_target=np.asarray(_meets_target(metric, value, target)),
+    )
 
 
 def _periods(activity: pd.DataFrame, week_start: pd.Series, go_live: date | None) -> tuple[pd.Series, pd.Series]:
