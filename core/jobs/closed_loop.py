@@ -160,6 +160,26 @@ def demo_settings() -> daily_settings.DailySettings:
     )
 
 
+def _scenarios(scenario: str | None, start: date) -> list[simulate.Scenario]:
+    if not scenario:
+        return []
+    if scenario not in simulate.SCENARIO_NAMES:
+        raise ConfigError(f"demo: unknown scenario {scenario!r}; one of {', '.join(simulate.SCENARIO_NAMES)}")
+    return [simulate.Scenario(scenario, start)]
+
+
+def _go_live(store_file: Path, go_live: date, settings: daily_settings.DailySettings) -> dict[str, Any]:
+    """The first champion: trained on what was known the evening before go-live and promoted at once."""
+    return retraining.retrain(
+        store_file,
+        as_of=end_of_day(go_live - timedelta(days=1)),
+        actor="demo go-live",
+        policy=replace(load_gate_policy(), auto_promote=True),
+        max_rows=settings.retrain_max_rows,
+        model_params=settings.retrain_params,
+    )
+
+
 def build_demo_history(
     store_path: StorePath = None,
     *,
@@ -187,35 +207,19 @@ def build_demo_history(
     if pre >= days and train:
         raise ConfigError(f"demo: the pre-model period ({pre} days) leaves no days after go-live; shorten it")
     go_live = first + timedelta(days=pre)
-    scenarios = []
-    if scenario and train:
-        if scenario not in simulate.SCENARIO_NAMES:
-            raise ConfigError(f"demo: unknown scenario {scenario!r}; one of {', '.join(simulate.SCENARIO_NAMES)}")
-        scenarios.append(simulate.Scenario(scenario, go_live + timedelta(days=scenario_after_days)))
+    scenarios = _scenarios(scenario, go_live + timedelta(days=scenario_after_days)) if train else []
     store_file = config.store_path(store_path)
     world = simulate.World(
         simulate.load_world_config(), seed=seed, start=first, scenarios=scenarios, orders_per_day=orders_per_day
     )
     state = world_state_file(store_file)
-    outcome: dict[str, Any] = {
-        "start": first.isoformat(),
-        "end": last.isoformat(),
-        "go_live": None,
-        "scenarios": [f"{s.name}@{s.start.isoformat()}" for s in scenarios],
-    }
+    outcome: dict[str, Any] = {"start": first.isoformat(), "end": last.isoformat(), "go_live": None}
+    outcome["scenarios"] = [f"{s.name}@{s.start.isoformat()}" for s in scenarios]
     _build_pre_model(world, first, go_live - timedelta(days=1), store_file, progress)
     save_world(world, state)
     if not train:
         return outcome
-    policy = replace(load_gate_policy(), auto_promote=True)
-    trained = retraining.retrain(
-        store_file,
-        as_of=end_of_day(go_live - timedelta(days=1)),
-        actor="demo go-live",
-        policy=policy,
-        max_rows=settings.retrain_max_rows,
-        model_params=settings.retrain_params,
-    )
+    trained = _go_live(store_file, go_live, settings)
     outcome["go_live"] = go_live.isoformat()
     outcome["versions"] = {kind: f"{v['version']} is {v['status']}" for kind, v in trained["versions"].items()}
     folder = landing_dir(store_file)

@@ -122,25 +122,9 @@ def create_backup(
     target = _target_folder(Path(out), stamped, now)
     staging = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
-    models_dir = config.models_dir(store_file)
     try:
         with runs.job_run("backup", {"out": str(target)}, store_file) as run:
-            files: dict[str, dict[str, Any]] = {}
-            # Holding a write connection is holding DuckDB's file lock: nobody writes while we copy.
-            with store.connect(store_file) as con:
-                con.execute("checkpoint")
-                schema_version = int(
-                    con.execute(store.load_sql("backup_schema_version")).df()["schema_version"].iloc[0]
-                )
-                counts = table_counts(con)
-                champions = _champions(con)
-                files[STORE_NAME] = _copy_into(store_file, staging / STORE_NAME)
-                for path in _visible_files(models_dir):
-                    name = str(PurePosixPath("models", *path.relative_to(models_dir).parts))
-                    files[name] = _copy_into(path, staging / name)
-                world = _world_state(store_file)
-                if world.exists():
-                    files["world/world.npz"] = _copy_into(world, staging / "world" / "world.npz")
+            files, schema_version, counts, champions = _copy_store(store_file, staging)
             status = store.read_status(staging / STORE_NAME)
             manifest = {
                 "format": FORMAT,
@@ -167,6 +151,27 @@ def create_backup(
     )
     pruned = prune_backups(Path(out), keep) if stamped and keep else []
     return {**manifest, "path": str(target), "pruned": [str(p) for p in pruned]}
+
+
+def _copy_store(store_file: Path, staging: Path) -> tuple[dict[str, dict[str, Any]], int, Any, Any]:
+    """Copy the store, its models and world state into `staging`: (files, schema version, row counts,
+    champions)."""
+    models_dir = config.models_dir(store_file)
+    files: dict[str, dict[str, Any]] = {}
+    # Holding a write connection is holding DuckDB's file lock: nobody writes while we copy.
+    with store.connect(store_file) as con:
+        con.execute("checkpoint")
+        schema_version = int(con.execute(store.load_sql("backup_schema_version")).df()["schema_version"].iloc[0])
+        counts = table_counts(con)
+        champions = _champions(con)
+        files[STORE_NAME] = _copy_into(store_file, staging / STORE_NAME)
+        for path in _visible_files(models_dir):
+            name = str(PurePosixPath("models", *path.relative_to(models_dir).parts))
+            files[name] = _copy_into(path, staging / name)
+        world = _world_state(store_file)
+        if world.exists():
+            files["world/world.npz"] = _copy_into(world, staging / "world" / "world.npz")
+    return files, schema_version, counts, champions
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -335,12 +340,8 @@ def restore_backup(
         staged_store.unlink(missing_ok=True)
         staged_store.with_name(staged_store.name + ".wal").unlink(missing_ok=True)
         shutil.rmtree(staged_models, ignore_errors=True)
-    world_entry = manifest["files"].get("world/world.npz")
-    if world_entry is not None:
-        world = _world_state(store_file)
-        staged_world = world.with_name(f".{world.name}.restore-{tag}")
-        shutil.copyfile(backup / "world" / "world.npz", staged_world)
-        os.replace(staged_world, world)
+    if manifest["files"].get("world/world.npz") is not None:
+        _restore_world(backup, store_file, tag)
     status = store.read_status(store_file)
     log.info(
         "store restored", extra={"backup": str(backup), "store": str(store_file), "kept": str(kept) if kept else None}
@@ -354,6 +355,13 @@ def restore_backup(
         "champions": manifest.get("champions", {}),
         "schema_version": manifest["schema_version"],
     }
+
+
+def _restore_world(backup: Path, store_file: Path, tag: str) -> None:
+    world = _world_state(store_file)
+    staged_world = world.with_name(f".{world.name}.restore-{tag}")
+    shutil.copyfile(backup / "world" / "world.npz", staged_world)
+    os.replace(staged_world, world)
 
 
 def _keep_previous(store_file: Path, models_dir: Path, now: datetime) -> Path:

@@ -207,15 +207,7 @@ def run_due(
         argv = render_command(job, slot, store_file)
         run_id = logs.new_run_id()
         fields = {"job": job.name, "slot": slot.isoformat(), "command": " ".join(argv), "run_id": run_id}
-        if missed > 0:
-            log.warning(
-                "missed runs: only the latest is caught up",
-                extra={
-                    **fields,
-                    "missed_slots": missed,
-                    "hint": "run the missed days by hand, e.g. python -m core backfill --from DAY --to DAY",
-                },
-            )
+        _warn_missed(missed, fields)
         log.info("job started", extra=fields)
         started = time_module.perf_counter()
         try:
@@ -235,18 +227,15 @@ def run_due(
             continue
         level = log.info if status == "succeeded" else log.error
         level(f"job {status}", extra={**fields, "exit_code": code, "seconds": seconds})
-        _record(
-            path,
-            job.name,
-            {
-                "slot": slot.isoformat(),
-                "status": status,
-                "run_id": run_id,
-                "exit_code": code,
-                "finished_at": now.isoformat(),
-            },
-        )
+        record = {"slot": slot.isoformat(), "status": status, "run_id": run_id, "exit_code": code}
+        _record(path, job.name, {**record, "finished_at": now.isoformat()})
     return outcomes
+
+
+def _warn_missed(missed: int, fields: dict[str, Any]) -> None:
+    if missed > 0:
+        hint = "run the missed days by hand, e.g. python -m core backfill --from DAY --to DAY"
+        log.warning("missed runs: only the latest is caught up", extra={**fields, "missed_slots": missed, "hint": hint})
 
 
 @contextlib.contextmanager
