@@ -414,3 +414,28 @@ def test_rerunning_a_day_rebuilds_its_items_and_keeps_an_acknowledgement(store_f
     assert items.loc[item_id, "days_open"] == 1 and items.loc[item_id, "resolved_on"].date() == date(2026, 3, 3)
     reopened = items.loc[stale_on(date(2026, 3, 4), 30.0)[0].alert_id]
     assert (reopened["status"], reopened["days_open"]) == ("open", 1)
+
+
+def test_a_failed_job_raises_an_alert_in_the_next_daily_run(store_file):
+    from core.jobs import closed_loop, daily, runs
+    from core.world import simulate
+
+    folder = closed_loop.landing_dir(store_file)
+    simulate.simulate_to_dir(folder, days=4, orders_per_day=20, start="2026-03-02", progress=False)
+    daily.run_daily(date(2026, 3, 3), store_file, landing_dir=folder, retrain=False)
+    assert alert_store.read_alerts(None, store_file).query("rule == 'job_failed'").empty
+    with pytest.raises(RuntimeError, match="disk full"):
+        with runs.job_run("retrain", {"as_of": "2026-03-03"}, store_file):
+            raise RuntimeError("disk full")
+
+    daily.run_daily(date(2026, 3, 4), store_file, landing_dir=folder, retrain=False)
+    failed = alert_store.read_alerts(None, store_file, status="open").query("rule == 'job_failed'")
+    assert failed["subject"].tolist() == ["retrain"]
+    assert "RuntimeError: disk full" in failed["message"].iloc[0]
+
+    with runs.job_run("retrain", {"as_of": "2026-03-04"}, store_file):
+        pass  # the next retrain succeeds: the condition clears
+    daily.run_daily(date(2026, 3, 5), store_file, landing_dir=folder, retrain=False)
+    failed = alert_store.read_alerts(None, store_file).query("rule == 'job_failed'")
+    assert failed["status"].tolist() == ["resolved"]
+    assert failed["resolved_on"].dt.date.tolist() == [date(2026, 3, 5)]
