@@ -416,12 +416,14 @@ def test_rerunning_a_day_rebuilds_its_items_and_keeps_an_acknowledgement(store_f
     assert (reopened["status"], reopened["days_open"]) == ("open", 1)
 
 
-def test_a_failed_job_raises_an_alert_in_the_next_daily_run(store_file):
+def test_a_failed_job_raises_an_alert_in_the_next_daily_run_posted_once(hook_factory, store_file, monkeypatch):
     from core.jobs import closed_loop, daily, runs
     from core.world import simulate
 
+    hook = hook_factory([])
+    monkeypatch.setenv(alert_delivery.WEBHOOK_ENV, hook.url)
     folder = closed_loop.landing_dir(store_file)
-    simulate.simulate_to_dir(folder, days=4, orders_per_day=20, start="2026-03-02", progress=False)
+    simulate.simulate_to_dir(folder, days=5, orders_per_day=20, start="2026-03-02", progress=False)
     daily.run_daily(date(2026, 3, 3), store_file, landing_dir=folder, retrain=False)
     assert alert_store.read_alerts(None, store_file).query("rule == 'job_failed'").empty
     with pytest.raises(RuntimeError, match="disk full"):
@@ -433,9 +435,15 @@ def test_a_failed_job_raises_an_alert_in_the_next_daily_run(store_file):
     assert failed["subject"].tolist() == ["retrain"]
     assert "RuntimeError: disk full" in failed["message"].iloc[0]
 
-    with runs.job_run("retrain", {"as_of": "2026-03-04"}, store_file):
+    daily.run_daily(date(2026, 3, 5), store_file, landing_dir=folder, retrain=False)  # no retrain since
+    failed = alert_store.read_alerts(None, store_file, status="open").query("rule == 'job_failed'")
+    assert failed["days_open"].tolist() == [2]
+    posted = [a["rule"] for body in hook.bodies for a in body["alerts"]]
+    assert posted.count("job_failed") == 1  # the item still open is not posted again
+
+    with runs.job_run("retrain", {"as_of": "2026-03-05"}, store_file):
         pass  # the next retrain succeeds: the condition clears
-    daily.run_daily(date(2026, 3, 5), store_file, landing_dir=folder, retrain=False)
+    daily.run_daily(date(2026, 3, 6), store_file, landing_dir=folder, retrain=False)
     failed = alert_store.read_alerts(None, store_file).query("rule == 'job_failed'")
     assert failed["status"].tolist() == ["resolved"]
-    assert failed["resolved_on"].dt.date.tolist() == [date(2026, 3, 5)]
+    assert failed["resolved_on"].dt.date.tolist() == [date(2026, 3, 6)]
