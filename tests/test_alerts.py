@@ -447,3 +447,28 @@ def test_a_failed_job_raises_an_alert_in_the_next_daily_run_posted_once(hook_fac
     failed = alert_store.read_alerts(None, store_file).query("rule == 'job_failed'")
     assert failed["status"].tolist() == ["resolved"]
     assert failed["resolved_on"].dt.date.tolist() == [date(2026, 3, 6)]
+
+
+def test_per_day_alerts_of_an_older_store_become_one_item(store_file):
+    import duckdb
+
+    with duckdb.connect(str(store_file)) as con:  # a store at schema 010: one row per rule, subject and day
+        con.execute("create table schema_version (version integer not null, applied_at timestamp not null)")
+        for version, name in store.migrations():
+            if version < 11:
+                con.execute(store.load_sql(name.removesuffix(".sql")))
+                con.execute("insert into schema_version values ($v, now())", {"v": version})
+        for day in (date(2026, 3, 2), date(2026, 3, 3)):
+            old = stale_on(day, 30.0)[0]
+            con.execute(
+                "insert into alerts values ($id, $day, 'stale_feed', 'critical', 'events', 'm', 'open', 30, 24, "
+                "now(), now())",
+                {"id": old.alert_id, "day": day},
+            )
+    with store.transaction(store_file):
+        pass  # a writer migrates the store
+    assert len(alert_store.read_alerts(None, store_file, status="open")) == 1  # the older row reads resolved
+    run_alert_day(date(2026, 3, 4), stale_on(date(2026, 3, 4), 54.0), store_file)
+    item = alert_store.read_alerts(None, store_file).iloc[0]
+    assert len(alert_store.read_alerts(None, store_file)) == 1
+    assert (item["alert_id"], item["days_open"], item["value"]) == (stale_on(date(2026, 3, 2), 0)[0].alert_id, 3, 54.0)
