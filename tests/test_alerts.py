@@ -350,3 +350,125 @@ def test_feed_freshness_sees_only_events_up_to_as_of(store_file):
     assert feed == {"last_event_at": datetime(2026, 3, 1, 5, 30), "as_of_at": datetime(2026, 3, 2, 12, 0)}
     assert [a.rule for a in evaluate_rules({"as_of": DAY, "feed": feed})] == ["stale_feed"]
     assert alert_store.read_feed(datetime(2026, 2, 1), store_file)["last_event_at"] is None
+
+
+STALE = Rule("stale_feed", "critical", 24.0, "no events")
+
+
+def run_alert_day(day: date, found: list[Alert], store_file) -> None:
+    """The alert write of one daily run: the day's evaluations replaced in one transaction."""
+    with store.transaction(store_file) as con:
+        alert_store.write_alerts(con, found, datetime(2026, 3, 9, 8), replace_day=day)
+
+
+def stale_on(day: date, gap_h: float) -> list[Alert]:
+    return [Alert(day, "stale_feed", "critical", "events", f"no events for {gap_h:g} hours", gap_h, 24.0)]
+
+
+def open_count(day: date, store_file) -> int:
+    figures = store.fetch_df("today_figures", {"as_of_date": day}, store_file)
+    return int(figures.set_index("as_of_date").loc[pd.Timestamp(day), "alerts_open"])
+
+
+def test_a_condition_holding_three_days_is_one_item_then_resolves(store_file):
+    for offset, gap_h in enumerate([30.0, 54.0, 78.0]):
+        run_alert_day(date(2026, 3, 2 + offset), stale_on(date(2026, 3, 2 + offset), gap_h), store_file)
+        assert len(alert_store.read_alerts(None, store_file)) == 1
+        assert open_count(date(2026, 3, 2 + offset), store_file) == 1
+    item = alert_store.read_alerts(None, store_file).iloc[0]
+    assert item["alert_id"] == stale_on(date(2026, 3, 2), 30.0)[0].alert_id  # the opening day's id
+    assert (item["status"], item["days_open"], item["value"]) == ("open", 3, 78.0)
+    assert (item["as_of"].date(), item["last_seen_on"].date()) == (date(2026, 3, 2), date(2026, 3, 4))
+    assert item["message"] == "no events for 78 hours"
+
+    run_alert_day(date(2026, 3, 5), [], store_file)  # the feed is back: the item resolves itself
+    item = alert_store.read_alerts(None, store_file).iloc[0]
+    assert (item["status"], item["days_open"], item["resolved_on"].date()) == ("resolved", 3, date(2026, 3, 5))
+    assert alert_store.read_alerts(None, store_file, status="open").empty
+    assert [open_count(date(2026, 3, d), store_file) for d in (4, 5)] == [1, 0]
+    with store.connect(store_file, read_only=True) as con:  # every day's evaluation is kept
+        history = con.execute("select as_of, value from alert_days order by as_of").fetchall()
+    assert history == [(date(2026, 3, 2), 30.0), (date(2026, 3, 3), 54.0), (date(2026, 3, 4), 78.0)]
+
+    run_alert_day(date(2026, 3, 6), [], store_file)
+    run_alert_day(date(2026, 3, 7), stale_on(date(2026, 3, 7), 40.0), store_file)  # a new occurrence
+    items = alert_store.read_alerts(None, store_file)
+    assert items["status"].tolist() == ["open", "resolved"]
+    assert items["as_of"].dt.date.tolist() == [date(2026, 3, 7), date(2026, 3, 2)]
+    assert open_count(date(2026, 3, 7), store_file) == 1
+    assert alert_store.read_alerts(date(2026, 3, 5), store_file)["as_of"].dt.date.tolist() == [date(2026, 3, 7)]
+
+
+def test_rerunning_a_day_rebuilds_its_items_and_keeps_an_acknowledgement(store_file):
+    for day in (date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)):
+        run_alert_day(day, stale_on(day, 30.0), store_file)
+    item_id = stale_on(date(2026, 3, 2), 30.0)[0].alert_id
+    alert_store.set_alert_status(item_id, "acknowledged", store_file)
+    run_alert_day(date(2026, 3, 4), stale_on(date(2026, 3, 4), 30.0), store_file)  # the same re-run
+    item = alert_store.read_alerts(None, store_file).set_index("alert_id").loc[item_id]
+    assert (item["status"], item["days_open"]) == ("acknowledged", 3)
+    assert open_count(date(2026, 3, 4), store_file) == 0  # acknowledged: nobody needs to look again
+
+    run_alert_day(date(2026, 3, 3), [], store_file)  # a re-run of the middle day that no longer raises it
+    items = alert_store.read_alerts(None, store_file).set_index("alert_id")
+    assert items.loc[item_id, "days_open"] == 1 and items.loc[item_id, "resolved_on"].date() == date(2026, 3, 3)
+    reopened = items.loc[stale_on(date(2026, 3, 4), 30.0)[0].alert_id]
+    assert (reopened["status"], reopened["days_open"]) == ("open", 1)
+
+
+def test_a_failed_job_raises_an_alert_in_the_next_daily_run_posted_once(hook_factory, store_file, monkeypatch):
+    from core.jobs import closed_loop, daily, runs
+    from core.world import simulate
+
+    hook = hook_factory([])
+    monkeypatch.setenv(alert_delivery.WEBHOOK_ENV, hook.url)
+    folder = closed_loop.landing_dir(store_file)
+    simulate.simulate_to_dir(folder, days=5, orders_per_day=20, start="2026-03-02", progress=False)
+    daily.run_daily(date(2026, 3, 3), store_file, landing_dir=folder, retrain=False)
+    assert alert_store.read_alerts(None, store_file).query("rule == 'job_failed'").empty
+    with pytest.raises(RuntimeError, match="disk full"):
+        with runs.job_run("retrain", {"as_of": "2026-03-03"}, store_file):
+            raise RuntimeError("disk full")
+
+    daily.run_daily(date(2026, 3, 4), store_file, landing_dir=folder, retrain=False)
+    failed = alert_store.read_alerts(None, store_file, status="open").query("rule == 'job_failed'")
+    assert failed["subject"].tolist() == ["retrain"]
+    assert "RuntimeError: disk full" in failed["message"].iloc[0]
+
+    daily.run_daily(date(2026, 3, 5), store_file, landing_dir=folder, retrain=False)  # no retrain since
+    failed = alert_store.read_alerts(None, store_file, status="open").query("rule == 'job_failed'")
+    assert failed["days_open"].tolist() == [2]
+    posted = [a["rule"] for body in hook.bodies for a in body["alerts"]]
+    assert posted.count("job_failed") == 1  # the item still open is not posted again
+
+    with runs.job_run("retrain", {"as_of": "2026-03-05"}, store_file):
+        pass  # the next retrain succeeds: the condition clears
+    daily.run_daily(date(2026, 3, 6), store_file, landing_dir=folder, retrain=False)
+    failed = alert_store.read_alerts(None, store_file).query("rule == 'job_failed'")
+    assert failed["status"].tolist() == ["resolved"]
+    assert failed["resolved_on"].dt.date.tolist() == [date(2026, 3, 6)]
+
+
+def test_per_day_alerts_of_an_older_store_become_one_item(store_file):
+    import duckdb
+
+    with duckdb.connect(str(store_file)) as con:  # a store at schema 010: one row per rule, subject and day
+        con.execute("create table schema_version (version integer not null, applied_at timestamp not null)")
+        for version, name in store.migrations():
+            if version < 11:
+                con.execute(store.load_sql(name.removesuffix(".sql")))
+                con.execute("insert into schema_version values ($v, now())", {"v": version})
+        for day in (date(2026, 3, 2), date(2026, 3, 3)):
+            old = stale_on(day, 30.0)[0]
+            con.execute(
+                "insert into alerts values ($id, $day, 'stale_feed', 'critical', 'events', 'm', 'open', 30, 24, "
+                "now(), now())",
+                {"id": old.alert_id, "day": day},
+            )
+    with store.transaction(store_file):
+        pass  # a writer migrates the store
+    assert len(alert_store.read_alerts(None, store_file, status="open")) == 1  # the older row reads resolved
+    run_alert_day(date(2026, 3, 4), stale_on(date(2026, 3, 4), 54.0), store_file)
+    item = alert_store.read_alerts(None, store_file).iloc[0]
+    assert len(alert_store.read_alerts(None, store_file)) == 1
+    assert (item["alert_id"], item["days_open"], item["value"]) == (stale_on(date(2026, 3, 2), 0)[0].alert_id, 3, 54.0)

@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = add_command(subparsers, "alerts", cmd_alerts, "list stored alerts, newest day first")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.add_argument("--since", metavar="DATE", help="only alerts of this day (YYYY-MM-DD) or later")
-    p.add_argument("--status", choices=("open", "acknowledged"), help="only alerts with this status")
+    p.add_argument("--status", choices=("open", "acknowledged", "resolved"), help="only alerts with this status")
 
 
 def cmd_alerts(args: argparse.Namespace) -> None:

@@ -40,6 +40,7 @@ from core.jobs.daily_retrain import live_gate, start_retrain
 from core.jobs.daily_settings import DailySettings
 from core.monitor import alert_delivery, alert_store, drift_store
 from core.monitor import validity as monitor_validity
+from core.monitor.alerts import Alert
 from core.registry import versions as registry
 from core.triage import ranking
 
@@ -89,8 +90,9 @@ TRIAGE_COLUMNS = (
 )
 
 
-def write_day(day: DayOutput, store_path: StorePath = None) -> None:
-    """Replace the day's rows with `day` in ONE transaction (all of it commits, or none of it)."""
+def write_day(day: DayOutput, store_path: StorePath = None) -> list[Alert]:
+    """Replace the day's rows with `day` in ONE transaction (all of it commits, or none of it); the
+    day's alerts that opened a new alert item (a condition already open is not news)."""
     d = day.as_of_date
     with store.transaction(store_path) as con:
         con.execute(store.load_sql("scoring_delete_day"), {"as_of_date": d})
@@ -112,8 +114,9 @@ def write_day(day: DayOutput, store_path: StorePath = None) -> None:
         computed_at = day.summary["computed_at"]
         drift_store.write_drift(con, day.drift, d, day.summary["classifier_version"], computed_at)
         monitor_validity.write_validity(con, day.validity, d, computed_at)
-        alert_store.write_alerts(con, day.alerts, computed_at, replace_day=d)
+        opened = alert_store.write_alerts(con, day.alerts, computed_at, replace_day=d)
         _insert(con, "daily_summary_insert", "summary_rows", pd.DataFrame([day.summary]))
+    return opened
 
 
 def _day_done(as_of: date, store_path: StorePath) -> bool:
@@ -145,7 +148,7 @@ def run_daily(
         # later days wait, files already loaded are skipped), and the day's files name the validity batch.
         ingest_figures = _ingest(as_of, store_path, landing_dir, day_files if feed is not None else [])
         day = compute_day(as_of, store_path, settings=settings, simulate_triage=feed is not None, day_files=day_files)
-        write_day(day, store_path)
+        opened = write_day(day, store_path)
         outcome = {k: v for k, v in day.summary.items() if k not in ("figures", "computed_at")}
         outcome.update(
             json.loads(day.summary["figures"]), **ingest_figures, seconds=round(time.perf_counter() - started, 2)
@@ -153,8 +156,8 @@ def run_daily(
         run.figures.update({k: outcome[k] for k in ("open_orders", "listed", "held_out", "alerts", "seconds")})
         run.figures.update(ingest_figures)
         outcome["run_id"] = run.run_id
-    if settings.notify and day.alerts and not rerun:
-        alert_delivery.notify(day.alerts, store_path=store_path)
+    if settings.notify and opened and not rerun:
+        alert_delivery.notify(opened, store_path=store_path)
     decayed = "accuracy_decay" in outcome.get("alert_rules", [])
     outcome["live_gate"] = None
     if retrain and not rerun:

@@ -258,7 +258,7 @@ def _rule_inputs(
     as_of_at: datetime,
     store_path: StorePath,
 ) -> dict[str, Any]:
-    """What the alert rules read: validity, feed freshness, drift and the champion's live accuracy."""
+    """What the alert rules read: validity, feed freshness, failed job runs, drift and the champion's live accuracy."""
     feed = store.fetch_df("daily_feed_state", {"as_of_at": as_of_at}, store_path)
     last_event_at = feed.loc[0, "last_event_at"] if len(feed) else None
     results: dict[str, Any] = {
@@ -268,6 +268,7 @@ def _rule_inputs(
             "last_event_at": None if pd.isna(last_event_at) else pd.Timestamp(last_event_at).to_pydatetime(),
             "as_of_at": as_of_at,
         },
+        "jobs": store.fetch_df("daily_failed_jobs", {"as_of_date": as_of}, store_path).to_dict("records"),
     }
     if drift is not None:
         results["drift"] = drift

@@ -19,7 +19,8 @@ from core.monitor.alerts import STATUSES, Alert
 
 
 def store_alerts(alerts: Iterable[Alert], store_path: StorePath = None) -> list[Alert]:
-    """Insert or update alerts by id (keeping a status someone set); the alerts that are new."""
+    """Record alerts as their days' evaluations and update the alert items (keeping a status someone
+    set); the alerts that opened a new item."""
     alerts = list(alerts)
     if not alerts:
         return []
@@ -30,32 +31,39 @@ def store_alerts(alerts: Iterable[Alert], store_path: StorePath = None) -> list[
 def write_alerts(
     con: duckdb.DuckDBPyConnection, alerts: Iterable[Alert], at: datetime, *, replace_day: date | None = None
 ) -> list[Alert]:
-    """Insert or update alerts by id on `con`, inside the caller's transaction; the alerts that are new.
-    With `replace_day`, that day's alerts not among these are deleted first (a re-run of the day)."""
+    """Record the alerts as their days' evaluations on `con`, inside the caller's transaction, and rebuild
+    the alert items from every evaluation: one item per rule and subject over consecutive run days, resolved
+    on the first run day that no longer raises it. With `replace_day` (a daily run), that day's evaluations
+    are replaced and the day counts as a run day even if it raised nothing. The alerts that opened an item."""
     alerts = list({alert.alert_id: alert for alert in alerts}.values())
-    ids = [alert.alert_id for alert in alerts]
     if replace_day is not None:
-        con.execute(store.load_sql("daily_alerts_delete"), {"as_of": replace_day, "keep_ids": ids})
-    if not alerts:
-        return []
-    known = set(con.execute(store.load_sql("monitor_alerts_known"), {"ids": ids}).df()["alert_id"])
+        con.execute(store.load_sql("daily_alert_days_delete"), {"as_of": replace_day})
+        con.execute(store.load_sql("monitor_alert_run_day_insert"), {"as_of": replace_day})
     for alert in alerts:  # a day holds a handful of alerts, not data rows
         con.execute(
-            store.load_sql("monitor_alerts_upsert"),
+            store.load_sql("monitor_alert_days_upsert"),
             {
-                "alert_id": alert.alert_id,
                 "as_of": alert.as_of,
                 "rule": alert.rule,
-                "severity": alert.severity,
                 "subject": alert.subject,
+                "severity": alert.severity,
                 "message": alert.message,
-                "status": alert.status,
                 "value": alert.value,
                 "threshold": alert.threshold,
-                "at": at,
             },
         )
-    return [alert for alert in alerts if alert.alert_id not in known]
+    episode_rows = con.execute(store.load_sql("monitor_alert_episodes"), {}).df()
+    ids = episode_rows["alert_id"].tolist()
+    known = set(con.execute(store.load_sql("monitor_alerts_known"), {"ids": ids}).df()["alert_id"])
+    con.execute(store.load_sql("daily_alerts_delete"), {"keep_ids": ids})
+    if len(episode_rows):
+        con.register("episode_rows", episode_rows)
+        try:
+            con.execute(store.load_sql("monitor_alerts_upsert"), {"at": at})
+        finally:
+            con.unregister("episode_rows")
+    # An alert opened an item when the item's id is its own (the id hashes the opening day).
+    return [alert for alert in alerts if alert.alert_id in set(ids) - known]
 
 
 def read_alerts(
@@ -63,9 +71,10 @@ def read_alerts(
     store_path: StorePath = None,
     status: str | None = None,
 ) -> pd.DataFrame:
-    """Stored alerts, newest day first, most severe first within a day."""
-    if status is not None and status not in STATUSES:
-        raise ConfigError(f"alert status {status!r} is not one of {', '.join(STATUSES)}")
+    """Stored alert items seen since `since`, newest opened first, most severe first within a day; a
+    resolved item reads status `resolved`."""
+    if status is not None and status not in (*STATUSES, "resolved"):
+        raise ConfigError(f"alert status {status!r} is not one of {', '.join((*STATUSES, 'resolved'))}")
     return store.fetch_df("monitor_alerts_read", {"since": since, "status": status}, store_path)
 
 

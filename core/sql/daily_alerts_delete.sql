@@ -1,5 +1,5 @@
--- Alerts of a re-run day that the new run no longer raises (an acknowledged alert is kept).
+-- Alert items the evaluations no longer hold (a re-run day that no longer raises them); an
+-- acknowledged item is kept.
 delete from alerts
-where as_of = $as_of
-  and status = 'open'
-  and not list_contains($keep_ids, alert_id)
+where status = 'open'
+    and not list_contains($keep_ids, alert_id)

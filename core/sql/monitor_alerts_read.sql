@@ -1,4 +1,5 @@
-with final as (
+-- Alert items: `status` reads resolved once a run no longer raised it (the status someone set stays stored).
+with items as (
     select
         alert_id,
         as_of,
@@ -6,15 +7,24 @@ with final as (
         severity,
         subject,
         message,
-        status,
+        case when resolved_on is not null then 'resolved' else status end as status,
         value,
         threshold,
+        last_seen_on,
+        days_open,
+        resolved_on,
         created_at,
         updated_at
     from alerts
-    where ($since::date is null or as_of >= $since::date)
+),
+
+final as (
+    select *
+    from items
+    where ($since::date is null or coalesce(last_seen_on, as_of) >= $since::date)
         and ($status::varchar is null or status = $status::varchar)
 )
+
 select * from final
 order by
     as_of desc,

@@ -47,6 +47,7 @@ listed as (
 ),
 
 raised as (
+    -- alert items opened that day (a condition still holding since an earlier day is not raised again)
     select
         as_of as as_of_date,
         count(*)::bigint as alerts_raised,
@@ -62,6 +63,7 @@ still_open as (
     from days as d
     left join alerts as a
         on a.as_of <= d.as_of_date
+        and (a.resolved_on is null or a.resolved_on > d.as_of_date)
         and a.status = 'open'
     group by d.as_of_date
 ),

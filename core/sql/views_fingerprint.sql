@@ -76,7 +76,7 @@ alerts_state as (
     select
         count(*)::bigint as alerts,
         max(updated_at) as alerts_updated_at,
-        count(*) filter (where status = 'open')::bigint as alerts_open
+        count(*) filter (where status = 'open' and resolved_on is null)::bigint as alerts_open
     from alerts
 ),
 
