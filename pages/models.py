@@ -42,6 +42,10 @@ kind = st.segmented_control("Model", ui_models.KINDS, default=ui_models.KINDS[0]
 pair = view["pairs"][kind]
 champion, challenger = pair["champion"], pair["challenger"]
 st.subheader("Champion vs challenger")
+st.caption(
+    f"Champion: {champion['version_id'] if champion else 'none'} · "
+    f"challenger: {challenger['version_id'] if challenger else 'none waiting'}"
+)
 with layout.store_guard():
     compared = ui_models.comparison_view(
         store_path, version, kind, champion and champion["version_id"], challenger and challenger["version_id"]
