@@ -63,26 +63,32 @@ def test_a_slow_carrier_gets_its_own_wider_later_bounds():
         forecasts, pd.Timestamp("2026-11-10"), CalibrationSettings(shrink_forecasts=0)
     )
     by = table.set_index("value")
-    assert by.loc["fastco", "shift_p50_h"] == pytest.approx(0.0, abs=1.0)
-    assert by.loc["slowco", "shift_p50_h"] == pytest.approx(24.0, abs=1.0)
+    # Factors on 1 + hours: the fast carrier's median is the forecast's, the slow one's 24 h later.
+    assert by.loc["fastco", "scale_p50"] == pytest.approx(1.0, abs=0.02)
+    assert by.loc["slowco", "scale_p50"] == pytest.approx(73.0 / 49.0, abs=0.02)
     assert by.loc["slowco", "forecasts"] == 400 and by.loc["*", "forecasts"] == 800
     served = calibration.apply_corrections(
         pd.DataFrame({"p10_h": [40.0, 40.0], "p50_h": [48.0, 48.0], "p90_h": [56.0, 56.0]}),
         ["slowco", "newco"],
         table,
     )
-    assert served.loc[0, "p50_h"] == pytest.approx(48.0 + by.loc["slowco", "shift_p50_h"])
-    assert served.loc[1, "p50_h"] == pytest.approx(48.0 + by.loc["*", "shift_p50_h"])  # unseen: overall
+    assert served.loc[0, "p50_h"] == pytest.approx(49.0 * by.loc["slowco", "scale_p50"] - 1.0)
+    assert served.loc[1, "p50_h"] == pytest.approx(49.0 * by.loc["*", "scale_p50"] - 1.0)  # unseen: overall
 
 
 def test_thin_segments_are_shrunk_and_every_correction_is_capped():
     forecasts = _forecasts(400, 60, slow_delay_h=200.0)
-    table = calibration.estimate_corrections(
-        forecasts, pd.Timestamp("2026-12-30"), CalibrationSettings(shrink_forecasts=60, cap_h=96.0)
-    )
-    slow = table.set_index("value").loc["slowco"]
-    assert slow["shift_p50_h"] == 96.0  # half of ~200 h own plus half of the overall, capped
-    assert (table[list(calibration.CORRECTION_COLUMNS)].abs() <= 96.0).all().all()
+    at = pd.Timestamp("2026-12-30")
+    alone = calibration.estimate_corrections(forecasts, at, CalibrationSettings(shrink_forecasts=0, cap_factor=100.0))
+    own, overall = np.log(alone.set_index("value").loc[["slowco", "*"], "scale_p50"])
+    shrunk = calibration.estimate_corrections(forecasts, at, CalibrationSettings(shrink_forecasts=60, cap_factor=100.0))
+    # 60 forecasts against a shrink of 60: half its own log factor, half the overall one.
+    assert np.log(shrunk.set_index("value").loc["slowco", "scale_p50"]) == pytest.approx(0.5 * own + 0.5 * overall)
+    assert own == pytest.approx(np.log(249.0 / 49.0), abs=0.02)  # 200 h late on a 48 h forecast
+    capped = calibration.estimate_corrections(forecasts, at, CalibrationSettings(shrink_forecasts=0, cap_factor=3.0))
+    assert capped.set_index("value").loc["slowco", "scale_p50"] == pytest.approx(3.0)
+    factors = capped[list(calibration.CORRECTION_COLUMNS)]
+    assert ((factors >= 1.0 / 3.0 - 1e-12) & (factors <= 3.0 + 1e-12)).all().all()
 
 
 def test_open_orders_push_the_correction_up_instead_of_vanishing():
@@ -91,7 +97,7 @@ def test_open_orders_push_the_correction_up_instead_of_vanishing():
     forecasts = _forecasts(400, 200, slow_delay_h=60.0, open_slow=150)
     now = pd.Timestamp("2026-11-01") + pd.Timedelta(hours=48 + 30)
     table = calibration.estimate_corrections(forecasts, now, CalibrationSettings(shrink_forecasts=0))
-    assert table.set_index("value").loc["slowco", "shift_p50_h"] >= 30.0
+    assert 49.0 * table.set_index("value").loc["slowco", "scale_p50"] - 1.0 >= 48.0 + 30.0
 
 
 def test_no_corrections_from_too_few_forecasts():

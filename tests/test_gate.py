@@ -229,3 +229,17 @@ def test_a_margin_loss_keeps_a_forecaster_in_shadow_and_a_decayed_champion_lower
     assert worse.passed is False
     live = evaluate_gate(challenger, champion, None, POLICY, live=True)
     assert live.action == "rejected" and live.checks["baseline"] is None
+
+
+def test_after_decay_a_holdout_loss_to_the_baseline_goes_to_shadow_but_other_rows_do_not():
+    # Under a surge every fit on the holdout loses to the median; only live forecasts can judge the
+    # fresh deployed fit. Before decay the same loss rejects it.
+    challenger, champion, baseline = evaluation(120.0), evaluation(118.0), evaluation(100.0)
+    assert evaluate_gate(challenger, champion, baseline, POLICY).action == "rejected"
+    decayed = evaluate_gate(challenger, champion, baseline, POLICY, champion_decayed=True)
+    assert decayed.action == "candidate" and decayed.reasons[-1].startswith("verdict: kept as a candidate")
+    assert {n for n, c in decayed.checks.items() if c and not c["passed"]} == {"baseline", "margin"}
+    classifier = [{**e, "kind": "stuck_classifier"} for e in (challenger, champion, baseline)]
+    assert evaluate_gate(*classifier, POLICY, champion_decayed=True).action == "rejected"
+    elsewhere = {**challenger, "rows_hash": "c" * 64}
+    assert evaluate_gate(elsewhere, champion, baseline, POLICY, champion_decayed=True).action == "rejected"

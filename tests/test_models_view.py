@@ -129,11 +129,11 @@ def build_store(store_file: Path) -> Path:
     write_daily_tables(store_file, predictions=pd.DataFrame(rows), lists=pd.DataFrame(), summary=summary)
     corrections = pd.DataFrame(
         [
-            (MORNINGS[0], "forecaster-v1", "*", 90, 60, -1.0, 0.5, 2.0),
-            (MORNINGS[1], "forecaster-v1", "*", 120, 80, -2.0, 1.0, 4.0),
-            (MORNINGS[1], "forecaster-v1", "dhl", 70, 50, -3.0, 1.5, 6.5),
-            (MORNINGS[1], "forecaster-v1", "ups", 50, 30, -1.5, 0.0, 3.0),
-            (MORNINGS[1], "forecaster-v2", "*", 120, 80, 9.0, 9.0, 9.0),
+            (MORNINGS[0], "forecaster-v1", "*", 90, 60, 0.9, 1.05, 1.2),
+            (MORNINGS[1], "forecaster-v1", "*", 120, 80, 0.8, 1.1, 1.4),
+            (MORNINGS[1], "forecaster-v1", "dhl", 70, 50, 0.7, 1.15, 1.65),
+            (MORNINGS[1], "forecaster-v1", "ups", 50, 30, 0.85, 1.0, 1.3),
+            (MORNINGS[1], "forecaster-v2", "*", 120, 80, 1.9, 1.9, 1.9),
         ],
         columns=[
             "as_of_date",
@@ -141,9 +141,9 @@ def build_store(store_file: Path) -> Path:
             "value",
             "forecasts",
             "delivered",
-            "shift_p10_h",
-            "shift_p50_h",
-            "shift_p90_h",
+            "scale_p10",
+            "scale_p50",
+            "scale_p90",
         ],
     ).assign(segment="carrier", computed_at=LAST_RUN_END)
     with store.transaction(store_file) as con:
@@ -216,7 +216,7 @@ def test_age_windows_and_the_latest_corrections(models_store):
     assert champion["holdout_mae_days"] == pytest.approx(20.0 / 24)
     corrections = compared["corrections"]
     assert corrections["value"].tolist() == ["*", "dhl", "ups"]  # v1's latest day only, overall first
-    assert corrections["shift_p90_h"].tolist() == [4.0, 6.5, 3.0]
+    assert corrections["scale_p90"].tolist() == [1.4, 1.65, 1.3]
     assert set(pd.to_datetime(corrections["as_of_date"]).dt.date) == {MORNINGS[1]}
 
 
@@ -260,4 +260,4 @@ def test_the_page_shows_exactly_the_figures_of_core(models_store, monkeypatch):
     assert any("in shadow for 2 morning(s), 2 of them matured: 4 delivered forecasts" in c.value for c in at.caption)
 
     assert corrections["value"].tolist() == ["every order", "dhl", "ups"]
-    assert corrections["shift_p50_h"].tolist() == compared["corrections"]["shift_p50_h"].tolist()
+    assert corrections["scale_p50"].tolist() == compared["corrections"]["scale_p50"].tolist()

@@ -86,13 +86,14 @@ CARD_COLUMNS: dict[str, Any] = {
     "evaluated_window": st.column_config.TextColumn("Evaluated on", help="The backtest fit the gate judged."),
     "deployed_window": st.column_config.TextColumn("Serving fit learned from", help="The fit that serves."),
 }
+SCALE_HELP = "The model's own bound, as 1 + hours, times this: ×1.20 moves a 47 h bound to 57 h."
 CORRECTION_COLUMNS: dict[str, Any] = {
     "value": st.column_config.TextColumn("Carrier"),
     "forecasts": st.column_config.NumberColumn("Forecasts", format="%d"),
     "delivered": st.column_config.NumberColumn("Delivered", format="%d"),
-    "shift_p10_h": st.column_config.NumberColumn("p10 moved by", format="%+.1f h"),
-    "shift_p50_h": st.column_config.NumberColumn("p50 moved by", format="%+.1f h"),
-    "shift_p90_h": st.column_config.NumberColumn("p90 moved by", format="%+.1f h"),
+    "scale_p10": st.column_config.NumberColumn("p10 scaled by", format="×%.2f", help=SCALE_HELP),
+    "scale_p50": st.column_config.NumberColumn("p50 scaled by", format="×%.2f", help=SCALE_HELP),
+    "scale_p90": st.column_config.NumberColumn("p90 scaled by", format="×%.2f", help=SCALE_HELP),
 }
 
 
@@ -202,7 +203,7 @@ def cards_table(cards: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 
 def corrections_table(corrections: pd.DataFrame) -> pd.DataFrame:
-    """Grain: carrier (and `every order`) — the hours each bound was moved by on the latest day."""
+    """Grain: carrier (and `every order`) — the factor each bound was scaled by on the latest day."""
     frame = corrections[list(CORRECTION_COLUMNS)].copy()
     frame["value"] = frame["value"].replace({"*": "every order"})
     return frame.reset_index(drop=True)

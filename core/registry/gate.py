@@ -27,6 +27,11 @@ class GateInputError(JourneyOpsError):
     """An evaluation handed to the gate is malformed or of the wrong kind."""
 
 
+# The holdout checks whose failure leaves a forecaster a candidate in shadow instead of rejected.
+SHADOW_ON_LOSS = frozenset({"margin"})
+SHADOW_ON_LOSS_DECAYED = frozenset({"margin", "baseline", "segments"})
+
+
 @dataclass(frozen=True)
 class GatePolicy:
     """How much better a challenger must be, and how much worse a segment may get."""
@@ -147,8 +152,12 @@ def evaluate_gate(
 
     passed = all(c["passed"] for c in checks.values() if c is not None)
     failed = {name for name, c in checks.items() if c is not None and not c["passed"]}
-    # Only the forecaster's shadow forecasts mature into a live comparison.
-    awaiting_live = not live and failed == {"margin"} and kind == "forecaster"
+    # Only the forecaster's shadow forecasts mature into a live comparison. A margin loss alone sends
+    # it there; once the champion has decayed, so do losses to the baseline or in a segment: the
+    # holdout then scores the old regime's fit, while the deployed fit has learnt the newest journeys,
+    # and only its live forecasts can tell (a surge: every holdout fit lost to the median).
+    in_shadow_if = SHADOW_ON_LOSS_DECAYED if champion_decayed else SHADOW_ON_LOSS
+    awaiting_live = not live and bool(failed) and failed <= in_shadow_if and kind == "forecaster"
     if awaiting_live:
         reasons.append("verdict: kept as a candidate, scored in shadow until its live forecasts can be compared")
     return GateDecision(

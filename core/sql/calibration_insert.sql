@@ -6,8 +6,8 @@ select
     value::varchar,
     forecasts::integer,
     delivered::integer,
-    shift_p10_h::double,
-    shift_p50_h::double,
-    shift_p90_h::double,
+    scale_p10::double,
+    scale_p50::double,
+    scale_p90::double,
     computed_at::timestamp
 from calibration_rows

@@ -13,9 +13,9 @@ final as (
         c.value,
         c.forecasts::bigint as forecasts,
         c.delivered::bigint as delivered,
-        c.shift_p10_h,
-        c.shift_p50_h,
-        c.shift_p90_h
+        c.scale_p10,
+        c.scale_p50,
+        c.scale_p90
     from interval_calibration as c
     inner join days as d on c.as_of_date = d.as_of_date
     where c.forecaster_version = $version

@@ -160,9 +160,9 @@ def interval_corrections(version_id: str, store_path: StorePath = None) -> pd.Da
                 "value",
                 "forecasts",
                 "delivered",
-                "shift_p10_h",
-                "shift_p50_h",
-                "shift_p90_h",
+                "scale_p10",
+                "scale_p50",
+                "scale_p90",
             ]
         )
 
