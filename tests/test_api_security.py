@@ -242,10 +242,10 @@ def test_one_scorer_token_cannot_starve_the_api(world, tokens, monkeypatch):
         deadline = time.monotonic() + 5
         while len(results) < 43 and time.monotonic() < deadline:
             time.sleep(0.02)
+        other = threading.Thread(target=post, args=(tokens["admin"],))  # a third slot, of another token
         try:
             healthz = call(port, "GET", "/healthz", timeout=2)
             forecast = call(port, "GET", f"/v1/orders/{order_id}/forecast", tokens["reader"], timeout=2)
-            other = threading.Thread(target=post, args=(tokens["admin"],))  # a third slot, of another token
             other.start()
             while peak < 3 and time.monotonic() < deadline + 5:
                 time.sleep(0.02)
@@ -253,7 +253,8 @@ def test_one_scorer_token_cannot_starve_the_api(world, tokens, monkeypatch):
         finally:
             release.set()
             for thread in [*flood, other]:
-                thread.join(timeout=20)
+                if thread.is_alive():
+                    thread.join(timeout=20)
     statuses = Counter(status for status, _, _ in results)
     assert statuses == {200: 3, 429: 43}
     assert peak == 3
