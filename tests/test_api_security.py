@@ -379,6 +379,19 @@ def test_score_refuses_an_event_id_stored_with_other_content(world, tokens):
     ]
 
 
+def test_a_posted_journey_replaces_its_stored_order_in_the_checks(world, tokens):
+    # Without the stored ids and with another carrier: as new rows they would clash with the stored
+    # ones (stages out of order, the order row changed), but the journey stands in for them.
+    order_id = listed_order(world.path)
+    body = journey_body(stored_journey(world.path, order_id, world.as_of_at), world.as_of_at)
+    for event in body["events"]:
+        event.pop("event_id")
+    body["order"]["carrier"] = "a carrier the store never saw"
+    response = TestClient(app_for(world.path)).post("/v1/score", json=body, headers=bearer(tokens["scorer"]))
+    assert response.status_code == 200, response.text
+    assert response.json()["order_id"] == order_id
+
+
 # ---------------------------------------------------------------- 5. anonymous callers learn nothing
 
 

@@ -208,10 +208,12 @@ def check_journey_contract(journey: Journey, store_path: StorePath = None) -> No
     """Run the ingestion's own row checks (`core/sql/ingest_check_*.sql`, with `contract`'s parameters)
     on a posted journey; JourneyContractError naming each field ingestion would quarantine, and why.
 
-    Its events are checked like an events file's rows against the stored events (known stage, not in
-    the future, stages in order, nothing after a terminal stage, an id not stored with other content);
-    its order, when any attribute is posted, like an orders file's row. "The future" is the later of
-    the wall clock and the store's latest event (a simulated world runs ahead of the wall clock).
+    Its events are checked like an events file's rows (known stage, not in the future, stages in
+    order, nothing after a terminal stage, an id not stored for another order); its order, when any
+    attribute is posted, like an orders file's row (placed_at given and not in the future). The
+    journey replaces its own order's stored rows, as in scoring, so only other orders' stored rows
+    are compared with it. "The future" is the later of the wall clock and the store's latest event
+    (a simulated world may run ahead of the wall clock).
     """
     problems: list[tuple[str, str]] = []
     with store.connect(store_path, read_only=True) as con:
@@ -220,12 +222,19 @@ def check_journey_contract(journey: Journey, store_path: StorePath = None) -> No
         if clock and clock[0] is not None:
             now = max(now, pd.Timestamp(clock[0]).to_pydatetime())
         latest_allowed_at = contract.latest_allowed(now)
+        event_ids = [e.event_id or f"posted-{i:05d}" for i, e in enumerate(journey.events)]
+        con.execute(
+            store.load_sql("api_journey_check_shadow_events"), {"event_ids": event_ids, "order_id": journey.order_id}
+        )
+        con.execute(store.load_sql("api_journey_check_shadow_orders"))
+        con.execute(store.load_sql("api_journey_check_view_events"))
+        con.execute(store.load_sql("api_journey_check_view_orders"))
         con.execute(store.load_sql("ingest_batch_events"))
         con.execute(
             store.load_sql("api_journey_check_events"),
             {
                 "row_numbers": list(range(1, len(journey.events) + 1)),
-                "event_ids": [e.event_id or f"posted-{i:05d}" for i, e in enumerate(journey.events)],
+                "event_ids": event_ids,
                 "order_id": journey.order_id,
                 "stages": [e.stage for e in journey.events],
                 "event_ts": [_utc_naive(e.event_ts) for e in journey.events],
