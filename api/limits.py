@@ -1,4 +1,5 @@
-"""Request limits: a body-size cap (413) and a per-token rate limit (token bucket, 429)."""
+"""Request limits: a body-size cap (413), a per-token rate limit and a per-address limit of failed
+token attempts (token buckets, 429), and a bound on concurrent scoring per token and overall (429)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,26 +76,92 @@ class BodySizeLimit:
 
 
 class RateLimiter:
-    """A token bucket per key (the API token's id): `rate_per_s` refill, up to `burst` at once."""
+    """A token bucket per key (an API token's id, or a client address): `rate_per_s` refill, up to
+    `burst` at once. Buckets that have filled up again are dropped once there are `max_keys` of them,
+    so many one-off keys (addresses) cannot grow it without end."""
 
-    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000
+    ) -> None:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self.clock = clock
+        self.max_keys = max_keys
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}
+
+    def _level(self, key: str, now: float) -> float:
+        level, at = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), level + (now - at) * self.rate_per_s)
 
     def take(self, key: str) -> float:
         """Take one request's worth: 0 if allowed, else the seconds to wait before the next one is."""
         with self._lock:
             now = self.clock()
-            level, at = self._buckets.get(key, (float(self.burst), now))
-            level = min(float(self.burst), level + (now - at) * self.rate_per_s)
+            if key not in self._buckets and len(self._buckets) >= self.max_keys:
+                self._buckets = {k: v for k, v in self._buckets.items() if self._level(k, now) < self.burst}
+            level = self._level(key, now)
             if level >= 1.0:
                 self._buckets[key] = (level - 1.0, now)
                 return 0.0
             self._buckets[key] = (level, now)
             return (1.0 - level) / self.rate_per_s
+
+    def peek(self, key: str) -> float:
+        """0 if a request would be allowed now, else the seconds to wait; takes nothing."""
+        with self._lock:
+            level = self._level(key, self.clock())
+        return 0.0 if level >= 1.0 else (1.0 - level) / self.rate_per_s
+
+
+class ScoringBusyError(Exception):
+    """No scoring slot is free for this token (or at all): answer 429 with Retry-After."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ScoringSlots:
+    """At most `per_token` scorings at once for one token and `total` for all: scoring is CPU-heavy
+    (a few per second), so a request beyond the bound is refused at once (429) instead of queueing
+    for a thread that the reads and the health checks need."""
+
+    def __init__(self, total: int, per_token: int, retry_after_s: float = 1.0) -> None:
+        self.total = total
+        self.per_token = per_token
+        self.retry_after_s = retry_after_s
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}
+
+    @property
+    def running(self) -> int:
+        """How many scorings hold a slot now."""
+        with self._lock:
+            return sum(self._running.values())
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        """Hold one slot for `key` while the block runs; ScoringBusyError if none is free."""
+        with self._lock:
+            mine = self._running.get(key, 0)
+            if mine >= self.per_token:
+                raise ScoringBusyError(
+                    f"this token already has {mine} scoring requests running; wait for them before sending more",
+                    self.retry_after_s,
+                )
+            if sum(self._running.values()) >= self.total:
+                raise ScoringBusyError("the scoring service is at capacity; try again shortly", self.retry_after_s)
+            self._running[key] = mine + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._running[key] - 1
+                if left:
+                    self._running[key] = left
+                else:
+                    del self._running[key]
 
 
 def retry_after(seconds: float) -> str:

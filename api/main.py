@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import TokenCache
-from api.limits import BodySizeLimit, RateLimiter, retry_after
+from api.deps import ChampionUnloadableError, TokenCache, TokensUnavailableError
+from api.errors import without_paths
+from api.limits import BodySizeLimit, RateLimiter, ScoringBusyError, ScoringSlots, retry_after
 from api.metrics import Metrics
 from api.routes import at_risk, health, orders, score
 from api.schemas import COMMON_RESPONSES
@@ -70,6 +71,45 @@ class RequestMetrics:
                 )
 
 
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    # Answers carry forecasts and need a token: no shared or browser cache keeps them.
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """ASGI middleware: every response says no sniffing, no framing, no referrer, no caching; JSON
+    answers also load nothing (the docs pages, when on, need their scripts)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = (
+            b"frame-ancestors 'none'"
+            if scope.get("path") in DOCS_PATHS
+            else b"default-src 'none'; frame-ancestors 'none'"
+        )
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [
+                    (k, v) for k, v in [*_SECURITY_HEADERS, (b"content-security-policy", policy)] if k not in names
+                ]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -84,26 +124,42 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
+    def unavailable_now(message: str) -> JSONResponse:
+        return JSONResponse(
+            {"detail": message}, status_code=503, headers={"Retry-After": retry_after(settings.busy_retry_after_s)}
+        )
+
     @app.exception_handler(StoreBusyError)
     async def store_busy(_: Request, exc: StoreBusyError) -> JSONResponse:
+        return unavailable_now(
+            "the store is locked by another process (a job writing to it); try again when it has finished"
+        )
+
+    @app.exception_handler(ScoringBusyError)
+    async def scoring_busy(_: Request, exc: ScoringBusyError) -> JSONResponse:
         return JSONResponse(
-            {"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after(settings.busy_retry_after_s)}
+            {"detail": str(exc)}, status_code=429, headers={"Retry-After": retry_after(exc.retry_after_s)}
         )
 
     @app.exception_handler(serving.NotScorableError)
     async def not_scorable(_: Request, exc: serving.NotScorableError) -> JSONResponse:
+        message = without_paths(str(exc))
+        errors = [{"field": f, "message": without_paths(m)} for f, m in getattr(exc, "errors", ())]
         return JSONResponse(
-            {"detail": str(exc), "errors": [{"field": "body.events", "message": str(exc)}]}, status_code=422
+            {"detail": message, "errors": errors or [{"field": "body.events", "message": message}]}, status_code=422
         )
 
     @app.exception_handler(JourneyOpsError)
     async def unavailable(_: Request, exc: JourneyOpsError) -> JSONResponse:
-        # A missing store, no champion yet, no forecast tables: the service cannot answer for now.
-        if isinstance(exc, StoreMissingError | NoChampionError | serving.ServingUnavailableError):
-            return JSONResponse(
-                {"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after(settings.busy_retry_after_s)}
-            )
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        if isinstance(exc, StoreMissingError):
+            return unavailable_now("the store is not there yet; build it with the daily job, then try again")
+        # No champion yet, no forecast tables, a champion that cannot be loaded, unreadable tokens:
+        # the service cannot answer for now.
+        if isinstance(
+            exc, NoChampionError | serving.ServingUnavailableError | ChampionUnloadableError | TokensUnavailableError
+        ):
+            return unavailable_now(without_paths(str(exc)))
+        return JSONResponse({"detail": without_paths(str(exc))}, status_code=422)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
@@ -115,10 +171,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API app for these settings (default: from the environment)."""
     settings = settings or get_default_settings()
     logs.configure()
+    docs = settings.docs_enabled
     app = FastAPI(
         title="JourneyOps API",
         version=VERSION,
         description="Delivery forecasts, the at-risk list and online scoring of order journeys.",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -126,14 +186,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.forecast_cache = forecasts.ForecastCache(
         settings.store_path, settings.forecast_check_s, background=settings.forecast_check_s > 0
     )
-    app.state.token_cache = TokenCache(settings.store_path, settings.token_check_s)
+    app.state.token_cache = TokenCache(settings.store_path)
     app.state.rate_limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
+    app.state.auth_failures = RateLimiter(settings.auth_fail_rate_per_s, settings.auth_fail_burst)
+    app.state.scoring_slots = ScoringSlots(settings.score_concurrency, settings.score_concurrency_per_token)
     app.include_router(health.router)
     for router in (orders.router, at_risk.router, score.router):
         app.include_router(router, responses=COMMON_RESPONSES)
     _install_error_handlers(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

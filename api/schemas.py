@@ -15,10 +15,14 @@ LATEST = datetime(2200, 1, 1)
 
 def _in_range(value: datetime) -> datetime:
     """Instants are stored in UTC without a zone; far-off years are refused, not overflowed."""
+    refusal = f"must be between {EARLIEST.date()} and {LATEST.date()}"
+    # Judged on the local date first: converting year 1 or 9999 with an offset overflows (was a 500).
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise ValueError(refusal)
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     if not EARLIEST <= value < LATEST:
-        raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()}")
+        raise ValueError(refusal)
     return value
 
 

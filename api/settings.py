@@ -20,9 +20,17 @@ class Settings(BaseModel):
     rate_burst: int = Field(100, gt=0)
     champion_check_s: float = Field(1.0, ge=0)
     forecast_check_s: float = Field(1.0, ge=0)
-    # A revoked token is refused within this; looking is a stat, only a changed store is re-read.
-    token_check_s: float = Field(1.0, ge=0)
     busy_retry_after_s: int = Field(5, gt=0)
+    # Scoring is CPU-heavy (a few per second): at most this many at once, per token and overall.
+    score_concurrency: int = Field(4, gt=0)
+    score_concurrency_per_token: int = Field(2, gt=0)
+    # Failed token attempts per client address: `auth_fail_burst` at once, then one per 1/rate s.
+    auth_fail_rate_per_s: float = Field(0.2, gt=0)
+    auth_fail_burst: int = Field(10, gt=0)
+    # /docs, /redoc and /openapi.json (the schema is api/openapi.json in the repository).
+    docs_enabled: bool = False
+    # /metrics without a token (for a scraper inside a private network); by default it needs one.
+    metrics_public: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

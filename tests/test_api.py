@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,7 +44,7 @@ def tokens(world: TrainedStore) -> dict[str, str]:
 
 
 def settings_for(path: Path, **overrides: object) -> Settings:
-    return Settings(store_path=str(path), token_check_s=0, champion_check_s=0, **overrides)
+    return Settings(store_path=str(path), champion_check_s=0, **overrides)
 
 
 @pytest.fixture
@@ -78,8 +77,8 @@ def test_healthz_needs_nothing(client):
     assert response.json() == {"status": "ok", "checks": {}}
 
 
-def test_readyz_reports_store_and_champions(client):
-    response = client.get("/readyz")
+def test_readyz_reports_store_and_champions_to_a_token_holder(client, tokens):
+    response = client.get("/readyz", headers=bearer(tokens["reader"]))
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
@@ -91,19 +90,25 @@ def test_readyz_is_503_without_a_champion_or_a_store(tmp_path):
     empty = tmp_path / "empty.duckdb"
     with store.connect(empty):
         pass
-    response = TestClient(create_app(settings_for(empty))).get("/readyz")
-    assert response.status_code == 503
-    assert "no forecaster and no stuck_classifier champion" in response.json()["checks"]["error"]
-    missing = TestClient(create_app(settings_for(tmp_path / "nowhere.duckdb"))).get("/readyz")
-    assert missing.status_code == 503
-    assert "no store at" in missing.json()["checks"]["error"]
+    fake = auth.TokenRecord("tok_fake", None, "reader", auth.hash_token("t"), store.utcnow(), None)
+    for path in (empty, tmp_path / "nowhere.duckdb"):
+        app = create_app(settings_for(path))
+        app.dependency_overrides[deps.get_active_tokens] = lambda: [fake]
+        assert TestClient(app).get("/readyz").json() == {"status": "not ready", "checks": {}}
+        response = TestClient(app).get("/readyz", headers=bearer("t"))
+        assert response.status_code == 503
+        checks = response.json()["checks"]
+        if path == empty:
+            assert "no forecaster and no stuck_classifier champion" in checks["error"]
+        else:
+            assert checks["error"].startswith("no store at <path>;")
 
 
 def test_metrics_count_requests_latency_errors_and_model_versions(client, tokens):
     client.get("/v1/orders/nope/forecast", headers=bearer(tokens["reader"]))
     client.get("/v1/orders/nope/forecast", headers=bearer(tokens["reader"]))
     client.get("/v1/at-risk", headers=bearer(tokens["reader"]))
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=bearer(tokens["reader"])).text
     assert 'journeyops_api_requests_total{route="/v1/orders/{order_id}/forecast",method="GET",status="404"} 2' in text
     assert 'journeyops_api_requests_total{route="/v1/at-risk",method="GET",status="200"} 1' in text
     assert (
@@ -114,7 +119,8 @@ def test_metrics_count_requests_latency_errors_and_model_versions(client, tokens
     assert "# TYPE journeyops_api_errors_total counter" in text
 
 
-def test_served_openapi_schema_equals_the_checked_in_one(client):
+def test_served_openapi_schema_equals_the_checked_in_one(world):
+    client = TestClient(create_app(settings_for(world.path, docs_enabled=True)))
     served = client.get("/openapi.json").json()
     assert render_schema(served) == SCHEMA_FILE.read_text(), "run `python -m api.openapi` and commit api/openapi.json"
     assert set(served["paths"]) == {
@@ -167,16 +173,17 @@ def test_a_revoked_token_is_refused_on_the_next_check(world, tokens):
     assert client.get("/v1/at-risk", headers=bearer(token)).status_code == 401
 
 
-def test_token_cache_rereads_in_the_background(world):
-    cache = deps.TokenCache(str(world.path), check_every_s=0.05)
+def test_token_cache_reads_a_change_before_answering_and_only_a_change(world, monkeypatch):
+    cache = deps.TokenCache(str(world.path))
+    reads = []
+    original = auth.active_tokens
+    monkeypatch.setattr(auth, "active_tokens", lambda path: reads.append(path) or original(path))
     before = {t.token_id for t in cache.get()}
-    record, _ = auth.create_token("reader", "background", world.path)
-    time.sleep(0.06)
-    assert {t.token_id for t in cache.get()} == before  # this request does not wait for the re-read
-    deadline = time.monotonic() + 5
-    while record.token_id not in {t.token_id for t in cache.get()} and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert record.token_id in {t.token_id for t in cache.get()}
+    assert {t.token_id for t in cache.get()} == before
+    assert len(reads) == 1  # unchanged: two stats, no read
+    record, _ = auth.create_token("reader", "seen at once", world.path)
+    assert {t.token_id for t in cache.get()} == before | {record.token_id}
+    assert len(reads) == 2
 
 
 def test_rate_limit_per_token_is_429_with_retry_after(world, tokens):
@@ -305,7 +312,7 @@ def test_score_reloads_the_champion_after_promotion(world, tokens, tmp_path):
             store_path=path,
         )
         after = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
-        assert 'version="forecaster-v2"' in client.get("/metrics").text
+        assert 'version="forecaster-v2"' in client.get("/metrics", headers=bearer(tokens["reader"])).text
         promotion.rollback("forecaster", actor="test", reason="api reload", store_path=path)
         back = client.post("/v1/score", json=body, headers=bearer(tokens["scorer"])).json()
     assert (before["forecaster_version"], after["forecaster_version"], back["forecaster_version"]) == (
@@ -426,4 +433,5 @@ def test_an_unexpected_error_is_500_without_a_stack_trace(world, tokens):
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error; it has been logged"}
     assert "secret" not in response.text and "Traceback" not in response.text
-    assert 'route="/v1/score",method="POST",status="500"} 1' in client.get("/metrics").text
+    metrics = client.get("/metrics", headers=bearer(tokens["reader"])).text
+    assert 'route="/v1/score",method="POST",status="500"} 1' in metrics

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ from core import config, domain, features, store
 from core.config import StorePath
 from core.domain import MODEL_KINDS
 from core.errors import JourneyOpsError
+from core.ingest import contract
 from core.registry import versions as registry
 from core.scoring import batch
 
@@ -44,6 +46,19 @@ ORDER_FIELDS: tuple[str, ...] = (
 
 class NotScorableError(JourneyOpsError):
     """A posted journey cannot be scored as it stands (ended, or nothing visible at the as-of instant)."""
+
+
+class JourneyContractError(NotScorableError):
+    """A posted journey breaks the data contract: ingestion would quarantine these rows.
+
+    `errors` holds (field, why) pairs, the field as the request names it (`body.events.2.stage`)."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
+        self.errors = list(errors)
+        super().__init__(
+            "the journey breaks the data contract (ingestion would quarantine it): "
+            + "; ".join(f"{name}: {why}" for name, why in self.errors)
+        )
 
 
 class ServingUnavailableError(JourneyOpsError):
@@ -176,6 +191,72 @@ def _journey_params(journey: Journey, as_of: datetime) -> tuple[dict[str, Any], 
         now=event_params["now"],
     )
     return event_params, order_params
+
+
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def _reason_field(reason: str, fields: Sequence[str], fallback: str) -> str:
+    """The column a quarantine reason is about: the first column name it mentions outside quotes."""
+    for word in re.findall(r"[a-z_]+", _QUOTED.sub("", reason)):
+        if word in fields:
+            return word
+    return fallback
+
+
+def check_journey_contract(journey: Journey, store_path: StorePath = None) -> None:
+    """Run the ingestion's own row checks (`core/sql/ingest_check_*.sql`, with `contract`'s parameters)
+    on a posted journey; JourneyContractError naming each field ingestion would quarantine, and why.
+
+    Its events are checked like an events file's rows (known stage, not in the future, stages in
+    order, nothing after a terminal stage, an id not stored for another order); its order, when any
+    attribute is posted, like an orders file's row (placed_at given and not in the future). The
+    journey replaces its own order's stored rows, as in scoring, so only other orders' stored rows
+    are compared with it. "The future" is the later of the wall clock and the store's latest event
+    (a simulated world may run ahead of the wall clock).
+    """
+    problems: list[tuple[str, str]] = []
+    with store.connect(store_path, read_only=True) as con:
+        clock = con.execute(store.load_sql("api_journey_check_clock")).fetchone()
+        now = store.utcnow()
+        if clock and clock[0] is not None:
+            now = max(now, pd.Timestamp(clock[0]).to_pydatetime())
+        latest_allowed_at = contract.latest_allowed(now)
+        event_ids = [e.event_id or f"posted-{i:05d}" for i, e in enumerate(journey.events)]
+        con.execute(
+            store.load_sql("api_journey_check_shadow_events"), {"event_ids": event_ids, "order_id": journey.order_id}
+        )
+        con.execute(store.load_sql("api_journey_check_shadow_orders"))
+        con.execute(store.load_sql("api_journey_check_view_events"))
+        con.execute(store.load_sql("api_journey_check_view_orders"))
+        con.execute(store.load_sql("ingest_batch_events"))
+        con.execute(
+            store.load_sql("api_journey_check_events"),
+            {
+                "row_numbers": list(range(1, len(journey.events) + 1)),
+                "event_ids": event_ids,
+                "order_id": journey.order_id,
+                "stages": [e.stage for e in journey.events],
+                "event_ts": [_utc_naive(e.event_ts) for e in journey.events],
+            },
+        )
+        con.execute(store.load_sql("ingest_check_events"), contract.contract_params("events", latest_allowed_at))
+        event_fields = tuple(contract.LANDING_COLUMNS["events"])
+        for row_number, reason in con.execute(store.load_sql("api_journey_check_reasons")).fetchall():
+            field_name = _reason_field(str(reason), event_fields, "stage")
+            name = "order.order_id" if field_name == "order_id" else f"events.{int(row_number) - 1}.{field_name}"
+            problems.append((f"body.{name}", str(reason)))
+        _, order_params = _journey_params(journey, store.utcnow())
+        posted = {name: order_params[name] for name in ORDER_FIELDS}
+        if any(value is not None for value in posted.values()):
+            con.execute(store.load_sql("ingest_batch_orders"))
+            con.execute(store.load_sql("api_journey_check_order"), {"order_id": journey.order_id, **posted})
+            con.execute(store.load_sql("ingest_check_orders"), contract.contract_params("orders", latest_allowed_at))
+            order_fields = tuple(contract.LANDING_COLUMNS["orders"])
+            for _, reason in con.execute(store.load_sql("api_journey_check_reasons")).fetchall():
+                problems.append((f"body.order.{_reason_field(str(reason), order_fields, 'order_id')}", str(reason)))
+    if problems:
+        raise JourneyContractError(problems)
 
 
 def default_as_of(journey: Journey, store_path: StorePath = None) -> datetime:
