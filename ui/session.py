@@ -5,6 +5,7 @@ the sign-in / expired / no-access screens, and the local-mode banner."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import streamlit as st
 
 from core.access import roles, signin
 from core.errors import ConfigError, JourneyOpsError
+from ui import navigation
 
 LOCAL_HOSTS: frozenset[str] = signin.LOCAL_HOSTS
 FORBIDDEN_NOTE = "Your role ({role}) does not open this page; ask an admin for a role that does."
@@ -95,8 +97,12 @@ def gate() -> roles.User:
     found = resolve()
     if isinstance(found, roles.User):
         return found
-    screen = st.Page(lambda: render_screen(found), title=found.title, url_path=found.kind)
-    st.navigation([screen], position="hidden").run()
+    # Every page's address shows the screen (no "page not found" over it); nothing of the pages runs.
+    draw = functools.partial(render_screen, found)
+    screens = [
+        st.Page(draw, title=found.title, url_path=spec.url_path, default=spec.default) for spec in navigation.PAGES
+    ]
+    st.navigation(screens, position="hidden").run()
     st.stop()
     raise AssertionError("unreachable: st.stop ends the run")  # pragma: no cover
 

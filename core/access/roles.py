@@ -71,10 +71,10 @@ class User:
 
     @property
     def actor(self) -> str:
-        """How audit records name this user: `e-mail <issuer|subject>` when signed in, else the name."""
+        """How audit records name this user: `e-mail (issuer|subject)` when signed in, else the name."""
         if self.identity is None:
             return self.name
-        return f"{self.email or self.name} <{self.identity}>"
+        return f"{self.email or self.name} ({self.identity})"
 
 
 def check_role(role: str) -> str:
