@@ -330,3 +330,18 @@ def test_the_example_secrets_hold_every_setting_and_no_real_secret():
         assert example["auth"]["client_secret"].startswith("REPLACE")
         assert set(signin.load_settings(example).role_map.values()) == set(roles.ROLES)
     assert "secrets.toml" in (REPO_ROOT / ".dockerignore").read_text()
+
+
+def test_an_export_records_who_took_which_list(store_file, monkeypatch):
+    from datetime import date
+
+    from ui import worklist
+
+    write_events(store_file, ORDER_WORLD_EVENTS)
+    monkeypatch.setenv("JOURNEYOPS_STORE", str(store_file))
+    person = roles.User("tina@example.com", "triage", identity=f"{ISSUER}|u-17", email="tina@example.com")
+    worklist.record_export(person, date(2026, 3, 10), "xlsx", 40)  # the export buttons' callback
+    logged = activity.read_activity("export_list", store_file)
+    assert logged[["actor", "subject", "detail"]].values.tolist() == [
+        [f"tina@example.com ({ISSUER}|u-17)", "at-risk list of 2026-03-10 (xlsx)", "40 rows"]
+    ]
