@@ -4,10 +4,14 @@ revocation from the Operations page, and the deploy files' sign-in wiring."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import io
 import subprocess
 import sys
+import threading
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +21,11 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from core.access import activity, auth, roles, signin
-from core.cli import ops
+from core.cli import main, ops
 from core.errors import ConfigError
 from tests.conftest import REPO_ROOT
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
-from ui import monitoring, session
+from ui import monitoring, session, worklist
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 ISSUER = "https://idp.example.com/realms/ops"
@@ -333,10 +337,6 @@ def test_the_example_secrets_hold_every_setting_and_no_real_secret():
 
 
 def test_an_export_records_who_took_which_list(store_file, monkeypatch):
-    from datetime import date
-
-    from ui import worklist
-
     write_events(store_file, ORDER_WORLD_EVENTS)
     monkeypatch.setenv("JOURNEYOPS_STORE", str(store_file))
     person = roles.User("tina@example.com", "triage", identity=f"{ISSUER}|u-17", email="tina@example.com")
@@ -345,3 +345,31 @@ def test_an_export_records_who_took_which_list(store_file, monkeypatch):
     assert logged[["actor", "subject", "detail"]].values.tolist() == [
         [f"tina@example.com ({ISSUER}|u-17)", "at-risk list of 2026-03-10 (xlsx)", "40 rows"]
     ]
+
+
+def test_the_dashboard_healthcheck_fails_when_the_pages_cannot_be_served(monkeypatch):
+    answers: list[int] = []
+
+    class Probe(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            answers.append(200 if self.path == "/_stcore/script-health-check" and len(answers) == 0 else 503)
+            self.send_response(answers[-1])
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Probe)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/_stcore/script-health-check"
+    monkeypatch.setitem(ops.HEALTH_URLS, "dashboard", url)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["healthcheck", "--role", "dashboard"]) == 0  # the script ran (200)
+            assert main(["healthcheck", "--role", "dashboard"]) == 2  # it did not (503)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answers == [200, 503]
+    assert f"dashboard answers 503 on {url}: it cannot serve its pages" in err.getvalue()

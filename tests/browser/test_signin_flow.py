@@ -82,14 +82,12 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     folder = tmp_path_factory.mktemp("signin")
     store = folder / "journeyops.duckdb"
     shutil.copy(demo_daily_store(tmp_path_factory), store)
-    os.environ["JOURNEYOPS_MODELS"] = str(folder / "models")
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOURNEYOPS_MODELS", str(folder / "models"))
         model, _ = test_registry.fit_tiny_forecaster()
         first = test_registry.register(store, model, cost=10.0)
         promotion.promote(first.version_id, actor="ana", reason="first", expected_champion=None, store_path=store)
         test_registry.register(store, model, cost=8.0)
-    finally:
-        del os.environ["JOURNEYOPS_MODELS"]
     with oidc.running_provider() as provider, serve_signed_in(store, folder, provider) as served:
         yield served
 
