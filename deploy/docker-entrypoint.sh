@@ -12,4 +12,9 @@ for var in $(env | sed -n 's/^\(JOURNEYOPS_[A-Z0-9_]*\)_FILE=.*/\1/p'); do
     fi
     unset "${var}_FILE"
 done
+# The dashboard checks its sign-in set-up first (ui/preflight.py): bound beyond localhost without
+# sign-in in .streamlit/secrets.toml, it stops here with one line naming the missing settings.
+if [ "${1:-}" = "streamlit" ] && [ "${2:-}" = "run" ]; then
+    python -m ui.preflight "$@" || exit $?
+fi
 exec "$@"

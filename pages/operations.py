@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.access import roles
 from core.access.roles import PermissionDeniedError
+from core.errors import JourneyOpsError
 from core.views.operations import format_bytes
 from ui import data, layout
 from ui import monitoring as mon
@@ -52,6 +54,26 @@ else:
             st.rerun()
         except PermissionDeniedError as exc:
             st.error(str(exc), icon=":material/lock:")
+
+if roles.can(user.role, "manage_tokens"):
+    st.subheader("API tokens")
+    with layout.store_guard():
+        tokens = mon.api_tokens(user, store_path)
+    layout.capped_table(tokens)
+    active = tokens.loc[tokens["revoked_at"].isna(), "token_id"].tolist()
+    if active:
+        token_id = st.selectbox("Token to revoke", active, key="revoke_token")
+        if st.button("Revoke", key="revoke_button", icon=":material/key_off:"):
+            try:
+                with layout.store_guard():
+                    mon.revoke_api_token(user, str(token_id), store_path)
+                st.rerun()
+            except JourneyOpsError as exc:
+                st.error(str(exc), icon=":material/lock:")
+    st.caption("New tokens: `python -m core token create --role reader --name crm` (shown once).")
+
+with st.expander("Activity: acknowledgements, exports, token revocations"), layout.store_guard():
+    layout.capped_table(mon.activity_table(store_path))
 
 with st.expander("Rows per table"):
     layout.capped_table(size["tables"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.access import activity
 from core.access.roles import PermissionDeniedError, User
 from core.monitor import accuracy, assumptions, benefits
 from core.registry import promotion, versions
@@ -227,3 +228,7 @@ def test_operations_acknowledges_an_alert(store_file, monkeypatch):
     assert not at.exception and not at.error
     assert alert_store.read_alerts(None, store_file, status="open").empty
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "0"
+    # the activity log keeps who acknowledged it (the local user here; a signed-in person's identity deployed)
+    (alert_id,) = alert_store.read_alerts(None, store_file)["alert_id"]
+    logged = activity.read_activity("acknowledge_alert", store_file)
+    assert logged[["actor", "subject", "detail"]].values.tolist() == [["local", alert_id, "acknowledged"]]

@@ -270,7 +270,7 @@ def segment_chart(gate: dict[str, Any] | None) -> go.Figure:
 def start_retrain(user: roles.User, store_path: str) -> str:
     """The Retrain button's handler: refused unless the role may retrain; the run id (a running one if any)."""
     roles.require(user, "retrain")
-    run_id = queue.enqueue_retrain(store_path, actor=user.name)
+    run_id = queue.enqueue_retrain(store_path, actor=user.actor)
     st.session_state[RETRAIN_KEY] = run_id
     return run_id
 
@@ -287,7 +287,7 @@ def promote(
     roles.require(user, "promote")
     promotion.promote(
         version_id,
-        actor=user.name,
+        actor=user.actor,
         reason=reason,
         expected_champion=expected_champion,
         store_path=store_path,
@@ -298,7 +298,7 @@ def promote(
 def rollback(user: roles.User, kind: str, reason: str, store_path: str) -> None:
     """Roll the champion of `kind` back to the previous one with a reason (refused unless the role may)."""
     roles.require(user, "rollback")
-    promotion.rollback(kind, actor=user.name, reason=reason, store_path=store_path)
+    promotion.rollback(kind, actor=user.actor, reason=reason, store_path=store_path)
 
 
 def audit_table(audit: list[dict[str, Any]]) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.access import roles
+from core.access import activity, auth, roles
 from core.errors import StoreBusyError
 from core.jobs import queue, runs
 from core.monitor import alert_store, assumptions, benefits, drift_store, triage_effect, validity
@@ -366,8 +366,8 @@ def save_benefit_settings(
 ) -> None:
     """The Benefits form's handler: refused unless the role may edit assumptions; saves both with history."""
     roles.require(user, "edit_assumptions")
-    assumptions.save_assumptions(costs, actor=user.name, reason=reason, store_path=store_path)
-    assumptions.save_targets(targets, actor=user.name, reason=reason, store_path=store_path)
+    assumptions.save_assumptions(costs, actor=user.actor, reason=reason, store_path=store_path)
+    assumptions.save_targets(targets, actor=user.actor, reason=reason, store_path=store_path)
 
 
 def settings_now(store_path: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -393,3 +393,23 @@ def acknowledge_alert(user: roles.User, alert_id: str, store_path: str) -> None:
     """The Operations page's handler: refused unless the role may acknowledge alerts."""
     roles.require(user, "acknowledge_alert")
     alert_store.set_alert_status(alert_id, "acknowledged", store_path)
+    activity.record_activity(user, "acknowledge_alert", alert_id, "acknowledged", store_path)
+
+
+def api_tokens(user: roles.User, store_path: str) -> pd.DataFrame:
+    """Grain: API token — id, holder, role, created and revoked (never the hash); admins only."""
+    roles.require(user, "manage_tokens")
+    records = [record.to_dict() for record in auth.list_tokens(store_path)]
+    return pd.DataFrame(records, columns=["token_id", "name", "role", "created_at", "revoked_at"])
+
+
+def revoke_api_token(user: roles.User, token_id: str, store_path: str) -> None:
+    """The Operations page's handler: an admin ends an API token; the activity log keeps who did."""
+    roles.require(user, "manage_tokens")
+    revoked = auth.revoke_token(token_id, store_path)
+    activity.record_activity(user, "revoke_token", token_id, f"{revoked.role} token of {revoked.name}", store_path)
+
+
+def activity_table(store_path: str) -> pd.DataFrame:
+    """Grain: dashboard action — the latest alert acknowledgements, exports and token revocations."""
+    return activity.read_activity(None, store_path, limit=50)

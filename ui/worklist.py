@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.access import roles
+from core.access import activity, roles
 from core.errors import JourneyOpsError
 from core.triage import actions, export, worklist
 from core.views import stored, today
@@ -165,7 +165,15 @@ def export_buttons(user: roles.User, listed: pd.DataFrame, as_of: date) -> None:
             mime=export.MEDIA_TYPES[fmt],
             key=f"at_risk_export_{fmt}",
             icon=":material/download:",
+            on_click=record_export,
+            args=(user, as_of, fmt, len(frame)),
         )
+
+
+def record_export(user: roles.User, as_of: date, fmt: str, rows: int) -> None:
+    """The export buttons' callback: the activity log keeps who took which list, in which format."""
+    subject = f"at-risk list of {as_of} ({fmt})"
+    activity.record_activity(user, "export_list", subject, f"{rows} rows", data.current_store())
 
 
 def action_form(user: roles.User, order_id: str, as_of: date, store_path: str, key: str) -> None:

@@ -1,7 +1,8 @@
 """Roles: who may see which page and take which action. Checked on the server, not by hiding buttons.
 
-Roles come from configuration. Until login exists the dashboard runs in local single-user mode:
-one user, `local`, whose role is $JOURNEYOPS_LOCAL_ROLE (default `admin`), bound to localhost.
+A signed-in person's role comes from their provider's claims (core.access.signin). Without sign-in
+the dashboard runs in local single-user mode: one user, `local`, whose role is $JOURNEYOPS_LOCAL_ROLE
+(default `admin`), bound to localhost.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ ACTIONS: tuple[str, ...] = (
     "promote",
     "rollback",
     "acknowledge_alert",
+    "manage_tokens",
 )
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "triage": frozenset({"record_triage_action", "export_list"}),
@@ -58,11 +60,21 @@ class PermissionDeniedError(JourneyOpsError):
 
 @dataclass(frozen=True)
 class User:
-    """Who is using the dashboard, and in which role."""
+    """Who is using the dashboard, and in which role: `name` is shown, `identity` (a signed-in
+    person's issuer|subject) is stable across e-mail changes."""
 
     name: str
     role: str
     local_mode: bool = False
+    identity: str | None = None
+    email: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How audit records name this user: `e-mail (issuer|subject)` when signed in, else the name."""
+        if self.identity is None:
+            return self.name
+        return f"{self.email or self.name} ({self.identity})"
 
 
 def check_role(role: str) -> str:

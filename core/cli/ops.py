@@ -21,7 +21,8 @@ ROLE_ENV = "JOURNEYOPS_ROLE"
 DASHBOARD_PORT = 8501
 API_PORT = 8000
 HEALTH_URLS = {
-    "dashboard": f"http://127.0.0.1:{DASHBOARD_PORT}/_stcore/health",
+    # runs app.py: fails when the dashboard cannot serve its pages, not only when the server is down
+    "dashboard": f"http://127.0.0.1:{DASHBOARD_PORT}/_stcore/script-health-check",
     "api": f"http://127.0.0.1:{API_PORT}/healthz",
 }
 
@@ -165,6 +166,10 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
         try:
             with urllib.request.urlopen(HEALTH_URLS[role], timeout=4) as response:  # noqa: S310 - loopback
                 ok = response.status == 200
+        except urllib.error.HTTPError as exc:
+            raise JourneyOpsError(
+                f"{role} answers {exc.code} on {HEALTH_URLS[role]}: it cannot serve its pages; see its logs"
+            ) from exc
         except (urllib.error.URLError, OSError) as exc:
             raise JourneyOpsError(f"{role} is not answering on {HEALTH_URLS[role]} ({exc})") from exc
         return 0 if ok else 1

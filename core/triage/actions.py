@@ -57,7 +57,7 @@ def record_action(
         raise ConfigError(f"the note has {len(note)} characters; keep it to {MAX_NOTE_CHARS}")
     if not worklist.is_listed(order_id, as_of_date, store_path):
         raise ConfigError(f"order {order_id!r} is not on the list of {as_of_date.isoformat()}; pick an order from it")
-    new_id = action_id(order_id, as_of_date, action, note, user.name)
+    new_id = action_id(order_id, as_of_date, action, note, user.actor)
     with store.transaction(store_path) as con:
         inserted = con.execute(
             store.load_sql("actions_insert"),
@@ -67,7 +67,7 @@ def record_action(
                 "as_of_date": as_of_date,
                 "action": action,
                 "note": note,
-                "actor": user.name,
+                "actor": user.actor,
                 "acted_at": now or store.utcnow(),
             },
         ).fetchone()
