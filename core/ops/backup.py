@@ -165,6 +165,7 @@ def _copy_store(store_file: Path, staging: Path) -> tuple[dict[str, dict[str, An
         counts = table_counts(con)
         champions = _champions(con)
         files[STORE_NAME] = _copy_into(store_file, staging / STORE_NAME)
+        logs.pause_point("backup:copying")
         for path in _visible_files(models_dir):
             name = str(PurePosixPath("models", *path.relative_to(models_dir).parts))
             files[name] = _copy_into(path, staging / name)
@@ -332,7 +333,9 @@ def restore_backup(
         if store_file.exists():
             _refuse_if_busy(store_file, force)
             kept = _keep_previous(store_file, models_dir, now)
+        logs.pause_point("restore:staged")
         os.replace(staged_store, store_file)
+        logs.pause_point("restore:swapping")
         if models_dir.exists():
             shutil.rmtree(models_dir)  # a copy is in the pre-restore folder
         os.replace(staged_models, models_dir)
