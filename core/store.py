@@ -103,9 +103,8 @@ def _is_disk_full(exc: Exception) -> bool:
 def _write_error(path: Path, exc: Exception) -> StoreWriteError:
     detail = str(exc).splitlines()[0][-200:]
     return StoreWriteError(
-        f"the store {path} could not be written ({detail}); nothing of this transaction was saved and "
-        "what was stored before is intact: free disk space (or raise the file-size limit) and run the "
-        "command again"
+        f"the store {path} could not be written ({detail}); the write was rolled back and what was "
+        "stored before is intact: free disk space (or raise the file-size limit) and run the command again"
     )
 
 
@@ -145,6 +144,11 @@ def connect(path: StorePath = None, *, read_only: bool = False) -> Iterator[duck
         if not read_only:
             _migrate(con)
         yield con
+    except duckdb.Error as exc:
+        # A full disk or a file-size limit, met by a commit, a checkpoint or a migration: one calm line.
+        if _is_disk_full(exc):
+            raise _write_error(store, exc) from exc
+        raise
     finally:
         con.close()
 
@@ -156,17 +160,10 @@ def transaction(path: StorePath = None) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("begin transaction")
         try:
             yield con
-        except BaseException as exc:
+        except BaseException:
             con.execute("rollback")
-            if isinstance(exc, duckdb.Error) and _is_disk_full(exc):
-                raise _write_error(config.store_path(path), exc) from exc
             raise
-        try:
-            con.execute("commit")
-        except duckdb.Error as exc:
-            if _is_disk_full(exc):
-                raise _write_error(config.store_path(path), exc) from exc
-            raise
+        con.execute("commit")
 
 
 def fetch_df(sql_name: str, params: Mapping[str, Any] | None = None, path: StorePath = None) -> pd.DataFrame:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +114,27 @@ def test_a_restore_killed_between_the_store_and_the_models_is_finished_by_runnin
     assert model_files(live) == ["forecaster/forecaster-v1.skops"]
     assert champion_prediction(live) == ("forecaster-v1", 30.0)
     assert store.read_status(live)["events"] == 19
+
+
+def test_a_full_disk_fails_the_backup_in_one_line_and_leaves_no_half_backup(live, tmp_path):
+    before = store.read_status(live)
+    out = tmp_path / "backups" / "b1"
+    limit = 4096  # bytes a file may reach: the store can be read, not checkpointed nor copied
+    wrapper = textwrap.dedent(f"""
+        import resource, runpy, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+        sys.argv = ["core", "backup", "--out", {str(out)!r}, "--store", {str(live)!r}]
+        runpy.run_module("core", run_name="__main__")
+    """)
+    full = run([sys.executable, "-c", wrapper], live)
+    assert full.returncode == 74, full.stderr
+    assert len(full.stderr.strip().splitlines()) == 1, full.stderr
+    assert full.stderr.startswith(f"error: the store {live} could not be written (")
+    assert "File too large" in full.stderr
+    assert not out.exists() and list(out.parent.iterdir()) == []  # no backup, no staging left
+    assert store.read_status(live) == before
+    assert champion_prediction(live) == ("forecaster-v1", 30.0)
+    again = run(cli("backup", "--out", str(out), "--store", str(live)), live)
+    assert again.returncode == 0, again.stderr
+    assert backup.verify_backup(out)["counts"]["events"] == 19
