@@ -9,11 +9,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from core import store
+from core.ops import scheduler
 from tests.conftest import REPO_ROOT
 from tests.test_registry_crash import cli, subprocess_env
 
@@ -117,3 +119,18 @@ def test_a_corrupted_log_stops_every_command_with_the_same_one_line_advice(kille
     opened = status(store_file)
     assert opened.returncode == 0, opened.stderr
     assert json.loads(opened.stdout)["quarantined_rows"] == 0  # the last checkpoint: before the three
+
+
+def test_the_scheduler_fails_the_day_once_on_a_corrupted_log_and_does_not_retry_in_a_loop(killed_with_a_log):
+    store_file, log = killed_with_a_log
+    damaged = bytearray(log)
+    damaged[len(log) // 2] ^= 0xFF
+    wal_of(store_file).write_bytes(bytes(damaged))
+    daily = [job for job in scheduler.DEFAULT_SCHEDULE if job.name == "daily"]
+    now = datetime(2026, 3, 10, 6, 30)
+    outcomes = scheduler.run_due(now, store_file, schedule=daily, runner=scheduler.subprocess_runner)
+    assert [(o.name, o.status, o.exit_code) for o in outcomes] == [("daily", "failed", 74)]
+    # the failed slot is recorded: the next ticks wait for the next day's slot instead of retrying
+    assert scheduler.run_due(now, store_file, schedule=daily, runner=scheduler.subprocess_runner) == []
+    assert json.loads(scheduler.state_file(store_file).read_text())["daily"]["exit_code"] == 74
+    assert wal_of(store_file).read_bytes() == bytes(damaged)
