@@ -5,6 +5,7 @@ again finishes the job."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -138,3 +139,34 @@ def test_a_full_disk_fails_the_backup_in_one_line_and_leaves_no_half_backup(live
     again = run(cli("backup", "--out", str(out), "--store", str(live)), live)
     assert again.returncode == 0, again.stderr
     assert backup.verify_backup(out)["counts"]["events"] == 19
+
+
+def test_a_backup_folder_that_fills_up_fails_in_one_line_and_keeps_nothing(live, tmp_path):
+    # the world state is copied with the store; made larger than the limit, its copy is what fails
+    world = live.with_name("journeyops_world.npz")
+    world.write_bytes(os.urandom(6_000_000))
+    out = tmp_path / "backups" / "b1"
+    limit = live.stat().st_size + 2_000_000  # the store may grow by a checkpoint; the copy of the world may not
+    wrapper = textwrap.dedent(f"""
+        import resource, runpy, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+        sys.argv = ["core", "backup", "--out", {str(out)!r}, "--store", {str(live)!r}]
+        runpy.run_module("core", run_name="__main__")
+    """)
+    full = run([sys.executable, "-c", wrapper], live)
+    assert full.returncode == 74, full.stderr
+    assert full.stderr == (
+        f"error: the backup could not be written to {out.parent} (File too large); nothing of it was kept: "
+        "free space there (or pass another --out) and run the backup again\n"
+    )
+    assert list(out.parent.iterdir()) == []
+    (failed,) = runs.recent_runs("backup", store_path=live).to_dict("records")
+    assert failed["status"] == "failed" and failed["error"].startswith("OSError: [Errno 27] File too large: ")
+    again = run(cli("backup", "--out", str(out), "--store", str(live)), live)
+    assert again.returncode == 0, again.stderr
+    assert sorted(backup.verify_backup(out)["files"]) == [
+        "models/forecaster/forecaster-v1.skops",
+        "store/journeyops.duckdb",
+        "world/world.npz",
+    ]

@@ -16,6 +16,7 @@ a `pre-restore-<stamp>` folder beside the store.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -45,6 +46,16 @@ log = logs.get_logger("backup")
 
 class BackupError(JourneyOpsError):
     """A backup cannot be written, or a backup folder is damaged, incomplete or not a backup."""
+
+
+class BackupSpaceError(BackupError):
+    """The backup's folder ran out of space (or hit a file-size limit) while it was written."""
+
+    exit_code = 74  # like StoreWriteError: retrying without freeing space will not help
+
+
+# A full disk, a file-size limit (RLIMIT_FSIZE), a quota.
+_NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def sha256_file(path: Path) -> str:
@@ -142,8 +153,13 @@ def create_backup(
             _write_json(staging / MANIFEST, manifest)
             os.replace(staging, target)
             run.figures.update(files=len(files), bytes=sum(f["bytes"] for f in files.values()), path=str(target))
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            raise BackupSpaceError(
+                f"the backup could not be written to {target.parent} ({exc.strerror}); nothing of it was kept: "
+                "free space there (or pass another --out) and run the backup again"
+            ) from exc
         raise
     log.info(
         "backup written",
