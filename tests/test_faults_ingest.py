@@ -128,7 +128,8 @@ def test_a_writer_holding_the_store_makes_readers_wait_calmly_and_loses_nothing(
     proc = subprocess.Popen(
         ingest_cli(landing_folder, store_file),
         cwd=REPO_ROOT,
-        env={**subprocess_env(store_file, "ingest:events:in_transaction"), "JOURNEYOPS_PAUSE_S": "8"},
+        # held 10 s inside its events transaction: time for a busy reader to start and be refused
+        env={**subprocess_env(store_file, "ingest:events:in_transaction"), "JOURNEYOPS_PAUSE_S": "10"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
