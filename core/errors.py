@@ -25,3 +25,15 @@ class ContractError(JourneyOpsError):
 
 class ConfigError(JourneyOpsError):
     """A setting or parameter is invalid."""
+
+
+class StoreDamagedError(JourneyOpsError):
+    """The store's files are damaged (e.g. a corrupted write-ahead log): it cannot be opened as it is."""
+
+    exit_code = 74  # EX_IOERR: retrying will not help; the message says what to do
+
+
+class StoreWriteError(JourneyOpsError):
+    """The store could not write (disk full, file-size limit); the transaction was rolled back."""
+
+    exit_code = 74

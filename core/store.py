@@ -22,11 +22,14 @@ import pandas as pd
 
 from core import config
 from core.config import StorePath
-from core.errors import StoreBusyError, StoreMissingError
+from core.errors import StoreBusyError, StoreDamagedError, StoreMissingError, StoreWriteError
 
 SQL_DIR = Path(__file__).parent / "sql"
 _MIGRATION = re.compile(r"schema_(\d{3})\.sql")
 _LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+_WAL_DAMAGE_MESSAGES = ("Failure while replaying WAL", "Corrupt WAL file")
+# errno texts of a full disk, a file-size limit (RLIMIT_FSIZE) and a quota, as DuckDB reports them.
+_DISK_FULL_MESSAGES = ("No space left on device", "File too large", "Disk quota exceeded")
 _READ_ONLY_CONFIG = {"enable_external_access": False, "lock_configuration": True}
 
 
@@ -65,6 +68,8 @@ def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 return duckdb.connect(str(path), read_only=True, config=_config(_READ_ONLY_CONFIG))
             return duckdb.connect(str(path), config=_config({}))
         except duckdb.IOException as exc:
+            if _is_disk_full(exc):
+                raise _write_error(path, exc) from exc
             if not _is_lock_error(exc):
                 raise
             if time.monotonic() + delay > deadline:
@@ -74,6 +79,33 @@ def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            if any(m in str(exc) for m in _WAL_DAMAGE_MESSAGES):
+                raise _damaged_wal_error(path, exc) from exc
+            raise
+
+
+def _damaged_wal_error(path: Path, exc: Exception) -> StoreDamagedError:
+    # Never moved aside here: the log may hold committed transactions a person may want to rescue.
+    wal = path.with_name(path.name + ".wal")
+    detail = str(exc).splitlines()[0].split(": ", 1)[-1][:200]
+    return StoreDamagedError(
+        f"the store's write-ahead log {wal} is damaged ({detail}), so the store was not opened; "
+        f"move the log aside (mv {wal} {wal}.damaged) to open the store as of its last checkpoint, "
+        "losing the transactions committed after it, or restore a backup (python -m core restore)"
+    )
+
+
+def _is_disk_full(exc: Exception) -> bool:
+    return any(m in str(exc) for m in _DISK_FULL_MESSAGES)
+
+
+def _write_error(path: Path, exc: Exception) -> StoreWriteError:
+    detail = str(exc).splitlines()[0][-200:]
+    return StoreWriteError(
+        f"the store {path} could not be written ({detail}); the write was rolled back and what was "
+        "stored before is intact: free disk space (or raise the file-size limit) and run the command again"
+    )
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
@@ -112,6 +144,11 @@ def connect(path: StorePath = None, *, read_only: bool = False) -> Iterator[duck
         if not read_only:
             _migrate(con)
         yield con
+    except duckdb.Error as exc:
+        # A full disk or a file-size limit, met by a commit, a checkpoint or a migration: one calm line.
+        if _is_disk_full(exc):
+            raise _write_error(store, exc) from exc
+        raise
     finally:
         con.close()
 

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from core import store
+from core import logs, store
 from core.config import StorePath
 from core.errors import ContractError
 from core.ingest import checked, readers
@@ -131,6 +131,8 @@ def _load_landing_batch(
         files = [f for f in prepared if f.sha256 not in seen]
         if files:
             counts = _check_and_insert(con, kind, files, latest_allowed_at)
+            logs.pause_point(f"ingest:{kind}:in_transaction")
+    logs.pause_point(f"ingest:{kind}:after_commit")
     done = {f.path: c for f, c in zip(files, counts, strict=True)} if files else {}
     return [
         file_summary(

@@ -193,8 +193,17 @@ def _keep_lifecycle(
 def _log_batch(source: Path, rows: pd.DataFrame, mapping: LogMapping, event_cols: Sequence[str], tz: str) -> pa.Table:
     """The table ingest_check_log.sql checks: one row per event, its attributes as JSON."""
     if rows[mapping.time].dtype.kind == "M":
-        times = pa.chunked_array([pa.Array.from_pandas(rows[mapping.time])])
+        typed = rows[mapping.time]
+        not_local = pd.Series(False, index=typed.index)
+        if typed.dt.tz is None:
+            # Naive typed times (Parquet without a zone) are wall-clock times in tz, like naive text;
+            # a time skipped or repeated by a DST change is not guessed but quarantined.
+            localised = typed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+            not_local = localised.isna() & typed.notna()
+            typed = localised
+        times = pa.chunked_array([pa.Array.from_pandas(typed)])
         event_ts, event_ts_bad = to_timestamp(source, mapping.time, times, naive_ok=True, tz=tz)
+        event_ts_bad = pa.array(event_ts_bad.to_numpy(zero_copy_only=False) | not_local.to_numpy(), type=pa.bool_())
     else:
         text = pa.array(rows[mapping.time].astype("string"), type=pa.string(), from_pandas=True)
         parsed, _, is_bad = parse_text_timestamps(text, tz)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from core import logs
 from core.config import StorePath
 from core.domain import MODEL_KINDS, CostAssumptions, ModelKind
 from core.jobs import runs
@@ -44,6 +45,7 @@ def retrain(
     costs = assumptions.load_assumptions(store_path, at=as_of)
     params = {"as_of": as_of, "actor": actor, "max_rows": max_rows, "champion_decayed": champion_decayed}
     with runs.job_run("retrain", params, store_path) as run:
+        logs.pause_point("retrain:claimed")
         runs.report_progress(run, 0.05, "building training prefixes and fitting both models", store_path)
         trained = training.train_candidates(
             store_path,

@@ -16,6 +16,7 @@ a `pre-restore-<stamp>` folder beside the store.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -45,6 +46,16 @@ log = logs.get_logger("backup")
 
 class BackupError(JourneyOpsError):
     """A backup cannot be written, or a backup folder is damaged, incomplete or not a backup."""
+
+
+class BackupSpaceError(BackupError):
+    """The backup's folder ran out of space (or hit a file-size limit) while it was written."""
+
+    exit_code = 74  # like StoreWriteError: retrying without freeing space will not help
+
+
+# A full disk, a file-size limit (RLIMIT_FSIZE), a quota.
+_NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def sha256_file(path: Path) -> str:
@@ -142,8 +153,13 @@ def create_backup(
             _write_json(staging / MANIFEST, manifest)
             os.replace(staging, target)
             run.figures.update(files=len(files), bytes=sum(f["bytes"] for f in files.values()), path=str(target))
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            raise BackupSpaceError(
+                f"the backup could not be written to {target.parent} ({exc.strerror}); nothing of it was kept: "
+                "free space there (or pass another --out) and run the backup again"
+            ) from exc
         raise
     log.info(
         "backup written",
@@ -165,6 +181,7 @@ def _copy_store(store_file: Path, staging: Path) -> tuple[dict[str, dict[str, An
         counts = table_counts(con)
         champions = _champions(con)
         files[STORE_NAME] = _copy_into(store_file, staging / STORE_NAME)
+        logs.pause_point("backup:copying")
         for path in _visible_files(models_dir):
             name = str(PurePosixPath("models", *path.relative_to(models_dir).parts))
             files[name] = _copy_into(path, staging / name)
@@ -332,7 +349,9 @@ def restore_backup(
         if store_file.exists():
             _refuse_if_busy(store_file, force)
             kept = _keep_previous(store_file, models_dir, now)
+        logs.pause_point("restore:staged")
         os.replace(staged_store, store_file)
+        logs.pause_point("restore:swapping")
         if models_dir.exists():
             shutil.rmtree(models_dir)  # a copy is in the pre-restore folder
         os.replace(staged_models, models_dir)
