@@ -23,7 +23,7 @@ from api.routes import at_risk, health, orders, score
 from api.schemas import COMMON_RESPONSES
 from api.settings import Settings, get_default_settings
 from core import logs
-from core.errors import JourneyOpsError, StoreBusyError, StoreMissingError
+from core.errors import JourneyOpsError, StoreBusyError, StoreDamagedError, StoreMissingError, StoreWriteError
 from core.registry.versions import NoChampionError
 from core.scoring import forecasts, serving
 
@@ -153,6 +153,10 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     async def unavailable(_: Request, exc: JourneyOpsError) -> JSONResponse:
         if isinstance(exc, StoreMissingError):
             return unavailable_now("the store is not there yet; build it with the daily job, then try again")
+        if isinstance(exc, StoreDamagedError | StoreWriteError):
+            # The operator's fix is on the server (its log has the path and the advice), not the caller's.
+            log.error("store unavailable: %s", exc)
+            return unavailable_now("the store cannot be read or written right now; the operator has been told")
         # No champion yet, no forecast tables, a champion that cannot be loaded, unreadable tokens:
         # the service cannot answer for now.
         if isinstance(

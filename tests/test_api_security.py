@@ -490,3 +490,26 @@ def test_requests_without_a_token_do_not_count_as_failures(world, tokens):
     client = TestClient(app_for(world.path, auth_fail_burst=2, auth_fail_rate_per_s=0.01))
     assert [client.get("/v1/at-risk").status_code for _ in range(5)] == [401] * 5
     assert client.get("/v1/at-risk", headers=bearer(tokens["reader"])).status_code == 200
+
+
+@pytest.mark.parametrize("error", ["damaged", "full"])
+def test_a_damaged_or_full_store_is_503_naming_no_path(world, tmp_path, monkeypatch, error):
+    # The store layer turns a corrupted write-ahead log or a full disk into one error with the path
+    # and the operator's advice; the API answers that the service cannot, and keeps the path to its log.
+    from api import deps
+    from core.errors import StoreDamagedError, StoreWriteError
+
+    path = copy_store(world.path, tmp_path)
+    client = TestClient(app_for(path))
+    fake = auth.TokenRecord("tok_fake", None, "reader", auth.hash_token("t"), store.utcnow(), None)
+    client.app.dependency_overrides[deps.get_active_tokens] = lambda: [fake]
+    cls = StoreDamagedError if error == "damaged" else StoreWriteError
+
+    def broken(*_args, **_kwargs):
+        raise cls(f"{path}.wal is damaged; move it aside to open the committed store")
+
+    monkeypatch.setattr(store, "connect", broken)
+    response = client.get("/v1/orders/NOT-CACHED/forecast", headers=bearer("t"))
+    assert response.status_code == 503
+    assert response.json() == {"detail": "the store cannot be read or written right now; the operator has been told"}
+    assert str(tmp_path) not in response.text
