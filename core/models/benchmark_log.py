@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import features
 from core.errors import ConfigError
-from core.models import estimators, evaluate, metrics, training_data
+from core.models import estimators, evaluate, metrics, selection, training_data
 
 MIN_CASE_EVENTS = 3
 HOURS_PER_DAY = 24.0
@@ -55,12 +55,18 @@ def benchmark_store(
             f"the log has too few cases with >= {MIN_CASE_EVENTS} events for a 64/16/20 split; import a larger log"
         )
     categorical, numeric, dropped = training_data.select_columns(frame, train)
-    forecaster, baseline = _fit_protocol_models(frame, train, validation, categorical, numeric, forecaster_params)
+    forecaster, baseline, chosen = _fit_protocol_models(
+        frame, train, validation, categorical, numeric, forecaster_params
+    )
 
     test_rows = frame[test]
     actual = test_rows["remaining_h"].to_numpy(dtype=np.float64)
-    model_metrics = metrics.forecast_metrics(actual, evaluate.predict_forecast(forecaster, test_rows).to_numpy())
-    baseline_metrics = metrics.forecast_metrics(actual, evaluate.predict_forecast(baseline, test_rows).to_numpy())
+    model_q = evaluate.predict_forecast(forecaster, test_rows).to_numpy()
+    baseline_q = evaluate.predict_forecast(baseline, test_rows).to_numpy()
+    model_metrics = metrics.forecast_metrics(
+        actual, chosen.predict(model_q, baseline_q, test_rows["prefix_len"].to_numpy())
+    )
+    baseline_metrics = metrics.forecast_metrics(actual, baseline_q)
     cases = frame.drop_duplicates("order_id")
     return {
         "cases": int(len(cases)),
@@ -80,6 +86,8 @@ def benchmark_store(
         "baseline_median_mae_days": baseline_metrics["mae_days"],
         "baseline_coverage_80": baseline_metrics["coverage_80"],
         "improvement_vs_baseline": 1.0 - model_metrics["mae_days"] / baseline_metrics["mae_days"],
+        "model_alone_mae_days": float(np.mean(np.abs(actual - model_q[:, 1]))) / HOURS_PER_DAY,
+        "selection": chosen.report(),
         "features": {"categorical": len(categorical), "numeric": len(numeric)},
         "dropped_columns": dropped,
         "seconds": round(time.perf_counter() - started, 1),
@@ -93,8 +101,10 @@ def _fit_protocol_models(
     categorical: list[str],
     numeric: list[str],
     forecaster_params: dict[str, Any] | None,
-) -> tuple[Any, Any]:
-    """The product's forecaster and the median-per-prefix-length baseline, fitted on the first 80%."""
+) -> tuple[Any, Any, selection.Selection]:
+    """The product's forecaster (trees on the train cases, calibrated on the validation window), the
+    median-per-prefix-length baseline fitted on the first 80%, and the candidate chosen on the
+    validation window (core/models/selection.py)."""
     fit_rows = frame[train | validation]
     x_fit = training_data.prepare_features(fit_rows, categorical, numeric)
     y_fit = fit_rows["remaining_h"].to_numpy(dtype=np.float64)
@@ -106,7 +116,21 @@ def _fit_protocol_models(
         x_fit[scored], y_fit[scored], model__calibration_mask=validation[train | validation].to_numpy()[scored]
     )
     baseline = estimators.make_baseline_forecaster(("prefix_len",)).fit(x_fit, y_fit)
-    return forecaster, baseline
+    # The choice: the baseline as it would have been known before the validation window (train cases
+    # only) against the forecaster, on the validation prefixes the protocol would score.
+    train_rows = frame[train]
+    early_baseline = estimators.make_baseline_forecaster(("prefix_len",)).fit(
+        training_data.prepare_features(train_rows, categorical, numeric),
+        train_rows["remaining_h"].to_numpy(dtype=np.float64),
+    )
+    judged = frame[validation & (frame["prefix_len"] >= 2)]
+    chosen = selection.select(
+        judged["remaining_h"].to_numpy(dtype=np.float64),
+        evaluate.predict_forecast(forecaster, judged).to_numpy(),
+        evaluate.predict_forecast(early_baseline, judged).to_numpy(),
+        judged["prefix_len"].to_numpy(),
+    )
+    return forecaster, baseline, chosen
 
 
 def benchmark_log(
@@ -115,7 +139,7 @@ def benchmark_log(
     case_col: str | None = None,
     activity_col: str | None = None,
     time_col: str | None = None,
-    lifecycle: str | None = "complete",
+    lifecycle: str | None = "auto",
     max_cases: int | None = None,
     forecaster_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -134,6 +158,7 @@ def benchmark_log(
         )
         result = benchmark_store(store_path, max_cases=max_cases, forecaster_params=forecaster_params)
     result["log"] = Path(path).name
+    result["lifecycle_rule"] = summary.get("lifecycle_rule", "")
     result["import"] = {k: v for k, v in summary.items() if isinstance(v, int | float | str)}
     return result
 
@@ -143,8 +168,12 @@ def format_result(result: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"{result.get('log', 'log')}: {result['cases']:,} cases, {result['test_prefixes']:,} test prefixes",
+            f"  lifecycle: {result.get('lifecycle_rule') or 'not imported here'}",
             f"  MAE {result['mae_days']:.2f} days (baseline, median per prefix length: "
             f"{result['baseline_median_mae_days']:.2f}); median AE {result['median_ae_days']:.2f} days",
+            f"  forecast chosen on the validation window: {result['selection']['chosen']} ("
+            + ", ".join(f"{c['name']} {c['validation_mae_days']:.2f}" for c in result["selection"]["candidates"])
+            + " days validation MAE)",
             f"  80% interval coverage {result['coverage_80']:.1%}, mean width {result['interval_width_days']:.1f} days",
             f"  dropped as leaking: {', '.join(sorted(result['dropped_columns'])) or 'none'}; {result['seconds']:.0f} s",  # noqa: E501
         ]
