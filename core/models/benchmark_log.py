@@ -129,6 +129,7 @@ def _fit_protocol_models(
         evaluate.predict_forecast(forecaster, judged).to_numpy(),
         evaluate.predict_forecast(early_baseline, judged).to_numpy(),
         judged["prefix_len"].to_numpy(),
+        pd.to_datetime(judged["order_started_at"]).to_numpy(dtype="datetime64[ns]").astype(np.int64),
     )
     return forecaster, baseline, chosen
 
