@@ -42,6 +42,30 @@ def test_the_protocol_counts_and_baseline_are_exact(tmp_path: Path, capsys: pyte
     # the test prefixes have 1, 2 and 1 days left.
     assert result["baseline_median_mae_days"] == pytest.approx((1.5 + 0.5 + 1.0) / 3)
     assert {"mae_days", "coverage_80", "median_ae_days"} <= set(result)
+    assert result["lifecycle_rule"] == "no lifecycle on any event: every event kept"
+    assert [c["name"] for c in result["selection"]["candidates"]] == [
+        "baseline",
+        "blend 0.25",
+        "blend 0.50",
+        "blend 0.75",
+        "model",
+    ]
+
+
+def test_the_printed_result_says_the_lifecycle_rule_and_the_forecast_chosen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    log = tmp_path / "daily.csv"
+    write_daily_log(log)
+    text = log.read_text().splitlines()
+    # every event twice: a start, then the same activity's end, written in other words than complete
+    rows = [text[0] + ",lifecycle"] + [f"{line},{word}" for line in text[1:] for word in ("Begin", "DONE")]
+    log.write_text("\n".join(rows) + "\n")
+    assert main(["benchmark-log", str(log)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "  lifecycle: no 'complete' events: 'done' events kept (a word that ends an activity)"
+    assert lines[3].startswith("  forecast chosen on the validation window: ")
+    assert ", model " in lines[3] and lines[3].endswith(" days validation MAE)")
 
 
 def test_too_small_a_log_is_a_clear_error(tmp_path: Path):

@@ -281,6 +281,7 @@ def test_cli_import_log_prints_a_summary(store_file, tmp_path, capsys):
     assert out.startswith(
         f"{tmp_path / 'small.xes'}: 2 events and 2 new cases loaded, 1 rows quarantined, 0 already stored"
     )
+    assert out.splitlines()[1] == "lifecycle: 'complete' events kept (as asked)"
     assert main(["status", "--json", "--store", str(store_file)]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["orders"], status["events"], status["quarantined_rows"]) == (2, 2, 1)
