@@ -1,10 +1,13 @@
 """`benchmark-log`: the remaining-time hold-out protocol of the literature on any event log.
 
-Protocol (../shared/data/README.md): complete events only; cases with fewer than 3 events dropped;
-cases sorted by their first event and split 64% train / 16% validation / 20% test; predict the
+Protocol (../shared/data/README.md): complete events only (for a log without them, the events that
+end an activity by the rule of core/ingest/lifecycle.py, which the result names); cases with fewer
+than 3 events dropped; cases sorted by their first event and split 64% train / 16% validation / 20% test; predict the
 remaining time after each prefix of length 2 … n−1 of every test case; MAE in days over all test
 prefixes. The trivial baseline is the median remaining time per prefix length, fit on the first 80%.
-The same feature and model code as the product is used, with no per-log settings.
+The same feature and model code as the product is used, with no per-log settings. The forecast scored
+is the one chosen on the validation window among the model, the baseline and their blends
+(core/models/selection.py); the test window is never used to choose.
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ forecaster and of the median-per-prefix-length baseline, for `w` in `BLEND_WEIGH
 alone, 0 the baseline alone). The one with the lowest MAE on the validation window is kept (a tie
 goes to the smaller model weight: the simpler forecast), so where the model does not help — a
 small or heterogeneous log — the forecast falls back to the median. The test window is never looked
-at. The chosen candidate's 80% interval is then corrected on the same validation rows (conformalised
-quantile regression, one additive correction per tail in hours), per bucket of prefix lengths
-(Mondrian conformal) where a bucket holds at least `MIN_BUCKET_ROWS` validation rows.
+at. A blend's or the baseline's 80% interval is then corrected on the same validation rows
+(conformalised quantile regression, one additive correction per tail in hours), either globally or
+per bucket of prefix lengths with at least `MIN_BUCKET_ROWS` rows (Mondrian conformal), whichever,
+fitted on the earlier half of the window, covers nearer 80% on its later half. The model alone keeps
+the interval its own conformal correction gives it.
 """
 
 from __future__ import annotations
