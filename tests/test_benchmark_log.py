@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.cli import main
@@ -42,6 +43,30 @@ def test_the_protocol_counts_and_baseline_are_exact(tmp_path: Path, capsys: pyte
     # the test prefixes have 1, 2 and 1 days left.
     assert result["baseline_median_mae_days"] == pytest.approx((1.5 + 0.5 + 1.0) / 3)
     assert {"mae_days", "coverage_80", "median_ae_days"} <= set(result)
+    assert result["lifecycle_rule"] == "no lifecycle on any event: every event kept"
+    assert [c["name"] for c in result["selection"]["candidates"]] == [
+        "baseline",
+        "blend 0.25",
+        "blend 0.50",
+        "blend 0.75",
+        "model",
+    ]
+
+
+def test_the_printed_result_says_the_lifecycle_rule_and_the_forecast_chosen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    log = tmp_path / "daily.csv"
+    write_daily_log(log)
+    text = log.read_text().splitlines()
+    # every event twice: a start, then the same activity's end, written in other words than complete
+    rows = [text[0] + ",lifecycle"] + [f"{line},{word}" for line in text[1:] for word in ("Begin", "DONE")]
+    log.write_text("\n".join(rows) + "\n")
+    assert main(["benchmark-log", str(log)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "  lifecycle: no 'complete' events: 'done' events kept (a word that ends an activity)"
+    assert lines[3].startswith("  forecast chosen on the validation window: ")
+    assert ", model " in lines[3] and lines[3].endswith(" days validation MAE)")
 
 
 def test_too_small_a_log_is_a_clear_error(tmp_path: Path):
@@ -73,3 +98,28 @@ def test_whole_case_attributes_of_a_real_log_are_dropped_by_the_general_rule():
         "case__id",
         "case__DeclarationNumber",
     }
+
+
+def write_noise_log(path: Path, cases: int = 400, seed: int = 3) -> None:
+    """Cases 6 h apart with 3-7 events, lognormal gaps, and attributes that say nothing about them."""
+    rng = np.random.default_rng(seed)
+    lines = ["case_id,activity,timestamp,team,code,score"]
+    for i in range(cases):
+        at = START + timedelta(hours=6 * i)
+        team, code, score = rng.integers(0, 40), rng.integers(0, 25), rng.normal()
+        for k in range(int(rng.integers(3, 8))):
+            lines.append(f"c{i:04d},step {k % 3},{at:%Y-%m-%dT%H:%M:%S}Z,t{team},x{code},{score:.3f}")
+            at += timedelta(seconds=int(rng.lognormal(10, 1.2)))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_small_log_where_the_model_only_overfits_falls_back_to_the_median(tmp_path: Path):
+    log = tmp_path / "noise.csv"
+    write_noise_log(log)
+    result = benchmark_log.benchmark_log(log)
+    candidates = {c["name"]: c["validation_mae_days"] for c in result["selection"]["candidates"]}
+    assert result["selection"]["chosen"] == "baseline"
+    assert candidates["baseline"] == min(candidates.values())
+    # the model alone would lose to the median on the test window; the forecast scored does not
+    assert result["model_alone_mae_days"] > result["baseline_median_mae_days"]
+    assert result["mae_days"] == pytest.approx(result["baseline_median_mae_days"], rel=1e-12)

@@ -39,7 +39,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--case-col", help="column with the case id (default: case:concept:name or case_id)")
     p.add_argument("--activity-col", help="column with the activity (default: concept:name or activity)")
     p.add_argument("--time-col", help="column with the timestamp (default: time:timestamp or timestamp)")
-    p.add_argument("--lifecycle", help="keep only events with this lifecycle:transition, e.g. complete")
+    p.add_argument(
+        "--lifecycle",
+        default="auto",
+        help="which lifecycle:transition to keep: auto (default: the events that end an activity, "
+        "see docs/forecasting.md), all, or a word such as complete",
+    )
     p.add_argument("--tz", help="time zone of timestamps written without an offset (default: UTC)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 

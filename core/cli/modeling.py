@@ -23,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--time-col", help="column with the timestamp (default: time:timestamp or timestamp)")
     p.add_argument(
         "--lifecycle",
-        default="complete",
-        help="keep only events with this lifecycle:transition (default: complete; events without one are kept)",
+        default="auto",
+        help="which lifecycle:transition to keep: auto (default: complete, else the word that ends an "
+        "activity, else all events; the rule applied is printed), all, or a word",
     )
     p.add_argument("--max-cases", type=int, help="only the first N cases by start (a quick look)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -21,6 +21,7 @@ from core import store
 from core.config import StorePath
 from core.errors import ConfigError
 from core.ingest import checked, readers, xes
+from core.ingest import lifecycle as lifecycle_rule
 from core.ingest.columns import parse_text_timestamps, to_timestamp
 from core.ingest.contract import (
     PathLike,
@@ -167,27 +168,27 @@ def _check_time_zone(tz: str | None) -> None:
 def _keep_lifecycle(
     source: Path,
     rows: pd.DataFrame,
-    lifecycle_col: str | None,
+    mapping: LogMapping,
     lifecycle: str | None,
-    warnings: list[str],
-) -> pd.DataFrame:
-    """The rows of the chosen lifecycle transition (all, without a choice); none left rejects
-    the log."""
-    if lifecycle is not None:
-        if lifecycle_col is None:
-            warnings.append(f"no lifecycle column, every event is kept as '{lifecycle}'")
-        else:
-            # Events without a transition are atomic, which XES reads as complete.
-            transition = rows[lifecycle_col].astype("string").str.strip().str.lower()
-            keep = transition.isna() | (transition == lifecycle.strip().lower())
-            rows = rows.loc[keep.to_numpy()].reset_index(drop=True)
+) -> tuple[pd.DataFrame, str]:
+    """The rows that end an activity under `lifecycle` (auto, all or a word; see
+    core/ingest/lifecycle.py) and the rule applied; none left rejects the log."""
+    choice = lifecycle_rule.choose(
+        rows,
+        mapping.lifecycle,
+        lifecycle,
+        case_col=mapping.case,
+        activity_col=mapping.activity,
+        time_col=mapping.time,
+    )
+    rows = rows.loc[choice.keep.to_numpy()].reset_index(drop=True)
     if rows.empty:
         raise file_problem(
             source,
             f"no events left after the lifecycle filter '{lifecycle}'",
-            "drop --lifecycle or pick another transition",
+            "drop --lifecycle (the default 'auto' picks the events that end an activity) or pick another transition",
         )
-    return rows
+    return rows, choice.rule
 
 
 def _log_batch(source: Path, rows: pd.DataFrame, mapping: LogMapping, event_cols: Sequence[str], tz: str) -> pa.Table:
@@ -288,7 +289,7 @@ def import_log(
     case_col: str | None = None,
     activity_col: str | None = None,
     time_col: str | None = None,
-    lifecycle: str | None = None,
+    lifecycle: str | None = lifecycle_rule.AUTO,
     tz: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -310,7 +311,7 @@ def import_log(
     mapping = _pick_mapping(source, columns, case_col, activity_col, time_col)
     rows_read = len(rows)
     warnings: list[str] = []
-    rows = _keep_lifecycle(source, rows, mapping.lifecycle, lifecycle, warnings)
+    rows, rule = _keep_lifecycle(source, rows, mapping, lifecycle)
     mapped = {mapping.case, mapping.activity, mapping.time}
     event_cols = [c for c in columns if c not in mapped and not c.startswith("case:")]
     batch = _log_batch(source, rows, mapping, event_cols, tz or "UTC")
@@ -330,6 +331,7 @@ def import_log(
         "status": "loaded",
         "mapping": asdict(mapping),
         "rows_read": rows_read,
+        "lifecycle_rule": rule,
         "rows_after_lifecycle_filter": len(rows),
         "cases_loaded": cases_loaded,
         "events_loaded": events_loaded,

@@ -12,6 +12,8 @@ def _log_lines(summary: dict[str, Any]) -> list[str]:
         f"{summary['rows_quarantined']:,} rows quarantined, "
         f"{summary['rows_duplicate']:,} already stored ({summary['seconds']:.1f} s)"
     ]
+    if summary.get("lifecycle_rule"):
+        lines.append(f"lifecycle: {summary['lifecycle_rule']}")
     if summary.get("case_attributes"):
         lines.append(f"case attributes kept: {', '.join(summary['case_attributes'])}")
     return lines
