@@ -305,8 +305,11 @@ def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
             y=part["label"],
             orientation="h",
             marker_color=colors.tolist(),
-            customdata=part[["orders", "p_value"]].to_numpy(),
-            hovertemplate="%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f})<extra></extra>",
+            customdata=part[["orders", "p_value", "p_value_adjusted"]].to_numpy(),
+            hovertemplate=(
+                "%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f}, "
+                "adjusted p=%{customdata[2]:.3f})<extra></extra>"
+            ),
         )
     )
     figure.update_yaxes(autorange="reversed", title=None)

@@ -178,7 +178,7 @@ def _html_table(frame: pd.DataFrame) -> str:
     shown = frame.copy()
     for column in shown.columns:
         if pd.api.types.is_float_dtype(shown[column].dtype):
-            digits = 4 if column == "p_value" or column.endswith(("share", "prob", "score")) else 2
+            digits = 4 if column.startswith("p_value") or column.endswith(("share", "prob", "score")) else 2
             shown[column] = shown[column].map(lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}")
         elif shown[column].dtype == object:  # the summary's mixed values: numbers rounded, text as is
             shown[column] = shown[column].map(
