@@ -375,6 +375,19 @@ def test_the_report_page_shows_both_models_against_their_baselines(small_run: tr
     assert f"rows/s wall on {threads}; per CPU-second" in page
 
 
+def test_the_report_prints_no_figure_it_did_not_compute():
+    import re
+
+    from core.models import report
+
+    # with nothing measured, the page is its header and method: the only figures left are the date it
+    # was written and the protocol's own constants, never a result typed into the code
+    page = report.render_markdown({"written_at": "2026-01-01 00:00 UTC", "logs": []})
+    measured = re.findall(r"\d+\.\d+", page.replace("2026-01-01 00:00", ""))
+    assert measured == []
+    assert "tried" not in page
+
+
 def test_fast_encoding_matches_the_fitted_preprocessor_on_odd_inputs(small_run: training.TrainingRun):
     categorical, numeric = evaluate._model_inputs(small_run.forecaster)
     odd = small_run.holdout.head(40).copy()
