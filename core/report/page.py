@@ -153,7 +153,13 @@ def _benefit_charts(t: Mapping[str, pd.DataFrame]) -> list[Any]:
     total = ledger.loc[ledger["metric"] == "total_value_eur"]
     if not (len(total) and total["value"].notna().any()):
         return []
-    traces = [go.Bar(x=total["iso_week"], y=total["value"], name="total value EUR")]
+    error = {
+        "type": "data",
+        "symmetric": False,
+        "array": (total["value_ci_high_eur"] - total["value"]).tolist(),
+        "arrayminus": (total["value"] - total["value_ci_low_eur"]).tolist(),
+    }
+    traces = [go.Bar(x=total["iso_week"], y=total["value"], name="total value EUR (95% CI)", error_y=error)]
     if total["target"].notna().any():
         traces.append(go.Scatter(x=total["iso_week"], y=total["target"], name="target", mode="lines"))
     return [_figure("Benefit by week against target", traces, "EUR")]
