@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.access.roles import PermissionDeniedError
+from core.monitor import benefit_figures
 from ui import data, layout
 from ui import monitoring as mon
 
@@ -25,8 +26,8 @@ if ledger.empty:
 if view["go_live"] is None:
     st.info(mon.NO_GO_LIVE_NOTE, icon=":material/schedule:")
 
-totals = ledger.loc[ledger["period"] == "live"].groupby("metric")["value_eur"].sum(min_count=1)
-overall = holdout.set_index(["iso_week", "metric"])["value_eur"].get(("all", "triage_value_eur"))
+money = benefit_figures.headline_figures(ledger, holdout)
+realised, triage = money["realised_value_eur"], money["triage_value_eur"]
 layout.kpi_row(
     [
         (
@@ -35,14 +36,28 @@ layout.kpi_row(
             "The first day a model ETA was shown or a list drawn.",
         ),
         ("Live weeks", layout.fmt_int(ledger.loc[ledger["period"] == "live", "week_start"].nunique()), "ISO weeks."),
-        ("Realised value", mon.eur(totals.get("total_value_eur")), "Sum over live weeks, baseline and triage parts."),
-        ("Triage value", mon.eur(overall), "Treated vs held out over all weeks, in money."),
+        (
+            "Realised value",
+            benefit_figures.eur(realised.value_eur),
+            "Live weeks' money against the baseline plus the triage value; the interval is the triage part's.",
+            realised.detail,
+        ),
+        (
+            "Triage value",
+            benefit_figures.eur(triage.value_eur),
+            "Treated vs held out over all live weeks, in money (bootstrap 95% interval).",
+            triage.detail,
+        ),
     ]
 )
 
 st.subheader("Ledger by week")
 layout.capped_table(mon.ledger_pivot(ledger).round(2))
 st.caption("One column per ISO week; the target sits beside each figure (blank: none set).")
+weekly_money = benefit_figures.weekly_money(ledger)
+if len(weekly_money):
+    st.subheader("Money by week, with 95% intervals")
+    layout.capped_table(weekly_money[["iso_week", "metric", "shown"]])
 
 st.subheader("Treated vs held out")
 if holdout.empty:

@@ -11,8 +11,9 @@ from ui import monitoring as mon
 st.title("Segments & bias")
 st.caption(
     "Each segment level's realised figure beside the overall one, with the gap and a Welch t-test of the "
-    f"level's orders against all others (two-sided, {ALPHA:.0%}; levels under {MIN_ORDERS} orders are never "
-    "called significant). One order counts once, however many mornings it was forecast."
+    "level's orders against all others (two-sided). The day's tests are one family: p-values are adjusted "
+    f"with Benjamini–Hochberg and a gap is significant below {ALPHA:.0%} adjusted (levels under {MIN_ORDERS} "
+    "orders are never called significant). One order counts once, however many mornings it was forecast."
 )
 mon.guard_page("segments")
 store_path = data.current_store()
@@ -27,13 +28,17 @@ shown = table.loc[table["metric"] == metric]
 layout.kpi_row(
     [
         ("Levels compared", layout.fmt_int(len(shown)), "Segment levels with realised outcomes."),
-        ("Significant gaps", layout.fmt_int(int(shown["significant"].sum())), "Levels differing at the 5% level."),
+        (
+            "Significant gaps",
+            layout.fmt_int(int(shown["significant"].sum())),
+            "Levels differing at 5%, p-values adjusted (Benjamini–Hochberg).",
+        ),
         ("Unit", SEGMENT_METRICS[metric][3], "The unit of the figure and its gap."),
     ]
 )
 st.subheader("Gap to overall")
 st.plotly_chart(mon.gap_chart(table, metric))
-st.caption("Red: significant. Hover for the orders behind a level and its p-value.")
+st.caption("Red: significant. Hover for the orders behind a level and its raw and adjusted p-values.")
 
 st.subheader("The segment table")
 only_significant = st.toggle("Significant gaps only", key="segments_significant")

@@ -4,6 +4,7 @@ downward in one declared order of layers, and no modules import each other in a 
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,20 +33,90 @@ def test_core_imports_neither_streamlit_nor_fastapi_nor_pickle():
     assert offenders == set()
 
 
+# Every product module that could build SQL: the whole tree but the tests and hidden folders (.venv).
+def product_modules(root: Path = REPO_ROOT) -> list[Path]:
+    return sorted(
+        path
+        for path in root.rglob("*.py")
+        if not any(part.startswith(".") or part == "tests" for part in path.relative_to(root).parts)
+    )
+
+
+SQL_TEXT = re.compile(
+    r"\bselect\b[\s\S]*\bfrom\b|\binsert\s+into\b|\bdelete\s+from\b|\bupdate\s+\w+\s+set\b"
+    r"|\bcreate\s+(or\s+replace\s+)?(temp\s+|temporary\s+)?(table|view|index|macro)\b|\bdrop\s+(table|view)\b"
+    r"|\balter\s+table\b|\bcopy\s+\w+\s+(from|to)\b|\battach\b",
+    re.IGNORECASE,
+)
+SQL_CALLS = {"execute", "executemany", "sql", "query", "fetch_df"}
+
+
+def _formatted_text(node: ast.AST) -> str | None:
+    """The literal text of a string built by formatting (f-string, str.format, %), else None."""
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant)
+        and isinstance(node.func.value.value, str)
+    ):
+        return node.func.value.value
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mod)
+        and isinstance(node.left, ast.Constant)
+        and isinstance(node.left.value, str)
+    ):
+        return node.left.value
+    return None
+
+
+def sql_formatting(source: str, where: str) -> list[str]:
+    """Places in `source` where SQL is built by formatting: any formatted string whose text reads as
+    SQL, and any formatted or concatenated string handed to execute()/sql()/query()/fetch_df()."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        text = _formatted_text(node)
+        if text is not None and SQL_TEXT.search(text):
+            found.append(f"{where}:{node.lineno}")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_CALLS
+            and node.args
+            and (
+                _formatted_text(node.args[0]) is not None
+                or (isinstance(node.args[0], ast.BinOp) and isinstance(node.args[0].op, ast.Add))
+            )
+        ):
+            found.append(f"{where}:{node.lineno}")
+    return sorted(set(found))
+
+
 def test_sql_is_never_built_by_formatting():
-    # A formatted string passed to execute() is how injection gets in; values must be bound.
-    offenders = []
-    for path in (REPO_ROOT / "core").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in {"execute", "sql", "query"}
-                and node.args
-                and isinstance(node.args[0], ast.JoinedStr)
-            ):
-                offenders.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    # A formatted string that becomes SQL is how injection gets in; values must be bound ($params).
+    modules = product_modules()
+    assert {p.relative_to(REPO_ROOT).parts[0] for p in modules} >= {"core", "api", "ui", "pages", "bench", "app.py"}
+    offenders = [o for path in modules for o in sql_formatting(path.read_text(), str(path.relative_to(REPO_ROOT)))]
     assert offenders == []
+
+
+def test_the_sql_formatting_guard_sees_every_form():
+    source = textwrap.dedent(
+        """
+        con.execute(f"select * from orders where id = '{order_id}'")
+        con.sql("select * from {} where id = 1".format(table))
+        con.execute("delete from events where id = '%s'" % event_id)
+        query = f"insert into orders values ('{order_id}')"
+        store.fetch_df("select " + columns + " from orders")
+        message = f"{rows} rows selected; pick one from the list"
+        con.execute(store.load_sql("orders_read"), {"id": order_id})
+        con.execute("select count(*) from orders")
+        """
+    )
+    assert sql_formatting(source, "x.py") == ["x.py:2", "x.py:3", "x.py:4", "x.py:5", "x.py:6"]
 
 
 # --- Layers: packages import only downward, in this order, with no cycles -------------------------

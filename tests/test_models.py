@@ -283,8 +283,11 @@ def test_training_run_follows_the_contract(small_run: training.TrainingRun):
     )
     assert set(run.feature_columns) <= set(run.holdout.columns)
     assert {"remaining_h", "stuck_label", *SEGMENT_COLUMNS} <= set(run.holdout.columns)
-    # The holdout is the newest journeys: all started after every training journey.
-    assert run.holdout["order_started_at"].min() > pd.Timestamp(run.train_window[0])
+    # The holdout is the newest journeys: each started after the latest instant any fitted row saw (the
+    # window's end, not its start: a holdout journey begun mid-training would leak into the fit).
+    latest_training_instant = pd.Timestamp(run.train_window[1])
+    assert latest_training_instant > pd.Timestamp(run.train_window[0])
+    assert run.holdout["order_started_at"].min() > latest_training_instant
     assert run.backtest["rows"]["test"] == len(run.holdout)
 
 
@@ -305,23 +308,36 @@ def test_batch_predictions_are_ordered_quantiles_and_probabilities(small_run: tr
 
 
 def test_models_round_trip_through_safe_artifacts(small_run: training.TrainingRun, tmp_path: Path):
+    # Every 10th holdout row: orders at many stages, so the predictions vary and an equality can tell
+    # the fitted model from another one (the first 50 rows are a few orders' prefixes).
+    rows = small_run.holdout.iloc[::10]
+    stuck = {
+        name: evaluate.predict_stuck(m, rows)
+        for name, m in (("classifier", small_run.classifier), ("baseline_classifier", small_run.baseline_classifier))
+    }
     for name, model in (
         ("forecaster", small_run.forecaster),
         ("classifier", small_run.classifier),
         ("baseline", small_run.baseline_forecaster),
         ("baseline_classifier", small_run.baseline_classifier),
     ):
-        saved = artifacts.save_artifact(model, tmp_path / f"{name}.skops")
-        loaded = artifacts.load_artifact(
-            tmp_path / f"{name}.skops", saved["sha256"] if isinstance(saved, dict) else saved
-        )
-        head = small_run.holdout.head(50)
+        sha = artifacts.save_artifact(model, tmp_path / f"{name}.skops")
+        assert sha == artifacts.sha256_file(tmp_path / f"{name}.skops")
+        loaded = artifacts.load_artifact(tmp_path / f"{name}.skops", sha)
+        assert loaded is not model and type(loaded) is type(model)
         if name in ("forecaster", "baseline"):
             pd.testing.assert_frame_equal(
-                evaluate.predict_forecast(loaded, head), evaluate.predict_forecast(model, head)
+                evaluate.predict_forecast(loaded, rows), evaluate.predict_forecast(model, rows)
             )
-        else:
-            pd.testing.assert_series_equal(evaluate.predict_stuck(loaded, head), evaluate.predict_stuck(model, head))
+            continue
+        # the loaded classifier's own probabilities (its whole pipeline, not only the fast encoding) ...
+        inputs = rows[list(model[0].feature_names_in_)]
+        np.testing.assert_array_equal(loaded.predict_proba(inputs), model.predict_proba(inputs))
+        np.testing.assert_array_equal(evaluate.predict_stuck(loaded, rows).to_numpy(), stuck[name].to_numpy())
+        # ... which vary, and differ from the other classifier's: the equality above can fail
+        assert stuck[name].nunique() >= 5
+        other = stuck["baseline_classifier" if name == "classifier" else "classifier"]
+        assert not np.allclose(stuck[name].to_numpy(), other.to_numpy())
 
 
 def test_too_little_history_is_a_clear_error(tmp_path: Path):
@@ -357,6 +373,19 @@ def test_the_report_page_shows_both_models_against_their_baselines(small_run: tr
     assert "batch scoring of 5,000 prefixes (fastest of 3 runs)" in page
     threads = "one thread" if boosting.PREDICT_THREADS == 1 else f"{boosting.PREDICT_THREADS} threads"
     assert f"rows/s wall on {threads}; per CPU-second" in page
+
+
+def test_the_report_prints_no_figure_it_did_not_compute():
+    import re
+
+    from core.models import report
+
+    # with nothing measured, the page is its header and method: the only figures left are the date it
+    # was written and the protocol's own constants, never a result typed into the code
+    page = report.render_markdown({"written_at": "2026-01-01 00:00 UTC", "logs": []})
+    measured = re.findall(r"\d+\.\d+", page.replace("2026-01-01 00:00", ""))
+    assert measured == []
+    assert "tried" not in page
 
 
 def test_fast_encoding_matches_the_fitted_preprocessor_on_odd_inputs(small_run: training.TrainingRun):

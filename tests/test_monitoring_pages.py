@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.access import activity
 from core.access.roles import PermissionDeniedError, User
-from core.monitor import accuracy, assumptions, benefits
+from core.monitor import accuracy, assumptions, benefit_figures, benefits
 from core.registry import promotion, versions
 from core.views import insights
 from tests import test_accuracy, test_benefits, test_registry
@@ -81,17 +81,23 @@ def test_benefits_shows_the_numbers_of_core(store_file, monkeypatch):
     holdout = benefits.holdout_comparison(store_file, as_of=day)
     live = ledger.loc[(ledger["period"] == "live") & (ledger["metric"] == "total_value_eur"), "value_eur"]
     triage = holdout.set_index(["iso_week", "metric"]).loc[("all", "triage_value_eur"), "value_eur"]
-    shown = {m.label: m.value for m in at.metric}
+    shown = {m.label: (m.value, m.delta) for m in at.metric}
+    # one live week: the realised value is that week's total; one held-out order, so no interval yet
     assert shown == {
-        "Go-live": "10 Mar 2026",
-        "Live weeks": "1",
-        "Realised value": mon.eur(live.sum()),
-        "Triage value": mon.eur(triage),
+        "Go-live": ("10 Mar 2026", ""),
+        "Live weeks": ("1", ""),
+        "Realised value": (benefit_figures.eur(live.sum()), "no interval yet"),
+        "Triage value": (benefit_figures.eur(triage), "no interval yet"),
     }
     grid = at.dataframe[0].value.set_index("metric")
     week = ledger.loc[ledger["period"] == "live", "iso_week"].iloc[0]
     expected = ledger.loc[ledger["iso_week"] == week].set_index("metric")["value"].round(2)
-    assert grid[week].dropna().to_dict() == expected.dropna().to_dict()
+    money = list(benefit_figures.MONEY_METRICS)
+    assert grid[week].dropna().to_dict() == expected.drop(money).dropna().to_dict()
+    assert at.dataframe[1].value["shown"].tolist() == [
+        "€55 (no interval yet)",
+        f"{benefit_figures.eur(live.sum())} (no interval yet)",
+    ]
 
 
 def test_a_benefits_owner_edits_the_assumptions_with_history(store_file, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.fixtures import (
     write_events,
 )
 from ui import layout, navigation
+from ui import monitoring as mon
 
 PAGE_FILES = sorted((REPO_ROOT / "pages").glob("*.py"))
 PROCESS_INSIGHTS = REPO_ROOT / "pages" / "process_insights.py"
@@ -41,11 +43,79 @@ def test_pages_are_found():
     assert PROCESS_INSIGHTS in PAGE_FILES
 
 
+def _no_run(what: str) -> Callable[[AppTest], None]:
+    """The page says which daily output it lacks and what to run (the demo world has no daily runs)."""
+
+    def check(at: AppTest) -> None:
+        assert [i.value for i in at.info] == [mon.NO_DAILY_NOTE.format(what=what)]
+
+    return check
+
+
+def _shows(subheaders: list[str], metrics: list[str], info: list[str] | None = None) -> Callable[[AppTest], None]:
+    def check(at: AppTest) -> None:
+        assert [s.value for s in at.subheader] == subheaders
+        assert [m.label for m in at.metric] == metrics
+        if info is not None:
+            assert [i.value for i in at.info] == info
+
+    return check
+
+
+def _order_lookup(at: AppTest) -> None:
+    assert at.text_input(key="lookup_order").label == "Order id"
+    assert [c.value for c in at.caption][
+        -1
+    ] == "Type an order id to see its journey, its ETA and how the forecast moved."
+
+
+# What each page shows on the demo world (20 days, no models, no daily run): its own title and content.
+DEMO_PAGE_CONTENT: dict[str, tuple[str, Callable[[AppTest], None]]] = {
+    "at_risk": ("At-risk list", _no_run("a triage list")),
+    "benefits": (
+        "Benefits",
+        _shows(
+            ["Ledger by week", "Treated vs held out", "Assumptions and targets"],
+            ["Go-live", "Live weeks", "Realised value", "Triage value"],
+            [mon.NO_GO_LIVE_NOTE, "No held-out orders yet: the triage list holds a random share out from go-live on."],
+        ),
+    ),
+    "data_quality": ("Data quality", _no_run("contract results")),
+    "drift": ("Drift", _no_run("drift results")),
+    "forecast_accuracy": ("Forecast accuracy", _no_run("forecasts")),
+    "models": ("Models", _shows([], [], ["No model trained yet: press Retrain, or run `python -m core demo`."])),
+    "operations": (
+        "Operations",
+        _shows(
+            ["Jobs by kind", "Latest runs", "Alerts to acknowledge"],
+            ["Job runs", "Failed", "Running", "Store", "Models", "Open alerts"],
+        ),
+    ),
+    "order_lookup": ("Order lookup", _order_lookup),
+    "process_insights": (
+        "Process insights",
+        _shows(
+            ["Time in each stage", "Bottleneck per week", "Work in progress", "Most common paths"],
+            ["Active cases", "Events", "Ended cases", "Median journey", "P90 journey", "Open at as-of"],
+            [],
+        ),
+    ),
+    "segments": ("Segments & bias", _no_run("matured forecasts")),
+    "today": ("Today", _no_run("a morning")),
+}
+
+
+def test_every_page_has_its_expected_content():
+    assert set(DEMO_PAGE_CONTENT) == {p.stem for p in PAGE_FILES}
+
+
 @pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.stem)
 def test_every_page_runs_on_the_demo_world(page, world_store, monkeypatch):
     at = run_page(page, world_store, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.title) == 1
+    title, shows_its_content = DEMO_PAGE_CONTENT[page.stem]
+    assert [t.value for t in at.title] == [title]
+    shows_its_content(at)
 
 
 @pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.stem)

@@ -153,12 +153,34 @@ EXPECTED = {
 }
 
 
+# What a scenario must raise in full, beyond one of EXPECTED. A new carrier must be caught by the drift
+# test of the carrier column (Evidently's Jensen-Shannon verdict: rule feature_drift), not by the
+# new-category check alone, and the new value must be named.
+REQUIRED = {"new_carrier": {("feature_drift", "carrier"), ("new_category", "carrier")}}
+
+
+def assert_new_carrier_seen_by_the_drift_test(store_path: Path) -> None:
+    """The stored drift rows of the carrier column: Evidently's Jensen-Shannon verdict drifted on a run day,
+    and the configured new carrier among the values never seen in the reference."""
+    from core.monitor import drift_store
+
+    carrier = str(simulate.load_world_config().scenarios["new_carrier"]["carrier"])
+    rows = drift_store.read_drift(None, store_path).query("column == 'carrier'")
+    assert set(rows["method"]) == {"jensenshannon"}
+    assert rows["drifted"].astype(bool).any(), rows[["as_of", "score", "threshold", "drifted"]].to_string()
+    assert all(carrier in list(values) for values in rows["new_categories"]), rows["new_categories"].tolist()
+
+
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_scenario_raises_its_alert_within_two_daily_runs(scenario: str, trained: TrainedWorld, tmp_path: Path) -> None:
     copy = copy_world(trained, tmp_path)
     run_days(copy, 2, scenario)
     fired = {(rule, subject) for _, rule, subject in alerts_of(copy.store)}
     assert fired & EXPECTED[scenario], f"{scenario}: none of {EXPECTED[scenario]} in {sorted(fired)}"
+    missing = REQUIRED.get(scenario, set()) - fired
+    assert not missing, f"{scenario}: {sorted(missing)} did not fire; fired {sorted(fired)}"
+    if scenario == "new_carrier":
+        assert_new_carrier_seen_by_the_drift_test(copy.store)
 
 
 def test_control_run_of_thirty_days_raises_no_drift_alert(trained: TrainedWorld, tmp_path: Path) -> None:

@@ -93,3 +93,45 @@ def test_segment_table_on_a_store(store_file: Path):
     bias = table.loc[(table["segment"] == "carrier") & (table["metric"] == "stuck_prob_bias_pct")]
     assert bias.set_index("level")["figure"].to_dict() == pytest.approx({"fast": 10.0, "slow": -30.0})
     assert set(table["segment"]) == {"carrier", "region", "channel", "ship_mode", "customer_tier"}
+
+
+def test_benjamini_hochberg_adjusts_a_hand_made_family():
+    # sorted: 0.005 (1), 0.01 (2), 0.03 (3), 0.04 (4); p × 4 / rank = 0.02, 0.02, 0.04, 0.04, then the
+    # running minimum from the largest down leaves them as they are
+    adjusted = segments.adjust_benjamini_hochberg([0.01, 0.04, 0.03, 0.005, np.nan])
+    assert adjusted[:4].tolist() == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert np.isnan(adjusted[4])
+    # the step-up: 0.04 × 2 / 1 = 0.08 is lowered to the next rank's 0.05 × 2 / 2 = 0.05; capped at 1
+    assert segments.adjust_benjamini_hochberg([0.05, 0.04]).tolist() == pytest.approx([0.05, 0.05])
+    assert segments.adjust_benjamini_hochberg([0.9, 0.8, 0.7]).tolist() == pytest.approx([0.9, 0.9, 0.9])
+    assert segments.adjust_benjamini_hochberg([]).tolist() == []
+
+
+def test_a_gap_significant_alone_is_not_once_the_day_s_tests_are_counted():
+    a, b = [45.0, 55.0] * 15, [48.0, 58.0] * 15
+    table = segments.segment_metrics(forecasts({"a": a, "b": b}), segments=("carrier",), min_orders=30)
+    raw = stats.ttest_ind(a, b, equal_var=False).pvalue
+    assert raw == pytest.approx(0.026004581, rel=1e-6)  # under 5% on its own
+    # the family: 2 levels × 6 forecast figures = 12 tests; MAE, bias and cost carry the same p-value for
+    # both levels (ranks 1-6), coverage and the two too-early/late shares are constant (p = 1)
+    assert segments.CORRECTION == "benjamini_hochberg"
+    by_metric = table.set_index(["metric", "level"])
+    for metric in ("mae_h", "bias_h", "cost_per_forecast_eur"):
+        for level in ("a", "b"):
+            assert by_metric.loc[(metric, level), "p_value"] == pytest.approx(raw)
+            assert by_metric.loc[(metric, level), "p_value_adjusted"] == pytest.approx(raw * 12 / 6)
+            assert not bool(by_metric.loc[(metric, level), "significant"])
+    for metric in ("coverage_80_pct", "too_early_pct", "too_late_pct"):
+        assert by_metric.loc[(metric, "a"), "p_value_adjusted"] == 1.0
+
+
+def test_levels_under_the_minimum_are_out_of_the_family():
+    a, b, c = [9.0, 11.0] * 20, [19.0, 21.0] * 20, [100.0] * 4 + [102.0]
+    table = segments.segment_metrics(forecasts({"a": a, "b": b, "c": c}), segments=("carrier",), min_orders=30)
+    mae = table.loc[table["metric"] == "mae_h"].set_index("level")
+    assert np.isnan(mae.loc["c", "p_value_adjusted"]) and not bool(mae.loc["c", "significant"])
+    # a and b are in the family of 2 levels × 6 figures = 12 (c's 6 are not)
+    eligible = table.loc[table["level"] != "c", "p_value"].to_numpy()
+    assert table.loc[table["level"] != "c", "p_value_adjusted"].tolist() == pytest.approx(
+        segments.adjust_benjamini_hochberg(eligible).tolist()
+    )

@@ -230,7 +230,7 @@ def test_a_failed_refresh_does_not_fail_the_daily_command(world, monkeypatch, ca
     assert "refreshing the page views failed" in caplog.text
 
 
-def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(store_file):
+def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(store_file, monkeypatch):
     from core.monitor import alert_store
     from core.views import today
     from tests.fixtures_worklist import TODAY, YESTERDAY, tiny_store
@@ -239,13 +239,27 @@ def test_the_today_view_equals_core_and_goes_stale_on_an_acknowledged_alert(stor
     seconds = views.refresh(store_file)
     assert "today" in seconds
     assert ("today", json.dumps({"as_of": str(TODAY)})) in manifests(store_file)
+    computed: list[date] = []  # every live computation of the view, by day
+    live_view = views.compute_today_view
+
+    def counted(as_of: date, store_path: Any = None) -> dict[str, Any]:
+        computed.append(as_of)
+        return live_view(as_of, store_path)
+
+    monkeypatch.setattr(views, "compute_today_view", counted)
     for day in (TODAY, YESTERDAY):  # yesterday: no day before, no matured forecasts (None fields)
         live = today.load_today(day, store_file)
         assert views.today_view(day, store_file) == live
-        assert views.today_view(day, store_file) == live  # the second read comes from the files
+        assert views.today_view(day, store_file) == live
+    # refresh stored today's view: both reads come from its files; yesterday's is computed by the first
+    # read only, and the second comes from the files that read wrote
+    assert computed == [YESTERDAY]
     assert views.today_view(TODAY, store_file).alerts_open == 1
     before = view_files.inputs_fingerprint(store_file)
     open_alert = alert_store.read_alerts(None, store_file, status="open")["alert_id"].iloc[0]
     alert_store.set_alert_status(open_alert, "acknowledged", store_file)
     assert view_files.inputs_fingerprint(store_file) != before
     assert views.today_view(TODAY, store_file).alerts_open == 0
+    assert computed == [YESTERDAY, TODAY]  # stale: computed again, once
+    assert views.today_view(TODAY, store_file).alerts_open == 0
+    assert computed == [YESTERDAY, TODAY]

@@ -121,10 +121,10 @@ def window_picker(first_day: date, last_day: date) -> tuple[date, date]:
     return start, as_of
 
 
-def kpi_row(items: Sequence[tuple[str, str, str]]) -> None:
-    """A row of metrics: (label, formatted value, help text)."""
-    for column, (label, value, help_text) in zip(st.columns(len(items)), items, strict=True):
-        column.metric(label, value, help=help_text)
+def kpi_row(items: Sequence[tuple[str, str, str] | tuple[str, str, str, str]]) -> None:
+    """A row of metrics: (label, formatted value, help text[, a line under the value, e.g. its interval])."""
+    for column, (label, value, help_text, *under) in zip(st.columns(len(items)), items, strict=True):
+        column.metric(label, value, delta=under[0] if under else None, delta_color="off", help=help_text)
 
 
 def fmt_int(value: float | int | None) -> str:

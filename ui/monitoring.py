@@ -17,7 +17,7 @@ import streamlit as st
 from core.access import activity, auth, roles
 from core.errors import StoreBusyError
 from core.jobs import queue, runs
-from core.monitor import alert_store, assumptions, benefits, drift_store, triage_effect, validity
+from core.monitor import alert_store, assumptions, benefit_figures, benefits, drift_store, triage_effect, validity
 from core.views import operations, stored
 from ui import data, layout, session
 
@@ -305,8 +305,11 @@ def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
             y=part["label"],
             orientation="h",
             marker_color=colors.tolist(),
-            customdata=part[["orders", "p_value"]].to_numpy(),
-            hovertemplate="%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f})<extra></extra>",
+            customdata=part[["orders", "p_value", "p_value_adjusted"]].to_numpy(),
+            hovertemplate=(
+                "%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f}, "
+                "adjusted p=%{customdata[2]:.3f})<extra></extra>"
+            ),
         )
     )
     figure.update_yaxes(autorange="reversed", title=None)
@@ -326,12 +329,13 @@ def benefits_view(store_path: str, version: float, as_of: date) -> dict[str, Any
 
 
 def ledger_pivot(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The ledger as metric rows × ISO week columns (values), with the target beside."""
+    """The ledger as metric rows × ISO week columns (values), with the target beside; money is shown with its
+    interval apart (`benefit_figures.weekly_money`)."""
     if ledger.empty:
         return pd.DataFrame()
     grid = ledger.pivot_table(index="metric", columns="iso_week", values="value", aggfunc="first", sort=False)
     targets = ledger.drop_duplicates("metric").set_index("metric")[["unit", "target"]]
-    grid = targets.join(grid).reindex(list(benefits.LEDGER_METRICS))
+    grid = targets.join(grid).reindex([m for m in benefits.LEDGER_METRICS if m not in benefit_figures.MONEY_METRICS])
     return grid.reset_index()
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from core import domain, features, store
 from core.config import StorePath
 from core.domain import end_of_day
-from core.jobs.daily_monitor import accuracy_inputs, monitor_day
+from core.jobs.daily_monitor import accuracy_inputs, benefit_inputs, monitor_day
 from core.jobs.daily_retrain import retrain_reason
 from core.jobs.daily_settings import DailySettings
 from core.monitor import alerts as monitor_alerts
@@ -258,7 +258,8 @@ def _rule_inputs(
     as_of_at: datetime,
     store_path: StorePath,
 ) -> dict[str, Any]:
-    """What the alert rules read: validity, feed freshness, failed job runs, drift and the champion's live accuracy."""
+    """What the alert rules read: validity, feed freshness, failed job runs, drift, the champion's live accuracy
+    and the last complete live week's benefit against its targets."""
     feed = store.fetch_df("daily_feed_state", {"as_of_at": as_of_at}, store_path)
     last_event_at = feed.loc[0, "last_event_at"] if len(feed) else None
     results: dict[str, Any] = {
@@ -273,6 +274,7 @@ def _rule_inputs(
     if drift is not None:
         results["drift"] = drift
     results.update(accuracy_inputs(champion, as_of, as_of_at, store_path))
+    results.update(benefit_inputs(as_of_at, store_path))
     return results
 
 

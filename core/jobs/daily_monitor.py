@@ -1,5 +1,6 @@
 """What the daily run watches: drift of the open orders against the champion's reference sample,
-and the champion's live accuracy and coverage (the inputs of the decay rules)."""
+the champion's live accuracy and coverage (the inputs of the decay rules), and the realised benefit
+of the last complete live week against its targets (the input of `benefit_under_target`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 from core import features, store
 from core.config import StorePath
 from core.jobs.daily_settings import DailySettings
-from core.monitor import accuracy
+from core.monitor import accuracy, benefits
 from core.monitor import drift as monitor_drift
 from core.registry import versions as registry
 from core.scoring import batch
@@ -125,3 +126,43 @@ def accuracy_inputs(
             "subject": subject,
         }
     return inputs
+
+
+# The benefit figures judged against their targets: money, where "under target" is a shortfall.
+BENEFIT_SUBJECTS: tuple[str, ...] = ("triage_value_eur", "total_value_eur")
+
+
+# Only the point figures are read (they do not depend on the resamples); the floor keeps the daily run cheap.
+BENEFIT_RESAMPLES = 100
+
+
+def benefit_inputs(as_of_at: datetime, store_path: StorePath) -> dict[str, Any]:
+    """The `benefit` input of the benefit_under_target rule: each money figure of the last complete live
+    ISO week (ended by `as_of_at`) beside its weekly target; {} before a live week has ended.
+
+    A week in progress would always read under a weekly target, so the alert holds from the day a week
+    ends under target until a later week meets it (or the target changes).
+    """
+    ledger = benefits.benefit_ledger(store_path, as_of=as_of_at, n_boot=BENEFIT_RESAMPLES)
+    if ledger.empty:
+        return {}
+    week_start = pd.to_datetime(ledger["week_start"])
+    ended = ledger.loc[(ledger["period"] == "live") & (week_start + pd.Timedelta(days=7) <= pd.Timestamp(as_of_at))]
+    if ended.empty:
+        return {}
+    last = ended.loc[pd.to_datetime(ended["week_start"]) == pd.to_datetime(ended["week_start"]).max()]
+    figures = last.set_index("metric")
+    found = [
+        {
+            "realised": float(figures.loc[metric, "value"]),
+            "target": float(figures.loc[metric, "target"]),
+            "subject": metric,
+            "period": str(figures.loc[metric, "iso_week"]),
+            "unit": figures.loc[metric, "unit"],
+        }
+        for metric in BENEFIT_SUBJECTS
+        if metric in figures.index
+        and pd.notna(figures.loc[metric, "value"])
+        and pd.notna(figures.loc[metric, "target"])
+    ]
+    return {"benefit": found} if found else {}

@@ -12,44 +12,30 @@ skipped. Keys (all optional except `as_of`):
 - `jobs`: `[{"kind", "run_id", "status", "error"}]` (runs with status `failed` alert);
 - `accuracy`: `{"mae_days", "reference_mae_days", "subject"?}` on matured forecasts;
 - `coverage`: `{"coverage", "nominal", "subject"?}` of the forecast interval (shares 0..1);
-- `benefit`: `{"realised", "target", "subject"?, "unit"?}`.
+- `benefit`: `{"realised", "target", "subject"?, "unit"?, "period"?}`, or a list of them (one alert subject each).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
 from core.errors import ConfigError
+from core.monitor import alert_figures
+from core.monitor.alert_types import SEVERITIES as SEVERITIES
+from core.monitor.alert_types import STATUSES as STATUSES
+from core.monitor.alert_types import Alert as Alert
+from core.monitor.alert_types import Rule as Rule
+from core.monitor.alert_types import pct as _pct
 from core.monitor.drift import DriftResult
 
-SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
-STATUSES: tuple[str, ...] = ("open", "acknowledged")
 METHOD_NAMES = {
     "wasserstein": "Wasserstein distance (normed)",
     "jensenshannon": "Jensen-Shannon distance",
 }
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One alert rule: what it checks, how severe it is, its threshold (None: the verdict comes from its input)."""
-
-    name: str
-    severity: str
-    threshold: float | None
-    description: str
-
-    def __post_init__(self) -> None:
-        if self.severity not in SEVERITIES:
-            raise ConfigError(
-                f"alert rule {self.name}: severity {self.severity!r} is not one of {', '.join(SEVERITIES)}"
-            )
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -96,34 +82,6 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ),
     Rule("benefit_under_target", "warning", 0.9, "realised benefit is below the threshold share of its target"),
 )
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert of one day; its id is stable across re-runs of that day."""
-
-    as_of: date
-    rule: str
-    severity: str
-    subject: str
-    message: str
-    value: float | None = None
-    threshold: float | None = None
-    status: str = "open"
-
-    @property
-    def alert_id(self) -> str:
-        """A hash of day, rule and subject: the same finding on a re-run is the same alert."""
-        key = f"{self.as_of.isoformat()}|{self.rule}|{self.subject}"
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields, with the id."""
-        return {"alert_id": self.alert_id, **asdict(self), "as_of": self.as_of.isoformat()}
-
-
-def _pct(share: float) -> str:
-    return f"{100 * share:.1f}%"
 
 
 def _drift_rows(results: Mapping[str, Any]) -> pd.DataFrame | None:
@@ -309,91 +267,6 @@ def _stale_feed(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Ale
     ]
 
 
-def _job_failed(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
-    return [
-        Alert(
-            as_of,
-            rule.name,
-            rule.severity,
-            str(job["kind"]),
-            f"the {job['kind']} job (run {job.get('run_id', '?')}) failed: {job.get('error') or 'no error recorded'}",
-        )
-        for job in results.get("jobs") or []
-        if job.get("status") == "failed"
-    ]
-
-
-def _accuracy_decay(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
-    figures = results.get("accuracy")
-    if not figures or rule.threshold is None or not figures.get("reference_mae_days"):
-        return []
-    mae, reference = float(figures["mae_days"]), float(figures["reference_mae_days"])
-    decay = mae / reference - 1
-    if decay <= rule.threshold:
-        return []
-    subject = str(figures.get("subject", "forecast"))
-    return [
-        Alert(
-            as_of,
-            rule.name,
-            rule.severity,
-            subject,
-            f"{subject} MAE on matured forecasts is {mae:.2f} days, {_pct(decay)} above the reference "
-            f"{reference:.2f} days (threshold {_pct(rule.threshold)})",
-            decay,
-            rule.threshold,
-        )
-    ]
-
-
-def _coverage_decay(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
-    figures = results.get("coverage")
-    if not figures or rule.threshold is None:
-        return []
-    coverage, nominal = float(figures["coverage"]), float(figures["nominal"])
-    gap = nominal - coverage
-    if gap <= rule.threshold:
-        return []
-    subject = str(figures.get("subject", "forecast interval"))
-    return [
-        Alert(
-            as_of,
-            rule.name,
-            rule.severity,
-            subject,
-            f"{subject} covered {_pct(coverage)} of actuals against a nominal {_pct(nominal)}: "
-            f"{100 * gap:.1f} points short (threshold {100 * rule.threshold:.1f} points)",
-            gap,
-            rule.threshold,
-        )
-    ]
-
-
-def _benefit_under_target(rule: Rule, results: Mapping[str, Any], as_of: date) -> list[Alert]:
-    figures = results.get("benefit")
-    if not figures or rule.threshold is None or not figures.get("target"):
-        return []
-    realised, target = float(figures["realised"]), float(figures["target"])
-    ratio = realised / target
-    if ratio >= rule.threshold:
-        return []
-    subject, unit = str(figures.get("subject", "benefit")), str(figures.get("unit", ""))
-    amount = f"{realised:,.0f}{' ' + unit if unit else ''}"
-    goal = f"{target:,.0f}{' ' + unit if unit else ''}"
-    return [
-        Alert(
-            as_of,
-            rule.name,
-            rule.severity,
-            subject,
-            f"{subject} realised {amount} against a target of {goal} ({_pct(ratio)}), "
-            f"below the {_pct(rule.threshold)} threshold",
-            ratio,
-            rule.threshold,
-        )
-    ]
-
-
 EVALUATORS: dict[str, Callable[[Rule, Mapping[str, Any], date], list[Alert]]] = {
     "feature_drift": _column_drift("feature", "feature"),
     "prediction_drift": _column_drift("prediction", "prediction"),
@@ -403,10 +276,10 @@ EVALUATORS: dict[str, Callable[[Rule, Mapping[str, Any], date], list[Alert]]] = 
     "feature_invalid": _feature_invalid,
     "validity_failures": _validity_failures,
     "stale_feed": _stale_feed,
-    "job_failed": _job_failed,
-    "accuracy_decay": _accuracy_decay,
-    "coverage_decay": _coverage_decay,
-    "benefit_under_target": _benefit_under_target,
+    "job_failed": alert_figures.job_failed,
+    "accuracy_decay": alert_figures.accuracy_decay,
+    "coverage_decay": alert_figures.coverage_decay,
+    "benefit_under_target": alert_figures.benefit_under_target,
 }
 
 

@@ -27,7 +27,7 @@ from core import domain, store
 from core.config import StorePath
 from core.domain import CostAssumptions
 from core.errors import ConfigError
-from core.monitor import assumptions
+from core.monitor import assumptions, benefit_figures
 from core.monitor.accuracy import prepare_outcome_tables, resolve_as_of
 from core.monitor.assumptions import LOWER_IS_BETTER, BenefitTargets
 from core.monitor.triage_effect import ALL_WEEKS, compare_holdout, iso_week
@@ -362,7 +362,9 @@ def benefits_report(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, object]:
-    """Everything `benefits --json` prints: the ledger by week, the holdout comparison, assumptions, targets."""
+    """Everything `benefits --json` prints: the headline money and each live week's money with their 95% intervals
+    and significance (`benefit_figures`, as the page shows them), the ledger by week, the holdout comparison,
+    assumptions, targets."""
     ledger, holdout, costs, targets, at = _compute(store_path, as_of, weeks, None, None, assumptions_at, n_boot, seed)
     by_week: list[dict[str, object]] = []
     for (week, iso, period), part in ledger.groupby(["week_start", "iso_week", "period"], sort=True):
@@ -380,6 +382,8 @@ def benefits_report(
         "go_live_date": live.isoformat() if live else None,
         "assumptions": asdict(costs),
         "targets": asdict(targets),
+        "headline": {name: f.to_dict() for name, f in benefit_figures.headline_figures(ledger, holdout).items()},
+        "money_by_week": _records(benefit_figures.weekly_money(ledger)),
         "ledger": by_week,
         "holdout": _records(holdout),
         "bootstrap": {"resamples": n_boot, "seed": seed, "confidence": 0.95, "unit": "order"},

@@ -4,9 +4,20 @@ Each figure of a segment level is set beside the overall figure, with the gap an
 significant. Only realised outcomes count (matured forecasts, listings whose outcome is known).
 The unit is the order: an order forecast on many mornings is one observation (the mean over its
 forecasts), so repeated mornings do not inflate the evidence. The test is **Welch's two-sample
-t-test** (unequal variances) of the level's orders against all other orders, two-sided at 5%; a
-level with fewer than `min_orders` orders (or a rest with fewer than 2) is never called significant.
+t-test** (unequal variances) of the level's orders against all other orders, two-sided; a level
+with fewer than `min_orders` orders (or a rest with fewer than 2) is never called significant.
 For a 0/1 figure (a share) Welch's test is the large-sample two-proportion test.
+
+**Multiplicity.** One day's table runs one test per level × metric (about a hundred), so at 5% each
+a handful of gaps would be "significant" by chance alone. The family is every test of one table (one
+day) that can be called significant (enough orders on both sides, a p-value); its p-values are
+adjusted with **Benjamini–Hochberg**, and a gap is significant when its adjusted p-value is below 5%.
+Why BH and not Holm: the page is a screen of gaps worth a look, so what matters is the share of
+flagged gaps that are false (the false discovery rate, kept at 5%), not a guarantee of no false flag
+at all; Holm's family-wise guarantee over ~100 tests would hide real gaps of the small levels. The
+tests of one table are mostly positively dependent (the metrics share orders), under which BH holds
+(Benjamini & Yekutieli 2001). Levels that cannot be called significant keep their raw p-value and
+no adjusted one, and do not count in the family.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ MISSING_LEVEL = "(missing)"
 MIN_ORDERS = 30
 ALPHA = 0.05
 TEST_NAME = "welch_t"
+CORRECTION = "benjamini_hochberg"
 # metric -> (source, per-forecast/listing column, scale, unit)
 SEGMENT_METRICS: dict[str, tuple[str, str, float, str]] = {
     "mae_h": ("forecast", "abs_error_h", 1.0, "hours"),
@@ -48,9 +60,31 @@ COLUMNS: tuple[str, ...] = (
     "overall",
     "gap",
     "p_value",
+    "p_value_adjusted",
     "significant",
     "test",
 )
+
+
+def adjust_benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values of one family, in the given order (NaN stays NaN, out of the family).
+
+    The i-th smallest of m p-values becomes min over j >= i of p_(j) × m / j, capped at 1.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.shape, np.nan)
+    in_family = ~np.isnan(p)
+    m = int(in_family.sum())
+    if m == 0:
+        return adjusted
+    family = p[in_family]
+    order = np.argsort(family, kind="stable")
+    scaled = family[order] * m / np.arange(1, m + 1)
+    step_up = np.minimum.accumulate(scaled[::-1])[::-1]
+    values = np.empty(m)
+    values[order] = np.minimum(step_up, 1.0)
+    adjusted[in_family] = values
+    return adjusted
 
 
 def _per_order(frame: pd.DataFrame, value_columns: list[str], segments: Sequence[str]) -> pd.DataFrame:
@@ -79,7 +113,6 @@ def _segment_rows(
     metrics: dict[str, tuple[str, str, float, str]],
     segments: Sequence[str],
     min_orders: int,
-    alpha: float,
 ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for metric, (_, column, scale, unit) in metrics.items():
@@ -107,7 +140,8 @@ def _segment_rows(
                         "overall": overall,
                         "gap": figure - overall,
                         "p_value": p_value,
-                        "significant": bool(mask.sum() >= min_orders and rest.sum() >= 2 and p_value < alpha),
+                        # in the family of the day's tests (see the module docstring); judged once all are in
+                        "eligible": bool(mask.sum() >= min_orders and rest.sum() >= 2 and not np.isnan(p_value)),
                         "test": TEST_NAME,
                     }
                 )
@@ -122,7 +156,8 @@ def segment_metrics(
     min_orders: int = MIN_ORDERS,
     alpha: float = ALPHA,
 ) -> pd.DataFrame:
-    """Grain: segment × level × metric — figure, overall, gap, Welch p-value and significance.
+    """Grain: segment × level × metric — figure, overall, gap, Welch p-value, its Benjamini–Hochberg
+    adjustment over the table's tests, and significance (adjusted p-value below `alpha`).
 
     `scored_forecasts` as from `accuracy.score_forecasts`, `scored_listings` as from
     `accuracy.score_listings`; estimated rows are left out.
@@ -132,15 +167,25 @@ def segment_metrics(
     realised = scored_forecasts.loc[~scored_forecasts["estimated"].astype(bool)]
     if not realised.empty:
         per_order = _per_order(realised, [v[1] for v in forecast_metrics.values()], segments)
-        rows += _segment_rows(per_order, forecast_metrics, segments, min_orders, alpha)
+        rows += _segment_rows(per_order, forecast_metrics, segments, min_orders)
     if scored_listings is not None:
         listing_metrics = {k: v for k, v in SEGMENT_METRICS.items() if v[0] == "listing"}
         known = scored_listings.loc[~scored_listings["estimated"].astype(bool)]
         if not known.empty:
             known = known.assign(prob_minus_outcome=known["stuck_prob"] - known["stuck_after"])
             per_order = _per_order(known, [v[1] for v in listing_metrics.values()], segments)
-            rows += _segment_rows(per_order, listing_metrics, segments, min_orders, alpha)
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+            rows += _segment_rows(per_order, listing_metrics, segments, min_orders)
+    return _judge(pd.DataFrame(rows, columns=[*COLUMNS, "eligible"]), alpha)
+
+
+def _judge(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Adjust the p-values of the table's family of tests together, and call the gaps significant on them."""
+    eligible = table["eligible"].astype(bool).to_numpy()
+    family = np.where(eligible, table["p_value"].to_numpy(dtype=np.float64), np.nan)
+    adjusted = adjust_benjamini_hochberg(family)
+    table["p_value_adjusted"] = adjusted
+    table["significant"] = eligible & (np.nan_to_num(adjusted, nan=1.0) < alpha)
+    return table[list(COLUMNS)]
 
 
 def segment_table(

@@ -153,7 +153,13 @@ def _benefit_charts(t: Mapping[str, pd.DataFrame]) -> list[Any]:
     total = ledger.loc[ledger["metric"] == "total_value_eur"]
     if not (len(total) and total["value"].notna().any()):
         return []
-    traces = [go.Bar(x=total["iso_week"], y=total["value"], name="total value EUR")]
+    error = {
+        "type": "data",
+        "symmetric": False,
+        "array": (total["value_ci_high_eur"] - total["value"]).tolist(),
+        "arrayminus": (total["value"] - total["value_ci_low_eur"]).tolist(),
+    }
+    traces = [go.Bar(x=total["iso_week"], y=total["value"], name="total value EUR (95% CI)", error_y=error)]
     if total["target"].notna().any():
         traces.append(go.Scatter(x=total["iso_week"], y=total["target"], name="target", mode="lines"))
     return [_figure("Benefit by week against target", traces, "EUR")]
@@ -178,7 +184,7 @@ def _html_table(frame: pd.DataFrame) -> str:
     shown = frame.copy()
     for column in shown.columns:
         if pd.api.types.is_float_dtype(shown[column].dtype):
-            digits = 4 if column == "p_value" or column.endswith(("share", "prob", "score")) else 2
+            digits = 4 if column.startswith("p_value") or column.endswith(("share", "prob", "score")) else 2
             shown[column] = shown[column].map(lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}")
         elif shown[column].dtype == object:  # the summary's mixed values: numbers rounded, text as is
             shown[column] = shown[column].map(

@@ -20,7 +20,7 @@ from core import config, domain, store
 from core.config import StorePath
 from core.errors import ConfigError, JourneyOpsError
 from core.models.metrics import DEFAULT_TRIAGE_CAPACITY
-from core.monitor import accuracy, alert_store, benefits, drift_store, segments, validity
+from core.monitor import accuracy, alert_store, benefit_figures, benefits, drift_store, segments, validity
 from core.report.contents import EmptyWeekError, IsoWeek, WeeklyReport, parse_week
 from core.triage import worklist
 from core.views import today
@@ -256,6 +256,14 @@ def _benefit_figures(rows: list[dict[str, Any]], week: IsoWeek, ledger: pd.DataF
         row = this_week.loc[metric] if metric in this_week.index else None
         unit = benefits.LEDGER_METRICS[metric]
         _figure(rows, "benefits", metric, None if row is None else row["value"], unit)
+        if row is not None and metric in benefit_figures.MONEY_METRICS:
+            # the same interval and word as the Benefits page and `benefits --json` (benefit_figures)
+            money = benefit_figures.money_figure(
+                metric, row["value_eur"], row["value_ci_low_eur"], row["value_ci_high_eur"]
+            )
+            _figure(rows, "benefits", f"{metric}_ci_low", money.ci_low_eur, f"{unit}, bootstrap 95% interval")
+            _figure(rows, "benefits", f"{metric}_ci_high", money.ci_high_eur, f"{unit}, bootstrap 95% interval")
+            _figure(rows, "benefits", f"{metric}_significance", money.significance, "whether the interval excludes 0")
         if row is not None and not pd.isna(row["target"]):
             _figure(rows, "benefits", f"{metric}_target", row["target"], unit)
 

@@ -28,7 +28,7 @@ def _number_format(column: str, dtype: Any) -> str | None:
         return "#,##0"
     if column.endswith("_eur") or column == "expected_cost_eur":
         return "#,##0.00"
-    if column in ("p_value",):
+    if column in ("p_value", "p_value_adjusted"):
         return "0.0000"
     if column.endswith(("_share", "_rate_ref", "_rate_cur")) or column in (
         "share",

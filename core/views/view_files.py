@@ -28,7 +28,7 @@ from core.config import StorePath
 log = logs.get_logger("views")
 
 # Bump when the computation behind a view changes: files of an older version are then stale.
-VIEWS_VERSION = 1
+VIEWS_VERSION = 2  # 2: segments carry adjusted p-values; benefits their intervals
 
 
 # Keys kept per view name: the daily defaults (five accuracy segments) and a few other days or windows.
