@@ -45,3 +45,18 @@ def duckdb_memory_limit() -> str | None:
 def lock_wait_seconds() -> float:
     """How long a connection waits for another process's write lock before giving up."""
     return float(os.environ.get("JOURNEYOPS_LOCK_WAIT_S", "15"))
+
+
+DEFAULT_EARLIEST_TIMESTAMP = "2000-01-01"
+DEFAULT_MAX_TEXT_CHARS = 1000
+
+
+def earliest_timestamp() -> str:
+    """The earliest plausible timestamp of a fed row (ISO date): $JOURNEYOPS_EARLIEST_TIMESTAMP, else
+    2000-01-01. An epoch-zero 1970 value is a producer's default, not a real order."""
+    return os.environ.get("JOURNEYOPS_EARLIEST_TIMESTAMP", "").strip() or DEFAULT_EARLIEST_TIMESTAMP
+
+
+def max_text_chars() -> int:
+    """The longest text value a fed row may carry: $JOURNEYOPS_MAX_TEXT_CHARS, else 1,000 characters."""
+    return int(os.environ.get("JOURNEYOPS_MAX_TEXT_CHARS", "").strip() or DEFAULT_MAX_TEXT_CHARS)
