@@ -22,7 +22,7 @@ import pandas as pd
 
 from core import config
 from core.config import StorePath
-from core.errors import StoreBusyError, StoreMissingError
+from core.errors import StoreBusyError, StoreInvalidError, StoreMissingError
 
 SQL_DIR = Path(__file__).parent / "sql"
 _MIGRATION = re.compile(r"schema_(\d{3})\.sql")
@@ -66,7 +66,7 @@ def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             return duckdb.connect(str(path), config=_config({}))
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
-                raise
+                raise _not_a_store(path, exc) from exc
             if time.monotonic() + delay > deadline:
                 raise StoreBusyError(
                     f"the store {path} is locked by another process (a job writing to it); "
@@ -74,6 +74,15 @@ def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+
+def _not_a_store(path: Path, exc: Exception) -> StoreInvalidError:
+    if path.is_dir():
+        return StoreInvalidError(f"{path} is a folder, not a store file; pass --store PATH of a .duckdb file")
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return StoreInvalidError(
+        f"{path} cannot be opened as a store ({detail}); pass --store PATH of a JourneyOps .duckdb file"
+    )
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
@@ -104,7 +113,10 @@ def connect(path: StorePath = None, *, read_only: bool = False) -> Iterator[duck
     """A short-lived connection; a writer creates and migrates the store, a reader needs it to exist."""
     store = config.store_path(path)
     if read_only and not store.exists():
-        raise StoreMissingError(f"no store at {store}; build the demo with `python -m core demo` or pass --store PATH")
+        raise StoreMissingError(
+            f"no store at {store}; create one with `python -m core init --store {store}`, build the demo "
+            "with `python -m core demo`, or pass --store PATH"
+        )
     if not read_only:
         store.parent.mkdir(parents=True, exist_ok=True)
     con = _open_with_retry(store, read_only)

@@ -141,6 +141,18 @@ def _is_text_like(value_type: pa.DataType) -> bool:
     )
 
 
+def _valid_text(path: Path, name: str, values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The text column, if every value is valid UTF-8 (a Parquet writer may store any bytes)."""
+    for chunk in values.chunks:
+        try:
+            chunk.validate(full=True)
+        except pa.ArrowInvalid as exc:
+            raise file_problem(
+                path, f"column {name} holds bytes that are not UTF-8 text", "write the text as UTF-8"
+            ) from exc
+    return values
+
+
 def normalise_landing(path: PathLike, raw: pa.Table, kind: str) -> pa.Table:
     """The contract columns of a landing table with their types, plus row_number and <ts>_bad
     flags."""
@@ -162,7 +174,7 @@ def normalise_landing(path: PathLike, raw: pa.Table, kind: str) -> pa.Table:
         if kind_of_column == "text":
             if not _is_text_like(values.type):
                 raise file_problem(source, f"column {name} is of type {values.type}, not text", "write it as text")
-            arrays[name] = values.cast(pa.string())
+            arrays[name] = _valid_text(source, name, values.cast(pa.string()))
         elif kind_of_column in ("float", "int"):
             arrays[name] = _to_number(source, name, values, kind_of_column)
         else:
