@@ -99,7 +99,7 @@ CASES = [
     BadInput(
         "truncated gzip",
         _truncated_gzip("events_t.csv.gz", _many_lines(2000)),
-        error=r"events_t\.csv\.gz: the gzip stream is damaged or cut short \(Truncated compressed stream\); copy the file again",  # noqa: E501
+        error=r"events_t\.csv\.gz: the gzip stream is damaged or cut short \(Compressed file ended before the end-of-stream marker was reached\); copy the file again",  # noqa: E501
     ),
     BadInput(
         "wrong delimiter",

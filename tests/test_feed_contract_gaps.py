@@ -41,9 +41,7 @@ def test_control_characters_in_an_order_from_typed_parquet_are_quarantined(store
     # a Parquet file with the contract's types takes DuckDB's direct path: the check is in SQL
     rows = [order_row("o1"), order_row("o2", carrier="DHL\x00")]
     table = pa.Table.from_pylist(rows)
-    table = table.set_column(
-        table.schema.get_field_index("items"), "items", table.column("items").cast(pa.int32())
-    )
+    table = table.set_column(table.schema.get_field_index("items"), "items", table.column("items").cast(pa.int32()))
     pq.write_table(table, tmp_path / "orders_ctl.parquet")
     assert _load(store_file, tmp_path / "orders_ctl.parquet") == ["control character in a text value"]
     assert table_rows(store_file, "select order_id from orders") == [("o1",)]
@@ -76,9 +74,7 @@ def test_year_one_is_implausibly_old_not_unparseable(store_file, tmp_path):
 
 def test_text_longer_than_the_cap_is_quarantined_and_the_cap_is_configurable(store_file, tmp_path, monkeypatch):
     long_id = "x" * 1001
-    path = write_text(
-        tmp_path / "events_long.csv", HEADER + GOOD + f"{long_id},o9,picked,2026-03-02T09:00:00Z\n"
-    )
+    path = write_text(tmp_path / "events_long.csv", HEADER + GOOD + f"{long_id},o9,picked,2026-03-02T09:00:00Z\n")
     assert _load(store_file, path) == ["text value longer than 1000 characters"]
     monkeypatch.setenv("JOURNEYOPS_MAX_TEXT_CHARS", "2")
     path = write_text(tmp_path / "events_cap.csv", HEADER + "n3,o10,placed,2026-03-02T09:00:00Z\n")

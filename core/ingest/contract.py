@@ -173,9 +173,7 @@ def earliest_allowed() -> datetime:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=None)
     except ValueError as exc:
-        raise ConfigError(
-            f"JOURNEYOPS_EARLIEST_TIMESTAMP={text!r} is not an ISO date; write e.g. 2000-01-01"
-        ) from exc
+        raise ConfigError(f"JOURNEYOPS_EARLIEST_TIMESTAMP={text!r} is not an ISO date; write e.g. 2000-01-01") from exc
 
 
 def row_limits() -> dict[str, Any]:

@@ -36,6 +36,7 @@ MAX_ARROW_BATCH_ROWS = 2_000_000
 READ_THREADS = 4
 READ_CHUNK_FILES = 32
 
+_COPY_IT = "copy the real file into the folder"
 _FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
 
 
@@ -208,8 +209,7 @@ def ingest_paths(
     latest_allowed_at = latest_allowed(now)
     per_file: list[dict[str, Any]] = []
     rejected: list[dict[str, str]] = [
-        {"path": str(link), "error": str(file_problem(link, "is a symbolic link", "copy the real file into the folder"))}
-        for link in links
+        {"path": str(link), "error": str(file_problem(link, "is a symbolic link", _COPY_IT))} for link in links
     ]
     progress = tqdm(total=len(files), desc="ingest", unit="file", disable=None, leave=False)
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:

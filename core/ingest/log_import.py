@@ -27,8 +27,8 @@ from core.ingest.contract import (
     file_problem,
     has_suffix,
     latest_allowed,
-    row_limits,
     require_columns,
+    row_limits,
 )
 
 LOG_SUFFIXES: tuple[str, ...] = (".xes", ".xes.gz", ".csv", ".csv.gz", ".parquet")
