@@ -27,6 +27,7 @@ from core.errors import StoreBusyError, StoreInvalidError, StoreMissingError
 SQL_DIR = Path(__file__).parent / "sql"
 _MIGRATION = re.compile(r"schema_(\d{3})\.sql")
 _LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+_NOT_A_DATABASE = "is not a valid DuckDB database file"
 _READ_ONLY_CONFIG = {"enable_external_access": False, "lock_configuration": True}
 
 
@@ -65,8 +66,10 @@ def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 return duckdb.connect(str(path), read_only=True, config=_config(_READ_ONLY_CONFIG))
             return duckdb.connect(str(path), config=_config({}))
         except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
+            if path.is_dir() or _NOT_A_DATABASE in str(exc):
                 raise _not_a_store(path, exc) from exc
+            if not _is_lock_error(exc):
+                raise  # e.g. a damaged WAL: DuckDB's own message says which file (docs/operations.md)
             if time.monotonic() + delay > deadline:
                 raise StoreBusyError(
                     f"the store {path} is locked by another process (a job writing to it); "
