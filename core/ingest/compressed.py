@@ -68,10 +68,14 @@ class CappedGzip(io.RawIOBase):
         super().close()
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with gzip's magic bytes (whatever its name says)."""
+    with path.open("rb") as probe:
+        return probe.read(2) == b"\x1f\x8b"
+
+
 def open_capped(path: Path) -> IO[bytes]:
     """A buffered binary stream of the file's bytes, decompressed (and capped) if it is gzip."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
+    if is_gzip(path):
         return io.BufferedReader(CappedGzip(path), buffer_size=1 << 20)
     return path.open("rb")

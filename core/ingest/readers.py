@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from core.ingest.compressed import open_capped
+from core.ingest.compressed import is_gzip, open_capped
 from core.ingest.contract import PathLike, file_problem
 
 
@@ -41,7 +41,7 @@ def read_csv_text(path: PathLike) -> pa.Table:
     names = _read_csv_header(source)
     try:
         # gzip is inflated as a stream, capped (see compressed); a plain file is read by Arrow itself
-        with open_capped(source) if source.name.lower().endswith(".gz") else nullcontext(source) as data:
+        with open_capped(source) if is_gzip(source) else nullcontext(source) as data:
             return _read_csv(data, names)
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
