@@ -45,3 +45,34 @@ def duckdb_memory_limit() -> str | None:
 def lock_wait_seconds() -> float:
     """How long a connection waits for another process's write lock before giving up."""
     return float(os.environ.get("JOURNEYOPS_LOCK_WAIT_S", "15"))
+
+
+DEFAULT_EARLIEST_TIMESTAMP = "2000-01-01"
+DEFAULT_MAX_TEXT_CHARS = 1000
+
+
+def earliest_timestamp() -> str:
+    """The earliest plausible timestamp of a fed row (ISO date): $JOURNEYOPS_EARLIEST_TIMESTAMP, else
+    2000-01-01. An epoch-zero 1970 value is a producer's default, not a real order."""
+    return os.environ.get("JOURNEYOPS_EARLIEST_TIMESTAMP", "").strip() or DEFAULT_EARLIEST_TIMESTAMP
+
+
+def max_text_chars() -> int:
+    """The longest text value a fed row may carry: $JOURNEYOPS_MAX_TEXT_CHARS, else 1,000 characters."""
+    return int(os.environ.get("JOURNEYOPS_MAX_TEXT_CHARS", "").strip() or DEFAULT_MAX_TEXT_CHARS)
+
+
+DEFAULT_MAX_DECOMPRESSED_MB = 1024
+DEFAULT_MAX_GZIP_RATIO = 200
+
+
+def max_decompressed_bytes() -> int:
+    """The most a compressed input may inflate to: $JOURNEYOPS_MAX_DECOMPRESSED_MB, else 1,024 MB."""
+    value = os.environ.get("JOURNEYOPS_MAX_DECOMPRESSED_MB", "").strip()
+    return int(float(value or DEFAULT_MAX_DECOMPRESSED_MB) * 1024 * 1024)
+
+
+def max_gzip_ratio() -> float:
+    """The most a compressed input may inflate per compressed byte: $JOURNEYOPS_MAX_GZIP_RATIO, else 200.
+    Real CSV and XES compress 5-30 times; a thousandfold stream is a bomb, whatever its size."""
+    return float(os.environ.get("JOURNEYOPS_MAX_GZIP_RATIO", "").strip() or DEFAULT_MAX_GZIP_RATIO)

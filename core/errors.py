@@ -13,6 +13,10 @@ class StoreMissingError(JourneyOpsError):
     """The store file does not exist."""
 
 
+class StoreInvalidError(JourneyOpsError):
+    """The store path is a folder, or a file DuckDB cannot open as a database."""
+
+
 class StoreBusyError(JourneyOpsError):
     """Another process holds the store's write lock for longer than we are willing to wait."""
 

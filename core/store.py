@@ -22,7 +22,7 @@ import pandas as pd
 
 from core import config
 from core.config import StorePath
-from core.errors import StoreBusyError, StoreDamagedError, StoreMissingError, StoreWriteError
+from core.errors import StoreBusyError, StoreDamagedError, StoreInvalidError, StoreMissingError, StoreWriteError
 
 SQL_DIR = Path(__file__).parent / "sql"
 _MIGRATION = re.compile(r"schema_(\d{3})\.sql")
@@ -30,6 +30,7 @@ _LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked"
 _WAL_DAMAGE_MESSAGES = ("Failure while replaying WAL", "Corrupt WAL file")
 # errno texts of a full disk, a file-size limit (RLIMIT_FSIZE) and a quota, as DuckDB reports them.
 _DISK_FULL_MESSAGES = ("No space left on device", "File too large", "Disk quota exceeded")
+_NOT_A_DATABASE = "is not a valid DuckDB database file"
 _READ_ONLY_CONFIG = {"enable_external_access": False, "lock_configuration": True}
 
 
@@ -70,6 +71,8 @@ def _open_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         except duckdb.IOException as exc:
             if _is_disk_full(exc):
                 raise _write_error(path, exc) from exc
+            if path.is_dir() or _NOT_A_DATABASE in str(exc):
+                raise _not_a_store(path, exc) from exc
             if not _is_lock_error(exc):
                 raise
             if time.monotonic() + delay > deadline:
@@ -108,6 +111,15 @@ def _write_error(path: Path, exc: Exception) -> StoreWriteError:
     )
 
 
+def _not_a_store(path: Path, exc: Exception) -> StoreInvalidError:
+    if path.is_dir():
+        return StoreInvalidError(f"{path} is a folder, not a store file; pass --store PATH of a .duckdb file")
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return StoreInvalidError(
+        f"{path} cannot be opened as a store ({detail}); pass --store PATH of a JourneyOps .duckdb file"
+    )
+
+
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create table if not exists schema_version (version integer not null, applied_at timestamp not null)")
     # Apply every migration not yet recorded (not just those above the highest), so a migration
@@ -136,7 +148,10 @@ def connect(path: StorePath = None, *, read_only: bool = False) -> Iterator[duck
     """A short-lived connection; a writer creates and migrates the store, a reader needs it to exist."""
     store = config.store_path(path)
     if read_only and not store.exists():
-        raise StoreMissingError(f"no store at {store}; build the demo with `python -m core demo` or pass --store PATH")
+        raise StoreMissingError(
+            f"no store at {store}; create one with `python -m core init --store {store}`, build the demo "
+            "with `python -m core demo`, or pass --store PATH"
+        )
     if not read_only:
         store.parent.mkdir(parents=True, exist_ok=True)
     con = _open_with_retry(store, read_only)

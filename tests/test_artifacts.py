@@ -166,3 +166,34 @@ def test_the_allow_list_is_explicit_dotted_names():
     assert "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor" in TRUSTED_TYPES
     assert all(isinstance(t, str) and "." in t for t in TRUSTED_TYPES)
     assert not any(t.startswith("builtins.") for t in TRUSTED_TYPES)
+
+
+def test_the_bytes_checked_are_the_bytes_loaded(tmp_path, monkeypatch):
+    # A file swapped on disk right after its checksum passed (the check/use gap of re-opening by
+    # path) must not be what gets loaded: the loader reads the file once.
+    from sklearn.dummy import DummyRegressor
+
+    from core.registry import artifacts
+
+    path = tmp_path / "m.skops"
+    sha = save_artifact(DummyRegressor(strategy="constant", constant=1.0).fit([[0]], [0]), path)
+    swapped = tmp_path / "swapped.skops"
+    save_artifact(DummyRegressor(strategy="constant", constant=999.0).fit([[0]], [0]), swapped)
+    real_sha256 = hashlib.sha256
+
+    class SwapAfterHashing:
+        def __init__(self, *args):
+            self.digest = real_sha256(*args)
+
+        def update(self, data):
+            self.digest.update(data)
+
+        def hexdigest(self):
+            path.write_bytes(swapped.read_bytes())  # the attacker's swap, just after the check
+            return self.digest.hexdigest()
+
+    monkeypatch.setattr(artifacts.hashlib, "sha256", SwapAfterHashing)
+    loaded = load_artifact(path, sha)
+    monkeypatch.undo()
+    assert loaded.predict([[0]]).tolist() == [1.0]
+    assert path.read_bytes() == swapped.read_bytes()  # the swap did happen

@@ -95,6 +95,7 @@ def test_assumptions_cli(store_file: Path, capsys: pytest.CaptureFixture[str]):
     from core.cli import main
 
     store_arg = ["--store", str(store_file)]
+    assert main(["init", *store_arg]) == 0
     assert (
         main(["assumptions", "set", "contact_cost=7.5", "--reason", "new contract", "--actor", "ana", *store_arg]) == 0
     )

@@ -80,6 +80,8 @@ def test_a_store_without_the_tokens_table_has_no_tokens(tmp_path):
 
 
 def test_cli_create_list_revoke(store_file, capsys):
+    assert main(["init", "--store", str(store_file)]) == 0  # a token goes into an existing store
+    capsys.readouterr()
     assert main(["token", "create", "--role", "reader", "--name", "dashboard", "--store", str(store_file)]) == 0
     out = capsys.readouterr()
     token = out.out.strip()

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core import store
 from core.errors import ContractError
 from core.ingest import landing, log_import
 from tests.conftest import REPO_ROOT
@@ -98,7 +99,7 @@ CASES = [
     BadInput(
         "truncated gzip",
         _truncated_gzip("events_t.csv.gz", _many_lines(2000)),
-        error=r"events_t\.csv\.gz: the gzip stream is damaged or cut short \(Truncated compressed stream\); copy the file again",  # noqa: E501
+        error=r"events_t\.csv\.gz: the gzip stream is damaged or cut short \(Compressed file ended before the end-of-stream marker was reached\); copy the file again",  # noqa: E501
     ),
     BadInput(
         "wrong delimiter",
@@ -326,6 +327,8 @@ def test_bad_input_gets_a_clear_message_and_loses_nothing(case: BadInput, loaded
 
 def test_cli_prints_one_line_naming_the_file_the_problem_and_the_fix(store_file, tmp_path):
     bad = write_text(tmp_path / "events_1.csv", "event_id,order_id,stage\nn1,o1,placed\n")
+    with store.connect(store_file):
+        pass  # ingest goes into an existing store
     done = subprocess.run(
         [sys.executable, "-m", "core", "ingest", str(bad), "--store", str(store_file)],
         capture_output=True,

@@ -5,12 +5,14 @@ compose and the manifests exists in the code."""
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import io
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -50,12 +52,37 @@ def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProces
     return subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=120, check=False)
 
 
+def overlay_copy(folder: Path, webhook_url: str | None) -> Path:
+    """A copy of deploy/k8s with the operator's secret file written (or not) into the example overlay."""
+    shutil.copytree(REPO_ROOT / "deploy" / "k8s", folder / "k8s")
+    overlay = folder / "k8s" / OVERLAY.relative_to(REPO_ROOT / "deploy" / "k8s")
+    (overlay / "secrets" / "webhook_url").unlink(missing_ok=True)
+    if webhook_url is not None:
+        (overlay / "secrets" / "webhook_url").write_text(webhook_url)
+    # The sign-in settings are an operator's file too; the example's form stands in for them here.
+    example = overlay / "secrets" / "streamlit_secrets.toml.example"
+    (overlay / "secrets" / "streamlit_secrets.toml").write_text(example.read_text())
+    return overlay
+
+
 @pytest.fixture(scope="module")
-def rendered() -> str:
-    """The example overlay rendered by kustomize (kubectl's built-in, offline)."""
-    done = run([tool("kubectl"), "kustomize", str(OVERLAY)])
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The example overlay rendered by kustomize (kubectl's built-in, offline), with a secret supplied."""
+    overlay = overlay_copy(tmp_path_factory.mktemp("deploy"), "https://hooks.test.invalid/operator-supplied")
+    done = run([tool("kubectl"), "kustomize", str(overlay)])
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_the_example_overlay_does_not_deploy_the_placeholder_webhook(tmp_path: Path, rendered: str) -> None:
+    # Without the operator's own secrets/webhook_url the overlay does not render at all.
+    done = run([tool("kubectl"), "kustomize", str(overlay_copy(tmp_path, None))])
+    assert done.returncode != 0
+    assert "secrets/webhook_url" in done.stderr
+    assert "hooks.example.invalid" not in rendered
+    secrets = {d["metadata"]["name"]: d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Secret"}
+    secret = secrets["journeyops-secrets"]
+    assert base64.b64decode(secret["data"]["webhook_url"]).decode() == "https://hooks.test.invalid/operator-supplied"
 
 
 @pytest.fixture(scope="module")

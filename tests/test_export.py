@@ -75,3 +75,11 @@ def test_export_refuses_a_role_without_it(monkeypatch):
     monkeypatch.setitem(export.roles.ROLE_ACTIONS, "triage", frozenset())
     with pytest.raises(PermissionDeniedError, match="may not export list"):
         export.export_list(User("ana", "triage"), FRAME, "csv")
+
+
+def test_excel_export_drops_control_characters_instead_of_failing():
+    # A value with a control character (stored before the contract refused them) once made the
+    # At-risk page's export raise IllegalCharacterError while rendering.
+    frame = pd.DataFrame({"carrier": ["DHL\x07", "U\x1b[31mPS", "tab\tand\nbreak"], "n": [1, 2, 3]})
+    workbook = load_workbook(io.BytesIO(export.export_list(User("ana", "triage"), frame, "xlsx")))
+    assert [c.value for c in workbook.active["A"]] == ["carrier", "DHL", "U[31mPS", "tab\tand\nbreak"]

@@ -264,6 +264,8 @@ def test_an_unknown_time_zone_is_refused(store_file, tmp_path):
 
 
 def test_cli_import_log_prints_a_summary(store_file, tmp_path, capsys):
+    assert main(["init", "--store", str(store_file)]) == 0
+    capsys.readouterr()
     assert (
         main(
             [

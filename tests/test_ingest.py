@@ -454,6 +454,8 @@ def test_format_summary_reads_as_one_paragraph(store_file, tmp_path):
 
 def test_cli_ingest_and_status(store_file, tmp_path, capsys):
     write_events(tmp_path / "events_1.parquet", journey("o1"))
+    assert main(["init", "--store", str(store_file)]) == 0
+    capsys.readouterr()
     assert main(["ingest", str(tmp_path), "--store", str(store_file), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows_loaded"]["events"] == 8
     assert main(["status", "--json", "--store", str(store_file)]) == 0

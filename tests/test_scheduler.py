@@ -139,6 +139,8 @@ def test_cli_once_with_a_clock_and_clear_errors(store_file: Path) -> None:
     done = {job.name: {"slot": "2026-03-10T07:00:00", "status": "succeeded"} for job in DEFAULT_SCHEDULE}
     scheduler.state_file(store_file).write_text(json.dumps(done))
     out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["init"]) == 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert main(["scheduler", "--once", "--now", "2026-03-10T07:30", "--json"]) == 0
         assert main(["scheduler", "--now", "2026-03-10T07:30"]) == 2

@@ -26,7 +26,7 @@ from core.domain import MODEL_KINDS
 from core.models import estimators, evaluate, training_data
 from core.registry import promotion, registration
 from core.registry import versions as registry
-from core.scoring import forecasts, serving
+from core.scoring import checked_files, forecasts, serving
 
 DAYS = 14
 ORDERS_PER_DAY = 60
@@ -448,8 +448,9 @@ def test_online_reasons_are_the_batch_lists_reasons(world, tmp_path):
         champions.classifier,
     )
     reference = batch_scoring.reference_file(models, path)
-    reference.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(reference)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    checked_files.write_checked(reference, buffer.getvalue())  # as the daily run writes it
     categorical, numeric = batch_scoring.model_inputs(champions.classifier)
     typical = batch_scoring.typical_values(frame, categorical, numeric)
     listed = frame[frame["order_id"] == order_id].reset_index(drop=True)

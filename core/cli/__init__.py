@@ -2,16 +2,20 @@
 
 Each area of the product registers its commands from its own module here (`common` holds what the
 commands share); every command takes `--store PATH`. A `JourneyOpsError` becomes one line on stderr and a
-non-zero exit code.
+non-zero exit code. What a command prints is cleaned of escape sequences (`terminal`); output cut
+short by its reader (`| head`) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from core.cli import api, benefits, daily, data, jobs, modeling, models, monitor, ops, report, views
+from core.cli.common import require_store
+from core.cli.terminal import CleanStream
 from core.errors import JourneyOpsError
 
 
@@ -27,12 +31,33 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     args = build_parser().parse_args(argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = CleanStream(stdout), CleanStream(stderr)  # type: ignore[assignment]
     try:
+        require_store(args)
         code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
     except JourneyOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) has what it wanted; stdout goes nowhere from here on, so the
+        # interpreter's final flush does not fail again.
+        _silence(stdout)
+        return 0
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
     return int(code or 0)
+
+
+def _silence(stream: object) -> None:
+    try:
+        fileno = stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)

@@ -1,4 +1,4 @@
-"""What every command shares: its parser with `--store`, and JSON output."""
+"""What every command shares: its parser with `--store`, the check of that store, and JSON output."""
 
 from __future__ import annotations
 
@@ -7,7 +7,31 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from core import config
+from core.errors import StoreInvalidError, StoreMissingError
+
 Handler = Callable[[argparse.Namespace], int | None]
+# Commands that may start from no store: they create one (demo, init), put one in place (restore),
+# or do not open one (simulate, benchmark-log uses a temporary store, healthcheck of a server).
+CREATES_OR_NEEDS_NO_STORE = frozenset({"demo", "init", "restore", "simulate", "benchmark-log", "healthcheck"})
+
+
+def require_store(args: argparse.Namespace) -> None:
+    """Refuse a --store that is a folder, and a missing store for a command that does not create one.
+
+    A mistyped path on a write command would otherwise create a new, empty store silently.
+    """
+    if not hasattr(args, "store"):
+        return
+    path = config.store_path(args.store)
+    if path.is_dir():
+        raise StoreInvalidError(f"{path} is a folder, not a store file; pass --store PATH of a .duckdb file")
+    if args.command in CREATES_OR_NEEDS_NO_STORE or path.exists():
+        return
+    raise StoreMissingError(
+        f"no store at {path}; create one with `python -m core init --store {path}` "
+        "(or build the demo with `python -m core demo`), or pass --store PATH of an existing store"
+    )
 
 
 def add_command(

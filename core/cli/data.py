@@ -1,4 +1,4 @@
-"""Commands for the world and the data: simulate, ingest, import-log, status, demo."""
+"""Commands for the world and the data: simulate, init, ingest, import-log, status, demo."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="NAME@DATE",
         help="switch on a drift scenario at a date, e.g. new_carrier@2026-03-01 (repeatable)",
     )
+
+    add_command(subparsers, "init", cmd_init, "create an empty store (every other write command needs one)")
 
     p = add_command(subparsers, "ingest", cmd_ingest, "load landing files (CSV or Parquet) or folders of them")
     p.add_argument("paths", nargs="+", type=Path)
@@ -64,6 +66,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the drift switched on a week after go-live: new_carrier (default), warehouse_outage, "
         "demand_surge, schema_change, or none",
     )
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    store_file = config.store_path(args.store)
+    if store_file.exists():
+        raise ConfigError(f"a store already exists at {store_file}; nothing to create")
+    with store.connect(store_file):
+        pass  # a writer creates the file and applies every migration
+    print(f"created an empty store at {store_file} (schema {store.schema_version()})")
 
 
 def cmd_status(args: argparse.Namespace) -> None:

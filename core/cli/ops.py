@@ -145,6 +145,8 @@ def cmd_job_runs(args: argparse.Namespace) -> None:
 
     from core.jobs import runs as jobs
 
+    if args.limit < 1:
+        raise ConfigError(f"--limit {args.limit} is not a positive number of runs; write e.g. --limit 20")
     runs = jobs.recent_runs(args.kind, args.limit, args.store)
     records = json.loads(runs.to_json(orient="records", date_format="iso"))
     if args.json:

@@ -3,7 +3,9 @@ timestamps (with a flag per unparseable value). A wrongly typed column rejects t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -71,8 +73,31 @@ def parse_text_timestamps(
         parsed[naive] = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
     present = text.notna().to_numpy()
     is_bad = present & parsed.isna().to_numpy()
-    utc_naive = parsed.dt.tz_localize(None).astype("datetime64[us]")
-    return pa.array(utc_naive, type=pa.timestamp("us")), naive & ~is_bad, is_bad
+    utc_naive = parsed.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    for position in np.flatnonzero(is_bad):
+        # pandas parses in nanoseconds (years 1678-2261): a valid date outside them (2999, 0001)
+        # is kept, so the row checks call it "in the future" or "implausibly old", not unparseable.
+        beyond = _parse_beyond_nanoseconds(str(text.iloc[position]), tz)
+        if beyond is not None:
+            utc_naive[position] = np.datetime64(beyond, "us")
+            is_bad[position] = False
+    values_us = pa.array(utc_naive, type=pa.timestamp("us"), from_pandas=True)
+    return values_us, naive & ~is_bad, is_bad
+
+
+def _parse_beyond_nanoseconds(text: str, tz: str) -> datetime | None:
+    """A valid ISO-8601 timestamp pandas cannot hold, as naive UTC; None if it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.replace(" UTC", "Z").replace(" GMT", "Z"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz))
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        # year 0001 with a positive offset, or 9999 with a negative one: outside every range
+        return datetime.min if moment.year < 1000 else datetime.max
 
 
 def to_timestamp(
@@ -116,6 +141,18 @@ def _is_text_like(value_type: pa.DataType) -> bool:
     )
 
 
+def _valid_text(path: Path, name: str, values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The text column, if every value is valid UTF-8 (a Parquet writer may store any bytes)."""
+    for chunk in values.chunks:
+        try:
+            chunk.validate(full=True)
+        except pa.ArrowInvalid as exc:
+            raise file_problem(
+                path, f"column {name} holds bytes that are not UTF-8 text", "write the text as UTF-8"
+            ) from exc
+    return values
+
+
 def normalise_landing(path: PathLike, raw: pa.Table, kind: str) -> pa.Table:
     """The contract columns of a landing table with their types, plus row_number and <ts>_bad
     flags."""
@@ -137,7 +174,7 @@ def normalise_landing(path: PathLike, raw: pa.Table, kind: str) -> pa.Table:
         if kind_of_column == "text":
             if not _is_text_like(values.type):
                 raise file_problem(source, f"column {name} is of type {values.type}, not text", "write it as text")
-            arrays[name] = values.cast(pa.string())
+            arrays[name] = _valid_text(source, name, values.cast(pa.string()))
         elif kind_of_column in ("float", "int"):
             arrays[name] = _to_number(source, name, values, kind_of_column)
         else:

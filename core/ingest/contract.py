@@ -6,8 +6,9 @@ How the contract is enforced:
   any other file is read and typed completely (pyarrow, vectorised, in threads) before any write.
   A file that cannot be read, lacks a required column or has the wrong types raises
   `ContractError` ("<file>: <problem>; <fix>") and writes nothing;
-- bad rows (missing id, unknown stage, unparseable or future timestamp, stage out of order,
-  conflicting duplicate) go to `quarantine` with the raw record as JSON and the reason; the rest
+- bad rows (missing id, unknown stage, unparseable, future or implausibly old timestamp, a text
+  value with a control character or longer than the cap, stage out of order, conflicting
+  duplicate) go to `quarantine` with the raw record as JSON and the reason; the rest
   loads (`core/sql/ingest_check_*.sql` state the row checks and keep only the exceptions).
 
 Timestamp rule: everything is stored as UTC `TIMESTAMP`. Zoned values are converted to UTC. In a
@@ -28,13 +29,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import domain, store
-from core.errors import ContractError
+from core import config, domain, store
+from core.errors import ConfigError, ContractError
 
 PathLike = str | os.PathLike[str]
 
 # A clock on the producer's side may run a little ahead of ours; later than this is "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
+# C0 and C1 control characters (ANSI escapes, NUL, tabs, line breaks): no name or id carries one, an
+# Excel cell cannot hold most of them and a terminal would act on them. RE2 syntax, bound as a
+# parameter of the row checks.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
 KINDS: tuple[str, ...] = ("orders", "events", "contacts")
 # Contract columns of each landing file kind and the type each must carry.
 LANDING_COLUMNS: dict[str, dict[str, str]] = {
@@ -162,13 +167,32 @@ def latest_allowed(now: datetime | None) -> datetime:
     return moment + CLOCK_SKEW
 
 
+def earliest_allowed() -> datetime:
+    """The earliest naive-UTC timestamp that is not "implausibly old" (configurable, see config)."""
+    text = config.earliest_timestamp()
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError as exc:
+        raise ConfigError(f"JOURNEYOPS_EARLIEST_TIMESTAMP={text!r} is not an ISO date; write e.g. 2000-01-01") from exc
+
+
+def row_limits() -> dict[str, Any]:
+    """The bound parameters every row check shares besides "now": oldest time, text rules."""
+    return {
+        "earliest_allowed_at": earliest_allowed(),
+        "max_text_chars": config.max_text_chars(),
+        "control_characters": CONTROL_CHARACTERS,
+    }
+
+
 def contract_params(kind: str, latest_allowed_at: datetime) -> dict[str, Any]:
     """The bound parameters of `core/sql/ingest_check_<kind>.sql`."""
+    params = {"latest_allowed_at": latest_allowed_at, **row_limits()}
     if kind != "events":
-        return {"latest_allowed_at": latest_allowed_at}
+        return params
     return {
         "known_stages": sorted(domain.KNOWN_STAGES),
         "ranked_stages": list(domain.STAGES),
         "terminal_stages": list(domain.TERMINAL),
-        "latest_allowed_at": latest_allowed_at,
+        **params,
     }

@@ -36,24 +36,38 @@ MAX_ARROW_BATCH_ROWS = 2_000_000
 READ_THREADS = 4
 READ_CHUNK_FILES = 32
 
+_COPY_IT = "copy the real file into the folder"
 _FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
 
 
-def landing_files(paths: Iterable[PathLike]) -> tuple[list[Path], list[Path]]:
-    """(landing files to load, in order, and other files found in folders); orders, events,
-    contacts."""
+def _is_linked(path: Path, root: Path) -> bool:
+    """Whether a file found under root is, or lies under, a symbolic link below root."""
+    if path.is_symlink():
+        return True
+    return path.resolve() != root.resolve() / path.relative_to(root)
+
+
+def find_landing_files(paths: Iterable[PathLike]) -> tuple[list[Path], list[Path], list[Path]]:
+    """(landing files to load, in order; other files found in folders; symbolic links refused).
+
+    A symbolic link is never followed: a landing folder holds files the producer wrote, and a link
+    could point anywhere on the server (its target is neither read nor quoted).
+    """
     files: list[Path] = []
     ignored: list[Path] = []
+    links: list[Path] = []
     for item in map(Path, paths):
-        if item.is_dir():
-            for child in sorted(p for p in item.rglob("*") if p.is_file()):
+        if item.is_symlink():
+            links.append(item)
+        elif item.is_dir():
+            for child in sorted(p for p in item.rglob("*") if p.is_file() or p.is_symlink()):
                 try:
                     landing_kind(child)
                 except ContractError:
                     if child.name != "manifest.json" and not child.name.startswith("."):
                         ignored.append(child)
                     continue
-                files.append(child)
+                (links if _is_linked(child, item) else files).append(child)
         elif item.is_file():
             files.append(item)
         else:
@@ -65,7 +79,14 @@ def landing_files(paths: Iterable[PathLike]) -> tuple[list[Path], list[Path]]:
         name = p.name.lower()
         return (next((rank[k] for k in KINDS if name.startswith(k + "_")), len(KINDS)), name)
 
-    return sorted(dict.fromkeys(files), key=load_order), ignored
+    return sorted(dict.fromkeys(files), key=load_order), ignored, links
+
+
+def landing_files(paths: Iterable[PathLike]) -> tuple[list[Path], list[Path]]:
+    """(landing files to load, in order, and other files found in folders); orders, events,
+    contacts. Symbolic links are left out (see find_landing_files)."""
+    files, ignored, _ = find_landing_files(paths)
+    return files, ignored
 
 
 def _file_day(path: Path) -> date | None:
@@ -180,14 +201,16 @@ def ingest_paths(
     left for a later run instead of having their events quarantined as future ones.
     """
     started = time.perf_counter()
-    files, ignored = landing_files(paths)
+    files, ignored, links = find_landing_files(paths)
     not_yet_due: list[Path] = []
     if through is not None:
         not_yet_due = [p for p in files if (day := _file_day(p)) is not None and day > through]
         files = [p for p in files if p not in set(not_yet_due)]
     latest_allowed_at = latest_allowed(now)
     per_file: list[dict[str, Any]] = []
-    rejected: list[dict[str, str]] = []
+    rejected: list[dict[str, str]] = [
+        {"path": str(link), "error": str(file_problem(link, "is a symbolic link", _COPY_IT))} for link in links
+    ]
     progress = tqdm(total=len(files), desc="ingest", unit="file", disable=None, leave=False)
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         hashes = list(pool.map(checked.sha256_of, files))

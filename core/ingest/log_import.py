@@ -29,6 +29,7 @@ from core.ingest.contract import (
     has_suffix,
     latest_allowed,
     require_columns,
+    row_limits,
 )
 
 LOG_SUFFIXES: tuple[str, ...] = (".xes", ".xes.gz", ".csv", ".csv.gz", ".parquet")
@@ -244,7 +245,7 @@ def _insert_log(
     source_name = f"log:{source.name}"
     loaded_at = store.utcnow()
     con.register("ingest_batch", batch)
-    con.execute(store.load_sql("ingest_check_log"), {"latest_allowed_at": latest_allowed(now)})
+    con.execute(store.load_sql("ingest_check_log"), {"latest_allowed_at": latest_allowed(now), **row_limits()})
     con.unregister("ingest_batch")
     con.register("ingest_case_attrs", cases)
     params = {"source": source_name, "loaded_at": loaded_at}

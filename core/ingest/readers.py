@@ -1,25 +1,29 @@
-"""Reading CSV (plain or gzip) and Parquet files into Arrow tables, with a ContractError that says
-what is wrong with a file that cannot be read."""
+"""Reading CSV (plain or gzip, inflated as a capped stream) and Parquet files into Arrow tables, with
+a ContractError that says what is wrong with a file that cannot be read."""
 
 from __future__ import annotations
 
 import csv
 import gzip
+import io
 import zlib
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from core.ingest.compressed import is_gzip, open_capped
 from core.ingest.contract import PathLike, file_problem
 
 
 def _read_csv_header(path: Path) -> list[str]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as f:  # type: ignore[operator]
-            first_line = f.readline()
+        with io.TextIOWrapper(open_capped(path), encoding="utf-8-sig", newline="") as f:
+            # bounded: a header is short, and a "line" of a bomb would never end
+            first_line = f.readline(1 << 20)
     except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
         raise file_problem(
             path, f"the gzip stream is damaged or not gzip at all ({exc})", "copy the file again"
@@ -36,17 +40,9 @@ def read_csv_text(path: PathLike) -> pa.Table:
     source = Path(path)
     names = _read_csv_header(source)
     try:
-        return pacsv.read_csv(
-            source,
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=","),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        # gzip is inflated as a stream, capped (see compressed); a plain file is read by Arrow itself
+        with open_capped(source) if is_gzip(source) else nullcontext(source) as data:
+            return _read_csv(data, names)
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if source.name.lower().endswith(".gz") and any(w in detail.lower() for w in ("compress", "gzip", "zlib")):
@@ -54,6 +50,20 @@ def read_csv_text(path: PathLike) -> pa.Table:
                 source, f"the gzip stream is damaged or cut short ({detail})", "copy the file again"
             ) from exc
         raise file_problem(source, f"cannot be parsed as CSV ({detail})", "write a valid comma-separated file") from exc
+
+
+def _read_csv(data: Any, names: list[str]) -> pa.Table:
+    return pacsv.read_csv(
+        data,
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=","),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in names},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
 
 
 def read_parquet(path: PathLike) -> pa.Table:

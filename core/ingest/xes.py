@@ -24,6 +24,7 @@ import pandas as pd
 from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
 from core.errors import ContractError
+from core.ingest.compressed import open_capped
 
 CASE_PREFIX = "case:"
 # Attribute elements of XES; `list` and `container` hold nested attributes, which we do not flatten.
@@ -59,11 +60,7 @@ def _typed_value(kind: str, raw: str | None) -> Any:
 
 
 def _open(path: Path) -> IO[bytes]:
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+    return open_capped(path)  # gzip inflated as a capped stream
 
 
 class _XesHandler:

@@ -155,6 +155,8 @@ def run_daily(
         )
         run.figures.update({k: outcome[k] for k in ("open_orders", "listed", "held_out", "alerts", "seconds")})
         run.figures.update(ingest_figures)
+        if outcome.get("step_failures"):  # the run succeeded, with these steps skipped: its warnings
+            run.figures["warnings"] = [f"{f['step']} step failed: {f['error']}" for f in outcome["step_failures"]]
         outcome["run_id"] = run.run_id
     if settings.notify and opened and not rerun:
         alert_delivery.notify(opened, store_path=store_path)

@@ -20,13 +20,13 @@ import pandas as pd
 from core import domain, features, store
 from core.config import StorePath
 from core.domain import end_of_day
-from core.jobs.daily_monitor import accuracy_inputs, benefit_inputs, monitor_day
+from core.jobs.daily_monitor import accuracy_inputs, benefit_inputs, monitor_day, step_alerts
 from core.jobs.daily_retrain import retrain_reason
 from core.jobs.daily_settings import DailySettings
 from core.monitor import alerts as monitor_alerts
 from core.monitor import drift as monitor_drift
 from core.monitor import validity as monitor_validity
-from core.scoring import batch
+from core.scoring import batch, checked_files
 from core.scoring import calibration as intervals
 from core.triage import ranking
 
@@ -134,14 +134,21 @@ def _compute_day(
 ) -> DayOutput:
     as_of_at = end_of_day(as_of)
     now = store.utcnow()
-    serving = batch.load_serving(as_of, store_path)
+    # Steps that fail without stopping the day (a damaged shadow model, a drift reference that fails
+    # its checksum): the champion still serves; each is recorded in the figures and raises an alert.
+    failures: list[dict[str, str]] = []
+    serving = batch.load_serving(as_of, store_path, failures)
     champion = serving.get("champion")
-    scored = _score_open_orders(serving, as_of, as_of_at, now, settings, store_path)
+    scored = _score_open_orders(serving, as_of, as_of_at, now, settings, store_path, failures)
     drawn = _draw_list(champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path)
     drift, drift_figures = monitor_day(champion, scored.open_orders, scored.champion_scores, settings, store_path)
+    if "drift_failed" in drift_figures:
+        failures.append({"step": "drift", "subject": "reference sample", "error": drift_figures["drift_failed"]})
     validity = monitor_validity.read_batch_validity(store_path, sources=[p.name for p in day_files])
     rule_inputs = _rule_inputs(champion, drift, validity, as_of, as_of_at, store_path)
     day_alerts = monitor_alerts.evaluate_rules(rule_inputs, settings.rules)
+    day_alerts += step_alerts(failures, as_of, settings.rules)
+    drift_figures = {**drift_figures, "step_failures": failures} if failures else drift_figures
     reason = retrain_reason(day_alerts, champion, as_of, settings, store_path)
     summary = _summary(
         serving,
@@ -178,8 +185,10 @@ def _score_open_orders(
     now: datetime,
     settings: DailySettings,
     store_path: StorePath,
+    failures: list[dict[str, str]],
 ) -> ScoredOrders:
-    """Score the open orders with every serving role, each with its own interval corrections."""
+    """Score the open orders with every serving role, each with its own interval corrections; a
+    challenger that fails to score is left out and reported in `failures`."""
     scored = ScoredOrders(open_orders=pd.DataFrame(), predictions=[], calibration_rows=[], champion_scores=None)
     if serving.get("champion") is None:
         return scored
@@ -189,7 +198,14 @@ def _score_open_orders(
         open_orders = open_orders.sort_values("order_id", kind="stable")
     scored.open_orders = open_orders.reset_index(drop=True)
     for role, models in serving.items():
-        raw_scores = batch.score_frame(scored.open_orders, models)
+        try:
+            raw_scores = batch.score_frame(scored.open_orders, models)
+        except Exception as exc:
+            if role == "champion":
+                raise
+            subject = f"{models.forecaster_version} / {models.classifier_version}"
+            failures.append({"step": "shadow", "subject": subject, "error": f"{type(exc).__name__}: {exc}"})
+            continue
         corrections = _interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
         scored.calibration_rows.append(corrections.assign(forecaster_version=models.forecaster_version))
         role_scores = intervals.apply_corrections(
@@ -226,10 +242,13 @@ def _draw_list(
     # Only the rows that can make the list are joined with their scores (not a copy of every open order).
     candidates = ranking.shortlist(open_orders, champion_scores, settings.costs, settings.triage)
     listed = ranking.build_triage_list(candidates, settings.costs, settings.triage)
-    reference = batch.load_reference(champion, as_of_at, store_path)
-    categorical, numeric = batch.model_inputs(champion.classifier)
-    typical = batch.typical_values(reference, categorical, numeric)
-    reasons = batch.explain_stuck(champion.classifier, listed, typical)
+    try:
+        reference = batch.load_reference(champion, as_of_at, store_path)
+        categorical, numeric = batch.model_inputs(champion.classifier)
+        typical = batch.typical_values(reference, categorical, numeric)
+        reasons = batch.explain_stuck(champion.classifier, listed, typical)
+    except checked_files.CheckedFileError:
+        reasons = [[] for _ in range(len(listed))]  # no reasons today; the drift step reports the file
     listed["reasons"] = [json.dumps(r) for r in reasons]
     for p in ("p10", "p50", "p90"):
         listed[f"eta_{p}_at"] = pd.Timestamp(as_of_at) + pd.to_timedelta(listed[f"{p}_h"], unit="h")

@@ -4,6 +4,7 @@ of the last complete live week against its targets (the input of `benefit_under_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,9 @@ from core.config import StorePath
 from core.jobs.daily_settings import DailySettings
 from core.monitor import accuracy, benefits
 from core.monitor import drift as monitor_drift
+from core.monitor.alerts import Alert, Rule
 from core.registry import versions as registry
-from core.scoring import batch
+from core.scoring import batch, checked_files
 
 # Columns that describe the instant rather than the order (constant within one batch): comparing a
 # day's single value with a week of them is not a distribution test, so drift leaves them out.
@@ -54,15 +56,20 @@ def monitor_day(
     settings: DailySettings,
     store_path: StorePath,
 ) -> tuple[monitor_drift.DriftResult | None, dict[str, Any]]:
+    """The day's drift against the champion's reference; a reference or thresholds file that fails its
+    checksum marks the drift step failed (`drift_failed` in the figures) instead of stopping the day."""
     if champion is None or open_orders.empty or scores is None:
         return None, {}
-    reference = batch.load_reference(champion, pd.Timestamp(open_orders["as_of_at"].iloc[0]), store_path)
-    if reference.empty:
-        return None, {"drift_skipped": "empty reference sample"}
-    compared, categorical = drift_columns(champion, reference, open_orders)
-    calibrated = batch.load_calibration(
-        champion, reference, compared, PREDICTION_COLUMNS, categorical, settings.monitor, store_path
-    )
+    try:
+        reference = batch.load_reference(champion, pd.Timestamp(open_orders["as_of_at"].iloc[0]), store_path)
+        if reference.empty:
+            return None, {"drift_skipped": "empty reference sample"}
+        compared, categorical = drift_columns(champion, reference, open_orders)
+        calibrated = batch.load_calibration(
+            champion, reference, compared, PREDICTION_COLUMNS, categorical, settings.monitor, store_path
+        )
+    except checked_files.CheckedFileError as exc:
+        return None, {"drift_failed": str(exc)}
     # Only the compared columns: the drift never reads the others, and a join copies every column.
     current = pd.concat([open_orders[compared], scores[list(PREDICTION_COLUMNS)]], axis=1)
     result = monitor_drift.compute_drift(
@@ -166,3 +173,21 @@ def benefit_inputs(as_of_at: datetime, store_path: StorePath) -> dict[str, Any]:
         and pd.notna(figures.loc[metric, "target"])
     ]
     return {"benefit": found} if found else {}
+
+
+def step_alerts(failures: list[dict[str, str]], as_of: date, rules: Sequence[Rule]) -> list[Alert]:
+    """A `job_failed` alert per failed step of the day that did not stop it (the shadow model, the drift
+    check): one item per step, open while the step keeps failing. None if the rule is switched off."""
+    rule = next((r for r in rules if r.name == "job_failed"), None)
+    if rule is None:
+        return []
+    return [
+        Alert(
+            as_of,
+            rule.name,
+            "warning" if f["step"] == "shadow" else rule.severity,
+            f"daily {f['step']}",
+            f"the daily run's {f['step']} step failed and was skipped ({f['subject']}): {f['error']}",
+        )
+        for f in failures
+    ]

@@ -43,13 +43,46 @@ def webhook_url() -> str | None:
 
 
 def _target(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "(invalid url)"
+    """The URL as it may be logged, stored and shown: scheme, host and port only.
+
+    A webhook's credentials (user:password@), path and query often are the secret.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "(invalid url)"
+    if not host:
+        return "(invalid url)"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _scrub(text: str, url: str) -> str:
+    """An error message with every secret part of the URL replaced (exceptions may quote it)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return text.replace(url, "***")
+    secrets = [url, parts.netloc if "@" in parts.netloc else "", parts.path, parts.query, parts.password or ""]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        if len(secret) > 1:
+            text = text.replace(secret, "***")
+    return text
+
+
+def escape_chat_text(text: str) -> str:
+    """Feed text made inert for a Slack-style `text` field: &, < and > escaped (so no <!channel>
+    mention or <url|link> markup), control characters dropped."""
+    text = "".join(ch for ch in text if ch in "\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def webhook_payload(alerts: Sequence[Alert]) -> dict[str, Any]:
-    """The JSON body: the alerts, plus a `text` summary that chat webhooks display as is."""
-    lines = [f"[{a.severity}] {a.as_of.isoformat()} {a.rule} {a.subject}: {a.message}" for a in alerts]
+    """The JSON body: the alerts, plus a `text` summary that chat webhooks display (escaped: feed
+    values such as a carrier's name reach it)."""
+    lines = [
+        escape_chat_text(f"[{a.severity}] {a.as_of.isoformat()} {a.rule} {a.subject}: {a.message}") for a in alerts
+    ]
     return {
         "source": "journeyops",
         "count": len(alerts),
@@ -63,7 +96,7 @@ def post_webhook(
 ) -> Delivery:
     """POST the alerts as JSON; retry on failure; log and return the outcome, never raise."""
     target = _target(url)
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+    if target == "(invalid url)" or urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         log.warning("webhook not posted: %s is not an http(s) URL", target)
         return Delivery(target, False, 0, None, "not an http(s) URL")
     body = json.dumps(webhook_payload(alerts), default=str).encode()
@@ -82,7 +115,7 @@ def post_webhook(
         except urllib.error.HTTPError as exc:
             status_code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
         except Exception as exc:  # the job must go on whatever the network does
-            status_code, error = None, f"{type(exc).__name__}: {exc}"
+            status_code, error = None, _scrub(f"{type(exc).__name__}: {exc}", url)
         log.warning("webhook post to %s failed (attempt %d of %d): %s", target, attempts, retries + 1, error)
         if attempt < retries:
             time.sleep(backoff_s * (attempt + 1))

@@ -17,7 +17,6 @@ a `pre-restore-<stamp>` folder beside the store.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -33,19 +32,21 @@ from core import config, logs, store
 from core.config import StorePath
 from core.errors import JourneyOpsError, StoreMissingError
 from core.jobs import runs
+from core.ops.backup_manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    STORE_NAME,
+    BackupError,
+    sha256_file,
+    verify_backup,
+)
 
-FORMAT = "journeyops-backup"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-STORE_NAME = "store/journeyops.duckdb"
+__all__ = ["BackupError", "create_backup", "restore_backup", "sha256_file", "verify_backup"]
+
 STAMP_PREFIX = "backup-"
 _STAMPED = re.compile(r"backup-\d{8}T\d{6}Z")
-_CHUNK = 1 << 20
 log = logs.get_logger("backup")
-
-
-class BackupError(JourneyOpsError):
-    """A backup cannot be written, or a backup folder is damaged, incomplete or not a backup."""
 
 
 class BackupSpaceError(BackupError):
@@ -56,15 +57,6 @@ class BackupSpaceError(BackupError):
 
 # A full disk, a file-size limit (RLIMIT_FSIZE), a quota.
 _NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-
-
-def sha256_file(path: Path) -> str:
-    """The sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _stamp(now: datetime) -> str:
@@ -205,61 +197,6 @@ def prune_backups(folder: Path, keep: int) -> list[Path]:
         shutil.rmtree(path)
         log.info("old backup deleted", extra={"path": str(path)})
     return doomed
-
-
-def _safe_relative(name: str, backup: Path) -> Path:
-    """The path of a manifest entry, refusing one that would leave the backup folder."""
-    relative = PurePosixPath(name)
-    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-        raise BackupError(f"backup {backup}: manifest names {name!r}, a path outside the backup; refusing it")
-    return backup.joinpath(*relative.parts)
-
-
-def verify_backup(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The manifest of a complete, undamaged backup; a BackupError naming the first problem otherwise."""
-    backup = Path(path)
-    if not backup.is_dir():
-        raise BackupError(f"no backup folder at {backup}")
-    manifest_file = backup / MANIFEST
-    if not manifest_file.exists():
-        raise BackupError(
-            f"{backup} has no {MANIFEST}: it is not a JourneyOps backup, or the backup never finished; "
-            "use another backup"
-        )
-    try:
-        manifest = json.loads(manifest_file.read_text())
-        files: dict[str, dict[str, Any]] = manifest["files"]
-        expected_schema = int(manifest["schema_version"])
-        manifest["counts"]  # noqa: B018 - present in every complete manifest
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BackupError(f"{manifest_file} is damaged ({type(exc).__name__}: {exc}); use another backup") from exc
-    if manifest.get("format") != FORMAT or int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise BackupError(
-            f"{backup} is not a backup this version can read (format {manifest.get('format')!r} "
-            f"v{manifest.get('format_version')}); restore it with the JourneyOps version that wrote it"
-        )
-    if STORE_NAME not in files:
-        raise BackupError(f"backup {backup} is incomplete: its manifest lists no {STORE_NAME}")
-    for name, entry in sorted(files.items()):
-        file = _safe_relative(name, backup)
-        if not file.is_file():
-            raise BackupError(f"backup {backup} is incomplete: {name} is missing; use another backup")
-        if file.stat().st_size != int(entry["bytes"]):
-            raise BackupError(
-                f"backup {backup} is damaged: {name} has {file.stat().st_size} bytes, the manifest says "
-                f"{entry['bytes']}; use another backup"
-            )
-        if sha256_file(file) != entry["sha256"]:
-            raise BackupError(
-                f"backup {backup} is damaged: {name} does not match its sha256 in the manifest; use another backup"
-            )
-    code_schema = store.schema_version()
-    if expected_schema > code_schema:
-        raise BackupError(
-            f"backup {backup} has schema version {expected_schema}, newer than this code's {code_schema}; "
-            "upgrade JourneyOps before restoring it"
-        )
-    return manifest
 
 
 def _stage(manifest: dict[str, Any], backup: Path, store_file: Path, models_dir: Path, tag: str) -> tuple[Path, Path]:

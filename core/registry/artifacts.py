@@ -5,12 +5,14 @@ checks, in this order, that the bytes are exactly the ones registered (sha256), 
 skops archive at all (a pickle is refused before anything reads it), and that every type it names
 is on `TRUSTED_TYPES` — not only the ones skops itself distrusts, because skops trusts every
 scikit-learn estimator and every numpy function by default, and we want to serve only the kinds
-of objects our models are made of. Only then is `skops.io.load` called, with the same explicit list.
+of objects our models are made of. Only then is `skops.io.loads` called, with the same explicit list,
+on the very bytes that were checked (the file is read once).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import zipfile
@@ -152,9 +154,11 @@ def save_artifact(obj: Any, path: str | os.PathLike[str]) -> str:
     return sha256
 
 
-def artifact_types(path: str | os.PathLike[str]) -> set[str]:
-    """Every dotted type name a skops file refers to (objects, functions, dtypes, type references)."""
-    with zipfile.ZipFile(path) as archive:
+def artifact_types(path: str | os.PathLike[str] | bytes) -> set[str]:
+    """Every dotted type name a skops file (a path, or its bytes) refers to (objects, functions,
+    dtypes, type references)."""
+    source = io.BytesIO(path) if isinstance(path, bytes) else path
+    with zipfile.ZipFile(source) as archive:
         schema = json.loads(archive.read("schema.json"))
     found: set[str] = set()
     # A schema is a tree of nodes, each naming its type; walk all of it, iteratively (deep pipelines).
@@ -170,30 +174,34 @@ def artifact_types(path: str | os.PathLike[str]) -> set[str]:
     return found
 
 
-def check_artifact(path: str | os.PathLike[str], sha256: str) -> None:
-    """Raise ArtifactRejectedError unless the file has this sha256, is a skops file and names only trusted types."""
-    import skops.io as sio
-
-    file = Path(path)
+def _read_bytes(file: Path) -> bytes:
     if not file.is_file():
         raise ArtifactRejectedError(
             f"model file {file} is missing; restore it from a backup or roll back to another version"
         )
-    actual = sha256_file(file)
+    return file.read_bytes()
+
+
+def _check_bytes(file: Path, data: bytes, sha256: str) -> None:
+    """Raise ArtifactRejectedError unless these bytes have this sha256, are a skops file and name
+    only trusted types."""
+    import skops.io as sio
+
+    actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
         raise ArtifactRejectedError(
             f"model file {file} failed its checksum (sha256 {actual[:12]}… but {sha256[:12]}… was "
             "registered): the file was changed after it was written; it was not loaded — restore it "
             "from a backup or retrain"
         )
-    if not zipfile.is_zipfile(file) or not _has_schema(file):
+    if not _has_schema(data):
         raise ArtifactRejectedError(
             f"model file {file} is not a skops file (a pickle or other format?); it was not loaded — "
             "models are only loaded from skops files written by `python -m core retrain`"
         )
     try:
-        named = artifact_types(file) | set(sio.get_untrusted_types(file=file))
-    except (ValueError, KeyError, TypeError) as exc:
+        named = artifact_types(data) | set(sio.get_untrusted_types(data=data))
+    except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         raise ArtifactRejectedError(
             f"model file {file} has an unreadable skops schema ({exc}); it was not loaded — retrain"
         ) from exc
@@ -205,13 +213,25 @@ def check_artifact(path: str | os.PathLike[str], sha256: str) -> None:
         )
 
 
+def check_artifact(path: str | os.PathLike[str], sha256: str) -> None:
+    """Raise ArtifactRejectedError unless the file has this sha256, is a skops file and names only trusted types."""
+    file = Path(path)
+    _check_bytes(file, _read_bytes(file), sha256)
+
+
 def load_artifact(path: str | os.PathLike[str], sha256: str) -> Any:
-    """Load a model file after checking its sha256, its format and its types against TRUSTED_TYPES."""
+    """Load a model file after checking its sha256, its format and its types against TRUSTED_TYPES.
+
+    The file is read once: the bytes checked are the bytes loaded, so a file swapped between the
+    check and the load (by path) cannot slip through.
+    """
     import skops.io as sio
 
-    check_artifact(path, sha256)
+    file = Path(path)
+    data = _read_bytes(file)
+    _check_bytes(file, data, sha256)
     try:
-        return sio.load(path, trusted=list(TRUSTED_TYPES))
+        return sio.loads(data, trusted=list(TRUSTED_TYPES))
     except Exception as exc:  # skops raises plain exceptions on a malformed archive
         raise ArtifactRejectedError(
             f"model file {path} passed its checks but skops could not load it ({type(exc).__name__}: "
@@ -219,9 +239,9 @@ def load_artifact(path: str | os.PathLike[str], sha256: str) -> Any:
         ) from exc
 
 
-def _has_schema(path: Path) -> bool:
+def _has_schema(data: bytes) -> bool:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "schema.json" in archive.namelist()
     except zipfile.BadZipFile:
         return False

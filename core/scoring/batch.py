@@ -1,22 +1,18 @@
-"""Scoring open orders with the champion (and the challenger in shadow), and per-order reasons.
-
-Reasons are a perturbation attribution from the classifier itself: for a listed order, each feature
-group in turn is set to its typical value in the champion's reference sample (median or mode) and the
-change in the stuck probability is measured. A group that raises the risk well above what a typical
-value would give is a reason. It is honest (the model's own response, not a restated stage) and cheap,
-because only the listed orders (tens to hundreds) are explained.
+"""Scoring open orders with the champion (and the challenger in shadow), and the champion's reference
+sample; per-order reasons are in `reasons` (re-exported here).
 
 The reference sample of a champion is the open orders at each midnight of the four weeks before it
-first served, with the champion's scores; it is kept as Parquet beside the model artifacts, so
-drift is always measured against what the serving model learnt from.
+first served, with the champion's scores; it is kept as Parquet beside the model artifacts, with its
+calibrated drift thresholds, each with a recorded checksum (`checked_files`), so drift is always
+measured against what the serving model learnt from, and a damaged or edited file is refused.
+A challenger that cannot be loaded is left out of the day (and reported), never the champion.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import math
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -29,36 +25,17 @@ from core import config, features, store
 from core.config import StorePath
 from core.domain import CostAssumptions
 from core.models.evaluate import predict_forecast, predict_stuck
-from core.models.training_data import prepare_features
 from core.monitor import drift_calibration
 from core.registry import versions as registry
+from core.scoring import checked_files
+from core.scoring.reasons import explain_stuck as explain_stuck
+from core.scoring.reasons import feature_groups as feature_groups
+from core.scoring.reasons import model_inputs as model_inputs
+from core.scoring.reasons import typical_values as typical_values
 
 REFERENCE_DAYS = 28  # four of each weekday, so a day's batch is compared with its own weekday
 REFERENCE_MAX_ROWS = 20_000
 WARM_UP_DAYS = 7
-TOP_REASONS = 3
-MIN_REASON_EFFECT = 0.01  # a change below one point of probability is not a reason
-# Feature groups explained together (their values only make sense as a set).
-GROUP_PREFIXES: dict[str, str] = {features.ACTIVITY_PREFIX: "stages visited so far"}
-GROUPS: dict[str, tuple[str, ...]] = {
-    "recent stages": ("prev_stage_1", "prev_stage_2"),
-    "calendar": ("as_of_weekday", "as_of_hour", "as_of_day_of_year"),
-    "time in the current stage": ("time_in_stage_h", "stall_ratio"),
-}
-LABELS: dict[str, str] = {
-    "current_stage": "stage",
-    "elapsed_h": "hours since placed",
-    "prev_step_h": "hours the previous step took",
-    "elapsed_at_last_event_h": "hours from placing to the last event",
-    "exceptions_so_far": "exceptions so far",
-    "stall_limit_h": "stall limit of the stage (h)",
-    "to_promise_h": "hours to the promised date",
-    "order_value": "order value",
-    "wip_stage": "orders in the same stage",
-    "wip_warehouse": "open orders at the warehouse",
-    "wip_carrier": "open orders with the carrier",
-    "wip_all": "open orders",
-}
 
 
 @dataclass(frozen=True)
@@ -70,13 +47,6 @@ class ServingModels:
     classifier_version: str
     forecaster: Any
     classifier: Any
-
-
-def model_inputs(model: Any) -> tuple[list[str], list[str]]:
-    """(categorical, numeric) input columns of a fitted pipeline."""
-    transformer = model.named_steps["features"] if "features" in model.named_steps else model[0]
-    columns = {name: list(cols) for name, _, cols in transformer.transformers}
-    return columns.get("categorical", []), columns.get("numeric", [])
 
 
 def _challenger_id(kind: str, champion_id: str, store_path: StorePath) -> str | None:
@@ -109,8 +79,14 @@ def serving_versions(as_of_date: date, store_path: StorePath = None) -> dict[str
     return roles
 
 
-def load_serving(as_of_date: date, store_path: StorePath = None) -> dict[str, ServingModels]:
-    """The fitted models of each role for a day (empty before the first champion: no go-live yet)."""
+def load_serving(
+    as_of_date: date, store_path: StorePath = None, failures: list[dict[str, str]] | None = None
+) -> dict[str, ServingModels]:
+    """The fitted models of each role for a day (empty before the first champion: no go-live yet).
+
+    With `failures`, a challenger that cannot be loaded (a damaged artifact) is left out and
+    reported there ({"step", "subject", "error"}): the shadow must never stop the champion serving.
+    """
     loaded: dict[str, Any] = {}
 
     def model(version_id: str) -> Any:
@@ -118,10 +94,15 @@ def load_serving(as_of_date: date, store_path: StorePath = None) -> dict[str, Se
             loaded[version_id] = registry.load_version(version_id, store_path)[1]
         return loaded[version_id]
 
-    return {
-        role: ServingModels(role, fc_id, clf_id, model(fc_id), model(clf_id))
-        for role, (fc_id, clf_id) in serving_versions(as_of_date, store_path).items()
-    }
+    serving: dict[str, ServingModels] = {}
+    for role, (fc_id, clf_id) in serving_versions(as_of_date, store_path).items():
+        try:
+            serving[role] = ServingModels(role, fc_id, clf_id, model(fc_id), model(clf_id))
+        except Exception as exc:
+            if role == "champion" or failures is None:
+                raise
+            failures.append({"step": "shadow", "subject": f"{fc_id} / {clf_id}", "error": str(exc)})
+    return serving
 
 
 SCORE_CHUNK_ROWS = 250_000
@@ -244,12 +225,11 @@ def load_reference(models: ServingModels, first_served_at: datetime, store_path:
     """The champion's reference sample, built on the first day it serves and then read from its file."""
     path = reference_file(models, store_path)
     if path.exists():
-        return pd.read_parquet(path)
+        return pd.read_parquet(io.BytesIO(checked_files.read_checked(path)))
     reference = build_reference(models, first_served_at, store_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_suffix(".parquet.tmp")
-    reference.to_parquet(staged, index=False)
-    os.replace(staged, path)  # readers see the whole file or none
+    buffer = io.BytesIO()
+    reference.to_parquet(buffer, index=False)
+    checked_files.write_checked(path, buffer.getvalue())  # readers see the whole file or none
     return reference
 
 
@@ -268,129 +248,12 @@ def load_calibration(
     path = reference_file(models, store_path).with_suffix(".thresholds.json")
     wanted = sorted([*features_compared, *predictions])
     if path.exists():
-        stored = json.loads(path.read_text())
+        stored = json.loads(checked_files.read_checked(path))
         if stored.get("columns") == wanted:
             return {k: float(v) for k, v in stored["thresholds"].items()}
     calibrated = drift_calibration.calibrate_thresholds(
         reference, features_compared, predictions, categorical=categorical, settings=settings
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(path.name + ".tmp")
-    staged.write_text(json.dumps({"columns": wanted, "thresholds": calibrated}, sort_keys=True))
-    os.replace(staged, path)
+    text = json.dumps({"columns": wanted, "thresholds": calibrated}, sort_keys=True)
+    checked_files.write_checked(path, text.encode())
     return calibrated
-
-
-def typical_values(reference: pd.DataFrame, categorical: Sequence[str], numeric: Sequence[str]) -> dict[str, Any]:
-    """Median of each numeric input and mode of each categorical one in the reference sample."""
-    values: dict[str, Any] = {}
-    for name in numeric:
-        column = pd.to_numeric(reference[name], errors="coerce") if name in reference else pd.Series(dtype=float)
-        values[name] = float(column.median()) if column.notna().any() else np.nan
-    for name in categorical:
-        column = reference[name].dropna() if name in reference else pd.Series(dtype=object)
-        values[name] = column.astype(str).mode().sort_values().iloc[0] if len(column) else np.nan
-    return values
-
-
-# ------------------------------------------------------------------------------- reasons
-
-
-def feature_groups(columns: Sequence[str]) -> dict[str, list[str]]:
-    """Model inputs grouped for explanation: named groups, prefix groups, then one group per column."""
-    groups: dict[str, list[str]] = {}
-    taken: set[str] = set()
-    for name, members in GROUPS.items():
-        present = [c for c in members if c in columns]
-        if present:
-            groups[name] = present
-            taken.update(present)
-    for prefix, name in GROUP_PREFIXES.items():
-        present = [c for c in columns if c.startswith(prefix) and c not in taken]
-        if present:
-            groups[name] = present
-            taken.update(present)
-    for column in columns:
-        if column not in taken:
-            groups[column] = [column]
-    return groups
-
-
-def _format_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "missing"
-    if isinstance(value, int | float | np.integer | np.floating):
-        return f"{float(value):,.0f}" if abs(float(value)) >= 10 else f"{float(value):.1f}"
-    return str(value)
-
-
-def _reason_text(
-    group: str, members: Sequence[str], row: Mapping[str, Any], typical: Mapping[str, Any], effect: float
-) -> str:
-    points = f"+{100 * effect:.0f} pts" if effect >= 0.005 else f"+{100 * effect:.1f} pts"
-    if len(members) == 1:
-        column = members[0]
-        label = LABELS.get(column, column.replace("_", " "))
-        return (
-            f"{label} {_format_value(row.get(column))} (typical {_format_value(typical.get(column))}) "
-            f"raises the stuck risk by {points}"
-        )
-    return f"{group} unlike a typical order raises the stuck risk by {points}"
-
-
-def explain_stuck(
-    classifier: Any,
-    rows: pd.DataFrame,
-    typical: Mapping[str, Any],
-    top: int = TOP_REASONS,
-) -> list[list[dict[str, Any]]]:
-    """Per row, up to `top` reasons: the feature groups whose typical value would lower the stuck
-    probability most, with the effect (probability points as a share) and a readable text."""
-    if rows.empty:
-        return []
-    categorical, numeric = model_inputs(classifier)
-    columns = categorical + numeric
-    base = prepare_features(rows, categorical, numeric)
-    groups = feature_groups(columns)
-    # All perturbations in ONE predict call: a call has a fixed cost (thread start-up per tree) far
-    # above its per-row cost at list sizes, so groups x rows rows in one batch is the cheap way.
-    perturbed = []
-    for members in groups.values():
-        variant = base.copy()
-        for column in members:
-            variant[column] = typical.get(column, np.nan)
-        perturbed.append(variant)
-    stacked = pd.concat(perturbed, ignore_index=True)[columns]
-    p_all = classifier.predict_proba(pd.concat([base[columns], stacked], ignore_index=True))[:, 1]
-    p_now = p_all[: len(rows)]
-    effects = p_now[:, None] - p_all[len(rows) :].reshape(len(groups), len(rows)).T
-    names = list(groups)
-    raw_rows = rows.to_dict("records")
-    out: list[list[dict[str, Any]]] = []
-    order = np.argsort(-effects, axis=1, kind="stable")
-    for i, record in enumerate(raw_rows):
-        reasons = []
-        for j in order[i, :top]:
-            effect = float(effects[i, j])
-            if effect < MIN_REASON_EFFECT:
-                break
-            members = groups[names[j]]
-            reasons.append(
-                {
-                    "feature": names[j],
-                    "value": None if len(members) > 1 else _json_value(record.get(members[0])),
-                    "typical": None if len(members) > 1 else _json_value(typical.get(members[0])),
-                    "effect": round(effect, 4),
-                    "text": _reason_text(names[j], members, record, typical, effect),
-                }
-            )
-        out.append(reasons)
-    return out
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, np.integer | np.floating):
-        return value.item()
-    return value if isinstance(value, int | float | str | bool) else str(value)

@@ -13,6 +13,7 @@ a restart.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -34,7 +35,7 @@ from core.domain import MODEL_KINDS
 from core.errors import JourneyOpsError
 from core.ingest import contract
 from core.registry import versions as registry
-from core.scoring import batch
+from core.scoring import batch, checked_files
 
 ORDER_FIELDS: tuple[str, ...] = (
     "placed_at",
@@ -369,10 +370,12 @@ def typical_inputs(champions: Champions, store_path: StorePath = None) -> dict[s
             champions.classifier,
         )
         path = batch.reference_file(models, store_path)
-        if not path.exists():
-            return None
+        try:
+            reference = pd.read_parquet(io.BytesIO(checked_files.read_checked(path)))
+        except (FileNotFoundError, checked_files.CheckedFileError):
+            return None  # no reasons rather than reasons against a damaged or edited sample
         categorical, numeric = batch.model_inputs(champions.classifier)
-        _TYPICAL[key] = batch.typical_values(pd.read_parquet(path), categorical, numeric)
+        _TYPICAL[key] = batch.typical_values(reference, categorical, numeric)
     return _TYPICAL[key]
 
 

@@ -71,6 +71,11 @@ row_checks as (
             when b.contact_at_bad then 'unparseable contact_at'
             when b.contact_at is null then 'missing contact_at'
             when b.contact_at > $latest_allowed_at then 'contact_at in the future'
+            when b.contact_at < $earliest_allowed_at then 'contact_at implausibly old'
+            when regexp_matches(concat_ws('', b.contact_id, b.order_id, b.reason), $control_characters)
+                then 'control character in a text value'
+            when greatest(length(b.contact_id), length(b.order_id), length(b.reason)) > $max_text_chars
+                then 'text value longer than ' || $max_text_chars || ' characters'
             when f.is_conflicting_in_file then 'contact_id repeated in the file with different content'
             when s.contact_id is not null
                 and (s.order_id, s.contact_at, s.reason) is distinct from (b.order_id, b.contact_at, b.reason)

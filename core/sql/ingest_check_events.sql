@@ -83,10 +83,17 @@ row_checks as (
             when b.event_id is null then 'missing event_id'
             when b.order_id is null then 'missing order_id'
             when b.stage is null then 'missing stage'
+            when regexp_matches(b.stage, $control_characters) then 'control character in a text value'
+            when length(b.stage) > $max_text_chars then 'text value longer than ' || $max_text_chars || ' characters'
             when not list_contains($known_stages, b.stage) then 'unknown stage ''' || b.stage || ''''
             when b.event_ts_bad then 'unparseable event_ts'
             when b.event_ts is null then 'missing event_ts'
             when b.event_ts > $latest_allowed_at then 'event_ts in the future'
+            when b.event_ts < $earliest_allowed_at then 'event_ts implausibly old'
+            when regexp_matches(concat_ws('', b.event_id, b.order_id), $control_characters)
+                then 'control character in a text value'
+            when greatest(length(b.event_id), length(b.order_id)) > $max_text_chars
+                then 'text value longer than ' || $max_text_chars || ' characters'
             when f.is_conflicting_in_file then 'event_id repeated in the file with different content'
             when s.event_id is not null
                 and (s.order_id, s.stage, s.event_ts) is distinct from (b.order_id, b.stage, b.event_ts)

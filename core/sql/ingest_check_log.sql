@@ -12,9 +12,14 @@ row_checks as (
         case
             when case_id is null then 'missing case id'
             when activity is null then 'missing activity'
+            when regexp_matches(concat_ws('', case_id, activity, lifecycle), $control_characters)
+                then 'control character in a text value'
+            when greatest(length(case_id), length(activity), length(lifecycle)) > $max_text_chars
+                then 'text value longer than ' || $max_text_chars || ' characters'
             when event_ts_bad then 'unparseable timestamp'
             when event_ts is null then 'missing timestamp'
             when event_ts > $latest_allowed_at then 'timestamp in the future'
+            when event_ts < $earliest_allowed_at then 'timestamp implausibly old'
         end as reason
     from batch
 ),

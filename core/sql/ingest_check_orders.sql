@@ -88,7 +88,13 @@ row_checks as (
             when b.placed_at_bad then 'unparseable placed_at'
             when b.placed_at is null then 'missing placed_at'
             when b.placed_at > $latest_allowed_at then 'placed_at in the future'
+            when b.placed_at < $earliest_allowed_at then 'placed_at implausibly old'
             when b.promised_at_bad then 'unparseable promised_at'
+            when b.promised_at < $earliest_allowed_at then 'promised_at implausibly old'
+            when regexp_matches(concat_ws('', b.order_id, b.channel, b.region, b.customer_tier, b.category, b.payment_method, b.ship_mode, b.warehouse, b.carrier), $control_characters)
+                then 'control character in a text value'
+            when greatest(length(b.order_id), length(b.channel), length(b.region), length(b.customer_tier), length(b.category), length(b.payment_method), length(b.ship_mode), length(b.warehouse), length(b.carrier)) > $max_text_chars
+                then 'text value longer than ' || $max_text_chars || ' characters'
             when f.is_conflicting_in_file then 'order_id repeated in the file with different content'
             when s.order_id is not null
                 and (s.placed_at, s.channel, s.region, s.customer_tier, s.category, s.order_value, s.items, s.payment_method, s.ship_mode, s.warehouse, s.carrier, s.promised_at) is distinct from (b.placed_at, b.channel, b.region, b.customer_tier, b.category, b.order_value, b.items, b.payment_method, b.ship_mode, b.warehouse, b.carrier, b.promised_at)

@@ -1,5 +1,6 @@
 """Export a table to CSV or Excel with cells safe from formula injection: text a spreadsheet would
-run as a formula (starting with =, +, -, @, tab or CR) is written as plain text."""
+run as a formula (starting with =, +, -, @, tab or CR) is written as plain text, and control
+characters an Excel cell cannot hold are dropped rather than failing the export."""
 
 from __future__ import annotations
 
@@ -77,10 +78,15 @@ def _missing(value: Any) -> bool:
 
 
 def _cell_value(value: Any) -> Any:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
+    if isinstance(value, str):
+        # Control characters XML cannot hold would make openpyxl raise mid-export: drop them.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 
