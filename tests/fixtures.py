@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Iterable
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -116,3 +118,27 @@ def helpdesk_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         log_import.import_log(SHARED_DATA / "helpdesk.xes.gz", store_path=path)
     return path
+
+
+_LOCK_HOLDER = """
+import sys
+import duckdb
+con = duckdb.connect(sys.argv[1])  # a writer in another process holds the file lock, as a job does
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def store_held_by_a_job(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Another process holds the store's write lock (as a daily job does) while the block runs."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)

@@ -4,9 +4,6 @@ online/batch parity over HTTP, errors without stack traces."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from core import store
 from core.access import auth
 from core.registry import promotion
 from core.scoring import serving
-from tests.conftest import REPO_ROOT
+from tests.fixtures import store_held_by_a_job
 from tests.test_serving import TrainedStore, batch_scores, copy_store, stored_journey, trained_store
 
 
@@ -393,28 +390,8 @@ def test_a_busy_store_is_503_with_retry_after(world, tokens, tmp_path, monkeypat
     app = create_app(settings_for(path))
     fake = auth.TokenRecord("tok_fake", None, "reader", auth.hash_token("t"), store.utcnow(), None)
     app.dependency_overrides[deps.get_active_tokens] = lambda: [fake]
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import duckdb, sys, time
-            con = duckdb.connect({str(path)!r})
-            print("locked", flush=True)
-            sys.stdin.read()
-        """),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with store_held_by_a_job(path):
         response = TestClient(app).get("/v1/orders/X/forecast", headers=bearer("t"))
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=10)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert "locked by another process" in response.json()["detail"]

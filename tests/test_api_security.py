@@ -13,9 +13,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from collections import Counter
@@ -32,7 +29,7 @@ from api.settings import Settings
 from core import config, store
 from core.access import auth
 from core.scoring import serving
-from tests.conftest import REPO_ROOT
+from tests.fixtures import store_held_by_a_job
 from tests.test_api import bearer, journey_body
 from tests.test_serving import TrainedStore, copy_store, stored_journey, trained_store
 
@@ -59,33 +56,6 @@ def listed_order(path: Path) -> str:
     """An order on the latest at-risk list (its forecast is in the forecast cache)."""
     with store.connect(path, read_only=True) as con:
         return con.execute("select order_id from triage_list where rank = 1").fetchone()[0]
-
-
-@contextlib.contextmanager
-def store_held_by_a_job(path: Path) -> Iterator[None]:
-    """Another process holds the store's write lock (as a daily job does) while the block runs."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import duckdb, sys
-            con = duckdb.connect({str(path)!r})
-            print("locked", flush=True)
-            sys.stdin.read()
-        """),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        yield
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=10)
 
 
 # ---------------------------------------------------------------- 1. tokens count from the next request

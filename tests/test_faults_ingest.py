@@ -84,6 +84,7 @@ def ingest_cli(folder: Path, store_file: Path) -> list[str]:
 def test_a_killed_ingest_keeps_what_it_committed_and_the_rerun_loads_the_rest_once(
     landing_folder, reference, store_file, point, orders, events
 ):
+    landing.ingest_paths([], store_path=store_file)  # an empty, migrated store (ingest refuses a missing one)
     kill_when_paused(ingest_cli(landing_folder, store_file), store_file, point)
     after_kill = stored(store_file)
     assert (len(after_kill["orders"]), len(after_kill["events"])) == (orders, events)

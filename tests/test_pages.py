@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -19,6 +16,7 @@ from tests.fixtures import (
     TICKET_LOG_EVENTS,
     demo_store,
     helpdesk_store,
+    store_held_by_a_job,
     write_events,
 )
 from ui import layout, navigation
@@ -256,25 +254,9 @@ def test_process_insights_on_an_empty_store(store_file, monkeypatch):
 @pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.stem)
 def test_every_page_is_calm_while_a_job_writes(page, store_file, monkeypatch):
     write_events(store_file, ORDER_WORLD_EVENTS)
-    holder = textwrap.dedent(
-        """
-        import sys, time
-        import duckdb
-        con = duckdb.connect(sys.argv[1])  # a writer in another process holds the file lock
-        print("locked", flush=True)
-        time.sleep(30)
-        """
-    )
-    writer = subprocess.Popen(
-        [sys.executable, "-c", holder, str(store_file)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "locked"
-        monkeypatch.setenv("JOURNEYOPS_LOCK_WAIT_S", "0.2")
+    monkeypatch.setenv("JOURNEYOPS_LOCK_WAIT_S", "0.2")
+    with store_held_by_a_job(store_file):
         at = run_page(page, store_file, monkeypatch)
-    finally:
-        writer.kill()
-        writer.wait()
     assert not at.exception, [e.value for e in at.exception]
     assert [i.value for i in at.info] == [layout.BUSY_NOTE]
     assert at.button(key="store_busy_refresh").label == "Refresh now"

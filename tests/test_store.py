@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import duckdb
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from core import store
 from core.errors import StoreBusyError, StoreMissingError
 from tests.conftest import REPO_ROOT
+from tests.fixtures import store_held_by_a_job
 
 
 def test_a_writer_creates_and_migrates_the_store(store_file):
@@ -61,29 +61,10 @@ def test_a_failed_transaction_writes_nothing(store_file):
 def test_a_lock_held_by_another_process_ends_in_a_calm_error(store_file, monkeypatch):
     with store.connect(store_file):
         pass
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import duckdb, sys, time
-            con = duckdb.connect({str(store_file)!r})
-            print("locked", flush=True)
-            sys.stdin.readline()
-        """),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        monkeypatch.setenv("JOURNEYOPS_LOCK_WAIT_S", "0.3")
+    monkeypatch.setenv("JOURNEYOPS_LOCK_WAIT_S", "0.3")
+    with store_held_by_a_job(store_file):
         with pytest.raises(StoreBusyError, match="locked by another process"):
             store.read_status(store_file)
-    finally:
-        holder.communicate("\n", timeout=10)
     assert store.read_status(store_file)["orders"] == 0
 
 

@@ -91,6 +91,8 @@ def _parse_beyond_nanoseconds(text: str, tz: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace(" UTC", "Z").replace(" GMT", "Z"))
     except ValueError:
         return None
+    if pd.Timestamp.min.year < moment.year < pd.Timestamp.max.year:
+        return None  # pandas could hold it: it failed for another reason (e.g. a time a DST change skips)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(tz))
     try:
