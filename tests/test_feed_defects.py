@@ -23,6 +23,7 @@ from core.domain import MODEL_KINDS, end_of_day
 from core.ingest import landing
 from core.jobs import closed_loop, daily, retraining
 from core.monitor import validity
+from core.monitor.alerts import DEFAULT_RULES
 from core.registry import promotion, versions
 from core.registry.gate import GatePolicy
 from core.world import defects, simulate
@@ -216,6 +217,19 @@ def test_share_zero_is_a_clean_feed_and_a_bad_mix_is_refused() -> None:
         defects.read_feed_defects({"share": 0.01, "mix": {"typo": 1}})
     with pytest.raises(Exception, match="share must be within 0..0.2"):
         defects.read_feed_defects({"share": 0.5, "mix": {"late": 1}})
+
+
+def test_the_default_feed_is_untidy_every_day_but_below_the_validity_alert() -> None:
+    config = simulate.load_world_config()
+    assert sum(config.feed_defects.shares.values()) == pytest.approx(0.008)
+    (threshold,) = [r.threshold for r in DEFAULT_RULES if r.name == "validity_failures"]
+    world = simulate.World(config, seed=7, start=START, orders_per_day=600)  # the demo's default size
+    shares = []
+    for _ in range(8):
+        feed = world.step()
+        quarantined = sum(world.landing_day(feed).reasons.values())
+        shares.append(quarantined / (len(feed.orders) + len(feed.events) + len(feed.contacts) + quarantined))
+    assert 0 < min(shares) and max(shares) < threshold
 
 
 # ---- the closed loop -------------------------------------------------------------------------------

@@ -149,24 +149,50 @@ def as_text(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
     return out
 
 
+def _changed(rng: np.random.Generator, kind: str, copies: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """The same ids with changed content: a corrected clock, price or contact reason."""
+    if kind == "events":
+        minutes = pd.to_timedelta(rng.integers(1, 60, len(source)), unit="m")
+        copies["event_ts"] = _ts_text(pd.to_datetime(source["event_ts"], utc=True) - minutes).to_numpy()
+    elif kind == "orders":
+        copies["order_value"] = [str(round(float(v) + 1.0, 2)) for v in source["order_value"]]
+    else:
+        copies["reason"] = [f"{r}_update" for r in source["reason"]]
+    return copies
+
+
+def _bad_timestamps(
+    rng: np.random.Generator, kind: str, sort: str, copies: pd.DataFrame, source: pd.DataFrame
+) -> list[str]:
+    """Break one timestamp of each copy (in place): unparseable, or a year ahead; the reasons."""
+    choices = TIMESTAMP[kind] if sort == "unparseable_ts" else TIMESTAMP[kind][:1]
+    reasons = []
+    for i, (row, pick) in enumerate(zip(copies.index, rng.integers(0, len(choices), len(copies)), strict=True)):
+        name = choices[pick]
+        stamp = pd.Timestamp(source[name].iloc[i])
+        if sort == "unparseable_ts":
+            # a local format (day first, no zone) or a placeholder: neither is a timestamp
+            copies.loc[row, name] = f"{stamp:%d.%m.%Y %H:%M}" if i % 2 == 0 else "n/a"
+            reasons.append(f"unparseable {name}")
+        else:
+            copies.loc[row, name] = _ts_text(pd.Series([stamp + pd.DateOffset(years=1)])).iloc[0]
+            reasons.append(f"{name} in the future")
+    return reasons
+
+
 def _mutate(
     rng: np.random.Generator, kind: str, sort: str, copies: pd.DataFrame, source: pd.DataFrame
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Change text copies of real rows into one sort of defect; the reasons the contract gives."""
+    """Turn text copies of real rows into one sort of defect; the reasons the contract gives them
+    (none for an exact re-send, which loads as a duplicate)."""
     copies = copies.copy()
     n = len(copies)
-    key = ID_COLUMN[kind]
     if sort == "exact_resend":
         return copies, []
     if sort == "changed_resend":
-        if kind == "events":
-            shifted = pd.to_datetime(source["event_ts"], utc=True) - pd.to_timedelta(rng.integers(1, 60, n), unit="m")
-            copies["event_ts"] = _ts_text(shifted).to_numpy()
-        elif kind == "orders":
-            copies["order_value"] = [str(round(float(v) + 1.0, 2)) for v in source["order_value"]]
-        else:
-            copies["reason"] = [f"{r}_update" for r in source["reason"]]
-        return copies, [f"{key} already in an earlier file with different content"] * n
+        return _changed(rng, kind, copies, source), [
+            f"{ID_COLUMN[kind]} already in an earlier file with different content"
+        ] * n
     if sort == "missing_field":
         fields = [REQUIRED[kind][i] for i in rng.integers(0, len(REQUIRED[kind]), n)]
         for row, name in zip(copies.index, fields, strict=True):
@@ -176,22 +202,7 @@ def _mutate(
         stages = [UNKNOWN_STAGES[i] for i in rng.integers(0, len(UNKNOWN_STAGES), n)]
         copies["stage"] = stages
         return copies, [f"unknown stage '{s}'" for s in stages]
-    columns = (
-        [TIMESTAMP[kind][i] for i in rng.integers(0, len(TIMESTAMP[kind]), n)]
-        if sort == "unparseable_ts"
-        else [TIMESTAMP[kind][0]] * n
-    )
-    reasons = []
-    for row, (i, name) in zip(copies.index, enumerate(columns), strict=True):
-        stamp = pd.Timestamp(source[name].iloc[i])
-        if sort == "unparseable_ts":
-            # a local format (day first, no zone) or a placeholder: neither is a timestamp
-            copies.loc[row, name] = f"{stamp:%d.%m.%Y %H:%M}" if i % 2 == 0 else "n/a"
-            reasons.append(f"unparseable {name}")
-        else:
-            copies.loc[row, name] = _ts_text(pd.Series([stamp + pd.DateOffset(years=1)])).iloc[0]
-            reasons.append(f"{name} in the future")
-    return copies, reasons
+    return copies, _bad_timestamps(rng, kind, sort, copies, source)
 
 
 def inject(
