@@ -162,6 +162,7 @@ def test_the_contract_removes_exactly_what_was_injected(tmp_path: Path) -> None:
         injected = world.landing_day(feed)
         expected_reasons.update(injected.reasons)
         expected_duplicates += sum(injected.duplicates.values())
+        assert injected.moved["events"] > 0 and injected.moved["orders"] == injected.moved["contacts"] == 0
         written = [p.name for p in world.write_feed(feed, folder)]
         # The main files, then the late deliveries (the late events and every defective copy).
         assert (

@@ -136,8 +136,7 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
     """The pre-model period in bulk: the world steps with no feedback (nothing is shown but the static
     promise, nobody triages), its files are ingested in one go and the static promises recorded."""
     folder = landing_dir(store_file)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    for _day in tqdm(days, desc="pre-model", unit="day", file=sys.stderr, disable=not progress):
+    for _ in tqdm(range((last - first).days + 1), desc="pre-model", unit="day", file=sys.stderr, disable=not progress):
         feed = world.step()
         folder.mkdir(parents=True, exist_ok=True)
         world.write_feed(feed, folder)

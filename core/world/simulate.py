@@ -96,6 +96,9 @@ __all__ = [
     "write_parquet",
 ]
 
+# The landing file kinds in load order, with their schemas.
+LANDING_SCHEMAS = {"orders": ORDERS_SCHEMA, "events": EVENTS_SCHEMA, "contacts": CONTACTS_SCHEMA}
+
 
 class World:
     """The order world; `step()` advances it by exactly one day and returns that day's feed.
@@ -184,18 +187,16 @@ class World:
     def landing_day(self, feed: DayFeed) -> LandingDay:
         """A day's feed as landing files: the world's true rows with the feed's defects (`defects`)."""
         frames = {"orders": feed.orders, "events": feed.events, "contacts": feed.contacts}
-        schemas = {"orders": ORDERS_SCHEMA, "events": EVENTS_SCHEMA, "contacts": CONTACTS_SCHEMA}
-        return inject(frames, schemas, self.feed_defects, self.seed, feed.day)
+        return inject(frames, LANDING_SCHEMAS, self.feed_defects, self.seed, feed.day)
 
     def write_feed(self, feed: DayFeed, folder: Path) -> dict[Path, int]:
         """Write a day's landing files into `folder`: the main Parquet of each kind, then the late
         deliveries (CSV) a defective feed has; rows per file, in load order."""
         landing = self.landing_day(feed)
-        schemas = {"orders": ORDERS_SCHEMA, "events": EVENTS_SCHEMA, "contacts": CONTACTS_SCHEMA}
         written: dict[Path, int] = {}
         for kind, frame in landing.main.items():
             path = folder / f"{kind}_{feed.day.isoformat()}.parquet"
-            write_parquet(frame, schemas[kind], path)
+            write_parquet(frame, LANDING_SCHEMAS[kind], path)
             written[path] = len(frame)
         for kind, frame in landing.late.items():
             path = late_file(folder, kind, feed.day)
