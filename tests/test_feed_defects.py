@@ -8,6 +8,8 @@ built once for the module: a pre-model period, quick champions, then three daily
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -231,6 +233,19 @@ def test_the_default_feed_is_untidy_every_day_but_below_the_validity_alert() -> 
         quarantined = sum(world.landing_day(feed).reasons.values())
         shares.append(quarantined / (len(feed.orders) + len(feed.events) + len(feed.contacts) + quarantined))
     assert 0 < min(shares) and max(shares) < threshold
+
+
+def test_demo_clean_feed_flag_writes_the_clean_feed_and_keeps_it(tmp_path: Path) -> None:
+    from core.cli import main
+
+    path = tmp_path / "journeyops.duckdb"
+    args = ["demo", "--store", str(path), "--days", "3", "--orders-per-day", "20", "--skip-training", "--clean-feed"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(args) == 0
+    assert read(path, "select count(*) as n from quarantine")["n"][0] == 0
+    assert not list(closed_loop.landing_dir(path).glob("*_late_*"))
+    world = closed_loop.load_world(path)  # the next daily run writes the clean feed too
+    assert world is not None and world.clean_feed and not world.feed_defects.active
 
 
 # ---- the closed loop -------------------------------------------------------------------------------
