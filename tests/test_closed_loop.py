@@ -30,6 +30,7 @@ def test_a_day_already_simulated_is_not_simulated_again(store_file: Path) -> Non
         "orders_2026-03-02.parquet",
         "events_2026-03-02.parquet",
         "contacts_2026-03-02.parquet",
+        "events_late_2026-03-02.csv",  # the late delivery of world.toml's feed defects
     ]
     stamps = [p.stat().st_mtime_ns for p in files]
     assert closed_loop.advance_world(world, date(2026, 3, 2), store_file) == files
@@ -65,7 +66,7 @@ def test_pre_model_demo_history_shows_static_promises_and_no_list(store_file: Pa
             closed_loop.load_world(store_file), store_file, state_file=closed_loop.world_state_file(store_file)
         ),
     )
-    assert summary["eta_source"] == "static" and summary["listed"] == 0 and summary["files_loaded"] == 3
+    assert summary["eta_source"] == "static" and summary["listed"] == 0 and summary["files_loaded"] == 4
     assert closed_loop.load_world(store_file).day == date(2026, 3, 9)
 
 
@@ -99,11 +100,13 @@ def test_daily_without_a_world_ingests_what_landed_through_the_day(store_file: P
     folder = closed_loop.landing_dir(store_file)
     simulate.simulate_to_dir(folder, days=3, orders_per_day=30, start="2026-03-02", progress=False)
     first = daily.run_daily(date(2026, 3, 3), store_file, landing_dir=folder, retrain=False)
-    # Two days of files loaded, the third waits for its own run; no champion yet: static promises only.
-    # (two empty contact files have one content, which loads once)
-    assert first["files_loaded"] + first["files_already_loaded"] == 6
+    # Two days of files (three Parquet files and the events' late delivery) loaded, the third waits for
+    # its own run; no champion yet: static promises only. (two empty contact files have one content,
+    # which loads once)
+    assert first["files_loaded"] + first["files_already_loaded"] == 8
     assert first["eta_source"] == "static" and first["listed"] == 0
     again = daily.run_daily(date(2026, 3, 3), store_file, landing_dir=folder, retrain=False)
-    assert again["files_loaded"] == 0 and again["files_already_loaded"] == 6
+    assert again["files_loaded"] == 0 and again["files_already_loaded"] == 8
     validity = daily.monitor_validity.read_validity(None, store_file)
-    assert validity["rows_total"].tolist() == [first["validity_rows"]]
+    # one row per quarantine reason of the batch (the feed's defects), all of one batch
+    assert set(validity["rows_total"]) == {first["validity_rows"]} and validity["reason"].notna().all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -127,7 +128,12 @@ def sha_of_dir(path: Path) -> dict[str, str]:
 
 def test_same_seed_gives_byte_identical_landing_files(tmp_path):
     kwargs = dict(
-        days=4, orders_per_day=120, start="2026-03-02", scenarios=["schema_change@2026-03-04"], progress=False
+        days=4,
+        orders_per_day=120,
+        start="2026-03-02",
+        scenarios=["schema_change@2026-03-04"],
+        progress=False,
+        clean_feed=True,
     )
     first = simulate.simulate_to_dir(tmp_path / "a", seed=5, **kwargs)
     simulate.simulate_to_dir(tmp_path / "b", seed=5, **kwargs)
@@ -138,10 +144,23 @@ def test_same_seed_gives_byte_identical_landing_files(tmp_path):
     assert a["orders_2026-03-02.parquet"] != c["orders_2026-03-02.parquet"]
     assert first["files"] == 13
     assert first["start"] == "2026-03-02" and first["end"] == "2026-03-05"
+    # With the feed's defects (world.toml's default) too: the same bytes, the same Parquet files
+    # beside the late deliveries, but for the events the late ones left out and the order of rows.
+    kwargs["clean_feed"] = False
+    simulate.simulate_to_dir(tmp_path / "d", seed=5, **kwargs)
+    simulate.simulate_to_dir(tmp_path / "e", seed=5, **kwargs)
+    d, e = sha_of_dir(tmp_path / "d"), sha_of_dir(tmp_path / "e")
+    assert d == e
+    late = set(d) - set(a)
+    assert {f"events_late_2026-03-0{i}.csv" for i in range(2, 6)} <= late
+    assert all(re.fullmatch(r"(orders|events|contacts)_late_2026-03-0[2-5]\.csv", name) for name in late)
+    assert {k for k in a if d[k] != a[k]} == {"manifest.json"} | {f"events_2026-03-0{i}.parquet" for i in range(2, 6)}
 
 
 def test_landing_files_follow_the_contract(tmp_path):
-    summary = simulate.simulate_to_dir(tmp_path, days=3, orders_per_day=80, seed=3, start="2026-03-02", progress=False)
+    summary = simulate.simulate_to_dir(
+        tmp_path, days=3, orders_per_day=80, seed=3, start="2026-03-02", progress=False, clean_feed=True
+    )
     orders = pq.read_table(tmp_path / "orders_2026-03-03.parquet")
     events = pq.read_table(tmp_path / "events_2026-03-03.parquet")
     contacts = pq.read_table(tmp_path / "contacts_2026-03-03.parquet")
@@ -205,8 +224,12 @@ def test_cli_simulate_writes_files_and_reports_bad_scenarios(tmp_path, capsys):
     )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["scenarios"] == ["demand_surge@2026-03-03"] and out["files"] == 7
+    # Two days of three Parquet files, the events' late deliveries (world.toml's feed defects), a manifest.
+    assert out["scenarios"] == ["demand_surge@2026-03-03"] and out["files"] == 9
     assert (tmp_path / "land" / "events_2026-03-03.parquet").exists()
+    assert (tmp_path / "land" / "events_late_2026-03-03.csv").exists()
+    code = main(["simulate", "--days", "2", "--orders-per-day", "30", "--out", str(tmp_path / "c"), "--clean-feed"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["files"] == 7
     code = main(
         [
             "simulate",

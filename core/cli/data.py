@@ -12,6 +12,10 @@ from core.errors import ConfigError
 # Sized so that `make run` builds the whole closed-loop history in under 2 minutes on 2 cores.
 DEMO_DAYS = 42
 DEMO_ORDERS_PER_DAY = 600
+CLEAN_FEED_HELP = (
+    "write the landing files without the late, duplicated and malformed rows world.toml's "
+    "[feed_defects] adds (the world's history is the same either way)"
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="NAME@DATE",
         help="switch on a drift scenario at a date, e.g. new_carrier@2026-03-01 (repeatable)",
     )
+    p.add_argument("--clean-feed", action="store_true", help=CLEAN_FEED_HELP)
 
     add_command(subparsers, "init", cmd_init, "create an empty store (every other write command needs one)")
 
@@ -66,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the drift switched on a week after go-live: new_carrier (default), warehouse_outage, "
         "demand_surge, schema_change, or none",
     )
+    p.add_argument("--clean-feed", action="store_true", help=CLEAN_FEED_HELP)
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -96,6 +102,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         seed=args.seed,
         start=args.start,
         scenarios=args.scenario,
+        clean_feed=args.clean_feed,
     )
     print_json(summary)
 
@@ -150,6 +157,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         train=not args.skip_training,
         settings=closed_loop.demo_settings(),
         scenario=None if args.scenario == "none" else args.scenario,
+        clean_feed=args.clean_feed,
     )
     stored.refresh_quietly(store_file)  # the heavy pages open on stored views
     print(store.read_status(store_file))

@@ -30,7 +30,7 @@ from core.errors import ConfigError
 from core.ingest import landing
 from core.jobs import daily, daily_settings, retraining
 from core.registry.gate import load_gate_policy
-from core.world import simulate
+from core.world import defects, simulate
 
 FEED_SCHEMAS = (
     ("orders", simulate.ORDERS_SCHEMA),
@@ -77,8 +77,10 @@ def _feedback(as_of: date, store_path: StorePath) -> tuple[dict[str, datetime], 
 
 
 def day_files(folder: Path, day: date) -> list[Path]:
-    """The landing files the world writes for one day."""
-    return [folder / f"{kind}_{day.isoformat()}.parquet" for kind, _ in FEED_SCHEMAS]
+    """The landing files the world writes for one day: the main Parquet files, then the late
+    deliveries (CSV) of a defective feed that exist (see core.world.defects)."""
+    main = [folder / f"{kind}_{day.isoformat()}.parquet" for kind, _ in FEED_SCHEMAS]
+    return main + [p for kind, _ in FEED_SCHEMAS if (p := defects.late_file(folder, kind, day)).exists()]
 
 
 def advance_world(
@@ -102,9 +104,7 @@ def advance_world(
     eta_shown, worked = _feedback(as_of, store_path)
     feed = world.step(eta_shown=eta_shown or None, triage_actions=worked or None)
     folder.mkdir(parents=True, exist_ok=True)
-    files = day_files(folder, as_of)
-    for path, (kind, schema) in zip(files, FEED_SCHEMAS, strict=True):
-        simulate.write_parquet(getattr(feed, kind), schema, path)
+    files = list(world.write_feed(feed, folder))
     if state_file is not None:
         save_world(world, state_file)
     return files
@@ -136,12 +136,10 @@ def _build_pre_model(world: simulate.World, first: date, last: date, store_file:
     """The pre-model period in bulk: the world steps with no feedback (nothing is shown but the static
     promise, nobody triages), its files are ingested in one go and the static promises recorded."""
     folder = landing_dir(store_file)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    for day in tqdm(days, desc="pre-model", unit="day", file=sys.stderr, disable=not progress):
+    for _ in tqdm(range((last - first).days + 1), desc="pre-model", unit="day", file=sys.stderr, disable=not progress):
         feed = world.step()
         folder.mkdir(parents=True, exist_ok=True)
-        for path, (kind, schema) in zip(day_files(folder, day), FEED_SCHEMAS, strict=True):
-            simulate.write_parquet(getattr(feed, kind), schema, path)
+        world.write_feed(feed, folder)
     landing.ingest_paths([folder], store_path=store_file, through=last)
     with store.transaction(store_file) as con:
         con.execute(store.load_sql("daily_eta_insert_static"), {"from_date": first, "to_date": last})
@@ -193,11 +191,12 @@ def build_demo_history(
     train: bool = True,
     settings: daily_settings.DailySettings | None = None,
     progress: bool = True,
+    clean_feed: bool = False,
 ) -> dict[str, Any]:
     """Build the closed-loop demo history in a fresh store: `pre_model_days` of static promises, a
     go-live (a first champion trained and promoted), then the loop until `end` (default yesterday),
     with `scenario` switched on `scenario_after_days` after go-live. Without `train` the whole history
-    stays pre-model."""
+    stays pre-model. The landing files carry world.toml's feed defects unless `clean_feed`."""
     if days < 2:
         raise ConfigError(f"demo: --days must be at least 2, got {days}")
     settings = settings or daily_settings.DailySettings()
@@ -210,7 +209,12 @@ def build_demo_history(
     scenarios = _scenarios(scenario, go_live + timedelta(days=scenario_after_days)) if train else []
     store_file = config.store_path(store_path)
     world = simulate.World(
-        simulate.load_world_config(), seed=seed, start=first, scenarios=scenarios, orders_per_day=orders_per_day
+        simulate.load_world_config(),
+        seed=seed,
+        start=first,
+        scenarios=scenarios,
+        orders_per_day=orders_per_day,
+        clean_feed=clean_feed,
     )
     state = world_state_file(store_file)
     outcome: dict[str, Any] = {"start": first.isoformat(), "end": last.isoformat(), "go_live": None}

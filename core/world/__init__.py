@@ -4,4 +4,6 @@ knows nothing of the store. `simulate` holds `World`, which coordinates one day,
 machine) with `dwell`, `capacity` (warehouse/carrier slots and backlog) and `exceptions`
 (exceptions, cancellations, silent stalls), `contacts`, `feedback` (shown ETAs and the triage
 effect) and `state_file` (save and resume); `config`, `tables`, `timeline`, `orders` and `feed`
-hold the settings, the precomputed lookups, world time, the open-order columns and the feed."""
+hold the settings, the precomputed lookups, world time, the open-order columns and the feed;
+`defects` adds a real feed's late, re-sent and malformed rows to the landing files (never to the
+world's history)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.domain import CATEGORICAL_ATTRIBUTES, EXCEPTIONS, STAGES, CostAssumptions
 from core.errors import ConfigError
+from core.world.defects import CLEAN, FeedDefects, read_feed_defects
 
 WORLD_TOML = Path(__file__).with_name("world.toml")
 SCENARIO_NAMES: tuple[str, ...] = (
@@ -89,6 +90,7 @@ class WorldConfig:
     costs: CostAssumptions
     scenarios: Mapping[str, Mapping[str, Any]]
     sha256: str = ""
+    feed_defects: FeedDefects = CLEAN  # what the landing files get wrong (`defects`); the world never does
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ def load_world_config(path: Path | str | None = None) -> WorldConfig:
         costs=CostAssumptions(**{k: float(v) for k, v in raw.get("costs", {}).items()}),
         scenarios=scenarios,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        feed_defects=read_feed_defects(raw.get("feed_defects")),
     )
 
 

@@ -42,6 +42,7 @@ from core.world.config import (
     parse_scenarios,
 )
 from core.world.contacts import draw_contacts
+from core.world.defects import CLEAN, FeedDefects, LandingDay, inject, late_file, write_late
 from core.world.feed import (
     CONTACTS_SCHEMA,
     EVENTS_SCHEMA,
@@ -95,6 +96,9 @@ __all__ = [
     "write_parquet",
 ]
 
+# The landing file kinds in load order, with their schemas.
+LANDING_SCHEMAS = {"orders": ORDERS_SCHEMA, "events": EVENTS_SCHEMA, "contacts": CONTACTS_SCHEMA}
+
 
 class World:
     """The order world; `step()` advances it by exactly one day and returns that day's feed.
@@ -109,6 +113,7 @@ class World:
         start: date,
         scenarios: Sequence[Scenario] = (),
         orders_per_day: int = 3000,
+        clean_feed: bool = False,
     ) -> None:
         if orders_per_day < 1:
             raise ConfigError(f"orders_per_day must be at least 1, got {orders_per_day}")
@@ -117,6 +122,7 @@ class World:
         self.start = start
         self.scenarios = list(scenarios)
         self.orders_per_day = int(orders_per_day)
+        self.clean_feed = bool(clean_feed)  # write the landing files without the config's defects
         self.day = start  # the next day step() simulates
         self.rng = np.random.default_rng(self.seed)
         self._next_gid = 1
@@ -173,6 +179,31 @@ class World:
         self.day = day + timedelta(days=1)
         return DayFeed(day=day, orders=arrivals.orders, events=events, contacts=contacts)
 
+    @property
+    def feed_defects(self) -> FeedDefects:
+        """The defects the landing files carry (none with `clean_feed`)."""
+        return CLEAN if self.clean_feed else self.config.feed_defects
+
+    def landing_day(self, feed: DayFeed) -> LandingDay:
+        """A day's feed as landing files: the world's true rows with the feed's defects (`defects`)."""
+        frames = {"orders": feed.orders, "events": feed.events, "contacts": feed.contacts}
+        return inject(frames, LANDING_SCHEMAS, self.feed_defects, self.seed, feed.day)
+
+    def write_feed(self, feed: DayFeed, folder: Path) -> dict[Path, int]:
+        """Write a day's landing files into `folder`: the main Parquet of each kind, then the late
+        deliveries (CSV) a defective feed has; rows per file, in load order."""
+        landing = self.landing_day(feed)
+        written: dict[Path, int] = {}
+        for kind, frame in landing.main.items():
+            path = folder / f"{kind}_{feed.day.isoformat()}.parquet"
+            write_parquet(frame, LANDING_SCHEMAS[kind], path)
+            written[path] = len(frame)
+        for kind, frame in landing.late.items():
+            path = late_file(folder, kind, feed.day)
+            write_late(frame, path)
+            written[path] = len(frame)
+        return written
+
     def backlog(self) -> dict[str, int]:
         """Orders waiting for a capacity slot right now, per warehouse and per carrier."""
         return waiting_for_slots(self.tables.stages, self.tables.values, self.open, self.clock.hours(self.day))
@@ -190,6 +221,7 @@ class World:
             config_sha256=self.config.sha256,
             rng_state=self.rng.bit_generator.state,
             open_orders=self.open,
+            clean_feed=self.clean_feed,
         )
 
     @classmethod
@@ -202,6 +234,7 @@ class World:
             start=saved.start,
             scenarios=saved.scenarios,
             orders_per_day=saved.orders_per_day,
+            clean_feed=saved.clean_feed,
         )
         world.day = saved.day
         world._next_gid = saved.next_gid
@@ -219,8 +252,10 @@ def simulate_to_dir(
     scenarios: Sequence[str] = (),
     config_path: Path | str | None = None,
     progress: bool = True,
+    clean_feed: bool = False,
 ) -> dict[str, Any]:
-    """Simulate `days` days and write orders_D/events_D/contacts_D.parquet plus manifest.json."""
+    """Simulate `days` days and write orders_D/events_D/contacts_D.parquet (plus the day's late
+    deliveries of a defective feed, `defects`) and manifest.json."""
     if not isinstance(days, int) or days < 1:
         raise ConfigError(f"simulate: --days must be a whole number ≥ 1, got {days!r}")
     if not isinstance(orders_per_day, int) or orders_per_day < 1:
@@ -233,7 +268,9 @@ def simulate_to_dir(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"simulate: cannot create output folder {out} ({exc}); pass a writable --out") from exc
-    world = World(config, seed=seed, start=first, scenarios=parsed, orders_per_day=orders_per_day)
+    world = World(
+        config, seed=seed, start=first, scenarios=parsed, orders_per_day=orders_per_day, clean_feed=clean_feed
+    )
     files, totals = _write_days(world, days, out, progress)
     last = first + timedelta(days=days - 1)
     manifest = {
@@ -246,6 +283,8 @@ def simulate_to_dir(
         "world_config_sha256": config.sha256,
         "counts": files,
     }
+    if world.feed_defects.active:
+        manifest["feed_defects"] = dict(world.feed_defects.shares)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return {
         "out_dir": str(out),
@@ -260,19 +299,13 @@ def simulate_to_dir(
 
 
 def _write_days(world: World, days: int, out: Path, progress: bool) -> tuple[dict[str, int], dict[str, int]]:
-    """Step the world `days` times, writing each day's landing files; rows per file and kind."""
+    """Step the world `days` times, writing each day's landing files; rows per file, and the world's
+    true rows per kind."""
     files: dict[str, int] = {}
     totals = {"orders": 0, "events": 0, "contacts": 0}
     for _ in tqdm(range(days), desc="simulate", unit="day", file=sys.stderr, disable=not progress):
         feed = world.step()
-        day = feed.day.isoformat()
-        for kind, frame, schema in (
-            ("orders", feed.orders, ORDERS_SCHEMA),
-            ("events", feed.events, EVENTS_SCHEMA),
-            ("contacts", feed.contacts, CONTACTS_SCHEMA),
-        ):
-            name = f"{kind}_{day}.parquet"
-            write_parquet(frame, schema, out / name)
-            files[name] = len(frame)
-            totals[kind] += len(frame)
+        files.update({path.name: rows for path, rows in world.write_feed(feed, out).items()})
+        for kind in totals:
+            totals[kind] += len(getattr(feed, kind))
     return files, totals

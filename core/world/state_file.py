@@ -31,6 +31,7 @@ class SavedWorld:
     scenarios: list[Scenario]
     rng_state: dict[str, Any]
     open_orders: dict[str, np.ndarray]
+    clean_feed: bool = False
 
 
 def write_state(
@@ -45,6 +46,7 @@ def write_state(
     config_sha256: str,
     rng_state: Mapping[str, Any],
     open_orders: Mapping[str, np.ndarray],
+    clean_feed: bool = False,
 ) -> None:
     """Write a world's state as an npz of its open-order columns plus a JSON `meta` entry."""
     meta = {
@@ -56,6 +58,7 @@ def write_state(
         "scenarios": [f"{s.name}@{s.start.isoformat()}" for s in scenarios],
         "config_sha256": config_sha256,
         "rng": rng_state,
+        "clean_feed": clean_feed,
     }
     arrays: dict[str, Any] = {f"open_{k}": v for k, v in open_orders.items()}
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
@@ -85,4 +88,5 @@ def read_state(path: Path | str, config: WorldConfig) -> SavedWorld:
         scenarios=parse_scenarios(meta["scenarios"]),
         rng_state=meta["rng"],
         open_orders=arrays,
+        clean_feed=bool(meta.get("clean_feed", False)),
     )
