@@ -51,6 +51,7 @@ def test_sql_is_never_built_by_formatting():
 # --- Layers: packages import only downward, in this order, with no cycles -------------------------
 # The order is the one the imports really follow (DESIGN §5 lists the stages in life-cycle order):
 # - `access` (roles, tokens) sits just above the kernel: the triage actions and export check roles;
+# - `engine` (DuckDB or Spark run the same named SQL) sits just below `features`, its first user;
 # - `monitor` sits below `registry` and `scoring`: scoring calibrates drift thresholds per champion
 #   with `monitor.drift`, and the monitor needs only the kernel, `features` and `models.metrics`;
 # - `__main__` belongs to `cli`, the top layer.
@@ -59,6 +60,7 @@ LAYERS: tuple[str, ...] = (
     "access",
     "world",
     "ingest",
+    "engine",
     "features",
     "models",
     "monitor",
