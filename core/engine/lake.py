@@ -17,6 +17,8 @@ from core.errors import ConfigError
 TABLES: tuple[str, ...] = ("events", "orders")
 PARTITION_COLUMN = "event_date"
 _BATCH_ROWS = 500_000
+# One folder per event day: a hundred years of history.
+MAX_DAYS = 36_600
 
 
 def table_path(lake_path: str | Path, table: str) -> str:
@@ -45,6 +47,7 @@ def export(store_path: StorePath, lake_path: str | Path, *, replace: bool = Fals
                 partitioning=[PARTITION_COLUMN] if partitioned else None,
                 partitioning_flavor="hive" if partitioned else None,
                 existing_data_behavior="error",
+                max_partitions=MAX_DAYS,
             )
             counts[table] = int(ds.dataset(target, format="parquet", partitioning="hive").count_rows())
     return {"lake": str(root), "rows": counts}

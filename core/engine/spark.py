@@ -25,13 +25,18 @@ DEFAULT_MASTER = "local[*]"
 DEFAULT_SHUFFLE_PARTITIONS = 4
 
 
-def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS) -> SparkSession:
-    """A Spark session in UTC that reads Parquet timestamps as instants (as DuckDB's naive UTC)."""
+def spark_session(
+    master: str = DEFAULT_MASTER,
+    shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS,
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """A Spark session in UTC that reads Parquet timestamps as instants (as DuckDB's naive UTC);
+    ``conf`` adds or overrides settings (a cluster's, or the tests' small-data ones)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as error:  # pragma: no cover - the message is the point
         raise ConfigError("the Spark engine needs PySpark and Java: pip install -r requirements-spark.txt") from error
-    return (
+    builder = (
         SparkSession.builder.master(master)
         .appName("journeyops")
         .config("spark.sql.session.timeZone", "UTC")
@@ -42,8 +47,10 @@ def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int = DEFAUL
         .config("spark.ui.enabled", "false")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-        .getOrCreate()
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def naive_timestamps(table: pa.Table) -> pa.Table:
