@@ -219,3 +219,22 @@ def test_the_product_imports_neither_pyspark_nor_sqlglot_to_compute_features():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_lake_export_from_the_command_line_refuses_to_write_over_a_lake(simulated_world, tmp_path, capsys):
+    from core.cli import main
+
+    store_path, _ = simulated_world
+    args = ["lake", "export", "--store", str(store_path), "--lake", str(tmp_path / "lake")]
+    import json
+
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        row = con.execute("select (select count(*) from events), (select count(*) from orders)").fetchall()[0]
+    counts = {"events": row[0], "orders": row[1]}
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == counts
+    assert main(args) != 0
+    assert "--replace" in capsys.readouterr().err
+    assert main([*args, "--replace"]) == 0

@@ -31,7 +31,8 @@ def export(store_path: StorePath, lake_path: str | Path, *, replace: bool = Fals
     root = Path(lake_path)
     existing = [t for t in TABLES if (root / t).exists()]
     if existing and not replace:
-        raise ConfigError(f"the lake {root} already holds {', '.join(existing)}; pass replace to write it again")
+        held = ", ".join(existing)
+        raise ConfigError(f"the lake {root} already holds {held}; run again with --replace to write it anew")
     counts: dict[str, int] = {}
     with store.connect(store_path, read_only=True) as con:
         for table in TABLES:
