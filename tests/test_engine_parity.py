@@ -238,3 +238,41 @@ def test_lake_export_from_the_command_line_refuses_to_write_over_a_lake(simulate
     assert main(args) != 0
     assert "--replace" in capsys.readouterr().err
     assert main([*args, "--replace"]) == 0
+
+
+def test_ingest_to_the_lake_writes_the_rows_the_contract_let_into_the_store(tmp_path):
+    """Two ingest runs with --to-lake, one with a row the contract quarantines: the lake holds exactly
+    the store's events and orders (the quarantined row in neither)."""
+    import shutil
+
+    import duckdb
+
+    from core.cli import main
+    from core.world import simulate
+
+    simulate.simulate_to_dir(tmp_path / "all", days=4, orders_per_day=10, start="2026-03-02", progress=False)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    for path in sorted((tmp_path / "all").iterdir()):
+        shutil.copy(path, first if path.stem.endswith(("03-02", "03-03")) else second)
+    bad_file = sorted(second.glob("events_*.parquet"))[-1]
+    bad = pd.read_parquet(bad_file)
+    bad.loc[bad.index[0], "stage"] = "teleported"
+    bad.to_parquet(bad_file, index=False)
+    store_path, lake_path = tmp_path / "store.duckdb", tmp_path / "lake"
+    for folder in (first, second):
+        assert main(["ingest", str(folder), "--store", str(store_path), "--to-lake", str(lake_path)]) == 0
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        quarantined = con.execute("select count(*) from quarantine where reason like '%teleported%'").fetchall()
+        events = con.execute("select * exclude (attrs) from events order by event_id").df()
+        orders = con.execute("select * exclude (attrs) from orders order by order_id").df()
+    assert quarantined == [(1,)]
+    in_lake = pd.read_parquet(lake_path / "events").drop(columns=["attrs", "event_date"])
+    in_lake = in_lake.sort_values("event_id").reset_index(drop=True)[list(events.columns)]
+    pd.testing.assert_frame_equal(in_lake, events, check_dtype=False)
+    lake_orders = pd.read_parquet(lake_path / "orders").drop(columns=["attrs"])
+    lake_orders = lake_orders.sort_values("order_id").reset_index(drop=True)[list(orders.columns)]
+    pd.testing.assert_frame_equal(lake_orders, orders, check_dtype=False)
+    assert "teleported" not in set(in_lake["stage"])
