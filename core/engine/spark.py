@@ -67,13 +67,18 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, session: SparkSession, lake_path: str | Path) -> None:
+    def __init__(self, session: SparkSession, lake_path: str | Path, *, pin_tables: bool = False) -> None:
+        """``pin_tables`` reads the lake's tables once and keeps them on the executors (memory, then
+        disk) for the run: a feature run scans the history four to six times, and a lake of many small
+        day folders costs seconds per scan."""
         self.session = session
         self.lake_path = str(lake_path)
         self._views: list[str] = []
         for table in lake.TABLES:
             frame = session.read.parquet(lake.table_path(self.lake_path, table))
             frame = frame.drop(*[c for c in frame.columns if c == lake.PARTITION_COLUMN])
+            if pin_tables:
+                frame = frame.localCheckpoint(eager=True)
             frame.createOrReplaceTempView(table)
 
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> DataFrame | None:
