@@ -32,6 +32,22 @@ def test_core_imports_neither_streamlit_nor_fastapi_nor_pickle():
     assert offenders == set()
 
 
+def test_pyspark_and_sqlglot_are_imported_only_by_the_spark_engine():
+    # The product runs without them (requirements-spark.txt is optional); core.engine.spark imports
+    # PySpark lazily, and its transpiler (sqlglot) is imported only by it and its rewrites.
+    allowed = {
+        "pyspark": {"core/engine/spark.py"},
+        "sqlglot": {"core/engine/transpile.py", "core/engine/asof.py"},
+    }
+    offenders = {
+        (str(path.relative_to(REPO_ROOT)), root)
+        for path in (REPO_ROOT / "core").rglob("*.py")
+        for root in imported_roots(path)
+        if root in allowed and str(path.relative_to(REPO_ROOT)) not in allowed[root]
+    }
+    assert offenders == set()
+
+
 def test_sql_is_never_built_by_formatting():
     # A formatted string passed to execute() is how injection gets in; values must be bound.
     offenders = []
