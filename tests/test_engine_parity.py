@@ -280,3 +280,14 @@ def test_ingest_to_the_lake_writes_the_rows_the_contract_let_into_the_store(tmp_
     lake_orders = lake_orders.sort_values("order_id").reset_index(drop=True)[list(orders.columns)]
     pd.testing.assert_frame_equal(lake_orders, orders, check_dtype=False)
     assert "teleported" not in set(in_lake["stage"])
+
+
+def test_a_capped_training_sample_on_spark_is_as_large_and_drawn_from_the_same_prefixes(simulated_world, spark):
+    store_path, lake_path = simulated_world
+    full = features.build_prefix_features(store_path, mode="events", as_of=SIM_AS_OF)
+    duck, on_spark = both(store_path, lake_path, spark, mode="events", as_of=SIM_AS_OF, max_prefixes=len(full) // 2)
+    keys = set(map(tuple, full[list(features.KEY_COLUMNS)].astype(str).to_numpy()))
+    for sample in (duck, on_spark):
+        assert sample.attrs["prefixes_total"] == len(full)
+        assert 0.35 * len(full) < len(sample) < 0.65 * len(full)
+        assert set(map(tuple, sample[list(features.KEY_COLUMNS)].astype(str).to_numpy())) <= keys

@@ -9,6 +9,8 @@ few rewrites turn what Spark lacks, or what sqlglot renders with other meaning, 
 - ``date_diff('second', a, b)`` becomes ``unix_seconds(b) - unix_seconds(a)`` (DuckDB counts second
   boundaries; Spark's ``timestampdiff`` truncates the difference);
 - ``isodow(x)`` becomes ``weekday(x) + 1`` (sqlglot's Spark rendering was off by one day);
+- ``hash(…) % n`` becomes ``pmod(xxhash64(…), n)`` (DuckDB's hash is unsigned; the sample it draws
+  is as large, but not the same rows: each engine hashes its own way);
 - decimal literals (``3600.0``) become doubles, as DuckDB divides them (Spark would keep decimals);
 - ``CREATE TEMP TABLE t AS q`` and ``DELETE FROM t WHERE c`` become the query that the engine
   materialises as the temp view ``t`` (``q``, and ``SELECT * FROM t WHERE NOT coalesce(c, false)``).
@@ -127,6 +129,9 @@ def _json_value(document: exp.Expr, key: exp.Expr) -> exp.Expr:
 
 
 def _portable(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Mod) and isinstance(node.this, exp.Anonymous) and str(node.this.this).lower() == "hash":
+        # DuckDB's hash is unsigned, so `hash(…) % n` lies in [0, n); Spark's is signed: pmod keeps the range.
+        return exp.func("pmod", exp.func("xxhash64", *node.this.expressions), node.expression)
     if isinstance(node, exp.Anonymous) and len(node.expressions) == 1:
         name = str(node.this).lower()
         if name == "to_hours":
