@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from core import domain, store
 from core.config import StorePath
+from core.engine import Engine
+from core.engine.duckdb_engine import open_store
 from core.errors import ConfigError
 
 PrefixMode = Literal["events", "snapshots", "single"]
@@ -56,14 +57,16 @@ NUMERIC_SHARE = 0.98
 WIP_HORIZON_H = 24 * 30
 
 
-def detect_completion(store_path: StorePath = None) -> Completion:
+def detect_completion(store_path: StorePath = None, engine: Engine | None = None) -> Completion:
     """'terminal' when the store holds the order world's stages, else 'last_event' (an imported log)."""
-    with store.connect(store_path, read_only=True) as con:
-        row = con.execute(
-            "select count(*) filter (where not list_contains($known, stage)), count(*) from events",
-            {"known": sorted(domain.KNOWN_STAGES)},
-        ).fetchone()
-    unknown, total = (int(row[0]), int(row[1])) if row else (0, 0)
+    if engine is None:
+        with open_store(store_path) as duck:
+            return detect_completion(engine=duck)
+    counts = engine.frame(
+        "select count(*) filter (where not list_contains($known, stage)) as unknown, count(*) as total from events",
+        {"known": sorted(domain.KNOWN_STAGES)},
+    )
+    unknown, total = (int(counts["unknown"].iloc[0]), int(counts["total"].iloc[0])) if len(counts) else (0, 0)
     return "terminal" if total > 0 and unknown == 0 else "last_event"
 
 
@@ -91,11 +94,11 @@ def _stall_params() -> dict[str, Any]:
     return {"stall_stages": stages, "stall_hours": [float(domain.STALL_LIMIT_HOURS[s]) for s in stages]}
 
 
-def _last_event_at(con: duckdb.DuckDBPyConnection) -> datetime:
-    row = con.execute("select max(event_ts) from events").fetchone()
-    if not row or row[0] is None:
+def _last_event_at(engine: Engine) -> datetime:
+    last = engine.scalar("select max(event_ts) from events")
+    if last is None:
         raise ConfigError("the store holds no events; import a log or build the demo first")
-    return pd.Timestamp(row[0]).to_pydatetime()
+    return pd.Timestamp(last).to_pydatetime()
 
 
 def _instant(as_of: datetime | date | None) -> datetime | None:
@@ -121,36 +124,49 @@ def build_prefix_features(
     max_prefixes: int | None = None,
     with_targets: bool = True,
     completion: Completion | None = None,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Prefix rows (grain: order × as-of instant) with point-in-time features and, optionally, targets.
 
     Only events with event_ts <= as_of (default: the last event) are visible at all. For ``snapshots``
     the grid runs from ``start`` (default: the first event's day) to ``as_of`` every ``every_h`` hours;
     for ``single`` every open order is a prefix at ``as_of``. ``max_prefixes`` keeps a deterministic
-    sample.
+    sample (a hash of order and instant: each engine has its own hash, so the sample differs by engine).
+    ``engine`` runs the same SQL elsewhere (core.engine: Spark over a lake); default DuckDB on the store.
     """
     if mode not in ("events", "snapshots", "single"):
         raise ConfigError(f"unknown prefix mode {mode!r}; use events, snapshots or single")
-    completion = completion or detect_completion(store_path)
-    as_of = _instant(as_of)
-    with store.connect(store_path, read_only=True) as con:
-        as_of = as_of or _last_event_at(con)
-        # One instant without targets: only the open orders' events are kept per event (the history
-        # of ended orders only feeds the load levels, which read the events table in one pass).
-        single = mode == "single" and not with_targets
-        if single:  # first, so its working memory is free again before the per-event table is built
-            con.execute(store.load_sql("features_load_levels"), level_params(as_of, completion))
-        params = _params(as_of, completion, only_open=single)
-        con.execute(store.load_sql("features_events"), params)
-        _select_prefixes(con, mode, as_of, start, every_h, min_prefix_len)
-        total = int(con.execute("select count(*) from feat_prefixes").fetchall()[0][0])
-        if max_prefixes is not None and total > max_prefixes:
-            keep = int(1_000_000 * max_prefixes / total)
-            con.execute(store.load_sql("features_prefixes_sample"), {"keep_per_million": keep})
-        # One shared instant needs only the load levels at it (above), not the running series of the history.
-        if not single:
-            con.execute(store.load_sql("features_load_series"), {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H})
-        fetched, targets = _fetch_tables(con, as_of, completion, with_targets)
+    if engine is None:
+        with open_store(store_path) as duck:
+            return build_prefix_features(
+                mode=mode,
+                as_of=as_of,
+                start=start,
+                every_h=every_h,
+                min_prefix_len=min_prefix_len,
+                max_prefixes=max_prefixes,
+                with_targets=with_targets,
+                completion=completion,
+                engine=duck,
+            )
+    completion = completion or detect_completion(engine=engine)
+    as_of = _instant(as_of) or _last_event_at(engine)
+    # One instant without targets: only the open orders' events are kept per event (the history
+    # of ended orders only feeds the load levels, which read the events table in one pass).
+    single = mode == "single" and not with_targets
+    if single:  # first, so its working memory is free again before the per-event table is built
+        engine.execute(store.load_sql("features_load_levels"), level_params(as_of, completion))
+    params = _params(as_of, completion, only_open=single)
+    engine.execute(store.load_sql("features_events"), params)
+    _select_prefixes(engine, mode, as_of, start, every_h, min_prefix_len)
+    total = int(engine.scalar("select count(*) from feat_prefixes") or 0)
+    if max_prefixes is not None and total > max_prefixes:
+        keep = int(1_000_000 * max_prefixes / total)
+        engine.execute(store.load_sql("features_prefixes_sample"), {"keep_per_million": keep})
+    # One shared instant needs only the load levels at it (above), not the running series of the history.
+    if not single:
+        engine.execute(store.load_sql("features_load_series"), {"as_of": as_of, "wip_horizon_h": WIP_HORIZON_H})
+    fetched, targets = _fetch_tables(engine, as_of, completion, with_targets)
     # Each table is converted with its Arrow buffers released as they go (self_destruct), so Arrow and
     # pandas copies of a 1M-row result are never held whole at once.
     fetched.reverse()
@@ -165,7 +181,7 @@ def build_prefix_features(
 
 
 def _select_prefixes(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     mode: PrefixMode,
     as_of: datetime,
     start: datetime | None,
@@ -174,20 +190,20 @@ def _select_prefixes(
 ) -> None:
     """Fill `feat_prefixes` with the (order, instant) prefixes of the mode."""
     if mode == "events":
-        con.execute(store.load_sql("features_prefixes_events"), {"min_prefix_len": min_prefix_len})
+        engine.execute(store.load_sql("features_prefixes_events"), {"min_prefix_len": min_prefix_len})
     elif mode == "snapshots":
-        first = start or pd.Timestamp(con.execute("select min(event_ts) from feat_events").fetchall()[0][0])
+        first = start or pd.Timestamp(engine.scalar("select min(event_ts) from feat_events"))
         grid_start = pd.Timestamp(first).floor("D") + pd.Timedelta(hours=every_h)
-        con.execute(
+        engine.execute(
             store.load_sql("features_prefixes_snapshots"),
             {"start_at": grid_start.to_pydatetime(), "end_at": as_of, "every_min": int(round(every_h * 60))},
         )
     else:
-        con.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
+        engine.execute(store.load_sql("features_prefixes_single"), {"at": as_of})
 
 
 def _fetch_tables(
-    con: duckdb.DuckDBPyConnection, as_of: datetime, completion: Completion, with_targets: bool
+    engine: Engine, as_of: datetime, completion: Completion, with_targets: bool
 ) -> tuple[list[Any], pd.DataFrame | None]:
     """The feature tables of the prefixes as Arrow (base first), and the targets when asked for."""
     # Fetched as Arrow (compact) and turned into pandas once the connection has let its memory go;
@@ -195,12 +211,12 @@ def _fetch_tables(
     # which took a 1M-row frame from ≈850 to ≈520 MB.
     # The widest result last, so the other queries run without it held.
     fetched = [
-        con.sql(store.load_sql(name)).to_arrow_table()
+        engine.arrow(store.load_sql(name))
         for name in ("features_activity_counts", "features_event_attrs", "features_case_attrs", "features_variants")
     ]
-    fetched.insert(0, con.sql(store.load_sql("features_base"), params=_stall_params()).to_arrow_table())
+    fetched.insert(0, engine.arrow(store.load_sql("features_base"), _stall_params()))
     targets = (
-        con.execute(
+        engine.frame(
             store.load_sql("features_targets"),
             {
                 "as_of": as_of,
@@ -208,7 +224,7 @@ def _fetch_tables(
                 "cancelled_stage": domain.CANCELLED,
                 **_stall_params(),
             },
-        ).df()
+        )
         if with_targets
         else None
     )

@@ -95,6 +95,22 @@ def sql_formatting(source: str, where: str) -> list[str]:
     return sorted(set(found))
 
 
+def test_pyspark_and_sqlglot_are_imported_only_by_the_spark_engine():
+    # The product runs without them (requirements-spark.txt is optional); core.engine.spark imports
+    # PySpark lazily, and its transpiler (sqlglot) is imported only by it and its rewrites.
+    allowed = {
+        "pyspark": {"core/engine/spark.py"},
+        "sqlglot": {"core/engine/transpile.py", "core/engine/asof.py"},
+    }
+    offenders = {
+        (str(path.relative_to(REPO_ROOT)), root)
+        for path in (REPO_ROOT / "core").rglob("*.py")
+        for root in imported_roots(path)
+        if root in allowed and str(path.relative_to(REPO_ROOT)) not in allowed[root]
+    }
+    assert offenders == set()
+
+
 def test_sql_is_never_built_by_formatting():
     # A formatted string that becomes SQL is how injection gets in; values must be bound ($params).
     modules = product_modules()
@@ -122,6 +138,7 @@ def test_the_sql_formatting_guard_sees_every_form():
 # --- Layers: packages import only downward, in this order, with no cycles -------------------------
 # The order is the one the imports really follow (DESIGN §5 lists the stages in life-cycle order):
 # - `access` (roles, tokens) sits just above the kernel: the triage actions and export check roles;
+# - `engine` (DuckDB or Spark run the same named SQL) sits just below `features`, its first user;
 # - `monitor` sits below `registry` and `scoring`: scoring calibrates drift thresholds per champion
 #   with `monitor.drift`, and the monitor needs only the kernel, `features` and `models.metrics`;
 # - `__main__` belongs to `cli`, the top layer.
@@ -130,6 +147,7 @@ LAYERS: tuple[str, ...] = (
     "access",
     "world",
     "ingest",
+    "engine",
     "features",
     "models",
     "monitor",

@@ -13,7 +13,8 @@ from core.errors import StoreInvalidError, StoreMissingError
 Handler = Callable[[argparse.Namespace], int | None]
 # Commands that may start from no store: they create one (demo, init), put one in place (restore),
 # or do not open one (simulate, benchmark-log uses a temporary store, healthcheck of a server).
-CREATES_OR_NEEDS_NO_STORE = frozenset({"demo", "init", "restore", "simulate", "benchmark-log", "healthcheck"})
+# `lake features` reads only the lake; `lake export` opens its store read-only, which refuses a missing one.
+CREATES_OR_NEEDS_NO_STORE = frozenset({"demo", "init", "restore", "simulate", "benchmark-log", "healthcheck", "lake"})
 
 
 def require_store(args: argparse.Namespace) -> None:

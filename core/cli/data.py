@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from core import config, store
 from core.cli.common import add_command, print_json
-from core.errors import ConfigError
+from core.errors import ConfigError, JourneyOpsError
 
 # Sized so that `make run` builds the whole closed-loop history in under 2 minutes on 2 cores.
 DEMO_DAYS = 42
@@ -40,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = add_command(subparsers, "ingest", cmd_ingest, "load landing files (CSV or Parquet) or folders of them")
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--to-lake",
+        metavar="PATH",
+        help="also add the loaded events and orders to this Parquet lake (start it with `lake export`)",
+    )
 
     p = add_command(subparsers, "import-log", cmd_import_log, "import a real event log (XES, CSV or Parquet)")
     p.add_argument("path", type=Path)
@@ -111,11 +118,30 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     from core.ingest import landing
     from core.ingest.summary import format_summary
 
-    summary = landing.ingest_paths(args.paths, store_path=args.store)
+    since = store.utcnow()
+    try:
+        summary = landing.ingest_paths(args.paths, store_path=args.store)
+    except JourneyOpsError as error:  # rejected files: the others were loaded, and go to the lake too
+        if args.to_lake and hasattr(error, "summary"):
+            _to_lake(args, error.summary, since)
+        raise
+    if args.to_lake:
+        summary["lake"] = _to_lake(args, summary, since)
     if args.json:
         print_json(summary)
     else:
         print(format_summary(summary))
+        if args.to_lake:
+            rows = summary["lake"]["rows"]
+            print(f"lake {args.to_lake}: {rows['events']} events and {rows['orders']} orders added")
+
+
+def _to_lake(args: argparse.Namespace, summary: dict[str, Any], since: datetime) -> dict[str, Any]:
+    """The rows this run loaded, through the same contract and quarantine, added to the lake."""
+    from core.engine import lake
+
+    loaded = [Path(f["path"]).name for f in summary["files"] if f["status"] == "loaded"]
+    return lake.append_loaded(args.store, args.to_lake, loaded, since)
 
 
 def cmd_import_log(args: argparse.Namespace) -> None:

@@ -1,0 +1,120 @@
+"""The Spark engine: the same named SQL, transpiled by sqlglot, over a lake of Parquet.
+
+PySpark is imported here only, and lazily: the product runs without it. Timestamps are naive UTC in
+the store; the session runs in UTC and reads Parquet timestamps as such, so hours and days agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+from core.engine import lake
+from core.engine.transpile import to_spark
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+DEFAULT_MASTER = "local[*]"
+# Few partitions: the shuffles of one day's features are small; raise it on a cluster.
+DEFAULT_SHUFFLE_PARTITIONS = 4
+
+
+def spark_session(
+    master: str = DEFAULT_MASTER,
+    shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS,
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """A Spark session in UTC that reads Parquet timestamps as instants (as DuckDB's naive UTC);
+    ``conf`` adds or overrides settings (a cluster's, or the tests' small-data ones)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:  # pragma: no cover - the message is the point
+        raise ConfigError("the Spark engine needs PySpark and Java: pip install -r requirements-spark.txt") from error
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("journeyops")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+    )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def naive_timestamps(table: pa.Table) -> pa.Table:
+    """Spark's UTC instants as the store's naive UTC timestamps (microseconds)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            utc = table.column(i).cast(pa.timestamp("us", tz="UTC"))
+            table = table.set_column(i, field.name, utc.cast(pa.timestamp("us")))
+    return table
+
+
+class SparkEngine:
+    """Runs the DuckDB-dialect SQL on Spark: temp tables become materialised temp views."""
+
+    name = "spark"
+
+    def __init__(self, session: SparkSession, lake_path: str | Path, *, pin_tables: bool = False) -> None:
+        """``pin_tables`` reads the lake's tables once and keeps them on the executors (memory, then
+        disk) for the run: a feature run scans the history four to six times, and a lake of many small
+        day folders costs seconds per scan."""
+        self.session = session
+        self.lake_path = str(lake_path)
+        self._views: list[str] = []
+        for table in lake.TABLES:
+            frame = session.read.parquet(lake.table_path(self.lake_path, table))
+            frame = frame.drop(*[c for c in frame.columns if c == lake.PARTITION_COLUMN])
+            if pin_tables:
+                frame = frame.localCheckpoint(eager=True)
+            frame.createOrReplaceTempView(table)
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None) -> DataFrame | None:
+        result = None
+        for statement in to_spark(sql, params):
+            frame = self.session.sql(statement.sql)
+            if statement.view is None:
+                result = frame
+                continue
+            # Materialised (and its lineage cut), so a view replaced by a query of itself works and
+            # the later statements that read it many times do not recompute it.
+            frame.localCheckpoint(eager=True).createOrReplaceTempView(statement.view)
+            self._views.append(statement.view)
+        return result
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, params)
+
+    def _query(self, sql: str, params: Mapping[str, Any] | None) -> DataFrame:
+        frame = self._run(sql, params)
+        if frame is None:
+            raise ConfigError("the SQL returned no rows to read (it only created tables)")
+        return frame
+
+    def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        return naive_timestamps(self._query(sql, params).toArrow())
+
+    def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        return self.arrow(sql, params).to_pandas()
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        table = naive_timestamps(self._query(sql, params).limit(1).toArrow())
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def drop_temp_views(self) -> None:
+        """Forget the temp views of a run (the lake tables stay)."""
+        for view in set(self._views):
+            self.session.catalog.dropTempView(view)
+        self._views.clear()

@@ -1,0 +1,293 @@
+"""The Spark engine computes the same point-in-time features as DuckDB, from the same SQL files.
+
+Spark runs in local mode (two cores, two shuffle partitions), one session for the module. Each world
+is written to a lake of Parquet from its store (`core.engine.lake.export`), then every feature of
+every open order at an instant and of every training prefix (with its targets) is compared: the same
+rows and columns, integers and categories exactly, floats to 1e-9 relative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import features
+from core.engine import lake
+from core.engine.spark import SparkEngine, spark_session
+from tests.conftest import SHARED_DATA
+
+pytestmark = pytest.mark.slow
+
+SIM_AS_OF = date(2026, 3, 5)
+REAL_LOG_CASES = 1000
+# Small data: compiling generated code and re-planning each stage cost more than they save here.
+SMALL_DATA_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    session = spark_session("local[2]", shuffle_partitions=2, conf=SMALL_DATA_CONF)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def simulated_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(store, lake) of a small simulated world: 6 days × 25 orders, ingested as landing files."""
+    from core.ingest import landing
+    from core.world import simulate
+
+    root = tmp_path_factory.mktemp("sim_world")
+    simulate.simulate_to_dir(root / "landing", days=6, orders_per_day=25, start="2026-03-02", progress=False)
+    landing.ingest_paths([root / "landing"], store_path=root / "store.duckdb")
+    lake.export(root / "store.duckdb", root / "lake")
+    return root / "store.duckdb", root / "lake"
+
+
+@pytest.fixture(scope="module")
+def real_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(store, lake) of the first 1,000 tickets of the real helpdesk log, imported with import-log."""
+    from core.ingest import log_import
+
+    root = tmp_path_factory.mktemp("real_log")
+    rows, _ = log_import.read_log_rows(SHARED_DATA / "helpdesk.xes.gz")
+    cases = sorted(rows["case:concept:name"].unique())[:REAL_LOG_CASES]
+    rows[rows["case:concept:name"].isin(cases)].to_parquet(root / "helpdesk_1000.parquet")
+    log_import.import_log(root / "helpdesk_1000.parquet", store_path=root / "store.duckdb")
+    lake.export(root / "store.duckdb", root / "lake")
+    return root / "store.duckdb", root / "lake"
+
+
+def assert_same_features(duck: pd.DataFrame, spark: pd.DataFrame) -> None:
+    """Same rows, same columns in the same order, integers and categories exactly, floats to 1e-9."""
+    assert list(spark.columns) == list(duck.columns)
+    assert len(spark) == len(duck) > 0
+    key = list(features.KEY_COLUMNS)
+    duck = duck.sort_values(key).reset_index(drop=True)
+    spark = spark.sort_values(key).reset_index(drop=True)
+    for name in duck.columns:
+        left, right = duck[name], spark[name]
+        assert left.isna().tolist() == right.isna().tolist(), name
+        present = left.notna()
+        if pd.api.types.is_float_dtype(left) or pd.api.types.is_float_dtype(right):
+            assert np.allclose(left[present].astype(float), right[present].astype(float), rtol=1e-9, atol=0.0), name
+        else:
+            assert left[present].tolist() == right[present].tolist(), name
+            assert left.dtype == right.dtype, name
+
+
+def both(
+    store_path: Path, lake_path: Path, spark: object, pin_tables: bool = False, **kwargs: object
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    engine = SparkEngine(spark, lake_path, pin_tables=pin_tables)  # type: ignore[arg-type]
+    try:
+        on_spark = features.build_prefix_features(engine=engine, **kwargs)  # type: ignore[arg-type]
+    finally:
+        engine.drop_temp_views()
+    return features.build_prefix_features(store_path, **kwargs), on_spark  # type: ignore[arg-type]
+
+
+def test_open_orders_of_a_simulated_world_have_the_same_features_on_spark(simulated_world, spark):
+    duck, on_spark = both(*simulated_world, spark, mode="single", as_of=SIM_AS_OF, with_targets=False)
+    assert duck.attrs["completion"] == on_spark.attrs["completion"] == "terminal"
+    assert duck.attrs["prefixes_total"] == on_spark.attrs["prefixes_total"] == len(duck)
+    assert_same_features(duck, on_spark)
+
+
+def test_training_prefixes_of_a_simulated_world_have_the_same_features_and_targets_on_spark(simulated_world, spark):
+    duck, on_spark = both(*simulated_world, spark, mode="events", as_of=SIM_AS_OF)
+    assert {"remaining_h", "stuck_label", "wip_stage", "events_last_24h"} <= set(duck.columns)
+    assert duck["stuck_label"].notna().any() and duck["remaining_h"].notna().any()
+    assert_same_features(duck, on_spark)
+
+
+def test_snapshot_prefixes_of_a_simulated_world_are_the_same_on_spark(simulated_world, spark):
+    duck, on_spark = both(*simulated_world, spark, mode="snapshots", as_of=SIM_AS_OF, every_h=24.0)
+    assert duck["as_of_at"].nunique() > 1
+    assert_same_features(duck, on_spark)
+
+
+# The real log's lake has a folder per day (≈1,100): its tables are read once and pinned
+# (`pin_tables`), or each of the run's scans costs seconds; the simulated world's are read directly.
+def test_open_cases_of_a_real_log_have_the_same_features_on_spark(real_log, spark):
+    duck, on_spark = both(*real_log, spark, True, mode="single", as_of=date(2011, 10, 31), with_targets=False)
+    assert duck.attrs["completion"] == on_spark.attrs["completion"] == "last_event"
+    assert any(c.startswith(features.EVENT_ATTR_PREFIX) for c in duck.columns)
+    assert_same_features(duck, on_spark)
+
+
+def test_training_prefixes_of_a_real_log_have_the_same_features_and_targets_on_spark(real_log, spark):
+    duck, on_spark = both(*real_log, spark, True, mode="events")
+    assert duck["order_id"].nunique() == REAL_LOG_CASES
+    assert any(c.startswith(features.CASE_ATTR_PREFIX) for c in duck.columns)
+    assert_same_features(duck, on_spark)
+
+
+def test_the_lake_holds_the_stores_rows_partitioned_by_event_day(simulated_world):
+    import duckdb
+
+    store_path, lake_path = simulated_world
+    days = sorted(p.name for p in (lake_path / "events").iterdir())
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        expected_days = [
+            f"event_date={d}"
+            for (d,) in con.execute("select distinct event_ts::date from events order by 1").fetchall()
+        ]
+        events = con.execute("select event_id, order_id, stage, event_ts from events order by event_id").df()
+    assert days == expected_days
+    in_lake = pd.read_parquet(lake_path / "events", columns=["event_id", "order_id", "stage", "event_ts"])
+    in_lake = in_lake.sort_values("event_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(in_lake, events, check_dtype=False)
+
+
+# --- The transpiler's rewrites, each against DuckDB running the original SQL ------------------------
+
+
+def duckdb_and_spark(spark: object, sql: str, tables: dict[str, pd.DataFrame], params=None):
+    """The rows of one DuckDB-dialect query on DuckDB and on Spark (via core.engine.transpile)."""
+    import duckdb
+
+    from core.engine.spark import naive_timestamps
+    from core.engine.transpile import to_spark
+
+    con = duckdb.connect()
+    for name, frame in tables.items():
+        con.register(name, frame)
+        spark.createDataFrame(frame).createOrReplaceTempView(name)  # type: ignore[attr-defined]
+    expected = con.execute(sql, params).df()
+    statements = to_spark(sql, params)
+    assert [s.view for s in statements] == [None]
+    got = naive_timestamps(spark.sql(statements[0].sql).toArrow()).to_pandas()  # type: ignore[attr-defined]
+    return expected, got
+
+
+ASOF_QUERIES = (
+    "select l.k, l.x, r.v from l as l asof left join r as r on l.k = r.k and l.x > r.y order by l.k, l.x",
+    "select l.k, l.x, r.v from l as l asof left join r as r on r.k = l.k and l.x >= r.y order by l.k, l.x",
+    "select l.k, l.x, r.v from l as l asof inner join r as r on l.k = r.k and r.y < l.x order by l.k, l.x",
+    "select l.k, l.x, r.v from l as l asof join r as r on l.k = r.k and l.x >= r.y order by l.k, l.x",
+)
+
+
+def test_an_asof_join_on_spark_picks_the_same_rows_as_duckdb_ties_and_gaps_included(spark):
+    left = pd.DataFrame({"k": ["a", "a", "a", "b", "c"], "x": [1, 2, 5, 1, 3]})
+    right = pd.DataFrame({"k": ["a", "a", "a", "b"], "y": [0, 2, 4, 2], "v": [10, 20, 40, 70]})
+    for sql in ASOF_QUERIES:
+        expected, got = duckdb_and_spark(spark, sql, {"l": left, "r": right})
+        assert (
+            got.astype(object).where(got.notna(), None).values.tolist()
+            == expected.astype(object).where(expected.notna(), None).values.tolist()
+        ), sql
+
+
+def test_parameters_reach_spark_as_typed_literals_and_text_stays_text(spark):
+    from datetime import datetime
+
+    hostile = "x' or 1=1 -- \\' ; drop view events"
+    params = {"s": hostile, "n": 3, "f": 0.1, "t": datetime(2026, 3, 8, 23, 59, 59, 999999), "l": ["a", "b'"]}
+    sql = "select $s as s, $n + 1 as n, $f * 3 as f, $t as t, list_contains($l, 'b''') as found, isodow($t) as dow"
+    expected, got = duckdb_and_spark(spark, sql, {}, params)
+    assert got.to_dict("records") == expected.to_dict("records")
+    assert got["s"].tolist() == [hostile] and got["dow"].tolist() == [7]
+
+
+def test_seconds_between_sub_second_instants_count_boundaries_as_duckdb_does(spark):
+    instants = pd.DataFrame(
+        {
+            "a": pd.to_datetime(["2026-03-01 00:00:00.900", "2026-03-01 00:00:00.100", "2026-03-07 10:00:00.000"]),
+            "b": pd.to_datetime(["2026-03-01 00:00:01.100", "2026-03-01 00:00:00.900", "2026-03-01 09:59:59.5"]),
+        }
+    )
+    sql = "select date_diff('second', a, b) / 3600.0 as h, isodow(a) as dow from i order by a"
+    expected, got = duckdb_and_spark(spark, sql, {"i": instants})
+    assert got["h"].tolist() == expected["h"].tolist()
+    assert got["dow"].tolist() == expected["dow"].tolist() == [7, 7, 6]
+
+
+def test_the_product_imports_neither_pyspark_nor_sqlglot_to_compute_features():
+    import subprocess
+    import sys
+
+    code = "import sys, core.features, core.jobs.daily; print(sorted({'pyspark', 'sqlglot'} & set(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_lake_export_from_the_command_line_refuses_to_write_over_a_lake(simulated_world, tmp_path, capsys):
+    from core.cli import main
+
+    store_path, _ = simulated_world
+    args = ["lake", "export", "--store", str(store_path), "--lake", str(tmp_path / "lake")]
+    import json
+
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        row = con.execute("select (select count(*) from events), (select count(*) from orders)").fetchall()[0]
+    counts = {"events": row[0], "orders": row[1]}
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == counts
+    assert main(args) != 0
+    assert "--replace" in capsys.readouterr().err
+    assert main([*args, "--replace"]) == 0
+
+
+def test_ingest_to_the_lake_writes_the_rows_the_contract_let_into_the_store(tmp_path):
+    """Two ingest runs with --to-lake, one with a row the contract quarantines: the lake holds exactly
+    the store's events and orders (the quarantined row in neither)."""
+    import shutil
+
+    import duckdb
+
+    from core.cli import main
+    from core.world import simulate
+
+    simulate.simulate_to_dir(tmp_path / "all", days=4, orders_per_day=10, start="2026-03-02", progress=False)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    for path in sorted((tmp_path / "all").iterdir()):
+        shutil.copy(path, first if path.stem.endswith(("03-02", "03-03")) else second)
+    bad_file = sorted(second.glob("events_*.parquet"))[-1]
+    bad = pd.read_parquet(bad_file)
+    bad.loc[bad.index[0], "stage"] = "teleported"
+    bad.to_parquet(bad_file, index=False)
+    store_path, lake_path = tmp_path / "store.duckdb", tmp_path / "lake"
+    for folder in (first, second):
+        assert main(["ingest", str(folder), "--store", str(store_path), "--to-lake", str(lake_path)]) == 0
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        quarantined = con.execute("select count(*) from quarantine where reason like '%teleported%'").fetchall()
+        events = con.execute("select * exclude (attrs) from events order by event_id").df()
+        orders = con.execute("select * exclude (attrs) from orders order by order_id").df()
+    assert quarantined == [(1,)]
+    in_lake = pd.read_parquet(lake_path / "events").drop(columns=["attrs", "event_date"])
+    in_lake = in_lake.sort_values("event_id").reset_index(drop=True)[list(events.columns)]
+    pd.testing.assert_frame_equal(in_lake, events, check_dtype=False)
+    lake_orders = pd.read_parquet(lake_path / "orders").drop(columns=["attrs"])
+    lake_orders = lake_orders.sort_values("order_id").reset_index(drop=True)[list(orders.columns)]
+    pd.testing.assert_frame_equal(lake_orders, orders, check_dtype=False)
+    assert "teleported" not in set(in_lake["stage"])
+
+
+def test_a_capped_training_sample_on_spark_is_as_large_and_drawn_from_the_same_prefixes(simulated_world, spark):
+    store_path, lake_path = simulated_world
+    full = features.build_prefix_features(store_path, mode="events", as_of=SIM_AS_OF)
+    duck, on_spark = both(store_path, lake_path, spark, mode="events", as_of=SIM_AS_OF, max_prefixes=len(full) // 2)
+    keys = set(map(tuple, full[list(features.KEY_COLUMNS)].astype(str).to_numpy()))
+    for sample in (duck, on_spark):
+        assert sample.attrs["prefixes_total"] == len(full)
+        assert 0.35 * len(full) < len(sample) < 0.65 * len(full)
+        assert set(map(tuple, sample[list(features.KEY_COLUMNS)].astype(str).to_numpy())) <= keys
