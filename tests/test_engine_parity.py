@@ -265,6 +265,7 @@ def test_ingest_to_the_lake_writes_the_rows_the_contract_let_into_the_store(tmp_
     bad.loc[bad.index[0], "stage"] = "teleported"
     bad.to_parquet(bad_file, index=False)
     store_path, lake_path = tmp_path / "store.duckdb", tmp_path / "lake"
+    assert main(["init", "--store", str(store_path)]) == 0
     for folder in (first, second):
         assert main(["ingest", str(folder), "--store", str(store_path), "--to-lake", str(lake_path)]) == 0
 
