@@ -83,8 +83,8 @@ class Benchmark:
     # Extra headline figures (targets may be set on them): numeric keys of the subject's figures,
     # else of the baseline's (a baseline that checks the subject's output, say).
     figures: tuple[str, ...] = ()
-    # A subject figure holding a mapping of name -> seconds (per page, say), listed under the table.
-    detail: str | None = None
+    # Subject figures holding a mapping of name -> seconds (per page, say), listed under the table.
+    detail: str | tuple[str, ...] | None = None
     # A figure holding the peak RSS (MiB) of the process the benchmark is about when that is not the
     # case process (a server the case loads, say): the table's peak columns show it, not the load
     # generator's; the case process's own peak stays in results.json as `case_peak_rss_mb`.
@@ -484,16 +484,24 @@ def render_table(records: Sequence[Mapping[str, Any]]) -> str:
     return header + "\n".join(rows) + "\n"
 
 
+def _detail_keys(bench: Benchmark) -> tuple[str, ...]:
+    if bench.detail is None:
+        return ()
+    return (bench.detail,) if isinstance(bench.detail, str) else tuple(bench.detail)
+
+
 def render_details(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Benchmark]) -> str:
-    """One line per record of a benchmark with a `detail` figure: its seconds per named part."""
-    keys = {b.name: b.detail for b in benchmarks if b.detail}
+    """One line per record and `detail` figure of a benchmark: its seconds per named part."""
+    keys = {b.name: _detail_keys(b) for b in benchmarks if b.detail}
     lines = []
     for r in records:
-        key = keys.get(r["benchmark"])
-        parts = (r.get("subject") or {}).get("figures", {}).get(key) if key else None
-        if r.get("status") == "ok" and isinstance(parts, Mapping) and parts:
-            shown = ", ".join(f"{name} {_fmt_seconds(float(v))} s" for name, v in parts.items())
-            lines.append(f"- {r['benchmark']} ({r['scale']}), {key}: {shown}")
+        if r.get("status") != "ok":
+            continue
+        for key in keys.get(r["benchmark"], ()):
+            parts = (r.get("subject") or {}).get("figures", {}).get(key)
+            if isinstance(parts, Mapping) and parts:
+                shown = ", ".join(f"{name} {_fmt_seconds(float(v))} s" for name, v in parts.items())
+                lines.append(f"- {r['benchmark']} ({r['scale']}), {key}: {shown}")
     return "\n".join(lines) + "\n" if lines else ""
 
 
