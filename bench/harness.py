@@ -413,7 +413,7 @@ def row_stamp(record: Mapping[str, Any]) -> tuple[str, str, str]:
     """(commit, UTC time, load) of one row: where and when that row alone was measured."""
     commit = record.get("commit") or record.get("machine", {}).get("git_commit") or "—"
     when = record.get("measured_at")
-    shown = "—" if not when else str(when).replace("T", " ")[:16]
+    shown = record.get("measured_shown") or ("—" if not when else str(when).replace("T", " ")[:16])
     return str(commit), shown, _load(record)
 
 

@@ -120,11 +120,12 @@ def put_views_back(store: Path) -> bool:
     return True
 
 
-def cold_pass(store: Path, pages: list[Path], render: Render = _render_seconds) -> dict[str, Any]:
+def cold_pass(store: Path, pages: list[Path], render: Render | None = None) -> dict[str, Any]:
     """Each page's cold first render: the views folder removed and Streamlit's caches cleared just
     before each (a page computing live writes its view back; the next page must not find it)."""
     from core.views import view_files
 
+    render = render or _render_seconds
     folder = view_files.views_dir(store)
     seconds: dict[str, float] = {}
     errors: dict[str, list[str]] = {}
@@ -138,8 +139,9 @@ def cold_pass(store: Path, pages: list[Path], render: Render = _render_seconds) 
     return {"page_seconds": seconds, "errors": errors}
 
 
-def warm_pass(store: Path, pages: list[Path], render: Render = _render_seconds) -> dict[str, Any]:
+def warm_pass(store: Path, pages: list[Path], render: Render | None = None) -> dict[str, Any]:
     """Each page rendered with the refreshed views in place (what the daily job leaves), caches cleared."""
+    render = render or _render_seconds
     views = put_views_back(store)
     seconds: dict[str, float] = {}
     errors: dict[str, list[str]] = {}

@@ -108,9 +108,11 @@ def write_floor(report: Any, out_dir: Path) -> tuple[Path, Path]:
     """The report's tables, nothing else: an unformatted write-only workbook (the subject's cell values,
     one sheet per section in order) and plain HTML tables. What the floor case times."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     from core.report.contents import SECTIONS
     from core.report.workbook import _cell_value
+    from core.triage import export
 
     out_dir.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=True)
@@ -119,7 +121,11 @@ def write_floor(report: Any, out_dir: Path) -> tuple[Path, Path]:
         sheet = workbook.create_sheet(title)
         sheet.append([str(c) for c in frame.columns])
         for row in frame.itertuples(index=False, name=None):
-            sheet.append([_cell_value(v) for v in row])
+            values = [_cell_value(v) for v in row]
+            if any(isinstance(v, str) and export.is_risky(v) for v in values):
+                # the same content as the subject's: text, never a formula
+                values = [_text_cell(WriteOnlyCell, sheet, v) if isinstance(v, str) else v for v in values]
+            sheet.append(values)
     xlsx, html = out_dir / "floor.xlsx", out_dir / "floor.html"
     workbook.save(xlsx)
     parts = [
@@ -129,13 +135,28 @@ def write_floor(report: Any, out_dir: Path) -> tuple[Path, Path]:
     return xlsx, html
 
 
+def _text_cell(cell_type: Any, sheet: Any, value: str) -> Any:
+    cell = cell_type(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def workbook_values(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every sheet's cell values, row by row (read-only): what two workbooks are compared on."""
     from openpyxl import load_workbook
 
+    def trimmed(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        # trailing empty cells: a write-only file records no sheet dimensions, so its rows end early
+        end = len(row)
+        while end and row[end - 1] is None:
+            end -= 1
+        return row[:end]
+
     workbook = load_workbook(path, read_only=True)
     try:
-        return {sheet.title: [tuple(row) for row in sheet.iter_rows(values_only=True)] for sheet in workbook.worksheets}
+        return {
+            sheet.title: [trimmed(tuple(r)) for r in sheet.iter_rows(values_only=True)] for sheet in workbook.worksheets
+        }
     finally:
         workbook.close()
 
