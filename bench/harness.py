@@ -517,8 +517,12 @@ def render_machine(machine: Mapping[str, Any]) -> str:
 
 
 def render_notes(records: Sequence[Mapping[str, Any]]) -> str:
-    """One line per row that carries a note (a row kept from before a method changed, say)."""
-    lines = [f"- {r['benchmark']} ({r['scale']}): {r['note']}" for r in records if r.get("note")]
+    """One line per note carried by rows (rows kept from before a method changed, say), naming its rows."""
+    rows_of: dict[str, list[str]] = {}
+    for r in records:
+        if r.get("note"):
+            rows_of.setdefault(str(r["note"]), []).append(f"{r['benchmark']} ({r['scale']})")
+    lines = [f"- {', '.join(rows)}: {note}" for note, rows in rows_of.items()]
     return "\n".join(lines) + "\n" if lines else ""
 
 
@@ -561,7 +565,8 @@ def render_report(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Ben
     details = render_details(records, benchmarks)
     if details:
         lines += ["### Details", "", details]
-    machine = next((r["machine"] for r in reversed(records) if "machine" in r), None)
+    measured = sorted((r for r in records if r.get("machine", {}).get("cpu")), key=lambda r: str(r.get("measured_at")))
+    machine = measured[-1]["machine"] if measured else None
     if machine:
         lines += ["## Machine", "", render_machine(machine)]
     return "\n".join(lines) + "\n"
