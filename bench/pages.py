@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,14 +47,43 @@ LARGE_SIZES = {"small": (42, 2_400, 35), "full": (42, 24_000, 35)}
 REFRESH_FILE = "views_refresh.json"
 SET_ASIDE = "views.refreshed"
 TRIVIAL = 'import streamlit as st\nst.title("Trivial")\nst.write("one line of text")\n'
-# A server's start-up without rendering a page: every module of the app's own packages imported.
-IMPORT_ALL = """import importlib, pkgutil
-import core, ui
-for package in (ui, core):
-    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        if not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
-"""
+# A server's start-up without rendering a page: every module of the app's own packages imported, and
+# the libraries they import inside functions (a page's first use would otherwise pay for them).
+IMPORT_ALL = "from bench.pages import import_app_modules\nimport_app_modules()\n"
+APP_PACKAGES = ("ui", "core")
+
+
+def lazy_imports(root: Path = REPO_ROOT) -> list[str]:
+    """Third-party modules the app's packages import inside functions (not at the top of a module)."""
+    import ast
+
+    found: set[str] = set()
+    for package in APP_PACKAGES:
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Import | ast.ImportFrom) or node.col_offset == 0:
+                    continue
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                for name in names:
+                    top = name.split(".")[0]
+                    if top and getattr(node, "level", 0) == 0 and top not in APP_PACKAGES:
+                        if top not in sys.stdlib_module_names:
+                            found.add(name)
+    return sorted(found)
+
+
+def import_app_modules() -> None:
+    """Import every module of `ui` and `core` (their `__main__` aside) and the libraries they import lazily."""
+    import importlib
+    import pkgutil
+
+    for package_name in APP_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, package_name + "."):
+            if not module.name.endswith("__main__"):
+                importlib.import_module(module.name)
+    for name in lazy_imports():
+        importlib.import_module(name)
 
 
 def page_files() -> list[Path]:

@@ -110,9 +110,21 @@ def test_both_page_benchmarks_set_up_a_refreshed_copy_and_time_the_cold_renders(
         assert "warm_slowest_page_seconds" in bench.figures
 
 
-def test_the_start_up_script_imports_without_rendering_a_page() -> None:
-    assert "AppTest.from_file" not in pages.IMPORT_ALL and "pages" not in pages.IMPORT_ALL
-    compile(pages.IMPORT_ALL, "<start-up>", "exec")
+def test_the_start_up_imports_the_apps_modules_and_its_lazy_libraries_without_a_page() -> None:
+    assert pages.IMPORT_ALL == "from bench.pages import import_app_modules\nimport_app_modules()\n"
+    lazy = pages.lazy_imports()
+    assert {"evidently", "openpyxl"} <= {name.split(".")[0] for name in lazy}
+    assert not [n for n in lazy if n.split(".")[0] in {"core", "ui", "json", "os", "streamlit.testing"}]
+
+
+def test_lazy_imports_are_the_nested_third_party_ones(tmp_path: Path) -> None:
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "core").mkdir()
+    (tmp_path / "ui" / "a.py").write_text(
+        "import numpy\n\ndef f():\n    import json\n    import plotly.io as pio\n    from core import x\n"
+    )
+    (tmp_path / "core" / "b.py").write_text("def g():\n    from openpyxl.styles import Font\n    from . import c\n")
+    assert pages.lazy_imports(tmp_path) == ["openpyxl.styles", "plotly.io"]
 
 
 # --------------------------------------------------------------------------- report: a true floor
