@@ -418,6 +418,13 @@ def test_the_ids_are_drawn_from_every_scored_order_and_some_earlier_ones() -> No
     assert set(api.request_ids(latest, [], 100)) <= set(latest)
 
 
+def test_a_404_is_the_right_answer_only_for_an_order_the_latest_scoring_did_not_forecast() -> None:
+    ok = api.expected_status(["L1", "E1"], ["L1", "L2"])
+    assert (ok(0, 200), ok(0, 404), ok(1, 200), ok(1, 404), ok(1, 500)) == (True, False, True, True, False)
+    figures = api.scheduled_open_loop(lambda i: 404, rate=1000.0, duration_s=0.002, workers=1, ok=ok)
+    assert (figures["errors"], figures["statuses"]) == (1, {"404": 2})
+
+
 # --------------------------------------------------------------------------- rows: commit, time and load each
 
 
