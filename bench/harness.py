@@ -338,14 +338,14 @@ def _cpu_model() -> str:
 
 
 def _git_commit() -> str | None:
-    """HEAD's short hash, with `-dirty` when tracked files differ from it (the figures then measured
-    code no commit holds)."""
+    """HEAD's short hash, with `-dirty` when tracked files outside docs/ differ from it (the figures then
+    measured code no commit holds; the docs, this page among them, are not measured code)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
         )
         changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,

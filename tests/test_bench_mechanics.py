@@ -481,6 +481,13 @@ def test_the_commit_says_dirty_when_tracked_files_differ(tmp_path: Path, monkeyp
     assert clean is not None and not clean.endswith("-dirty")
     (tmp_path / "untracked.txt").write_text("x")
     assert harness._git_commit() == clean  # untracked files are not the measured code
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "benchmarks.md").write_text("a")
+    git("add", "docs/benchmarks.md")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two")
+    clean = harness._git_commit()
+    (tmp_path / "docs" / "benchmarks.md").write_text("b")
+    assert harness._git_commit() == clean  # nor is the docs page a run rewrites
     (tmp_path / "f.txt").write_text("b")
     assert harness._git_commit() == f"{clean}-dirty"
 
