@@ -8,8 +8,9 @@ the store's next day (`python -m core daily --as-of DAY --no-retrain`, its own p
 store: ingest, scoring, monitoring, write, views refresh) is started, and at once `--sessions`
 sessions from `bench.st_loadgen` (Streamlit's websocket protocol, no browser), each opening every
 page of the dashboard in turn and waiting for each script run to finish; errors are exception
-elements, pages not found, disconnects and timeouts. The daily job's exit code, seconds and its
-overlap with the load are figures (`daily_exit_code`, `daily_overlap_seconds`). While the load runs,
+elements, pages not found, disconnects and timeouts. The timed seconds are the load's; the daily
+job's exit code, seconds and overlap with the load are figures (`daily_exit_code`,
+`daily_overlap_seconds`), waited for after the clock stops. While the load runs,
 the RSS of the Streamlit server's process and all its children is sampled with psutil; the table's
 peak RSS is that server peak (`server_peak_rss_mb`), not the load generator's.
 Baseline: the same load and the same daily job (on its own copy of the store) against a trivial
@@ -190,35 +191,60 @@ def daily_command(store: Path) -> list[str]:
     ]
 
 
+class JobBeside:
+    """A job (a command) started beside a load: `start()` it, run the load, `finish()` waits for it and
+    says how it went — exit code, seconds, whether it was running when the load started, the overlap."""
+
+    def __init__(self, job: list[str], log: Path) -> None:
+        self.job, self.log = job, log
+        self._ended: list[float] = []
+
+    def start(self) -> None:
+        """Start the job; the load starts right after."""
+        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in finish()
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(self.job, cwd=REPO_ROOT, stdout=self._out, stderr=subprocess.STDOUT)
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+        self.load_started = time.perf_counter()
+        self.running_at_load_start = self.proc.poll() is None
+
+    def _watch(self) -> None:
+        self.proc.wait()
+        self._ended.append(time.perf_counter())
+
+    def load_over(self) -> None:
+        """Mark the end of the load (call it right after the load)."""
+        self.load_ended = time.perf_counter()
+
+    def finish(self) -> dict[str, Any]:
+        """Wait for the job (up to JOB_TIMEOUT_S, then kill it); its figures."""
+        try:
+            code = self.proc.wait(timeout=JOB_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._watcher.join()
+        self._out.close()
+        job_ended = self._ended[0] if self._ended else time.perf_counter()
+        overlap = min(self.load_ended, job_ended) - max(self.load_started, self.started)
+        return {
+            "daily_exit_code": code,
+            "daily_seconds": round(job_ended - self.started, 2),
+            "daily_running_at_load_start": self.running_at_load_start,
+            "daily_overlap_seconds": round(max(0.0, overlap), 2),
+        }
+
+
 def with_job(job: list[str] | None, load: Callable[[], dict[str, Any]], log: Path) -> dict[str, Any]:
-    """Start `job` (a command) and at once run `load`; then wait for the job. The load's summary plus
-    the job's exit code, seconds, whether it was running when the load started, and the overlap."""
+    """Start `job` and at once run `load`; then wait for the job: the load's summary and the job's figures."""
     if job is None:
         return load()
-    ended: list[float] = []
-    started = time.perf_counter()
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(job, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-        watcher = threading.Thread(target=lambda: ended.append((proc.wait(), time.perf_counter())[1]), daemon=True)
-        watcher.start()
-        load_started = time.perf_counter()
-        running_at_start = proc.poll() is None
-        summary = load()
-        load_ended = time.perf_counter()
-        try:
-            code = proc.wait(timeout=JOB_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-        watcher.join()
-    job_ended = ended[0] if ended else time.perf_counter()
-    return {
-        **summary,
-        "daily_exit_code": code,
-        "daily_seconds": round(job_ended - started, 2),
-        "daily_running_at_load_start": running_at_start,
-        "daily_overlap_seconds": round(max(0.0, min(load_ended, job_ended) - max(load_started, started)), 2),
-    }
+    beside = JobBeside(job, log)
+    beside.start()
+    summary = load()
+    beside.load_over()
+    return {**summary, **beside.finish()}
 
 
 def _prepare(
@@ -233,11 +259,17 @@ def _prepare(
     def load() -> dict[str, Any]:
         return asyncio.run(st_loadgen.run_load(url, sessions, pages, timeout_s=RUN_TIMEOUT_S))
 
+    beside = JobBeside(job, log) if job is not None else None
+
     def run() -> dict[str, Any]:
         try:
             cpu_before = cpu_seconds(pid)
             with RssSampler(pid) as sampler:
-                summary = with_job(job, load, log)
+                if beside is not None:
+                    beside.start()
+                summary = load()
+                if beside is not None:
+                    beside.load_over()
             # The server's own CPU for the load: steadier than wall time on a shared machine.
             summary.update(
                 server_cpu_seconds=round(cpu_seconds(pid) - cpu_before, 2),
@@ -249,8 +281,11 @@ def _prepare(
         return summary
 
     def summarise(summary: dict[str, Any]) -> dict[str, Any]:
+        # The job may outlast the load: waiting for it is not part of the timed load.
+        job_figures = beside.finish() if beside is not None else {}
         return {
             **summary,
+            **job_figures,
             "pages_per_session": len(pages),
             "warm_up_errors": started["errors"],
             "server_rss_idle_mb": round(rss_idle, 1),
