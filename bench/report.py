@@ -18,6 +18,7 @@ and the subject ran at 0.30× "its floor".)
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -164,7 +165,24 @@ def workbook_values(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 def differing_sheets(floor: Mapping[str, Sequence[Any]], subject: Mapping[str, Sequence[Any]]) -> list[str]:
     """Sheets whose cell values differ between two workbooks (or that only one of them has), in order."""
     names = list(subject) + [n for n in floor if n not in subject]
-    return [n for n in names if floor.get(n) != subject.get(n)]
+    return [n for n in names if not _same_rows(floor.get(n), subject.get(n))]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    # Two builds of one report may sum floats in another order (DuckDB aggregates in parallel): the
+    # last bits differ (32.99678362573099 vs 32.996783625731), the content does not.
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(a == b)
+
+
+def _same_rows(a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool:
+    if a is None or b is None or len(a) != len(b):
+        return a is None and b is None
+    return all(
+        len(x) == len(y) and all(_same_value(u, v) for u, v in zip(x, y, strict=True))
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def prepare_floor(
