@@ -38,6 +38,7 @@ BENCHMARKS: list[Benchmark] = [
     pages.BENCHMARK,
     pages.LARGE_BENCHMARK,
     sessions.BENCHMARK,
+    sessions.SOAK_BENCHMARK,
     api.BENCHMARK,
     make_run.BENCHMARK,
     recovery.BENCHMARK,

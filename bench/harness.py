@@ -83,8 +83,12 @@ class Benchmark:
     # Extra headline figures (targets may be set on them): numeric keys of the subject's figures,
     # else of the baseline's (a baseline that checks the subject's output, say).
     figures: tuple[str, ...] = ()
-    # A subject figure holding a mapping of name -> seconds (per page, say), listed under the table.
-    detail: str | None = None
+    # Subject figures holding a mapping of name -> seconds (per page, say), listed under the table.
+    detail: str | tuple[str, ...] | None = None
+    # A figure holding the peak RSS (MiB) of the process the benchmark is about when that is not the
+    # case process (a server the case loads, say): the table's peak columns show it, not the load
+    # generator's; the case process's own peak stays in results.json as `case_peak_rss_mb`.
+    peak_figure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,8 @@ def measure(
     case_dir = work_dir / scale
     case_dir.mkdir(parents=True, exist_ok=True)
     log_path = case_dir / f"{bench.name}.log"
+    # Each row carries its own commit, UTC time and machine load: rows of one page are measured over
+    # hours and commits, and a row re-run later replaces only itself.
     record: dict[str, Any] = {
         "benchmark": bench.name,
         "scale": scale,
@@ -185,6 +191,7 @@ def measure(
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
     }
+    record["commit"] = record["machine"]["git_commit"]
     try:
         plan = bench.plan(scale, case_dir)
         record["workload"] = plan.workload
@@ -197,8 +204,10 @@ def measure(
             baseline = _best_of(plan.baseline, log_path, repeat, say, f"{bench.name}/{scale}: baseline")
     except Exception as exc:  # a broken case is reported and the run goes on with the others
         say(f"{bench.name}/{scale}: ERROR {exc}")
-        record.update(status="error", error=str(exc))
+        record.update(status="error", error=str(exc), load_avg_1m_end=_load_now())
         return record
+    record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    record["load_avg_1m_end"] = _load_now()
     record.update(
         status="ok",
         subject=_case_dict(subject),
@@ -254,14 +263,16 @@ def headline(bench: Benchmark, subject: CaseResult, baseline: CaseResult | None)
         "seconds": subject.seconds,
         "count": count,
         "rate": count / subject.seconds if subject.seconds > 0 else 0.0,
-        "peak_rss_mb": subject.peak_rss_mb,
+        "peak_rss_mb": _peak_of(bench, subject),
     }
+    if bench.peak_figure is not None:
+        figures["case_peak_rss_mb"] = subject.peak_rss_mb
     if baseline is not None:
         base_count = float(baseline.figures.get(bench.count, count))
         figures.update(
             baseline_seconds=baseline.seconds,
             baseline_rate=base_count / baseline.seconds if baseline.seconds > 0 else 0.0,
-            baseline_peak_rss_mb=baseline.peak_rss_mb,
+            baseline_peak_rss_mb=_peak_of(bench, baseline),
             ratio=subject.seconds / baseline.seconds if baseline.seconds > 0 else float("inf"),
         )
     for key in bench.figures:
@@ -270,6 +281,19 @@ def headline(bench: Benchmark, subject: CaseResult, baseline: CaseResult | None)
                 figures[key] = float(source.figures[key])
                 break
     return figures
+
+
+def _peak_of(bench: Benchmark, result: CaseResult) -> float:
+    # The process the benchmark is about: a server's figure where the benchmark names one.
+    if bench.peak_figure is not None:
+        value = result.figures.get(bench.peak_figure)
+        if isinstance(value, int | float):
+            return float(value)
+    return result.peak_rss_mb
+
+
+def _load_now() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 def machine_info() -> dict[str, Any]:
@@ -285,7 +309,7 @@ def machine_info() -> dict[str, Any]:
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "ram_gib": _ram_gib(),
         "cpu": _cpu_model(),
-        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "load_avg_1m": _load_now(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "versions": versions,
@@ -314,9 +338,14 @@ def _cpu_model() -> str:
 
 
 def _git_commit() -> str | None:
+    """HEAD's short hash, with `-dirty` when tracked files outside docs/ differ from it (the figures then
+    measured code no commit holds; the docs, this page among them, are not measured code)."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        )
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
@@ -324,12 +353,20 @@ def _git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    commit = head.stdout.strip()
+    if not commit:
+        return None
+    return f"{commit}-dirty" if changed.returncode == 0 and changed.stdout.strip() else commit
 
 
 def merge_results(previous: Iterable[Mapping[str, Any]], fresh: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Fresh records replace earlier ones of the same benchmark and scale; the rest are kept."""
-    merged = {(r["benchmark"], r["scale"]): dict(r) for r in previous}
+    """Fresh records replace earlier ones of the same benchmark and scale; of the earlier ones (from
+    several files, say), the most recently measured is kept."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in previous:
+        key = (r["benchmark"], r["scale"])
+        if key not in merged or str(r.get("measured_at") or "") >= str(merged[key].get("measured_at") or ""):
+            merged[key] = dict(r)
     merged.update({(r["benchmark"], r["scale"]): dict(r) for r in fresh})
     return list(merged.values())
 
@@ -364,8 +401,20 @@ def _fmt_count(value: float) -> str:
 
 
 def _load(record: Mapping[str, Any]) -> str:
-    load = record.get("machine", {}).get("load_avg_1m")
-    return "—" if load is None else f"{load:.1f}"
+    # The 1-minute load when the row started, and when it ended where recorded ("1.1 → 2.3").
+    start = record.get("machine", {}).get("load_avg_1m")
+    end = record.get("load_avg_1m_end")
+    if start is None:
+        return "—"
+    return f"{start:.1f}" if end is None else f"{start:.1f} → {end:.1f}"
+
+
+def row_stamp(record: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(commit, UTC time, load) of one row: where and when that row alone was measured."""
+    commit = record.get("commit") or record.get("machine", {}).get("git_commit") or "—"
+    when = record.get("measured_at")
+    shown = record.get("measured_shown") or ("—" if not when else str(when).replace("T", " ")[:16])
+    return str(commit), shown, _load(record)
 
 
 def _fmt_figure(figure: str, value: float) -> str:
@@ -396,16 +445,21 @@ def render_table(records: Sequence[Mapping[str, Any]]) -> str:
     header = (
         "| benchmark | scale | workload | time (s) | throughput | peak RSS (MiB) "
         "| baseline time (s) | baseline throughput | baseline peak (MiB) | ratio to baseline | targets "
-        "| load (1 min) |\n"
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n"
+        "| commit | measured (UTC) | load (1 min) |\n"
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |\n"
     )
     rows = []
     for r in records:
+        stamp = " | ".join(row_stamp(r))
+        if r.get("status") == "legacy":
+            # A row measured before rows carried their own stamp, kept as it was printed then.
+            rows.append(f"| {r['benchmark']} | {r['scale']} | " + " | ".join(r["cells"]) + f" | {stamp} |")
+            continue
         if r.get("status") != "ok":
             error = str(r.get("error", "")).splitlines()[0] if r.get("error") else "not run"
             rows.append(
                 f"| {r['benchmark']} | {r['scale']} | {r.get('workload', '—')} "
-                f"| error | | | | | | | {error} | {_load(r)} |"
+                f"| error | | | | | | | {error} | {stamp} |"
             )
             continue
         h = r["headline"]
@@ -425,40 +479,55 @@ def render_table(records: Sequence[Mapping[str, Any]]) -> str:
             f"| {r['benchmark']} | {r['scale']} | {workload} | {_fmt_seconds(h['seconds'])} "
             f"| {_fmt_rate(h['rate'])} {unit}/s | {h['peak_rss_mb']:.0f} | "
             + " | ".join(base)
-            + f" | {_verdicts(r)} | {_load(r)} |"
+            + f" | {_verdicts(r)} | {stamp} |"
         )
     return header + "\n".join(rows) + "\n"
 
 
+def _detail_keys(bench: Benchmark) -> tuple[str, ...]:
+    if bench.detail is None:
+        return ()
+    return (bench.detail,) if isinstance(bench.detail, str) else tuple(bench.detail)
+
+
 def render_details(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Benchmark]) -> str:
-    """One line per record of a benchmark with a `detail` figure: its seconds per named part."""
-    keys = {b.name: b.detail for b in benchmarks if b.detail}
+    """One line per record and `detail` figure of a benchmark: its seconds per named part."""
+    keys = {b.name: _detail_keys(b) for b in benchmarks if b.detail}
     lines = []
     for r in records:
-        key = keys.get(r["benchmark"])
-        parts = (r.get("subject") or {}).get("figures", {}).get(key) if key else None
-        if r.get("status") == "ok" and isinstance(parts, Mapping) and parts:
-            shown = ", ".join(f"{name} {_fmt_seconds(float(v))} s" for name, v in parts.items())
-            lines.append(f"- {r['benchmark']} ({r['scale']}), {key}: {shown}")
+        if r.get("status") != "ok":
+            continue
+        for key in keys.get(r["benchmark"], ()):
+            parts = (r.get("subject") or {}).get("figures", {}).get(key)
+            if isinstance(parts, Mapping) and parts:
+                shown = ", ".join(f"{name} {_fmt_seconds(float(v))} s" for name, v in parts.items())
+                lines.append(f"- {r['benchmark']} ({r['scale']}), {key}: {shown}")
     return "\n".join(lines) + "\n" if lines else ""
 
 
 def render_machine(machine: Mapping[str, Any]) -> str:
-    """The machine a run was measured on, as a short markdown list."""
+    """The machine the rows were measured on, as a short markdown list (commit, time and load are per row)."""
     versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items() if v)
     return (
         f"- CPU: {machine.get('cpu')} — {machine.get('cores')} cores "
-        f"({machine.get('cores_usable')} usable), RAM {machine.get('ram_gib')} GiB\n"
-        f"- load average (1 min) when the run started: {machine.get('load_avg_1m')} "
-        "(the machine is shared; a high load inflates times)\n"
+        f"({machine.get('cores_usable')} usable), RAM {machine.get('ram_gib')} GiB; shared, so a high "
+        "load (per row in the table) inflates times\n"
         f"- {machine.get('os')}, Python {machine.get('python')}; {versions}\n"
-        f"- git commit: {machine.get('git_commit')}\n"
     )
+
+
+def render_notes(records: Sequence[Mapping[str, Any]]) -> str:
+    """One line per note carried by rows (rows kept from before a method changed, say), naming its rows."""
+    rows_of: dict[str, list[str]] = {}
+    for r in records:
+        if r.get("note"):
+            rows_of.setdefault(str(r["note"]), []).append(f"{r['benchmark']} ({r['scale']})")
+    lines = [f"- {', '.join(rows)}: {note}" for note, rows in rows_of.items()]
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def render_report(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Benchmark]) -> str:
     """docs/benchmarks.md: how to run, what each benchmark and baseline is, the table, the machine."""
-    dates = sorted(r["measured_at"] for r in records if "measured_at" in r)
     described = {r["benchmark"] for r in records}
     lines = [
         "# Benchmarks",
@@ -466,12 +535,15 @@ def render_report(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Ben
         "Written by `make bench` (`python -m bench`); do not edit by hand. Figures, not test assertions:",
         "each case runs in a fresh process; time is `time.perf_counter` around the measured work only",
         "(imports and set-up excluded); peak RSS is the case process's high-water mark (VmHWM, so it",
-        "includes the interpreter, its libraries and the case's set-up). Each subject is compared",
-        "with a baseline measured in the same run on the same machine; *ratio* = subject time /",
-        "baseline time. Absolute figures (seconds, events/s) depend on the machine and its load — the",
-        "load column is the 1-minute load average when the row was measured, and the machine is",
-        "shared — so the ratio to the baseline is the figure that carries across machines; CPU",
-        "seconds of each case are in `bench/results/results.json`. Re-run one benchmark with",
+        "includes the interpreter, its libraries and the case's set-up), or the server's where a",
+        "benchmark loads a server. Each subject is compared with a baseline measured in the same run",
+        "on the same machine; *ratio* = subject time / baseline time. Every row carries its own",
+        "commit (`-dirty`: tracked files differed from it), the UTC time it started and the 1-minute",
+        "load average at its start and end: rows are measured over hours and commits, and a re-run",
+        "replaces only its own rows. Absolute figures (seconds, events/s) depend on the machine and",
+        "its load, which is shared, so the ratio to the baseline is the figure that carries across",
+        "machines; CPU seconds of each case are in `bench/results/results.json`, and the records",
+        "behind this page in `docs/benchmarks.json`. Re-run one benchmark with",
         "`python -m bench --only NAME --scale small|full|both`.",
         "",
         "## What is measured",
@@ -487,15 +559,26 @@ def render_report(records: Sequence[Mapping[str, Any]], benchmarks: Sequence[Ben
             f"  - targets: {goals}",
         ]
     lines += ["", "## Results", "", render_table(records)]
+    notes = render_notes(records)
+    if notes:
+        lines += ["### Notes on rows", "", notes]
     details = render_details(records, benchmarks)
     if details:
         lines += ["### Details", "", details]
-    machine = next((r["machine"] for r in reversed(records) if "machine" in r), None)
+    measured = sorted((r for r in records if r.get("machine", {}).get("cpu")), key=lambda r: str(r.get("measured_at")))
+    machine = measured[-1]["machine"] if measured else None
     if machine:
         lines += ["## Machine", "", render_machine(machine)]
-    if dates:
-        lines += [f"Measured {dates[0]} – {dates[-1]} (UTC)."]
     return "\n".join(lines) + "\n"
+
+
+def docs_records_path(docs_path: Path) -> Path:
+    """The records behind the docs page, committed beside it (bench/results/ is not)."""
+    return docs_path.with_suffix(".json")
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    return list(json.loads(path.read_text())["results"]) if path.exists() else []
 
 
 def write_outputs(
@@ -504,10 +587,13 @@ def write_outputs(
     out_dir: Path,
     docs_path: Path | None,
 ) -> list[dict[str, Any]]:
-    """Merge fresh records into out_dir/results.json; write results.md and the docs page."""
+    """Merge fresh records into out_dir/results.json; write results.md, and the docs page with its
+    records (`docs/benchmarks.json`, so rows measured elsewhere or earlier stay on the page)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "results.json"
-    previous = json.loads(json_path.read_text())["results"] if json_path.exists() else []
+    previous = _read_records(json_path)
+    if docs_path is not None:
+        previous = _read_records(docs_records_path(docs_path)) + previous
     names = [b.name for b in benchmarks]
     records = order_results(merge_results(previous, fresh), names)
     json_path.write_text(json.dumps({"results": records}, indent=2, sort_keys=True) + "\n")
@@ -517,6 +603,7 @@ def write_outputs(
         # The docs page describes the benchmarks in the registry; smoke-only runs stay out of it.
         shown = [r for r in records if r["benchmark"] in {b.name for b in benchmarks}]
         docs_path.write_text(render_report(shown, benchmarks))
+        docs_records_path(docs_path).write_text(json.dumps({"results": shown}, indent=2, sort_keys=True) + "\n")
     return records
 
 
