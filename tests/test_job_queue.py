@@ -121,7 +121,12 @@ def test_enqueue_starts_a_detached_job_that_records_its_run(store_file):
     assert status.status == "failed"
     assert status.error == "JobStartError: no drift snapshot for 2026-03-02; the daily run of that day writes one"
     assert status.kind == "drift_report"
-    assert "no drift snapshot" in queue.log_path("drift_report", store_file).read_text()
+    # The run records its failure, then the process prints it to its log on the way out: wait for that.
+    log = queue.log_path("drift_report", store_file)
+    while "no drift snapshot" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "error: JobStartError" not in log.read_text()
+    assert "error: no drift snapshot for 2026-03-02" in log.read_text()
 
 
 def test_a_job_that_cannot_start_says_so(store_file, tmp_path):

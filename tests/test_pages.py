@@ -85,7 +85,7 @@ DEMO_PAGE_CONTENT: dict[str, tuple[str, Callable[[AppTest], None]]] = {
     "operations": (
         "Operations",
         _shows(
-            ["Jobs by kind", "Latest runs", "Alerts to acknowledge"],
+            ["Jobs by kind", "Latest runs", "Alerts to acknowledge", "API tokens"],
             ["Job runs", "Failed", "Running", "Store", "Models", "Open alerts"],
         ),
     ),

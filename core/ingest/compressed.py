@@ -18,6 +18,7 @@ from core.errors import ContractError
 
 # Below this many inflated bytes the ratio is not judged.
 RATIO_FLOOR_BYTES = 16 * 1024 * 1024
+_CHUNK_BYTES = 1 << 20
 
 
 class DecompressedTooLarge(ContractError):
@@ -41,7 +42,9 @@ class CappedGzip(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Fill the buffer with the next decompressed bytes, counting them against the cap."""
-        data = self.inner.read(len(buffer))
+        # At most a chunk at a time, whatever the caller asks for: a read of "everything" would
+        # otherwise inflate the whole bomb before the first check.
+        data = self.inner.read(min(len(buffer), _CHUNK_BYTES))
         self.seen += len(data)
         self._check()
         buffer[: len(data)] = data

@@ -330,11 +330,12 @@ _METHOD: list[str] = [
     "printed and in --json (`lifecycle_rule`); `--lifecycle all` or a word overrides it.",
     "- Choice on the validation window (`core/models/selection.py`, benchmark-log): the candidates are "
     "w × model + (1 − w) × baseline (the median per prefix length fitted on the train cases only) for "
-    "w in 0, 0.25, 0.5, 0.75, 1, p10/p50/p90 alike; the lowest validation MAE wins, a tie goes to the "
+    "w from 0 (the baseline alone) to 1 (the model alone) in quarter steps, p10/p50/p90 alike; the lowest "
+    "validation MAE wins, a tie goes to the "
     "smaller w, and the test window is never looked at. A blend's or the baseline's interval gets a "
     "CQR correction on the validation window, global or per prefix-length bucket (Mondrian, ≥ 200 rows "
     "a bucket), whichever, fitted on the earlier half of the window, covers nearer 80% on the later "
-    "half; the model alone keeps its own (a second correction moved Helpdesk from 78.8% to 77.3%).",
+    "half; the model alone keeps its own (a second correction moved Helpdesk out of 78–82%).",
     "- Leaking attributes are dropped by one general rule: id-like (more distinct values than half the "
     "cases), variant-like (constant in a case and determined by its full activity sequence), and dates.",
     "- Forecaster: one HistGradientBoosting quantile model per p10/p50/p90 on log1p(remaining hours), "
