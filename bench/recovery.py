@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +181,9 @@ def render_block(figures: Mapping[str, Any], workload: str) -> str:
     lines = [
         "## Recovery from drift: `python -m bench --only recovery`",
         "",
-        f"Written by the `recovery` bench case; do not edit by hand. {workload}; the champion's served "
+        f"Written by the `recovery` bench case on commit {figures.get('commit', 'unknown')}, finished "
+        f"{figures.get('finished_at', 'at an unrecorded time')} UTC; do not edit by hand. {workload}; "
+        "the champion's served "
         f"forecasts over the {figures.get('matured_mornings')} matured mornings since {figures.get('since')} "
         f"({figures.get('forecasts', 0):,} forecasts), beside a hindsight refit asked the same questions. "
         "Not in plain `make bench`: its set-up builds the whole demo history (≈10 min on 2 quiet cores, reused "
@@ -235,7 +237,13 @@ def prepare_recovery(
         return recovery.recovery_report(store, model_params=MODEL_PARAMS, max_rows=MAX_ROWS)
 
     def summarise(report: dict[str, Any]) -> dict[str, Any]:
-        figures = recovery_figures(store, report, scenario_start(store))
+        from bench.harness import _git_commit
+
+        figures = {
+            **recovery_figures(store, report, scenario_start(store)),
+            "commit": _git_commit() or "unknown",
+            "finished_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        }
         if docs_path:
             write_docs_block(figures, workload, Path(docs_path))
         return figures
