@@ -10,6 +10,7 @@ from datetime import date
 from typing import Literal
 
 from core.cli.common import add_command, print_json
+from core.domain import check_day
 from core.errors import ConfigError, JourneyOpsError
 
 
@@ -85,9 +86,10 @@ def _day(text: str | None, option: str) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ConfigError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from exc
+    return check_day(day, option)
 
 
 @contextmanager
