@@ -13,6 +13,8 @@ from core.cli.common import add_command, print_json
 from core.domain import check_day
 from core.errors import ConfigError, JourneyOpsError
 
+MAX_RECOVERY_WEEKS = 520  # ten years of mornings; more overflows the date arithmetic
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands."""
@@ -156,8 +158,8 @@ def cmd_accuracy(args: argparse.Namespace) -> None:
 def cmd_recovery(args: argparse.Namespace) -> None:
     from core.monitor import recovery
 
-    if args.weeks < 1:
-        raise ConfigError(f"--weeks must be at least 1, got {args.weeks}")
+    if not 1 <= args.weeks <= MAX_RECOVERY_WEEKS:
+        raise ConfigError(f"--weeks must be from 1 to {MAX_RECOVERY_WEEKS}, got {args.weeks}")
     with _current_schema():
         report = recovery.recovery_report(
             args.store,
