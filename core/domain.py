@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from core.errors import ConfigError
+
 # The happy path, in order.
 STAGES: tuple[str, ...] = (
     "placed",
@@ -84,3 +86,16 @@ def last_instant(day: date) -> datetime:
     """The last instant of a day, one microsecond before `end_of_day`: the bound of a day for those
     reads that compare with `<=` (a day's events, assumptions as they stood that evening)."""
     return end_of_day(day) - timedelta(microseconds=1)
+
+
+# The days a command may name (--as-of, --since, --now, ...): wide enough for any real event log,
+# narrow enough that a window of weeks either side of the day is still a date Python can hold.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def check_day(day: date, what: str) -> date:
+    """`day` if it lies in FIRST_DAY..LAST_DAY, else a ConfigError naming the option and the range."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ConfigError(f"{what} {day.isoformat()} is out of range; give a day from {FIRST_DAY} to {LAST_DAY}")
+    return day

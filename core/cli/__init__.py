@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     args = build_parser().parse_args(argv)
+    nul = next((f"--{k.replace('_', '-')}" for k, v in vars(args).items() if _holds_nul(v)), None)
+    if nul is not None:
+        # no shell passes one, and every path or name with one fails deep inside (embedded null byte)
+        print(f"error: {nul} holds a NUL character; remove it", file=sys.stderr)
+        return 2
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = CleanStream(stdout), CleanStream(stderr)  # type: ignore[assignment]
     try:
@@ -51,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         sys.stdout, sys.stderr = stdout, stderr
     return int(code or 0)
+
+
+def _holds_nul(value: object) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str | os.PathLike) and "\x00" in os.fspath(v) for v in values)
 
 
 def _silence(stream: object) -> None:

@@ -10,7 +10,10 @@ from datetime import date
 from typing import Literal
 
 from core.cli.common import add_command, print_json
+from core.domain import check_day
 from core.errors import ConfigError, JourneyOpsError
+
+MAX_RECOVERY_WEEKS = 520  # ten years of mornings; more overflows the date arithmetic
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -85,9 +88,10 @@ def _day(text: str | None, option: str) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ConfigError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from exc
+    return check_day(day, option)
 
 
 @contextmanager
@@ -154,8 +158,8 @@ def cmd_accuracy(args: argparse.Namespace) -> None:
 def cmd_recovery(args: argparse.Namespace) -> None:
     from core.monitor import recovery
 
-    if args.weeks < 1:
-        raise ConfigError(f"--weeks must be at least 1, got {args.weeks}")
+    if not 1 <= args.weeks <= MAX_RECOVERY_WEEKS:
+        raise ConfigError(f"--weeks must be from 1 to {MAX_RECOVERY_WEEKS}, got {args.weeks}")
     with _current_schema():
         report = recovery.recovery_report(
             args.store,

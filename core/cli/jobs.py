@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime
 
 from core.cli.common import add_command, print_json
+from core.domain import check_day
 from core.errors import ConfigError
 
 
@@ -27,9 +28,11 @@ def parse_instant(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
+        instant = datetime.fromisoformat(text).replace(tzinfo=None)
     except ValueError as exc:
         raise ConfigError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD") from exc
+    check_day(instant.date(), "--as-of")
+    return instant
 
 
 def cmd_retrain(args: argparse.Namespace) -> None:

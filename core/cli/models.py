@@ -7,7 +7,7 @@ import os
 from datetime import date, datetime
 
 from core.cli.common import add_command, print_json
-from core.domain import MODEL_KINDS
+from core.domain import MODEL_KINDS, check_day
 from core.errors import ConfigError
 from core.registry import promotion
 from core.registry import versions as registry
@@ -127,9 +127,10 @@ def _report(version: registry.ModelVersion, as_json: bool, text: str) -> None:
 
 def _parse_date(text: str) -> date:
     try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
+        day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError as exc:
         raise ConfigError(f"--to-date {text!r} is not a date; use YYYY-MM-DD") from exc
+    return check_day(day, "--to-date")
 
 
 def _default_actor() -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core import config, logs
 from core.cli.common import add_command, print_json
+from core.domain import check_day
 from core.errors import ConfigError, JourneyOpsError
 
 ROLE_ENV = "JOURNEYOPS_ROLE"
@@ -107,6 +108,7 @@ def _parse_now(text: str | None) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ConfigError(f"--now {text!r} is not an ISO instant; write it as 2026-03-09T06:30") from exc
+    check_day(parsed.date(), "--now")
     # The schedule is in UTC and naive, as every timestamp in the store.
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 

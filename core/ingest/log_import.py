@@ -162,8 +162,8 @@ def _check_time_zone(tz: str | None) -> None:
         return
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {tz!r}; give an IANA name such as Europe/Amsterdam or UTC") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a file
+        raise ConfigError(f"unknown time zone {tz[:80]!r}; give an IANA name such as Europe/Amsterdam or UTC") from exc
 
 
 def _keep_lifecycle(

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from core import domain
 from core.errors import ConfigError
 from core.monitor import alert_figures
 from core.monitor.alert_types import SEVERITIES as SEVERITIES
@@ -297,6 +298,7 @@ def evaluate_rules(results: Mapping[str, Any], rules: Sequence[Rule] = DEFAULT_R
 def parse_day(text: str, what: str = "date") -> date:
     """A YYYY-MM-DD day, or a ConfigError saying what was wrong."""
     try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
+        day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise ConfigError(f"{what} {text!r} is not a date; write it as YYYY-MM-DD") from None
+    return domain.check_day(day, what)

@@ -99,6 +99,8 @@ def _copy_into(source: Path, target: Path) -> dict[str, Any]:
 
 
 def _target_folder(out: Path, stamped: bool, now: datetime) -> Path:
+    if stamped and out.exists() and not out.is_dir():
+        raise BackupError(f"{out} is a file, not a folder; give --out a folder for the dated backups")
     target = out / f"{STAMP_PREFIX}{_stamp(now)}" if stamped else out
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(

@@ -170,8 +170,9 @@ def default_views(as_of: date | None = None, store_path: StorePath = None) -> li
     wanted += [
         ("segments", {"as_of": day}),
         ("benefits", {"as_of": day}),
-        # Process insights opens on the whole history: the first day with events up to as-of
-        ("process", {"start": first_day, "as_of": day}),
+        # Process insights opens on the whole history: the first day with events up to as-of (an
+        # as-of before the first event gives an empty window, not an error)
+        ("process", {"start": min(first_day, day), "as_of": day}),
     ]
     return wanted
 

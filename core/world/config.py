@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.domain import CATEGORICAL_ATTRIBUTES, EXCEPTIONS, STAGES, CostAssumptions
+from core.domain import CATEGORICAL_ATTRIBUTES, EXCEPTIONS, STAGES, CostAssumptions, check_day
 from core.errors import ConfigError
 from core.world.defects import CLEAN, FeedDefects, read_feed_defects
 
@@ -307,6 +307,7 @@ def parse_date(text: str, what: str) -> date:
     if not _DATE_RE.fullmatch(text or ""):
         raise ConfigError(f"{what}: {text!r} is not a date; use YYYY-MM-DD, e.g. 2026-03-01")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ConfigError(f"{what}: {text!r} is not a valid calendar date ({exc})") from exc
+    return check_day(day, f"{what}:")

@@ -97,6 +97,9 @@ __all__ = [
 ]
 
 # The landing file kinds in load order, with their schemas.
+# Beyond these a simulated world is a typo, not a test world (and overflows dates or numpy).
+MAX_DAYS = 3650
+MAX_ORDERS_PER_DAY = 1_000_000
 LANDING_SCHEMAS = {"orders": ORDERS_SCHEMA, "events": EVENTS_SCHEMA, "contacts": CONTACTS_SCHEMA}
 
 
@@ -115,8 +118,8 @@ class World:
         orders_per_day: int = 3000,
         clean_feed: bool = False,
     ) -> None:
-        if orders_per_day < 1:
-            raise ConfigError(f"orders_per_day must be at least 1, got {orders_per_day}")
+        if not 1 <= orders_per_day <= MAX_ORDERS_PER_DAY:
+            raise ConfigError(f"orders_per_day must be from 1 to {MAX_ORDERS_PER_DAY:,}, got {orders_per_day}")
         self.config = config
         self.seed = int(seed)
         self.start = start
@@ -260,6 +263,11 @@ def simulate_to_dir(
         raise ConfigError(f"simulate: --days must be a whole number ≥ 1, got {days!r}")
     if not isinstance(orders_per_day, int) or orders_per_day < 1:
         raise ConfigError(f"simulate: --orders-per-day must be a whole number ≥ 1, got {orders_per_day!r}")
+    if days > MAX_DAYS or orders_per_day > MAX_ORDERS_PER_DAY:
+        raise ConfigError(
+            f"simulate: at most {MAX_DAYS:,} days of {MAX_ORDERS_PER_DAY:,} orders a day, "
+            f"got --days {days} --orders-per-day {orders_per_day}"
+        )
     first = parse_date(start, "simulate --start") if start else datetime.now(UTC).date() - timedelta(days=days)
     parsed = parse_scenarios(scenarios)
     config = load_world_config(config_path)
