@@ -352,4 +352,4 @@ def test_recovery_cli(six_orders: Path, capsys: pytest.CaptureFixture[str]):
     assert main(args) == 0
     assert capsys.readouterr().out.startswith("matured mornings since 2026-02-17: 0")
     assert main([*args, "--weeks", "0"]) == 2
-    assert "--weeks must be at least 1" in capsys.readouterr().err
+    assert "--weeks must be from 1 to 520, got 0" in capsys.readouterr().err
