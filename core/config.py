@@ -45,3 +45,19 @@ def duckdb_memory_limit() -> str | None:
 def lock_wait_seconds() -> float:
     """How long a connection waits for another process's write lock before giving up."""
     return float(os.environ.get("JOURNEYOPS_LOCK_WAIT_S", "15"))
+
+
+DEFAULT_DISPLAY_TZ = "UTC"
+
+
+def display_timezone() -> str:
+    """The time zone pages show times in: $JOURNEYOPS_DISPLAY_TZ (an IANA name, e.g. Europe/Berlin),
+    else UTC. The store keeps every time in UTC; an unknown zone falls back to UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("JOURNEYOPS_DISPLAY_TZ", "").strip() or DEFAULT_DISPLAY_TZ
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return DEFAULT_DISPLAY_TZ
+    return name

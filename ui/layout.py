@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import StoreBusyError, StoreMissingError
+from ui import display
 
 TABLE_ROW_CAP = 200
 BUSY_REFRESH_S = 5
@@ -138,7 +139,7 @@ def fmt_days(value: float | None) -> str:
 
 
 def capped_table(frame: pd.DataFrame, cap: int = TABLE_ROW_CAP, **kwargs: object) -> None:
-    """Show at most `cap` rows and say so when the table is longer."""
-    st.dataframe(frame.head(cap), hide_index=True, **kwargs)
+    """Show at most `cap` rows through the display layer and say so when the table is longer."""
+    display.show_table(frame.head(cap), **kwargs)  # type: ignore[arg-type]
     if len(frame) > cap:
         st.caption(f"Showing the first {cap:,} of {len(frame):,} rows.")
