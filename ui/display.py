@@ -24,7 +24,7 @@ CHAR_PX = 7.5
 CELL_PAD_PX = 26
 MIN_WIDTH_PX = 48
 MAX_WIDTH_PX = 420
-PAGE_BUDGET_PX = 1000
+PAGE_BUDGET_PX = 900
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 ABBREVIATIONS = {
     "mae": "MAE",
@@ -203,15 +203,17 @@ def fit_widths(frame: pd.DataFrame, budget_px: int = PAGE_BUDGET_PX) -> dict[str
         cells = _shown_text(frame[name].head(200), unit_of(str(name), frame[name]))
         longest = max([len(label_of(str(name)))] + [len(text) for text in cells])
         natural[str(name)] = min(max(longest * CHAR_PX + CELL_PAD_PX, MIN_WIDTH_PX), MAX_WIDTH_PX)
-    widths = dict(natural)
-    while sum(widths.values()) > budget_px:
-        widest = max(widths, key=lambda k: widths[k])
-        others = sum(widths.values()) - widths[widest]
-        second = max((w for k, w in widths.items() if k != widest), default=MIN_WIDTH_PX)
-        target = max(budget_px - others, second, MIN_WIDTH_PX)
-        if target >= widths[widest]:  # all at the floor: nothing left to shrink
-            break
-        widths[widest] = target
+    if sum(natural.values()) <= budget_px:
+        return {name: int(width) for name, width in natural.items()}
+    # Water-filling: the widest columns give way first, down to one cap that makes the sum fit.
+    low, high = float(MIN_WIDTH_PX), float(MAX_WIDTH_PX)
+    for _ in range(30):
+        cap = (low + high) / 2
+        if sum(min(w, cap) for w in natural.values()) > budget_px:
+            high = cap
+        else:
+            low = cap
+    widths = {name: min(width, low) for name, width in natural.items()}
     return {name: int(width) for name, width in widths.items()}
 
 

@@ -40,7 +40,7 @@ BOTTLENECK_COLUMNS = {
 PATH_COLUMN_ORDER = ("rank", "path", "cases", "share_pct", "median_journey_days")
 PATH_COLUMNS = {  # widths add up to the page's width on a laptop, so the path gets the room
     "rank": st.column_config.NumberColumn("#", width=40),
-    "path": st.column_config.TextColumn("path", width=650),
+    "path": st.column_config.TextColumn("path", width=590),
     "cases": st.column_config.NumberColumn("cases", format="%d", width=60),
     "share_pct": st.column_config.ProgressColumn("share", format="%.1f%%", min_value=0, max_value=100, width=110),
     "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f", width=120),
