@@ -97,8 +97,8 @@ def pick_order(order_ids: list[str]) -> str | None:
     order_id = left.selectbox(
         "Open an order", order_ids, key=ORDER_KEY, index=None, placeholder="pick an order, or click its row above"
     )
-    prev_col.button("Previous", key="at_risk_prev", on_click=_step, args=(order_ids, -1), icon=":material/arrow_upward:")
-    next_col.button("Next order", key="at_risk_next", on_click=_step, args=(order_ids, 1), icon=":material/arrow_downward:")
+    prev_col.button("Previous", key="at_risk_prev", on_click=_step, args=(order_ids, -1), icon=":material/north:")
+    next_col.button("Next order", key="at_risk_next", on_click=_step, args=(order_ids, 1), icon=":material/south:")
     return order_id
 
 
