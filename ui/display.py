@@ -26,6 +26,7 @@ MIN_WIDTH_PX = 48
 MAX_WIDTH_PX = 420
 PAGE_BUDGET_PX = 900
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+WORD = re.compile(r"^[a-z][a-z0-9]*$")
 ABBREVIATIONS = {
     "mae": "MAE",
     "eta": "ETA",
@@ -108,7 +109,11 @@ VALUE_WORDS = {
     "contacted_customer": "Contacted customer",
     "no_action": "No action",
     "false_alarm": "False alarm",
+    "contacts_per_1000_orders": "Contacts per 1,000 orders",
+    "sla_breaches": "SLA breaches",
+    "sla_breach_pct": "SLA breaches (%)",
 }
+UNIT_WORDS = {"h": "h", "pct": "%", "eur": "€", "days": "days", "s": "s"}
 
 
 def display_timezone() -> str:
@@ -157,11 +162,15 @@ def label_of(name: str) -> str:
     return words(stem)
 
 
-def show_value(value: Any) -> Any:
-    """A cell as shown: a storage word (`payment_hold`) in words, anything else as it is."""
-    if isinstance(value, str) and SNAKE.match(value):
-        return VALUE_WORDS.get(value, value.replace("_", " "))
-    return value
+def show_value(value: Any, of_words: bool = False) -> Any:
+    """A cell as shown: a storage word in words (`payment_hold` → `Payment hold`, `lead_time_h` →
+    `Lead time (h)`; `orders` too when `of_words`: its column holds storage words), anything else as it is."""
+    if not isinstance(value, str) or not (SNAKE.match(value) or (of_words and WORD.match(value))):
+        return value
+    if value in VALUE_WORDS:
+        return VALUE_WORDS[value]
+    unit = UNIT_WORDS.get(str(unit_of(value)))
+    return f"{label_of(value)} ({unit})" if unit else label_of(value)
 
 
 def _eur_format(series: pd.Series) -> str:
@@ -228,7 +237,9 @@ def prepare(frame: pd.DataFrame, tz: str | None = None) -> pd.DataFrame:
             naive = series.dt.tz is None
             shown[name] = (series.dt.tz_localize("UTC") if naive else series).dt.tz_convert(zone)
         elif series.dtype == object:
-            shown[name] = series.map(show_value)
+            # a column of storage words (stages, metrics): every plain word is one too, in words
+            of_words = bool(series.map(lambda v: isinstance(v, str) and bool(SNAKE.match(v))).any())
+            shown[name] = series.map(lambda v: show_value(v, of_words))
     return shown
 
 
