@@ -8,6 +8,7 @@ naming rules of the store (`_h` hours, `_days` days, `_pct` percent, `_eur` euro
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -239,7 +240,7 @@ def prepare(frame: pd.DataFrame, tz: str | None = None) -> pd.DataFrame:
         elif series.dtype == object:
             # a column of storage words (stages, metrics): every plain word is one too, in words
             of_words = bool(series.map(lambda v: isinstance(v, str) and bool(SNAKE.match(v))).any())
-            shown[name] = series.map(lambda v: show_value(v, of_words))
+            shown[name] = series.map(functools.partial(show_value, of_words=of_words))
     return shown
 
 
