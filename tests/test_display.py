@@ -97,3 +97,25 @@ def test_widths_fit_the_page():
     assert min(widths.values()) >= display.MIN_WIDTH_PX
     narrow = display.fit_widths(pd.DataFrame({"n": [1], "name": ["ab"]}), budget_px=900)
     assert narrow == {"n": 63, "name": 56}  # under the budget: as wide as the content, no wider
+
+
+def test_targets_against_actuals_draws_both_per_metric_with_a_target():
+    from ui import charts
+
+    ledger = pd.DataFrame(
+        {
+            "period": ["baseline", "live", "live", "live", "live"],
+            "iso_week": ["2026-W10", "2026-W11", "2026-W12", "2026-W11", "2026-W12"],
+            "metric": ["sla_breach_pct", "sla_breach_pct", "sla_breach_pct", "orders", "orders"],
+            "value": [9.0, 7.0, 6.0, 100.0, 120.0],
+            "target": [5.0, 5.0, 5.0, None, None],
+        }
+    )
+    figure = charts.targets_chart(ledger)
+    assert figure is not None
+    assert sorted((t.name, tuple(t.x), tuple(t.y)) for t in figure.data) == [
+        ("actual", ("2026-W11", "2026-W12"), (7.0, 6.0)),
+        ("target", ("2026-W11", "2026-W12"), (5.0, 5.0)),
+    ]
+    assert [a.text for a in figure.layout.annotations] == ["SLA breaches (%)"]
+    assert charts.targets_chart(ledger.assign(target=None)) is None
