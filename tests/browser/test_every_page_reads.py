@@ -85,9 +85,11 @@ def read_tables(page: Page) -> list[dict]:
     found = []
     frames = page.get_by_test_id("stDataFrame")
     for i in range(frames.count()):
-        frames.nth(i).scroll_into_view_if_needed()
-        with contextlib.suppress(PlaywrightTimeoutError):  # a table with no header fails below
-            frames.nth(i).locator("th").first.wait_for(timeout=5_000)
+        for _attempt in range(2):  # a busy machine draws late: bring it into view again once
+            frames.nth(i).scroll_into_view_if_needed()
+            with contextlib.suppress(PlaywrightTimeoutError):  # a table with no header fails below
+                frames.nth(i).locator("th").first.wait_for(timeout=10_000)
+                break
         found.append(page.evaluate(TABLES_JS)[i])
     return found
 
