@@ -119,3 +119,11 @@ def test_targets_against_actuals_draws_both_per_metric_with_a_target():
     ]
     assert [a.text for a in figure.layout.annotations] == ["SLA breaches (%)"]
     assert charts.targets_chart(ledger.assign(target=None)) is None
+
+
+def test_a_flexible_column_takes_the_room_the_others_leave():
+    frame = pd.DataFrame({"order_id": ["O0004654"], "reasons": ["in shipped for 12 h; carrier slower than usual" * 3]})
+    widths = display.fit_widths(frame, budget_px=900, flexible=["reasons"])
+    assert widths == {"order_id": 86, "reasons": 900 - 86}
+    _shown, configs, _order = display.table_config(frame, {"reasons": {"width": "large"}}, tz="UTC")
+    assert configs["reasons"]["width"] == 900 - 86

@@ -25,6 +25,7 @@ CHAR_PX = 7.5
 CELL_PAD_PX = 26
 MIN_WIDTH_PX = 48
 MAX_WIDTH_PX = 420
+FLEX_MIN_PX = 200
 PAGE_BUDGET_PX = 900
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 WORD = re.compile(r"^[a-z][a-z0-9]*$")
@@ -205,17 +206,16 @@ def _shown_text(series: pd.Series, unit: str | None) -> pd.Series:
     return series.astype(str)
 
 
-def fit_widths(frame: pd.DataFrame, budget_px: int = PAGE_BUDGET_PX) -> dict[str, int]:
-    """A pixel width per column so the table fits `budget_px`: each column as wide as its header and
-    longest cell (capped), the widest shrunk first when the sum is over the budget."""
-    natural: dict[str, float] = {}
-    for name in frame.columns:
-        cells = _shown_text(frame[name].head(200), unit_of(str(name), frame[name]))
-        longest = max([len(label_of(str(name)))] + [len(text) for text in cells])
-        natural[str(name)] = min(max(longest * CHAR_PX + CELL_PAD_PX, MIN_WIDTH_PX), MAX_WIDTH_PX)
+def _natural_width(name: str, series: pd.Series) -> float:
+    cells = _shown_text(series.head(200), unit_of(name, series))
+    longest = max([len(label_of(name))] + [len(text) for text in cells])
+    return float(min(max(longest * CHAR_PX + CELL_PAD_PX, MIN_WIDTH_PX), MAX_WIDTH_PX))
+
+
+def _water_fill(natural: dict[str, float], budget_px: float) -> dict[str, float]:
+    # The widest columns give way first, down to one cap that makes the sum fit.
     if sum(natural.values()) <= budget_px:
-        return {name: int(width) for name, width in natural.items()}
-    # Water-filling: the widest columns give way first, down to one cap that makes the sum fit.
+        return dict(natural)
     low, high = float(MIN_WIDTH_PX), float(MAX_WIDTH_PX)
     for _ in range(30):
         cap = (low + high) / 2
@@ -223,8 +223,21 @@ def fit_widths(frame: pd.DataFrame, budget_px: int = PAGE_BUDGET_PX) -> dict[str
             high = cap
         else:
             low = cap
-    widths = {name: min(width, low) for name, width in natural.items()}
-    return {name: int(width) for name, width in widths.items()}
+    return {name: min(width, low) for name, width in natural.items()}
+
+
+def fit_widths(frame: pd.DataFrame, budget_px: int = PAGE_BUDGET_PX, flexible: Iterable[str] = ()) -> dict[str, int]:
+    """A pixel width per column so the table fits `budget_px`: each column as wide as its header and
+    longest cell (capped), the widest shrunk first when the sum is over the budget. `flexible` columns
+    (a page's long text, e.g. the reason) take the room the others leave, at least FLEX_MIN_PX each."""
+    flex = [str(c) for c in flexible if c in frame.columns]
+    natural = {str(c): _natural_width(str(c), frame[c]) for c in frame.columns if str(c) not in flex}
+    fixed = _water_fill(natural, budget_px - FLEX_MIN_PX * len(flex))
+    widths = {name: int(width) for name, width in fixed.items()}
+    room = budget_px - sum(widths.values())
+    for name in flex:
+        widths[name] = int(max(room / len(flex), FLEX_MIN_PX))
+    return {str(c): widths[str(c)] for c in frame.columns}
 
 
 def prepare(frame: pd.DataFrame, tz: str | None = None) -> pd.DataFrame:
@@ -256,7 +269,8 @@ def table_config(
     zone = tz or display_timezone()
     columns = [c for c in (order or frame.columns) if c in frame.columns]
     shown = prepare(frame[columns], zone)
-    widths = fit_widths(shown, budget_px)
+    flexible = [c for c in columns if ((overrides or {}).get(c) or {}).get("width") == "large"]
+    widths = fit_widths(shown, budget_px, flexible)
     configs: dict[str, Any] = {}
     for name in columns:
         base = dict(_column_config(str(name), shown[name], zone))

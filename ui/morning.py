@@ -22,7 +22,9 @@ MORNING_COLUMNS = {
         "On the list", help="new: not on the previous morning's list; since …: on every list since that morning."
     ),
     "order_id": st.column_config.TextColumn("Order"),
-    "reasons": st.column_config.TextColumn("Why", help="What the model saw: the reasons the order is at risk."),
+    "reasons": st.column_config.TextColumn(
+        "Why", width="large", help="What the model saw: the reasons the order is at risk."
+    ),
     "eta_p50_at": st.column_config.DatetimeColumn("ETA", format="ddd D MMM HH:mm", help="The p50 delivery forecast."),
     "expected_cost": st.column_config.NumberColumn(
         "Expected cost", format="€%.0f", help="Probability of getting stuck × the cost of a stuck order."
