@@ -26,6 +26,7 @@ CELL_PAD_PX = 26
 MIN_WIDTH_PX = 48
 MAX_WIDTH_PX = 420
 FLEX_MIN_PX = 200
+SELECT_COLUMN_PX = 40
 PAGE_BUDGET_PX = 900
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 WORD = re.compile(r"^[a-z][a-z0-9]*$")
@@ -292,6 +293,8 @@ def show_table(
     if frame.empty and not len(frame.columns):
         st.caption("Nothing to show.")
         return None
-    shown, configs, order = table_config(frame, column_config, column_order)
+    # a selectable table draws a checkbox column of its own before the first
+    budget = PAGE_BUDGET_PX - (SELECT_COLUMN_PX if kwargs.get("on_select", "ignore") != "ignore" else 0)
+    shown, configs, order = table_config(frame, column_config, column_order, budget_px=budget)
     kwargs.setdefault("hide_index", True)
     return st.dataframe(shown, column_config=configs, column_order=order, placeholder="", **kwargs)
