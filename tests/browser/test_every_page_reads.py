@@ -80,17 +80,20 @@ def read_tables(page: Page) -> list[dict]:
     for expander in page.get_by_test_id("stExpander").all():
         summary = expander.locator("summary")
         if expander.locator("details").get_attribute("open") is None:
-            summary.click()
+            summary.click(timeout=5_000)
     settle(page)
     found = []
     frames = page.get_by_test_id("stDataFrame")
     for i in range(frames.count()):
+        if not frames.nth(i).is_visible():  # in a tab not shown: TABLES_JS leaves it out too
+            continue
         for _attempt in range(2):  # a busy machine draws late: bring it into view again once
-            frames.nth(i).scroll_into_view_if_needed()
             with contextlib.suppress(PlaywrightTimeoutError):  # a table with no header fails below
+                frames.nth(i).scroll_into_view_if_needed(timeout=5_000)
                 frames.nth(i).locator("th").first.wait_for(timeout=10_000)
                 break
-        found.append(page.evaluate(TABLES_JS)[i])
+        visible = [j for j in range(frames.count()) if frames.nth(j).is_visible()]
+        found.append(page.evaluate(TABLES_JS)[visible.index(i)])
     return found
 
 
