@@ -76,3 +76,19 @@ def max_gzip_ratio() -> float:
     """The most a compressed input may inflate per compressed byte: $JOURNEYOPS_MAX_GZIP_RATIO, else 200.
     Real CSV and XES compress 5-30 times; a thousandfold stream is a bomb, whatever its size."""
     return float(os.environ.get("JOURNEYOPS_MAX_GZIP_RATIO", "").strip() or DEFAULT_MAX_GZIP_RATIO)
+
+
+DEFAULT_DISPLAY_TZ = "UTC"
+
+
+def display_timezone() -> str:
+    """The time zone pages show times in: $JOURNEYOPS_DISPLAY_TZ (an IANA name, e.g. Europe/Berlin),
+    else UTC. The store keeps every time in UTC; an unknown zone falls back to UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("JOURNEYOPS_DISPLAY_TZ", "").strip() or DEFAULT_DISPLAY_TZ
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return DEFAULT_DISPLAY_TZ
+    return name

@@ -1,12 +1,13 @@
-"""At-risk list: the morning's list ranked by expected cost, filters, one order's reasons, ETA,
-journey and actions, and the export. Held-out orders never appear."""
+"""At-risk list: the triage morning — the list ranked by expected cost with its reason and ETA, "new" and
+"since …" markers, the order panel under the list with previous / next, actions, the follow-up of
+earlier actions and the export. Held-out orders never appear."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from core.triage import worklist as core_worklist
-from ui import data, layout, session, worklist
+from ui import data, layout, morning, session, worklist
 
 user = session.require_page("at_risk")
 st.title("At-risk list")
@@ -20,32 +21,32 @@ with layout.store_guard():
     full = worklist.read_list(store_path, version, as_of)
     filters = worklist.filter_widgets(core_worklist.filter_options(full), full["order_value"])
     listed = worklist.read_list(store_path, version, as_of, filters)
+    markers = morning.list_markers(store_path, version, as_of, tuple(days))
+    outcomes = morning.action_outcomes(store_path, version, as_of)
 
+shown = morning.morning_list(listed, markers)
+new = int((shown["marker"] == "new").sum())
 st.caption(
     f"The list of {as_of:%A %d %B %Y}, ranked by expected cost of delay: {len(listed):,} of {len(full):,} "
-    "orders match the filters. ETA early/late: the 80% interval."
+    f"orders match the filters; {new:,} new since the previous morning. Click a row to open the order."
 )
-layout.capped_table(listed, column_config=worklist.LIST_COLUMNS, column_order=worklist.LIST_COLUMN_ORDER)
+morning.show_list(shown)
 worklist.export_buttons(user, listed, as_of)
 
+st.subheader("Follow-up on earlier actions")
+morning.show_follow_up(outcomes)
+
 st.subheader("Order")
-order_ids = listed["order_id"].head(layout.TABLE_ROW_CAP).tolist()
-if st.session_state.get("at_risk_order") not in order_ids:
-    st.session_state.pop("at_risk_order", None)
-order_id = st.selectbox(
-    "Open an order", order_ids, key="at_risk_order", index=None, placeholder="pick an order from the list"
-)
+order_ids = shown["order_id"].head(layout.TABLE_ROW_CAP).tolist()
+order_id = morning.pick_order(order_ids)
 if order_id is None:
     st.stop()
 with layout.store_guard():
     view = worklist.order_view(store_path, data.store_version(store_path), order_id, as_of)
 if view is None:
     st.stop()
-row = listed.set_index("order_id").loc[order_id]
-st.markdown(
-    f"**{order_id}** · {row['stage']} · {row['carrier']} · {row['region']} · {row['channel']} · "
-    f"€{row['order_value']:,.0f} · expected cost €{row['expected_cost']:,.0f}"
-)
+row = shown.set_index("order_id", drop=False).loc[order_id]
+st.markdown(morning.order_heading(row, int(row["place"]), len(shown)))
 st.markdown("**Why:** " + (row["reasons"] or "no reasons given"))
 st.markdown(worklist.eta_text(view["order"]))
 worklist.action_form(user, order_id, as_of, store_path, key="at_risk")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.access.roles import PermissionDeniedError
 from core.monitor import benefit_figures
-from ui import data, layout
+from ui import charts, data, layout
 from ui import monitoring as mon
 
 st.title("Benefits")
@@ -26,6 +26,7 @@ if ledger.empty:
 if view["go_live"] is None:
     st.info(mon.NO_GO_LIVE_NOTE, icon=":material/schedule:")
 
+st.markdown(f"**{benefit_figures.headline_sentence(ledger)}**")
 money = benefit_figures.headline_figures(ledger, holdout)
 realised, triage = money["realised_value_eur"], money["triage_value_eur"]
 layout.kpi_row(
@@ -53,7 +54,14 @@ layout.kpi_row(
 
 st.subheader("Ledger by week")
 layout.capped_table(mon.ledger_pivot(ledger).round(2))
-st.caption("One column per ISO week; the target sits beside each figure (blank: none set).")
+st.caption(
+    "One column per ISO week; the target sits beside each figure (blank: none set). Against the pre-model "
+    "baseline this is a before/after comparison, **not causal**: season, volume and the feed change too. "
+    "Only *Treated vs held out* below measures what the list caused."
+)
+target_chart = charts.targets_chart(ledger)
+if target_chart is not None:
+    st.plotly_chart(target_chart, key="benefits_targets")
 weekly_money = benefit_figures.weekly_money(ledger)
 if len(weekly_money):
     st.subheader("Money by week, with 95% intervals")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import JourneyOpsError
-from ui import data, layout
+from ui import data, display, layout
 from ui import models as ui_models
 from ui import monitoring as mon
 
@@ -50,14 +50,14 @@ with layout.store_guard():
     compared = ui_models.comparison_view(
         store_path, version, kind, champion and champion["version_id"], challenger and challenger["version_id"]
     )
-st.dataframe(ui_models.cards_table(compared["cards"]), hide_index=True, column_config=ui_models.CARD_COLUMNS)
+display.show_table(ui_models.cards_table(compared["cards"]), column_config=ui_models.CARD_COLUMNS)
 st.caption(f"Data age as of {compared['at']:%d %b %Y %H:%M} (UTC), {compared['at_label']}.")
 st.markdown("**On the same rows, at retrain**")
 gate = compared["gate"]
-st.dataframe(ui_models.gate_table(gate), hide_index=True, column_config=ui_models.FIGURE_COLUMN_CONFIG)
+display.show_table(ui_models.gate_table(gate), column_config=ui_models.FIGURE_COLUMN_CONFIG)
 st.caption(ui_models.gate_caption(gate, judged_is_champion=challenger is None))
 st.markdown("**Live, in shadow**")
-st.dataframe(ui_models.shadow_table(compared["shadow"]), hide_index=True, column_config=ui_models.FIGURE_COLUMN_CONFIG)
+display.show_table(ui_models.shadow_table(compared["shadow"]), column_config=ui_models.FIGURE_COLUMN_CONFIG)
 st.caption(ui_models.shadow_caption(compared["shadow"]))
 with st.expander("Cost per segment on the same rows"):
     st.plotly_chart(ui_models.segment_chart(gate))
@@ -66,9 +66,7 @@ if kind == "forecaster" and champion is not None:
     st.markdown("**The champion's interval corrections**")
     corrections = compared["corrections"]
     if not corrections.empty:
-        st.dataframe(
-            ui_models.corrections_table(corrections), hide_index=True, column_config=ui_models.CORRECTION_COLUMNS
-        )
+        display.show_table(ui_models.corrections_table(corrections), column_config=ui_models.CORRECTION_COLUMNS)
     st.caption(ui_models.corrections_caption(corrections))
 
 st.subheader("Promote or roll back")

@@ -19,6 +19,7 @@ from tests import test_benefits
 from tests.conftest import REPO_ROOT
 from tests.test_accuracy import event_rows, insert
 from tests.test_benefits import LIST_MORNING, happy, order
+from ui import display
 
 
 def test_the_word_says_whether_the_interval_excludes_zero():
@@ -220,7 +221,12 @@ def test_page_json_and_report_show_the_same_money_with_the_same_interval(store_f
     weekly = at.dataframe[1].value  # the money by week, after the ledger grid
     assert weekly["shown"].tolist() == [row["shown"] for row in report["money_by_week"]]  # type: ignore[union-attr]
     assert "€" in weekly["shown"].iloc[0] and "95% CI" in weekly["shown"].iloc[0]
-    assert set(at.dataframe[0].value["metric"]).isdisjoint(benefit_figures.MONEY_METRICS)  # no bare money
+    money_words = {display.show_value(m, of_words=True) for m in benefit_figures.MONEY_METRICS}
+    assert set(at.dataframe[0].value["metric"]).isdisjoint(money_words)  # no bare money
+    assert (
+        at.markdown[0].value
+        == f"**{benefit_figures.headline_sentence(benefits.benefit_ledger(store_file, as_of=day))}**"
+    )
 
     week = contents.parse_week("2026-W11")
     built = tables.build_weekly_report(week, store_file, n_boot=1000)
@@ -233,3 +239,24 @@ def test_page_json_and_report_show_the_same_money_with_the_same_interval(store_f
         assert figures[f"{metric}_ci_low"] == pytest.approx(row["ci_low_eur"])
         assert figures[f"{metric}_ci_high"] == pytest.approx(row["ci_high_eur"])
         assert figures[f"{metric}_significance"] == row["significance"]
+
+
+def test_the_headline_sentence_names_the_latest_week_its_interval_and_word():
+    rows = ledger_rows()
+    assert (
+        benefit_figures.headline_sentence(rows)
+        == "The list saved between −€40 and €30 in week 2026-W12; not yet significant."
+    )
+    first_week = rows.loc[rows["iso_week"] != "2026-W12"]
+    assert (
+        benefit_figures.headline_sentence(first_week)
+        == "The list saved between €10 and €90 in week 2026-W11; significant."
+    )
+    no_interval = rows.copy()
+    no_interval.loc[no_interval["metric"] == "triage_value_eur", ["value_ci_low_eur", "value_ci_high_eur"]] = np.nan
+    assert benefit_figures.headline_sentence(no_interval) == (
+        "The list saved −€5 in week 2026-W12; no interval yet (too few held-out orders)."
+    )
+    assert benefit_figures.headline_sentence(rows.iloc[0:0]) == (
+        "No live week with held-out orders yet: what the list saves shows here from its first week."
+    )

@@ -17,6 +17,7 @@ from core.views import insights
 from tests import test_accuracy, test_benefits, test_registry
 from tests.conftest import REPO_ROOT
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
+from ui import display
 from ui import models as ui_models
 from ui import monitoring as mon
 
@@ -93,7 +94,9 @@ def test_benefits_shows_the_numbers_of_core(store_file, monkeypatch):
     week = ledger.loc[ledger["period"] == "live", "iso_week"].iloc[0]
     expected = ledger.loc[ledger["iso_week"] == week].set_index("metric")["value"].round(2)
     money = list(benefit_figures.MONEY_METRICS)
-    assert grid[week].dropna().to_dict() == expected.drop(money).dropna().to_dict()
+    expected = expected.drop(money).dropna().rename(index=lambda m: display.show_value(m, of_words=True))
+    assert grid[week].dropna().to_dict() == expected.to_dict()
+    assert grid.index[0] == "Orders" and "Lead time (h)" in grid.index
     assert at.dataframe[1].value["shown"].tolist() == [
         "€55 (no interval yet)",
         f"{benefit_figures.eur(live.sum())} (no interval yet)",

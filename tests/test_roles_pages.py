@@ -167,4 +167,4 @@ def test_the_list_filters_and_moves_between_days(store_file, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="at_risk_value").value == (0.0, 121.0)
     assert at.dataframe[0].value["order_id"].tolist() == ["O4", "O1"]
-    assert at.dataframe[0].value["last_action"].tolist() == [None, "chased_warehouse"]
+    assert at.dataframe[0].value["last_action"].tolist() == [None, "Chased warehouse"]  # the action in words

@@ -117,3 +117,38 @@ def wip_area(wip: pd.DataFrame, stage_order: Sequence[str]) -> go.Figure:
     figure.update_yaxes(title="open cases at end of day")
     figure.update_layout(height=HEIGHT + 40, margin=MARGIN, legend={"traceorder": "normal"})
     return figure
+
+
+def targets_chart(ledger: pd.DataFrame) -> go.Figure | None:
+    """Targets against actuals: per ledger metric that has a target, its live weeks' value and the target
+    (dashed); None when no metric has a target."""
+    if ledger.empty:
+        return None
+    live = ledger.loc[(ledger["period"] == "live") & ledger["target"].notna()]
+    if live.empty:
+        return None
+    from ui.display import show_value  # the metric names in the words the tables use
+
+    long = pd.concat(
+        [
+            live.assign(series="actual", figure=live["value"]),
+            live.assign(series="target", figure=live["target"]),
+        ]
+    ).assign(metric=lambda f: f["metric"].map(lambda m: show_value(m, of_words=True)))
+    figure = px.line(
+        long,
+        x="iso_week",
+        y="figure",
+        color="series",
+        line_dash="series",
+        facet_col="metric",
+        facet_col_wrap=3,
+        markers=True,
+        color_discrete_map={"actual": "#3b6ea5", "target": "#969696"},
+        labels={"iso_week": "ISO week", "figure": "", "series": ""},
+    )
+    figure.update_yaxes(matches=None, showticklabels=True)
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    rows = -(-long["metric"].nunique() // 3)
+    figure.update_layout(height=max(HEIGHT, 260 * rows), margin=MARGIN)
+    return figure

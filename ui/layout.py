@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import StoreBusyError, StoreMissingError
+from ui import display
 
 TABLE_ROW_CAP = 200
 BUSY_REFRESH_S = 5
@@ -39,7 +40,7 @@ BOTTLENECK_COLUMNS = {
 PATH_COLUMN_ORDER = ("rank", "path", "cases", "share_pct", "median_journey_days")
 PATH_COLUMNS = {  # widths add up to the page's width on a laptop, so the path gets the room
     "rank": st.column_config.NumberColumn("#", width=40),
-    "path": st.column_config.TextColumn("path", width=650),
+    "path": st.column_config.TextColumn("path", width=590),
     "cases": st.column_config.NumberColumn("cases", format="%d", width=60),
     "share_pct": st.column_config.ProgressColumn("share", format="%.1f%%", min_value=0, max_value=100, width=110),
     "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f", width=120),
@@ -138,7 +139,7 @@ def fmt_days(value: float | None) -> str:
 
 
 def capped_table(frame: pd.DataFrame, cap: int = TABLE_ROW_CAP, **kwargs: object) -> None:
-    """Show at most `cap` rows and say so when the table is longer."""
-    st.dataframe(frame.head(cap), hide_index=True, **kwargs)
+    """Show at most `cap` rows through the display layer and say so when the table is longer."""
+    display.show_table(frame.head(cap), **kwargs)  # type: ignore[arg-type]
     if len(frame) > cap:
         st.caption(f"Showing the first {cap:,} of {len(frame):,} rows.")

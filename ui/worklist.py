@@ -220,8 +220,8 @@ def actions_table(recorded: pd.DataFrame) -> None:
     layout.capped_table(
         shown[["acted_at", "action", "note", "actor", "as_of_date"]],
         column_config={
-            "acted_at": st.column_config.DatetimeColumn("when (UTC)", format="D MMM HH:mm"),
-            "as_of_date": st.column_config.DateColumn("list of"),
+            "acted_at": st.column_config.DatetimeColumn("When", format="D MMM HH:mm"),
+            "as_of_date": st.column_config.DateColumn("List of"),
         },
     )
 

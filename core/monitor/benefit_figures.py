@@ -149,3 +149,20 @@ def weekly_money(ledger: pd.DataFrame) -> pd.DataFrame:
         },
         columns=columns,
     )
+
+
+def headline_sentence(ledger: pd.DataFrame) -> str:
+    """The benefits owner's answer in one sentence, from the latest live week's triage value (the list
+    against its held-out orders): "The list saved between €X and €Y in week W; not yet significant."."""
+    weekly = weekly_money(ledger)
+    triage = weekly.loc[weekly["metric"] == "triage_value_eur"].dropna(subset=["value_eur"])
+    if triage.empty:
+        return "No live week with held-out orders yet: what the list saves shows here from its first week."
+    row = triage.iloc[-1]
+    week = str(row["iso_week"])
+    figure = money_figure("triage_value_eur", row["value_eur"], row["ci_low_eur"], row["ci_high_eur"])
+    if figure.significance == NO_INTERVAL:
+        return f"The list saved {eur(figure.value_eur)} in week {week}; no interval yet (too few held-out orders)."
+    low, high = eur(figure.ci_low_eur), eur(figure.ci_high_eur)
+    word = "significant" if figure.significance == SIGNIFICANT else "not yet significant"
+    return f"The list saved between {low} and {high} in week {week}; {word}."
