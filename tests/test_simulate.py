@@ -280,10 +280,13 @@ def test_delivery_times_look_like_an_online_retailer(small_world):
     days = (j["delivered_at"] - j["placed_at"]).dt.total_seconds() / 86400
     standard = days[j["ship_mode"] == "standard"].dropna()
     express = days[j["ship_mode"] == "express"].dropna()
-    assert 2.0 <= standard.median() <= 5.0
-    assert 1.0 <= express.median() <= 2.0
-    for d in (standard, express):
-        assert 1.8 <= d.quantile(0.95) / d.median() <= 3.5
+    # Exact on this seed (the world is bit-identical per seed); each sits where an online retailer's
+    # does: standard 2-5 days, express 1-2, a 95th percentile 1.8-3.5 times the median.
+    assert (len(standard), len(express)) == (4323, 1160)
+    assert standard.median() == pytest.approx(2.6008449074074074, rel=1e-9)
+    assert express.median() == pytest.approx(1.7569849537037037, rel=1e-9)
+    assert standard.quantile(0.95) / standard.median() == pytest.approx(1.8813762443650348, rel=1e-9)
+    assert express.quantile(0.95) / express.median() == pytest.approx(2.2068927923269226, rel=1e-9)
     # Almost every early order is finished by the end of the run.
     assert (j["delivered_at"].notna() | j["cancelled_at"].notna()).mean() > 0.995
 
