@@ -34,11 +34,15 @@ def test_censored_quantile_counts_open_orders_as_not_yet_delivered():
     assert calibration.censored_quantile(residual, censored, 0.8) == 8.0  # censored beyond: lower bound
 
 
-def _forecasts(n_fast: int, n_slow: int, *, slow_delay_h: float, open_slow: int = 0) -> pd.DataFrame:
+def _forecasts(
+    n_fast: int, n_slow: int, *, slow_delay_h: float, open_slow: int = 0, slow_stage_every: int = 1
+) -> pd.DataFrame:
     made = pd.Timestamp("2026-11-01")
     rows = []
     for i in range(n_fast + n_slow):
-        slow = i >= n_fast
+        # With slow_stage_every=k, only every k-th order of the slow carrier is slow: those at its hub.
+        slow = i >= n_fast and (i - n_fast) % slow_stage_every == 0
+        at_hub = i >= n_fast and slow_stage_every > 1 and slow
         actual = 48.0 + (slow_delay_h if slow else 0.0) + (i % 11) - 5  # spread ±5 h around the truth
         still_open = slow and i - n_fast < open_slow
         rows.append(
@@ -51,7 +55,9 @@ def _forecasts(n_fast: int, n_slow: int, *, slow_delay_h: float, open_slow: int 
                 "p90_h": 56.0,
                 "delivered_at": None if still_open else made + pd.Timedelta(hours=actual),
                 "cancelled_at": None,
-                "carrier": "slowco" if slow else "fastco",
+                "carrier": "slowco" if i >= n_fast else "fastco",
+                "current_stage": "at_hub" if at_hub else "in_transit",
+                "warehouse": "WH-1",
             }
         )
     return pd.DataFrame(rows)
@@ -105,3 +111,36 @@ def test_no_corrections_from_too_few_forecasts():
     assert table.empty
     scores = pd.DataFrame({"p10_h": [1.0], "p50_h": [2.0], "p90_h": [3.0]})
     assert calibration.apply_corrections(scores, ["x"], table).equals(scores)
+
+
+def test_a_stage_within_a_carrier_gets_its_own_correction_and_a_thin_one_leans_on_its_carrier():
+    # Half of slowco's orders wait at its hub (24 h late), the other half are on time.
+    forecasts = _forecasts(400, 400, slow_delay_h=24.0, slow_stage_every=2)
+    table = calibration.estimate_corrections(
+        forecasts, pd.Timestamp("2026-11-10"), CalibrationSettings(shrink_forecasts=0)
+    ).set_index("value")
+    hub, transit = "slowco / at_hub / WH-1", "slowco / in_transit / WH-1"
+    assert table.loc[hub, "segment"] == "carrier / current_stage / warehouse"
+    assert table.loc["slowco", "segment"] == "carrier"
+    assert table.loc[hub, "forecasts"] == 200 and table.loc[transit, "forecasts"] == 200
+    assert table.loc[hub, "scale_p50"] == pytest.approx(73.0 / 49.0, abs=0.02)
+    assert table.loc[transit, "scale_p50"] == pytest.approx(1.0, abs=0.02)
+    scores = pd.DataFrame({"p10_h": [40.0] * 3, "p50_h": [48.0] * 3, "p90_h": [56.0] * 3})
+    served = calibration.apply_corrections(
+        scores,
+        ["slowco", "slowco", "slowco"],
+        table.reset_index(),
+        within=pd.DataFrame(
+            {"current_stage": ["at_hub", "in_transit", "at_hub"], "warehouse": ["WH-1", "WH-1", "WH-2"]}
+        ),
+    )
+    assert served.loc[0, "p50_h"] == pytest.approx(49.0 * table.loc[hub, "scale_p50"] - 1.0)
+    assert served.loc[1, "p50_h"] == pytest.approx(49.0 * table.loc[transit, "scale_p50"] - 1.0)
+    assert served.loc[2, "p50_h"] == pytest.approx(49.0 * table.loc["slowco", "scale_p50"] - 1.0)  # unseen cell
+    # A stage with fewer forecasts than min_forecasts takes its carrier's correction as it is.
+    thin = calibration.estimate_corrections(
+        forecasts, pd.Timestamp("2026-11-10"), CalibrationSettings(shrink_forecasts=0, min_forecasts=201)
+    ).set_index("value")
+    assert thin.loc[hub, "scale_p50"] == thin.loc["slowco", "scale_p50"]
+    flat = calibration.estimate_corrections(forecasts, pd.Timestamp("2026-11-10"), CalibrationSettings(within=()))
+    assert set(flat["value"]) == {"*", "fastco", "slowco"}

@@ -133,6 +133,7 @@ def build_store(store_file: Path) -> Path:
             (MORNINGS[1], "forecaster-v1", "*", 120, 80, 0.8, 1.1, 1.4),
             (MORNINGS[1], "forecaster-v1", "dhl", 70, 50, 0.7, 1.15, 1.65),
             (MORNINGS[1], "forecaster-v1", "ups", 50, 30, 0.85, 1.0, 1.3),
+            (MORNINGS[1], "forecaster-v1", "ups / in_transit / WH-1", 50, 30, 0.8, 1.1, 1.2),
             (MORNINGS[1], "forecaster-v2", "*", 120, 80, 1.9, 1.9, 1.9),
         ],
         columns=[
@@ -145,7 +146,9 @@ def build_store(store_file: Path) -> Path:
             "scale_p50",
             "scale_p90",
         ],
-    ).assign(segment="carrier", computed_at=LAST_RUN_END)
+    ).assign(computed_at=LAST_RUN_END)
+    nested = corrections["value"].str.contains(" / ")
+    corrections["segment"] = np.where(nested, "carrier / current_stage / warehouse", "carrier")
     with store.transaction(store_file) as con:
         con.register("new_rows", corrections)
         con.execute("insert into interval_calibration by name select * from new_rows")
@@ -215,8 +218,9 @@ def test_age_windows_and_the_latest_corrections(models_store):
     assert champion["deployed_window"] == ["2026-01-01T00:00:00", "2026-02-24T00:00:00"]
     assert champion["holdout_mae_days"] == pytest.approx(20.0 / 24)
     corrections = compared["corrections"]
-    assert corrections["value"].tolist() == ["*", "dhl", "ups"]  # v1's latest day only, overall first
-    assert corrections["scale_p90"].tolist() == [1.4, 1.65, 1.3]
+    # v1's latest day only, overall first, then per carrier and per stage within a carrier
+    assert corrections["value"].tolist() == ["*", "dhl", "ups", "ups / in_transit / WH-1"]
+    assert corrections["scale_p90"].tolist() == [1.4, 1.65, 1.3, 1.2]
     assert set(pd.to_datetime(corrections["as_of_date"]).dt.date) == {MORNINGS[1]}
 
 
@@ -259,5 +263,6 @@ def test_the_page_shows_exactly_the_figures_of_core(models_store, monkeypatch):
     assert shadow["business_cost"].tolist() == [live["challenger"]["business_cost"], live["champion"]["business_cost"]]
     assert any("in shadow for 2 morning(s), 2 of them matured: 4 delivered forecasts" in c.value for c in at.caption)
 
-    assert corrections["value"].tolist() == ["every order", "dhl", "ups"]
-    assert corrections["scale_p50"].tolist() == compared["corrections"]["scale_p50"].tolist()
+    assert corrections["value"].tolist() == ["every order", "dhl", "ups"]  # stages within a carrier: counted
+    assert corrections["scale_p50"].tolist() == compared["corrections"]["scale_p50"].tolist()[:3]
+    assert any("a correction per current stage refines these (1 in all;" in c.value for c in at.caption)

@@ -15,6 +15,7 @@ from core.domain import MODEL_KINDS
 from core.jobs import queue
 from core.registry import promotion
 from core.registry import versions as registry
+from core.scoring import calibration as intervals
 from core.views import models as model_views
 from ui import data
 
@@ -203,8 +204,10 @@ def cards_table(cards: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 
 def corrections_table(corrections: pd.DataFrame) -> pd.DataFrame:
-    """Grain: carrier (and `every order`) — the factor each bound was scaled by on the latest day."""
-    frame = corrections[list(CORRECTION_COLUMNS)].copy()
+    """Grain: carrier (and `every order`) — the factor each bound was scaled by on the latest day. The
+    refinements per stage within a carrier are counted in the caption, not listed."""
+    carrier_level = ~corrections["value"].astype(str).str.contains(intervals.NESTED, regex=False)
+    frame = corrections.loc[carrier_level, list(CORRECTION_COLUMNS)].copy()
     frame["value"] = frame["value"].replace({"*": "every order"})
     return frame.reset_index(drop=True)
 
@@ -214,10 +217,13 @@ def corrections_caption(corrections: pd.DataFrame) -> str:
     if corrections.empty:
         return "No correction yet: the daily run corrects the intervals once served forecasts are in."
     day = pd.Timestamp(corrections["as_of_date"].iloc[0])
+    cells = int(corrections["value"].astype(str).str.contains(intervals.NESTED, regex=False).sum())
     return (
-        f"Hours added to the model's own bounds by the daily run of {day:%d %b %Y}, learnt from the "
+        f"Factors on the model's own bounds from the daily run of {day:%d %b %Y}, learnt from the "
         "champion's forecasts of the last mornings (orders still open count as not yet delivered); "
-        "a carrier with few forecasts leans on the correction for every order."
+        "a carrier with few forecasts leans on the correction for every order. Within each carrier a "
+        f"correction per current stage refines these ({cells} in all; a stage with few forecasts leans on "
+        "its carrier's)."
     )
 
 

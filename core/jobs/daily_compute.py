@@ -89,7 +89,7 @@ def _calibration_table(parts: list[pd.DataFrame], as_of: date, settings: DailySe
     if not frames:
         return pd.DataFrame(columns=columns)
     table = pd.concat(frames, ignore_index=True).drop_duplicates(["forecaster_version", "value"])
-    return table.assign(as_of_date=as_of, segment=settings.calibration.segment, computed_at=now)[columns]
+    return table.assign(as_of_date=as_of, computed_at=now)[columns]
 
 
 def compute_day(
@@ -208,8 +208,12 @@ def _score_open_orders(
             continue
         corrections = _interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
         scored.calibration_rows.append(corrections.assign(forecaster_version=models.forecaster_version))
+        within = settings.calibration.within
         role_scores = intervals.apply_corrections(
-            raw_scores, scored.open_orders[settings.calibration.segment], corrections
+            raw_scores,
+            scored.open_orders[settings.calibration.segment],
+            corrections,
+            within=scored.open_orders[list(within)],
         )
         scored.predictions.append(
             batch.prediction_rows(scored.open_orders, role_scores, models, as_of, as_of_at, now, raw_scores=raw_scores)

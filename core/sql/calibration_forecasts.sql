@@ -5,6 +5,7 @@ with forecasts as (
         as_of_date,
         as_of_at,
         order_id,
+        current_stage,
         coalesce(model_p10_h, p10_h) as p10_h,
         coalesce(model_p50_h, p50_h) as p50_h,
         coalesce(model_p90_h, p90_h) as p90_h
@@ -32,12 +33,14 @@ final as (
         f.as_of_date,
         f.as_of_at,
         f.order_id,
+        f.current_stage,
         f.p10_h,
         f.p50_h,
         f.p90_h,
         e.delivered_at,
         e.cancelled_at,
-        o.carrier
+        o.carrier,
+        o.warehouse
     from forecasts as f
     left join ends as e on e.order_id = f.order_id
     left join orders as o on o.order_id = f.order_id
