@@ -26,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from core import provenance
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCALES = ("small", "full")
 CASE_TIMEOUT_S = 1800.0
@@ -338,25 +340,7 @@ def _cpu_model() -> str:
 
 
 def _git_commit() -> str | None:
-    """HEAD's short hash, with `-dirty` when tracked files outside docs/ differ from it (the figures then
-    measured code no commit holds; the docs, this page among them, are not measured code)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
-        )
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = head.stdout.strip()
-    if not commit:
-        return None
-    return f"{commit}-dirty" if changed.returncode == 0 and changed.stdout.strip() else commit
+    return provenance.source_commit(REPO_ROOT)
 
 
 def merge_results(previous: Iterable[Mapping[str, Any]], fresh: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -160,7 +160,7 @@ LAYERS: tuple[str, ...] = (
     "ops",
     "cli",
 )
-KERNEL: frozenset[str] = frozenset({"__init__", "config", "domain", "errors", "logs", "store"})
+KERNEL: frozenset[str] = frozenset({"__init__", "config", "domain", "errors", "logs", "provenance", "store"})
 
 
 def module_name(root: Path, path: Path) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from core import provenance
 from core.config import StorePath
 from core.models import benchmark_log, boosting, doc_blocks, evaluate, training, training_data
 
@@ -132,8 +133,8 @@ def _header(figures: dict[str, Any]) -> list[str]:
     return [
         "# Forecasting: backtests and benchmarks",
         "",
-        f"Written by `python -m core model-report` on {figures['written_at']} — do not edit by hand; "
-        "rerun the command.",
+        f"Written by `python -m core model-report` on {figures['written_at']}, on commit "
+        f"{figures.get('commit') or 'unknown'} — do not edit by hand; rerun the command.",
         "",
     ]
 
@@ -373,7 +374,11 @@ def write_model_report(
     max_rows: int | None = None,
 ) -> dict[str, Any]:
     """Backtest the store (if it exists), benchmark each log, write the markdown page; return the figures."""
-    figures: dict[str, Any] = {"written_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "logs": []}
+    figures: dict[str, Any] = {
+        "written_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": provenance.source_commit(),
+        "logs": [],
+    }
     has_store = store_path is not None and Path(store_path).exists()
     steps = (["store"] if has_store else []) + [Path(p) for p in logs or []]
     for step in tqdm(steps, desc="model-report", unit="step", file=sys.stderr):
