@@ -56,7 +56,7 @@ def _single_thread() -> Any:
     return threadpool_limits(limits=1, user_api="openmp")
 
 
-def _interval_corrections(
+def interval_corrections(
     version: str, as_of: date, as_of_at: datetime, settings: DailySettings, store_path: StorePath
 ) -> pd.DataFrame:
     """The corrections for one forecaster version from its own served forecasts of the window."""
@@ -206,7 +206,7 @@ def _score_open_orders(
             subject = f"{models.forecaster_version} / {models.classifier_version}"
             failures.append({"step": "shadow", "subject": subject, "error": f"{type(exc).__name__}: {exc}"})
             continue
-        corrections = _interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
+        corrections = interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
         scored.calibration_rows.append(corrections.assign(forecaster_version=models.forecaster_version))
         role_scores = intervals.apply_corrections(
             raw_scores, scored.open_orders[settings.calibration.segment], corrections
