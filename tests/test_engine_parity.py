@@ -292,3 +292,136 @@ def test_a_capped_training_sample_on_spark_is_as_large_and_drawn_from_the_same_p
         assert sample.attrs["prefixes_total"] == len(full)
         assert 0.35 * len(full) < len(sample) < 0.65 * len(full)
         assert set(map(tuple, sample[list(features.KEY_COLUMNS)].astype(str).to_numpy())) <= keys
+
+
+# --- The daily on Spark: scoring on the executors, the load into the store -------------------------
+
+
+def copy_store(store_path: Path, target: Path) -> Path:
+    """A private copy of a store and its model artifacts."""
+    import shutil
+
+    from core import config
+
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(store_path, target / store_path.name)
+    if config.models_dir(store_path).exists():
+        shutil.copytree(config.models_dir(store_path), config.models_dir(target / store_path.name))
+    return target / store_path.name
+
+
+@pytest.fixture(scope="module")
+def champion_world(simulated_world, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(store, lake) of the simulated world with quick champions. They are trained on all six days (no
+    embargo: the world is too young for one): this world is for parity, not for a backtest."""
+    from threadpoolctl import threadpool_limits
+
+    from core.domain import end_of_day
+    from core.models import training
+    from core.registry import promotion, registration
+
+    store_path, lake_path = simulated_world
+    store_path = copy_store(store_path, tmp_path_factory.mktemp("champion_world"))
+    with threadpool_limits(1):
+        run = training.train_candidates(
+            store_path,
+            end_of_day(date(2026, 3, 7)),
+            max_rows=2_000,
+            embargo_h=0.0,
+            forecaster_params={"max_iter": 20},
+            classifier_params={"max_iter": 20},
+        )
+    for kind, model in (("forecaster", run.forecaster), ("stuck_classifier", run.classifier)):
+        version = registration.register_version(
+            kind,
+            model,
+            training_window=run.train_window,
+            feature_columns=run.feature_columns,
+            metrics={},
+            backtest=None,
+            evaluation=None,
+            store_path=store_path,
+        )
+        promotion.promote(
+            version.version_id,
+            actor="test",
+            reason="fixture",
+            expected_champion=None,
+            store_path=store_path,
+            force=True,
+        )
+    return store_path, lake_path
+
+
+def read_predictions(store_path: Path) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        return con.execute("select * from predictions order by as_of_date, role, order_id").df()
+
+
+def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_load_changes_nothing(
+    champion_world, spark, tmp_path, capsys, monkeypatch
+):
+    """The same day on two copies of one store: the DuckDB daily, and `daily --engine spark` (features
+    over the lake, the champion scoring three partitions of open orders on the executors, Parquet,
+    the load). The predictions are the same rows: text and instants exactly, hours to 1e-9."""
+    import json
+
+    from core.cli import main
+    from core.jobs import daily
+
+    store_path, lake_path = champion_world
+    duck_store = copy_store(store_path, tmp_path / "duck")
+    spark_store = copy_store(store_path, tmp_path / "spark")
+    daily.run_daily(SIM_AS_OF, duck_store, retrain=False)
+    expected = read_predictions(duck_store)
+
+    outputs = tmp_path / "outputs"
+    args = ["daily", "--engine", "spark", "--store", str(spark_store), "--lake", str(lake_path)]
+    args += ["--as-of", SIM_AS_OF.isoformat(), "--master", "local[2]", "--outputs", str(outputs), "--json"]
+    from core.jobs import daily_spark
+
+    monkeypatch.setattr(daily_spark, "ROWS_PER_PARTITION", 20)  # three partitions, each loading the models
+    assert main(args) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    got = read_predictions(spark_store)
+
+    assert outcome["open_orders"] == outcome["predictions_loaded"] == len(expected) > 20
+    assert outcome["roles"] == ["champion"]
+    assert list(got.columns) == list(expected.columns)
+    assert len(list((outputs / "predictions" / SIM_AS_OF.isoformat()).glob("part-*.parquet"))) == 3
+    same = [c for c in expected.columns if c != "scored_at"]
+    floats = [c for c in same if pd.api.types.is_float_dtype(expected[c])]
+    assert {"p10_h", "p50_h", "p90_h", "stuck_prob", "model_p50_h"} <= set(floats)
+    for name in same:
+        if name in floats:
+            assert np.allclose(got[name], expected[name], rtol=1e-9, atol=0.0), name
+        else:
+            assert got[name].tolist() == expected[name].tolist(), name
+
+    assert main(["lake", "load", "--store", str(spark_store), "--outputs", str(outputs), "--as-of", "2026-03-05"]) == 0
+    assert json.loads(capsys.readouterr().out)["predictions_loaded"] == len(expected)
+    pd.testing.assert_frame_equal(read_predictions(spark_store), got)
+
+
+def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_world, champion_world, tmp_path, capsys):
+    from core.cli import main
+
+    bare_store, lake_path = simulated_world
+    store_path, _ = champion_world
+    daily_args = ["daily", "--engine", "spark", "--as-of", "2026-03-05"]
+    cases = [
+        ([*daily_args, "--store", str(store_path)], "needs --lake PATH"),
+        ([*daily_args, "--store", str(store_path), "--lake", str(tmp_path / "none")], "has no events, orders"),
+        (["daily", "--engine", "spark", "--as-of", "2026-02-30", "--store", str(store_path)], "is not a date"),
+        ([*daily_args, "--store", str(bare_store), "--lake", str(lake_path)], "no champion in"),
+        (["daily", "--as-of", "2026-03-05", "--store", str(store_path), "--lake", "x"], "--lake is for --engine spark"),
+        (
+            ["lake", "load", "--store", str(store_path), "--outputs", str(tmp_path), "--as-of", "2026-03-05"],
+            "no predictions of 2026-03-05",
+        ),
+    ]
+    for args, message in cases:
+        assert main(args) == 2, args
+        assert message in capsys.readouterr().err, args

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,21 @@ def spark_session(
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+@contextmanager
+def command_session(master: str = DEFAULT_MASTER) -> Iterator[SparkSession]:
+    """The session of one command: started for it and stopped at its end, unless a session was
+    already running in this process (its owner stops it)."""
+    from pyspark.sql import SparkSession
+
+    running = SparkSession.getActiveSession()
+    session = spark_session(master)
+    try:
+        yield session
+    finally:
+        if running is None:
+            session.stop()
 
 
 def naive_timestamps(table: pa.Table) -> pa.Table:

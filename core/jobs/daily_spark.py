@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import features, store
+from core import config, features, store
 from core.config import StorePath
 from core.domain import end_of_day
 from core.engine import lake
@@ -70,6 +70,18 @@ def check_lake(lake_path: str | Path) -> None:
         )
 
 
+def check_ready(as_of: date, store_path: StorePath, lake_path: str | Path) -> None:
+    """What a run needs before Spark starts: a day that has ended, a lake, a champion to score with."""
+    if store.utcnow().date() < as_of:
+        raise ConfigError(f"--as-of {as_of} is in the future; a daily run works on a day that has ended")
+    check_lake(lake_path)
+    if "champion" not in batch.serving_versions(as_of, store_path):
+        raise registry.NoChampionError(
+            f"there is no champion in {config.store_path(store_path)} to score {as_of} with; "
+            "train one with `python -m core retrain`"
+        )
+
+
 def serving_artifacts(
     as_of: date, store_path: StorePath, failures: list[dict[str, str]]
 ) -> dict[str, tuple[tuple[str, str], list[tuple[bytes, str]]]]:
@@ -77,11 +89,6 @@ def serving_artifacts(
     checked here first so a damaged champion stops the run before Spark starts work; a challenger
     that fails its checks is left out and reported in `failures`, as on the DuckDB path."""
     roles = batch.serving_versions(as_of, store_path)
-    if "champion" not in roles:
-        raise registry.NoChampionError(
-            f"there is no champion in {store_path or 'the store'} to score {as_of} with; "
-            "train one with `python -m core retrain`"
-        )
     served: dict[str, tuple[tuple[str, str], list[tuple[bytes, str]]]] = {}
     for role, versions in roles.items():
         try:
@@ -185,14 +192,12 @@ def run_daily_spark(
     session: Any,
     outputs: str | Path | None = None,
     settings: DailySettings | None = None,
-    rows_per_partition: int = ROWS_PER_PARTITION,
+    rows_per_partition: int | None = None,
 ) -> dict[str, Any]:
     """Features on Spark over the lake, scoring on the executors, Parquet outputs, then the load into
     the store, under the `daily` lock; the run's figures."""
     settings = settings or DailySettings()
-    if store.utcnow().date() < as_of:
-        raise ConfigError(f"--as-of {as_of} is in the future; a daily run works on a day that has ended")
-    check_lake(lake_path)
+    check_ready(as_of, store_path, lake_path)
     started = time.perf_counter()
     as_of_at = end_of_day(as_of)
     out = outputs_path(lake_path, outputs)
@@ -216,7 +221,7 @@ def run_daily_spark(
                 settings.calibration.segment,
                 as_of,
                 store.utcnow(),
-                rows_per_partition,
+                rows_per_partition or ROWS_PER_PARTITION,
             )
             spark_engine.write_parquet(frames, folder)
         loaded = load_day_outputs(out, as_of, store_path)
