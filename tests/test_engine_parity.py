@@ -360,12 +360,20 @@ def read_predictions(store_path: Path) -> pd.DataFrame:
         return con.execute("select * from predictions order by as_of_date, role, order_id").df()
 
 
+def read_triage_list(store_path: Path) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        return con.execute("select * from triage_list order by as_of_date, rank").df()
+
+
 def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_load_changes_nothing(
     champion_world, spark, tmp_path, capsys, monkeypatch
 ):
     """The same day on two copies of one store: the DuckDB daily, and `daily --engine spark` (features
     over the lake, the champion scoring three partitions of open orders on the executors, Parquet,
-    the load). The predictions are the same rows: text and instants exactly, hours to 1e-9."""
+    the load). The predictions and the triage list are the same rows: text and instants exactly,
+    hours, probabilities and costs to 1e-9."""
     import json
 
     from core.cli import main
@@ -400,9 +408,18 @@ def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_lo
         else:
             assert got[name].tolist() == expected[name].tolist(), name
 
+    expected_list, got_list = read_triage_list(duck_store), read_triage_list(spark_store)
+    assert outcome["listed"] == len(got_list) > 0 and got_list["held_out"].any()
+    assert got_list["reasons"].str.len().gt(2).any()  # the reasons of the champion, not empty lists
+    pd.testing.assert_frame_equal(
+        got_list.drop(columns="created_at"), expected_list.drop(columns="created_at"), check_exact=False, rtol=1e-9
+    )
+
     assert main(["lake", "load", "--store", str(spark_store), "--outputs", str(outputs), "--as-of", "2026-03-05"]) == 0
-    assert json.loads(capsys.readouterr().out)["predictions_loaded"] == len(expected)
+    loaded = json.loads(capsys.readouterr().out)
+    assert (loaded["predictions_loaded"], loaded["triage_loaded"]) == (len(expected), len(expected_list))
     pd.testing.assert_frame_equal(read_predictions(spark_store), got)
+    pd.testing.assert_frame_equal(read_triage_list(spark_store), got_list)
 
 
 def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_world, champion_world, tmp_path, capsys):

@@ -140,7 +140,7 @@ def _compute_day(
     serving = batch.load_serving(as_of, store_path, failures)
     champion = serving.get("champion")
     scored = _score_open_orders(serving, as_of, as_of_at, now, settings, store_path, failures)
-    drawn = _draw_list(champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path)
+    drawn = draw_list(champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path)
     drift, drift_figures = monitor_day(champion, scored.open_orders, scored.champion_scores, settings, store_path)
     if "drift_failed" in drift_figures:
         failures.append({"step": "drift", "subject": "reference sample", "error": drift_figures["drift_failed"]})
@@ -219,7 +219,7 @@ def _score_open_orders(
     return scored
 
 
-def _draw_list(
+def draw_list(
     champion: batch.ServingModels | None,
     scored: ScoredOrders,
     as_of: date,

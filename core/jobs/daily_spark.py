@@ -1,16 +1,20 @@
 """The daily scoring on Spark (issue 17): features over the lake, scoring on the executors, then a
 load of the day's Parquet outputs into the DuckDB store in one transaction.
 
-`run_daily_spark(D)` is three named steps over functions that live with their stage:
+`run_daily_spark(D)` is four named steps over functions that live with their stage:
 1. `build_open_orders`: the point-in-time features of the orders open at the end of D, computed by
    Spark from the lake with the same SQL files as the DuckDB path (`core.engine.spark`);
 2. `score_on_spark`: every serving role (the champion, a challenger in shadow) scores them inside
    ``mapInPandas`` batches; the executors receive the models' skops bytes (broadcast) with their
    registered sha256 and load them through the store's allow-list loader (`core.scoring.partitions`);
    the interval corrections come from the store's served forecasts, as on the DuckDB path;
-3. `load_day_outputs`: the day's `predictions` rows, written by Spark as Parquet under
-   ``OUTPUTS/predictions/D/``, replace the day's rows in the store in ONE transaction (delete the
-   day, insert the files' rows): loading the same files twice leaves the same rows.
+3. `draw_triage_list`: the day's triage list (holdout, reasons, ETA bands) drawn on the driver from
+   the champion's scores that Spark wrote, by the DuckDB daily's own `draw_list` (the list is a
+   global top-N of a few hundred rows);
+4. `load_day_outputs`: the day's `predictions` rows, written by Spark as Parquet under
+   ``OUTPUTS/predictions/D/``, and its list (``OUTPUTS/triage/D/``) replace the day's rows in the
+   store in ONE transaction (delete the day, insert the files' rows): loading the same files twice
+   leaves the same rows.
 
 The store stays the system of record: the versions that serve a day, and a re-run's versions, are
 read from it exactly as `batch.serving_versions` does for the DuckDB daily.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import functools
 import shutil
 import time
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +41,8 @@ from core.engine import lake
 from core.engine import spark as spark_engine
 from core.errors import ConfigError
 from core.jobs import runs
-from core.jobs.daily_compute import interval_corrections
+from core.jobs.daily import TRIAGE_COLUMNS
+from core.jobs.daily_compute import ScoredOrders, draw_list, interval_corrections
 from core.jobs.daily_settings import DailySettings
 from core.registry import versions as registry
 from core.registry.artifacts import ArtifactRejectedError
@@ -46,6 +52,22 @@ OUTPUTS_FOLDER = "outputs"
 # Rows per Spark partition of the open orders (each task loads the models once).
 ROWS_PER_PARTITION = 100_000
 _ARROW_TYPES = {"date": pa.date32(), "timestamp": pa.timestamp("us"), "string": pa.string(), "double": pa.float64()}
+_SCORE_COLUMNS = ("p10_h", "p50_h", "p90_h", "stuck_prob")
+_TRIAGE_SCHEMA = pa.schema(
+    [
+        ("as_of_date", pa.date32()),
+        ("order_id", pa.string()),
+        ("rank", pa.int64()),
+        ("expected_cost", pa.float64()),
+        ("stuck_prob", pa.float64()),
+        ("held_out", pa.bool_()),
+        ("reasons", pa.string()),
+        ("eta_p10_at", pa.timestamp("us")),
+        ("eta_p50_at", pa.timestamp("us")),
+        ("eta_p90_at", pa.timestamp("us")),
+        ("created_at", pa.timestamp("us")),
+    ]
+)
 
 
 def outputs_path(lake_path: str | Path, outputs: str | Path | None = None) -> str:
@@ -56,6 +78,11 @@ def outputs_path(lake_path: str | Path, outputs: str | Path | None = None) -> st
 def predictions_path(outputs: str | Path, as_of: date) -> str:
     """The folder of one day's `predictions` rows."""
     return f"{str(outputs).rstrip('/')}/predictions/{as_of.isoformat()}"
+
+
+def triage_path(outputs: str | Path, as_of: date) -> str:
+    """The folder of one day's `triage_list` rows."""
+    return f"{str(outputs).rstrip('/')}/triage/{as_of.isoformat()}"
 
 
 def check_lake(lake_path: str | Path) -> None:
@@ -140,48 +167,107 @@ def score_on_spark(
     return frames
 
 
-def _write_empty(folder: str) -> None:
-    """A day without open orders: a folder with one file of no rows (the load then empties the day)."""
-    schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in partitions.PREDICTION_SCHEMA])
+def _write_table(table: pa.Table, folder: str) -> None:
+    """One Parquet file as the whole of a folder (what it held before is replaced)."""
     target = Path(folder)
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    pq.write_table(schema.empty_table(), target / "part-00000.parquet")
+    pq.write_table(table, target / "part-00000.parquet")
 
 
-def read_day_outputs(outputs: str | Path, as_of: date) -> pa.Table:
-    """The day's `predictions` rows from its Parquet folder (timestamps as the store's naive UTC)."""
+def _write_empty(folder: str) -> None:
+    """A day without open orders: a folder with one file of no rows (the load then empties the day)."""
+    _write_table(pa.schema([(n, _ARROW_TYPES[k]) for n, k in partitions.PREDICTION_SCHEMA]).empty_table(), folder)
+
+
+def draw_triage_list(
+    open_orders: pd.DataFrame,
+    predictions_folder: str,
+    versions: tuple[str, str],
+    as_of: date,
+    scored_at: datetime,
+    settings: DailySettings,
+    store_path: StorePath,
+) -> pd.DataFrame:
+    """The day's triage list (holdout, reasons, ETA bands), drawn on the driver as the DuckDB daily
+    draws it (`daily_compute.draw_list`), from the champion's served scores that Spark wrote."""
+    rows = spark_engine.naive_timestamps(pq.read_table(predictions_folder)).to_pandas()
+    champion_rows = rows.loc[rows["role"] == "champion", ["order_id", *_SCORE_COLUMNS]]
+    scores = open_orders[["order_id"]].merge(champion_rows, on="order_id", how="left")[list(_SCORE_COLUMNS)]
+    forecaster_version, classifier_version = versions
+    champion = batch.ServingModels(
+        "champion",
+        forecaster_version,
+        classifier_version,
+        registry.load_version(forecaster_version, store_path)[1],
+        registry.load_version(classifier_version, store_path)[1],
+    )
+    scored = ScoredOrders(open_orders=open_orders, predictions=[], calibration_rows=[], champion_scores=scores)
+    drawn = draw_list(champion, scored, as_of, end_of_day(as_of), scored_at, settings, False, store_path)
+    return drawn.listed
+
+
+def write_triage_list(listed: pd.DataFrame, folder: str) -> None:
+    """The day's triage list as Parquet, instants rounded to microseconds as the store keeps them."""
+    frame = listed[list(TRIAGE_COLUMNS)].copy() if len(listed) else pd.DataFrame(columns=list(TRIAGE_COLUMNS))
+    for name in ("eta_p10_at", "eta_p50_at", "eta_p90_at", "created_at"):
+        frame[name] = partitions.to_microseconds(frame[name])
+    _write_table(pa.Table.from_pandas(frame, schema=_TRIAGE_SCHEMA, preserve_index=False), folder)
+
+
+def _read_day(folder: Path, what: str, columns: Sequence[str], as_of: date) -> pa.Table:
+    table = spark_engine.naive_timestamps(pq.read_table(folder))
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise ConfigError(f"{folder} is not a day of {what}: it lacks {', '.join(missing)}")
+    days = set(table.column("as_of_date").to_pylist())
+    if days - {as_of}:
+        others = ", ".join(sorted(str(d) for d in days - {as_of}))
+        raise ConfigError(f"{folder} holds {what} of other days ({others}); nothing was loaded")
+    return table.select(list(columns))
+
+
+def read_day_outputs(outputs: str | Path, as_of: date) -> tuple[pa.Table, pa.Table | None]:
+    """The day's `predictions` rows and its triage list (None when the run drew none) from their
+    Parquet folders, timestamps as the store's naive UTC."""
     folder = Path(predictions_path(outputs, as_of))
     if not folder.is_dir():
         raise ConfigError(
             f"there are no predictions of {as_of} in {folder}; run `python -m core daily --engine spark "
             f"--as-of {as_of}` first"
         )
-    table = spark_engine.naive_timestamps(pq.read_table(folder))
-    missing = [c for c in partitions.PREDICTION_COLUMNS if c not in table.column_names]
-    if missing:
-        raise ConfigError(f"{folder} is not a day of predictions: it lacks {', '.join(missing)}")
-    days = {d for d in table.column("as_of_date").to_pylist()}
-    if days - {as_of}:
-        others = ", ".join(sorted(str(d) for d in days - {as_of}))
-        raise ConfigError(f"{folder} holds predictions of other days ({others}); nothing was loaded")
-    return table.select(list(partitions.PREDICTION_COLUMNS))
+    predictions = _read_day(folder, "predictions", partitions.PREDICTION_COLUMNS, as_of)
+    triage = Path(triage_path(outputs, as_of))
+    return predictions, (_read_day(triage, "triage list", TRIAGE_COLUMNS, as_of) if triage.is_dir() else None)
+
+
+def _insert(con: Any, sql_name: str, view: str, rows: pa.Table) -> None:
+    if not rows.num_rows:
+        return
+    con.register(view, rows)
+    try:
+        con.execute(store.load_sql(sql_name))
+    finally:
+        con.unregister(view)
 
 
 def load_day_outputs(outputs: str | Path, as_of: date, store_path: StorePath = None) -> dict[str, Any]:
-    """Replace the day's `predictions` in the store with the rows of its Parquet outputs, in ONE
-    transaction (delete the day, insert the rows): loading twice leaves the same rows."""
-    rows = read_day_outputs(outputs, as_of)
+    """Replace the day's `predictions` (and its triage list, when the run drew one) in the store with
+    the rows of its Parquet outputs, in ONE transaction (delete the day, insert the rows): loading
+    twice leaves the same rows."""
+    predictions, triage = read_day_outputs(outputs, as_of)
     with store.transaction(store_path) as con:
         con.execute(store.load_sql("scoring_delete_day"), {"as_of_date": as_of})
-        if rows.num_rows:
-            con.register("prediction_rows", rows)
-            try:
-                con.execute(store.load_sql("scoring_insert"))
-            finally:
-                con.unregister("prediction_rows")
-    return {"as_of_date": as_of.isoformat(), "predictions_loaded": rows.num_rows}
+        _insert(con, "scoring_insert", "prediction_rows", predictions)
+        if triage is not None:
+            con.execute(store.load_sql("triage_delete_day"), {"as_of_date": as_of})
+            _insert(con, "triage_insert", "triage_rows", triage)
+    return {
+        "as_of_date": as_of.isoformat(),
+        "predictions_loaded": predictions.num_rows,
+        "triage_loaded": None if triage is None else triage.num_rows,
+    }
 
 
 def run_daily_spark(
@@ -194,8 +280,8 @@ def run_daily_spark(
     settings: DailySettings | None = None,
     rows_per_partition: int | None = None,
 ) -> dict[str, Any]:
-    """Features on Spark over the lake, scoring on the executors, Parquet outputs, then the load into
-    the store, under the `daily` lock; the run's figures."""
+    """Features on Spark over the lake, scoring on the executors, the triage list, Parquet outputs,
+    then the load into the store, under the `daily` lock; the run's figures."""
     settings = settings or DailySettings()
     check_ready(as_of, store_path, lake_path)
     started = time.perf_counter()
@@ -206,6 +292,7 @@ def run_daily_spark(
         served = serving_artifacts(as_of, store_path, failures)
         open_orders = build_open_orders(session, lake_path, as_of_at)
         folder = predictions_path(out, as_of)
+        scored_at = store.utcnow()
         if open_orders.empty:
             _write_empty(folder)
         else:
@@ -220,10 +307,17 @@ def run_daily_spark(
                 corrections,
                 settings.calibration.segment,
                 as_of,
-                store.utcnow(),
+                scored_at,
                 rows_per_partition or ROWS_PER_PARTITION,
             )
             spark_engine.write_parquet(frames, folder)
+        champion_versions = served["champion"][0]
+        listed = (
+            draw_triage_list(open_orders, folder, champion_versions, as_of, scored_at, settings, store_path)
+            if len(open_orders)
+            else pd.DataFrame()
+        )
+        write_triage_list(listed, triage_path(out, as_of))
         loaded = load_day_outputs(out, as_of, store_path)
         outcome: dict[str, Any] = {
             "as_of_date": as_of.isoformat(),
@@ -232,6 +326,9 @@ def run_daily_spark(
             "roles": sorted(served),
             "predictions": folder,
             "predictions_loaded": loaded["predictions_loaded"],
+            "triage": triage_path(out, as_of),
+            "listed": loaded["triage_loaded"],
+            "held_out": int(listed["held_out"].sum()) if len(listed) else 0,
             "step_failures": failures,
             "seconds": round(time.perf_counter() - started, 2),
         }

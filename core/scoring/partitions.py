@@ -95,16 +95,18 @@ def score_batches(
             yield _microseconds(rows[list(PREDICTION_COLUMNS)])
 
 
-def _microseconds(rows: pd.DataFrame) -> pd.DataFrame:
+def to_microseconds(instants: pd.Series) -> pd.Series:
     """Instants in whole microseconds, rounded as DuckDB rounds pandas' nanoseconds when the DuckDB
     path inserts its rows (to the nearest, halves away from zero); Spark would refuse to drop them."""
+    as_nanos = pd.to_datetime(instants).astype("datetime64[ns]")
+    missing = as_nanos.isna().to_numpy()
+    nanos = as_nanos.to_numpy().view("int64")
+    micros = np.where(nanos >= 0, (nanos + 500) // 1000, -((500 - nanos) // 1000))
+    return pd.Series(micros.astype("datetime64[us]"), index=instants.index).mask(missing)
+
+
+def _microseconds(rows: pd.DataFrame) -> pd.DataFrame:
     for name, kind in PREDICTION_SCHEMA:
-        if kind != "timestamp":
-            continue
-        instants = pd.to_datetime(rows[name]).astype("datetime64[ns]")
-        missing = instants.isna().to_numpy()
-        nanos = instants.to_numpy().view("int64")
-        micros = np.where(nanos >= 0, (nanos + 500) // 1000, -((500 - nanos) // 1000))
-        rounded = pd.Series(micros.astype("datetime64[us]"), index=rows.index)
-        rows[name] = rounded.mask(missing)
+        if kind == "timestamp":
+            rows[name] = to_microseconds(rows[name])
     return rows
