@@ -442,3 +442,47 @@ def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_worl
     for args, message in cases:
         assert main(args) == 2, args
         assert message in capsys.readouterr().err, args
+
+
+def test_retrain_on_spark_samples_the_prefixes_on_spark_and_registers_on_the_store(
+    champion_world, spark, tmp_path, monkeypatch
+):
+    """The training prefixes are built and sampled by Spark over the lake; the fits, the gate and the
+    registry stay on the store. (No embargo: the six-day world is too young for a week's.)"""
+    from datetime import datetime
+
+    from threadpoolctl import threadpool_limits
+
+    from core.jobs import retraining, runs
+    from core.models import training
+    from core.registry import versions as registry
+
+    store_path, lake_path = champion_world
+    store_path = copy_store(store_path, tmp_path)
+    monkeypatch.setattr(training, "DEFAULT_EMBARGO_H", 0.0)
+    engine = SparkEngine(spark, lake_path)  # type: ignore[arg-type]
+    try:
+        with threadpool_limits(1):
+            outcome = retraining.retrain(
+                store_path, as_of=datetime(2026, 3, 8), actor="test", model_params={"max_iter": 20}, engine=engine
+            )
+    finally:
+        engine.drop_temp_views()
+    assert {kind: v["version"] for kind, v in outcome["versions"].items()} == {
+        "forecaster": "forecaster-v2",
+        "stuck_classifier": "stuck_classifier-v2",
+    }
+    assert outcome["train_window"][1] == "2026-03-08T00:00:00"
+    assert registry.get_version("forecaster-v2", store_path).feature_columns
+    run = runs.recent_runs("retrain", store_path=store_path).iloc[0]
+    assert run["status"] == "succeeded" and '"engine": "spark"' in run["figures"]
+
+
+def test_retrain_on_spark_needs_a_lake(champion_world, tmp_path, capsys):
+    from core.cli import main
+
+    store_path, _ = champion_world
+    assert main(["retrain", "--engine", "spark", "--store", str(store_path)]) == 2
+    assert "needs --lake PATH" in capsys.readouterr().err
+    assert main(["retrain", "--engine", "spark", "--store", str(store_path), "--lake", str(tmp_path)]) == 2
+    assert "has no events, orders" in capsys.readouterr().err
