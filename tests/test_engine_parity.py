@@ -3,7 +3,9 @@
 Spark runs in local mode (two cores, two shuffle partitions), one session for the module. Each world
 is written to a lake of Parquet from its store (`core.engine.lake.export`), then every feature of
 every open order at an instant and of every training prefix (with its targets) is compared: the same
-rows and columns, integers and categories exactly, floats to 1e-9 relative.
+rows and columns, integers and categories exactly, floats to 1e-9 relative. The daily on Spark
+(scoring on the executors, the load into the store) and the retrain with prefixes from Spark run on
+the same simulated world with quick champions (`champion_world`).
 """
 
 from __future__ import annotations
@@ -486,3 +488,59 @@ def test_retrain_on_spark_needs_a_lake(champion_world, tmp_path, capsys):
     assert "needs --lake PATH" in capsys.readouterr().err
     assert main(["retrain", "--engine", "spark", "--store", str(store_path), "--lake", str(tmp_path)]) == 2
     assert "has no events, orders" in capsys.readouterr().err
+
+
+def test_a_worker_refuses_model_bytes_that_are_not_the_registered_ones(champion_world):
+    """What the executors run, without Spark: the bytes are checked against the registered sha256
+    (and the allow-list) before skops reads them."""
+    from core.domain import end_of_day
+    from core.registry import versions as registry
+    from core.registry.artifacts import ArtifactRejectedError
+    from core.scoring import batch, partitions
+
+    store_path, _ = champion_world
+    versions = ("forecaster-v1", "stuck_classifier-v1")
+    artifacts = [registry.version_bytes(v, store_path) for v in versions]
+    open_orders = features.build_prefix_features(
+        store_path, mode="single", as_of=end_of_day(SIM_AS_OF), with_targets=False
+    )
+    kwargs = dict(
+        role="champion",
+        versions=versions,
+        corrections=[],
+        segment="carrier",
+        as_of_date=SIM_AS_OF,
+        as_of_at=end_of_day(SIM_AS_OF),
+        scored_at=end_of_day(SIM_AS_OF),
+    )
+    rows = pd.concat(
+        partitions.score_batches(iter([open_orders[:10], open_orders[10:]]), artifacts=artifacts, **kwargs)
+    )
+    assert list(rows.columns) == list(partitions.PREDICTION_COLUMNS) and len(rows) == len(open_orders)
+    on_driver = batch.score_frame(open_orders, batch.load_serving(SIM_AS_OF, store_path)["champion"])
+    assert rows["p50_h"].tolist() == on_driver["p50_h"].tolist()
+    assert rows["stuck_prob"].tolist() == on_driver["stuck_prob"].tolist()
+
+    data, sha256 = artifacts[1]
+    tampered = [artifacts[0], (data[:-1] + bytes([data[-1] ^ 1]), sha256)]
+    with pytest.raises(ArtifactRejectedError, match="failed its checksum"):
+        next(partitions.score_batches(iter([open_orders]), artifacts=tampered, **kwargs))
+
+
+def test_a_load_refuses_a_folder_of_another_days_rows(champion_world, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.errors import ConfigError
+    from core.jobs import daily_spark
+    from core.scoring import partitions
+
+    store_path, _ = champion_world
+    before = read_predictions(store_path)
+    folder = Path(daily_spark.predictions_path(tmp_path, SIM_AS_OF))
+    folder.mkdir(parents=True)
+    row = {name: None for name in partitions.PREDICTION_COLUMNS} | {"as_of_date": date(2026, 3, 4), "order_id": "O1"}
+    pq.write_table(pa.Table.from_pylist([row]), folder / "part-0.parquet")
+    with pytest.raises(ConfigError, match=r"holds predictions of other days \(2026-03-04\); nothing was loaded"):
+        daily_spark.load_day_outputs(tmp_path, SIM_AS_OF, store_path)
+    pd.testing.assert_frame_equal(read_predictions(store_path), before)
