@@ -270,6 +270,39 @@ def load_day_outputs(outputs: str | Path, as_of: date, store_path: StorePath = N
     }
 
 
+def write_day_outputs(
+    session: Any,
+    lake_path: str | Path,
+    outputs: str,
+    as_of: date,
+    served: dict[str, tuple[tuple[str, str], list[tuple[bytes, str]]]],
+    settings: DailySettings,
+    store_path: StorePath,
+    rows_per_partition: int,
+) -> tuple[int, pd.DataFrame]:
+    """Steps 1 to 3: the open orders' features, their predictions and the triage list, written as the
+    day's Parquet outputs; (open orders, the list)."""
+    as_of_at = end_of_day(as_of)
+    open_orders = build_open_orders(session, lake_path, as_of_at)
+    folder = predictions_path(outputs, as_of)
+    if open_orders.empty:
+        _write_empty(folder)
+        write_triage_list(pd.DataFrame(), triage_path(outputs, as_of))
+        return 0, pd.DataFrame()
+    scored_at = store.utcnow()
+    corrections = {
+        versions[0]: interval_corrections(versions[0], as_of, as_of_at, settings, store_path)
+        for versions, _ in served.values()
+    }
+    segment = settings.calibration.segment
+    frames = score_on_spark(session, open_orders, served, corrections, segment, as_of, scored_at, rows_per_partition)
+    spark_engine.write_parquet(frames, folder)
+    champion_versions = served["champion"][0]
+    listed = draw_triage_list(open_orders, folder, champion_versions, as_of, scored_at, settings, store_path)
+    write_triage_list(listed, triage_path(outputs, as_of))
+    return len(open_orders), listed
+
+
 def run_daily_spark(
     as_of: date,
     store_path: StorePath,
@@ -285,46 +318,20 @@ def run_daily_spark(
     settings = settings or DailySettings()
     check_ready(as_of, store_path, lake_path)
     started = time.perf_counter()
-    as_of_at = end_of_day(as_of)
     out = outputs_path(lake_path, outputs)
     with runs.job_run("daily", {"as_of": as_of.isoformat(), "engine": "spark"}, store_path) as run:
         failures: list[dict[str, str]] = []
         served = serving_artifacts(as_of, store_path, failures)
-        open_orders = build_open_orders(session, lake_path, as_of_at)
-        folder = predictions_path(out, as_of)
-        scored_at = store.utcnow()
-        if open_orders.empty:
-            _write_empty(folder)
-        else:
-            corrections = {
-                versions[0]: interval_corrections(versions[0], as_of, as_of_at, settings, store_path)
-                for versions, _ in served.values()
-            }
-            frames = score_on_spark(
-                session,
-                open_orders,
-                served,
-                corrections,
-                settings.calibration.segment,
-                as_of,
-                scored_at,
-                rows_per_partition or ROWS_PER_PARTITION,
-            )
-            spark_engine.write_parquet(frames, folder)
-        champion_versions = served["champion"][0]
-        listed = (
-            draw_triage_list(open_orders, folder, champion_versions, as_of, scored_at, settings, store_path)
-            if len(open_orders)
-            else pd.DataFrame()
+        open_orders, listed = write_day_outputs(
+            session, lake_path, out, as_of, served, settings, store_path, rows_per_partition or ROWS_PER_PARTITION
         )
-        write_triage_list(listed, triage_path(out, as_of))
         loaded = load_day_outputs(out, as_of, store_path)
         outcome: dict[str, Any] = {
             "as_of_date": as_of.isoformat(),
             "engine": "spark",
-            "open_orders": len(open_orders),
+            "open_orders": open_orders,
             "roles": sorted(served),
-            "predictions": folder,
+            "predictions": predictions_path(out, as_of),
             "predictions_loaded": loaded["predictions_loaded"],
             "triage": triage_path(out, as_of),
             "listed": loaded["triage_loaded"],
@@ -332,7 +339,7 @@ def run_daily_spark(
             "step_failures": failures,
             "seconds": round(time.perf_counter() - started, 2),
         }
-        run.figures.update({k: outcome[k] for k in ("open_orders", "predictions_loaded", "seconds")})
+        run.figures.update({k: outcome[k] for k in ("open_orders", "predictions_loaded", "listed", "seconds")})
         if failures:
             run.figures["warnings"] = [f"{f['step']} step failed: {f['error']}" for f in failures]
         outcome["run_id"] = run.run_id
