@@ -425,15 +425,23 @@ def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_lo
 
 
 def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_world, champion_world, tmp_path, capsys):
+    from datetime import timedelta
+
+    from core import store
     from core.cli import main
 
     bare_store, lake_path = simulated_world
     store_path, _ = champion_world
     daily_args = ["daily", "--engine", "spark", "--as-of", "2026-03-05"]
+    tomorrow = (store.utcnow().date() + timedelta(days=1)).isoformat()
     cases = [
         ([*daily_args, "--store", str(store_path)], "needs --lake PATH"),
         ([*daily_args, "--store", str(store_path), "--lake", str(tmp_path / "none")], "has no events, orders"),
         (["daily", "--engine", "spark", "--as-of", "2026-02-30", "--store", str(store_path)], "is not a date"),
+        (
+            ["daily", "--engine", "spark", "--as-of", tomorrow, "--store", str(store_path), "--lake", str(lake_path)],
+            "is in the future",
+        ),
         ([*daily_args, "--store", str(bare_store), "--lake", str(lake_path)], "no champion in"),
         (["daily", "--as-of", "2026-03-05", "--store", str(store_path), "--lake", "x"], "--lake is for --engine spark"),
         (

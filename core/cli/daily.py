@@ -37,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--outputs", help="with --engine spark: a local folder for the day's Parquet outputs (default LAKE/outputs)"
     )
+    p.add_argument(
+        "--pin-tables",
+        action="store_true",
+        help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
+    )
 
     p = add_command(subparsers, "backfill", cmd_backfill, "run the daily cycle over a range of days")
     p.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
@@ -91,7 +96,9 @@ def _daily_spark(args: argparse.Namespace, as_of: date) -> None:
         raise ConfigError("with a lake in an object store, give --outputs DIR: a local or mounted folder to load from")
     daily_spark.check_ready(as_of, args.store, args.lake)
     with command_session(args.master) as session:
-        outcome = daily_spark.run_daily_spark(as_of, args.store, args.lake, session=session, outputs=args.outputs)
+        outcome = daily_spark.run_daily_spark(
+            as_of, args.store, args.lake, session=session, outputs=args.outputs, pin_tables=args.pin_tables
+        )
     if args.json:
         print_json(outcome)
     else:

@@ -31,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--lake", help="with --engine spark: the lake folder (or s3a://bucket/prefix on a cluster)")
     p.add_argument("--master", default="local[*]", help="with --engine spark: the Spark master (default local[*])")
+    p.add_argument(
+        "--pin-tables",
+        action="store_true",
+        help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
+    )
 
 
 def parse_instant(text: str | None) -> datetime | None:
@@ -53,7 +58,7 @@ def _retrain_on_spark(args: argparse.Namespace, as_of: datetime | None) -> dict[
         raise ConfigError("retrain --engine spark needs --lake PATH (the lake that `lake export` wrote)")
     daily_spark.check_lake(args.lake)
     with command_session(args.master) as session:
-        engine = SparkEngine(session, args.lake)
+        engine = SparkEngine(session, args.lake, pin_tables=args.pin_tables)
         try:
             return retraining.retrain(args.store, as_of=as_of, actor=args.actor, engine=engine)
         finally:

@@ -51,18 +51,15 @@ def cmd_lake_export(args: argparse.Namespace) -> None:
 
 def cmd_lake_features(args: argparse.Namespace) -> None:
     from core import features
-    from core.engine.spark import SparkEngine, spark_session
+    from core.engine.spark import SparkEngine, command_session
 
-    session = spark_session(args.master)
-    try:
+    with command_session(args.master) as session:
         frame = features.build_prefix_features(
             engine=SparkEngine(session, args.lake),
             mode=args.mode,
             as_of=args.as_of,
             with_targets=args.mode != "single",
         )
-    finally:
-        session.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(args.out, index=False)
     print_json({"rows": len(frame), "columns": frame.shape[1], "out": str(args.out), "engine": "spark"})

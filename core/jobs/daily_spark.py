@@ -127,9 +127,12 @@ def serving_artifacts(
     return served
 
 
-def build_open_orders(session: Any, lake_path: str | Path, as_of_at: datetime) -> pd.DataFrame:
-    """The features of the orders open at `as_of_at`, computed by Spark over the lake, by order id."""
-    engine = spark_engine.SparkEngine(session, lake_path)
+def build_open_orders(
+    session: Any, lake_path: str | Path, as_of_at: datetime, pin_tables: bool = False
+) -> pd.DataFrame:
+    """The features of the orders open at `as_of_at`, computed by Spark over the lake, by order id
+    (`pin_tables`: read the lake once and keep it on the executors, for a lake of many day folders)."""
+    engine = spark_engine.SparkEngine(session, lake_path, pin_tables=pin_tables)
     try:
         open_orders = features.build_prefix_features(engine=engine, mode="single", as_of=as_of_at, with_targets=False)
     finally:
@@ -279,11 +282,12 @@ def write_day_outputs(
     settings: DailySettings,
     store_path: StorePath,
     rows_per_partition: int,
+    pin_tables: bool = False,
 ) -> tuple[int, pd.DataFrame]:
     """Steps 1 to 3: the open orders' features, their predictions and the triage list, written as the
     day's Parquet outputs; (open orders, the list)."""
     as_of_at = end_of_day(as_of)
-    open_orders = build_open_orders(session, lake_path, as_of_at)
+    open_orders = build_open_orders(session, lake_path, as_of_at, pin_tables)
     folder = predictions_path(outputs, as_of)
     if open_orders.empty:
         _write_empty(folder)
@@ -312,6 +316,7 @@ def run_daily_spark(
     outputs: str | Path | None = None,
     settings: DailySettings | None = None,
     rows_per_partition: int | None = None,
+    pin_tables: bool = False,
 ) -> dict[str, Any]:
     """Features on Spark over the lake, scoring on the executors, the triage list, Parquet outputs,
     then the load into the store, under the `daily` lock; the run's figures."""
@@ -323,7 +328,15 @@ def run_daily_spark(
         failures: list[dict[str, str]] = []
         served = serving_artifacts(as_of, store_path, failures)
         open_orders, listed = write_day_outputs(
-            session, lake_path, out, as_of, served, settings, store_path, rows_per_partition or ROWS_PER_PARTITION
+            session,
+            lake_path,
+            out,
+            as_of,
+            served,
+            settings,
+            store_path,
+            rows_per_partition or ROWS_PER_PARTITION,
+            pin_tables,
         )
         loaded = load_day_outputs(out, as_of, store_path)
         outcome: dict[str, Any] = {
