@@ -552,3 +552,27 @@ def test_a_load_refuses_a_folder_of_another_days_rows(champion_world, tmp_path):
     with pytest.raises(ConfigError, match=r"holds predictions of other days \(2026-03-04\); nothing was loaded"):
         daily_spark.load_day_outputs(tmp_path, SIM_AS_OF, store_path)
     pd.testing.assert_frame_equal(read_predictions(store_path), before)
+
+
+def test_instants_are_rounded_to_microseconds_as_duckdb_rounds_them_on_insert():
+    import duckdb
+
+    from core.scoring.partitions import to_microseconds
+
+    instants = pd.Series(
+        pd.to_datetime(
+            [
+                "2026-03-06 08:32:30.000000500",
+                "2026-03-06 08:32:30.000001499",
+                "2026-03-06 08:32:30.399599875",
+                None,
+                "1969-12-31 23:59:59.9999995",
+            ]
+        )
+    )
+    with duckdb.connect() as con:
+        con.register("instants", pd.DataFrame({"instant": instants}))
+        expected = [r[0] for r in con.execute("select instant::timestamp from instants").fetchall()]
+    got = [None if pd.isna(t) else t.to_pydatetime() for t in to_microseconds(instants)]
+    assert got == expected
+    assert [t.microsecond for t in expected if t is not None] == [1, 1, 399600, 999999]
