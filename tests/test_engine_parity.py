@@ -3,7 +3,9 @@
 Spark runs in local mode (two cores, two shuffle partitions), one session for the module. Each world
 is written to a lake of Parquet from its store (`core.engine.lake.export`), then every feature of
 every open order at an instant and of every training prefix (with its targets) is compared: the same
-rows and columns, integers and categories exactly, floats to 1e-9 relative.
+rows and columns, integers and categories exactly, floats to 1e-9 relative. The daily on Spark
+(scoring on the executors, the load into the store) and the retrain with prefixes from Spark run on
+the same simulated world with quick champions (`champion_world`).
 """
 
 from __future__ import annotations
@@ -292,3 +294,285 @@ def test_a_capped_training_sample_on_spark_is_as_large_and_drawn_from_the_same_p
         assert sample.attrs["prefixes_total"] == len(full)
         assert 0.35 * len(full) < len(sample) < 0.65 * len(full)
         assert set(map(tuple, sample[list(features.KEY_COLUMNS)].astype(str).to_numpy())) <= keys
+
+
+# --- The daily on Spark: scoring on the executors, the load into the store -------------------------
+
+
+def copy_store(store_path: Path, target: Path) -> Path:
+    """A private copy of a store and its model artifacts."""
+    import shutil
+
+    from core import config
+
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(store_path, target / store_path.name)
+    if config.models_dir(store_path).exists():
+        shutil.copytree(config.models_dir(store_path), config.models_dir(target / store_path.name))
+    return target / store_path.name
+
+
+@pytest.fixture(scope="module")
+def champion_world(simulated_world, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(store, lake) of the simulated world with quick champions. They are trained on all six days (no
+    embargo: the world is too young for one): this world is for parity, not for a backtest."""
+    from threadpoolctl import threadpool_limits
+
+    from core.domain import end_of_day
+    from core.models import training
+    from core.registry import promotion, registration
+
+    store_path, lake_path = simulated_world
+    store_path = copy_store(store_path, tmp_path_factory.mktemp("champion_world"))
+    with threadpool_limits(1):
+        run = training.train_candidates(
+            store_path,
+            end_of_day(date(2026, 3, 7)),
+            max_rows=2_000,
+            embargo_h=0.0,
+            forecaster_params={"max_iter": 20},
+            classifier_params={"max_iter": 20},
+        )
+    for kind, model in (("forecaster", run.forecaster), ("stuck_classifier", run.classifier)):
+        version = registration.register_version(
+            kind,
+            model,
+            training_window=run.train_window,
+            feature_columns=run.feature_columns,
+            metrics={},
+            backtest=None,
+            evaluation=None,
+            store_path=store_path,
+        )
+        promotion.promote(
+            version.version_id,
+            actor="test",
+            reason="fixture",
+            expected_champion=None,
+            store_path=store_path,
+            force=True,
+        )
+    return store_path, lake_path
+
+
+def read_predictions(store_path: Path) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        return con.execute("select * from predictions order by as_of_date, role, order_id").df()
+
+
+def read_triage_list(store_path: Path) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        return con.execute("select * from triage_list order by as_of_date, rank").df()
+
+
+def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_load_changes_nothing(
+    champion_world, spark, tmp_path, capsys, monkeypatch
+):
+    """The same day on two copies of one store: the DuckDB daily, and `daily --engine spark` (features
+    over the lake, the champion scoring three partitions of open orders on the executors, Parquet,
+    the load). The predictions and the triage list are the same rows: text and instants exactly,
+    hours, probabilities and costs to 1e-9."""
+    import json
+
+    from core.cli import main
+    from core.jobs import daily
+
+    store_path, lake_path = champion_world
+    duck_store = copy_store(store_path, tmp_path / "duck")
+    spark_store = copy_store(store_path, tmp_path / "spark")
+    daily.run_daily(SIM_AS_OF, duck_store, retrain=False)
+    expected = read_predictions(duck_store)
+
+    outputs = tmp_path / "outputs"
+    args = ["daily", "--engine", "spark", "--store", str(spark_store), "--lake", str(lake_path)]
+    args += ["--as-of", SIM_AS_OF.isoformat(), "--master", "local[2]", "--outputs", str(outputs), "--json"]
+    from core.jobs import daily_spark
+
+    monkeypatch.setattr(daily_spark, "ROWS_PER_PARTITION", 20)  # three partitions, each loading the models
+    assert main(args) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    got = read_predictions(spark_store)
+
+    assert outcome["open_orders"] == outcome["predictions_loaded"] == len(expected) > 20
+    assert outcome["roles"] == ["champion"]
+    assert list(got.columns) == list(expected.columns)
+    assert len(list((outputs / "predictions" / SIM_AS_OF.isoformat()).glob("part-*.parquet"))) == 3
+    same = [c for c in expected.columns if c != "scored_at"]
+    floats = [c for c in same if pd.api.types.is_float_dtype(expected[c])]
+    assert {"p10_h", "p50_h", "p90_h", "stuck_prob", "model_p50_h"} <= set(floats)
+    for name in same:
+        if name in floats:
+            assert np.allclose(got[name], expected[name], rtol=1e-9, atol=0.0), name
+        else:
+            assert got[name].tolist() == expected[name].tolist(), name
+
+    expected_list, got_list = read_triage_list(duck_store), read_triage_list(spark_store)
+    assert outcome["listed"] == len(got_list) > 0 and got_list["held_out"].any()
+    assert got_list["reasons"].str.len().gt(2).any()  # the reasons of the champion, not empty lists
+    pd.testing.assert_frame_equal(
+        got_list.drop(columns="created_at"), expected_list.drop(columns="created_at"), check_exact=False, rtol=1e-9
+    )
+
+    assert main(["lake", "load", "--store", str(spark_store), "--outputs", str(outputs), "--as-of", "2026-03-05"]) == 0
+    loaded = json.loads(capsys.readouterr().out)
+    assert (loaded["predictions_loaded"], loaded["triage_loaded"]) == (len(expected), len(expected_list))
+    pd.testing.assert_frame_equal(read_predictions(spark_store), got)
+    pd.testing.assert_frame_equal(read_triage_list(spark_store), got_list)
+
+
+def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_world, champion_world, tmp_path, capsys):
+    from datetime import timedelta
+
+    from core import store
+    from core.cli import main
+
+    bare_store, lake_path = simulated_world
+    store_path, _ = champion_world
+    daily_args = ["daily", "--engine", "spark", "--as-of", "2026-03-05"]
+    tomorrow = (store.utcnow().date() + timedelta(days=1)).isoformat()
+    cases = [
+        ([*daily_args, "--store", str(store_path)], "needs --lake PATH"),
+        ([*daily_args, "--store", str(store_path), "--lake", str(tmp_path / "none")], "has no events, orders"),
+        (["daily", "--engine", "spark", "--as-of", "2026-02-30", "--store", str(store_path)], "is not a date"),
+        (
+            ["daily", "--engine", "spark", "--as-of", tomorrow, "--store", str(store_path), "--lake", str(lake_path)],
+            "is in the future",
+        ),
+        ([*daily_args, "--store", str(bare_store), "--lake", str(lake_path)], "no champion in"),
+        (["daily", "--as-of", "2026-03-05", "--store", str(store_path), "--lake", "x"], "--lake is for --engine spark"),
+        (
+            ["lake", "load", "--store", str(store_path), "--outputs", str(tmp_path), "--as-of", "2026-03-05"],
+            "no predictions of 2026-03-05",
+        ),
+    ]
+    for args, message in cases:
+        assert main(args) == 2, args
+        assert message in capsys.readouterr().err, args
+
+
+def test_retrain_on_spark_samples_the_prefixes_on_spark_and_registers_on_the_store(
+    champion_world, spark, tmp_path, monkeypatch
+):
+    """The training prefixes are built and sampled by Spark over the lake; the fits, the gate and the
+    registry stay on the store. (No embargo: the six-day world is too young for a week's.)"""
+    from datetime import datetime
+
+    from threadpoolctl import threadpool_limits
+
+    from core.jobs import retraining, runs
+    from core.models import training
+    from core.registry import versions as registry
+
+    store_path, lake_path = champion_world
+    store_path = copy_store(store_path, tmp_path)
+    monkeypatch.setattr(training, "DEFAULT_EMBARGO_H", 0.0)
+    engine = SparkEngine(spark, lake_path)  # type: ignore[arg-type]
+    try:
+        with threadpool_limits(1):
+            outcome = retraining.retrain(
+                store_path, as_of=datetime(2026, 3, 8), actor="test", model_params={"max_iter": 20}, engine=engine
+            )
+    finally:
+        engine.drop_temp_views()
+    assert {kind: v["version"] for kind, v in outcome["versions"].items()} == {
+        "forecaster": "forecaster-v2",
+        "stuck_classifier": "stuck_classifier-v2",
+    }
+    assert outcome["train_window"][1] == "2026-03-08T00:00:00"
+    assert registry.get_version("forecaster-v2", store_path).feature_columns
+    run = runs.recent_runs("retrain", store_path=store_path).iloc[0]
+    assert run["status"] == "succeeded" and '"engine": "spark"' in run["figures"]
+
+
+def test_retrain_on_spark_needs_a_lake(champion_world, tmp_path, capsys):
+    from core.cli import main
+
+    store_path, _ = champion_world
+    assert main(["retrain", "--engine", "spark", "--store", str(store_path)]) == 2
+    assert "needs --lake PATH" in capsys.readouterr().err
+    assert main(["retrain", "--engine", "spark", "--store", str(store_path), "--lake", str(tmp_path)]) == 2
+    assert "has no events, orders" in capsys.readouterr().err
+
+
+def test_a_worker_refuses_model_bytes_that_are_not_the_registered_ones(champion_world):
+    """What the executors run, without Spark: the bytes are checked against the registered sha256
+    (and the allow-list) before skops reads them."""
+    from core.domain import end_of_day
+    from core.registry import versions as registry
+    from core.registry.artifacts import ArtifactRejectedError
+    from core.scoring import batch, partitions
+
+    store_path, _ = champion_world
+    versions = ("forecaster-v1", "stuck_classifier-v1")
+    artifacts = [registry.version_bytes(v, store_path) for v in versions]
+    open_orders = features.build_prefix_features(
+        store_path, mode="single", as_of=end_of_day(SIM_AS_OF), with_targets=False
+    )
+    kwargs = dict(
+        role="champion",
+        versions=versions,
+        corrections=[],
+        segment="carrier",
+        as_of_date=SIM_AS_OF,
+        as_of_at=end_of_day(SIM_AS_OF),
+        scored_at=end_of_day(SIM_AS_OF),
+    )
+    rows = pd.concat(
+        partitions.score_batches(iter([open_orders[:10], open_orders[10:]]), artifacts=artifacts, **kwargs)
+    )
+    assert list(rows.columns) == list(partitions.PREDICTION_COLUMNS) and len(rows) == len(open_orders)
+    on_driver = batch.score_frame(open_orders, batch.load_serving(SIM_AS_OF, store_path)["champion"])
+    assert rows["p50_h"].tolist() == on_driver["p50_h"].tolist()
+    assert rows["stuck_prob"].tolist() == on_driver["stuck_prob"].tolist()
+
+    data, sha256 = artifacts[1]
+    tampered = [artifacts[0], (data[:-1] + bytes([data[-1] ^ 1]), sha256)]
+    with pytest.raises(ArtifactRejectedError, match="failed its checksum"):
+        next(partitions.score_batches(iter([open_orders]), artifacts=tampered, **kwargs))
+
+
+def test_a_load_refuses_a_folder_of_another_days_rows(champion_world, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.errors import ConfigError
+    from core.jobs import daily_spark
+    from core.scoring import partitions
+
+    store_path, _ = champion_world
+    before = read_predictions(store_path)
+    folder = Path(daily_spark.predictions_path(tmp_path, SIM_AS_OF))
+    folder.mkdir(parents=True)
+    row = {name: None for name in partitions.PREDICTION_COLUMNS} | {"as_of_date": date(2026, 3, 4), "order_id": "O1"}
+    pq.write_table(pa.Table.from_pylist([row]), folder / "part-0.parquet")
+    with pytest.raises(ConfigError, match=r"holds predictions of other days \(2026-03-04\); nothing was loaded"):
+        daily_spark.load_day_outputs(tmp_path, SIM_AS_OF, store_path)
+    pd.testing.assert_frame_equal(read_predictions(store_path), before)
+
+
+def test_instants_are_rounded_to_microseconds_as_duckdb_rounds_them_on_insert():
+    import duckdb
+
+    from core.scoring.partitions import to_microseconds
+
+    instants = pd.Series(
+        pd.to_datetime(
+            [
+                "2026-03-06 08:32:30.000000500",
+                "2026-03-06 08:32:30.000001499",
+                "2026-03-06 08:32:30.399599875",
+                None,
+                "1969-12-31 23:59:59.9999995",
+            ]
+        )
+    )
+    with duckdb.connect() as con:
+        con.register("instants", pd.DataFrame({"instant": instants}))
+        expected = [r[0] for r in con.execute("select instant::timestamp from instants").fetchall()]
+    got = [None if pd.isna(t) else t.to_pydatetime() for t in to_microseconds(instants)]
+    assert got == expected
+    assert [t.microsecond for t in expected if t is not None] == [1, 1, 399600, 999999]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.cli.common import add_command, print_json
+from core.errors import ConfigError
 from core.monitor.alerts import parse_day
 
 if TYPE_CHECKING:  # the jobs import scikit-learn; the commands import them when they run
@@ -23,6 +25,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--as-of", required=True, help="the day, YYYY-MM-DD (scored as of its end)")
     p.add_argument("--no-retrain", action="store_true", help="do not start a retrain even if one is due")
     p.add_argument("--json", action="store_true", help="print the day's summary as JSON")
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="duckdb: the whole cycle on the store (default); spark: features and scoring on Spark over "
+        "--lake, the day's predictions loaded into the store",
+    )
+    p.add_argument("--lake", help="with --engine spark: the lake folder (or s3a://bucket/prefix on a cluster)")
+    p.add_argument("--master", default="local[*]", help="with --engine spark: the Spark master (default local[*])")
+    p.add_argument(
+        "--outputs", help="with --engine spark: a local folder for the day's Parquet outputs (default LAKE/outputs)"
+    )
+    p.add_argument(
+        "--pin-tables",
+        action="store_true",
+        help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
+    )
 
     p = add_command(subparsers, "backfill", cmd_backfill, "run the daily cycle over a range of days")
     p.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
@@ -67,10 +86,38 @@ def _refresh_views(args: argparse.Namespace) -> None:
     stored.refresh_quietly(args.store)
 
 
+def _daily_spark(args: argparse.Namespace, as_of: date) -> None:
+    from core.engine.spark import command_session
+    from core.jobs import daily_spark
+
+    if not args.lake:
+        raise ConfigError("daily --engine spark needs --lake PATH (the lake that `lake export` wrote)")
+    if "://" in args.lake and args.outputs is None:
+        raise ConfigError("with a lake in an object store, give --outputs DIR: a local or mounted folder to load from")
+    daily_spark.check_ready(as_of, args.store, args.lake)
+    with command_session(args.master) as session:
+        outcome = daily_spark.run_daily_spark(
+            as_of, args.store, args.lake, session=session, outputs=args.outputs, pin_tables=args.pin_tables
+        )
+    if args.json:
+        print_json(outcome)
+    else:
+        print(
+            f"{outcome['as_of_date']}: {outcome['open_orders']} open, {outcome['predictions_loaded']} predictions "
+            f"loaded ({', '.join(outcome['roles'])}) on Spark, {outcome['seconds']} s"
+        )
+
+
 def cmd_daily(args: argparse.Namespace) -> None:
     from core.jobs import closed_loop, daily
 
     as_of = parse_day(args.as_of, "--as-of")
+    if args.engine == "spark":
+        _daily_spark(args, as_of)
+        return
+    spark_only = [f"--{k}" for k in ("lake", "outputs") if getattr(args, k)]
+    if spark_only:
+        raise ConfigError(f"{', '.join(spark_only)} is for --engine spark; the DuckDB daily reads the store")
     outcome = daily.run_daily(
         as_of,
         args.store,

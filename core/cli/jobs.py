@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from typing import Any
 
 from core.cli.common import add_command, print_json
 from core.domain import check_day
@@ -21,6 +22,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--as-of", help="train on what was known at this instant (default: everything stored)")
     p.add_argument("--actor", default="retrain", help="who asked for it (recorded in the audit log)")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="where the training prefixes are built and sampled: the store (default) or Spark over --lake; "
+        "the models are fitted, gated and registered here either way",
+    )
+    p.add_argument("--lake", help="with --engine spark: the lake folder (or s3a://bucket/prefix on a cluster)")
+    p.add_argument("--master", default="local[*]", help="with --engine spark: the Spark master (default local[*])")
+    p.add_argument(
+        "--pin-tables",
+        action="store_true",
+        help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
+    )
 
 
 def parse_instant(text: str | None) -> datetime | None:
@@ -35,10 +50,31 @@ def parse_instant(text: str | None) -> datetime | None:
     return instant
 
 
+def _retrain_on_spark(args: argparse.Namespace, as_of: datetime | None) -> dict[str, Any]:
+    from core.engine.spark import SparkEngine, command_session
+    from core.jobs import daily_spark, retraining
+
+    if not args.lake:
+        raise ConfigError("retrain --engine spark needs --lake PATH (the lake that `lake export` wrote)")
+    daily_spark.check_lake(args.lake)
+    with command_session(args.master) as session:
+        engine = SparkEngine(session, args.lake, pin_tables=args.pin_tables)
+        try:
+            return retraining.retrain(args.store, as_of=as_of, actor=args.actor, engine=engine)
+        finally:
+            engine.drop_temp_views()
+
+
 def cmd_retrain(args: argparse.Namespace) -> None:
     from core.jobs import retraining
 
-    outcome = retraining.retrain(args.store, as_of=parse_instant(args.as_of), actor=args.actor)
+    as_of = parse_instant(args.as_of)
+    if args.engine == "spark":
+        outcome = _retrain_on_spark(args, as_of)
+    elif args.lake:
+        raise ConfigError("--lake is for --engine spark; the DuckDB retrain reads the store")
+    else:
+        outcome = retraining.retrain(args.store, as_of=as_of, actor=args.actor)
     if args.json:
         print_json(outcome)
         return

@@ -1,5 +1,6 @@
-"""Commands for the Spark path: lake export (the store's events and orders as partitioned Parquet) and
-lake features (the point-in-time features computed by Spark over a lake)."""
+"""Commands for the Spark path: lake export (the store's events and orders as partitioned Parquet),
+lake features (the point-in-time features computed by Spark over a lake) and lake load (a day's
+Spark outputs into the store)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     feats.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
     feats.set_defaults(handler=cmd_lake_features)
 
+    load = actions.add_parser(
+        "load", help="load a day's Spark outputs (Parquet) into the store in one transaction; twice changes nothing"
+    )
+    load.add_argument("--store", metavar="PATH", default=argparse.SUPPRESS, help="DuckDB store to load into")
+    load.add_argument("--outputs", type=Path, required=True, help="the outputs folder of `daily --engine spark`")
+    load.add_argument("--as-of", required=True, help="the day, YYYY-MM-DD")
+    load.set_defaults(handler=cmd_lake_load)
+
 
 def cmd_lake_export(args: argparse.Namespace) -> None:
     from core.engine import lake
@@ -42,18 +51,26 @@ def cmd_lake_export(args: argparse.Namespace) -> None:
 
 def cmd_lake_features(args: argparse.Namespace) -> None:
     from core import features
-    from core.engine.spark import SparkEngine, spark_session
+    from core.engine.spark import SparkEngine, command_session
 
-    session = spark_session(args.master)
-    try:
+    with command_session(args.master) as session:
         frame = features.build_prefix_features(
             engine=SparkEngine(session, args.lake),
             mode=args.mode,
             as_of=args.as_of,
             with_targets=args.mode != "single",
         )
-    finally:
-        session.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(args.out, index=False)
     print_json({"rows": len(frame), "columns": frame.shape[1], "out": str(args.out), "engine": "spark"})
+
+
+def cmd_lake_load(args: argparse.Namespace) -> None:
+    from core.jobs import daily_spark, runs
+    from core.monitor.alerts import parse_day
+
+    as_of = parse_day(args.as_of, "--as-of")
+    with runs.job_run("lake_load", {"as_of": as_of.isoformat(), "outputs": str(args.outputs)}, args.store) as run:
+        loaded = daily_spark.load_day_outputs(args.outputs, as_of, args.store)
+        run.figures.update(loaded)
+    print_json(loaded)

@@ -6,7 +6,10 @@ the store; the session runs in UTC and reads Parquet timestamps as such, so hour
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +39,10 @@ def spark_session(
         from pyspark.sql import SparkSession
     except ImportError as error:  # pragma: no cover - the message is the point
         raise ConfigError("the Spark engine needs PySpark and Java: pip install -r requirements-spark.txt") from error
+    # The Python workers (scoring) run this interpreter, with its packages and the scikit-learn the
+    # models were written with, not whatever `python3` is first on the PATH (PySpark reads only the
+    # environment for it); a cluster's own setting wins.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master)
         .appName("journeyops")
@@ -44,6 +51,8 @@ def spark_session(
         .config("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
+        # Parquet written as UTC instants in microseconds (not Spark's legacy INT96), as the store's.
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
@@ -53,6 +62,21 @@ def spark_session(
     return builder.getOrCreate()
 
 
+@contextmanager
+def command_session(master: str = DEFAULT_MASTER) -> Iterator[SparkSession]:
+    """The session of one command: started for it and stopped at its end, unless a session was
+    already running in this process (its owner stops it)."""
+    from pyspark.sql import SparkSession
+
+    running = SparkSession.getActiveSession()
+    session = spark_session(master)
+    try:
+        yield session
+    finally:
+        if running is None:
+            session.stop()
+
+
 def naive_timestamps(table: pa.Table) -> pa.Table:
     """Spark's UTC instants as the store's naive UTC timestamps (microseconds)."""
     for i, field in enumerate(table.schema):
@@ -60,6 +84,37 @@ def naive_timestamps(table: pa.Table) -> pa.Table:
             utc = table.column(i).cast(pa.timestamp("us", tz="UTC"))
             table = table.set_column(i, field.name, utc.cast(pa.timestamp("us")))
     return table
+
+
+def to_spark_frame(session: SparkSession, frame: pd.DataFrame, partitions: int) -> DataFrame:
+    """A pandas frame on the executors in `partitions` parts (through Arrow; a column that is all
+    null is typed as text, which Spark can hold)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
+    return session.createDataFrame(table).repartition(max(1, partitions))
+
+
+def broadcast(session: SparkSession, value: bytes) -> Any:
+    """Bytes sent once to every executor (read there through `.value`)."""
+    return session.sparkContext.broadcast(value)
+
+
+def map_batches(
+    frame: DataFrame, function: Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]], schema: str
+) -> DataFrame:
+    """`function` over each partition's batches of rows as pandas (``mapInPandas``), with the rows'
+    schema as DDL."""
+    return frame.mapInPandas(function, schema=schema)
+
+
+def write_parquet(frames: list[DataFrame], path: str) -> None:
+    """The rows of `frames` (one schema) as the Parquet files of one folder, replacing what it held."""
+    combined = frames[0]
+    for other in frames[1:]:
+        combined = combined.unionByName(other)
+    combined.write.mode("overwrite").parquet(path)
 
 
 class SparkEngine:

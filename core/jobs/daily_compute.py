@@ -56,7 +56,7 @@ def _single_thread() -> Any:
     return threadpool_limits(limits=1, user_api="openmp")
 
 
-def _interval_corrections(
+def interval_corrections(
     version: str, as_of: date, as_of_at: datetime, settings: DailySettings, store_path: StorePath
 ) -> pd.DataFrame:
     """The corrections for one forecaster version from its own served forecasts of the window."""
@@ -140,7 +140,7 @@ def _compute_day(
     serving = batch.load_serving(as_of, store_path, failures)
     champion = serving.get("champion")
     scored = _score_open_orders(serving, as_of, as_of_at, now, settings, store_path, failures)
-    drawn = _draw_list(champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path)
+    drawn = draw_list(champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path)
     drift, drift_figures = monitor_day(champion, scored.open_orders, scored.champion_scores, settings, store_path)
     if "drift_failed" in drift_figures:
         failures.append({"step": "drift", "subject": "reference sample", "error": drift_figures["drift_failed"]})
@@ -206,7 +206,7 @@ def _score_open_orders(
             subject = f"{models.forecaster_version} / {models.classifier_version}"
             failures.append({"step": "shadow", "subject": subject, "error": f"{type(exc).__name__}: {exc}"})
             continue
-        corrections = _interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
+        corrections = interval_corrections(models.forecaster_version, as_of, as_of_at, settings, store_path)
         scored.calibration_rows.append(corrections.assign(forecaster_version=models.forecaster_version))
         within = settings.calibration.within
         role_scores = intervals.apply_corrections(
@@ -223,7 +223,7 @@ def _score_open_orders(
     return scored
 
 
-def _draw_list(
+def draw_list(
     champion: batch.ServingModels | None,
     scored: ScoredOrders,
     as_of: date,

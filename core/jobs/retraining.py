@@ -12,9 +12,10 @@ import pandas as pd
 from core import logs
 from core.config import StorePath
 from core.domain import MODEL_KINDS, CostAssumptions, ModelKind
+from core.engine import Engine
 from core.jobs import runs
 from core.models import evaluate, training
-from core.models.training_data import DEFAULT_MAX_ROWS
+from core.models.training_data import DEFAULT_MAX_ROWS, build_training_frame
 from core.monitor import assumptions
 from core.registry import registration
 from core.registry import versions as registry
@@ -30,6 +31,7 @@ def retrain(
     max_rows: int | None = None,
     model_params: dict[str, Any] | None = None,
     champion_decayed: bool = False,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Train both challengers, score them and the champions on the same holdout rows, gate, register.
 
@@ -39,7 +41,9 @@ def retrain(
     on rows it learned from. A passed gate promotes at once when auto-promotion is on; otherwise the
     version awaits approval; one that lost on the margin alone stays a candidate in shadow.
     `champion_decayed` (the daily run saw its live error past the threshold) lowers the margin to
-    the policy's `decay_margin`. `max_rows` and `model_params` bound the work.
+    the policy's `decay_margin`. `max_rows` and `model_params` bound the work. `engine` builds and
+    samples the training prefixes elsewhere (Spark over a lake: `retrain --engine spark`); the fits,
+    the gate and the registry stay here, on the store.
     """
     policy = policy or load_gate_policy()
     costs = assumptions.load_assumptions(store_path, at=as_of)
@@ -47,9 +51,14 @@ def retrain(
     with runs.job_run("retrain", params, store_path) as run:
         logs.pause_point("retrain:claimed")
         runs.report_progress(run, 0.05, "building training prefixes and fitting both models", store_path)
+        frame = None
+        if engine is not None:
+            frame = build_training_frame(store_path, as_of, max_rows=max_rows or DEFAULT_MAX_ROWS, engine=engine)
+            run.figures["engine"] = engine.name
         trained = training.train_candidates(
             store_path,
             as_of,
+            frame=frame,
             max_rows=max_rows or DEFAULT_MAX_ROWS,
             costs=costs,
             forecaster_params=model_params,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from core import features
 from core.config import StorePath
+from core.engine import Engine
 from core.errors import ConfigError
 
 SPLIT_FRACTIONS: tuple[float, float, float] = (0.64, 0.16, 0.20)
@@ -48,13 +49,21 @@ def build_training_frame(
     every_h: float = 6.0,
     max_rows: int | None = DEFAULT_MAX_ROWS,
     mode: features.PrefixMode | None = None,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Prefix rows with features, targets and segments: snapshots of open orders every ``every_h``
-    hours in the order world, one prefix per event in an imported log."""
-    completion = features.detect_completion(store_path)
+    hours in the order world, one prefix per event in an imported log. ``engine`` computes (and
+    samples) the prefixes elsewhere, e.g. Spark over a lake; default DuckDB on the store."""
+    completion = features.detect_completion(store_path, engine=engine)
     mode = mode or ("snapshots" if completion == "terminal" else "events")
     frame = features.build_prefix_features(
-        store_path, mode=mode, as_of=as_of, every_h=every_h, max_prefixes=max_rows, completion=completion
+        store_path,
+        mode=mode,
+        as_of=as_of,
+        every_h=every_h,
+        max_prefixes=max_rows,
+        completion=completion,
+        engine=engine,
     )
     frame["as_of_date"] = pd.to_datetime(frame["as_of_at"]).dt.floor("D")
     # Each snapshot instant is one triage list; in a per-event log a day is.

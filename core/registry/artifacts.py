@@ -225,16 +225,31 @@ def load_artifact(path: str | os.PathLike[str], sha256: str) -> Any:
     The file is read once: the bytes checked are the bytes loaded, so a file swapped between the
     check and the load (by path) cannot slip through.
     """
-    import skops.io as sio
+    file = Path(path)
+    return loads_artifact(_read_bytes(file), sha256, file)
 
+
+def read_checked_artifact(path: str | os.PathLike[str], sha256: str) -> bytes:
+    """A model file's bytes once they pass the checks of `load_artifact` (for a worker to load with
+    `loads_artifact`: the bytes travel, never a pickled model)."""
     file = Path(path)
     data = _read_bytes(file)
+    _check_bytes(file, data, sha256)
+    return data
+
+
+def loads_artifact(data: bytes, sha256: str, source: str | os.PathLike[str]) -> Any:
+    """Load a model from the bytes of its file (named `source` in messages) after the same checks as
+    `load_artifact`: its sha256, its format and its types against TRUSTED_TYPES."""
+    import skops.io as sio
+
+    file = Path(source)
     _check_bytes(file, data, sha256)
     try:
         return sio.loads(data, trusted=list(TRUSTED_TYPES))
     except Exception as exc:  # skops raises plain exceptions on a malformed archive
         raise ArtifactRejectedError(
-            f"model file {path} passed its checks but skops could not load it ({type(exc).__name__}: "
+            f"model file {file} passed its checks but skops could not load it ({type(exc).__name__}: "
             f"{exc}); retrain or roll back to another version"
         ) from exc
 

@@ -27,7 +27,7 @@ from core import config, store
 from core.config import StorePath
 from core.domain import MODEL_KINDS
 from core.errors import JourneyOpsError
-from core.registry.artifacts import load_artifact
+from core.registry.artifacts import load_artifact, read_checked_artifact
 
 STATUSES: tuple[str, ...] = ("candidate", "pending_approval", "champion", "retired", "rejected")
 CHAMPION_ACTIONS: tuple[str, ...] = ("promote", "rollback")
@@ -139,16 +139,28 @@ def artifact_file(version: ModelVersion, store_path: StorePath = None) -> Path:
     return config.models_dir(config.store_path(store_path)) / version.artifact_path
 
 
-def load_version(version_id: str, store_path: StorePath = None) -> tuple[ModelVersion, Any]:
-    """A version and its model, loaded through the checksum and type allow-list."""
-    version = get_version(version_id, store_path)
+def _existing_artifact(version: ModelVersion, store_path: StorePath) -> Path:
     path = artifact_file(version, store_path)
     if version.status == "rejected" and not path.exists():
         raise RegistryError(
-            f"{version_id} was rejected and its artifact removed after the retention period; "
+            f"{version.version_id} was rejected and its artifact removed after the retention period; "
             "its registry record stays for the audit"
         )
-    return version, load_artifact(path, version.artifact_sha256)
+    return path
+
+
+def load_version(version_id: str, store_path: StorePath = None) -> tuple[ModelVersion, Any]:
+    """A version and its model, loaded through the checksum and type allow-list."""
+    version = get_version(version_id, store_path)
+    return version, load_artifact(_existing_artifact(version, store_path), version.artifact_sha256)
+
+
+def version_bytes(version_id: str, store_path: StorePath = None) -> tuple[bytes, str]:
+    """A version's artifact bytes, checked as `load_version` checks them, and its registered sha256:
+    what a Spark worker needs to load the model itself (`artifacts.loads_artifact`)."""
+    version = get_version(version_id, store_path)
+    path = _existing_artifact(version, store_path)
+    return read_checked_artifact(path, version.artifact_sha256), version.artifact_sha256
 
 
 def prune_rejected_artifacts(older_than: datetime, store_path: StorePath = None) -> list[str]:
