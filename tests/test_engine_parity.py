@@ -516,7 +516,7 @@ def test_a_worker_refuses_model_bytes_that_are_not_the_registered_ones(champion_
         role="champion",
         versions=versions,
         corrections=[],
-        segment="carrier",
+        segments=("carrier", "current_stage", "warehouse"),
         as_of_date=SIM_AS_OF,
         as_of_at=end_of_day(SIM_AS_OF),
         scored_at=end_of_day(SIM_AS_OF),

@@ -145,7 +145,7 @@ def score_on_spark(
     open_orders: pd.DataFrame,
     served: dict[str, tuple[tuple[str, str], list[tuple[bytes, str]]]],
     corrections: dict[str, pd.DataFrame],
-    segment: str,
+    segments: tuple[str, ...],
     as_of: date,
     scored_at: datetime,
     rows_per_partition: int = ROWS_PER_PARTITION,
@@ -161,7 +161,7 @@ def score_on_spark(
             versions=versions,
             artifacts=[(spark_engine.broadcast(session, data), sha256) for data, sha256 in artifacts],
             corrections=corrections[versions[0]].to_dict("records"),
-            segment=segment,
+            segments=segments,
             as_of_date=as_of,
             as_of_at=end_of_day(as_of),
             scored_at=scored_at,
@@ -298,8 +298,8 @@ def write_day_outputs(
         versions[0]: interval_corrections(versions[0], as_of, as_of_at, settings, store_path)
         for versions, _ in served.values()
     }
-    segment = settings.calibration.segment
-    frames = score_on_spark(session, open_orders, served, corrections, segment, as_of, scored_at, rows_per_partition)
+    segments = (settings.calibration.segment, *settings.calibration.within)
+    frames = score_on_spark(session, open_orders, served, corrections, segments, as_of, scored_at, rows_per_partition)
     spark_engine.write_parquet(frames, folder)
     champion_versions = served["champion"][0]
     listed = draw_triage_list(open_orders, folder, champion_versions, as_of, scored_at, settings, store_path)

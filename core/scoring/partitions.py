@@ -63,7 +63,7 @@ def score_batches(
     versions: tuple[str, str],
     artifacts: Sequence[tuple[Any, str]],
     corrections: Sequence[Mapping[str, Any]],
-    segment: str,
+    segments: Sequence[str],
     as_of_date: date,
     as_of_at: datetime,
     scored_at: datetime,
@@ -90,7 +90,8 @@ def score_batches(
                 continue
             open_orders = open_orders.reset_index(drop=True)
             raw_scores = score_frame(open_orders, models)
-            served = intervals.apply_corrections(raw_scores, open_orders[segment], table)
+            segment, *within = segments  # the calibration's segment, then the attributes refining it
+            served = intervals.apply_corrections(raw_scores, open_orders[segment], table, within=open_orders[within])
             rows = prediction_rows(open_orders, served, models, as_of_date, as_of_at, scored_at, raw_scores=raw_scores)
             yield _microseconds(rows[list(PREDICTION_COLUMNS)])
 
