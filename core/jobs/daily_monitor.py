@@ -81,6 +81,8 @@ def monitor_day(
         settings=settings.monitor,
         calibrated=calibrated,
     )
+    # Evidently's report of the same rows, for the on-demand HTML: after the verdicts, which never wait for it.
+    result = monitor_drift.attach_report(result)
     return result, {"drift_columns": len(compared), "reference_rows": len(reference)}
 
 
