@@ -52,6 +52,7 @@ def test_sample_rows_is_capped_and_reproducible():
     first, second = drift.sample_rows(frame, 100, seed=3), drift.sample_rows(frame, 100, seed=3)
     assert len(first) == 100
     assert first.index.tolist() == second.index.tolist()
+    assert first.index.tolist() == frame.sample(n=100, random_state=3).index.tolist()  # pandas' own draw
     assert first["x"].is_unique
     assert drift.sample_rows(frame, 5000, seed=3) is frame
 

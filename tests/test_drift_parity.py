@@ -4,6 +4,8 @@ own report gives for the same rows, methods and thresholds, and the same verdict
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,3 +118,11 @@ def test_the_report_shows_the_verdicts_scores():
     table = result.columns.set_index("column")
     assert reported["score"].to_dict() == pytest.approx(table["score"].to_dict(), rel=1e-12)
     assert reported["drifted"].to_dict() == table["drifted"].astype(bool).to_dict()
+
+
+def test_a_report_that_disagrees_with_the_verdicts_scores_is_refused():
+    reference, current = frames(4)
+    result = drift.compute_drift(reference, current, ["normal", "carrier"])
+    moved = result.columns.assign(score=result.columns["score"] * (1 + 1e-6))
+    with pytest.raises(drift.DriftReportError, match=r"disagrees .* \['carrier', 'normal'\]"):
+        drift.attach_report(dataclasses.replace(result, columns=moved))

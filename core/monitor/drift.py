@@ -439,12 +439,17 @@ def score_columns(
     return pd.DataFrame(rows, columns=["column", "method", "score", "threshold", "drifted"])
 
 
-def attach_report(result: DriftResult, *, rel_tol: float = 1e-9) -> DriftResult:
+class DriftReportError(RuntimeError):
+    """Evidently's report scored a column differently from the verdict (an upgrade changed a method)."""
+
+
+def attach_report(result: DriftResult, *, rel_tol: float = 1e-9, abs_tol: float = 1e-12) -> DriftResult:
     """The result with Evidently's report (its snapshot JSON) of the rows the scores were computed on.
 
     The report runs Evidently's `DataDriftPreset` with the same methods and thresholds, so each of its
-    column scores equals the stored one; a score further apart than `rel_tol` (an Evidently upgrade
-    changed a method) raises rather than show one number and judge by another.
+    column scores equals the stored one; a score further apart than `rel_tol` (and `abs_tol`, summation
+    order alone moves a near-zero score by ~1e-17) raises `DriftReportError` rather than show one number
+    and judge by another.
     """
     from core.monitor.drift_evidently import parse_snapshot, run_evidently
 
@@ -454,11 +459,9 @@ def attach_report(result: DriftResult, *, rel_tol: float = 1e-9) -> DriftResult:
     snapshot = run_evidently(compared.reference, compared.current, compared.kinds, result.methods, result.thresholds)
     reported = parse_snapshot(snapshot.dict()).set_index("column")
     ours = result.columns.set_index("column").loc[reported.index]
-    apart = ~np.isclose(reported["score"], ours["score"], rtol=rel_tol, atol=0.0) | (
-        reported["drifted"].astype(bool) != ours["drifted"].astype(bool)
-    )
+    apart = pd.Series(~np.isclose(reported["score"], ours["score"], rtol=rel_tol, atol=abs_tol), index=reported.index)
     if apart.any():
-        raise RuntimeError(
+        raise DriftReportError(
             "Evidently's report disagrees with the monitor's drift scores for "
             f"{sorted(apart[apart].index)}: reported {reported.loc[apart, 'score'].to_dict()}, computed "
             f"{ours.loc[apart, 'score'].to_dict()}; check core.monitor.drift_scores against the installed Evidently"
