@@ -10,7 +10,8 @@ from ui import monitoring as mon
 st.title("Drift")
 st.caption(
     "Each daily run compares the open orders' features and the predictions with the champion's training "
-    "sample (Evidently, on calibrated thresholds). A dot marks a column Evidently called drifted."
+    "sample with Evidently's methods (normed Wasserstein, Jensen-Shannon) on calibrated thresholds. A dot "
+    "marks a drifted column; Evidently's report below shows the same scores."
 )
 mon.guard_page("drift")
 store_path = data.current_store()

@@ -6,6 +6,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from evidently.core.report import Snapshot
 from evidently.legacy.calculations.stattests import jensenshannon_stat_test, wasserstein_stat_test
 from evidently.legacy.core import ColumnType
 
@@ -51,6 +52,7 @@ def test_sample_rows_is_capped_and_reproducible():
     first, second = drift.sample_rows(frame, 100, seed=3), drift.sample_rows(frame, 100, seed=3)
     assert len(first) == 100
     assert first.index.tolist() == second.index.tolist()
+    assert first.index.tolist() == frame.sample(n=100, random_state=3).index.tolist()  # pandas' own draw
     assert first["x"].is_unique
     assert drift.sample_rows(frame, 5000, seed=3) is frame
 
@@ -196,7 +198,11 @@ def test_compute_drift_end_to_end(store_file):
         {"elapsed_h": floor, "order_value": floor, "carrier": 0.1, "p50_days": floor}
     )
     assert (result.rows_ref, result.rows_cur) == (4000, 2000)
+    assert result.snapshot_json is None  # the verdicts come without Evidently's report
+    result = drift.attach_report(result)
     assert result.snapshot_json is not None
+    reported = drift_evidently.parse_snapshot(Snapshot.loads(result.snapshot_json).dict()).set_index("column")
+    assert reported["score"].to_dict() == pytest.approx(table["score"].dropna().to_dict(), rel=1e-12)
 
     drift_store.store_drift(result, date(2026, 3, 2), store_file, model_version="v3")
     drift_store.store_drift(result, date(2026, 3, 2), store_file, model_version="v3")  # a re-run replaces
@@ -215,7 +221,7 @@ def test_a_three_row_batch_is_too_small_and_never_reaches_evidently():
     reference = orders_frame(1000, seed=1)
     result = drift.compute_drift(reference, orders_frame(3, seed=2), ["elapsed_h", "carrier"])
     assert result.columns["status"].tolist() == ["too_small", "too_small"]
-    assert result.snapshot_json is None
+    assert drift.attach_report(result).snapshot_json is None
     assert result.drift_share == 0.0
 
 

@@ -62,7 +62,7 @@ BATCHES: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], dict[str, str],
 def test_a_degenerate_batch_gets_a_verdict_per_column_and_only_the_alerts_that_name_it(name):
     make, statuses, expected_alerts = BATCHES[name]
     current = make(orders_frame(1000, seed=2))
-    result = drift.compute_drift(REFERENCE, current, FEATURES, PREDICTIONS)
+    result = drift.attach_report(drift.compute_drift(REFERENCE, current, FEATURES, PREDICTIONS))
     assert result.columns.set_index("column")["status"].to_dict() == statuses
     assert (result.snapshot_json is None) == (set(statuses.values()) <= {"too_small", "invalid"})
     found = alerts.evaluate_rules({"as_of": date(2026, 3, 29), "drift": result})

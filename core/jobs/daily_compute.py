@@ -144,6 +144,10 @@ def _compute_day(
     drift, drift_figures = monitor_day(champion, scored.open_orders, scored.champion_scores, settings, store_path)
     if "drift_failed" in drift_figures:
         failures.append({"step": "drift", "subject": "reference sample", "error": drift_figures["drift_failed"]})
+    if "drift_report_failed" in drift_figures:
+        failures.append(
+            {"step": "drift report", "subject": "Evidently report", "error": drift_figures["drift_report_failed"]}
+        )
     validity = monitor_validity.read_batch_validity(store_path, sources=[p.name for p in day_files])
     rule_inputs = _rule_inputs(champion, drift, validity, as_of, as_of_at, store_path)
     day_alerts = monitor_alerts.evaluate_rules(rule_inputs, settings.rules)

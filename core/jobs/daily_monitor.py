@@ -56,8 +56,10 @@ def monitor_day(
     settings: DailySettings,
     store_path: StorePath,
 ) -> tuple[monitor_drift.DriftResult | None, dict[str, Any]]:
-    """The day's drift against the champion's reference; a reference or thresholds file that fails its
-    checksum marks the drift step failed (`drift_failed` in the figures) instead of stopping the day."""
+    """The day's drift against the champion's reference, with Evidently's report of it; a reference or
+    thresholds file that fails its checksum marks the drift step failed (`drift_failed` in the figures)
+    instead of stopping the day, and a report whose scores disagree with the verdicts' is left out
+    (`drift_report_failed`; the verdicts stand)."""
     if champion is None or open_orders.empty or scores is None:
         return None, {}
     try:
@@ -81,7 +83,14 @@ def monitor_day(
         settings=settings.monitor,
         calibrated=calibrated,
     )
-    return result, {"drift_columns": len(compared), "reference_rows": len(reference)}
+    figures: dict[str, Any] = {"drift_columns": len(compared), "reference_rows": len(reference)}
+    # Evidently's report of the same rows, for the on-demand HTML: after the verdicts, which never wait for
+    # it; a report that disagrees with the verdicts' scores is left out and the step marked failed.
+    try:
+        result = monitor_drift.attach_report(result)
+    except monitor_drift.DriftReportError as exc:
+        figures["drift_report_failed"] = str(exc)
+    return result, figures
 
 
 ACCURACY_WINDOW_DAYS = 14
@@ -185,7 +194,7 @@ def step_alerts(failures: list[dict[str, str]], as_of: date, rules: Sequence[Rul
         Alert(
             as_of,
             rule.name,
-            "warning" if f["step"] == "shadow" else rule.severity,
+            "warning" if f["step"] in ("shadow", "drift report") else rule.severity,
             f"daily {f['step']}",
             f"the daily run's {f['step']} step failed and was skipped ({f['subject']}): {f['error']}",
         )

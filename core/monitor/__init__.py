@@ -1,7 +1,8 @@
 """Monitoring: drift, feature validity and alerts (the daily job's checks), forecast and triage
 accuracy, segments, benefits and their assumptions.
 
-`drift` compares a batch with the champion's reference sample (Evidently plus our own checks; its
+`drift` compares a batch with the champion's reference sample (Evidently's methods computed by
+`drift_scores`, Evidently's report of the same rows, plus our own checks; its
 thresholds come from `drift_calibration`, Evidently sits behind `drift_evidently`, the store behind
 `drift_store`),
 `validity` summarises a batch's data-contract results from the quarantine, and `alerts` turns the
@@ -21,6 +22,7 @@ How the daily job uses them (and why):
                                                  categorical=cat)
     # the day, computed before anything is written (jobs.daily_compute.compute_day):
     res = drift.compute_drift(reference, batch, features, predictions, categorical=cat, calibrated=cal)
+    res = drift.attach_report(res)  # Evidently's report of the same rows and scores, for the HTML view
     summary = validity.read_batch_validity(store, sources=day_file_names)
     found = alerts.evaluate_rules({"as_of": as_of, "drift": res, "validity": summary,
         "feed": {"last_event_at", "as_of_at"}, "accuracy": {"mae_days", "reference_mae_days"},

@@ -1,25 +1,31 @@
 """Drift of model features and predictions against the champion's reference sample.
 
-Evidently computes the distribution scores; around it we add what it misses or gets wrong:
-validation first (it raises on an empty batch, an all-NaN column, a missing column or a number
-arriving as text, and calls every column of a 3-row batch drifted), our own missing-rate and
-new-category checks (it drops NaNs and has no notion of an unseen value), sampling to at most
-`max_rows` a side, and a per-column threshold that never sits below the sampling-noise floor of
-the batch size, so a day of a few thousand rows does not "drift" by chance.
+Each column's score is Evidently's method computed by `drift_scores` (normed Wasserstein for
+numbers, Jensen-Shannon for categories; equal to Evidently's own scores, pinned by a parity test)
+on at most `max_rows` sampled rows a side, and its verdict is `score >= threshold`, as Evidently's
+test. Around it we add what Evidently misses or gets wrong: validation first (it raises on an empty
+batch, an all-NaN column, a missing column or a number arriving as text, and calls every column of
+a 3-row batch drifted), our own missing-rate and new-category checks (it drops NaNs and has no
+notion of an unseen value), and a per-column threshold that never sits below the sampling-noise
+floor of the batch size, so a day of a few thousand rows does not "drift" by chance.
+
+Evidently's report is a separate step (`attach_report`): its real `DataDriftPreset` run on the very
+rows, methods and thresholds the verdicts used, so the report shows the stored scores; the verdicts
+never wait for it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError
-from core.monitor.drift_evidently import parse_snapshot, run_evidently
+from core.monitor.drift_scores import score_column
 
 STATUSES: tuple[str, ...] = ("ok", "drifted", "too_small", "invalid")
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -46,7 +52,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
 class MonitorSettings:
     """Thresholds of the per-column drift verdicts; the defaults are robust to daily sampling noise."""
 
-    max_rows: int = 100_000  # per side handed to Evidently (≈ 3 s for 15 columns)
+    max_rows: int = 100_000  # per side scored (and handed to Evidently's report)
     seed: int = 7
     min_rows: int = 100  # non-null values a side below which a column is too small to judge
     num_method: str = "wasserstein"  # normed by the reference std; a distance, so it does not fire on noise at large n
@@ -91,17 +97,28 @@ class MonitorSettings:
 
 
 @dataclass(frozen=True)
+class ComparedRows:
+    """The sampled, clean rows a side the scores were computed on, and each column's kind: what
+    Evidently's report is run on, so it shows the same scores."""
+
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    kinds: dict[str, str]
+
+
+@dataclass(frozen=True)
 class DriftResult:
     """Per-column drift table, Evidently's snapshot JSON, and what was compared."""
 
     columns: pd.DataFrame  # one row per column, RESULT_COLUMNS
-    snapshot_json: str | None  # snap.dumps(); None when no column could be compared
+    snapshot_json: str | None  # snap.dumps() once `attach_report` ran; None before, or when no column was compared
     rows_ref: int
     rows_cur: int
     sampled_ref: int
     sampled_cur: int
     methods: dict[str, str]  # column -> Evidently method, for columns that were compared
     thresholds: dict[str, float]  # column -> threshold used, so a benchmark can rerun Evidently alike
+    compared: ComparedRows | None = field(default=None, repr=False, compare=False)
 
     @property
     def drift_share(self) -> float:
@@ -128,7 +145,24 @@ def sample_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     """At most `max_rows` rows, drawn without replacement with a fixed seed (all rows if fewer)."""
     if len(frame) <= max_rows:
         return frame
-    return frame.sample(n=max_rows, random_state=seed)
+    return frame.iloc[sample_positions(len(frame), max_rows, seed)]
+
+
+def sample_positions(n_rows: int, max_rows: int, seed: int) -> np.ndarray | None:
+    """Row positions `sample_rows` keeps (pandas' `sample` draw), None when it keeps every row."""
+    if n_rows <= max_rows:
+        return None
+    return np.random.RandomState(seed).choice(n_rows, size=max_rows, replace=False)
+
+
+def _sampled_frame(values: Mapping[str, pd.Series], max_rows: int, seed: int) -> pd.DataFrame:
+    # Sample each column before building the frame: a frame of a million rows and mixed types costs
+    # seconds to assemble.
+    n_rows = len(next(iter(values.values()))) if values else 0
+    positions = sample_positions(n_rows, max_rows, seed)
+    if positions is None:
+        return pd.DataFrame(dict(values))
+    return pd.DataFrame({c: v.iloc[positions] for c, v in values.items()})
 
 
 def _as_categorical(series: pd.Series) -> pd.Series:
@@ -161,13 +195,14 @@ def _signed_log(series: pd.Series) -> pd.Series:
 
 def noise_threshold(kind: str, n_ref: int, n_cur: int, n_values: int, settings: MonitorSettings) -> float:
     """The score pure sampling noise stays below at these sizes (see MonitorSettings)."""
-    from scipy import stats
+    from scipy import special
 
     n_eff = 1.0 / (1.0 / max(n_ref, 1) + 1.0 / max(n_cur, 1))
     if kind == "numeric":
         return settings.num_noise_c / math.sqrt(n_eff)
     dof = max(n_values - 1, 1)
-    return math.sqrt(float(stats.chi2.ppf(1.0 - settings.cat_noise_alpha, dof)) / (8.0 * n_eff))
+    # chi2's (1 - alpha) quantile as its inverse survival function (scipy.stats costs 0.6 s to import)
+    return math.sqrt(float(special.chdtri(dof, settings.cat_noise_alpha)) / (8.0 * n_eff))
 
 
 def _new_categories(ref: pd.Series, cur: pd.Series, settings: MonitorSettings) -> tuple[list[str], float, str | None]:
@@ -190,8 +225,19 @@ def check_columns(
     kinds: Mapping[str, str],
     settings: MonitorSettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Own checks before Evidently: per-column rows (status set where it cannot be judged) and the
+    """Own checks before scoring: per-column rows (status set where it cannot be judged) and the
     two frames with the judgeable columns in clean types (categories as text, numbers as float)."""
+    checks, clean_ref, clean_cur = _check_all(reference, current, kinds, settings)
+    return checks, pd.DataFrame(clean_ref), pd.DataFrame(clean_cur)
+
+
+def _check_all(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    kinds: Mapping[str, str],
+    settings: MonitorSettings,
+) -> tuple[pd.DataFrame, dict[str, pd.Series], dict[str, pd.Series]]:
+    """`check_columns` with the clean columns as series, not yet assembled into frames."""
     rows: list[dict[str, Any]] = []
     clean_ref: dict[str, pd.Series] = {}
     clean_cur: dict[str, pd.Series] = {}
@@ -213,8 +259,7 @@ def check_columns(
         values = _check_column(row, reference, current, settings)
         if values is not None:
             clean_ref[column], clean_cur[column] = values
-    checks = pd.DataFrame(rows)
-    return checks, pd.DataFrame(clean_ref), pd.DataFrame(clean_cur)
+    return pd.DataFrame(rows), clean_ref, clean_cur
 
 
 def _check_column(
@@ -328,28 +373,22 @@ def compute_drift(
 
     `calibrated`: per-column thresholds from `calibrate_thresholds` on the same reference (computed
     once per champion); a column's threshold is the largest of configured, noise floor and calibrated.
+    No Evidently report is built here (`snapshot_json` is None): `attach_report` adds it.
     """
     settings = settings or MonitorSettings()
     roles = {c: "feature" for c in features} | {c: "prediction" for c in predictions}
     if not roles:
         raise ConfigError("compute_drift needs at least one feature or prediction column to compare")
     kinds = column_kinds(reference, list(roles), categorical)
-    checks, clean_ref, clean_cur = check_columns(reference, current, kinds, settings)
-    sampled_ref = sample_rows(clean_ref, settings.max_rows, settings.seed)
-    sampled_cur = sample_rows(clean_cur, settings.max_rows, settings.seed)
+    checks, clean_ref, clean_cur = _check_all(reference, current, kinds, settings)
+    sampled_ref = _sampled_frame(clean_ref, settings.max_rows, settings.seed)
+    sampled_cur = _sampled_frame(clean_cur, settings.max_rows, settings.seed)
 
-    judged = list(clean_ref.columns)
     methods, thresholds = column_thresholds(sampled_ref, sampled_cur, kinds, settings)
     for column, floor in (calibrated or {}).items():
         if column in thresholds:
             thresholds[column] = max(thresholds[column], float(floor))
-
-    snapshot_json: str | None = None
-    verdicts = pd.DataFrame(columns=["column", "method", "score", "threshold", "drifted"])
-    if judged:
-        snapshot = run_evidently(sampled_ref, sampled_cur, {c: kinds[c] for c in judged}, methods, thresholds)
-        snapshot_json = snapshot.dumps()
-        verdicts = parse_snapshot(snapshot.dict())
+    verdicts = score_columns(sampled_ref, sampled_cur, kinds, methods, thresholds)
 
     table = checks.merge(verdicts, on="column", how="left")
     table["role"] = table["column"].map(roles)
@@ -364,11 +403,67 @@ def compute_drift(
     table["threshold"] = table["threshold"].astype(float)
     return DriftResult(
         columns=table[list(RESULT_COLUMNS)].reset_index(drop=True),
-        snapshot_json=snapshot_json,
+        snapshot_json=None,
         rows_ref=len(reference),
         rows_cur=len(current),
         sampled_ref=len(sampled_ref),
         sampled_cur=len(sampled_cur),
         methods=methods,
         thresholds=thresholds,
+        compared=ComparedRows(sampled_ref, sampled_cur, {c: kinds[c] for c in sampled_ref.columns}),
     )
+
+
+def score_columns(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    kinds: Mapping[str, str],
+    methods: Mapping[str, str],
+    thresholds: Mapping[str, float],
+) -> pd.DataFrame:
+    """Per column of the (clean, sampled) frames: method, score, threshold and drifted, as Evidently's
+    `ValueDrift` and its test (drifted when score >= threshold)."""
+    rows = []
+    for column in reference.columns:
+        score = score_column(reference[column], current[column], kinds[column], methods[column])
+        threshold = float(thresholds[column])
+        rows.append(
+            {
+                "column": column,
+                "method": methods[column],
+                "score": score,
+                "threshold": threshold,
+                "drifted": score >= threshold,
+            }
+        )
+    return pd.DataFrame(rows, columns=["column", "method", "score", "threshold", "drifted"])
+
+
+class DriftReportError(RuntimeError):
+    """Evidently's report scored a column differently from the verdict (an upgrade changed a method)."""
+
+
+def attach_report(result: DriftResult, *, rel_tol: float = 1e-9, abs_tol: float = 1e-12) -> DriftResult:
+    """The result with Evidently's report (its snapshot JSON) of the rows the scores were computed on.
+
+    The report runs Evidently's `DataDriftPreset` with the same methods and thresholds, so each of its
+    column scores equals the stored one; a score further apart than `rel_tol` (and `abs_tol`, summation
+    order alone moves a near-zero score by ~1e-17) raises `DriftReportError` rather than show one number
+    and judge by another.
+    """
+    from core.monitor.drift_evidently import parse_snapshot, run_evidently
+
+    compared = result.compared
+    if compared is None or compared.reference.columns.empty:
+        return result
+    snapshot = run_evidently(compared.reference, compared.current, compared.kinds, result.methods, result.thresholds)
+    reported = parse_snapshot(snapshot.dict()).set_index("column")
+    ours = result.columns.set_index("column").loc[reported.index]
+    apart = pd.Series(~np.isclose(reported["score"], ours["score"], rtol=rel_tol, atol=abs_tol), index=reported.index)
+    if apart.any():
+        raise DriftReportError(
+            "Evidently's report disagrees with the monitor's drift scores for "
+            f"{sorted(apart[apart].index)}: reported {reported.loc[apart, 'score'].to_dict()}, computed "
+            f"{ours.loc[apart, 'score'].to_dict()}; check core.monitor.drift_scores against the installed Evidently"
+        )
+    return replace(result, snapshot_json=snapshot.dumps())

@@ -17,7 +17,8 @@ from core.monitor.drift import (
     column_kinds,
     sample_rows,
 )
-from core.monitor.drift_evidently import parse_snapshot, run_evidently, score_column
+from core.monitor.drift_evidently import parse_snapshot, run_evidently
+from core.monitor.drift_scores import score_column
 
 
 def calibrate_thresholds(
