@@ -229,7 +229,6 @@ def test_the_drift_target_is_five_times_faster_than_the_full_run() -> None:
 
 
 def test_the_daily_figure_runs_what_the_daily_command_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
 
     from core.cli import daily as cli_daily
     from core.jobs import daily as core_daily
@@ -259,7 +258,10 @@ def test_the_daily_figure_runs_what_the_daily_command_runs(tmp_path: Path, monke
     monkeypatch.setattr(cli_daily, "_feed", lambda args: None)
     store = tmp_path / "s.duckdb"
 
-    cli_daily.cmd_daily(argparse.Namespace(as_of="2026-03-02", store=store, no_retrain=True, json=False))
+    from core.cli import build_parser
+
+    args = build_parser().parse_args(["daily", "--as-of", "2026-03-02", "--store", str(store), "--no-retrain"])
+    cli_daily.cmd_daily(args)
     command_calls, calls[:] = list(calls), []
     figures = daily.day_figures(date(2026, 3, 2), daily.daily_command(date(2026, 3, 2), store))
     assert calls == command_calls == [("run_daily", False), ("refresh_views", store)]
