@@ -39,9 +39,14 @@ layout.capped_table(mon.drift_table(rows, day).round(3))
 report = mon.report_file(store_path, day)
 if report is not None:
     st.iframe(report, height=900)
-else:
+elif day in mon.report_days(store_path, version):
     st.caption("The full report is rendered from the day's stored snapshot by a background job (a few seconds).")
     if st.button("Build the report", key="drift_build", icon=":material/description:"):
         with layout.store_guard():
             mon.build_drift_report(store_path, day)
     mon.job_progress(store_path, "drift_report_run", "The drift report is ready.")
+else:
+    st.caption(
+        "No report was kept for this day: a backfill keeps Evidently's snapshot for its last days only "
+        "(the scores above are every day's). Re-run that day's `daily` to keep its report."
+    )

@@ -21,6 +21,7 @@ from core import store
 from core.cli import main
 from core.jobs import closed_loop, daily, daily_retrain, daily_settings
 from core.jobs import runs as jobs
+from core.monitor import drift_store
 from core.registry import versions as registry
 from core.scoring import batch
 from core.triage import ranking
@@ -66,6 +67,8 @@ def read(sql: str, path: Path, **params: object) -> pd.DataFrame:
 
 def test_a_day_scores_lists_and_shows(two_days: TrainedWorld) -> None:
     day = two_days.next_day
+    # both days are among a backfill's last days: each keeps Evidently's snapshot for its report
+    assert drift_store.snapshot_days(two_days.store) == [day + timedelta(days=1), day]
     summary = today.read_daily_summary(None, two_days.store)
     assert [pd.Timestamp(d).date() for d in summary["as_of_date"]] == [day, day + timedelta(days=1)]
     row = summary.iloc[0]
@@ -193,3 +196,20 @@ def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> Non
 def test_backfill_refuses_a_reversed_range(store_file: Path) -> None:
     with pytest.raises(daily.ConfigError, match="is before --from"):
         daily.run_backfill(date(2026, 3, 5), date(2026, 3, 1), store_file)
+
+
+def test_a_backfill_keeps_the_drift_report_for_its_last_days_only(store_file: Path, monkeypatch) -> None:
+    assert main(["init", "--store", str(store_file)]) == 0
+    kept: dict[date, bool] = {}
+
+    def run_daily(day: date, *args: object, settings: daily_settings.DailySettings, **kwargs: object) -> dict:
+        kept[day] = settings.drift_report
+        return {"alerts": 0}
+
+    monkeypatch.setattr(daily, "run_daily", run_daily)
+    first = date(2026, 3, 1)
+    daily.run_backfill(first, first + timedelta(days=9), store_file, progress=False)
+    assert [kept[first + timedelta(days=i)] for i in range(10)] == [False] * 3 + [True] * 7
+    off = daily_settings.DailySettings(drift_report=False)
+    daily.run_backfill(first, first + timedelta(days=2), store_file, settings=off, progress=False)
+    assert not any(kept[first + timedelta(days=i)] for i in range(3))

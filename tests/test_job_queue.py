@@ -54,7 +54,7 @@ def drift_store(path: Path) -> Path:
     rng = np.random.default_rng(1)
     reference = pd.DataFrame({"elapsed_h": rng.lognormal(3.5, 0.8, 600), "carrier": rng.choice(["a", "b"], 600)})
     current = pd.DataFrame({"elapsed_h": rng.lognormal(4.0, 0.8, 400), "carrier": rng.choice(["a", "b"], 400)})
-    result = drift.compute_drift(reference, current, ["elapsed_h", "carrier"])
+    result = drift.attach_report(drift.compute_drift(reference, current, ["elapsed_h", "carrier"]))
     store_drift(result, DAY, path, model_version="forecaster-v1")
     return path
 
@@ -119,7 +119,10 @@ def test_enqueue_starts_a_detached_job_that_records_its_run(store_file):
     while (status := queue.job_status(run_id, store_file)).running and time.monotonic() < deadline:
         time.sleep(0.2)
     assert status.status == "failed"
-    assert status.error == "JobStartError: no drift snapshot for 2026-03-02; the daily run of that day writes one"
+    assert status.error == (
+        "JobStartError: no drift snapshot for 2026-03-02: a daily run keeps one, a backfill for its last "
+        "days only; re-run `python -m core daily --as-of` for that day to keep its report"
+    )
     assert status.kind == "drift_report"
     # The run records its failure, then the process prints it to its log on the way out: wait for that.
     log = queue.log_path("drift_report", store_file)
@@ -151,7 +154,8 @@ def test_the_job_entry_point_reports_errors_in_one_line(store_file, capsys):
     code = queue.main(["drift-report", "--store", str(store_file), "--as-of", "2026-03-05"])
     assert code == 2
     assert capsys.readouterr().err == (
-        "error: no drift snapshot for 2026-03-05; the daily run of that day writes one\n"
+        "error: no drift snapshot for 2026-03-05: a daily run keeps one, a backfill for its last days only; "
+        "re-run `python -m core daily --as-of` for that day to keep its report\n"
     )
 
 

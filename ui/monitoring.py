@@ -212,6 +212,12 @@ def report_file(store_path: str, day: date) -> Path | None:
     return path if path.is_file() else None
 
 
+@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner=False)
+def report_days(store_path: str, version: float) -> list[date]:
+    """The days whose Evidently snapshot is stored (their report can be built); cached per store version."""
+    return drift_store.snapshot_days(store_path)
+
+
 def build_drift_report(store_path: str, day: date) -> str:
     """Start (or join) the background job rendering the day's report; the run id, kept in session_state."""
     run_id = queue.enqueue_drift_report(day, store_path)

@@ -22,6 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,10 @@ def run_daily(
     return outcome
 
 
+# The days at the end of a backfill that keep Evidently's drift snapshot (a week of reports to open).
+BACKFILL_REPORT_DAYS = 7
+
+
 def run_backfill(
     start: date,
     end: date,
@@ -187,15 +192,20 @@ def run_backfill(
     retrain: bool = True,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Run the daily cycle for every day from `start` to `end` (inclusive), under the `backfill` lock."""
+    """Run the daily cycle for every day from `start` to `end` (inclusive), under the `backfill` lock.
+    Evidently's drift snapshot (for the Drift page's report) is kept for the last `BACKFILL_REPORT_DAYS`
+    days of the range only: it is half of a small day's run, and every day keeps its drift scores."""
     if end < start:
         raise ConfigError(f"backfill: --to {end} is before --from {start}; give the range oldest first")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    settings = settings or DailySettings()
     outcomes: list[dict[str, Any]] = []
     with runs.job_run("backfill", {"from": start.isoformat(), "to": end.isoformat()}, store_path) as run:
         for day in tqdm(days, desc="backfill", unit="day", file=sys.stderr, disable=not progress):
+            reported = settings.drift_report and (end - day).days < BACKFILL_REPORT_DAYS
+            day_settings = replace(settings, drift_report=reported)
             outcomes.append(
-                run_daily(day, store_path, feed=feed, landing_dir=landing_dir, settings=settings, retrain=retrain)
+                run_daily(day, store_path, feed=feed, landing_dir=landing_dir, settings=day_settings, retrain=retrain)
             )
         run.figures.update(days=len(days), alerts=int(sum(o["alerts"] for o in outcomes)))
     return outcomes

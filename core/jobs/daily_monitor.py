@@ -86,6 +86,8 @@ def monitor_day(
     figures: dict[str, Any] = {"drift_columns": len(compared), "reference_rows": len(reference)}
     # Evidently's report of the same rows, for the on-demand HTML: after the verdicts, which never wait for
     # it; a report that disagrees with the verdicts' scores is left out and the step marked failed.
+    if not settings.drift_report:
+        return result, figures
     try:
         result = monitor_drift.attach_report(result)
     except monitor_drift.DriftReportError as exc:

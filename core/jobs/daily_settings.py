@@ -40,3 +40,6 @@ class DailySettings:
     retrain_max_rows: int | None = None  # training rows (None: the factory's default)
     retrain_params: dict[str, Any] | None = None  # e.g. {"max_iter": 100} for both models
     notify: bool = True  # post new alerts to the webhook when one is configured
+    # Keep Evidently's snapshot of the day's drift for its report (half of a small day's run; the
+    # verdicts never wait for it). A backfill keeps it for its last days only (BACKFILL_REPORT_DAYS).
+    drift_report: bool = True

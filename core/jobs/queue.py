@@ -195,7 +195,10 @@ def render_drift_report(as_of: date, store_path: StorePath = None) -> Path:
         runs.report_progress(run, 0.1, "reading the stored snapshot", path)
         snapshot = drift_store.read_snapshot_json(as_of, path)
         if snapshot is None:
-            raise JobStartError(f"no drift snapshot for {as_of}; the daily run of that day writes one")
+            raise JobStartError(
+                f"no drift snapshot for {as_of}: a daily run keeps one, a backfill for its last "
+                "days only; re-run `python -m core daily --as-of` for that day to keep its report"
+            )
         runs.report_progress(run, 0.4, "rendering Evidently's report", path)
         # written aside, then moved: a page never shows a half-written file
         target = drift_report_path(as_of, path)

@@ -79,6 +79,12 @@ def read_snapshot_json(as_of: date, store_path: StorePath = None) -> str | None:
     return str(found.loc[0, "snapshot_json"])
 
 
+def snapshot_days(store_path: StorePath = None) -> list[date]:
+    """The days whose Evidently snapshot is stored (their report can be rendered), newest first."""
+    found = store.fetch_df("monitor_snapshot_days", {}, store_path)
+    return [pd.Timestamp(day).date() for day in found["as_of"]]
+
+
 def drift_records(result: DriftResult) -> list[dict[str, Any]]:
     """The per-column table as plain JSON-safe dicts (NaN becomes None)."""
     records = json.loads(result.columns.to_json(orient="records"))
