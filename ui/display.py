@@ -43,6 +43,7 @@ ABBREVIATIONS = {
     "api": "API",
     "ks": "KS",
     "psi": "PSI",
+    "wip": "WIP",
 }
 # Suffix of a storage name → the unit it carries (the name rules of STYLE.md).
 SUFFIX_UNITS = (
@@ -174,6 +175,17 @@ def show_value(value: Any, of_words: bool = False) -> Any:
         return VALUE_WORDS[value]
     unit = UNIT_WORDS.get(str(unit_of(value)))
     return f"{label_of(value)} ({unit})" if unit else label_of(value)
+
+
+def chart_words(values: Iterable[Any]) -> list[Any]:
+    """A chart's category names (stages, features, metrics) in words, as the tables show them:
+    `payment_hold` → `Payment hold`, `to_promise_h` → `To promise (h)`; anything else as it is."""
+    return [show_value(value, of_words=True) for value in values]
+
+
+def level_label(segment: str, level: Any) -> str:
+    """A segment's level as a chart names it: `customer_tier`, `vip` → `Customer tier: vip`."""
+    return f"{label_of(segment)}: {level}"
 
 
 def _eur_format(series: pd.Series) -> str:
