@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from core.monitor import triage_effect
 from ui import charts, monitor_charts
@@ -89,3 +90,15 @@ def test_the_models_segment_chart_names_segments_in_words():
     }
     figure = ui_models.segment_chart(gate)
     assert [list(trace.y) for trace in figure.data] == [["Ship mode: express"], ["Ship mode: express"]]
+
+
+def test_a_daily_axis_ticks_days_and_pads_a_lone_day():
+    lone = monitor_charts.days_axis(go.Figure(), pd.Series([DAY]))
+    assert (lone.layout.xaxis.tickformat, lone.layout.xaxis.dtick) == ("%-d %b", monitor_charts.DAY_MS)
+    assert [pd.Timestamp(x) for x in lone.layout.xaxis.range] == [
+        pd.Timestamp("2026-07-12"),
+        pd.Timestamp("2026-07-14"),
+    ]
+    season = monitor_charts.days_axis(go.Figure(), pd.Series(pd.date_range("2026-05-01", periods=60)))
+    assert (season.layout.xaxis.dtick, season.layout.xaxis.range) == (None, None)  # plotly spaces the ticks
+    assert monitor_charts.days_axis(go.Figure(), pd.Series([], dtype=object)).layout.xaxis.type is None

@@ -12,6 +12,23 @@ from ui.display import chart_words, level_label, show_value
 
 HEIGHT = 340
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+DAY_MS = 86_400_000
+DAILY_TICKS_UP_TO_DAYS = 14
+
+
+def days_axis(figure: go.Figure, days: pd.Series) -> go.Figure:
+    """An x axis of days: ticks name days (never hours or milliseconds, which plotly picks for a few
+    points), one tick a day over a short span, and a lone day gets a day either side."""
+    values = pd.to_datetime(pd.Series(days)).dropna()
+    if values.empty:
+        return figure
+    first, last = values.min(), values.max()
+    settings: dict[str, object] = {"type": "date", "tickformat": "%-d %b"}
+    if (last - first).days <= DAILY_TICKS_UP_TO_DAYS:
+        settings["dtick"] = DAY_MS
+    if first == last:
+        settings["range"] = [first - pd.Timedelta(days=1), last + pd.Timedelta(days=1)]
+    return figure.update_xaxes(**settings)
 
 
 def accuracy_over_time(daily: pd.DataFrame) -> go.Figure:
@@ -29,7 +46,7 @@ def accuracy_over_time(daily: pd.DataFrame) -> go.Figure:
     figure.add_hline(y=0, line_color="#999", line_width=1)
     figure.update_yaxes(title="hours")
     figure.update_layout(height=HEIGHT, margin=MARGIN)
-    return figure
+    return days_axis(figure, daily["as_of_date"])
 
 
 def cost_split(daily: pd.DataFrame) -> go.Figure:
@@ -49,7 +66,7 @@ def cost_split(daily: pd.DataFrame) -> go.Figure:
         marker_color="#3b6ea5",
     )
     figure.update_layout(barmode="stack", height=HEIGHT, margin=MARGIN, yaxis_title="€ per forecast")
-    return figure
+    return days_axis(figure, part["as_of_date"])
 
 
 def drift_heatmap(rows: pd.DataFrame, role: str = "feature") -> go.Figure:
@@ -91,7 +108,7 @@ def quality_chart(batches: pd.DataFrame) -> go.Figure:
         )
     )
     figure.update_layout(height=280, margin=MARGIN, yaxis_title="rows quarantined")
-    return figure
+    return days_axis(figure, batches["as_of"])
 
 
 def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
