@@ -146,3 +146,10 @@ def test_chart_categories_read_as_words():
 def test_a_segment_level_names_its_segment_in_words():
     assert display.level_label("customer_tier", "vip") == "Customer tier: vip"
     assert display.level_label("carrier", "swiftpost") == "Carrier: swiftpost"
+
+
+def test_a_path_shows_each_stage_in_words():
+    assert display.show_value("placed → payment_hold → delivered") == "Placed → Payment hold → Delivered"
+    assert display.show_value("Register → A_SUBMITTED") == "Register → A_SUBMITTED"
+    shown = display.prepare(pd.DataFrame({"path": ["placed → out_for_delivery"]}), tz="UTC")
+    assert shown["path"].tolist() == ["Placed → Out for delivery"]

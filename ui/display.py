@@ -29,6 +29,7 @@ FLEX_MIN_PX = 200
 SELECT_COLUMN_PX = 40
 PAGE_BUDGET_PX = 900
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+PATH_SEP = " → "  # a process path: the stages of a case in order (core/sql/insights_top_paths.sql)
 WORD = re.compile(r"^[a-z][a-z0-9]*$")
 ABBREVIATIONS = {
     "mae": "MAE",
@@ -168,7 +169,10 @@ def label_of(name: str) -> str:
 
 def show_value(value: Any, of_words: bool = False) -> Any:
     """A cell as shown: a storage word in words (`payment_hold` → `Payment hold`, `lead_time_h` →
-    `Lead time (h)`; `orders` too when `of_words`: its column holds storage words), anything else as it is."""
+    `Lead time (h)`; `orders` too when `of_words`: its column holds storage words), each stage of a path
+    (`placed → payment_hold` → `Placed → Payment hold`), anything else as it is."""
+    if isinstance(value, str) and PATH_SEP in value:
+        return PATH_SEP.join(str(show_value(stage, of_words=True)) for stage in value.split(PATH_SEP))
     if not isinstance(value, str) or not (SNAKE.match(value) or (of_words and WORD.match(value))):
         return value
     if value in VALUE_WORDS:

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from core.access import roles
 from tests.browser.test_process_insights_page import CHROMIUM, CHROMIUM_ARGS, serve
 from tests.test_scenarios import TrainedWorld, copy_world, run_days, session_world
+from ui.display import PATH_SEP
 from ui.navigation import PAGES, PageSpec, available_pages, default_page
 
 pytestmark = pytest.mark.browser
@@ -90,7 +91,8 @@ def problems_in(seen: dict, where: str) -> list[str]:
         name = f"{where} table {i + 1}"
         if not table["headers"]:
             problems.append(f"{name}: no header rendered")
-        bad = labels_with_storage_names(table["headers"]) + storage_names(table["cells"])
+        stages = [stage for cell in table["cells"] for stage in cell.split(PATH_SEP)]  # a path: each stage whole
+        bad = labels_with_storage_names(table["headers"]) + storage_names(stages)
         if bad:
             problems.append(f"{name}: storage names {sorted(set(bad))}")
         if table["scrollWidth"] > table["clientWidth"] + 1:
@@ -222,6 +224,15 @@ def test_the_check_catches_a_storage_name_inside_a_label_but_judges_a_cell_whole
         "nan",
     ]
     assert storage_names(['{"order_id": "O-1"}', "payment_hold"]) == ["payment_hold"]
+    table = {"right": 900, "mainRight": 1380, "scrollWidth": 800, "clientWidth": 800, "headers": ["Path"]}
+    seen = {
+        "tables": [{**table, "cells": ["Placed → payment_hold"]}],
+        "headings": [],
+        "tiles": [],
+        "axes": [],
+        "legends": [],
+    }
+    assert problems_in(seen, "p") == ["p table 1: storage names ['payment_hold']"]
 
 
 def test_the_check_catches_a_wide_table_and_a_snake_case_axis():
