@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.monitor import triage_effect
-from ui import charts, monitor_charts
+from ui import charts, monitor_charts, worklist
 from ui import models as ui_models
 
 DAY = date(2026, 7, 13)
@@ -32,6 +32,18 @@ def test_the_process_charts_name_stages_in_words():
         {"stage": ["stock_shortage"], "iso_week": ["2026-W28"], "vs_usual_ratio": [1.5], "median_h": [3.0]}
     )
     assert list(charts.slowdown_heatmap(weeks, ["stock_shortage"]).data[0].y) == ["Stock shortage"]
+
+
+def test_an_orders_journey_names_its_stages_in_words():
+    journey = pd.DataFrame(
+        {
+            "stage": ["placed", "payment_confirmed"],
+            "event_at": pd.to_datetime(["2026-07-12 09:00", "2026-07-12 10:00"]),
+            "hours_in_stage_h": [1.0, 5.0],
+            "is_current": [False, True],
+        }
+    )
+    assert list(worklist.timeline_chart(journey).data[0].y) == ["Placed", "Payment confirmed"]
 
 
 def test_the_drift_heatmap_names_features_in_words():

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from core.access import roles
+from core.triage import worklist
 from tests.browser.test_process_insights_page import CHROMIUM, CHROMIUM_ARGS, serve
 from tests.test_scenarios import TrainedWorld, copy_world, run_days, session_world
 from ui.display import PATH_SEP
@@ -28,6 +29,8 @@ WIDTH_PX = 1400
 # Tall, so every table is in view at once: the grid renders the cells of its visible rows only.
 HEIGHT_PX = 4000
 WAIT_MS = 60_000
+HEADER_PX = 36  # the grid's header row; each row below it is ROW_PX tall
+ROW_PX = 35
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 # In a label (a header, heading, tile, axis or legend) a storage name is wrong anywhere in it.
 SNAKE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -166,13 +169,32 @@ def read_page(page: Page) -> dict:
     return page.evaluate(READ_JS)
 
 
+def open_an_order(page: Page, spec: PageSpec, order_id: str) -> None:
+    """The half of a page that shows one order: the at-risk list's first row clicked (in its row-marker
+    column: the grid is a canvas), the order typed into Order lookup."""
+    if spec.key == "at_risk":
+        box = page.get_by_test_id("stDataFrame").first.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 18, box["y"] + HEADER_PX + ROW_PX / 2)
+        page.get_by_text("Journey so far").first.wait_for(timeout=WAIT_MS)
+    elif spec.key == "order_lookup":
+        page.get_by_label("Order id").fill(order_id)
+        page.get_by_label("Order id").press("Enter")
+        page.get_by_role("heading", name="Journey so far").wait_for(timeout=WAIT_MS)
+    else:
+        return
+    page.wait_for_function(RUN_DONE_JS, timeout=WAIT_MS)
+    assert page.get_by_test_id("stException").count() == 0, spec.key
+
+
 @pytest.fixture(scope="module")
 def admin_url(daily_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve(daily_world.store, tmp_path_factory.mktemp("every_page_logs") / "admin.log") as url:
         yield url
 
 
-def test_every_page_reads_as_words_and_fits_1400_px(browser, admin_url):
+def test_every_page_reads_as_words_and_fits_1400_px(browser, admin_url, daily_world):
+    listed = worklist.read_worklist(worklist.list_days(daily_world.store)[0], None, daily_world.store)
     specs = available_pages(role="admin")
     assert [spec.key for spec in specs] == [spec.key for spec in PAGES]  # admin sees every page
     page = open_app(browser, admin_url)
@@ -181,6 +203,7 @@ def test_every_page_reads_as_words_and_fits_1400_px(browser, admin_url):
     tables = charts = 0
     for spec in specs:
         go_to(page, spec)
+        open_an_order(page, spec, listed["order_id"].iloc[0])
         seen = read_page(page)
         tables += len(seen["tables"])
         charts += seen["charts"]
