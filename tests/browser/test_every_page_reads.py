@@ -1,7 +1,7 @@
 """Every page, for every role, in headless Chromium at 1400 px against a store with real daily runs:
-no heading, table header, cell, tile label or chart axis, tick or legend shows a storage name (a
-snake_case word, `None`, `nan`) and no table is wider than the page (no sideways scrolling inside a
-table, no table past the main column).
+no heading, table header, cell, tile label, chart axis, tick or legend, nor a value quoted as code in
+a sentence shows a storage name (a snake_case word, `None`, `nan`) and no table is wider than the
+page (no sideways scrolling inside a table, no table past the main column).
 
 Admin sees every page and every action, so admin also opens an order on the pages that show one.
 Every other role's server lists exactly the pages the role may open, opens and reads each of them
@@ -70,6 +70,7 @@ READ_JS = """() => {
       }),
     headings: texts('[data-testid=stMain] [data-testid=stHeading]'),
     tiles: texts('[data-testid=stMetricLabel]'),
+    code: texts('[data-testid=stMain] [data-testid=stMarkdownContainer] code'),
     axes: texts(['.g-xtitle', '.g-ytitle', '.xtick text', '.ytick text', '.annotation-text', '.gtitle']
       .map(s => '.js-plotly-plot ' + s).join(', ')),
     legends: texts('.js-plotly-plot .legendtitletext, .js-plotly-plot .legendtext, .js-plotly-plot .cbtitle'),
@@ -108,6 +109,9 @@ def problems_in(seen: dict, where: str) -> list[str]:
         bad = labels_with_storage_names(seen[part])
         if bad:
             problems.append(f"{where} {part}: storage names {sorted(set(bad))}")
+    bad = storage_names(seen["code"])  # a value quoted as code in a sentence: `payment_hold`
+    if bad:
+        problems.append(f"{where} text: storage names {sorted(set(bad))}")
     return problems
 
 
@@ -263,19 +267,28 @@ def test_the_check_catches_a_storage_name_inside_a_label_but_judges_a_cell_whole
         "tiles": [],
         "axes": [],
         "legends": [],
+        "code": [],
     }
     assert problems_in(seen, "p") == ["p table 1: storage names ['payment_hold']"]
 
 
 def test_the_check_catches_a_wide_table_and_a_snake_case_axis():
     table = {"right": 1500, "mainRight": 1380, "scrollWidth": 1200, "clientWidth": 900, "headers": [], "cells": []}
-    seen = {"tables": [table], "headings": [], "tiles": [], "axes": ["customer_tier: vip"], "legends": ["None"]}
+    seen = {
+        "tables": [table],
+        "headings": [],
+        "tiles": [],
+        "axes": ["customer_tier: vip"],
+        "legends": ["None"],
+        "code": ["python -m core demo", "payment_hold"],
+    }
     assert problems_in(seen, "p") == [
         "p table 1: no header rendered",
         "p table 1: 1200 px of columns in 900 px",
         "p table 1: ends at 1500 px, the page at 1380 px",
         "p axes: storage names ['customer_tier: vip']",
         "p legends: storage names ['None']",
+        "p text: storage names ['payment_hold']",
     ]
 
 
