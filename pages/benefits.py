@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.access.roles import PermissionDeniedError
 from core.monitor import benefit_figures
-from ui import charts, data, layout
+from ui import charts, data, layout, monitor_charts
 from ui import monitoring as mon
 
 st.title("Benefits")
@@ -71,7 +71,7 @@ st.subheader("Treated vs held out")
 if holdout.empty:
     st.info("No held-out orders yet: the triage list holds a random share out from go-live on.")
 else:
-    st.plotly_chart(mon.holdout_chart(holdout))
+    st.plotly_chart(monitor_charts.holdout_chart(holdout))
     layout.capped_table(holdout.loc[holdout["iso_week"] == "all"].round(3))
 
 st.subheader("Assumptions and targets")

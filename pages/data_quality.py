@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, layout
+from ui import data, layout, monitor_charts
 from ui import monitoring as mon
 
 st.title("Data quality")
@@ -32,7 +32,7 @@ layout.kpi_row(
 )
 
 st.subheader("Contract results per batch")
-st.plotly_chart(mon.quality_chart(batches))
+st.plotly_chart(monitor_charts.quality_chart(batches))
 layout.capped_table(batches.round(3))
 
 st.subheader("Reasons")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, layout
+from ui import data, layout, monitor_charts
 from ui import monitoring as mon
 
 st.title("Drift")
@@ -24,12 +24,12 @@ if not view["days"]:
 rows = view["rows"]
 
 st.subheader("Features per day")
-st.plotly_chart(mon.drift_heatmap(rows, "feature"))
+st.plotly_chart(monitor_charts.drift_heatmap(rows, "feature"))
 st.caption("Colour: the column's drift score ÷ its threshold (red above 1: past the drift line).")
 
 st.subheader("Prediction drift")
 if (rows["role"] == "prediction").any():
-    st.plotly_chart(mon.drift_heatmap(rows, "prediction"))
+    st.plotly_chart(monitor_charts.drift_heatmap(rows, "prediction"))
 else:
     st.info("No prediction columns were compared in this window.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.domain import SEGMENT_COLUMNS
-from ui import data, layout
+from ui import data, layout, monitor_charts
 from ui import monitoring as mon
 
 st.title("Forecast accuracy")
@@ -28,11 +28,11 @@ layout.kpi_row(kpis[4:])
 st.caption(f"As of the end of {as_of:%d %b %Y} (UTC), over {layout.fmt_int(view['forecasts'])} forecasts.")
 
 st.subheader("Over time")
-st.plotly_chart(mon.accuracy_over_time(view["daily"]))
+st.plotly_chart(monitor_charts.accuracy_over_time(view["daily"]))
 st.caption("Per morning the forecasts were made. Dotted: estimated (orders not delivered yet).")
 
 st.subheader("Too early or too late, and what it costs")
-st.plotly_chart(mon.cost_split(view["daily"]))
+st.plotly_chart(monitor_charts.cost_split(view["daily"]))
 st.caption("Cost per forecast of the ETA error under the current cost assumptions, split by its side.")
 
 st.subheader(f"By {segment.replace('_', ' ')}")

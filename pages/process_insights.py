@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.views import insights
-from ui import charts, data, layout
+from ui import charts, data, display, layout
 
 st.title("Process insights")
 st.caption(
@@ -20,7 +20,7 @@ with layout.store_guard():
     view = data.process_insights(store_path, version, start, as_of)
 
 kpis = view["kpis"]
-ends = ", ".join(f"`{s}`" for s in view["end_stages"]) or "none found yet"
+ends = ", ".join(display.chart_words(view["end_stages"])) or "none found yet"
 layout.kpi_row(
     [
         ("Active cases", layout.fmt_int(kpis["active_cases"]), "Cases with at least one event in the window."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.monitor.segments import ALPHA, MIN_ORDERS, SEGMENT_METRICS
-from ui import data, layout
+from ui import data, layout, monitor_charts
 from ui import monitoring as mon
 
 st.title("Segments & bias")
@@ -37,7 +37,7 @@ layout.kpi_row(
     ]
 )
 st.subheader("Gap to overall")
-st.plotly_chart(mon.gap_chart(table, metric))
+st.plotly_chart(monitor_charts.gap_chart(table, metric))
 st.caption("Red: significant. Hover for the orders behind a level and its raw and adjusted p-values.")
 
 st.subheader("The segment table")

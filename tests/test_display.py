@@ -127,3 +127,29 @@ def test_a_flexible_column_takes_the_room_the_others_leave():
     assert widths == {"order_id": 86, "reasons": 900 - 86}
     _shown, configs, _order = display.table_config(frame, {"reasons": {"width": "large"}}, tz="UTC")
     assert configs["reasons"]["width"] == 900 - 86
+
+
+def test_chart_categories_read_as_words():
+    names = ["payment_hold", "placed", "to_promise_h", "wip_carrier", "stuck_prob", "2026-W23", "A_SUBMITTED", None]
+    assert display.chart_words(names) == [
+        "Payment hold",
+        "Placed",
+        "To promise (h)",
+        "WIP carrier",
+        "P(stuck)",
+        "2026-W23",
+        "A_SUBMITTED",
+        None,
+    ]
+
+
+def test_a_segment_level_names_its_segment_in_words():
+    assert display.level_label("customer_tier", "vip") == "Customer tier: vip"
+    assert display.level_label("carrier", "swiftpost") == "Carrier: swiftpost"
+
+
+def test_a_path_shows_each_stage_in_words():
+    assert display.show_value("placed → payment_hold → delivered") == "Placed → Payment hold → Delivered"
+    assert display.show_value("Register → A_SUBMITTED") == "Register → A_SUBMITTED"
+    shown = display.prepare(pd.DataFrame({"path": ["placed → out_for_delivery"]}), tz="UTC")
+    assert shown["path"].tolist() == ["Placed → Out for delivery"]

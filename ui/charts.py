@@ -8,6 +8,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from ui.display import chart_words, show_value
+
 HEIGHT = 380
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
@@ -44,7 +46,7 @@ def _ordered(stages: Sequence[str], order: Sequence[str]) -> list[str]:
 
 def dwell_box(dwell_stats: pd.DataFrame, log_scale: bool = False) -> go.Figure:
     """Box per stage from precomputed quantiles: box p25–p75, line at the median, whiskers p5–p95."""
-    stages = dwell_stats["stage"].tolist()
+    stages = chart_words(dwell_stats["stage"])
     figure = go.Figure(
         go.Box(
             y=stages,
@@ -78,7 +80,7 @@ def slowdown_heatmap(weeks_vs_usual: pd.DataFrame, stage_order: Sequence[str]) -
         go.Heatmap(
             z=ratio.to_numpy(),
             x=weeks,
-            y=stages,
+            y=chart_words(stages),
             customdata=median.to_numpy(),
             colorscale="RdBu_r",
             zmin=0.0,
@@ -100,17 +102,17 @@ def wip_area(wip: pd.DataFrame, stage_order: Sequence[str]) -> go.Figure:
     stages = _ordered(grid.columns.tolist(), stage_order)
     colors = stage_colors(stages)
     figure = go.Figure()
-    for stage in stages:
+    for stage, label in zip(stages, chart_words(stages), strict=True):
         figure.add_trace(
             go.Scatter(
                 x=grid.index,
                 y=grid[stage],
-                name=stage,
+                name=label,
                 mode="lines",
                 stackgroup="wip",
                 line={"width": 0.5, "color": colors[stage]},
                 fillcolor=colors[stage],
-                hovertemplate="%{x|%a %d %b}: %{y:,} in " + stage + "<extra></extra>",
+                hovertemplate="%{x|%a %d %b}: %{y:,} in " + label + "<extra></extra>",
             )
         )
     figure.update_xaxes(title=None)
@@ -127,8 +129,6 @@ def targets_chart(ledger: pd.DataFrame) -> go.Figure | None:
     live = ledger.loc[(ledger["period"] == "live") & ledger["target"].notna()]
     if live.empty:
         return None
-    from ui.display import show_value  # the metric names in the words the tables use
-
     long = pd.concat(
         [
             live.assign(series="actual", figure=live["value"]),

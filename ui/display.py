@@ -29,6 +29,7 @@ FLEX_MIN_PX = 200
 SELECT_COLUMN_PX = 40
 PAGE_BUDGET_PX = 900
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+PATH_SEP = " → "  # a process path: the stages of a case in order (core/sql/insights_top_paths.sql)
 WORD = re.compile(r"^[a-z][a-z0-9]*$")
 ABBREVIATIONS = {
     "mae": "MAE",
@@ -43,6 +44,7 @@ ABBREVIATIONS = {
     "api": "API",
     "ks": "KS",
     "psi": "PSI",
+    "wip": "WIP",
 }
 # Suffix of a storage name → the unit it carries (the name rules of STYLE.md).
 SUFFIX_UNITS = (
@@ -167,13 +169,27 @@ def label_of(name: str) -> str:
 
 def show_value(value: Any, of_words: bool = False) -> Any:
     """A cell as shown: a storage word in words (`payment_hold` → `Payment hold`, `lead_time_h` →
-    `Lead time (h)`; `orders` too when `of_words`: its column holds storage words), anything else as it is."""
+    `Lead time (h)`; `orders` too when `of_words`: its column holds storage words), each stage of a path
+    (`placed → payment_hold` → `Placed → Payment hold`), anything else as it is."""
+    if isinstance(value, str) and PATH_SEP in value:
+        return PATH_SEP.join(str(show_value(stage, of_words=True)) for stage in value.split(PATH_SEP))
     if not isinstance(value, str) or not (SNAKE.match(value) or (of_words and WORD.match(value))):
         return value
     if value in VALUE_WORDS:
         return VALUE_WORDS[value]
     unit = UNIT_WORDS.get(str(unit_of(value)))
     return f"{label_of(value)} ({unit})" if unit else label_of(value)
+
+
+def chart_words(values: Iterable[Any]) -> list[Any]:
+    """A chart's category names (stages, features, metrics) in words, as the tables show them:
+    `payment_hold` → `Payment hold`, `to_promise_h` → `To promise (h)`; anything else as it is."""
+    return [show_value(value, of_words=True) for value in values]
+
+
+def level_label(segment: str, level: Any) -> str:
+    """A segment's level as a chart names it: `customer_tier`, `vip` → `Customer tier: vip`."""
+    return f"{label_of(segment)}: {level}"
 
 
 def _eur_format(series: pd.Series) -> str:

@@ -18,32 +18,41 @@ BUSY_NOTE = "The store is being updated by a job right now — refreshing in a m
 MISSING_NOTE = "No store yet — run `python -m core demo` to build the demo world, then reload this page."
 EMPTY_NOTE = "The store holds no events yet — load some with `python -m core ingest` or `python -m core import-log`."
 
-_HOURS = {"format": "%.1f"}
+_HOURS = {"format": "%.1f h"}
+_DWELLS = st.column_config.NumberColumn("Dwells", format="%d", help="Finished dwells that began in the window.")
 DWELL_COLUMNS = {
-    "dwells": st.column_config.NumberColumn("dwells", format="%d"),
+    "dwells": _DWELLS,
     **{
-        c: st.column_config.NumberColumn(c.removesuffix("_h") + " (h)", **_HOURS)
-        for c in ("p05_h", "p25_h", "median_h", "p75_h", "p95_h", "mean_h", "total_h")
+        column: st.column_config.NumberColumn(label, **_HOURS)
+        for column, label in (
+            ("p05_h", "p5"),
+            ("p25_h", "p25"),
+            ("median_h", "Median"),
+            ("p75_h", "p75"),
+            ("p95_h", "p95"),
+            ("mean_h", "Mean"),
+            ("total_h", "Total"),
+        )
     },
-    "mean_position": st.column_config.NumberColumn("mean position in case", format="%.1f"),
+    "mean_position": st.column_config.NumberColumn("Mean position in case", format="%.1f"),
 }
 BOTTLENECK_COLUMNS = {
     "iso_week": st.column_config.TextColumn("ISO week"),
-    "stage": st.column_config.TextColumn("bottleneck stage"),
-    "total_h": st.column_config.NumberColumn("total waiting (h)", format="%.0f"),
+    "stage": st.column_config.TextColumn("Bottleneck stage"),
+    "total_h": st.column_config.NumberColumn("Total waiting", format="%.0f h"),
     "share_pct": st.column_config.ProgressColumn(
-        "share of the week's waiting", format="%.0f%%", min_value=0, max_value=100
+        "Share of the week's waiting", format="%.0f%%", min_value=0, max_value=100
     ),
-    "median_h": st.column_config.NumberColumn("median dwell (h)", **_HOURS),
-    "dwells": st.column_config.NumberColumn("dwells", format="%d"),
+    "median_h": st.column_config.NumberColumn("Median dwell", **_HOURS),
+    "dwells": _DWELLS,
 }
 PATH_COLUMN_ORDER = ("rank", "path", "cases", "share_pct", "median_journey_days")
 PATH_COLUMNS = {  # widths add up to the page's width on a laptop, so the path gets the room
     "rank": st.column_config.NumberColumn("#", width=40),
-    "path": st.column_config.TextColumn("path", width=590),
-    "cases": st.column_config.NumberColumn("cases", format="%d", width=60),
-    "share_pct": st.column_config.ProgressColumn("share", format="%.1f%%", min_value=0, max_value=100, width=110),
-    "median_journey_days": st.column_config.NumberColumn("median journey (d)", format="%.1f", width=120),
+    "path": st.column_config.TextColumn("Path", width=590),
+    "cases": st.column_config.NumberColumn("Cases", format="%d", width=60),
+    "share_pct": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100, width=110),
+    "median_journey_days": st.column_config.NumberColumn("Median journey", format="%.1f d", width=120),
 }
 
 

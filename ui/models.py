@@ -18,6 +18,7 @@ from core.registry import versions as registry
 from core.scoring import calibration as intervals
 from core.views import models as model_views
 from ui import data
+from ui.display import level_label
 
 KINDS = MODEL_KINDS
 RETRAIN_KEY = "retrain_run"
@@ -254,7 +255,7 @@ SEGMENT_COLUMNS: dict[str, Any] = {
 def segment_chart(gate: dict[str, Any] | None) -> go.Figure:
     """Cost per segment level on the same holdout rows: the judged version beside the champion of the time."""
     frame = segment_compare(gate)
-    labels = frame["segment"] + ": " + frame["level"].astype(str)
+    labels = [level_label(s, v) for s, v in zip(frame["segment"], frame["level"], strict=True)]
     figure = go.Figure()
     names = {
         "challenger": (gate or {}).get("version"),

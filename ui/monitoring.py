@@ -1,6 +1,6 @@
-"""Cached reads, action handlers and charts of the monitoring pages (Forecast accuracy, Drift, Data
-quality, Segments & bias, Benefits, Operations). Every figure comes from a `core` function; here it
-is only read (cached by store path + store stamp + as-of day), guarded and drawn."""
+"""Cached reads and action handlers of the monitoring pages (Forecast accuracy, Drift, Data quality,
+Segments & bias, Benefits, Operations). Every figure comes from a `core` function; here it is only
+read (cached by store path + store stamp + as-of day) and guarded; ui.monitor_charts draws it."""
 
 from __future__ import annotations
 
@@ -11,20 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.access import activity, auth, roles
 from core.errors import StoreBusyError
 from core.jobs import queue, runs
-from core.monitor import alert_store, assumptions, benefit_figures, benefits, drift_store, triage_effect, validity
+from core.monitor import alert_store, assumptions, benefit_figures, benefits, drift_store, validity
 from core.views import operations, stored
 from ui import data, layout, session
 
 TTL_S = data.TTL_S
 POLL_S = 2
-HEIGHT = 340
-MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 NO_DAILY_NOTE = (
     "No daily run has written {what} yet — run `python -m core demo` (it builds a history with daily "
     "runs) or `python -m core daily`, then reload this page."
@@ -107,44 +104,6 @@ def accuracy_kpis(view: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def accuracy_over_time(daily: pd.DataFrame) -> go.Figure:
-    """MAE and bias per morning, realised (solid) and estimated (dotted)."""
-    figure = go.Figure()
-    for estimated, dash in ((False, "solid"), (True, "dot")):
-        part = daily.loc[daily["estimated"].astype(bool) == estimated]
-        label = "estimated" if estimated else "realised"
-        figure.add_scatter(
-            x=part["as_of_date"], y=part["mae_h"], name=f"MAE ({label})", line={"color": "#3b6ea5", "dash": dash}
-        )
-        figure.add_scatter(
-            x=part["as_of_date"], y=part["bias_h"], name=f"bias ({label})", line={"color": "#e6550d", "dash": dash}
-        )
-    figure.add_hline(y=0, line_color="#999", line_width=1)
-    figure.update_yaxes(title="hours")
-    figure.update_layout(height=HEIGHT, margin=MARGIN)
-    return figure
-
-
-def cost_split(daily: pd.DataFrame) -> go.Figure:
-    """Cost per forecast per morning, split into its optimistic and conservative parts (realised)."""
-    part = daily.loc[~daily["estimated"].astype(bool)]
-    figure = go.Figure()
-    figure.add_bar(
-        x=part["as_of_date"],
-        y=part["optimistic_cost_per_forecast_eur"],
-        name="too early (optimistic)",
-        marker_color="#e6550d",
-    )
-    figure.add_bar(
-        x=part["as_of_date"],
-        y=part["conservative_cost_per_forecast_eur"],
-        name="too late (conservative)",
-        marker_color="#3b6ea5",
-    )
-    figure.update_layout(barmode="stack", height=HEIGHT, margin=MARGIN, yaxis_title="€ per forecast")
-    return figure
-
-
 # ---------------------------------------------------------------- Drift
 
 
@@ -156,33 +115,6 @@ def drift_view(store_path: str, version: float, as_of: date, days: int) -> dict[
     rows["as_of"] = pd.to_datetime(rows["as_of"]).dt.date
     rows["score_vs_threshold"] = rows["score"] / rows["threshold"]
     return {"rows": rows, "days": sorted(rows["as_of"].unique(), reverse=True)}
-
-
-def drift_heatmap(rows: pd.DataFrame, role: str = "feature") -> go.Figure:
-    """Rows: columns of the batch; columns: days; colour: score ÷ threshold (1 = the drift line)."""
-    part = rows.loc[rows["role"] == role]
-    ratio = part.pivot_table(index="column", columns="as_of", values="score_vs_threshold", aggfunc="max")
-    flag = part.pivot_table(index="column", columns="as_of", values="drifted", aggfunc="max").reindex_like(ratio)
-    text = flag.map(lambda v: "●" if v is True or v == 1 else "")
-    figure = go.Figure(
-        go.Heatmap(
-            z=ratio.to_numpy(),
-            x=[d.isoformat() for d in ratio.columns],
-            y=ratio.index.tolist(),
-            text=text.to_numpy(),
-            texttemplate="%{text}",
-            colorscale="RdBu_r",
-            zmin=0,
-            zmid=1,
-            zmax=2,
-            colorbar={"title": "score ÷ threshold"},
-            hovertemplate="%{y} on %{x}: %{z:.2f}× the drift threshold<extra></extra>",
-        )
-    )
-    figure.update_xaxes(type="category", title=None)
-    figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_layout(height=max(HEIGHT, 24 * len(ratio) + 90), margin=MARGIN)
-    return figure
 
 
 def drift_table(rows: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -276,21 +208,6 @@ def quality_view(store_path: str, version: float, as_of: date) -> dict[str, Any]
     }
 
 
-def quality_chart(batches: pd.DataFrame) -> go.Figure:
-    """Rows quarantined per batch."""
-    figure = go.Figure(
-        go.Bar(
-            x=batches["as_of"],
-            y=batches["rows_quarantined"],
-            marker_color="#e6550d",
-            customdata=batches["quarantined_pct"],
-            hovertemplate="%{x}: %{y:,} rows (%{customdata:.2f}%)<extra></extra>",
-        )
-    )
-    figure.update_layout(height=280, margin=MARGIN, yaxis_title="rows quarantined")
-    return figure
-
-
 # ---------------------------------------------------------------- Segments & bias
 
 
@@ -298,30 +215,6 @@ def quality_chart(batches: pd.DataFrame) -> go.Figure:
 def segment_view(store_path: str, version: float, as_of: date) -> pd.DataFrame:
     """The segment table as of a day (core.monitor.segments.segment_table, stored by core.views.stored)."""
     return stored.segment_view(as_of, store_path)
-
-
-def gap_chart(table: pd.DataFrame, metric: str) -> go.Figure:
-    """Gap to overall per level of every segment for one metric; significant gaps in a strong colour."""
-    part = table.loc[table["metric"] == metric].copy()
-    part["label"] = part["segment"] + ": " + part["level"].astype(str)
-    colors = part["significant"].map({True: "#c0392b"}).fillna("#9ecae1")
-    figure = go.Figure(
-        go.Bar(
-            x=part["gap"],
-            y=part["label"],
-            orientation="h",
-            marker_color=colors.tolist(),
-            customdata=part[["orders", "p_value", "p_value_adjusted"]].to_numpy(),
-            hovertemplate=(
-                "%{y}: gap %{x:.2f} (%{customdata[0]} orders, p=%{customdata[1]:.3f}, "
-                "adjusted p=%{customdata[2]:.3f})<extra></extra>"
-            ),
-        )
-    )
-    figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_xaxes(title=f"gap to overall ({metric})")
-    figure.update_layout(height=max(HEIGHT, 22 * len(part) + 80), margin=MARGIN)
-    return figure
 
 
 # ---------------------------------------------------------------- Benefits
@@ -343,32 +236,6 @@ def ledger_pivot(ledger: pd.DataFrame) -> pd.DataFrame:
     targets = ledger.drop_duplicates("metric").set_index("metric")[["unit", "target"]]
     grid = targets.join(grid).reindex([m for m in benefits.LEDGER_METRICS if m not in benefit_figures.MONEY_METRICS])
     return grid.reset_index()
-
-
-def holdout_chart(holdout: pd.DataFrame) -> go.Figure:
-    """Treated − held out per metric over all weeks, with the bootstrap 95% interval."""
-    part = holdout.loc[holdout["iso_week"] == triage_effect.ALL_WEEKS]
-    part = part.loc[part["metric"] != "triage_value_eur"]
-    figure = go.Figure(
-        go.Scatter(
-            x=part["effect"],
-            y=part["metric"],
-            mode="markers",
-            marker={"size": 11, "color": "#3b6ea5"},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": part["effect_ci_high"] - part["effect"],
-                "arrayminus": part["effect"] - part["effect_ci_low"],
-            },
-            customdata=part[["treated_value", "held_out_value", "unit"]].to_numpy(),
-            hovertemplate="%{y}: treated %{customdata[0]:.2f} vs held out %{customdata[1]:.2f} %{customdata[2]}"
-            "<extra></extra>",
-        )
-    )
-    figure.add_vline(x=0, line_color="#999")
-    figure.update_layout(height=260, margin=MARGIN, xaxis_title="treated − held out (95% CI)")
-    return figure
 
 
 def save_benefit_settings(

@@ -17,6 +17,7 @@ from core.errors import JourneyOpsError
 from core.triage import actions, export, worklist
 from core.views import stored, today
 from ui import data, layout
+from ui.display import chart_words
 
 TTL_S = data.TTL_S
 NO_RUN_NOTE = (
@@ -249,7 +250,7 @@ def timeline_chart(journey: pd.DataFrame) -> go.Figure:
     """The journey as bars: each stage from its event to the next (the last one up to the as-of day)."""
     figure = go.Figure(
         go.Bar(
-            y=journey["stage"],
+            y=chart_words(journey["stage"]),
             x=journey["hours_in_stage_h"] * 3_600_000,
             base=journey["event_at"],
             orientation="h",
