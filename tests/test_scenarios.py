@@ -107,7 +107,8 @@ def copy_world(source: TrainedWorld, target_dir: Path) -> TrainedWorld:
 
 
 def run_days(world_copy: TrainedWorld, days: int, scenario: str | None = None) -> list[dict]:
-    """Run `days` daily cycles on the copy, the scenario switched on at the first of them."""
+    """Run `days` daily cycles on the copy, the scenario switched on at the first of them; as a backfill
+    does, only the last day keeps Evidently's drift snapshot (its report), which is half a day's run here."""
     world = closed_loop.load_world(world_copy.store)
     assert world is not None and world.day == world_copy.next_day
     if scenario:
@@ -118,6 +119,7 @@ def run_days(world_copy: TrainedWorld, days: int, scenario: str | None = None) -
             world_copy.next_day + timedelta(days=i),
             world_copy.store,
             feed=closed_loop.world_feed(world, world_copy.store, state_file=state),
+            settings=daily_settings.DailySettings(drift_report=i == days - 1),
             retrain=False,
         )
         for i in range(days)
