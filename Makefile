@@ -6,7 +6,7 @@ STORE  ?= data/journeyops.duckdb
 PORT   ?= 8501
 DEMO_ARGS ?=
 
-.PHONY: run test lint bench demo clean
+.PHONY: run test lint bench demo clean screenshots
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m bench
+
+# The README's screenshots from the default demo store (headless Chromium, as admin).
+screenshots: $(VENV)/.dev $(STORE)
+	$(PY) -m tests.browser.screenshots --store $(STORE) --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
