@@ -40,3 +40,6 @@ class DailySettings:
     retrain_max_rows: int | None = None  # training rows (None: the factory's default)
     retrain_params: dict[str, Any] | None = None  # e.g. {"max_iter": 100} for both models
     notify: bool = True  # post new alerts to the webhook when one is configured
+    # Who gets the day's at-risk list by e-mail after it is drawn: None reads $JOURNEYOPS_LIST_MAIL_TO
+    # (comma-separated); an empty tuple sends none (a backfill never mails).
+    list_mail_to: tuple[str, ...] | None = None
