@@ -236,7 +236,7 @@ def test_a_dry_run_prints_the_message_and_sends_nothing(tiny, inbox, monkeypatch
         ["list-mail", "--to", "a@example.com", "--as-of", "2026-03-10", "--dry-run", "--store", str(tiny)]
     )
     assert code == 0
-    assert out.startswith(f"Subject: {SUBJECT}\nTo: 1 recipients (dry run: nothing sent)\n")
+    assert out.startswith(f"Subject: {SUBJECT}\nTo: 1 recipient (dry run: nothing sent)\n")
     assert all(line in out.splitlines() for line in TOP_LINES)
     size = len(mail.build_message(TODAY, tiny).attachment)
     assert f"Attachment: at-risk-2026-03-10.xlsx ({size:,} bytes, 3 orders)" in out
@@ -291,3 +291,23 @@ def test_the_daily_step_sends_to_the_configured_recipients_only(tiny, inbox, mon
     outcome = list_mail.mail_configured(TODAY, tiny, ["a@example.com"])
     assert (outcome["ok"], outcome["recipients"]) == (True, 1)
     assert [m["to"] for m in handler.messages] == [["a@example.com"]]
+
+
+def test_the_daily_run_mails_its_new_list_once_and_a_backfill_never(tiny, monkeypatch):
+    from core.jobs import daily
+    from core.jobs.daily_settings import DailySettings
+
+    calls: list[tuple[date, Any]] = []
+
+    def fake(as_of: date, store_path: Any, configured: Any) -> dict[str, Any]:
+        calls.append((as_of, configured))
+        return {"recipients": 1, "ok": True, "attempts": 1, "error": None}
+
+    monkeypatch.setattr(list_mail, "mail_configured", fake)
+    settings = DailySettings(list_mail_to=("a@example.com",))
+    day = date(2026, 3, 11)
+    first = daily.run_daily(day, tiny, settings=settings, retrain=False)
+    again = daily.run_daily(day, tiny, settings=settings, retrain=False)  # a re-run is not news
+    daily.run_backfill(date(2026, 3, 12), date(2026, 3, 12), tiny, settings=settings, retrain=False, progress=False)
+    assert (first["list_mail"]["ok"], again["list_mail"]) == (True, None)
+    assert calls == [(day, ("a@example.com",)), (date(2026, 3, 12), ())]

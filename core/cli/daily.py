@@ -79,7 +79,9 @@ def _line(day: dict[str, Any]) -> str:
     mailed = day.get("list_mail")
     if mailed and not mailed.get("skipped"):
         text += (
-            f"; list mailed to {mailed['recipients']}" if mailed["ok"] else f"; list mail failed ({mailed['error']})"
+            f"; list mailed to {mailed['recipients']} recipients"
+            if mailed["ok"]
+            else f"; list mail failed ({mailed['error']})"
         )
     return text
 

@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_list_mail(args: argparse.Namespace) -> int:
     from core.triage import mail, worklist
 
+    if args.top < 1:
+        raise ConfigError(f"--top {args.top}: show at least 1 row (the whole list is attached anyway)")
     recipients = mail.parse_recipients(args.to) if args.to else mail.configured_recipients()
     if args.as_of:
         as_of = parse_day(args.as_of, "--as-of")
@@ -56,7 +58,8 @@ def cmd_list_mail(args: argparse.Namespace) -> int:
             )
             return 0
         print(f"Subject: {message.subject}")
-        print(f"To: {len(recipients)} recipients (dry run: nothing sent)")
+        to = _count(len(recipients)) if recipients else "nobody yet (pass --to or set $JOURNEYOPS_LIST_MAIL_TO)"
+        print(f"To: {to} (dry run: nothing sent)")
         print()
         print(message.text)
         print(f"Attachment: {message.attachment_name} ({len(message.attachment):,} bytes, {message.orders} orders)")
@@ -69,10 +72,14 @@ def cmd_list_mail(args: argparse.Namespace) -> int:
         print_json({"as_of": as_of, **vars(delivery)})
     elif delivery.ok:
         note = f" ({delivery.error})" if delivery.error else ""
-        print(f"at-risk list of {as_of} sent to {delivery.recipients} recipients via {settings.host}{note}")
+        print(f"at-risk list of {as_of} sent to {_count(delivery.recipients)} via {settings.host}{note}")
     else:
         print(
             f"error: the at-risk list of {as_of} was not sent after {delivery.attempts} attempts: {delivery.error}",
             file=sys.stderr,
         )
     return 0 if delivery.ok else 1
+
+
+def _count(recipients: int) -> str:
+    return f"{recipients} recipient" + ("" if recipients == 1 else "s")
