@@ -311,3 +311,17 @@ def test_the_daily_run_mails_its_new_list_once_and_a_backfill_never(tiny, monkey
     daily.run_backfill(date(2026, 3, 12), date(2026, 3, 12), tiny, settings=settings, retrain=False, progress=False)
     assert (first["list_mail"]["ok"], again["list_mail"]) == (True, None)
     assert calls == [(day, ("a@example.com",)), (date(2026, 3, 12), ())]
+
+
+def test_a_mistyped_configured_address_is_a_failed_run_not_a_failed_day(tiny, monkeypatch):
+    monkeypatch.setenv(mail.RECIPIENTS_ENV, "ops@example.com,not-an-address")
+    outcome = list_mail.mail_configured(TODAY, tiny, None)
+    assert outcome == {
+        "recipients": 0,
+        "ok": False,
+        "attempts": 0,
+        "error": "$JOURNEYOPS_LIST_MAIL_TO: 'not-an-address' is not an e-mail address; "
+        "give name@example.com, comma-separated",
+    }
+    failed = store.fetch_df("daily_failed_jobs", {"as_of_date": date(2026, 3, 11)}, tiny)
+    assert failed["kind"].tolist() == ["list_mail"]

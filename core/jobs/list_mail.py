@@ -38,8 +38,7 @@ def mail_configured(as_of: date, store_path: StorePath, configured: Sequence[str
     try:
         recipients = recipients_for(configured)
     except JourneyOpsError as exc:  # a mistyped address in the setting: a failed mail, not a failed day
-        log.warning("list mail of %s not sent: %s", as_of, exc)
-        return {"recipients": 0, "ok": False, "attempts": 0, "error": str(exc)}
+        return _failed_run(as_of, store_path, str(exc))
     if not recipients:
         return None
     if as_of not in worklist.list_days(store_path):  # no champion yet, so no list: nothing to send
@@ -81,6 +80,17 @@ def mail_list(
         log.warning("list mail of %s failed: %s", as_of, exc)
         outcome["error"] = outcome["error"] or f"{type(exc).__name__}: {exc}"
     return outcome
+
+
+def _failed_run(as_of: date, store_path: StorePath, error: str) -> dict[str, Any]:
+    """A `list_mail` run that failed before anything could be sent (recorded for the job_failed rule)."""
+    log.warning("list mail of %s not sent: %s", as_of, error)
+    try:
+        with runs.job_run(KIND, {"as_of": as_of.isoformat(), "recipients": 0}, store_path):
+            raise ListMailError(f"the at-risk list of {as_of} was not mailed: {error}")
+    except Exception as exc:  # the run is recorded as failed; the day goes on
+        log.debug("list mail run recorded as failed: %s", exc)
+    return {"recipients": 0, "ok": False, "attempts": 0, "error": error}
 
 
 def _record_unsent(delivery: mail.MailDelivery, as_of: date, store_path: StorePath) -> None:
