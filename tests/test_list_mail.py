@@ -325,3 +325,12 @@ def test_a_mistyped_configured_address_is_a_failed_run_not_a_failed_day(tiny, mo
     }
     failed = store.fetch_df("daily_failed_jobs", {"as_of_date": date(2026, 3, 11)}, tiny)
     assert failed["kind"].tolist() == ["list_mail"]
+
+
+def test_starttls_on_never_falls_back_to_a_plain_connection(tiny, inbox):
+    handler, port = inbox  # this server offers no STARTTLS
+    settings = mail.SmtpSettings(host="127.0.0.1", port=port, starttls=True, user="ops", password="s3cret-pw")
+    delivery = mail.send_list(TODAY, ["a@example.com"], tiny, settings=settings, backoff_s=0)
+    assert (delivery.ok, delivery.attempts) == (False, 1)  # the same answer next time: not retried
+    assert delivery.error.startswith("SMTPNotSupportedError")
+    assert handler.messages == []
