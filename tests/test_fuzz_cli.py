@@ -206,6 +206,8 @@ def test_read_commands(world: World, data: st.DataObject):
                 argv_of(["model-audit"], {"--kind": texts}, ("--json",)),
                 argv_of(["job-runs"], {"--limit": numbers, "--kind": texts}, ("--json",)),
                 argv_of(["triage-list"], {"--as-of": dates}, ("--json",)),
+                # no SMTP server is configured here: it prints (--dry-run) or refuses, and stores nothing
+                argv_of(["list-mail"], {"--to": texts, "--as-of": dates, "--top": numbers}, ("--json", "--dry-run")),
                 argv_of(["token", "list"], {}, ("--json",)),
                 argv_of(["views", "list"], {}, ("--json",)),
                 argv_of(["assumptions", "show"], {"--at": dates}, ("--json", "--history", "--targets")),

@@ -45,22 +45,6 @@ LIST_COLUMNS = {
     "reasons": st.column_config.TextColumn("why", width="large"),
     "last_action": st.column_config.TextColumn("last action"),
 }
-LIST_COLUMN_ORDER = (
-    "rank",
-    "order_id",
-    "expected_cost",
-    "stuck_prob",
-    "stage",
-    "carrier",
-    "region",
-    "channel",
-    "order_value",
-    "eta_p10_at",
-    "eta_p50_at",
-    "eta_p90_at",
-    "reasons",
-    "last_action",
-)
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 
@@ -156,7 +140,7 @@ def export_buttons(user: roles.User, listed: pd.DataFrame, as_of: date) -> None:
     if not roles.can(user.role, "export_list"):
         st.caption(f"Your role ({user.role}) may not export the list.")
         return
-    frame = listed[[c for c in LIST_COLUMN_ORDER if c in listed.columns]]
+    frame = worklist.export_frame(listed)
     left, right, _ = st.columns([1, 1, 4])
     for column, fmt, label in ((left, "xlsx", "Excel"), (right, "csv", "CSV")):
         column.download_button(

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.cli import api, benefits, daily, data, jobs, lake, modeling, models, monitor, ops, report, views
+from core.cli import api, benefits, daily, data, jobs, lake, mail, modeling, models, monitor, ops, report, views
 from core.cli.common import require_store
 from core.cli.terminal import CleanStream
 from core.errors import JourneyOpsError
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser with every registered command."""
     parser = argparse.ArgumentParser(prog="python -m core", description="JourneyOps command line")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data, daily, monitor, models, jobs, modeling, benefits, api, ops, report, views, lake):
+    for module in (data, daily, mail, monitor, models, jobs, modeling, benefits, api, ops, report, views, lake):
         module.register(subparsers)
     return parser
 

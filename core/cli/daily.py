@@ -76,6 +76,13 @@ def _line(day: dict[str, Any]) -> str:
     )
     if day.get("retrain"):
         text += f"; retrain ({day['retrain']['reason']})"
+    mailed = day.get("list_mail")
+    if mailed and not mailed.get("skipped"):
+        text += (
+            f"; list mailed to {mailed['recipients']} recipients"
+            if mailed["ok"]
+            else f"; list mail failed ({mailed['error']})"
+        )
     return text
 
 

@@ -35,7 +35,7 @@ from core.config import StorePath
 from core.domain import end_of_day
 from core.errors import ConfigError
 from core.ingest import landing
-from core.jobs import runs
+from core.jobs import list_mail, runs
 from core.jobs.daily_compute import DayOutput, compute_day
 from core.jobs.daily_retrain import live_gate, start_retrain
 from core.jobs.daily_settings import DailySettings
@@ -161,6 +161,8 @@ def run_daily(
         outcome["run_id"] = run.run_id
     if settings.notify and opened and not rerun:
         alert_delivery.notify(opened, store_path=store_path)
+    # The list by e-mail once it is written; a re-run of the day does not send it again.
+    outcome["list_mail"] = None if rerun else list_mail.mail_configured(as_of, store_path, settings.list_mail_to)
     decayed = "accuracy_decay" in outcome.get("alert_rules", [])
     outcome["live_gate"] = None
     if retrain and not rerun:
@@ -198,7 +200,8 @@ def run_backfill(
     if end < start:
         raise ConfigError(f"backfill: --to {end} is before --from {start}; give the range oldest first")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    settings = settings or DailySettings()
+    # History is rebuilt, not news: a backfill mails no list.
+    settings = replace(settings or DailySettings(), list_mail_to=())
     outcomes: list[dict[str, Any]] = []
     with runs.job_run("backfill", {"from": start.isoformat(), "to": end.isoformat()}, store_path) as run:
         for day in tqdm(days, desc="backfill", unit="day", file=sys.stderr, disable=not progress):

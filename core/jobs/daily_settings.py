@@ -43,3 +43,6 @@ class DailySettings:
     # Keep Evidently's snapshot of the day's drift for its report (half of a small day's run; the
     # verdicts never wait for it). A backfill keeps it for its last days only (BACKFILL_REPORT_DAYS).
     drift_report: bool = True
+    # Who gets the day's at-risk list by e-mail after it is drawn: None reads $JOURNEYOPS_LIST_MAIL_TO
+    # (comma-separated); an empty tuple sends none (a backfill never mails).
+    list_mail_to: tuple[str, ...] | None = None

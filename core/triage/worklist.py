@@ -15,6 +15,23 @@ from core.config import StorePath
 from core.domain import end_of_day
 
 FILTER_COLUMNS: tuple[str, ...] = ("stage", "carrier", "region", "channel")
+# The columns of the list as exported (the At-risk page's download and the mailed workbook), in order.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "order_id",
+    "expected_cost",
+    "stuck_prob",
+    "stage",
+    "carrier",
+    "region",
+    "channel",
+    "order_value",
+    "eta_p10_at",
+    "eta_p50_at",
+    "eta_p90_at",
+    "reasons",
+    "last_action",
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,11 @@ def read_worklist(as_of_date: date, filters: ListFilters | None = None, store_pa
     listed = store.fetch_df("worklist_list", params, store_path)
     listed["reasons"] = [reasons_text(r) for r in listed["reasons"]]
     return listed
+
+
+def export_frame(listed: pd.DataFrame) -> pd.DataFrame:
+    """The list as it is exported: the export columns present, in their order."""
+    return listed[[c for c in EXPORT_COLUMNS if c in listed.columns]]
 
 
 def filter_options(listed: pd.DataFrame) -> dict[str, list[str]]:
