@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Browser tests' screenshots of their scratch worlds: beside the run, never over the README's pictures,
+# which `make screenshots` takes from the demo store.
+TEST_SCREENSHOTS = Path(tempfile.gettempdir()) / "journeyops-test-screenshots"
+TEST_SCREENSHOTS.mkdir(exist_ok=True)
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 

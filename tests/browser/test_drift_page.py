@@ -8,12 +8,12 @@ import pytest
 
 from core.jobs import runs
 from tests.browser.test_process_insights_page import chromium_page, serve
-from tests.conftest import REPO_ROOT
+from tests.conftest import TEST_SCREENSHOTS
 from tests.fixtures import ORDER_WORLD_EVENTS, write_events
 from tests.test_job_queue import DAY, drift_store
 
 pytestmark = pytest.mark.browser
-SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "drift_report.png"
+SCREENSHOT = TEST_SCREENSHOTS / "drift_report.png"
 
 
 def test_the_report_is_built_in_the_background_and_embedded(tmp_path):

@@ -15,10 +15,10 @@ from core.cli import main
 from core.jobs import runs as jobs
 from core.registry import versions
 from tests.browser.test_process_insights_page import chromium_page, serve
-from tests.conftest import REPO_ROOT
+from tests.conftest import TEST_SCREENSHOTS
 
 pytestmark = pytest.mark.browser
-SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "models_retrain.png"
+SCREENSHOT = TEST_SCREENSHOTS / "models_retrain.png"
 RETRAIN_TIMEOUT_MS = 420_000  # a 2-core machine shared with other jobs trains slowly
 
 

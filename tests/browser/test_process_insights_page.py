@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_SCREENSHOTS
 from tests.fixtures import ORDER_WORLD_EVENTS, demo_store, write_events
 from ui.layout import BUSY_NOTE, BUSY_REFRESH_S
 from ui.navigation import PAGES, page_url_path
@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 ]
 # Streamlit scrolls inside its own container, so full_page misses content: use a tall viewport.
 VIEWPORT = {"width": 1440, "height": 3000}
-SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "process_insights.png"
+SCREENSHOT = TEST_SCREENSHOTS / "process_insights.png"
 STARTUP_TIMEOUT_S = 60
 # Another process writing the store: it holds DuckDB's file lock until a line arrives on stdin.
 HOLD_LOCK = "import sys, duckdb\ncon = duckdb.connect(sys.argv[1])\nprint('locked', flush=True)\nsys.stdin.readline()\n"

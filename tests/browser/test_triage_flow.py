@@ -11,13 +11,13 @@ from playwright.sync_api import Page, expect
 
 from core.triage import worklist
 from tests.browser.test_process_insights_page import chromium_page, serve
-from tests.conftest import REPO_ROOT
+from tests.conftest import TEST_SCREENSHOTS
 from tests.fixtures_worklist import demo_daily_store
 from ui.navigation import PAGES
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+SCREENSHOTS = TEST_SCREENSHOTS
 WAIT_MS = 30_000
 AT_RISK = next(spec for spec in PAGES if spec.key == "at_risk")
 ORDER_LOOKUP = next(spec for spec in PAGES if spec.key == "order_lookup")
