@@ -50,6 +50,18 @@ def add_command(
     return parser
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str) -> None:
+    """--engine and the Spark options a command shares with the others that can run on Spark."""
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help=engine_help)
+    parser.add_argument("--lake", help="with --engine spark: the lake folder (or s3a://bucket/prefix on a cluster)")
+    parser.add_argument("--master", default="local[*]", help="with --engine spark: the Spark master (default local[*])")
+    parser.add_argument(
+        "--pin-tables",
+        action="store_true",
+        help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
+    )
+
+
 def print_json(payload: Any) -> None:
     """Machine-readable output on stdout."""
     print(json.dumps(payload, indent=2, default=str, sort_keys=True))

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from core.cli.common import add_command, print_json
+from core.cli.common import add_command, add_engine_arguments, print_json
 from core.errors import ConfigError
 from core.monitor.alerts import parse_day
 
@@ -25,22 +25,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--as-of", required=True, help="the day, YYYY-MM-DD (scored as of its end)")
     p.add_argument("--no-retrain", action="store_true", help="do not start a retrain even if one is due")
     p.add_argument("--json", action="store_true", help="print the day's summary as JSON")
-    p.add_argument(
-        "--engine",
-        choices=("duckdb", "spark"),
-        default="duckdb",
-        help="duckdb: the whole cycle on the store (default); spark: features and scoring on Spark over "
+    add_engine_arguments(
+        p,
+        "duckdb: the whole cycle on the store (default); spark: features and scoring on Spark over "
         "--lake, the day's predictions loaded into the store",
     )
-    p.add_argument("--lake", help="with --engine spark: the lake folder (or s3a://bucket/prefix on a cluster)")
-    p.add_argument("--master", default="local[*]", help="with --engine spark: the Spark master (default local[*])")
     p.add_argument(
         "--outputs", help="with --engine spark: a local folder for the day's Parquet outputs (default LAKE/outputs)"
-    )
-    p.add_argument(
-        "--pin-tables",
-        action="store_true",
-        help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
     )
 
     p = add_command(subparsers, "backfill", cmd_backfill, "run the daily cycle over a range of days")

@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from core.cli.common import add_command, print_json
+from core.cli.common import add_command, add_engine_arguments, print_json
 from core.domain import check_day
 from core.errors import ConfigError
 
@@ -22,19 +22,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--as-of", help="train on what was known at this instant (default: everything stored)")
     p.add_argument("--actor", default="retrain", help="who asked for it (recorded in the audit log)")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    p.add_argument(
-        "--engine",
-        choices=("duckdb", "spark"),
-        default="duckdb",
-        help="where the training prefixes are built and sampled: the store (default) or Spark over --lake; "
+    add_engine_arguments(
+        p,
+        "where the training prefixes are built and sampled: the store (default) or Spark over --lake; "
         "the models are fitted, gated and registered here either way",
-    )
-    p.add_argument("--lake", help="with --engine spark: the lake folder (or s3a://bucket/prefix on a cluster)")
-    p.add_argument("--master", default="local[*]", help="with --engine spark: the Spark master (default local[*])")
-    p.add_argument(
-        "--pin-tables",
-        action="store_true",
-        help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
     )
 
 
