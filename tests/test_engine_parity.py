@@ -375,7 +375,7 @@ def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_lo
     """The same day on two copies of one store: the DuckDB daily, and `daily --engine spark` (features
     over the lake, the champion scoring three partitions of open orders on the executors, Parquet,
     the load). The predictions and the triage list are the same rows: text and instants exactly,
-    hours, probabilities and costs to 1e-9."""
+    hours, probabilities and costs to 1e-9; the day's accuracy figures read the same."""
     import json
 
     from core.cli import main
@@ -416,6 +416,14 @@ def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_lo
     pd.testing.assert_frame_equal(
         got_list.drop(columns="created_at"), expected_list.drop(columns="created_at"), check_exact=False, rtol=1e-9
     )
+
+    # The day's accuracy figures (realised and estimated, the CLI's `accuracy --json`) read the same.
+    from core.domain import end_of_day
+    from core.monitor import accuracy
+
+    figures = [accuracy.accuracy_overview(s, as_of=end_of_day(SIM_AS_OF)) for s in (duck_store, spark_store)]
+    assert figures[0]["forecast"]["estimated"]["forecasts"] == len(expected)  # today's open forecasts
+    assert json.dumps(figures[1], sort_keys=True, default=str) == json.dumps(figures[0], sort_keys=True, default=str)
 
     assert main(["lake", "load", "--store", str(spark_store), "--outputs", str(outputs), "--as-of", "2026-03-05"]) == 0
     loaded = json.loads(capsys.readouterr().out)
