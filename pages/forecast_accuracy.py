@@ -36,10 +36,14 @@ st.plotly_chart(monitor_charts.cost_split(view["daily"]))
 st.caption("Cost per forecast of the ETA error under the current cost assumptions, split by its side.")
 
 st.subheader(f"By {segment.replace('_', ' ')}")
-layout.capped_table(view["by_segment"].round(2))
+layout.realised_and_estimated(view["by_segment"], "Realised: orders delivered", "Estimated: orders not delivered yet")
 
 st.subheader("The at-risk list")
-layout.capped_table(view["triage_daily"].sort_values("as_of_date", ascending=False).round(2))
+layout.realised_and_estimated(
+    view["triage_daily"].sort_values("as_of_date", ascending=False),
+    "Realised: mornings whose listed orders have all ended",
+    "Estimated: mornings with listed orders still open",
+)
 st.caption(
     "precision@k: share of each morning's top k (shown and held out alike) that got stuck after "
     "being listed; lead time: hours from first listed to stuck."

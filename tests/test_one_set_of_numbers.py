@@ -57,3 +57,12 @@ def test_today_and_forecast_accuracy_pages_show_the_same_figures(daily_store, mo
     assert shown_accuracy["Interval coverage"] == mon.pct(figures["coverage_80_pct"])
     # the same figure at the pages' precisions: 75.8% on one is 76% on the other
     assert shown_today["Interval coverage"] == f"{float(shown_accuracy['Interval coverage'][:-1]):.0f}%"
+
+
+def test_forecast_accuracy_shows_realised_and_estimated_segments_in_separate_tables(daily_store, monkeypatch):
+    at = run_page("forecast_accuracy", daily_store, monkeypatch)
+    assert not at.exception
+    labels = [m.value for m in at.markdown]
+    assert "**Realised: orders delivered**" in labels and "**Estimated: orders not delivered yet**" in labels
+    # no table mixes them: none carries the estimated flag as a column
+    assert [list(f.value.columns) for f in at.dataframe if "estimated" in f.value.columns] == []

@@ -147,6 +147,18 @@ def fmt_days(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} d"
 
 
+def realised_and_estimated(frame: pd.DataFrame, realised: str, estimated: str) -> None:
+    """A table of accuracy figures as two labelled tables, realised rows and estimated ones (orders not
+    all ended yet), never mixed in one grid; `frame` carries the `estimated` flag."""
+    for flag, label in ((False, realised), (True, estimated)):
+        rows = frame[frame["estimated"] == flag].drop(columns="estimated")
+        st.markdown(f"**{label}**")
+        if rows.empty:
+            st.caption("None in this window.")
+        else:
+            capped_table(rows.round(2))
+
+
 def capped_table(frame: pd.DataFrame, cap: int = TABLE_ROW_CAP, **kwargs: object) -> None:
     """Show at most `cap` rows through the display layer and say so when the table is longer."""
     display.show_table(frame.head(cap), **kwargs)  # type: ignore[arg-type]
