@@ -13,10 +13,13 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from core.access import roles
 from core.errors import ConfigError
+from core.monitor import alerts
 from core.monitor.alerts import METHOD_NAMES
 from core.views import drift as drift_view
-from ui import data, layout, monitor_charts
+from core.views import today
+from ui import data, layout, monitor_charts, session
 from ui.display import show_value
 
 DAY_KEY = "drift_report_day"
@@ -129,10 +132,33 @@ def show_distributions(store_path: str, version: float, day: date, column: str) 
 
 
 def link_to_cell(day: date | str, column: str, label: str) -> None:
-    """A link to the Drift page on one day and column (a plain link when the page runs alone, outside
-    the app's navigation)."""
+    """A link to the Drift page on one day and column, for a role that may open it (a plain link when
+    the page runs alone, outside the app's navigation)."""
     params = link_params(day, column)
+    if not roles.can_see(session.current_user().role, "drift"):
+        return
     try:
         st.page_link(DRIFT_PAGE, label=label, icon=":material/trending_up:", query_params=params)
     except StreamlitPageNotFoundError:
         st.markdown(f"[{label}](drift?{urlencode(params)})")
+
+
+def alert_link(as_of: date | str, rule: str, subject: str) -> None:
+    """Under an alert about one column: a link to that column's distributions on the alert's day."""
+    cell = alerts.drift_cell(rule, subject, as_of)
+    if cell is not None:
+        day, column = cell
+        link_to_cell(day, column, f"See {show_value(column, of_words=True)} on {day:%d %b %Y} in Drift")
+
+
+@st.cache_data(ttl=data.TTL_S, max_entries=16, show_spinner=False)
+def day_column_alerts(store_path: str, version: float, day: date) -> pd.DataFrame:
+    """The alerts about one column seen on a day (core.views.today.column_alerts)."""
+    return today.column_alerts(day, store_path)
+
+
+def alert_links(column_alerts: pd.DataFrame, day: date) -> None:
+    """One link per column alert of the day, to that column's distributions on the day."""
+    for row in column_alerts.itertuples():
+        what = f"{show_value(str(row.rule))}: {show_value(str(row.column), of_words=True)} ({row.severity})"
+        link_to_cell(day, str(row.column), what)
