@@ -7,25 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitPageNotFoundError
 
-from core.access import roles
 from core.errors import ConfigError
 from core.monitor import alerts
 from core.monitor.alerts import METHOD_NAMES
 from core.views import drift as drift_view
 from core.views import today
-from ui import data, layout, monitor_charts, session
+from ui import data, layout, monitor_charts, navigation, session
 from ui.display import show_value
 
 DAY_KEY = "drift_report_day"
 COLUMN_KEY = "drift_column"
 LINKED_KEY = "drift_linked"  # the (day, column) of the address when the page last read or wrote it
-DRIFT_PAGE = "pages/drift.py"
 
 
 def link_params(day: date | str, column: str) -> dict[str, str]:
@@ -132,15 +128,8 @@ def show_distributions(store_path: str, version: float, day: date, column: str) 
 
 
 def link_to_cell(day: date | str, column: str, label: str) -> None:
-    """A link to the Drift page on one day and column, for a role that may open it (a plain link when
-    the page runs alone, outside the app's navigation)."""
-    params = link_params(day, column)
-    if not roles.can_see(session.current_user().role, "drift"):
-        return
-    try:
-        st.page_link(DRIFT_PAGE, label=label, icon=":material/trending_up:", query_params=params)
-    except StreamlitPageNotFoundError:
-        st.markdown(f"[{label}](drift?{urlencode(params)})")
+    """A link to the Drift page on one day and column, for a role that may open it."""
+    navigation.link_to("drift", label, link_params(day, column), session.current_user().role)
 
 
 def alert_link(as_of: date | str, rule: str, subject: str) -> None:
