@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import config
 from core.errors import ConfigError
 from core.monitor import drift_store
 from core.monitor.drift_scores import score_column
@@ -93,6 +94,14 @@ def test_the_values_shown_give_the_stored_score(column, drift_world):
 def test_a_day_or_column_without_drift_rows_is_refused(drift_world):
     with pytest.raises(ConfigError, match="no drift result for 'carrier' on 2020-01-01"):
         drift_view.column_distributions(pd.Timestamp("2020-01-01").date(), "carrier", drift_world.store)
+
+
+def test_a_damaged_reference_sample_is_refused_not_read(drift_world, tmp_path):
+    world = copy_world(drift_world, tmp_path)
+    [reference] = (config.models_dir(world.store) / "reference").glob("*.parquet")
+    reference.write_bytes(reference.read_bytes() + b"tampered")
+    with pytest.raises(ConfigError, match="was changed after it was written"):
+        drift_view.column_distributions(world.next_day, "carrier", world.store)
 
 
 def _distribution_bars(at: AppTest) -> list[dict]:

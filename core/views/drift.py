@@ -127,7 +127,10 @@ def load_reference_column(as_of: date, column: str, store_path: StorePath = None
     path = batch.reference_file(models, store_path)
     if not path.is_file():
         raise ConfigError(f"the reference sample of {models.forecaster_version} is no longer kept ({path.name})")
-    reference = pd.read_parquet(io.BytesIO(checked_files.read_checked(path)))
+    try:
+        reference = pd.read_parquet(io.BytesIO(checked_files.read_checked(path)))
+    except checked_files.CheckedFileError as exc:
+        raise ConfigError(str(exc)) from exc
     if column not in reference.columns:
         raise ConfigError(f"the reference sample of {models.forecaster_version} has no column {column!r}")
     return reference[column].reset_index(drop=True)
