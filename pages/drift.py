@@ -1,17 +1,18 @@
-"""Drift: how far each day's open orders and predictions moved from the model's reference sample."""
+"""Drift: how far each day's open orders and predictions moved from the model's reference sample, and
+one column's distributions, reference vs a day (a cell clicked, the selectors, or `?day=&column=`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, layout, monitor_charts
+from ui import data, drift_cell, layout
 from ui import monitoring as mon
 
 st.title("Drift")
 st.caption(
     "Each daily run compares the open orders' features and the predictions with the champion's training "
     "sample with Evidently's methods (normed Wasserstein, Jensen-Shannon) on calibrated thresholds. A dot "
-    "marks a drifted column; Evidently's report below shows the same scores."
+    "marks a drifted column; click a cell to see its distributions; Evidently's report below shows the same scores."
 )
 mon.guard_page("drift")
 store_path = data.current_store()
@@ -22,19 +23,24 @@ with layout.store_guard():
 if not view["days"]:
     mon.no_daily_data("drift results")
 rows = view["rows"]
+drift_cell.read_link(view["days"], rows)
 
 st.subheader("Features per day")
-st.plotly_chart(monitor_charts.drift_heatmap(rows, "feature"))
-st.caption("Colour: the column's drift score ÷ its threshold (red above 1: past the drift line).")
+drift_cell.heatmap(rows, "feature")
+st.caption("Colour: the column's drift score ÷ its threshold (red above 1: past the drift line). Click a cell.")
 
 st.subheader("Prediction drift")
 if (rows["role"] == "prediction").any():
-    st.plotly_chart(monitor_charts.drift_heatmap(rows, "prediction"))
+    drift_cell.heatmap(rows, "prediction")
 else:
     st.info("No prediction columns were compared in this window.")
 
+st.subheader("One column, one day")
+day, column = drift_cell.pick(view["days"], rows)
+if column is not None:
+    drift_cell.show_distributions(store_path, version, day, column)
+
 st.subheader("Evidently's report")
-day = st.selectbox("Day", view["days"], key="drift_report_day", format_func=lambda d: f"{d:%a %d %b %Y}")
 layout.capped_table(mon.drift_table(rows, day).round(3))
 report = mon.report_file(store_path, day)
 if report is not None:

@@ -8,7 +8,7 @@ from core.access import roles
 from core.access.roles import PermissionDeniedError
 from core.errors import JourneyOpsError
 from core.views.operations import format_bytes
-from ui import data, layout
+from ui import data, drift_cell, layout
 from ui import monitoring as mon
 
 st.title("Operations")
@@ -47,6 +47,8 @@ else:
         key="ack_alert",
         format_func=lambda a: open_alerts.set_index("alert_id").loc[a, "message"][:120],
     )
+    alert = open_alerts.set_index("alert_id").loc[chosen]
+    drift_cell.alert_link(alert["as_of"], str(alert["rule"]), str(alert["subject"]))
     if st.button("Acknowledge", key="ack_button", icon=":material/done:"):
         try:
             with layout.store_guard():

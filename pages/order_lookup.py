@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, layout, session, worklist
+from ui import data, layout, navigation, session, worklist
 
 user = session.require_page("order_lookup")
 st.title("Order lookup")
@@ -15,8 +15,11 @@ with layout.store_guard():
     first_day, last_day = layout.stop_if_empty(data.event_span(store_path, version))
     as_of = layout.as_of_picker(first_day, last_day)
 
+navigation.follow_link("order", "lookup_order")  # ?order=O0001234 opens that order
 order_id = st.text_input("Order id", key="lookup_order", placeholder="e.g. O0001234").strip()
-if not order_id:
+if order_id:
+    navigation.keep_in_address("order", "lookup_order", order_id)
+else:
     st.caption("Type an order id to see its journey, its ETA and how the forecast moved.")
     st.stop()
 with layout.store_guard():

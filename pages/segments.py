@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.monitor.segments import ALPHA, MIN_ORDERS, SEGMENT_METRICS
-from ui import data, layout, monitor_charts
+from ui import data, layout, monitor_charts, segment_orders
 from ui import monitoring as mon
+from ui.display import level_label
 
 st.title("Segments & bias")
 st.caption(
@@ -44,3 +45,16 @@ st.subheader("The segment table")
 only_significant = st.toggle("Significant gaps only", key="segments_significant")
 rows = table.loc[table["significant"]] if only_significant else table
 layout.capped_table(rows.round(3))
+
+st.subheader("The orders behind a gap")
+picked = segment_orders.pick_level(shown)
+if picked is not None:
+    with layout.store_guard():
+        orders = segment_orders.level_orders(store_path, version, as_of, *picked, metric)
+    st.caption(
+        f"The {len(orders):,} orders of {level_label(*picked)} with a realised outcome, each once (its mean over "
+        "the mornings it was forecast), the largest first: their mean is the level's figure. Click a row."
+    )
+    order_id = segment_orders.show_orders(orders)
+    if order_id is not None:
+        segment_orders.link_to_order(order_id)

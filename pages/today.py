@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.views.today import ACCURACY_WINDOW_DAYS
-from ui import data, layout, session, worklist
+from ui import data, drift_cell, layout, session, worklist
 
 session.require_page("today")
 st.title("Today")
@@ -86,3 +86,10 @@ if figures.last_event_at is not None:
         f"Newest event: {figures.last_event_at:%a %d %b %H:%M} ({figures.events_last_day:,} events in the last 24 h)."
     )
 st.markdown("  \n".join(notes) or "Nothing changed since yesterday.")
+
+with layout.store_guard():
+    column_alerts = drift_cell.day_column_alerts(store_path, version, as_of)
+if len(column_alerts):
+    st.subheader("Columns that alerted")
+    st.caption("Each opens the Drift page on that column's distributions, the champion's sample against this day.")
+    drift_cell.alert_links(column_alerts, as_of)

@@ -75,11 +75,13 @@ def drift_heatmap(rows: pd.DataFrame, role: str = "feature") -> go.Figure:
     ratio = part.pivot_table(index="column", columns="as_of", values="score_vs_threshold", aggfunc="max")
     flag = part.pivot_table(index="column", columns="as_of", values="drifted", aggfunc="max").reindex_like(ratio)
     text = flag.map(lambda v: "●" if v is True or v == 1 else "")
+    days = [d.isoformat() for d in ratio.columns]
+    names = chart_words(ratio.index)
     figure = go.Figure(
         go.Heatmap(
             z=ratio.to_numpy(),
-            x=[d.isoformat() for d in ratio.columns],
-            y=chart_words(ratio.index),
+            x=days,
+            y=names,
             text=text.to_numpy(),
             texttemplate="%{text}",
             colorscale="RdBu_r",
@@ -87,8 +89,28 @@ def drift_heatmap(rows: pd.DataFrame, role: str = "feature") -> go.Figure:
             zmid=1,
             zmax=2,
             colorbar={"title": "score ÷ threshold"},
-            hovertemplate="%{y} on %{x}: %{z:.2f}× the drift threshold<extra></extra>",
+            hoverinfo="skip",
         )
+    )
+    # A heatmap cannot be selected in plotly: an invisible square marker over each cell carries the
+    # click (its customdata: the day and the stored column name) and the hover.
+    cells = [
+        (day, name, column, z)
+        for column, name, row in zip(ratio.index, names, ratio.to_numpy(), strict=True)
+        for day, z in zip(days, row, strict=True)
+        if pd.notna(z)
+    ]
+    figure.add_scatter(
+        x=[c[0] for c in cells],
+        y=[c[1] for c in cells],
+        customdata=[[c[0], c[2], c[3]] for c in cells],
+        mode="markers",
+        marker={"symbol": "square", "size": 18, "opacity": 0},
+        selected={"marker": {"opacity": 0}},
+        unselected={"marker": {"opacity": 0}},
+        hovertemplate="%{y} on %{x}: %{customdata[2]:.2f}× the drift threshold (click for its distributions)"
+        "<extra></extra>",
+        showlegend=False,
     )
     figure.update_xaxes(type="category", title=None)
     figure.update_yaxes(autorange="reversed", title=None)
@@ -158,4 +180,44 @@ def holdout_chart(holdout: pd.DataFrame) -> go.Figure:
     )
     figure.add_vline(x=0, line_color="#999")
     figure.update_layout(height=260, margin=MARGIN, xaxis_title="treated − held out (95% CI)")
+    return figure
+
+
+def distribution_chart(shares: pd.DataFrame, kind: str, log_scale: bool, column: str) -> go.Figure:
+    """A column's values, reference vs current: overlaid histograms of shares on the score's scale
+    (numbers), or side-by-side bars of each category's share."""
+    figure = go.Figure()
+    sides = (("reference_share", "reference (champion's sample)", "#9ecae1"), ("current_share", "this day", "#e6550d"))
+    if kind == "numeric":
+        middle = (shares["low"] + shares["high"]) / 2
+        width = shares["high"] - shares["low"]
+        for share, name, colour in sides:
+            figure.add_bar(
+                x=middle,
+                y=shares[share] * 100,
+                width=width,
+                name=name,
+                marker_color=colour,
+                opacity=0.6,
+                customdata=shares[["low_value", "high_value"]].to_numpy(),
+                hovertemplate=f"{name}: %{{y:.1f}}% between %{{customdata[0]:,.4g}} and %{{customdata[1]:,.4g}}"
+                "<extra></extra>",
+            )
+        what = show_value(column, of_words=True)
+        axis = f"log(1 + {what})" if log_scale else what
+        figure.update_layout(barmode="overlay", bargap=0)
+    else:
+        for share, name, colour in sides:
+            figure.add_bar(
+                x=chart_words(shares["category"]),
+                y=shares[share] * 100,
+                name=name,
+                marker_color=colour,
+                hovertemplate=f"{name}: %{{x}} %{{y:.1f}}%<extra></extra>",
+            )
+        axis = show_value(column, of_words=True)
+        figure.update_layout(barmode="group")
+    figure.update_xaxes(title=axis)
+    figure.update_yaxes(title="share of values (%)")
+    figure.update_layout(height=HEIGHT, margin=MARGIN, legend={"orientation": "h", "y": 1.12})
     return figure

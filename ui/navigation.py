@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from core.access import roles
 
@@ -87,3 +89,31 @@ def build_navigation(role: str | Path = "admin", root: Path = REPO_ROOT) -> dict
         )
         sections.setdefault(spec.section, []).append(page)
     return sections
+
+
+def link_to(page_key: str, label: str, query_params: dict[str, str], role: str, icon: str | None = None) -> None:
+    """A link to one of the app's pages with its query parameters, for a role that may open it (nothing
+    otherwise); a plain link when the page runs alone, outside the app's navigation (a page test)."""
+    spec = next((spec for spec in PAGES if spec.key == page_key), None)
+    if spec is None or not roles.can_see(role, page_key):
+        return
+    try:
+        st.page_link(spec.script, label=label, icon=icon or spec.icon, query_params=query_params)
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}]({spec.url_path}?{urlencode(query_params)})")
+
+
+def follow_link(param: str, key: str) -> None:
+    """Preset the widget `key` from the address's `param` when the address changed since the page last
+    read it: a link was followed (a later change of the widget is the user's, and stays)."""
+    value = st.query_params.get(param)
+    seen = f"{key}_linked"
+    if value is not None and value != st.session_state.get(seen):
+        st.session_state[seen] = value
+        st.session_state[key] = value
+
+
+def keep_in_address(param: str, key: str, value: str) -> None:
+    """Write the widget's value into the address (so it can be shared) and remember it as read."""
+    st.session_state[f"{key}_linked"] = value
+    st.query_params[param] = value

@@ -85,6 +85,19 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 )
 
 
+# The rules whose alert's subject is one compared column (the Drift page shows that column on that day).
+COLUMN_RULES: frozenset[str] = frozenset(
+    {"feature_drift", "prediction_drift", "missing_rate_jump", "new_category", "feature_invalid"}
+)
+
+
+def drift_cell(rule: str, subject: str, as_of: date | str) -> tuple[date, str] | None:
+    """The (day, column) of the drift results an alert is about; None when its subject is not a column."""
+    if rule not in COLUMN_RULES or not subject:
+        return None
+    return pd.Timestamp(as_of).date(), subject
+
+
 def _drift_rows(results: Mapping[str, Any]) -> pd.DataFrame | None:
     table = results.get("drift")
     if table is None:

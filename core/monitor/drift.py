@@ -299,11 +299,24 @@ def _clean_values(
     notes = []
     if not pd.api.types.is_numeric_dtype(arrived):
         notes.append("numeric column arrived as text; every value parsed as a number")
-    if _heavy_tailed(ref, settings):
-        ref, cur = _signed_log(ref), _signed_log(cur)
+    ref, cur, log_scale = compared_scale(ref, cur, "numeric", settings)
+    if log_scale:
         notes.append("heavy right tail: compared on a log scale")
     row["note"] = "; ".join(notes) or None
     return ref, cur
+
+
+def compared_scale(
+    reference: pd.Series, current: pd.Series, kind: str, settings: MonitorSettings
+) -> tuple[pd.Series, pd.Series, bool]:
+    """A column's two sides as its score compares them — categories as text, numbers as float, on the
+    sign·log1p scale when the reference is heavy-tailed — and whether they are on that log scale."""
+    if kind != "numeric":
+        return _as_categorical(reference), _as_categorical(current), False
+    ref, cur = _as_numeric(reference)[0], _as_numeric(current)[0]
+    if _heavy_tailed(ref, settings):
+        return _signed_log(ref), _signed_log(cur), True
+    return ref, cur, False
 
 
 def _has_enough_values(row: dict[str, Any], ref: pd.Series, cur: pd.Series, settings: MonitorSettings) -> bool:

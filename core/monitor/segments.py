@@ -32,6 +32,7 @@ from scipy import stats
 
 from core.config import StorePath
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
+from core.errors import ConfigError
 from core.monitor import accuracy
 
 MISSING_LEVEL = "(missing)"
@@ -202,3 +203,55 @@ def segment_table(
     forecasts = accuracy.load_forecast_outcomes(store_path, as_of=at, since=since, costs=costs)
     listings = accuracy.load_listing_outcomes(store_path, as_of=at, since=since)
     return segment_metrics(forecasts, listings, segments=segments, min_orders=min_orders)
+
+
+def level_orders(
+    scored_forecasts: pd.DataFrame,
+    scored_listings: pd.DataFrame | None,
+    segment: str,
+    level: str,
+    metric: str,
+) -> pd.DataFrame:
+    """Grain: order of one segment level — the orders behind its figure of `metric` in `segment_metrics`
+    (realised rows only, one order once): how many forecasts (or listings) it had, its value of the
+    metric on the table's scale and, for a forecast metric, its mean error and absolute error (h);
+    the largest value first. Their count is the table's `orders` and their mean its `figure`."""
+    if metric not in SEGMENT_METRICS:
+        raise ConfigError(f"unknown segment figure {metric!r}; use one of {', '.join(SEGMENT_METRICS)}")
+    source, column, scale, _ = SEGMENT_METRICS[metric]
+    if source == "forecast":
+        rows, count, extra = scored_forecasts, "forecasts", ["error_h", "abs_error_h"]
+    else:
+        rows, count, extra = scored_listings if scored_listings is not None else pd.DataFrame(), "listings", []
+        if len(rows):
+            rows = rows.assign(prob_minus_outcome=rows["stuck_prob"] - rows["stuck_after"])
+    columns = ["order_id", count, metric, *[c for c in extra if c != column]]
+    if rows.empty or segment not in rows.columns:
+        return pd.DataFrame(columns=columns)
+    realised = rows.loc[~rows["estimated"].astype(bool)]
+    values = list(dict.fromkeys([column, *extra]))
+    per_order = _per_order(realised, values, [segment])
+    per_order[count] = realised.groupby("order_id").size()
+    chosen = per_order.loc[(per_order[segment].astype(str) == str(level)) & per_order[column].notna()]
+    chosen = chosen.assign(**{metric: chosen[column] * scale}).rename_axis("order_id").reset_index()
+    chosen = chosen.sort_values([metric, "order_id"], ascending=[False, True], kind="stable")
+    return chosen[columns].astype({count: "int64"}).reset_index(drop=True)
+
+
+def load_level_orders(
+    segment: str,
+    level: str,
+    metric: str,
+    store_path: StorePath = None,
+    *,
+    as_of: datetime | date | str | None = None,
+    since: date | None = None,
+    costs: CostAssumptions | None = None,
+) -> pd.DataFrame:
+    """The orders behind one row of `segment_table` (same as-of, window and costs): `level_orders` on the store."""
+    at = accuracy.resolve_as_of(as_of, store_path)
+    forecasts = accuracy.load_forecast_outcomes(store_path, as_of=at, since=since, costs=costs)
+    listings = None
+    if SEGMENT_METRICS.get(metric, ("forecast",))[0] == "listing":
+        listings = accuracy.load_listing_outcomes(store_path, as_of=at, since=since)
+    return level_orders(forecasts, listings, segment, level, metric)

@@ -11,7 +11,7 @@ import pandas as pd
 from core import store
 from core.config import StorePath
 from core.domain import end_of_day
-from core.monitor import accuracy
+from core.monitor import accuracy, alert_store, alerts
 
 ACCURACY_WINDOW_DAYS = 7
 
@@ -118,3 +118,14 @@ def load_today(as_of: date | None = None, store_path: StorePath = None) -> Today
         left_list=int(changes["left_list"]),
         champion_changed=had_yesterday and _none(today["forecaster_version"]) != _none(yesterday["forecaster_version"]),
     )
+
+
+def column_alerts(day: date, store_path: StorePath = None) -> pd.DataFrame:
+    """Grain: alert about one compared column that a run raised or still saw on `day` (its subject is
+    the column) — severity, rule, column and message, most severe first."""
+    items = alert_store.read_alerts(day, store_path)
+    first = pd.to_datetime(items["as_of"]).dt.date
+    last = pd.to_datetime(items["last_seen_on"].fillna(items["as_of"])).dt.date
+    seen = items.loc[items["rule"].isin(alerts.COLUMN_RULES) & (first <= day) & (last >= day)]
+    columns = ["severity", "rule", "subject", "message"]
+    return seen[columns].rename(columns={"subject": "column"}).reset_index(drop=True)

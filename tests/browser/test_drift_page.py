@@ -37,3 +37,20 @@ def test_the_report_is_built_in_the_background_and_embedded(tmp_path):
     assert run["status"] == "succeeded"
     assert (tmp_path / "journeyops_reports" / f"drift_{DAY:%Y-%m-%d}.html").is_file()
     assert DAY == date(2026, 3, 2)
+
+
+def test_a_click_on_a_heatmap_cell_picks_its_day_and_column(tmp_path):
+    store = drift_store(write_events(tmp_path / "journeyops.duckdb", ORDER_WORLD_EVENTS))
+    with serve(store, tmp_path / "server.log") as url, chromium_page() as page:
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("heading").first.wait_for(timeout=30_000)
+        page.goto(f"{url}/drift", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="One column, one day").wait_for(timeout=60_000)
+        page.wait_for_url("**column=elapsed_h**", timeout=30_000)  # opens on the day's most drifted column
+        # two rows (carrier above elapsed h), one day: the plot area's upper half is carrier's cell
+        area = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first.bounding_box()
+        assert area is not None
+        page.mouse.move(area["x"] + area["width"] / 2, area["y"] + area["height"] / 4)
+        page.mouse.click(area["x"] + area["width"] / 2, area["y"] + area["height"] / 4)
+        page.wait_for_url(f"**day={DAY:%Y-%m-%d}&column=carrier**", timeout=30_000)
+        assert page.get_by_test_id("stException").count() == 0
