@@ -11,7 +11,7 @@ from evidently.legacy.calculations.stattests import jensenshannon_stat_test, was
 from evidently.legacy.core import ColumnType
 
 from core.errors import ConfigError
-from core.monitor import drift, drift_calibration, drift_evidently, drift_store
+from core.monitor import drift, drift_calibration, drift_checks, drift_evidently, drift_store
 from core.monitor.drift import MonitorSettings
 
 CARRIERS = ["dhl", "ups", "dpd", "gls", "hermes"]
@@ -34,7 +34,7 @@ def orders_frame(n: int, seed: int) -> pd.DataFrame:
 
 def checks_of(reference: pd.DataFrame, current: pd.DataFrame, settings: MonitorSettings | None = None):
     kinds = drift.column_kinds(reference, list(reference.columns))
-    return drift.check_columns(reference, current, kinds, settings or MonitorSettings())[0].set_index("column")
+    return drift_checks.check_columns(reference, current, kinds, settings or MonitorSettings())[0].set_index("column")
 
 
 def test_column_kinds_follow_reference_dtypes_unless_named_categorical():
@@ -244,7 +244,7 @@ def quiet_and_shifted_scores(reference: pd.DataFrame, current: pd.DataFrame) -> 
     scored with Evidently's own stat tests (the ones its report runs) without building a report."""
     settings = MonitorSettings()
     kinds = drift.column_kinds(reference, list(reference.columns))
-    _, ref, cur = drift.check_columns(reference, current, kinds, settings)
+    _, ref, cur = drift_checks.check_columns(reference, current, kinds, settings)
     methods, thresholds = drift.column_thresholds(ref, cur, kinds, settings)
     tests = {
         "wasserstein": (wasserstein_stat_test, ColumnType.Numerical),

@@ -10,13 +10,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError
-from core.monitor.drift import (
-    DriftResult,
-    MonitorSettings,
-    check_columns,
-    column_kinds,
-    sample_rows,
-)
+from core.monitor.drift import DriftResult, MonitorSettings, column_kinds, sample_rows
+from core.monitor.drift_checks import check_columns
 from core.monitor.drift_evidently import parse_snapshot, run_evidently
 from core.monitor.drift_scores import score_column
 

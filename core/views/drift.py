@@ -4,7 +4,7 @@ that day's champion, on the scale its score was computed on (the Drift page's di
 The reference is the champion's stored sample (`batch.reference_file`, never rebuilt here); the
 current values are reproduced: a feature from the open orders' point-in-time features at the day's
 end, a prediction from the day's stored champion predictions. Both are cleaned, sampled and put on
-the scale exactly as the monitor did (`drift.compared_scale`, `drift.sample_positions`), so the score
+the scale exactly as the monitor did (`drift_checks.compared_scale`, `drift.sample_positions`), so the score
 of the values shown is the stored score.
 """
 
@@ -21,7 +21,7 @@ from core import features, store
 from core.config import StorePath
 from core.domain import end_of_day
 from core.errors import ConfigError
-from core.monitor import drift, drift_store
+from core.monitor import drift, drift_checks, drift_store
 from core.monitor.drift_scores import finite_values
 from core.scoring import batch, checked_files
 
@@ -58,7 +58,7 @@ def compared_values(
     """The values a column's score is computed on: on the monitor's scale, sampled as the monitor
     samples each side, missing and ±inf dropped; and whether they are on the log scale."""
     settings = settings or drift.MonitorSettings()
-    ref, cur, log_scale = drift.compared_scale(reference, current, kind, settings)
+    ref, cur, log_scale = drift_checks.compared_scale(reference, current, kind, settings)
     sides = []
     for side in (ref, cur):
         positions = drift.sample_positions(len(side), settings.max_rows, settings.seed)
