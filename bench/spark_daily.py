@@ -20,7 +20,8 @@ the stored ones in one transaction: `daily_scoring_on_duckdb`); it then compares
 predictions of the day (`parity_mismatched_rows`: rows not the same, text exactly and numbers to
 1e-9 relative; 0 is parity).
 Not in plain `make bench` (minutes of set-up and Spark): `python -m bench --only spark_daily`
-(≈2.5 M events small, ≈5 M full) and `--only spark_daily_large` (≈5 M small, ≈10 M full).
+(≈2.5 M events small, ≈5 M full) and `--only spark_daily_large` (≈5 M small, ≈10 M full, with a
+4 GB driver heap: Spark's default 1 GB ran out at ≈10 M events).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ SIZES = {"small": "2.5M", "full": "5M"}
 LARGE_SIZES = {"small": "5M", "full": "10M"}
 SEED = 7
 MASTER = "local[2]"
+# The driver's JVM heap (in local mode it holds the executors too): Spark's default, as `daily --engine
+# spark` starts it, for spark_daily; at ≈10 M events that default failed (OutOfMemoryError: Java heap
+# space, materialising a statement), so spark_daily_large gives it 4 GB.
+DRIVER_MEMORY = "1g"
+LARGE_DRIVER_MEMORY = "4g"
 SAMPLE_S = 0.2
 RTOL = 1e-9
 
@@ -172,9 +178,10 @@ def _event_count(lake: Path) -> int:
 
 
 def prepare_spark_daily(
-    template_store: str, lake: str, copy_dir: str
+    template_store: str, lake: str, copy_dir: str, driver_memory: str = DRIVER_MEMORY
 ) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
-    """Time `run_daily_spark` for the store's last day on a fresh copy, Spark `local[2]` (session started untimed)."""
+    """Time `run_daily_spark` for the store's last day on a fresh copy, Spark `local[2]` with a
+    `driver_memory` heap (session started untimed)."""
     import time
 
     from core.engine.spark import spark_session
@@ -185,7 +192,7 @@ def prepare_spark_daily(
     outputs = Path(copy_dir) / "outputs"
     peak = TreePeak().start()
     started = time.perf_counter()
-    session = spark_session(MASTER)
+    session = spark_session(MASTER, conf={"spark.driver.memory": driver_memory})
     session.range(1).count()  # the JVM and its first job up before the clock starts
     session_start_s = time.perf_counter() - started
 
@@ -201,6 +208,7 @@ def prepare_spark_daily(
             "predictions_loaded": outcome["predictions_loaded"],
             "listed": outcome["listed"],
             "master": MASTER,
+            "driver_memory": driver_memory,
             "session_start_seconds": round(session_start_s, 2),
             **peak.stop(),
         }
@@ -294,7 +302,7 @@ def prepare_duckdb_daily(
     return run, summarise
 
 
-def _plan(world: str, work_dir: Path) -> Plan:
+def _plan(world: str, work_dir: Path, driver_memory: str = DRIVER_MEMORY) -> Plan:
     days, per_day = WORLDS[world]
     landing = world_dir(work_dir, world) / "landing"
     store, lake = store_path(work_dir, world), lake_path(work_dir, world)
@@ -302,7 +310,7 @@ def _plan(world: str, work_dir: Path) -> Plan:
     params = {"days": days, "orders_per_day": per_day, "seed": SEED}
     return Plan(
         workload=f"the last day of a {days}-day × {per_day:,} orders/day simulated world (≈{world} events), "
-        f"Spark {MASTER}",
+        f"Spark {MASTER}, driver heap {driver_memory}",
         setup=(
             Call("bench.simulate:prepare_landing", {"out_dir": str(landing), **params}),
             Call(
@@ -312,7 +320,12 @@ def _plan(world: str, work_dir: Path) -> Plan:
         ),
         subject=Call(
             "bench.spark_daily:prepare_spark_daily",
-            {"template_store": str(store), "lake": str(lake), "copy_dir": str(spark_copy)},
+            {
+                "template_store": str(store),
+                "lake": str(lake),
+                "copy_dir": str(spark_copy),
+                "driver_memory": driver_memory,
+            },
         ),
         baseline=Call(
             "bench.spark_daily:prepare_duckdb_daily",
@@ -332,7 +345,7 @@ def plan(scale: str, work_dir: Path) -> Plan:
 
 def plan_large(scale: str, work_dir: Path) -> Plan:
     """≈5 M events small (the same world as `spark_daily` full), ≈10 M full."""
-    return _plan(LARGE_SIZES[scale], work_dir)
+    return _plan(LARGE_SIZES[scale], work_dir, LARGE_DRIVER_MEMORY)
 
 
 _WHAT = (
@@ -350,7 +363,7 @@ _FIGURES = ("parity_mismatched_rows", "parity_rows", "open_orders", "session_sta
 
 BENCHMARK = Benchmark(
     name="spark_daily",
-    what=_WHAT + " (≈2.5 M events small, ≈5 M full)",
+    what=_WHAT + " (≈2.5 M events small, ≈5 M full; Spark's default 1 GB driver heap)",
     baseline_what=_BASELINE_WHAT,
     plan=plan,
     count="events",
@@ -363,7 +376,7 @@ BENCHMARK = Benchmark(
 
 LARGE_BENCHMARK = Benchmark(
     name="spark_daily_large",
-    what=_WHAT + " (≈5 M events small, ≈10 M full)",
+    what=_WHAT + " (≈5 M events small, ≈10 M full; a 4 GB driver heap: Spark's default 1 GB ran out at ≈10 M)",
     baseline_what=_BASELINE_WHAT,
     plan=plan_large,
     count="events",

@@ -623,6 +623,15 @@ def test_the_spark_daily_cases_grow_the_world_and_compare_with_duckdb_on_the_sam
         assert plan.subject.kwargs["template_store"] == plan.baseline.kwargs["template_store"]
         assert plan.baseline.kwargs["spark_copy_dir"] == plan.subject.kwargs["copy_dir"]
         assert plan.baseline.kwargs["copy_dir"] != plan.subject.kwargs["copy_dir"]
+    # Spark's default driver heap as the CLI starts it; 4 GB where the default ran out (≈10 M events)
+    assert {s: plans[("spark_daily", s)].subject.kwargs["driver_memory"] for s in ("small", "full")} == {
+        "small": "1g",
+        "full": "1g",
+    }
+    assert {s: plans[("spark_daily_large", s)].subject.kwargs["driver_memory"] for s in ("small", "full")} == {
+        "small": "4g",
+        "full": "4g",
+    }
     for bench in (small, large):
         (target,) = bench.targets
         assert (target.figure, target.op, target.value, target.scales) == (
