@@ -220,6 +220,8 @@ def daily_scoring_on_duckdb(as_of: date, store: Path) -> dict[str, Any]:
     """The DuckDB daily's steps that `daily --engine spark` does: the open orders' features, every
     serving role's scores, the triage list, and the day's predictions and list replacing the stored
     ones in one transaction (`daily.write_day`'s statements for those two tables)."""
+    import pandas as pd
+
     from core import store as core_store
     from core.domain import end_of_day
     from core.jobs import daily as core_daily
@@ -233,8 +235,6 @@ def daily_scoring_on_duckdb(as_of: date, store: Path) -> dict[str, Any]:
         serving = batch.load_serving(as_of, store, failures)
         scored = daily_compute._score_open_orders(serving, as_of, as_of_at, now, settings, store, failures)
         drawn = daily_compute.draw_list(serving.get("champion"), scored, as_of, as_of_at, now, settings, False, store)
-    import pandas as pd
-
     predictions = pd.concat(scored.predictions, ignore_index=True)
     with core_store.transaction(store) as con:
         con.execute(core_store.load_sql("scoring_delete_day"), {"as_of_date": as_of})
