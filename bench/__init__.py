@@ -22,6 +22,7 @@ from bench import (
     sessions,
     simulate,
     smoke,
+    spark_daily,
 )
 from bench.harness import Benchmark
 
@@ -42,4 +43,6 @@ BENCHMARKS: list[Benchmark] = [
     api.BENCHMARK,
     make_run.BENCHMARK,
     recovery.BENCHMARK,
+    spark_daily.BENCHMARK,
+    spark_daily.LARGE_BENCHMARK,
 ]

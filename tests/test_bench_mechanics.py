@@ -545,3 +545,98 @@ def test_a_legacy_row_is_printed_as_it_was_with_its_run_stamp_and_note() -> None
         "| 0072e87 (run start) | 2026-11-27 09:35–11:43 (run) | 1.0 |"
     )
     assert "- recovery (full): measured before rows carried their own stamp" in render_report([legacy], BENCHMARKS)
+
+
+# --------------------------------------------------------------------------- spark_daily: parity, memory, sizes
+
+
+def _predictions(**changes: list[Any]) -> pd.DataFrame:
+    rows = {
+        "order_id": ["o1", "o2", "o3"],
+        "role": ["champion"] * 3,
+        "p50_h": [10.0, 20.0, float("nan")],
+        "stuck_prob": [0.1, 0.2, 0.3],
+        "scored_at": pd.to_datetime(["2026-03-09 06:00"] * 3),
+    }
+    return pd.DataFrame({**rows, **changes})
+
+
+def test_parity_counts_rows_that_differ_beyond_1e9_and_ignores_when_each_run_scored() -> None:
+    from bench import spark_daily
+
+    same = spark_daily.mismatched_rows(_predictions(), _predictions(scored_at=pd.to_datetime(["2026-03-10"] * 3)))
+    assert same == {"parity_mismatched_rows": 0, "parity_max_rel_diff": 0.0}
+    tiny = spark_daily.mismatched_rows(_predictions(), _predictions(p50_h=[10.0 * (1 + 1e-12), 20.0, float("nan")]))
+    assert tiny["parity_mismatched_rows"] == 0 and 0 < tiny["parity_max_rel_diff"] < 1e-9
+    off = spark_daily.mismatched_rows(_predictions(), _predictions(p50_h=[10.0, 20.0 * (1 + 1e-6), 1.0]))
+    assert off["parity_mismatched_rows"] == 2 and off["parity_max_rel_diff"] == pytest.approx(1e-6)
+    text = spark_daily.mismatched_rows(_predictions(), _predictions(role=["champion", "challenger", "champion"]))
+    assert text["parity_mismatched_rows"] == 1
+    assert spark_daily.mismatched_rows(_predictions(), _predictions().head(2))["parity_mismatched_rows"] == 3
+
+
+def test_the_spark_peak_sums_this_process_and_its_children(tmp_path: Path) -> None:
+    from bench import spark_daily
+
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    child = (
+        "import pathlib, time\n"
+        "block = bytearray(200 * 1024 * 1024)\n"
+        "for i in range(0, len(block), 4096): block[i] = 1\n"
+        f"pathlib.Path({str(ready)!r}).write_text('x')\n"
+        f"while not pathlib.Path({str(stop)!r}).exists(): time.sleep(0.05)\n"
+    )
+    peak = spark_daily.TreePeak(interval_s=0.05).start()
+    alone = peak.peak_bytes / 2**20
+    proc = subprocess.Popen([sys.executable, "-c", child])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists()
+        time.sleep(0.2)
+    finally:
+        stop.write_text("x")
+        proc.wait(timeout=60)
+    figures = peak.stop()
+    assert figures["tree_peak_rss_mb"] > alone + 200
+    assert figures["jvm_peak_rss_mb"] == 0.0  # no java among them
+
+
+def test_the_spark_daily_cases_grow_the_world_and_compare_with_duckdb_on_the_same_store(tmp_path: Path) -> None:
+    from bench import spark_daily
+
+    benches = {b.name: b for b in BENCHMARKS}
+    small, large = benches["spark_daily"], benches["spark_daily_large"]
+    assert not small.default and not large.default  # minutes of set-up and Spark: not in plain `make bench`
+    assert small.peak_figure == large.peak_figure == "tree_peak_rss_mb"
+    sizes = [spark_daily.WORLDS[w] for w in ("2.5M", "5M", "10M")]
+    assert [days for days, _ in sizes] == [60] * 3
+    assert [per_day / sizes[0][1] for _, per_day in sizes] == [1, 2, 4]
+    plans = {(b.name, s): b.plan(s, tmp_path) for b in (small, large) for s in ("small", "full")}
+    # the 5 M world is one set-up for both benchmarks
+    assert plans[("spark_daily", "full")].setup == plans[("spark_daily_large", "small")].setup
+    for plan in plans.values():
+        assert plan.subject.target == "bench.spark_daily:prepare_spark_daily"
+        assert plan.baseline is not None and plan.baseline.target == "bench.spark_daily:prepare_duckdb_daily"
+        # the same store for both, and the baseline reads the subject's copy for the parity check
+        assert plan.subject.kwargs["template_store"] == plan.baseline.kwargs["template_store"]
+        assert plan.baseline.kwargs["spark_copy_dir"] == plan.subject.kwargs["copy_dir"]
+        assert plan.baseline.kwargs["copy_dir"] != plan.subject.kwargs["copy_dir"]
+    # Spark's default driver heap as the CLI starts it; 4 GB where the default ran out (≈10 M events)
+    assert {s: plans[("spark_daily", s)].subject.kwargs["driver_memory"] for s in ("small", "full")} == {
+        "small": "1g",
+        "full": "1g",
+    }
+    assert {s: plans[("spark_daily_large", s)].subject.kwargs["driver_memory"] for s in ("small", "full")} == {
+        "small": "4g",
+        "full": "4g",
+    }
+    for bench in (small, large):
+        (target,) = bench.targets
+        assert (target.figure, target.op, target.value, target.scales) == (
+            "parity_mismatched_rows",
+            "<=",
+            0.0,
+            ("small", "full"),
+        )

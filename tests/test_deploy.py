@@ -338,3 +338,169 @@ def test_every_path_named_exists(compose: dict[str, Any]) -> None:
                 assert any(str(value).startswith(m) for m in volumes[name]), f"compose {name}: {key}={value}"
     declared = next(rest for k, rest in dockerfile_instructions() if k == "VOLUME")
     assert sorted(json.loads(declared)) == sorted(set(sum(volumes.values(), [])))
+
+
+# ---------------------------------------------------------------- the Spark daily's examples (issue 17)
+
+SPARK_DIR = REPO_ROOT / "deploy" / "k8s" / "spark"
+LAKE_SECRET = "journeyops-lake-s3"
+YESTERDAY = '"$(date -u -d yesterday +%F)"'
+# What the Spark operator (sparkoperator.k8s.io/v1beta2) needs of a Python SparkApplication.
+SPARK_APP_REQUIRED = {
+    "spec": {"type", "mode", "image", "mainApplicationFile", "sparkVersion", "driver", "executor"},
+    "driver": {"cores", "memory", "serviceAccount"},
+    "executor": {"instances", "cores", "memory"},
+}
+
+
+def spark_docs(name: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all((SPARK_DIR / name).read_text()) if doc]
+
+
+def spark_application_problems(app: dict[str, Any]) -> list[str]:
+    """What keeps a SparkApplication from being the Spark daily the operator can run (empty: none)."""
+    if (app.get("apiVersion"), app.get("kind")) != ("sparkoperator.k8s.io/v1beta2", "SparkApplication"):
+        return [f"not a v1beta2 SparkApplication: {app.get('apiVersion')} {app.get('kind')}"]
+    spec = app.get("spec", {})
+    parts = {"spec": spec, "driver": spec.get("driver", {}), "executor": spec.get("executor", {})}
+    problems = [f"{part} lacks {sorted(need - set(parts[part]))}" for part, need in SPARK_APP_REQUIRED.items()]
+    problems = [p for p in problems if not p.endswith("[]")]
+    if (spec.get("type"), spec.get("mode")) != ("Python", "cluster"):
+        problems.append(f"type/mode {spec.get('type')}/{spec.get('mode')}, not Python/cluster")
+    main_file = str(spec.get("mainApplicationFile", ""))
+    if main_file != "local:///app/core/__main__.py" or not (REPO_ROOT / "core" / "__main__.py").is_file():
+        problems.append(f"mainApplicationFile {main_file!r} is not the image's `python -m core`")
+    volumes = {v["name"] for v in spec.get("volumes", [])}
+    for part in ("driver", "executor"):
+        missing = {m["name"] for m in parts[part].get("volumeMounts", [])} - volumes
+        if missing:
+            problems.append(f"{part} mounts undeclared volumes {sorted(missing)}")
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            build_parser().parse_args([str(a) for a in spec.get("arguments", [])])
+    except SystemExit:
+        problems.append(f"arguments are not a `python -m core` command: {err.getvalue().strip().splitlines()[-1]}")
+    return problems
+
+
+def mounts_of(pod_part: dict[str, Any]) -> dict[str, str]:
+    return {m["mountPath"]: m["name"] for m in pod_part.get("volumeMounts", [])}
+
+
+def secret_refs(env: list[dict[str, Any]]) -> dict[str, str]:
+    """Environment variables set from a Secret: name -> secret name; fails on a literal AWS value."""
+    for var in env:
+        assert not (var["name"].startswith("AWS_") and "value" in var), f"{var['name']} is inlined"
+    return {v["name"]: v["valueFrom"]["secretKeyRef"]["name"] for v in env if "secretKeyRef" in v.get("valueFrom", {})}
+
+
+def test_the_spark_application_runs_the_spark_daily_with_the_pinned_spark_and_referenced_secrets() -> None:
+    (app,) = spark_docs("sparkapplication.yaml")
+    assert spark_application_problems(app) == []
+    spec = app["spec"]
+    args = build_parser().parse_args([str(a) for a in spec["arguments"]])
+    assert (args.command, args.engine) == ("daily", "spark")
+    assert args.lake.startswith("s3a://") and args.master.startswith("k8s://https://")
+    pinned = re.search(r"^pyspark==(\S+)$", (REPO_ROOT / "requirements-spark.txt").read_text(), re.M)
+    assert pinned is not None and spec["sparkVersion"] == pinned[1]
+    # the store on the driver alone (it loads the day), the outputs on every pod of the run
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    driver, executor = mounts_of(spec["driver"]), mounts_of(spec["executor"])
+    store_dir = str(Path(args.store).parent)
+    assert volumes[driver[store_dir]]["persistentVolumeClaim"]["claimName"] == "journeyops-data"
+    assert store_dir not in executor
+    assert driver[args.outputs] == executor[args.outputs] == "outputs"
+    (outputs_claim,) = spark_docs("pvc.yaml")
+    assert volumes["outputs"]["persistentVolumeClaim"]["claimName"] == outputs_claim["metadata"]["name"]
+    assert outputs_claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    for part in ("driver", "executor"):
+        assert set(secret_refs(spec[part]["env"]).values()) == {LAKE_SECRET}
+        assert {"name": "PYTHONPATH", "value": "/app"} in spec[part]["env"]
+    assert spec["driver"]["serviceAccount"] == "journeyops-spark"
+
+
+def test_the_spark_application_check_rejects_a_broken_one() -> None:
+    (app,) = spark_docs("sparkapplication.yaml")
+    broken = json.loads(json.dumps(app))
+    del broken["spec"]["executor"]["memory"]
+    broken["spec"]["arguments"] = ["daily", "--engine", "flink"]
+    broken["spec"]["driver"]["volumeMounts"].append({"name": "nowhere", "mountPath": "/x"})
+    problems = spark_application_problems(broken)
+    assert len(problems) == 3
+    assert "executor lacks ['memory']" in problems
+    assert any("--engine" in p and "flink" in p for p in problems)
+    assert any("nowhere" in p for p in problems)
+    assert spark_application_problems({**app, "apiVersion": "sparkoperator.k8s.io/v1beta1"}) != []
+
+
+def test_the_hadoop_aws_package_matches_the_hadoop_of_the_pinned_pyspark() -> None:
+    import importlib.util
+
+    found = importlib.util.find_spec("pyspark")
+    if found is None or found.origin is None:
+        pytest.skip("pyspark is not installed (requirements-spark.txt)")
+    (jar,) = (Path(found.origin).parent / "jars").glob("hadoop-client-api-*.jar")
+    hadoop = jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+    (app,) = spark_docs("sparkapplication.yaml")
+    assert app["spec"]["deps"]["packages"] == [f"org.apache.hadoop:hadoop-aws:{hadoop}"]
+    conf = of_kind(spark_docs("cronjob-spark.yaml"), "ConfigMap")["journeyops-spark-conf"]["data"]
+    assert f"org.apache.hadoop:hadoop-aws:{hadoop}\n" in conf["spark-defaults.conf"]
+
+
+def test_the_spark_cronjob_and_its_rbac_validate_strictly_against_a_pinned_version() -> None:
+    docs = spark_docs("pvc.yaml") + spark_docs("cronjob-spark.yaml")
+    done = run([tool("kubernetes-validate"), "--strict", "-k", K8S_VERSION, "-"], stdin=yaml.safe_dump_all(docs))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("passed for resource") == len(docs) == 6
+
+
+def spark_defaults(text: str) -> dict[str, str]:
+    pairs = (line.split(None, 1) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {key: value.strip() for key, value in pairs}
+
+
+def test_the_spark_cronjob_runs_the_spark_daily_for_the_day_that_ended_every_morning() -> None:
+    docs = spark_docs("cronjob-spark.yaml")
+    (cronjob,) = of_kind(docs, "CronJob").values()
+    assert (cronjob["spec"]["schedule"], cronjob["spec"]["concurrencyPolicy"]) == ("0 5 * * *", "Forbid")
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    shell, flag, script = container["args"]
+    assert (shell, flag) == ("sh", "-c") and script.count(YESTERDAY) == 1
+    # the date the shell works out is one the CLI takes
+    day = subprocess.run(["date", "-u", "-d", "yesterday", "+%F"], capture_output=True, text=True, check=True)
+    argv = shlex.split(script.replace(YESTERDAY, day.stdout.strip()))
+    assert argv[:4] == ["exec", "python", "-m", "core"]
+    args = parse_core_command(argv[4:], "the Spark CronJob")
+    assert (args.command, args.engine, args.as_of) == ("daily", "spark", day.stdout.strip())
+    assert args.lake.startswith("s3a://") and args.master.startswith("k8s://https://")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = mounts_of(container)
+    assert volumes[mounts[str(Path(args.store).parent)]]["persistentVolumeClaim"]["claimName"] == "journeyops-data"
+    (outputs_claim,) = spark_docs("pvc.yaml")
+    claim = outputs_claim["metadata"]["name"]
+    assert volumes[mounts[args.outputs]]["persistentVolumeClaim"]["claimName"] == claim
+    # the executors: the same outputs claim and path, the same Secret, by reference
+    conf_dir = next(e["value"] for e in container["env"] if e["name"] == "SPARK_CONF_DIR")
+    conf_map = volumes[mounts[conf_dir]]["configMap"]["name"]
+    conf = spark_defaults(of_kind(docs, "ConfigMap")[conf_map]["data"]["spark-defaults.conf"])
+    executor_pvc = "spark.kubernetes.executor.volumes.persistentVolumeClaim.outputs"
+    assert (conf[f"{executor_pvc}.mount.path"], conf[f"{executor_pvc}.options.claimName"]) == (args.outputs, claim)
+    assert {v.split(":")[0] for k, v in conf.items() if ".secretKeyRef." in k} == {LAKE_SECRET}
+    assert set(secret_refs(container["env"]).values()) == {LAKE_SECRET}
+    # the pod's account is the one the Role lets create executor pods
+    (binding,) = of_kind(docs, "RoleBinding").values()
+    assert (
+        pod["serviceAccountName"]
+        == binding["subjects"][0]["name"]
+        == conf["spark.kubernetes.authenticate.driver.serviceAccountName"]
+    )
+    (role,) = of_kind(docs, "Role").values()
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert {"create", "delete", "watch"} <= set(role["rules"][0]["verbs"]) and "pods" in role["rules"][0]["resources"]
+
+
+def test_the_spark_examples_hold_no_secret() -> None:
+    for path in SPARK_DIR.glob("*.yaml"):
+        assert [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "Secret"] == [], path
