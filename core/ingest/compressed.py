@@ -82,3 +82,11 @@ def open_capped(path: Path) -> IO[bytes]:
     if is_gzip(path):
         return io.BufferedReader(CappedGzip(path), buffer_size=1 << 20)
     return path.open("rb")
+
+
+def check_inflated_size(path: Path) -> None:
+    """Inflate a gzip file once as a stream, counting against the caps, and keep nothing: memory stays
+    flat, and a bomb raises DecompressedTooLarge here, in Python, before a reader sees the file."""
+    with open_capped(path) as stream:
+        while stream.read(_CHUNK_BYTES):
+            pass

@@ -7,7 +7,6 @@ import csv
 import gzip
 import io
 import zlib
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from core.ingest.compressed import is_gzip, open_capped
+from core.ingest.compressed import check_inflated_size, is_gzip, open_capped
 from core.ingest.contract import PathLike, file_problem
 
 
@@ -40,8 +39,13 @@ def read_csv_text(path: PathLike) -> pa.Table:
     source = Path(path)
     names = _read_csv_header(source)
     try:
-        # gzip is inflated as a stream, capped (see compressed); a plain file is read by Arrow itself
-        with open_capped(source) if is_gzip(source) else nullcontext(source) as data:
+        if not is_gzip(source):
+            return _read_csv(source, names)
+        # The caps are checked on a first pass in Python; then Arrow inflates the file natively. Had
+        # Arrow's read-ahead thread pulled from our capped stream, the cap's exception would end the
+        # read with that thread still running, and the process could abort at exit.
+        check_inflated_size(source)
+        with pa.input_stream(str(source), compression="gzip") as data:
             return _read_csv(data, names)
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
