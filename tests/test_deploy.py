@@ -435,12 +435,9 @@ def test_the_spark_application_check_rejects_a_broken_one() -> None:
 
 
 def test_the_hadoop_aws_package_matches_the_hadoop_of_the_pinned_pyspark() -> None:
-    import importlib.util
+    import pyspark  # requirements-spark.txt, installed by `make test`
 
-    found = importlib.util.find_spec("pyspark")
-    if found is None or found.origin is None:
-        pytest.skip("pyspark is not installed (requirements-spark.txt)")
-    (jar,) = (Path(found.origin).parent / "jars").glob("hadoop-client-api-*.jar")
+    (jar,) = (Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar")
     hadoop = jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
     (app,) = spark_docs("sparkapplication.yaml")
     assert app["spec"]["deps"]["packages"] == [f"org.apache.hadoop:hadoop-aws:{hadoop}"]
