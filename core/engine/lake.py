@@ -34,7 +34,7 @@ def table_path(lake_path: str | Path, table: str) -> str:
     return f"{str(lake_path).rstrip('/')}/{table}"
 
 
-def _write(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None, target: Path, table: str) -> int:
+def _write(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], target: Path, table: str) -> int:
     """Write one query's rows into a table folder as new files (existing files stay); the row count."""
     reader = con.sql(sql, params=params).to_arrow_reader(_BATCH_ROWS)
     partitioned = table == "events"
@@ -58,6 +58,10 @@ def _write(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | No
     return written
 
 
+# `lake_events` / `lake_orders` with every row: the run filter is off.
+WHOLE_STORE: dict[str, Any] = {"whole": True, "sources": [""], "since": datetime(1970, 1, 1)}
+
+
 def export(store_path: StorePath, lake_path: str | Path, *, replace: bool = False) -> dict[str, Any]:
     """Write the store's events and orders to a lake folder; refuses to mix with an existing lake."""
     root = Path(lake_path)
@@ -71,7 +75,7 @@ def export(store_path: StorePath, lake_path: str | Path, *, replace: bool = Fals
             target = root / table
             if target.exists():
                 shutil.rmtree(target)
-            counts[table] = _write(con, store.load_sql(f"lake_export_{table}"), None, target, table)
+            counts[table] = _write(con, store.load_sql(f"lake_{table}"), WHOLE_STORE, target, table)
     return {"lake": str(root), "rows": counts}
 
 
@@ -83,8 +87,8 @@ def append_loaded(
     root = Path(lake_path)
     counts = dict.fromkeys(TABLES, 0)
     if sources:
-        params = {"sources": sorted(set(sources)), "since": since}
+        params = {"whole": False, "sources": sorted(set(sources)), "since": since}
         with store.connect(store_path, read_only=True) as con:
             for table in TABLES:
-                counts[table] = _write(con, store.load_sql(f"lake_append_{table}"), params, root / table, table)
+                counts[table] = _write(con, store.load_sql(f"lake_{table}"), params, root / table, table)
     return {"lake": str(root), "rows": counts}

@@ -1,4 +1,5 @@
--- The orders that one ingest run loaded (the contract's rows, not the quarantined ones), for the lake.
+-- The orders for the lake: the whole store ($whole), or the rows one ingest run loaded (files named
+-- $sources, loaded at or after $since: the contract's rows, never the quarantined ones).
 select
     order_id,
     placed_at,
@@ -17,6 +18,5 @@ select
     source,
     loaded_at
 from orders
-where source in (select unnest($sources))
-    and loaded_at >= $since
+where $whole or (source in (select unnest($sources)) and loaded_at >= $since)
 order by order_id
