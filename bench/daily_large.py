@@ -20,7 +20,7 @@ Baseline: building the open-order features at the end of the store's last day â€
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,38 @@ from bench.harness import Benchmark, Call, Plan, Target
 # Per scale: (days of history, orders per day before the surge, orders per day of the last day and the timed one).
 SIZES = {"small": (32, 2_000, 35_000), "full": (32, 20_000, 350_000)}
 SEED = 7
+
+
+def train_champion(path: Path, as_of: datetime | None = None) -> dict[str, Any]:
+    """Set-up: train both models on the store (the demo's retrain budget) and make them champions. A
+    short history's forecaster can miss the gate against the baseline by a few percent; a benchmark
+    needs a champion to score with, not a good one. The retrain's versions, as it registered them."""
+    from dataclasses import replace
+
+    from core.jobs import closed_loop, retraining
+    from core.registry import promotion
+    from core.registry.gate import load_gate_policy
+
+    settings = closed_loop.demo_settings()
+    trained = retraining.retrain(
+        path,
+        as_of=as_of,
+        actor="bench set-up",
+        policy=replace(load_gate_policy(), auto_promote=True),
+        max_rows=settings.retrain_max_rows,
+        model_params=settings.retrain_params,
+    )
+    for version in trained["versions"].values():
+        if version["status"] != "champion":
+            promotion.promote(
+                version["version"],
+                actor="bench set-up",
+                reason="the benchmark needs a champion",
+                expected_champion=None,
+                store_path=path,
+                force=True,
+            )
+    return dict(trained["versions"])
 
 
 def template_path(work_dir: Path) -> Path:
@@ -47,9 +79,7 @@ def prepare_large_store(
     from datetime import UTC, datetime, timedelta
 
     from core.domain import end_of_day
-    from core.jobs import closed_loop, daily, retraining
-    from core.registry import promotion
-    from core.registry.gate import load_gate_policy
+    from core.jobs import closed_loop, daily
 
     path = Path(store)
     params = {
@@ -76,26 +106,7 @@ def prepare_large_store(
             progress=False,
         )
         settings = closed_loop.demo_settings()
-        trained = retraining.retrain(
-            path,
-            as_of=end_of_day(last - timedelta(days=1)),
-            actor="bench go-live",
-            policy=replace(load_gate_policy(), auto_promote=True),
-            max_rows=settings.retrain_max_rows,
-            model_params=settings.retrain_params,
-        )
-        # A short history's forecaster can miss the gate against the baseline by a few percent; the
-        # benchmark needs a champion to score with, not a good one.
-        for version in trained["versions"].values():
-            if version["status"] != "champion":
-                promotion.promote(
-                    version["version"],
-                    actor="bench set-up",
-                    reason="the benchmark needs a champion",
-                    expected_champion=None,
-                    store_path=path,
-                    force=True,
-                )
+        versions = train_champion(path, as_of=end_of_day(last - timedelta(days=1)))
         state = closed_loop.world_state_file(path)
         world = closed_loop.load_world(path)
         world.orders_per_day = surge_orders_per_day
@@ -110,7 +121,7 @@ def prepare_large_store(
             retrain=False,
         )
         marker.write_text(json.dumps(params))
-        outcome.update(versions=trained["versions"], loop_day=loop)
+        outcome.update(versions=versions, loop_day=loop)
         return json.loads(json.dumps(outcome, default=str))
 
     return run

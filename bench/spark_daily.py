@@ -29,12 +29,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench import daily
+from bench import daily, daily_large
 from bench.harness import Benchmark, Call, Plan, Target
 
 # (days, orders per day) per world; 60 × 500 wrote 262,709 events (seed 7).
@@ -79,32 +78,12 @@ def prepare_world(landing_dir: str, store: str, lake: str, params: dict[str, Any
     def run() -> dict[str, Any]:
         from core.engine import lake as core_lake
         from core.ingest.landing import ingest_paths
-        from core.jobs import closed_loop, retraining
-        from core.registry import promotion
-        from core.registry.gate import load_gate_policy
 
         shutil.rmtree(path.parent, ignore_errors=True)
         shutil.rmtree(lake_dir, ignore_errors=True)
         path.parent.mkdir(parents=True)
         ingested = ingest_paths([Path(landing_dir)], store_path=path)
-        settings = closed_loop.demo_settings()
-        trained = retraining.retrain(
-            path,
-            actor="bench set-up",
-            policy=replace(load_gate_policy(), auto_promote=True),
-            max_rows=settings.retrain_max_rows,
-            model_params=settings.retrain_params,
-        )
-        for version in trained["versions"].values():
-            if version["status"] != "champion":
-                promotion.promote(
-                    version["version"],
-                    actor="bench set-up",
-                    reason="the benchmark needs a champion",
-                    expected_champion=None,
-                    store_path=path,
-                    force=True,
-                )
+        daily_large.train_champion(path)
         exported = core_lake.export(path, lake_dir)
         marker.write_text(json.dumps(params))
         return json.loads(json.dumps({"ingested": ingested, "exported": exported}, default=str))
