@@ -340,28 +340,26 @@ _BASELINE_WHAT = (
 _PARITY = Target("parity_mismatched_rows", "<=", 0.0, "same predictions rows as DuckDB", scales=("small", "full"))
 _FIGURES = ("parity_mismatched_rows", "parity_rows", "open_orders", "session_start_seconds", "jvm_peak_rss_mb")
 
-BENCHMARK = Benchmark(
-    name="spark_daily",
-    what=_WHAT + " (≈2.5 M events small, ≈5 M full; Spark's default 1 GB driver heap)",
-    baseline_what=_BASELINE_WHAT,
-    plan=plan,
-    count="events",
-    unit="events",
-    targets=(_PARITY,),
-    default=False,
-    figures=_FIGURES,
-    peak_figure="tree_peak_rss_mb",
-)
 
-LARGE_BENCHMARK = Benchmark(
-    name="spark_daily_large",
-    what=_WHAT + " (≈5 M events small, ≈10 M full; a 4 GB driver heap: Spark's default 1 GB ran out at ≈10 M)",
-    baseline_what=_BASELINE_WHAT,
-    plan=plan_large,
-    count="events",
-    unit="events",
-    targets=(_PARITY,),
-    default=False,
-    figures=_FIGURES,
-    peak_figure="tree_peak_rss_mb",
+def _spark_benchmark(name: str, sizes: str, plan_of: Callable[..., Plan]) -> Benchmark:
+    """A Spark-daily case: the same subject, baseline, parity target and figures at other sizes."""
+    return Benchmark(
+        name=name,
+        what=f"{_WHAT} ({sizes})",
+        baseline_what=_BASELINE_WHAT,
+        plan=plan_of,
+        count="events",
+        unit="events",
+        targets=(_PARITY,),
+        default=False,
+        figures=_FIGURES,
+        peak_figure="tree_peak_rss_mb",
+    )
+
+
+BENCHMARK = _spark_benchmark("spark_daily", "≈2.5 M events small, ≈5 M full; Spark's default 1 GB driver heap", plan)
+LARGE_BENCHMARK = _spark_benchmark(
+    "spark_daily_large",
+    "≈5 M events small, ≈10 M full; a 4 GB driver heap: Spark's default 1 GB ran out at ≈10 M",
+    plan_large,
 )
