@@ -1,4 +1,4 @@
-"""Benchmark `spark_daily`: the daily cycle's Spark part (`daily --engine spark`) against the DuckDB daily's same steps.
+"""Benchmark `spark_daily`: the daily cycle on Spark (`daily --engine spark`) against the DuckDB daily of the same day.
 
 Set-up (untimed; cached in the work dir with a marker, reused when the same one exists): the simulated
 world's landing files (`bench.simulate.prepare_landing`: `days` × `orders_per_day`, the clean feed)
@@ -9,16 +9,14 @@ plain simulate + ingest, not `daily_large`'s closed-loop history (a `run_daily` 
 ≈10 M events): the Spark daily reads only the events, the orders and the champion.
 Subject: `core.jobs.daily_spark.run_daily_spark` for the store's last day on Spark `local[2]`, as
 `python -m core daily --engine spark --master local[2] --lake LAKE --as-of D` runs it (features over
-the lake, the champion scoring in `mapInPandas` batches, the triage list, the Parquet outputs, their
-load into the store), on a fresh copy of the store; the session's start (the JVM) is set-up, its
-seconds the figure `session_start_seconds`. Peak memory is the whole process tree's (this process,
-the JVM and its Python workers, summed and sampled every 0.2 s: `tree_peak_rss_mb`), since the JVM
-is a child process the case's own high-water mark does not see.
-Baseline: the DuckDB daily's same steps on another fresh copy of the same store (`daily_compute`'s
-features and scoring of the open orders, `draw_list`, then the day's predictions and list replacing
-the stored ones in one transaction: `daily_scoring_on_duckdb`); it then compares the two stores'
-predictions of the day (`parity_mismatched_rows`: rows not the same, text exactly and numbers to
-1e-9 relative; 0 is parity).
+the lake, every role scoring in `mapInPandas` batches to Parquet, then on the driver the rest of the
+DuckDB daily's day, written in one transaction), on a fresh copy of the store; the session's start
+(the JVM) is set-up, its seconds the figure `session_start_seconds`. Peak memory is the whole
+process tree's (this process, the JVM and its Python workers, summed and sampled every 0.2 s:
+`tree_peak_rss_mb`), since the JVM is a child process the case's own high-water mark does not see.
+Baseline: the DuckDB daily of the same day on another fresh copy of the same store (`run_daily`, no
+retrain: `daily_on_duckdb`); it then compares the two stores' predictions of the day
+(`parity_mismatched_rows`: rows not the same, text exactly and numbers to 1e-9 relative; 0 is parity).
 Not in plain `make bench` (minutes of set-up and Spark): `python -m bench --only spark_daily`
 (≈2.5 M events small, ≈5 M full) and `--only spark_daily_large` (≈5 M small, ≈10 M full, with a
 4 GB driver heap: Spark's default 1 GB ran out at ≈10 M events).
@@ -195,34 +193,14 @@ def prepare_spark_daily(
     return run, summarise
 
 
-def daily_scoring_on_duckdb(as_of: date, store: Path) -> dict[str, Any]:
-    """The DuckDB daily's steps that `daily --engine spark` does: the open orders' features, every
-    serving role's scores, the triage list, and the day's predictions and list replacing the stored
-    ones in one transaction (`daily.write_day`'s statements for those two tables)."""
-    import pandas as pd
-
-    from core import store as core_store
-    from core.domain import end_of_day
+def daily_on_duckdb(as_of: date, store: Path) -> dict[str, Any]:
+    """The DuckDB daily of the same day (`run_daily`, no retrain, nothing new to ingest): the whole
+    day `daily --engine spark` writes, with the features and scores computed on the store."""
     from core.jobs import daily as core_daily
-    from core.jobs import daily_compute
-    from core.jobs.daily_settings import DailySettings
-    from core.scoring import batch
 
-    settings, as_of_at, now = DailySettings(), end_of_day(as_of), core_store.utcnow()
-    failures: list[dict[str, str]] = []
-    with daily_compute._single_thread():
-        serving = batch.load_serving(as_of, store, failures)
-        scored = daily_compute._score_open_orders(serving, as_of, as_of_at, now, settings, store, failures)
-        drawn = daily_compute.draw_list(serving.get("champion"), scored, as_of, as_of_at, now, settings, False, store)
-    predictions = pd.concat(scored.predictions, ignore_index=True)
-    with core_store.transaction(store) as con:
-        con.execute(core_store.load_sql("scoring_delete_day"), {"as_of_date": as_of})
-        con.execute(core_store.load_sql("triage_delete_day"), {"as_of_date": as_of})
-        core_daily._insert(con, "scoring_insert", "prediction_rows", predictions)
-        if len(drawn.listed):
-            listed = drawn.listed[list(core_daily.TRIAGE_COLUMNS)]
-            core_daily._insert(con, "triage_insert", "triage_rows", listed)
-    return {"open_orders": len(scored.open_orders), "predictions": len(predictions), "listed": len(drawn.listed)}
+    outcome = core_daily.run_daily(as_of, store, retrain=False)
+    predictions = read_day_predictions(store, as_of)
+    return {"open_orders": outcome["open_orders"], "predictions": len(predictions), "listed": outcome["listed"]}
 
 
 def read_day_predictions(store: Path, as_of: date) -> Any:
@@ -265,13 +243,13 @@ def mismatched_rows(expected: Any, got: Any, rtol: float = RTOL) -> dict[str, An
 def prepare_duckdb_daily(
     template_store: str, copy_dir: str, spark_copy_dir: str
 ) -> tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]:
-    """Time the DuckDB daily's same steps on a fresh copy; then compare its predictions with the Spark run's."""
+    """Time the DuckDB daily of the same day on a fresh copy; then compare its predictions with the Spark run's."""
     template = Path(template_store)
     copy = daily._fresh_copy(template, Path(copy_dir))
     as_of = last_event_day(copy)
 
     def run() -> dict[str, Any]:
-        return daily_scoring_on_duckdb(as_of, copy)
+        return daily_on_duckdb(as_of, copy)
 
     def summarise(outcome: dict[str, Any]) -> dict[str, Any]:
         spark_store = Path(spark_copy_dir) / template.name
@@ -328,14 +306,15 @@ def plan_large(scale: str, work_dir: Path) -> Plan:
 
 
 _WHAT = (
-    "`daily --engine spark` on Spark local[2] (`run_daily_spark`: features over the lake, the champion "
-    "scoring in mapInPandas batches, triage list, Parquet outputs, their load into the store), session start "
-    "untimed (`session_start_seconds`); peak = the process tree's (Python driver + JVM + Python workers)"
+    "`daily --engine spark` on Spark local[2] (`run_daily_spark`: features over the lake, every role "
+    "scoring in mapInPandas batches to Parquet, then on the driver the triage list, ETAs, drift, validity, "
+    "alerts and summary, the day written in one transaction), session start untimed "
+    "(`session_start_seconds`); peak = the process tree's (Python driver + JVM + Python workers)"
 )
 _BASELINE_WHAT = (
-    "the DuckDB daily's same steps on the same store (features and scoring of the open orders, triage list, "
-    "the day's predictions and list written in one transaction), then the parity check of the two stores' "
-    "predictions of the day (`parity_mismatched_rows`, 0 = the same rows)"
+    "the DuckDB daily of the same day on the same store (`run_daily`, no retrain: features and scoring on the "
+    "store, then the same steps), then the parity check of the two stores' predictions of the day "
+    "(`parity_mismatched_rows`, 0 = the same rows)"
 )
 _PARITY = Target("parity_mismatched_rows", "<=", 0.0, "same predictions rows as DuckDB", scales=("small", "full"))
 _FIGURES = ("parity_mismatched_rows", "parity_rows", "open_orders", "session_start_seconds", "jvm_peak_rss_mb")

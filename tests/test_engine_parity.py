@@ -369,18 +369,55 @@ def read_triage_list(store_path: Path) -> pd.DataFrame:
         return con.execute("select * from triage_list order by as_of_date, rank").df()
 
 
-def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_load_changes_nothing(
+# The rest of the day the Spark daily writes, per table: the columns compared (stamps of the run's own
+# clock aside) and the order the rows are read in.
+DAY_TABLES = {
+    "eta_shown": ("order_id, shown_from, eta_at, source, version", "order_id, shown_from"),
+    "interval_calibration": (
+        "as_of_date, forecaster_version, segment, value, forecasts, delivered, scale_p10, scale_p50, scale_p90",
+        "forecaster_version, segment, value",
+    ),
+    "drift_results": (
+        'as_of, model_version, "column", role, kind, method, score, threshold, drifted, missing_rate_ref, '
+        "missing_rate_cur, missing_rate_jumped, new_categories, new_category_share",
+        '"column", role',
+    ),
+    "alert_days": ("as_of, rule, subject, severity, value, threshold", "rule, subject"),
+    "daily_summary": (
+        "as_of_date, as_of_at, forecaster_version, classifier_version, eta_source, eta_quantile, open_orders, "
+        "listed, held_out, drift_share, alerts, retrain_reason",
+        "as_of_date",
+    ),
+}
+
+
+def read_day_table(store_path: Path, table: str) -> pd.DataFrame:
+    import duckdb
+
+    columns, order = DAY_TABLES[table]
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        return con.execute(f"select {columns} from {table} order by {order}").df()  # noqa: S608 (constants)
+
+
+def test_the_spark_daily_writes_the_day_the_duckdb_daily_writes_and_a_second_load_changes_nothing(
     champion_world, spark, tmp_path, capsys, monkeypatch
 ):
     """The same day on two copies of one store: the DuckDB daily, and `daily --engine spark` (features
     over the lake, the champion scoring three partitions of open orders on the executors, Parquet,
-    the load). The predictions and the triage list are the same rows: text and instants exactly,
-    hours, probabilities and costs to 1e-9; the day's accuracy figures read the same."""
+    the rest of the day on the driver). The predictions and the triage list are the same rows: text
+    and instants exactly, hours, probabilities and costs to 1e-9; so are the ETAs shown, the interval
+    corrections, the drift scores, the day's alerts and its summary; the accuracy figures read the same."""
     import json
+    from dataclasses import replace
 
     from core.cli import main
-    from core.jobs import daily
+    from core.jobs import daily, daily_settings
 
+    # The world's few dozen open orders: drift is judged from 10 values a side (100 by default), on
+    # both paths, so its scores are compared too.
+    small_world = daily_settings.DailySettings()
+    small_world = replace(small_world, monitor=replace(small_world.monitor, min_rows=10))
+    monkeypatch.setattr(daily, "DailySettings", lambda: small_world)
     store_path, lake_path = champion_world
     duck_store = copy_store(store_path, tmp_path / "duck")
     spark_store = copy_store(store_path, tmp_path / "spark")
@@ -416,6 +453,14 @@ def test_the_spark_daily_predicts_what_the_duckdb_daily_predicts_and_a_second_lo
     pd.testing.assert_frame_equal(
         got_list.drop(columns="created_at"), expected_list.drop(columns="created_at"), check_exact=False, rtol=1e-9
     )
+
+    for table in DAY_TABLES:
+        expected_rows, got_rows = read_day_table(duck_store, table), read_day_table(spark_store, table)
+        assert len(got_rows) == len(expected_rows), table
+        pd.testing.assert_frame_equal(got_rows, expected_rows, check_exact=False, rtol=1e-9, obj=table)
+    assert len(read_day_table(spark_store, "eta_shown")) > 0
+    assert read_day_table(spark_store, "drift_results")["score"].notna().sum() > 10
+    assert outcome["engine"] == "spark"
 
     # The day's accuracy figures (realised and estimated, the CLI's `accuracy --json`) read the same.
     from core.domain import end_of_day

@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print the day's summary as JSON")
     add_engine_arguments(
         p,
-        "duckdb: the whole cycle on the store (default); spark: features and scoring on Spark over "
-        "--lake, the day's predictions loaded into the store",
+        "duckdb: the whole cycle on the store (default); spark: the open orders' features and scores "
+        "on Spark over --lake, the rest of the day on the driver, written to the store (no retrain started)",
     )
     p.add_argument(
         "--outputs", help="with --engine spark: a local folder for the day's Parquet outputs (default LAKE/outputs)"
@@ -97,13 +97,13 @@ def _daily_spark(args: argparse.Namespace, as_of: date) -> None:
         outcome = daily_spark.run_daily_spark(
             as_of, args.store, args.lake, session=session, outputs=args.outputs, pin_tables=args.pin_tables
         )
+    _refresh_views(args)
     if args.json:
         print_json(outcome)
     else:
-        print(
-            f"{outcome['as_of_date']}: {outcome['open_orders']} open, {outcome['predictions_loaded']} predictions "
-            f"loaded ({', '.join(outcome['roles'])}) on Spark, {outcome['seconds']} s"
-        )
+        print(f"{_line(outcome)}; features and scores ({', '.join(outcome['roles'])}) on Spark")
+        if outcome["retrain_reason"]:
+            print(f"a retrain is due ({outcome['retrain_reason']}): run `python -m core retrain --engine spark`")
 
 
 def cmd_daily(args: argparse.Namespace) -> None:

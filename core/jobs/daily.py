@@ -36,7 +36,7 @@ from core.domain import end_of_day
 from core.errors import ConfigError
 from core.ingest import landing
 from core.jobs import list_mail, runs
-from core.jobs.daily_compute import DayOutput, compute_day
+from core.jobs.daily_compute import DayOutput, Scorer, compute_day
 from core.jobs.daily_retrain import live_gate, start_retrain
 from core.jobs.daily_settings import DailySettings
 from core.monitor import alert_delivery, alert_store, drift_store
@@ -133,22 +133,28 @@ def run_daily(
     landing_dir: Path | None = None,
     settings: DailySettings | None = None,
     retrain: bool = True,
+    scorer: Scorer | None = None,
+    engine: str = "duckdb",
 ) -> dict[str, Any]:
     """Run the daily cycle for `as_of` under the `daily` lock; the day's summary (plus run id and
     retrain outcome). With a day `feed` (the simulated world of the closed loop: it is stepped through
     the day, told the ETAs shown and the orders triage worked), its files are the day's feed and the
-    simulated team works the new list; otherwise the files in `landing_dir` are."""
+    simulated team works the new list; otherwise the files in `landing_dir` are. `scorer` features and
+    scores the open orders (default: on the store; the Spark daily passes its own, `engine="spark"`)."""
     settings = settings or DailySettings()
     if store.utcnow().date() < as_of and feed is None:
         raise ConfigError(f"--as-of {as_of} is in the future; a daily run works on a day that has ended")
     started = time.perf_counter()
-    with runs.job_run("daily", {"as_of": as_of.isoformat()}, store_path) as run:
+    params = {"as_of": as_of.isoformat(), **({"engine": engine} if engine != "duckdb" else {})}
+    with runs.job_run("daily", params, store_path) as run:
         rerun = config.store_path(store_path).exists() and _day_done(as_of, store_path)
         day_files = feed(as_of) if feed is not None else _day_files(landing_dir, as_of)
         # The feed's files are the day's feed; otherwise the whole landing folder is offered (files of
         # later days wait, files already loaded are skipped), and the day's files name the validity batch.
         ingest_figures = _ingest(as_of, store_path, landing_dir, day_files if feed is not None else [])
-        day = compute_day(as_of, store_path, settings=settings, simulate_triage=feed is not None, day_files=day_files)
+        day = compute_day(
+            as_of, store_path, settings=settings, simulate_triage=feed is not None, day_files=day_files, scorer=scorer
+        )
         opened = write_day(day, store_path)
         outcome = {k: v for k, v in day.summary.items() if k not in ("figures", "computed_at")}
         outcome.update(

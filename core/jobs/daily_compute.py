@@ -9,7 +9,7 @@ summarise the day. `jobs.daily.write_day` then writes it all in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -92,19 +92,6 @@ def _calibration_table(parts: list[pd.DataFrame], as_of: date, settings: DailySe
     return table.assign(as_of_date=as_of, computed_at=now)[columns]
 
 
-def compute_day(
-    as_of: date,
-    store_path: StorePath = None,
-    *,
-    settings: DailySettings | None = None,
-    simulate_triage: bool = False,
-    day_files: Sequence[Path] = (),
-) -> DayOutput:
-    """Everything the day writes, from the store as it stands (read-only; nothing is written)."""
-    with _single_thread():
-        return _compute_day(as_of, store_path, settings or DailySettings(), simulate_triage, day_files)
-
-
 @dataclass
 class ScoredOrders:
     """The open orders at the end of the day, scored by every serving role."""
@@ -113,6 +100,32 @@ class ScoredOrders:
     predictions: list[pd.DataFrame]
     calibration_rows: list[pd.DataFrame]
     champion_scores: pd.DataFrame | None
+
+
+# The engine seam of the day: features of the open orders and their scores by every serving role
+# (serving, as_of, as_of_at, now, settings, store path, failures). The DuckDB daily's is
+# `score_open_orders`; the Spark daily's computes both on Spark (`jobs.daily_spark`).
+Scorer = Callable[
+    [dict[str, batch.ServingModels], date, datetime, datetime, DailySettings, StorePath, list[dict[str, str]]],
+    ScoredOrders,
+]
+
+
+def compute_day(
+    as_of: date,
+    store_path: StorePath = None,
+    *,
+    settings: DailySettings | None = None,
+    simulate_triage: bool = False,
+    day_files: Sequence[Path] = (),
+    scorer: Scorer | None = None,
+) -> DayOutput:
+    """Everything the day writes, from the store as it stands (read-only; nothing is written); the
+    open orders are featured and scored by `scorer` (default: on the store, `score_open_orders`)."""
+    with _single_thread():
+        return _compute_day(
+            as_of, store_path, settings or DailySettings(), simulate_triage, day_files, scorer or score_open_orders
+        )
 
 
 @dataclass
@@ -131,6 +144,7 @@ def _compute_day(
     settings: DailySettings,
     simulate_triage: bool,
     day_files: Sequence[Path],
+    scorer: Scorer,
 ) -> DayOutput:
     as_of_at = end_of_day(as_of)
     now = store.utcnow()
@@ -139,7 +153,7 @@ def _compute_day(
     failures: list[dict[str, str]] = []
     serving = batch.load_serving(as_of, store_path, failures)
     champion = serving.get("champion")
-    scored = _score_open_orders(serving, as_of, as_of_at, now, settings, store_path, failures)
+    scored = scorer(serving, as_of, as_of_at, now, settings, store_path, failures)
     drawn = draw_list(champion, scored, as_of, as_of_at, now, settings, simulate_triage, store_path)
     drift, drift_figures = monitor_day(champion, scored.open_orders, scored.champion_scores, settings, store_path)
     if "drift_failed" in drift_figures:
@@ -182,7 +196,7 @@ def _compute_day(
     )
 
 
-def _score_open_orders(
+def score_open_orders(
     serving: dict[str, batch.ServingModels],
     as_of: date,
     as_of_at: datetime,

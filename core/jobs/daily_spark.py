@@ -1,20 +1,22 @@
-"""The daily scoring on Spark (issue 17): features over the lake, scoring on the executors, then a
-load of the day's Parquet outputs into the DuckDB store in one transaction.
+"""The daily cycle on Spark (issue 17): the open orders' features over the lake and their scores on
+the executors; the rest of the day is the DuckDB daily's own code, written in one transaction.
 
-`run_daily_spark(D)` is four named steps over functions that live with their stage:
+`run_daily_spark(D)` is `daily.run_daily` with `spark_scorer` as its scoring step (the engine seam of
+`daily_compute.compute_day`):
 1. `build_open_orders`: the point-in-time features of the orders open at the end of D, computed by
    Spark from the lake with the same SQL files as the DuckDB path (`core.engine.spark`);
 2. `score_on_spark`: every serving role (the champion, a challenger in shadow) scores them inside
    ``mapInPandas`` batches; the executors receive the models' skops bytes (broadcast) with their
    registered sha256 and load them through the store's allow-list loader (`core.scoring.partitions`);
-   the interval corrections come from the store's served forecasts, as on the DuckDB path;
-3. `draw_triage_list`: the day's triage list (holdout, reasons, ETA bands) drawn on the driver from
-   the champion's scores that Spark wrote, by the DuckDB daily's own `draw_list` (the list is a
-   global top-N of a few hundred rows);
-4. `load_day_outputs`: the day's `predictions` rows, written by Spark as Parquet under
-   ``OUTPUTS/predictions/D/``, and its list (``OUTPUTS/triage/D/``) replace the day's rows in the
-   store in ONE transaction (delete the day, insert the files' rows): loading the same files twice
-   leaves the same rows.
+   the interval corrections come from the store's served forecasts, as on the DuckDB path; Spark
+   writes the rows as Parquet under ``OUTPUTS/predictions/D/``;
+3. on the driver, from those rows and the open orders' features, `compute_day`'s own steps: the
+   triage list (holdout, reasons, ETA bands), the ETAs shown, the interval-correction rows, drift
+   (sampled from the features Spark computed), validity, the alert rules and the day's summary;
+   `daily.write_day` replaces the whole day in the store in ONE transaction;
+4. the stored list is left beside the predictions as Parquet (``OUTPUTS/triage/D/``):
+   `load_day_outputs` (`lake load`) replaces the day's predictions and list from those files, in one
+   transaction; loading the same files twice leaves the same rows.
 
 The store stays the system of record: the versions that serve a day, and a re-run's versions, are
 read from it exactly as `batch.serving_versions` does for the DuckDB daily.
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import shutil
-import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -40,9 +41,9 @@ from core.domain import end_of_day
 from core.engine import lake
 from core.engine import spark as spark_engine
 from core.errors import ConfigError
-from core.jobs import runs
+from core.jobs import daily
 from core.jobs.daily import TRIAGE_COLUMNS
-from core.jobs.daily_compute import ScoredOrders, draw_list, interval_corrections
+from core.jobs.daily_compute import ScoredOrders, Scorer, interval_corrections
 from core.jobs.daily_settings import DailySettings
 from core.registry import versions as registry
 from core.registry.artifacts import ArtifactRejectedError
@@ -110,14 +111,14 @@ def check_ready(as_of: date, store_path: StorePath, lake_path: str | Path) -> No
 
 
 def serving_artifacts(
-    as_of: date, store_path: StorePath, failures: list[dict[str, str]]
+    serving: dict[str, batch.ServingModels], store_path: StorePath, failures: list[dict[str, str]]
 ) -> dict[str, tuple[tuple[str, str], list[tuple[bytes, str]]]]:
-    """role -> ((forecaster version, classifier version), [(bytes, sha256) of each]) for the day,
-    checked here first so a damaged champion stops the run before Spark starts work; a challenger
-    that fails its checks is left out and reported in `failures`, as on the DuckDB path."""
-    roles = batch.serving_versions(as_of, store_path)
+    """role -> ((forecaster version, classifier version), [(bytes, sha256) of each]): the skops bytes
+    the executors load, checked again on the driver; a challenger whose bytes fail is left out and
+    reported in `failures`, as on the DuckDB path (a damaged champion has stopped the day already)."""
     served: dict[str, tuple[tuple[str, str], list[tuple[bytes, str]]]] = {}
-    for role, versions in roles.items():
+    for role, models in serving.items():
+        versions = (models.forecaster_version, models.classifier_version)
         try:
             served[role] = (versions, [registry.version_bytes(v, store_path) for v in versions])
         except (ArtifactRejectedError, registry.RegistryError) as exc:
@@ -184,33 +185,6 @@ def _write_empty(folder: str) -> None:
     _write_table(pa.schema([(n, _ARROW_TYPES[k]) for n, k in partitions.PREDICTION_SCHEMA]).empty_table(), folder)
 
 
-def draw_triage_list(
-    open_orders: pd.DataFrame,
-    predictions_folder: str,
-    versions: tuple[str, str],
-    as_of: date,
-    scored_at: datetime,
-    settings: DailySettings,
-    store_path: StorePath,
-) -> pd.DataFrame:
-    """The day's triage list (holdout, reasons, ETA bands), drawn on the driver as the DuckDB daily
-    draws it (`daily_compute.draw_list`), from the champion's served scores that Spark wrote."""
-    rows = spark_engine.naive_timestamps(pq.read_table(predictions_folder)).to_pandas()
-    champion_rows = rows.loc[rows["role"] == "champion", ["order_id", *_SCORE_COLUMNS]]
-    scores = open_orders[["order_id"]].merge(champion_rows, on="order_id", how="left")[list(_SCORE_COLUMNS)]
-    forecaster_version, classifier_version = versions
-    champion = batch.ServingModels(
-        "champion",
-        forecaster_version,
-        classifier_version,
-        registry.load_version(forecaster_version, store_path)[1],
-        registry.load_version(classifier_version, store_path)[1],
-    )
-    scored = ScoredOrders(open_orders=open_orders, predictions=[], calibration_rows=[], champion_scores=scores)
-    drawn = draw_list(champion, scored, as_of, end_of_day(as_of), scored_at, settings, False, store_path)
-    return drawn.listed
-
-
 def write_triage_list(listed: pd.DataFrame, folder: str) -> None:
     """The day's triage list as Parquet, instants rounded to microseconds as the store keeps them."""
     frame = listed[list(TRIAGE_COLUMNS)].copy() if len(listed) else pd.DataFrame(columns=list(TRIAGE_COLUMNS))
@@ -273,38 +247,52 @@ def load_day_outputs(outputs: str | Path, as_of: date, store_path: StorePath = N
     }
 
 
-def write_day_outputs(
+def spark_scorer(
     session: Any,
     lake_path: str | Path,
     outputs: str,
-    as_of: date,
-    served: dict[str, tuple[tuple[str, str], list[tuple[bytes, str]]]],
-    settings: DailySettings,
-    store_path: StorePath,
-    rows_per_partition: int,
+    rows_per_partition: int = ROWS_PER_PARTITION,
     pin_tables: bool = False,
-) -> tuple[int, pd.DataFrame]:
-    """Steps 1 to 3: the open orders' features, their predictions and the triage list, written as the
-    day's Parquet outputs; (open orders, the list)."""
-    as_of_at = end_of_day(as_of)
-    open_orders = build_open_orders(session, lake_path, as_of_at, pin_tables)
-    folder = predictions_path(outputs, as_of)
-    if open_orders.empty:
-        _write_empty(folder)
-        write_triage_list(pd.DataFrame(), triage_path(outputs, as_of))
-        return 0, pd.DataFrame()
-    scored_at = store.utcnow()
-    corrections = {
-        versions[0]: interval_corrections(versions[0], as_of, as_of_at, settings, store_path)
-        for versions, _ in served.values()
-    }
-    segments = (settings.calibration.segment, *settings.calibration.within)
-    frames = score_on_spark(session, open_orders, served, corrections, segments, as_of, scored_at, rows_per_partition)
-    spark_engine.write_parquet(frames, folder)
-    champion_versions = served["champion"][0]
-    listed = draw_triage_list(open_orders, folder, champion_versions, as_of, scored_at, settings, store_path)
-    write_triage_list(listed, triage_path(outputs, as_of))
-    return len(open_orders), listed
+) -> Scorer:
+    """The day's scoring step on Spark (`daily_compute.Scorer`, the engine seam of `compute_day`): the
+    open orders' features over the lake, every serving role's scores on the executors written as the
+    day's Parquet predictions, and those rows read back for the rest of the day (list, ETAs, drift)."""
+
+    def score(
+        serving: dict[str, batch.ServingModels],
+        as_of: date,
+        as_of_at: datetime,
+        now: datetime,
+        settings: DailySettings,
+        store_path: StorePath,
+        failures: list[dict[str, str]],
+    ) -> ScoredOrders:
+        folder = predictions_path(outputs, as_of)
+        scored = ScoredOrders(open_orders=pd.DataFrame(), predictions=[], calibration_rows=[], champion_scores=None)
+        open_orders = build_open_orders(session, lake_path, as_of_at, pin_tables) if "champion" in serving else None
+        if open_orders is None or open_orders.empty:
+            _write_empty(folder)
+            return scored
+        served = serving_artifacts(serving, store_path, failures)
+        corrections = {
+            versions[0]: interval_corrections(versions[0], as_of, as_of_at, settings, store_path)
+            for versions, _ in served.values()
+        }
+        segments = (settings.calibration.segment, *settings.calibration.within)
+        frames = score_on_spark(session, open_orders, served, corrections, segments, as_of, now, rows_per_partition)
+        spark_engine.write_parquet(frames, folder)
+        rows = spark_engine.naive_timestamps(pq.read_table(folder)).to_pandas()
+        scored.open_orders = open_orders
+        for role, (versions, _) in served.items():
+            scored.predictions.append(rows.loc[rows["role"] == role].sort_values("order_id").reset_index(drop=True))
+            scored.calibration_rows.append(corrections[versions[0]].assign(forecaster_version=versions[0]))
+        champion_rows = rows.loc[rows["role"] == "champion", ["order_id", *_SCORE_COLUMNS]]
+        scored.champion_scores = open_orders[["order_id"]].merge(champion_rows, on="order_id", how="left")[
+            list(_SCORE_COLUMNS)
+        ]
+        return scored
+
+    return score
 
 
 def run_daily_spark(
@@ -318,42 +306,23 @@ def run_daily_spark(
     rows_per_partition: int | None = None,
     pin_tables: bool = False,
 ) -> dict[str, Any]:
-    """Features on Spark over the lake, scoring on the executors, the triage list, Parquet outputs,
-    then the load into the store, under the `daily` lock; the run's figures."""
-    settings = settings or DailySettings()
+    """The daily cycle with its features and scoring on Spark over the lake: `daily.run_daily`'s own
+    day (triage list, ETAs, interval corrections, drift, validity, alerts, summary, written in one
+    transaction) with `spark_scorer` as its scoring step; the day's predictions and list are also left
+    as Parquet under `outputs` (`lake load` reloads them). No retrain is started: the outcome's
+    `retrain_reason` says when `retrain --engine spark` is due."""
     check_ready(as_of, store_path, lake_path)
-    started = time.perf_counter()
     out = outputs_path(lake_path, outputs)
-    with runs.job_run("daily", {"as_of": as_of.isoformat(), "engine": "spark"}, store_path) as run:
-        failures: list[dict[str, str]] = []
-        served = serving_artifacts(as_of, store_path, failures)
-        open_orders, listed = write_day_outputs(
-            session,
-            lake_path,
-            out,
-            as_of,
-            served,
-            settings,
-            store_path,
-            rows_per_partition or ROWS_PER_PARTITION,
-            pin_tables,
-        )
-        loaded = load_day_outputs(out, as_of, store_path)
-        outcome: dict[str, Any] = {
-            "as_of_date": as_of.isoformat(),
-            "engine": "spark",
-            "open_orders": open_orders,
-            "roles": sorted(served),
-            "predictions": predictions_path(out, as_of),
-            "predictions_loaded": loaded["predictions_loaded"],
-            "triage": triage_path(out, as_of),
-            "listed": loaded["triage_loaded"],
-            "held_out": int(listed["held_out"].sum()) if len(listed) else 0,
-            "step_failures": failures,
-            "seconds": round(time.perf_counter() - started, 2),
-        }
-        run.figures.update({k: outcome[k] for k in ("open_orders", "predictions_loaded", "listed", "seconds")})
-        if failures:
-            run.figures["warnings"] = [f"{f['step']} step failed: {f['error']}" for f in failures]
-        outcome["run_id"] = run.run_id
+    scorer = spark_scorer(session, lake_path, out, rows_per_partition or ROWS_PER_PARTITION, pin_tables)
+    outcome = daily.run_daily(as_of, store_path, settings=settings, retrain=False, scorer=scorer, engine="spark")
+    # The list as stored (held-out orders included), beside the predictions, for `lake load`.
+    write_triage_list(store.fetch_df("triage_day_rows", {"as_of_date": as_of}, store_path), triage_path(out, as_of))
+    folder = predictions_path(out, as_of)
+    outcome.update(
+        engine="spark",
+        roles=sorted(store.fetch_df("scoring_day_roles", {"as_of_date": as_of}, store_path)["role"]),
+        predictions=folder,
+        predictions_loaded=pq.read_table(folder, columns=["order_id"]).num_rows,
+        triage=triage_path(out, as_of),
+    )
     return outcome
