@@ -498,6 +498,15 @@ def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_worl
         ([*daily_args, "--store", str(bare_store), "--lake", str(lake_path)], "no champion in"),
         (["daily", "--as-of", "2026-03-05", "--store", str(store_path), "--lake", "x"], "--lake is for --engine spark"),
         (
+            [*daily_args, "--store", str(store_path), "--lake", str(lake_path), "--driver-memory", "lots"],
+            "--driver-memory 'lots' is not a size",
+        ),
+        (
+            ["daily", "--as-of", "2026-03-05", "--store", str(store_path), "--driver-memory", "4g"],
+            "--driver-memory is for --engine spark",
+        ),
+        (["retrain", "--store", str(store_path), "--driver-memory", "4g"], "--driver-memory is for --engine spark"),
+        (
             ["lake", "load", "--store", str(store_path), "--outputs", str(tmp_path), "--as-of", "2026-03-05"],
             "no predictions of 2026-03-05",
         ),
@@ -629,3 +638,14 @@ def test_instants_are_rounded_to_microseconds_as_duckdb_rounds_them_on_insert():
     got = [None if pd.isna(t) else t.to_pydatetime() for t in to_microseconds(instants)]
     assert got == expected
     assert [t.microsecond for t in expected if t is not None] == [1, 1, 399600, 999999]
+
+
+def test_the_driver_memory_option_becomes_the_sessions_heap_setting():
+    from core.cli import build_parser
+    from core.cli.common import spark_conf
+
+    parser = build_parser()
+    for command in (["daily", "--as-of", "2026-03-05"], ["retrain"]):
+        args = parser.parse_args([*command, "--engine", "spark", "--lake", "x", "--driver-memory", "4g"])
+        assert spark_conf(args) == {"spark.driver.memory": "4g"}
+        assert spark_conf(parser.parse_args([*command, "--engine", "spark", "--lake", "x"])) == {}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from core import config
-from core.errors import StoreInvalidError, StoreMissingError
+from core.errors import ConfigError, StoreInvalidError, StoreMissingError
 
 Handler = Callable[[argparse.Namespace], int | None]
 # Commands that may start from no store: they create one (demo, init), put one in place (restore),
@@ -60,6 +61,32 @@ def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str) -> N
         action="store_true",
         help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
     )
+    parser.add_argument(
+        "--driver-memory",
+        metavar="SIZE",
+        help="with --engine spark: the driver's JVM heap, e.g. 4g (default: Spark's 1g; in local mode the "
+        "driver runs the executors too, and ≈10 M events needed 4g)",
+    )
+
+
+_JVM_SIZE = re.compile(r"[1-9][0-9]*[kmgt]?", re.IGNORECASE)
+
+
+def spark_conf(args: argparse.Namespace) -> dict[str, str]:
+    """The Spark settings a command's options give (--driver-memory), checked before the JVM starts."""
+    memory = getattr(args, "driver_memory", None)
+    if memory is None:
+        return {}
+    if not _JVM_SIZE.fullmatch(memory):
+        raise ConfigError(f"--driver-memory {memory!r} is not a size: give a number with k, m, g or t, e.g. 4g")
+    return {"spark.driver.memory": memory}
+
+
+def refuse_spark_options(args: argparse.Namespace, names: tuple[str, ...], reads: str) -> None:
+    """A ConfigError when options of --engine spark are given to a DuckDB run (which `reads` something else)."""
+    given = [f"--{name.replace('_', '-')}" for name in names if getattr(args, name, None)]
+    if given:
+        raise ConfigError(f"{', '.join(given)} is for --engine spark; {reads}")
 
 
 def print_json(payload: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from core.cli.common import add_command, add_engine_arguments, print_json
+from core.cli.common import add_command, add_engine_arguments, print_json, refuse_spark_options, spark_conf
 from core.errors import ConfigError
 from core.monitor.alerts import parse_day
 
@@ -93,7 +93,7 @@ def _daily_spark(args: argparse.Namespace, as_of: date) -> None:
     if "://" in args.lake and args.outputs is None:
         raise ConfigError("with a lake in an object store, give --outputs DIR: a local or mounted folder to load from")
     daily_spark.check_ready(as_of, args.store, args.lake)
-    with command_session(args.master) as session:
+    with command_session(args.master, spark_conf(args)) as session:
         outcome = daily_spark.run_daily_spark(
             as_of, args.store, args.lake, session=session, outputs=args.outputs, pin_tables=args.pin_tables
         )
@@ -113,9 +113,7 @@ def cmd_daily(args: argparse.Namespace) -> None:
     if args.engine == "spark":
         _daily_spark(args, as_of)
         return
-    spark_only = [f"--{k}" for k in ("lake", "outputs") if getattr(args, k)]
-    if spark_only:
-        raise ConfigError(f"{', '.join(spark_only)} is for --engine spark; the DuckDB daily reads the store")
+    refuse_spark_options(args, ("lake", "outputs", "driver_memory"), "the DuckDB daily reads the store")
     outcome = daily.run_daily(
         as_of,
         args.store,

@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from core.cli.common import add_command, add_engine_arguments, print_json
+from core.cli.common import add_command, add_engine_arguments, print_json, refuse_spark_options, spark_conf
 from core.domain import check_day
 from core.errors import ConfigError
 
@@ -48,7 +48,7 @@ def _retrain_on_spark(args: argparse.Namespace, as_of: datetime | None) -> dict[
     if not args.lake:
         raise ConfigError("retrain --engine spark needs --lake PATH (the lake that `lake export` wrote)")
     daily_spark.check_lake(args.lake)
-    with command_session(args.master) as session:
+    with command_session(args.master, spark_conf(args)) as session:
         engine = SparkEngine(session, args.lake, pin_tables=args.pin_tables)
         try:
             return retraining.retrain(args.store, as_of=as_of, actor=args.actor, engine=engine)
@@ -62,9 +62,8 @@ def cmd_retrain(args: argparse.Namespace) -> None:
     as_of = parse_instant(args.as_of)
     if args.engine == "spark":
         outcome = _retrain_on_spark(args, as_of)
-    elif args.lake:
-        raise ConfigError("--lake is for --engine spark; the DuckDB retrain reads the store")
     else:
+        refuse_spark_options(args, ("lake", "driver_memory"), "the DuckDB retrain reads the store")
         outcome = retraining.retrain(args.store, as_of=as_of, actor=args.actor)
     if args.json:
         print_json(outcome)

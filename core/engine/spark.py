@@ -63,13 +63,14 @@ def spark_session(
 
 
 @contextmanager
-def command_session(master: str = DEFAULT_MASTER) -> Iterator[SparkSession]:
-    """The session of one command: started for it and stopped at its end, unless a session was
-    already running in this process (its owner stops it)."""
+def command_session(master: str = DEFAULT_MASTER, conf: Mapping[str, str] | None = None) -> Iterator[SparkSession]:
+    """The session of one command (`conf`: its settings, e.g. the driver's heap): started for it and
+    stopped at its end, unless a session was already running in this process (its owner stops it,
+    and its settings stand)."""
     from pyspark.sql import SparkSession
 
     running = SparkSession.getActiveSession()
-    session = spark_session(master)
+    session = spark_session(master, conf=conf)
     try:
         yield session
     finally:
