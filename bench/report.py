@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Benchmark, Call, Plan, Target
+from bench.harness import DEMO_END, Benchmark, Call, Plan, Target
 
 # (days, orders per day) per scale; full is the demo's default scale (`python -m core demo`).
 # small: the 42-day demo at 300/day (30 days gave the go-live classifier too few stuck orders to pass the gate)
@@ -46,7 +46,7 @@ def prepare_demo_store(store: str, days: int, orders_per_day: int, seed: int) ->
     from core.jobs import closed_loop
 
     path = Path(store)
-    params = {"days": days, "orders_per_day": orders_per_day, "seed": seed}
+    params = {"days": days, "orders_per_day": orders_per_day, "seed": seed, "end": DEMO_END.isoformat()}
     marker = _marker(path)
     if marker.exists() and path.exists() and json.loads(marker.read_text()) == params:
         return lambda: {"reused": True}
@@ -59,6 +59,7 @@ def prepare_demo_store(store: str, days: int, orders_per_day: int, seed: int) ->
             days=days,
             orders_per_day=orders_per_day,
             seed=seed,
+            end=DEMO_END,
             settings=closed_loop.demo_settings(),
             progress=False,
         )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Benchmark, Call, Plan, Target
+from bench.harness import DEMO_END, Benchmark, Call, Plan, Target
 
 # (days, orders per day) per scale; full is the default demo world (`python -m core demo`).
 SIZES = {"small": (25, 150), "full": (42, 600)}
@@ -34,7 +34,7 @@ def prepare_demo_store(store_path: str, days: int, orders_per_day: int, seed: in
 
     store = Path(store_path)
     marker = store.with_name("demo.json")
-    params = {"days": days, "orders_per_day": orders_per_day, "seed": seed}
+    params = {"days": days, "orders_per_day": orders_per_day, "seed": seed, "end": DEMO_END.isoformat()}
 
     def run() -> dict[str, Any]:
         if store.exists() and marker.exists() and json.loads(marker.read_text()) == params:
@@ -46,6 +46,7 @@ def prepare_demo_store(store_path: str, days: int, orders_per_day: int, seed: in
             days=days,
             orders_per_day=orders_per_day,
             seed=seed,
+            end=DEMO_END,
             train=False,
             settings=closed_loop.demo_settings(),
             progress=False,
