@@ -190,7 +190,18 @@ def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> Non
     assert due([drift, new_carrier], champion, trained_day + timedelta(days=3), settings, two_days.store) == (
         "alert: drift_share, new_category"
     )
-    assert due([], None, trained_day + timedelta(days=9), settings, two_days.store) is None
+    # No champion although a model was trained (a go-live whose candidates failed their gate): the
+    # schedule tries again, alerts do not (there is no live model they judge).
+    assert due([drift], None, trained_day + timedelta(days=6), settings, two_days.store) is None
+    assert due([], None, trained_day + timedelta(days=9), settings, two_days.store) == (
+        "no champion yet: 9 days since the last attempt (every 7)"
+    )
+
+
+def test_a_store_that_never_trained_is_not_retrained_by_the_daily_run(store_file: Path) -> None:
+    assert main(["init", "--store", str(store_file)]) == 0
+    settings = daily_settings.DailySettings(retrain_every_days=7)
+    assert daily_retrain.retrain_reason([], None, date(2026, 3, 9), settings, store_file) is None
 
 
 def test_backfill_refuses_a_reversed_range(store_file: Path) -> None:

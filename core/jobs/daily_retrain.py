@@ -35,14 +35,22 @@ def retrain_reason(
 ) -> str | None:
     """Why today's run retrains, if it does: `retrain_every_days` since the last attempt (the newest
     version, whatever became of it), or a drift/decay alert once `retrain_cooldown_days` have passed
-    since that attempt (a trigger that holds for weeks must not retrain every day)."""
-    if champion is None:
+    since that attempt (a trigger that holds for weeks must not retrain every day). With no champion
+    although models were trained (the go-live's candidates failed their gate), the schedule tries
+    again on the longer history; a store that never trained waits for its first training."""
+    trained = registry.list_versions("forecaster", store_path)
+    if not trained:
         return None
-    newest = registry.list_versions("forecaster", store_path)[-1]
+    newest = trained[-1]
     known = (newest.backtest or {}).get("as_of") or (newest.training_window or [None])[-1]
     # The day whose end it was trained at (its as-of instant is that day's end, i.e. the next midnight).
     trained_day = (pd.Timestamp(known) - pd.Timedelta(microseconds=1)).date() if known else None
     days_since = (as_of - trained_day).days if trained_day else settings.retrain_every_days
+    if champion is None:
+        every = settings.retrain_every_days
+        if every > 0 and days_since >= every:
+            return f"no champion yet: {days_since} days since the last attempt (every {every})"
+        return None
     in_shadow = newest.status == "candidate"
     fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES}) if settings.retrain_on_alerts else []
     # A candidate in shadow awaits its live verdict (`live_gate`): the schedule leaves it alone, and a
