@@ -507,6 +507,10 @@ def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_worl
         ),
         (["retrain", "--store", str(store_path), "--driver-memory", "4g"], "--driver-memory is for --engine spark"),
         (
+            ["lake", "features", "--lake", str(lake_path), "--out", str(tmp_path / "f"), "--driver-memory", "1x"],
+            "--driver-memory '1x' is not a size",
+        ),
+        (
             ["lake", "load", "--store", str(store_path), "--outputs", str(tmp_path), "--as-of", "2026-03-05"],
             "no predictions of 2026-03-05",
         ),
@@ -649,3 +653,6 @@ def test_the_driver_memory_option_becomes_the_sessions_heap_setting():
         args = parser.parse_args([*command, "--engine", "spark", "--lake", "x", "--driver-memory", "4g"])
         assert spark_conf(args) == {"spark.driver.memory": "4g"}
         assert spark_conf(parser.parse_args([*command, "--engine", "spark", "--lake", "x"])) == {}
+    features = ["lake", "features", "--lake", "x", "--out", "f.parquet"]
+    assert spark_conf(parser.parse_args([*features, "--driver-memory", "2g"])) == {"spark.driver.memory": "2g"}
+    assert spark_conf(parser.parse_args(features)) == {}

@@ -61,10 +61,15 @@ def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str) -> N
         action="store_true",
         help="with --engine spark: read the lake once and keep it on the executors (a lake of many day folders)",
     )
+    add_driver_memory_argument(parser, "with --engine spark: ")
+
+
+def add_driver_memory_argument(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """--driver-memory, read by `spark_conf` (every command that starts a Spark session has it)."""
     parser.add_argument(
         "--driver-memory",
         metavar="SIZE",
-        help="with --engine spark: the driver's JVM heap, e.g. 4g (default: Spark's 1g; in local mode the "
+        help=f"{prefix}the driver's JVM heap, e.g. 4g (default: Spark's 1g; in local mode the "
         "driver runs the executors too, and ≈10 M events needed 4g)",
     )
 

@@ -8,7 +8,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from core.cli.common import add_command, print_json
+from core.cli.common import add_command, add_driver_memory_argument, print_json, spark_conf
 
 
 def _no_action(args: argparse.Namespace) -> None:  # pragma: no cover - argparse requires an action
@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     feats.add_argument("--mode", choices=("single", "events", "snapshots"), default="single")
     feats.add_argument("--out", type=Path, required=True, help="Parquet file for the feature rows")
     feats.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
+    add_driver_memory_argument(feats)
     feats.set_defaults(handler=cmd_lake_features)
 
     load = actions.add_parser(
@@ -53,7 +54,7 @@ def cmd_lake_features(args: argparse.Namespace) -> None:
     from core import features
     from core.engine.spark import SparkEngine, command_session
 
-    with command_session(args.master) as session:
+    with command_session(args.master, spark_conf(args)) as session:
         frame = features.build_prefix_features(
             engine=SparkEngine(session, args.lake),
             mode=args.mode,
