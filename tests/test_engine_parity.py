@@ -11,7 +11,7 @@ the same simulated world with quick champions (`champion_world`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -316,20 +316,29 @@ def copy_store(store_path: Path, target: Path) -> Path:
 def champion_world(simulated_world, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(store, lake) of the simulated world with quick champions. They are trained on all six days (no
     embargo: the world is too young for one): this world is for parity, not for a backtest."""
+    store_path, lake_path = simulated_world
+    store_path = copy_store(store_path, tmp_path_factory.mktemp("champion_world"))
+    promote_quick_champions(store_path, date(2026, 3, 7), embargo_h=0.0)
+    return store_path, lake_path
+
+
+REAL_LOG_AS_OF = date(2011, 10, 31)
+
+
+def promote_quick_champions(store_path: Path, as_of: date, embargo_h: float | None) -> None:
+    """Train both models on the store up to the end of `as_of` (few rows, few trees) and make them champions."""
     from threadpoolctl import threadpool_limits
 
     from core.domain import end_of_day
     from core.models import training
     from core.registry import promotion, registration
 
-    store_path, lake_path = simulated_world
-    store_path = copy_store(store_path, tmp_path_factory.mktemp("champion_world"))
     with threadpool_limits(1):
         run = training.train_candidates(
             store_path,
-            end_of_day(date(2026, 3, 7)),
+            end_of_day(as_of),
             max_rows=2_000,
-            embargo_h=0.0,
+            embargo_h=embargo_h,
             forecaster_params={"max_iter": 20},
             classifier_params={"max_iter": 20},
         )
@@ -352,6 +361,14 @@ def champion_world(simulated_world, tmp_path_factory: pytest.TempPathFactory) ->
             store_path=store_path,
             force=True,
         )
+
+
+@pytest.fixture(scope="module")
+def real_log_champion(real_log, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(store, lake) of the helpdesk slice with quick champions trained on the tickets known the day before."""
+    store_path, lake_path = real_log
+    store_path = copy_store(store_path, tmp_path_factory.mktemp("real_log_champion"))
+    promote_quick_champions(store_path, REAL_LOG_AS_OF - timedelta(days=1), embargo_h=None)
     return store_path, lake_path
 
 
@@ -399,6 +416,30 @@ def read_day_table(store_path: Path, table: str) -> pd.DataFrame:
         return con.execute(f"select {columns} from {table} order by {order}").df()  # noqa: S608 (constants)
 
 
+def assert_same_day(duck_store: Path, spark_store: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The two stores hold the same day: predictions and triage list (text and instants exactly,
+    numbers to 1e-9; the run's own stamps aside) and every table of `DAY_TABLES`. Returns the Spark
+    store's predictions and list, and the DuckDB store's list."""
+    expected, got = read_predictions(duck_store), read_predictions(spark_store)
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected) > 0
+    same = [c for c in expected.columns if c != "scored_at"]
+    for name in same:
+        if pd.api.types.is_float_dtype(expected[name]):
+            assert np.allclose(got[name], expected[name], rtol=1e-9, atol=0.0, equal_nan=True), name
+        else:
+            assert got[name].tolist() == expected[name].tolist(), name
+    expected_list, got_list = read_triage_list(duck_store), read_triage_list(spark_store)
+    pd.testing.assert_frame_equal(
+        got_list.drop(columns="created_at"), expected_list.drop(columns="created_at"), check_exact=False, rtol=1e-9
+    )
+    for table in DAY_TABLES:
+        expected_rows, got_rows = read_day_table(duck_store, table), read_day_table(spark_store, table)
+        assert len(got_rows) == len(expected_rows), table
+        pd.testing.assert_frame_equal(got_rows, expected_rows, check_exact=False, rtol=1e-9, obj=table)
+    return got, got_list, expected_list
+
+
 def test_the_spark_daily_writes_the_day_the_duckdb_daily_writes_and_a_second_load_changes_nothing(
     champion_world, spark, tmp_path, capsys, monkeypatch
 ):
@@ -432,32 +473,16 @@ def test_the_spark_daily_writes_the_day_the_duckdb_daily_writes_and_a_second_loa
     monkeypatch.setattr(daily_spark, "ROWS_PER_PARTITION", 20)  # three partitions, each loading the models
     assert main(args) == 0
     outcome = json.loads(capsys.readouterr().out)
-    got = read_predictions(spark_store)
 
     assert outcome["open_orders"] == outcome["predictions_loaded"] == len(expected) > 20
     assert outcome["roles"] == ["champion"]
-    assert list(got.columns) == list(expected.columns)
     assert len(list((outputs / "predictions" / SIM_AS_OF.isoformat()).glob("part-*.parquet"))) == 3
-    same = [c for c in expected.columns if c != "scored_at"]
-    floats = [c for c in same if pd.api.types.is_float_dtype(expected[c])]
-    assert {"p10_h", "p50_h", "p90_h", "stuck_prob", "model_p50_h"} <= set(floats)
-    for name in same:
-        if name in floats:
-            assert np.allclose(got[name], expected[name], rtol=1e-9, atol=0.0), name
-        else:
-            assert got[name].tolist() == expected[name].tolist(), name
-
-    expected_list, got_list = read_triage_list(duck_store), read_triage_list(spark_store)
+    assert {"p10_h", "p50_h", "p90_h", "stuck_prob", "model_p50_h"} <= set(
+        c for c in expected.columns if pd.api.types.is_float_dtype(expected[c])
+    )
+    got, got_list, expected_list = assert_same_day(duck_store, spark_store)
     assert outcome["listed"] == len(got_list) > 0 and got_list["held_out"].any()
     assert got_list["reasons"].str.len().gt(2).any()  # the reasons of the champion, not empty lists
-    pd.testing.assert_frame_equal(
-        got_list.drop(columns="created_at"), expected_list.drop(columns="created_at"), check_exact=False, rtol=1e-9
-    )
-
-    for table in DAY_TABLES:
-        expected_rows, got_rows = read_day_table(duck_store, table), read_day_table(spark_store, table)
-        assert len(got_rows) == len(expected_rows), table
-        pd.testing.assert_frame_equal(got_rows, expected_rows, check_exact=False, rtol=1e-9, obj=table)
     assert len(read_day_table(spark_store, "eta_shown")) > 0
     assert read_day_table(spark_store, "drift_results")["score"].notna().sum() > 10
     assert outcome["engine"] == "spark"
@@ -475,6 +500,39 @@ def test_the_spark_daily_writes_the_day_the_duckdb_daily_writes_and_a_second_loa
     assert (loaded["predictions_loaded"], loaded["triage_loaded"]) == (len(expected), len(expected_list))
     pd.testing.assert_frame_equal(read_predictions(spark_store), got)
     pd.testing.assert_frame_equal(read_triage_list(spark_store), got_list)
+
+
+def test_the_spark_daily_of_a_real_log_writes_the_day_the_duckdb_daily_writes(
+    real_log_champion, spark, tmp_path, capsys
+):
+    """The same on the helpdesk slice (a lake of a thousand day folders, read once with --pin-tables):
+    the open tickets' predictions, the list and every table of the day are the same rows."""
+    import json
+
+    from core.cli import main
+    from core.jobs import daily
+
+    store_path, lake_path = real_log_champion
+    duck_store = copy_store(store_path, tmp_path / "duck")
+    spark_store = copy_store(store_path, tmp_path / "spark")
+    daily.run_daily(REAL_LOG_AS_OF, duck_store, retrain=False)
+    args = ["daily", "--engine", "spark", "--store", str(spark_store), "--lake", str(lake_path), "--pin-tables"]
+    args += [
+        "--as-of",
+        REAL_LOG_AS_OF.isoformat(),
+        "--master",
+        "local[2]",
+        "--outputs",
+        str(tmp_path / "out"),
+        "--json",
+    ]
+    assert main(args) == 0
+    outcome = json.loads(capsys.readouterr().out)
+
+    got, got_list, _ = assert_same_day(duck_store, spark_store)
+    assert outcome["open_orders"] == len(got) > 100
+    assert len(got_list) > 0
+    assert read_day_table(spark_store, "drift_results")["score"].notna().sum() > 10
 
 
 def test_the_spark_daily_says_what_is_missing_before_spark_starts(simulated_world, champion_world, tmp_path, capsys):

@@ -138,6 +138,25 @@ def test_calibrated_probabilities_equal_scikit_learn_s_own(method: str):
     np.testing.assert_array_equal(classifier.predict(new), classifier.calibrated_.predict(new))
 
 
+@pytest.mark.parametrize(("stuck_in_calibration", "calibrated"), [(4, False), (5, True)])
+def test_a_calibration_window_with_fewer_stuck_rows_than_folds_leaves_the_booster_uncalibrated(
+    stuck_in_calibration: int, calibrated: bool
+):
+    # A 1,000-ticket slice of the helpdesk log had 3 stuck prefixes in its calibration window, and
+    # scikit-learn's calibration refused a fold with one class: retrain stopped with a traceback.
+    x, y = _mixed_data(600, 6)
+    labels = (y > np.quantile(y, 0.8)).astype(int)
+    calibration = np.arange(600) >= 500
+    labels[500:] = 0
+    labels[500 : 500 + stuck_in_calibration] = 1
+    classifier = estimators.HoldoutCalibratedClassifier(categorical_features=[0], max_iter=10).fit(
+        x, labels, calibration_mask=calibration
+    )
+    booster, calibrator = classifier._booster_and_calibrator()
+    assert booster is not None and (calibrator is not None) == calibrated
+    assert classifier.predict_proba(x[:5]).shape == (5, 2)
+
+
 def test_finite_sample_conformal_quantile_is_the_ceil_rank():
     scores = np.arange(1.0, 11.0)  # n = 10: level 0.9 -> rank ceil(11 * 0.9) = 10
     assert estimators._finite_sample_quantile(scores, 0.9) == 10.0

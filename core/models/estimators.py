@@ -184,6 +184,18 @@ class ConformalQuantileRegressor(RegressorMixin, BaseEstimator):
         return self.predict_quantiles(X)[:, len(self.quantiles) // 2]
 
 
+# CalibratedClassifierCV fits its calibrator over this many stratified folds of the calibration rows
+# (its default), even around a frozen booster, and refuses a fold without both classes: with fewer
+# stuck (or unstuck) rows than folds the booster stays uncalibrated (a small imported log crashed).
+CALIBRATION_FOLDS = 5
+
+
+def _each_class_has(y: np.ndarray, rows: int) -> bool:
+    """Whether both classes (0 and 1) are there, each at least `rows` times."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=2)
+    return len(counts) == 2 and int(counts.min()) >= rows
+
+
 class HoldoutCalibratedClassifier(ClassifierMixin, BaseEstimator):
     """A gradient-boosting classifier fit on the non-calibration rows, with probabilities calibrated
     (isotonic) on the calibration rows: the most recent window before the test."""
@@ -209,13 +221,14 @@ class HoldoutCalibratedClassifier(ClassifierMixin, BaseEstimator):
     def fit(
         self, X: np.ndarray, y: np.ndarray, calibration_mask: np.ndarray | None = None
     ) -> HoldoutCalibratedClassifier:
-        """Fit on the non-calibration rows, calibrate on the rest (when both classes are there)."""
+        """Fit on the non-calibration rows, calibrate on the rest (when both classes are there, each in
+        at least `CALIBRATION_FOLDS` rows)."""
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).astype(int)
         fit_rows, cal_rows = _split_rows(len(y), calibration_mask)
         with threadpool_limits(FIT_THREADS):
             booster = self._fit_booster(X[fit_rows], y[fit_rows])
-        if cal_rows.sum() >= 20 and len(np.unique(y[cal_rows])) == 2:
+        if cal_rows.sum() >= 20 and _each_class_has(y[cal_rows], CALIBRATION_FOLDS):
             self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(booster), method=self.method).fit(
                 X[cal_rows], y[cal_rows]
             )
