@@ -142,8 +142,9 @@ def test_calibrated_probabilities_equal_scikit_learn_s_own(method: str):
 def test_a_calibration_window_with_fewer_stuck_rows_than_folds_leaves_the_booster_uncalibrated(
     stuck_in_calibration: int, calibrated: bool
 ):
-    # A 1,000-ticket slice of the helpdesk log had 3 stuck prefixes in its calibration window, and
-    # scikit-learn's calibration refused a fold with one class: retrain stopped with a traceback.
+    # A 1,000-ticket slice of the helpdesk log had one prefix that did not get stuck among the 178 of
+    # its calibration window, and scikit-learn's calibration refused a fold with one class: retrain
+    # stopped with a traceback. Either class too rare counts; here the stuck one.
     x, y = _mixed_data(600, 6)
     labels = (y > np.quantile(y, 0.8)).astype(int)
     calibration = np.arange(600) >= 500
