@@ -198,6 +198,41 @@ def test_retrain_is_due_on_schedule_and_on_alerts(two_days: TrainedWorld) -> Non
     )
 
 
+def test_a_candidate_in_shadow_gets_one_cycle_then_the_schedule_replaces_it(
+    two_days: TrainedWorld, tmp_path: Path
+) -> None:
+    from core.monitor.alerts import Alert
+    from core.registry import registration
+
+    world = copy_world(two_days, tmp_path)
+    champion = batch.load_serving(world.next_day, world.store)["champion"]
+    newest = registry.list_versions("forecaster", world.store)[-1]
+    model = registry.load_version(newest.version_id, world.store)[1]
+    shadow_day = world.next_day  # a candidate trained at the end of this day waits in shadow
+    candidate = registration.register_version(
+        "forecaster",
+        model,
+        training_window=newest.training_window,
+        feature_columns=newest.feature_columns,
+        metrics=newest.metrics,
+        backtest={"as_of": (shadow_day + timedelta(days=1)).isoformat() + "T00:00:00"},
+        evaluation=None,
+        store_path=world.store,
+    )
+    assert candidate.status == "candidate"
+    settings = daily_settings.DailySettings(retrain_every_days=7, retrain_cooldown_days=3)
+    due = daily_retrain.retrain_reason
+    drift = Alert(date(2026, 7, 1), "drift_share", "critical", "features", "drifted")
+    # A trigger does not replace it after the 3-day cool-down, only after a full cycle ...
+    assert due([drift], champion, shadow_day + timedelta(days=3), settings, world.store) is None
+    assert due([drift], champion, shadow_day + timedelta(days=7), settings, world.store) == "alert: drift_share"
+    # ... and the schedule does not wait for its live verdict past that cycle.
+    assert due([], champion, shadow_day + timedelta(days=6), settings, world.store) is None
+    assert due([], champion, shadow_day + timedelta(days=7), settings, world.store) == (
+        "schedule: 7 days since the last retrain (every 7)"
+    )
+
+
 def test_a_store_that_never_trained_is_not_retrained_by_the_daily_run(store_file: Path) -> None:
     assert main(["init", "--store", str(store_file)]) == 0
     settings = daily_settings.DailySettings(retrain_every_days=7)

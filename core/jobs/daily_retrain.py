@@ -53,12 +53,14 @@ def retrain_reason(
         return None
     in_shadow = newest.status == "candidate"
     fired = sorted({a.rule for a in alerts if a.rule in RETRAIN_RULES}) if settings.retrain_on_alerts else []
-    # A candidate in shadow awaits its live verdict (`live_gate`): the schedule leaves it alone, and a
-    # trigger replaces it only once it is a full cycle old (it may predate the change that fired).
+    # A candidate in shadow awaits its live verdict (`live_gate`) for one full cycle: a trigger does not
+    # replace it sooner (it may predate the change that fired), and the schedule replaces it then. A
+    # schedule that waited for the verdict left a stale champion serving for the candidate's whole
+    # 10 mornings in shadow when the candidate lost on the margin (the 100-day demo, 11-11 … 11-21).
     cooldown = settings.retrain_every_days if in_shadow else settings.retrain_cooldown_days
     if fired and days_since >= cooldown:
         return "alert: " + ", ".join(fired)
-    if not in_shadow and settings.retrain_every_days > 0 and days_since >= settings.retrain_every_days:
+    if settings.retrain_every_days > 0 and days_since >= settings.retrain_every_days:
         return f"schedule: {days_since} days since the last retrain (every {settings.retrain_every_days})"
     return None
 
