@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 
@@ -243,6 +244,29 @@ def test_bootstrap_interval_is_reproducible_and_covers_the_effect():
     assert total["value_ci_low_eur"] <= total["value_eur"] <= total["value_ci_high_eur"]
     with pytest.raises(ConfigError, match="n_boot must be at least 100"):
         triage_effect.compare_holdout(listed, n_boot=10)
+
+
+def test_a_metric_with_no_outcome_in_an_arm_is_nan_without_a_warning():
+    # No promise on any order (an imported log): the SLA metric has nothing to average. np.nanmean
+    # warned "Mean of empty slice" here; the figure is simply unknown.
+    listed = pd.DataFrame(
+        {
+            "order_id": ["a", "b", "c", "d"],
+            "week_start": [W10] * 4,
+            "held_out": [False, False, True, True],
+            "stuck": [1.0, 0.0, 1.0, 1.0],
+            "contacts": [0.0, 1.0, 2.0, 1.0],
+            "sla_breach": [np.nan] * 4,
+            "late_h": [0.0, 2.0, 4.0, 6.0],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = triage_effect.compare_holdout(listed, n_boot=100, by_week=False)
+    sla = table.loc[table["metric"] == "sla_breach_pct"].iloc[0]
+    assert np.isnan(sla["treated_value"]) and np.isnan(sla["held_out_value"])
+    stuck = table.loc[table["metric"] == "stuck_pct"].iloc[0]
+    assert (stuck["treated_value"], stuck["held_out_value"]) == (50.0, 100.0)
 
 
 def test_ledger_against_baseline_by_hand(two_weeks: Path):

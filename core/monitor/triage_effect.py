@@ -6,6 +6,7 @@ so the difference is the triage effect.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,15 @@ def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator, 
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start:stop] = (weights @ filled) / (weights @ valid)
     return out
+
+
+def _column_means(values: np.ndarray) -> np.ndarray:
+    """Each column's mean over its non-NaN cells; NaN for a column with none (np.nanmean warns there,
+    e.g. a log with no triage actions has no outcome at all)."""
+    valid = ~np.isnan(values)
+    counts = valid.sum(axis=0)
+    sums = np.where(valid, values, 0.0).sum(axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def compare_holdout(
@@ -111,7 +121,7 @@ _Arm = tuple[int, np.ndarray, np.ndarray | None]
 def _arm(part: pd.DataFrame, held: bool, outcome_cols: list[str], n_boot: int, rng: np.random.Generator) -> _Arm:
     """One arm's orders: their count, mean outcomes and bootstrap means (None below 2 orders)."""
     values = part.loc[part["held_out"] == held, outcome_cols].to_numpy(dtype=np.float64)
-    point = np.nanmean(values, axis=0) if len(values) else np.full(len(outcome_cols), np.nan)
+    point = _column_means(values)
     boot = _bootstrap_means(values, n_boot, rng) if len(values) >= 2 else None
     return len(values), point, boot
 
@@ -184,9 +194,12 @@ def _intervals(
     """95% CIs of each metric's effect and money value, and of the triage value (NaN without resamples)."""
     if boot_t is not None and boot_h is not None:
         diff = boot_t - boot_h
-        lo_e, hi_e = np.nanpercentile(diff * scale, [2.5, 97.5], axis=0)
         money = -diff * unit_cost * n_t
-        lo_v, hi_v = np.nanpercentile(money, [2.5, 97.5], axis=0)
+        # A metric with no outcome in an arm (no promises in an imported log) has no interval: NaN.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+            lo_e, hi_e = np.nanpercentile(diff * scale, [2.5, 97.5], axis=0)
+            lo_v, hi_v = np.nanpercentile(money, [2.5, 97.5], axis=0)
         total_boot = np.nansum(np.where(unit_cost > 0, money, 0.0), axis=1)
         total_lo, total_hi = np.percentile(total_boot, [2.5, 97.5])
     else:
