@@ -56,7 +56,8 @@ def retrain_reason(
     # A candidate in shadow awaits its live verdict (`live_gate`) for one full cycle: a trigger does not
     # replace it sooner (it may predate the change that fired), and the schedule replaces it then. A
     # schedule that waited for the verdict left a stale champion serving for the candidate's whole
-    # 10 mornings in shadow when the candidate lost on the margin (the 100-day demo, 11-11 … 11-21).
+    # 10 mornings in shadow when the candidate lost on the margin (a 100-day demo build in which no
+    # trigger fired: no retrain from 11-11 to 11-21).
     cooldown = settings.retrain_every_days if in_shadow else settings.retrain_cooldown_days
     if fired and days_since >= cooldown:
         return "alert: " + ", ".join(fired)

@@ -53,8 +53,8 @@ def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator, 
 
 
 def _column_means(values: np.ndarray) -> np.ndarray:
-    """Each column's mean over its non-NaN cells; NaN for a column with none (np.nanmean warns there,
-    e.g. a log with no triage actions has no outcome at all)."""
+    """Each column's mean over its non-NaN cells; NaN for a column with none (np.nanmean warns there:
+    e.g. no order of an imported log has a promise, so none has an SLA outcome)."""
     valid = ~np.isnan(values)
     counts = valid.sum(axis=0)
     sums = np.where(valid, values, 0.0).sum(axis=0)
