@@ -144,3 +144,57 @@ def test_a_stage_within_a_carrier_gets_its_own_correction_and_a_thin_one_leans_o
     assert thin.loc[hub, "scale_p50"] == thin.loc["slowco", "scale_p50"]
     flat = calibration.estimate_corrections(forecasts, pd.Timestamp("2026-11-10"), CalibrationSettings(within=()))
     assert set(flat["value"]) == {"*", "fastco", "slowco"}
+
+
+def _due_forecasts(lower_misses: int, upper_misses: int, n: int = 100, p90_h: float = 30.0) -> pd.DataFrame:
+    """n forecasts made at 8 Nov 00:00 with served bounds 10 h and `p90_h`: `lower_misses` delivered
+    after 5 h (before the p10), `upper_misses` never delivered, the rest after 20 h."""
+    made = pd.Timestamp("2026-11-08")
+    delivered = [made + pd.Timedelta(hours=5)] * lower_misses + [pd.NaT] * upper_misses
+    delivered += [made + pd.Timedelta(hours=20)] * (n - len(delivered))
+    return pd.DataFrame(
+        {
+            "as_of_at": [made] * n,
+            "delivered_at": delivered,
+            "served_p10_h": [10.0] * n,
+            "served_p90_h": [p90_h] * n,
+        }
+    )
+
+
+def test_bound_levels_move_by_the_gain_times_how_often_the_served_bounds_missed():
+    at = pd.Timestamp("2026-11-10")  # both bounds are due: 8 Nov 10:00 and 9 Nov 06:00
+    # lower: 20% missed -> 10% - 0.5 * (20% - 10%) = 5%; upper: 30% missed -> 10% - 0.5 * 20% = 0,
+    # clipped to 2%, so the p90 is estimated at the 98% level
+    assert calibration.bound_levels(_due_forecasts(20, 30), at, CalibrationSettings()) == pytest.approx(
+        (0.05, 0.5, 0.98)
+    )
+    # bounds that held more often than their share narrow: 4% and 6% missed -> 13% and 88%
+    assert calibration.bound_levels(_due_forecasts(4, 6), at, CalibrationSettings()) == pytest.approx((0.13, 0.5, 0.88))
+    # a p90 not yet due (8 Nov + 100 h) keeps its share; gain 0 or no served bounds keep both
+    assert calibration.bound_levels(_due_forecasts(20, 30, p90_h=100.0), at, CalibrationSettings()) == (
+        pytest.approx((0.05, 0.5, 0.9))
+    )
+    assert calibration.bound_levels(_due_forecasts(20, 30), at, CalibrationSettings(level_gain=0.0)) == (0.1, 0.5, 0.9)
+    no_served = _due_forecasts(20, 30).drop(columns=["served_p10_h", "served_p90_h"])
+    assert calibration.bound_levels(no_served, at, CalibrationSettings()) == (0.1, 0.5, 0.9)
+    # too few due bounds (fewer than min_forecasts) keep their share
+    few = calibration.bound_levels(_due_forecasts(2, 3, n=10), at, CalibrationSettings())
+    assert few == (0.1, 0.5, 0.9)
+
+
+def test_the_corrections_are_estimated_at_the_adapted_levels():
+    orders = {"cancelled_at": pd.NaT, "carrier": "dhl", "current_stage": "shipped", "warehouse": "WH-1"}
+    frame = _due_forecasts(20, 30).assign(**orders, p10_h=10.0, p50_h=15.0, p90_h=30.0)
+    # the 30 late ones arrive 31 … 60 h after the forecast, all before the run
+    late = frame["delivered_at"].isna()
+    frame.loc[late, "delivered_at"] = pd.Timestamp("2026-11-08") + pd.to_timedelta(np.arange(31, 61), unit="h")
+    at = pd.Timestamp("2026-11-12")
+    adapted = calibration.estimate_corrections(frame, at, CalibrationSettings(within=())).set_index("value")
+    fixed = calibration.estimate_corrections(frame, at, CalibrationSettings(within=(), level_gain=0.0))
+    fixed = fixed.set_index("value")
+    # 90% vs 98%: the 90th and the 98th of the 100 delivery times, 50 h and 58 h (1 + hours over 1 + 30 h)
+    assert fixed.loc["*", "scale_p90"] == pytest.approx(51 / 31)
+    assert adapted.loc["*", "scale_p90"] == pytest.approx(59 / 31)
+    # the p10 at 5% instead of 10%: both fall among the 20 delivered after 5 h
+    assert adapted.loc["*", "scale_p10"] == fixed.loc["*", "scale_p10"] == pytest.approx(6 / 11)

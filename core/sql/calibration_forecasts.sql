@@ -1,5 +1,6 @@
 -- The raw forecasts one forecaster version served (as champion or in shadow) on the mornings from
--- $since up to (not including) the one scored at $as_of, with what had happened to each order by $as_of: the daily calibration's input.
+-- $since up to (not including) the one scored at $as_of, with the bounds as served (calibrated) and
+-- what had happened to each order by $as_of: the daily calibration's input.
 with forecasts as (
     select
         as_of_date,
@@ -8,7 +9,9 @@ with forecasts as (
         current_stage,
         coalesce(model_p10_h, p10_h) as p10_h,
         coalesce(model_p50_h, p50_h) as p50_h,
-        coalesce(model_p90_h, p90_h) as p90_h
+        coalesce(model_p90_h, p90_h) as p90_h,
+        p10_h as served_p10_h,
+        p90_h as served_p90_h
     from predictions
     where forecaster_version = $version
         and as_of_date >= $since
@@ -37,6 +40,8 @@ final as (
         f.p10_h,
         f.p50_h,
         f.p90_h,
+        f.served_p10_h,
+        f.served_p90_h,
         e.delivered_at,
         e.cancelled_at,
         o.carrier,
