@@ -138,7 +138,8 @@ def estimate_corrections(
     """One row per segment value, per (segment value, value within it) and `OVERALL`: the attribute
     (`segment`), the value, forecasts, delivered and the factor on 1 + hours of the raw p10/p50/p90.
     `forecasts` holds one model version's raw quantiles of the window's mornings with `as_of_at`,
-    `delivered_at`, `cancelled_at`, the segment column and the within column."""
+    `delivered_at`, `cancelled_at`, the segment column and the within column, and the bounds as
+    served (`served_p10_h`, `served_p90_h`) that set the levels the bounds are estimated at."""
     settings = settings or CalibrationSettings()
     columns = ["segment", "value", "forecasts", "delivered", *CORRECTION_COLUMNS]
     rows = residual_frame(forecasts, as_of)
