@@ -2,8 +2,8 @@
 after go-live, judged over their matured mornings as the 100-day demo is (`core.monitor.recovery`).
 
 Before the adaptive loop the new carrier's interval covered 63% in the first world and 62% of its
-deliveries came after the p50. A demand surge is not recovered yet at this scale (coverage 67.7%,
-up from 51%; 60.2% after the p50, down from 81%; measured 2026-12-05 on 0bfdbce) and is left out
+deliveries came after the p50. A demand surge is not recovered yet at this scale (coverage 70.9%,
+up from 51%; 60.2% after the p50, down from 81%; measured 2026-12-05 on 8640f14) and is left out
 until it is (docs/adaptive-loop.md). Each world takes one to
 three minutes to build."""
 
