@@ -56,9 +56,8 @@ def _column_means(values: np.ndarray) -> np.ndarray:
     """Each column's mean over its non-NaN cells; NaN for a column with none (np.nanmean warns there:
     e.g. no order of an imported log has a promise, so none has an SLA outcome)."""
     valid = ~np.isnan(values)
-    counts = valid.sum(axis=0)
-    sums = np.where(valid, values, 0.0).sum(axis=0)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 is the NaN of an empty column
+        return np.where(valid, values, 0.0).sum(axis=0) / valid.sum(axis=0)
 
 
 def compare_holdout(
