@@ -5,11 +5,12 @@ Set-up (untimed, long: ≈10 min at full scale on 2 cores; cached in the work di
 reused when the same one exists): `python -m core demo --days 100 --orders-per-day 300 --seed 11` as
 the CLI builds it (default scenario: a new carrier a week after go-live), trained and run day by day.
 Subject: `recovery_report(store, model_params={"max_iter": 100}, max_rows=20_000)` — live figures over
-the matured mornings of the last three weeks beside a hindsight refit on the same forecasts — then,
+the matured mornings of the last three weeks beside a hindsight refit on the same forecasts
+(cross-fitted by order; the in-sample refit beside it) — then,
 untimed, the loop's own record: promotions after the scenario starts (registry audit), scheduled
 retrains without a trigger per 7 days (daily summaries' `retrain_reason`), artifact megabytes.
-Baseline: the hindsight refit alone (the deployed fit trained at the store's end, asked the same
-questions): the floor of what a model could have scored on those forecasts.
+Baseline: the hindsight refit alone (the deployed fit trained at the store's end, cross-fitted by
+order, asked the same questions): the floor of what a model could have scored on those forecasts.
 At full scale the figures are also written into docs/forecasting.md between the `recovery` markers.
 
 Not in plain `make bench` (the set-up alone takes minutes): `python -m bench --only recovery`.
@@ -133,6 +134,7 @@ def recovery_figures(store: Path, report: Mapping[str, Any], start: date | None)
     """The figures issue 12's "done when" asks for, from a recovery report and the store's own record."""
     live = report.get("live") or {}
     hindsight = report.get("hindsight") or {}
+    in_sample = hindsight.get("in_sample") or {}
     carriers = {
         name: figures
         for name, figures in (report.get("carriers") or {}).items()
@@ -146,6 +148,9 @@ def recovery_figures(store: Path, report: Mapping[str, Any], start: date | None)
         "live_mae_h": live.get("mae_h"),
         "hindsight_mae_h": hindsight.get("mae_h"),
         "live_over_hindsight": hindsight.get("live_over_hindsight"),
+        "hindsight_folds": hindsight.get("folds"),
+        "in_sample_mae_h": in_sample.get("mae_h"),
+        "live_over_in_sample": in_sample.get("live_over_hindsight"),
         "coverage_80_pct": live.get("coverage_80_pct"),
         "bias_h": live.get("bias_h"),
         "carrier_coverage_min_pct": min(coverage) if coverage else None,
@@ -185,7 +190,9 @@ def render_block(figures: Mapping[str, Any], workload: str) -> str:
         f"{figures.get('finished_at', 'at an unrecorded time')} UTC; do not edit by hand. {workload}; "
         "the champion's served "
         f"forecasts over the {figures.get('matured_mornings')} matured mornings since {figures.get('since')} "
-        f"({figures.get('forecasts', 0):,} forecasts), beside a hindsight refit asked the same questions. "
+        f"({figures.get('forecasts', 0):,} forecasts), beside a hindsight refit asked the same questions, "
+        f"cross-fitted over {figures.get('hindsight_folds')} groups of orders (no forecast is answered by a refit "
+        "that learnt that order's own outcome; the in-sample refit, which did, is the row below the goal's). "
         "Not in plain `make bench`: its set-up builds the whole demo history (≈10 min on 2 quiet cores, reused "
         "from the work dir with `--work DIR`).",
         "",
@@ -193,6 +200,8 @@ def render_block(figures: Mapping[str, Any], workload: str) -> str:
         "| --- | ---: | ---: | --- |",
         f"| live MAE / hindsight-refit MAE | {num('live_mae_h', 1, ' h')} / {num('hindsight_mae_h', 1, ' h')} "
         f"= {num('live_over_hindsight', 3)} | ≤ 1.05 | {_ok(ratio is not None and float(ratio) <= 1.05)} |",
+        f"| live MAE / in-sample refit MAE | {num('live_mae_h', 1, ' h')} / {num('in_sample_mae_h', 1, ' h')} "
+        f"= {num('live_over_in_sample', 3)} | | |",
         f"| 80% interval coverage | {num('coverage_80_pct', 1, '%')} | 78–82% | "
         f"{_ok(within('coverage_80_pct', 78, 82))} |",
         f"| per carrier (≥ {MIN_CARRIER_FORECASTS} forecasts), lowest – highest | "
@@ -302,8 +311,8 @@ BENCHMARK = Benchmark(
     "after go-live): live MAE, 80% coverage overall and per carrier and share after the p50 over the matured "
     "mornings of the last 3 weeks, a hindsight refit on the same forecasts; promotions after the scenario, "
     "scheduled retrains per 7 days and artifact size from the store's record",
-    baseline_what="the hindsight refit alone (the deployed fit trained at the store's end, asked the same "
-    "questions): the floor of what a model could have scored",
+    baseline_what="the hindsight refit alone (the deployed fit trained at the store's end, cross-fitted by "
+    "order, asked the same questions): the floor of what a model could have scored",
     plan=plan,
     count="forecasts",
     unit="matured forecasts",
@@ -311,6 +320,8 @@ BENCHMARK = Benchmark(
         "live_mae_h",
         "hindsight_mae_h",
         "live_over_hindsight",
+        "in_sample_mae_h",
+        "live_over_in_sample",
         "coverage_80_pct",
         "carrier_coverage_min_pct",
         "carrier_coverage_max_pct",
@@ -320,7 +331,7 @@ BENCHMARK = Benchmark(
         "artifacts_mb",
     ),
     targets=(
-        Target("live_over_hindsight", "<=", 1.05, "live MAE ≤ 1.05 × hindsight MAE"),
+        Target("live_over_hindsight", "<=", 1.05, "live MAE ≤ 1.05 × hindsight MAE (cross-fitted)"),
         Target("coverage_80_pct", ">=", 78.0, "80% coverage ≥ 78%"),
         Target("coverage_80_pct", "<=", 82.0, "80% coverage ≤ 82%"),
         Target("carrier_coverage_min_pct", ">=", 77.0, "every carrier's coverage ≥ 77%"),

@@ -198,3 +198,6 @@ def test_the_corrections_are_estimated_at_the_adapted_levels():
     assert adapted.loc["*", "scale_p90"] == pytest.approx(59 / 31)
     # the p10 at 5% instead of 10%: both fall among the 20 delivered after 5 h
     assert adapted.loc["*", "scale_p10"] == fixed.loc["*", "scale_p10"] == pytest.approx(6 / 11)
+    # the levels are kept beside the factors, on every row of the window's table
+    assert adapted[["level_p10", "level_p90"]].values.tolist() == [[0.05, 0.98]] * len(adapted)
+    assert fixed[["level_p10", "level_p90"]].values.tolist() == [[0.1, 0.9]] * len(fixed)

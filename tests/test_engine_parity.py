@@ -391,7 +391,8 @@ def read_triage_list(store_path: Path) -> pd.DataFrame:
 DAY_TABLES = {
     "eta_shown": ("order_id, shown_from, eta_at, source, version", "order_id, shown_from"),
     "interval_calibration": (
-        "as_of_date, forecaster_version, segment, value, forecasts, delivered, scale_p10, scale_p50, scale_p90",
+        "as_of_date, forecaster_version, segment, value, forecasts, delivered, scale_p10, scale_p50, scale_p90, "
+        "level_p10, level_p90",
         "forecaster_version, segment, value",
     ),
     "drift_results": (

@@ -147,6 +147,11 @@ def build_store(store_file: Path) -> Path:
             "scale_p90",
         ],
     ).assign(computed_at=LAST_RUN_END)
+    # The levels the tails were estimated at, one pair per day: kept from MORNINGS[1] on, as after
+    # schema 16 (the day before has none, as a day of an older store).
+    latest = corrections["as_of_date"] == MORNINGS[1]
+    corrections["level_p10"] = np.where(latest, 0.06, np.nan)
+    corrections["level_p90"] = np.where(latest, 0.93, np.nan)
     nested = corrections["value"].str.contains(" / ")
     corrections["segment"] = np.where(nested, "carrier / current_stage / warehouse", "carrier")
     with store.transaction(store_file) as con:
@@ -221,6 +226,7 @@ def test_age_windows_and_the_latest_corrections(models_store):
     # v1's latest day only, overall first, then per carrier and per stage within a carrier
     assert corrections["value"].tolist() == ["*", "dhl", "ups", "ups / in_transit / WH-1"]
     assert corrections["scale_p90"].tolist() == [1.4, 1.65, 1.3, 1.2]
+    assert corrections[["level_p10", "level_p90"]].drop_duplicates().values.tolist() == [[0.06, 0.93]]
     assert set(pd.to_datetime(corrections["as_of_date"]).dt.date) == {MORNINGS[1]}
 
 
@@ -266,3 +272,4 @@ def test_the_page_shows_exactly_the_figures_of_core(models_store, monkeypatch):
     assert corrections["value"].tolist() == ["every order", "dhl", "ups"]  # stages within a carrier: counted
     assert corrections["scale_p50"].tolist() == compared["corrections"]["scale_p50"].tolist()[:3]
     assert any("a correction per current stage refines these (1 in all;" in c.value for c in at.caption)
+    assert any("The p10 and p90 were estimated at the 6% and 93% levels" in c.value for c in at.caption)

@@ -224,7 +224,20 @@ def corrections_caption(corrections: pd.DataFrame) -> str:
         "champion's forecasts of the last mornings (orders still open count as not yet delivered); "
         "a carrier with few forecasts leans on the correction for every order. Within each carrier a "
         f"correction per current stage refines these ({cells} in all; a stage with few forecasts leans on "
-        "its carrier's)."
+        "its carrier's)." + _levels_sentence(corrections)
+    )
+
+
+def _levels_sentence(corrections: pd.DataFrame) -> str:
+    """The levels the bounds were estimated at, when the run recorded them (days before they were kept
+    have none)."""
+    levels = corrections.reindex(columns=list(intervals.LEVEL_COLUMNS)).dropna()
+    if levels.empty:
+        return ""
+    low, high = (float(v) for v in levels.iloc[0])
+    return (
+        f" The p10 and p90 were estimated at the {low:.0%} and {high:.0%} levels: 10% and 90%, moved by how "
+        "often the bounds as served missed over the same mornings."
     )
 
 

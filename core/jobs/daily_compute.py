@@ -83,6 +83,7 @@ def _calibration_table(parts: list[pd.DataFrame], as_of: date, settings: DailySe
         "forecasts",
         "delivered",
         *intervals.CORRECTION_COLUMNS,
+        *intervals.LEVEL_COLUMNS,
         "computed_at",
     ]
     frames = [p for p in parts if len(p)]

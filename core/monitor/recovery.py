@@ -6,12 +6,14 @@ mornings of any store score only the quick deliveries and flatter every policy. 
 is the model factory's own deployed fit trained at the end of the store, when every outcome of the
 judged mornings is known, and asked the same questions (the same orders at the same instants): the
 yardstick for "how good could we have been", since most of the distance to a pre-drift backtest is
-a harder regime, not a stale model.
+a harder regime, not a stale model. It is cross-fitted by order, so that it knows the regime but not
+the answers: no forecast comes from a refit that learnt that order's own outcome. The in-sample
+refit is reported beside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,7 +22,7 @@ import pandas as pd
 
 from core import features
 from core.config import StorePath
-from core.models import evaluate, training
+from core.models import evaluate, training, training_data
 from core.monitor import accuracy
 
 
@@ -60,6 +62,17 @@ def by_segment(rows: pd.DataFrame, column: str = "carrier") -> dict[str, dict[st
     return {str(value): live_figures(group) for value, group in rows.groupby(column, sort=True)}
 
 
+# The hindsight refit is cross-fitted over this many groups of orders (see `hindsight_forecasts`).
+HINDSIGHT_FOLDS = 5
+
+
+def order_folds(order_ids: Sequence[object], folds: int) -> np.ndarray:
+    """Each order's group, 0 … folds − 1, from a hash of its id: the same order always falls in the same
+    group, whichever rows it comes with."""
+    ids = pd.Series(np.asarray(order_ids, dtype=object)).astype(str).to_numpy()
+    return (pd.util.hash_array(ids) % np.uint64(folds)).astype(np.int64)
+
+
 def hindsight_forecasts(
     store_path: StorePath,
     rows: pd.DataFrame,
@@ -67,26 +80,47 @@ def hindsight_forecasts(
     *,
     max_rows: int | None,
     model_params: Mapping[str, Any] | None,
+    folds: int = HINDSIGHT_FOLDS,
 ) -> np.ndarray:
-    """The p50 of a model refit at `as_of` for every (order, instant) of `rows`, in their order."""
-    trained = training.train_candidates(
-        store_path,
-        as_of,
-        max_rows=max_rows,
-        deploy=True,
-        forecaster_params=dict(model_params or {}),
-        classifier_params=dict(model_params or {}),
-    )
-    model = trained.deployed_forecaster
-    assert model is not None
+    """The p50 of the model factory's deployed fit refit at `as_of`, for every (order, instant) of
+    `rows`, in their order, cross-fitted by order: the orders fall into `folds` groups (`order_folds`),
+    and each group's forecasts come from a refit on the other groups' journeys of the same history. A
+    refit on every journey would answer for orders whose outcome it learnt: another prefix of the same
+    order carries it (on the 100-day demo, 18.4 h in-sample against 18.8 h cross-fitted, each fit on
+    20,000 prefixes). The history is sampled at `max_rows` × folds / (folds − 1) prefixes, so that each
+    refit learns from `max_rows`, as one refit would. `folds=1`: one refit on every journey (in-sample)."""
+    if folds < 1:
+        raise ValueError(f"folds must be at least 1, got {folds}")
+    sampled = max_rows if max_rows is None or folds == 1 else max_rows * folds // (folds - 1)
+    frame = training_data.build_training_frame(store_path, as_of, max_rows=sampled)
+    frame_fold = order_folds(frame["order_id"], folds) if folds > 1 else np.zeros(len(frame), dtype=np.int64)
+    rows_fold = order_folds(rows["order_id"], folds) if folds > 1 else np.zeros(len(rows), dtype=np.int64)
     p50 = np.full(len(rows), np.nan)
-    for instant, where in rows.groupby("as_of_at").indices.items():
-        frame = features.build_prefix_features(
-            store_path, mode="single", as_of=pd.Timestamp(instant).to_pydatetime(), with_targets=False
-        ).set_index("order_id")
-        wanted = rows["order_id"].to_numpy()[where]
-        found = frame.reindex(wanted).reset_index()
-        p50[where] = evaluate.predict_forecast(model, found)["p50_h"].to_numpy()
+    scored: dict[Any, pd.DataFrame] = {}
+    for fold in range(folds):
+        wanted = rows_fold == fold
+        if not wanted.any():
+            continue
+        trained = training.train_candidates(
+            store_path,
+            as_of,
+            frame=frame[frame_fold != fold].reset_index(drop=True) if folds > 1 else frame,
+            deploy=True,
+            forecaster_params=dict(model_params or {}),
+            classifier_params=dict(model_params or {}),
+        )
+        model = trained.deployed_forecaster
+        assert model is not None
+        for instant, where in rows.groupby("as_of_at").indices.items():
+            where = where[wanted[where]]
+            if not len(where):
+                continue
+            if instant not in scored:
+                scored[instant] = features.build_prefix_features(
+                    store_path, mode="single", as_of=pd.Timestamp(instant).to_pydatetime(), with_targets=False
+                ).set_index("order_id")
+            found = scored[instant].reindex(rows["order_id"].to_numpy()[where]).reset_index()
+            p50[where] = evaluate.predict_forecast(model, found)["p50_h"].to_numpy()
     return p50
 
 
@@ -112,18 +146,31 @@ def recovery_report(
         "carriers": by_segment(rows),
     }
     if hindsight and len(rows):
-        p50 = hindsight_forecasts(store_path, rows, at, max_rows=max_rows, model_params=model_params)
-        actual = rows["actual_h"].to_numpy(dtype=np.float64)
-        known = ~np.isnan(p50)
-        mae = float(np.abs(actual[known] - p50[known]).mean())
-        live_same = float(np.abs(actual[known] - rows["p50_h"].to_numpy()[known]).mean())
+
+        def refit(folds: int) -> np.ndarray:
+            return hindsight_forecasts(store_path, rows, at, max_rows=max_rows, model_params=model_params, folds=folds)
+
         report["hindsight"] = {
-            "forecasts": int(known.sum()),
-            "mae_h": mae,
-            "live_mae_h": live_same,
-            "live_over_hindsight": live_same / mae if mae else None,
+            **_against(rows, refit(HINDSIGHT_FOLDS)),
+            "folds": HINDSIGHT_FOLDS,
+            # The same refit on every journey, the judged orders' own included: shown beside, not the yardstick.
+            "in_sample": _against(rows, refit(1)),
         }
     return report
+
+
+def _against(rows: pd.DataFrame, p50: np.ndarray) -> dict[str, Any]:
+    """A hindsight p50's MAE on the forecasts it answered, the live MAE on the same ones, their ratio."""
+    actual = rows["actual_h"].to_numpy(dtype=np.float64)
+    known = ~np.isnan(p50)
+    mae = float(np.abs(actual[known] - p50[known]).mean())
+    live_same = float(np.abs(actual[known] - rows["p50_h"].to_numpy()[known]).mean())
+    return {
+        "forecasts": int(known.sum()),
+        "mae_h": mae,
+        "live_mae_h": live_same,
+        "live_over_hindsight": live_same / mae if mae else None,
+    }
 
 
 def format_report(report: Mapping[str, Any]) -> str:
@@ -141,8 +188,14 @@ def format_report(report: Mapping[str, Any]) -> str:
     hindsight = report.get("hindsight")
     if hindsight:
         lines.append(
-            f"hindsight refit MAE {hindsight['mae_h']:.1f} h on the same {hindsight['forecasts']} forecasts; "
-            f"live / hindsight {hindsight['live_over_hindsight']:.3f}"
+            f"hindsight refit MAE {hindsight['mae_h']:.1f} h on the same {hindsight['forecasts']} forecasts "
+            f"(cross-fitted over {hindsight['folds']} groups of orders); live / hindsight "
+            f"{hindsight['live_over_hindsight']:.3f}"
+        )
+        in_sample = hindsight["in_sample"]
+        lines.append(
+            f"  in-sample refit (the judged orders' own outcomes learnt): MAE {in_sample['mae_h']:.1f} h; "
+            f"live / in-sample {in_sample['live_over_hindsight']:.3f}"
         )
     return "\n".join(lines)
 

@@ -40,6 +40,8 @@ OVERALL = "*"
 NESTED = " / "
 # The factor each raw bound's (1 + hours) is multiplied by.
 CORRECTION_COLUMNS: tuple[str, ...] = tuple(f"scale_{name}" for name, _ in QUANTILES)
+# The quantile level each tail's correction was estimated at (`bound_levels`), stored beside the factors.
+LEVEL_COLUMNS: tuple[str, ...] = ("level_p10", "level_p90")
 
 
 @dataclass(frozen=True)
@@ -147,9 +149,10 @@ def estimate_corrections(
     (`segment`), the value, forecasts, delivered and the factor on 1 + hours of the raw p10/p50/p90.
     `forecasts` holds one model version's raw quantiles of the window's mornings with `as_of_at`,
     `delivered_at`, `cancelled_at`, the segment column and the within column, and the bounds as
-    served (`served_p10_h`, `served_p90_h`) that set the levels the bounds are estimated at."""
+    served (`served_p10_h`, `served_p90_h`) that set the levels the bounds are estimated at; those
+    levels (one pair for the whole window) are in `LEVEL_COLUMNS` of every row."""
     settings = settings or CalibrationSettings()
-    columns = ["segment", "value", "forecasts", "delivered", *CORRECTION_COLUMNS]
+    columns = ["segment", "value", "forecasts", "delivered", *CORRECTION_COLUMNS, *LEVEL_COLUMNS]
     rows = residual_frame(forecasts, as_of)
     if len(rows) < settings.min_forecasts:
         return pd.DataFrame(columns=columns)
@@ -168,6 +171,7 @@ def estimate_corrections(
     table = pd.DataFrame(records, columns=columns)
     cap = np.log(settings.cap_factor)
     table[list(CORRECTION_COLUMNS)] = np.exp(table[list(CORRECTION_COLUMNS)].astype(float).clip(-cap, cap))
+    table[list(LEVEL_COLUMNS)] = levels[0], levels[-1]
     return table
 
 

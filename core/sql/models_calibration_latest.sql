@@ -15,7 +15,9 @@ final as (
         c.delivered::bigint as delivered,
         c.scale_p10,
         c.scale_p50,
-        c.scale_p90
+        c.scale_p90,
+        c.level_p10,
+        c.level_p90
     from interval_calibration as c
     inner join days as d on c.as_of_date = d.as_of_date
     where c.forecaster_version = $version

@@ -163,6 +163,8 @@ def interval_corrections(version_id: str, store_path: StorePath = None) -> pd.Da
                 "scale_p10",
                 "scale_p50",
                 "scale_p90",
+                "level_p10",
+                "level_p90",
             ]
         )
 
