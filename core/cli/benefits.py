@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -68,7 +69,11 @@ def _register_recovery(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     p.add_argument("--weeks", type=int, default=3, help="the last N weeks of mornings (default 3)")
     p.add_argument("--as-of", help="judge forecasts as of this day, YYYY-MM-DD (default: the last event)")
-    p.add_argument("--no-hindsight", action="store_true", help="skip the hindsight refit (it trains a model)")
+    p.add_argument(
+        "--no-hindsight",
+        action="store_true",
+        help="skip the hindsight refit (it trains six models: one per group of orders, and one in-sample)",
+    )
     p.add_argument(
         "--max-rows",
         type=int,
@@ -168,6 +173,7 @@ def cmd_recovery(args: argparse.Namespace) -> None:
             hindsight=not args.no_hindsight,
             max_rows=args.max_rows,
             model_params={"max_iter": args.max_iter},
+            progress=sys.stderr.isatty() and not args.json,
         )
     if args.json:
         print_json(report)

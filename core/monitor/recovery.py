@@ -13,12 +13,14 @@ refit is reported beside it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from core import features
 from core.config import StorePath
@@ -81,6 +83,7 @@ def hindsight_forecasts(
     max_rows: int | None,
     model_params: Mapping[str, Any] | None,
     folds: int = HINDSIGHT_FOLDS,
+    progress: bool = False,
 ) -> np.ndarray:
     """The p50 of the model factory's deployed fit refit at `as_of`, for every (order, instant) of
     `rows`, in their order, cross-fitted by order: the orders fall into `folds` groups (`order_folds`),
@@ -97,7 +100,8 @@ def hindsight_forecasts(
     rows_fold = order_folds(rows["order_id"], folds) if folds > 1 else np.zeros(len(rows), dtype=np.int64)
     p50 = np.full(len(rows), np.nan)
     scored: dict[Any, pd.DataFrame] = {}
-    for fold in range(folds):
+    label = f"hindsight refit, {folds} groups" if folds > 1 else "in-sample refit"
+    for fold in tqdm(range(folds), desc=label, unit="fit", file=sys.stderr, disable=not progress):
         wanted = rows_fold == fold
         if not wanted.any():
             continue
@@ -132,6 +136,7 @@ def recovery_report(
     hindsight: bool = True,
     max_rows: int | None = 20_000,
     model_params: Mapping[str, Any] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Live figures over the matured mornings of the last `weeks` weeks, overall and per carrier, with
     the hindsight refit's MAE on the same forecasts and their ratio."""
@@ -148,7 +153,9 @@ def recovery_report(
     if hindsight and len(rows):
 
         def refit(folds: int) -> np.ndarray:
-            return hindsight_forecasts(store_path, rows, at, max_rows=max_rows, model_params=model_params, folds=folds)
+            return hindsight_forecasts(
+                store_path, rows, at, max_rows=max_rows, model_params=model_params, folds=folds, progress=progress
+            )
 
         report["hindsight"] = {
             **_against(rows, refit(HINDSIGHT_FOLDS)),
