@@ -96,8 +96,7 @@ def hindsight_forecasts(
         raise ValueError(f"folds must be at least 1, got {folds}")
     sampled = max_rows if max_rows is None or folds == 1 else max_rows * folds // (folds - 1)
     frame = training_data.build_training_frame(store_path, as_of, max_rows=sampled)
-    frame_fold = order_folds(frame["order_id"], folds) if folds > 1 else np.zeros(len(frame), dtype=np.int64)
-    rows_fold = order_folds(rows["order_id"], folds) if folds > 1 else np.zeros(len(rows), dtype=np.int64)
+    frame_fold, rows_fold = order_folds(frame["order_id"], folds), order_folds(rows["order_id"], folds)
     p50 = np.full(len(rows), np.nan)
     scored: dict[Any, pd.DataFrame] = {}
     label = f"hindsight refit, {folds} groups" if folds > 1 else "in-sample refit"
@@ -108,7 +107,7 @@ def hindsight_forecasts(
         trained = training.train_candidates(
             store_path,
             as_of,
-            frame=frame[frame_fold != fold].reset_index(drop=True) if folds > 1 else frame,
+            frame=frame if folds == 1 else frame[frame_fold != fold].reset_index(drop=True),
             deploy=True,
             forecaster_params=dict(model_params or {}),
             classifier_params=dict(model_params or {}),
