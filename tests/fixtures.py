@@ -142,3 +142,16 @@ def store_held_by_a_job(path: str | os.PathLike[str]) -> Iterator[None]:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+def simulated_store(folder: Path, *, days: int, orders_per_day: int, seed: int, start: str) -> Path:
+    """A simulated world of `days` days ingested into `folder`/store.duckdb (its files in `folder`/landing)."""
+    from core.ingest import landing
+    from core.world import simulate
+
+    simulate.simulate_to_dir(
+        out_dir=folder / "landing", days=days, orders_per_day=orders_per_day, seed=seed, start=start, progress=False
+    )
+    path = folder / "store.duckdb"
+    landing.ingest_paths([folder / "landing"], store_path=path)
+    return path

@@ -10,10 +10,9 @@ import pytest
 
 from core.domain import SEGMENT_COLUMNS, CostAssumptions
 from core.errors import ConfigError
-from core.ingest import landing
 from core.models import boosting, estimators, evaluate, metrics, training, training_data
 from core.registry import artifacts
-from core.world import simulate
+from tests.fixtures import simulated_store
 
 
 def test_conformal_quantiles_cover_about_80_percent_of_new_data():
@@ -262,13 +261,7 @@ def test_a_long_embargo_moves_validation_earlier_instead_of_emptying_it():
 
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("world")
-    simulate.simulate_to_dir(
-        out_dir=folder / "landing", days=30, orders_per_day=50, seed=11, start="2026-03-01", progress=False
-    )
-    path = folder / "store.duckdb"
-    landing.ingest_paths([folder / "landing"], store_path=path)
-    return path
+    return simulated_store(tmp_path_factory.mktemp("world"), days=30, orders_per_day=50, seed=11, start="2026-03-01")
 
 
 @pytest.fixture(scope="module")

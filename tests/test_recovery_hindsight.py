@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 
 from core import features
-from core.ingest import landing
 from core.models import evaluate, training
 from core.monitor import recovery
-from core.world import simulate
+from tests.fixtures import simulated_store
 
 AS_OF = pd.Timestamp("2026-03-31")
 ASKED_AT = pd.Timestamp("2026-03-20")
@@ -25,13 +24,7 @@ REFIT = {"max_rows": 3_000, "model_params": {"max_iter": 10}}
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("hindsight")
-    simulate.simulate_to_dir(
-        out_dir=folder / "landing", days=30, orders_per_day=40, seed=5, start="2026-03-01", progress=False
-    )
-    path = folder / "store.duckdb"
-    landing.ingest_paths([folder / "landing"], store_path=path)
-    return path
+    return simulated_store(tmp_path_factory.mktemp("hindsight"), days=30, orders_per_day=40, seed=5, start="2026-03-01")
 
 
 @pytest.fixture
