@@ -273,3 +273,13 @@ def test_the_page_shows_exactly_the_figures_of_core(models_store, monkeypatch):
     assert corrections["scale_p50"].tolist() == compared["corrections"]["scale_p50"].tolist()[:3]
     assert any("a correction per current stage refines these (1 in all;" in c.value for c in at.caption)
     assert any("The p10 and p90 were estimated at the 6% and 93% levels" in c.value for c in at.caption)
+
+
+def test_a_day_without_recorded_levels_names_none(models_store):
+    from ui import models as ui_models
+
+    latest = model_views.interval_corrections("forecaster-v1", models_store)
+    assert "levels" in ui_models.corrections_caption(latest)
+    older = latest.assign(level_p10=np.nan, level_p90=np.nan)  # a day of a store before schema 16
+    caption = ui_models.corrections_caption(older)
+    assert "levels" not in caption and caption.endswith("leans on its carrier's).")
