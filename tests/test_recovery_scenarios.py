@@ -9,8 +9,8 @@ three minutes to build; they are built side by side."""
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import pytest
 
 from core.jobs import closed_loop
 from core.monitor import recovery
+from tests.conftest import REPO_ROOT
 
 END = date(2026, 12, 3)
 
@@ -25,9 +26,9 @@ END = date(2026, 12, 3)
 WORLDS = (("new_carrier", 3), ("warehouse_outage", 3))
 
 
-def _build(store: Path, scenario: str, seed: int) -> Path:
+def _build(store: str, scenario: str, seed: int) -> None:
     closed_loop.build_demo_history(
-        store,
+        Path(store),
         days=56,
         orders_per_day=120,
         seed=seed,
@@ -37,18 +38,23 @@ def _build(store: Path, scenario: str, seed: int) -> Path:
         settings=closed_loop.demo_settings(),
         progress=False,
     )
-    return store
 
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], Path]:
-    """Every world, built side by side in processes of their own: a build is mostly one core's work,
-    and the machine has two."""
+    """Every world, built side by side in a Python process of its own: a build is mostly one core's
+    work, and the machine has two. (Plain subprocesses: multiprocessing's spawn re-runs the parent's
+    __main__, which an AppTest earlier in the session replaces with its own script.)"""
     stores = {w: tmp_path_factory.mktemp(f"{w[0]}-{w[1]}") / "journeyops.duckdb" for w in WORLDS}
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(WORLDS), mp_context=spawn) as pool:
-        built = {w: pool.submit(_build, stores[w], *w) for w in WORLDS}
-        return {w: future.result() for w, future in built.items()}
+    logs = {w: store.with_name("build.log") for w, store in stores.items()}
+    builds = {}
+    for w, store in stores.items():
+        with logs[w].open("w") as log:
+            script = f"from tests.test_recovery_scenarios import _build; _build(*{(str(store), *w)!r})"
+            builds[w] = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stderr=log)
+    for w, build in builds.items():
+        assert build.wait() == 0, f"building {w} failed:\n{logs[w].read_text()[-3000:]}"
+    return stores
 
 
 @pytest.mark.slow
