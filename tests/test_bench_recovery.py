@@ -158,7 +158,7 @@ def test_the_docs_block_is_written_in_place_and_kept_by_model_report(recovery_st
     recovery.write_docs_block(figures, "`demo --days 14`", page)
     text = page.read_text()
     assert text.index("<!-- recovery:begin -->") < text.index("<!-- recovery:end -->") < text.index("## Method")
-    assert "| live MAE / hindsight-refit MAE | 21.0 h / 20.4 h = 1.029 | ≤ 1.05 | met |" in text
+    assert "| live MAE / cross-fitted hindsight-refit MAE | 21.0 h / 20.4 h = 1.029 | ≤ 1.05 | met |" in text
     assert "| live MAE / in-sample refit MAE | 21.0 h / 19.6 h = 1.071 | | |" in text
     assert "cross-fitted over 2 groups of orders" in text
     assert "| per carrier (≥ 200 forecasts), lowest – highest | 77.4% – 80.5% | 77–84% | met |" in text

@@ -157,15 +157,15 @@ def recovery_report(
             )
 
         report["hindsight"] = {
-            **_against(rows, refit(HINDSIGHT_FOLDS)),
+            **_hindsight_figures(rows, refit(HINDSIGHT_FOLDS)),
             "folds": HINDSIGHT_FOLDS,
             # The same refit on every journey, the judged orders' own included: shown beside, not the yardstick.
-            "in_sample": _against(rows, refit(1)),
+            "in_sample": _hindsight_figures(rows, refit(1)),
         }
     return report
 
 
-def _against(rows: pd.DataFrame, p50: np.ndarray) -> dict[str, Any]:
+def _hindsight_figures(rows: pd.DataFrame, p50: np.ndarray) -> dict[str, Any]:
     """A hindsight p50's MAE on the forecasts it answered, the live MAE on the same ones, their ratio."""
     actual = rows["actual_h"].to_numpy(dtype=np.float64)
     known = ~np.isnan(p50)

@@ -21,6 +21,7 @@ from core.domain import end_of_day
 from core.monitor import assumptions, shadow
 from core.registry import versions as registry
 from core.registry.gate import rows_key
+from core.scoring import calibration as intervals
 from core.views import today
 
 # The figures of one evaluation a reader compares, in this order (keys of its `metrics` or top level).
@@ -153,20 +154,8 @@ def interval_corrections(version_id: str, store_path: StorePath = None) -> pd.Da
     try:
         return store.fetch_df("models_calibration_latest", {"version": version_id}, store_path)
     except duckdb.CatalogException:
-        return pd.DataFrame(
-            columns=[
-                "as_of_date",
-                "segment",
-                "value",
-                "forecasts",
-                "delivered",
-                "scale_p10",
-                "scale_p50",
-                "scale_p90",
-                "level_p10",
-                "level_p90",
-            ]
-        )
+        columns = ["as_of_date", "segment", "value", "forecasts", "delivered"]
+        return pd.DataFrame(columns=[*columns, *intervals.CORRECTION_COLUMNS, *intervals.LEVEL_COLUMNS])
 
 
 def compare_models(
